@@ -1,0 +1,471 @@
+//! [`Frame`]: compose a whole frame in one expression, every length, protocol
+//! field and checksum filled in.
+//!
+//! ```
+//! use vrsim_wire::{Frame, dissect};
+//! use vrsim_wire::MacAddr;
+//! let (gw, compute) = (MacAddr::new(2, 0, 0, 0, 0, 1), MacAddr::new(2, 0, 0, 0, 0, 21));
+//! // Ethernet / IPv4 10.0.0.1→10.0.0.21 / GRE / MPLS 35 / IPv4 203.0.113.10→192.168.100.1 / ICMP echo
+//! let bytes = Frame::new()
+//!     .ethernet(gw, compute)
+//!     .ipv4([10, 0, 0, 1], [10, 0, 0, 21])
+//!     .gre()
+//!     .mpls(35)
+//!     .ipv4([203, 0, 113, 10], [192, 168, 100, 1])
+//!     .icmp_echo_request(0x1234, 1, b"ping")
+//!     .build()?;
+//! assert_eq!(bytes.len(), 14 + 20 + 4 + 4 + 20 + 8 + 4);
+//! assert_eq!(dissect(&bytes).chain(), "eth:ipv4:gre:mpls:ipv4:icmp");
+//! # Ok::<(), vrsim_wire::Error>(())
+//! ```
+//!
+//! Fields that depend on what follows (EtherTypes, IP protocols, GRE protocol,
+//! lengths, checksums) are computed by [`Frame::build`]; everything else keeps
+//! the value the header was given, so a header from [`crate::dissect()`] builds
+//! back to the same bytes. UDP ports are never guessed: say
+//! `.udp(51000, UDP_PORT_MPLS)` or `.udp(52000, UDP_PORT_VXLAN)`.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use pnet_base::MacAddr;
+
+use crate::arp::{ArpOperation, ArpRepr};
+use crate::error::{Error, ErrorKind, Layer, Result};
+use crate::ethernet::{EthernetRepr, VlanRepr};
+use crate::gre::GreRepr;
+use crate::header::Header;
+use crate::icmpv4::{Icmpv4Message, Icmpv4Repr};
+use crate::ipv4::Ipv4Repr;
+use crate::ipv6::Ipv6Repr;
+use crate::mpls::{MAX_STACK_DEPTH, MplsEntry, MplsRepr};
+use crate::tcp::TcpRepr;
+use crate::types::{EtherType, IpPair, IpProtocol, MplsLabel, Options, Vni};
+use crate::udp::UdpRepr;
+use crate::vxlan::VxlanRepr;
+
+/// A frame under construction: headers outermost first, then the payload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frame {
+    headers: Vec<Header>,
+    payload: Vec<u8>,
+    /// The first invalid argument given, reported by [`Frame::build`].
+    deferred: Option<Error>,
+}
+
+/// The default TTL (IPv4), hop limit (IPv6) and MPLS TTL of built headers.
+pub const DEFAULT_TTL: u8 = 64;
+
+impl Frame {
+    /// An empty frame.
+    pub fn new() -> Self {
+        Frame::default()
+    }
+
+    /// A frame of the given headers and payload, as they are.
+    pub fn from_parts(headers: impl IntoIterator<Item = Header>, payload: &[u8]) -> Self {
+        Frame {
+            headers: headers.into_iter().collect(),
+            payload: payload.to_vec(),
+            deferred: None,
+        }
+    }
+
+    /// The headers so far.
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+
+    /// Append any header. Its dependent fields are filled in by [`build`](Self::build).
+    #[must_use]
+    pub fn header(mut self, header: Header) -> Self {
+        self.headers.push(header);
+        self
+    }
+
+    /// Append an Ethernet II header from `src` to `dst`.
+    #[must_use]
+    pub fn ethernet(self, src: MacAddr, dst: MacAddr) -> Self {
+        self.header(Header::Ethernet(EthernetRepr {
+            dst,
+            src,
+            ethertype: EtherType::Unknown(0),
+        }))
+    }
+
+    /// Append an 802.1Q tag with VLAN id `vid` (masked to 12 bits).
+    #[must_use]
+    pub fn vlan(self, vid: u16) -> Self {
+        self.header(Header::Vlan(VlanRepr {
+            pcp: 0,
+            dei: false,
+            vid: vid & 0x0fff,
+            ethertype: EtherType::Unknown(0),
+        }))
+    }
+
+    /// Append an ARP request from `sender` asking for `target_ip`.
+    #[must_use]
+    pub fn arp_request(
+        self,
+        sender_mac: MacAddr,
+        sender_ip: impl Into<Ipv4Addr>,
+        target_ip: impl Into<Ipv4Addr>,
+    ) -> Self {
+        self.header(Header::Arp(ArpRepr {
+            operation: ArpOperation::Request,
+            sender_mac,
+            sender_ip: sender_ip.into(),
+            target_mac: MacAddr::zero(),
+            target_ip: target_ip.into(),
+        }))
+    }
+
+    /// Append an IPv4 header (TTL 64, no options, DF clear).
+    #[must_use]
+    pub fn ipv4(self, src: impl Into<Ipv4Addr>, dst: impl Into<Ipv4Addr>) -> Self {
+        self.header(Header::Ipv4(Ipv4Repr::new(
+            src.into(),
+            dst.into(),
+            IpProtocol::Unknown(255),
+            0,
+        )))
+    }
+
+    /// Append an IPv6 fixed header (hop limit 64).
+    #[must_use]
+    pub fn ipv6(self, src: impl Into<Ipv6Addr>, dst: impl Into<Ipv6Addr>) -> Self {
+        self.header(Header::Ipv6(Ipv6Repr::new(
+            src.into(),
+            dst.into(),
+            IpProtocol::Ipv6NoNext,
+            0,
+        )))
+    }
+
+    /// Append a UDP header.
+    #[must_use]
+    pub fn udp(self, src_port: u16, dst_port: u16) -> Self {
+        self.header(Header::Udp(UdpRepr::new(src_port, dst_port, 0)))
+    }
+
+    /// Append a TCP header with the given flags (see [`crate::tcp::flags`]),
+    /// sequence and acknowledgment numbers 0, window 65535.
+    #[must_use]
+    pub fn tcp(self, src_port: u16, dst_port: u16, flags: u16) -> Self {
+        self.header(Header::Tcp(TcpRepr {
+            src_port,
+            dst_port,
+            seq: 0,
+            ack: 0,
+            flags,
+            window: 65535,
+            urgent: 0,
+            options: Options::none(),
+            payload_len: 0,
+        }))
+    }
+
+    /// Append a plain 4-byte GRE header.
+    #[must_use]
+    pub fn gre(self) -> Self {
+        self.header(Header::Gre(GreRepr::new(EtherType::Unknown(0), 0)))
+    }
+
+    /// Push an MPLS label (TTL 64). Consecutive calls build one stack, the
+    /// first call's label on top.
+    #[must_use]
+    pub fn mpls(mut self, label: u32) -> Self {
+        let Some(label) = MplsLabel::new(label) else {
+            return self.defer(
+                Layer::Mpls,
+                "mpls label",
+                label as usize,
+                MplsLabel::MAX.value() as usize,
+            );
+        };
+        let entry = MplsEntry::new(label, DEFAULT_TTL);
+        if let Some(Header::Mpls(stack)) = self.headers.last_mut() {
+            let mut entries = stack.entries().to_vec();
+            entries.push(entry);
+            match MplsRepr::from_entries(&entries) {
+                Some(deeper) => *stack = deeper,
+                None => {
+                    return self.defer(
+                        Layer::Mpls,
+                        "mpls stack depth",
+                        entries.len(),
+                        MAX_STACK_DEPTH,
+                    );
+                }
+            }
+            return self;
+        }
+        self.header(Header::Mpls(MplsRepr::single(entry)))
+    }
+
+    /// Append a VXLAN header with network identifier `vni`.
+    #[must_use]
+    pub fn vxlan(self, vni: u32) -> Self {
+        match Vni::new(vni) {
+            Some(vni) => self.header(Header::Vxlan(VxlanRepr { vni })),
+            None => self.defer(Layer::Vxlan, "vni", vni as usize, Vni::MAX.value() as usize),
+        }
+    }
+
+    /// Append an ICMP echo request carrying `data`.
+    #[must_use]
+    pub fn icmp_echo_request(self, ident: u16, seq_no: u16, data: &[u8]) -> Self {
+        self.icmp(Icmpv4Message::EchoRequest { ident, seq_no })
+            .payload(data)
+    }
+
+    /// Append an ICMP echo reply carrying `data`.
+    #[must_use]
+    pub fn icmp_echo_reply(self, ident: u16, seq_no: u16, data: &[u8]) -> Self {
+        self.icmp(Icmpv4Message::EchoReply { ident, seq_no })
+            .payload(data)
+    }
+
+    /// Append an ICMP message header; its data is the frame's payload.
+    #[must_use]
+    pub fn icmp(self, message: Icmpv4Message) -> Self {
+        self.header(Header::Icmpv4(Icmpv4Repr {
+            message,
+            payload_len: 0,
+        }))
+    }
+
+    /// Set the bytes after the last header.
+    #[must_use]
+    pub fn payload(mut self, data: &[u8]) -> Self {
+        self.payload = data.to_vec();
+        self
+    }
+
+    /// Set the TTL of the last IPv4 header, hop limit of the last IPv6 header
+    /// or TTL of the last pushed MPLS entry, whichever is the latest header.
+    #[must_use]
+    pub fn ttl(mut self, ttl: u8) -> Self {
+        for h in self.headers.iter_mut().rev() {
+            match h {
+                Header::Ipv4(r) => r.ttl = ttl,
+                Header::Ipv6(r) => r.hop_limit = ttl,
+                Header::Mpls(stack) => {
+                    let mut entries = stack.entries().to_vec();
+                    if let Some(last) = entries.last_mut() {
+                        last.ttl = ttl;
+                    }
+                    *stack = MplsRepr::from_entries(&entries).unwrap_or(*stack);
+                }
+                _ => continue,
+            }
+            break;
+        }
+        self
+    }
+
+    fn defer(mut self, layer: Layer, what: &'static str, value: usize, max: usize) -> Self {
+        self.deferred.get_or_insert(Error::new(
+            layer,
+            ErrorKind::FieldOverflow { what, value, max },
+        ));
+        self
+    }
+
+    /// Fill in the dependent fields and write the frame.
+    pub fn build(&self) -> Result<Vec<u8>> {
+        if let Some(e) = self.deferred {
+            return Err(e);
+        }
+        let headers = self.filled()?;
+        let total: usize =
+            headers.iter().map(Header::buffer_len).sum::<usize>() + self.payload.len();
+        let mut buf = vec![0u8; total];
+        buf[total - self.payload.len()..].copy_from_slice(&self.payload);
+        let mut end = total - self.payload.len();
+        for (i, h) in headers.iter().enumerate().rev() {
+            let at = end - h.buffer_len();
+            emit(h, &mut buf[at..], enclosing_ip(&headers[..i])).map_err(|e| e.at(at))?;
+            end = at;
+        }
+        Ok(buf)
+    }
+
+    /// The headers with EtherTypes, protocols and payload lengths filled in.
+    fn filled(&self) -> Result<Vec<Header>> {
+        let mut headers = self.headers.clone();
+        let mut carried = self.payload.len();
+        for i in (0..headers.len()).rev() {
+            let next = headers.get(i + 1).copied();
+            let this = headers[i].layer();
+            let after = if i == 0 {
+                "the start of the frame"
+            } else {
+                headers[i - 1].layer().name()
+            };
+            // What `next` is, for the error when it cannot follow this header.
+            let misplaced = || {
+                let header = next.map_or(this, |n| n.layer());
+                Error::new(
+                    header,
+                    ErrorKind::BadLayering {
+                        header,
+                        after: this.name(),
+                    },
+                )
+            };
+            let next_layer = next.map(|n| n.layer());
+            match &mut headers[i] {
+                Header::Ethernet(EthernetRepr { ethertype, .. })
+                | Header::Vlan(VlanRepr { ethertype, .. }) => {
+                    *ethertype = ethertype_for(*ethertype, next_layer).ok_or_else(misplaced)?;
+                }
+                Header::Ipv4(r) => {
+                    r.protocol = ip_protocol_for(r.protocol, next, false).ok_or_else(misplaced)?;
+                    r.payload_len = carried;
+                }
+                Header::Ipv6(r) => {
+                    r.next_header =
+                        ip_protocol_for(r.next_header, next, true).ok_or_else(misplaced)?;
+                    r.payload_len = carried;
+                }
+                Header::Ipv6Ext(r) => {
+                    r.next_header =
+                        ip_protocol_for(r.next_header, next, true).ok_or_else(misplaced)?;
+                }
+                Header::Gre(r) => {
+                    r.protocol = match next_layer {
+                        None => r.protocol,
+                        Some(Layer::Mpls) => EtherType::Mpls,
+                        Some(Layer::Ipv4) => EtherType::Ipv4,
+                        Some(Layer::Ipv6) => EtherType::Ipv6,
+                        Some(Layer::Ethernet) => EtherType::TransparentEthernet,
+                        Some(_) => return Err(misplaced()),
+                    };
+                    r.payload_len = carried;
+                }
+                Header::Udp(r) => {
+                    if !matches!(next_layer, None | Some(Layer::Mpls | Layer::Vxlan)) {
+                        return Err(misplaced());
+                    }
+                    r.payload_len = carried;
+                }
+                Header::Mpls(_) => {
+                    if !matches!(
+                        next_layer,
+                        None | Some(Layer::Ipv4 | Layer::Ipv6 | Layer::Ethernet)
+                    ) {
+                        return Err(misplaced());
+                    }
+                }
+                Header::Vxlan(_) => {
+                    if !matches!(next_layer, None | Some(Layer::Ethernet)) {
+                        return Err(misplaced());
+                    }
+                }
+                Header::Icmpv4(Icmpv4Repr { payload_len, .. })
+                | Header::Tcp(TcpRepr { payload_len, .. }) => {
+                    if next.is_some() {
+                        return Err(misplaced());
+                    }
+                    *payload_len = carried;
+                }
+                Header::Arp(_) => {
+                    if next.is_some() {
+                        return Err(misplaced());
+                    }
+                }
+            }
+            let needs_ip = matches!(this, Layer::Udp | Layer::Tcp | Layer::Icmpv4);
+            if needs_ip && enclosing_ip(&headers[..i]).is_none() {
+                return Err(Error::new(
+                    this,
+                    ErrorKind::BadLayering {
+                        header: this,
+                        after,
+                    },
+                ));
+            }
+            carried += headers[i].buffer_len();
+        }
+        Ok(headers)
+    }
+}
+
+/// The EtherType announcing `next`, keeping `current` when it already does
+/// (802.1Q and 802.1ad both announce a tag). `None`: `next` cannot follow.
+fn ethertype_for(current: EtherType, next: Option<Layer>) -> Option<EtherType> {
+    Some(match next {
+        None => current,
+        Some(Layer::Vlan) if matches!(current, EtherType::Vlan | EtherType::QinQ) => current,
+        Some(Layer::Vlan) => EtherType::Vlan,
+        Some(Layer::Ipv4) => EtherType::Ipv4,
+        Some(Layer::Ipv6) => EtherType::Ipv6,
+        Some(Layer::Arp) => EtherType::Arp,
+        Some(Layer::Mpls) => EtherType::Mpls,
+        Some(_) => return None,
+    })
+}
+
+/// The IP protocol announcing `next` (`v6`: in an IPv6 header or extension
+/// header). `None`: `next` cannot follow.
+fn ip_protocol_for(current: IpProtocol, next: Option<Header>, v6: bool) -> Option<IpProtocol> {
+    Some(match next {
+        None => current,
+        Some(Header::Icmpv4(_)) if !v6 => IpProtocol::Icmp,
+        Some(Header::Udp(_)) => IpProtocol::Udp,
+        Some(Header::Tcp(_)) => IpProtocol::Tcp,
+        Some(Header::Gre(_)) => IpProtocol::Gre,
+        Some(Header::Ipv6Ext(e)) if v6 => e.kind,
+        Some(_) => return None,
+    })
+}
+
+/// The addresses of the IP header that encloses the header after `before`.
+fn enclosing_ip(before: &[Header]) -> Option<IpPair> {
+    for h in before.iter().rev() {
+        match h {
+            Header::Ipv4(r) => {
+                return Some(IpPair::V4 {
+                    src: r.src,
+                    dst: r.dst,
+                });
+            }
+            Header::Ipv6(r) => {
+                return Some(IpPair::V6 {
+                    src: r.src,
+                    dst: r.dst,
+                });
+            }
+            Header::Ipv6Ext(_) => continue,
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn emit(h: &Header, buf: &mut [u8], ip: Option<IpPair>) -> Result<()> {
+    let missing_ip = |layer| {
+        Error::new(
+            layer,
+            ErrorKind::BadLayering {
+                header: layer,
+                after: "a non-ip header",
+            },
+        )
+    };
+    match h {
+        Header::Ethernet(r) => r.emit(buf),
+        Header::Vlan(r) => r.emit(buf),
+        Header::Arp(r) => r.emit(buf),
+        Header::Ipv4(r) => r.emit(buf),
+        Header::Ipv6(r) => r.emit(buf),
+        Header::Ipv6Ext(r) => r.emit(buf),
+        Header::Icmpv4(r) => r.emit(buf),
+        Header::Udp(r) => r.emit(buf, &ip.ok_or_else(|| missing_ip(Layer::Udp))?),
+        Header::Tcp(r) => r.emit(buf, &ip.ok_or_else(|| missing_ip(Layer::Tcp))?),
+        Header::Gre(r) => r.emit(buf),
+        Header::Mpls(r) => r.emit(buf),
+        Header::Vxlan(r) => r.emit(buf),
+    }
+}

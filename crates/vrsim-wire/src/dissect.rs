@@ -1,0 +1,391 @@
+//! The dissector: any frame in, the list of headers it holds out.
+//!
+//! [`dissect`] never fails and never panics: it follows the encapsulations
+//! vrsim knows (Ethernet, VLAN, ARP, IPv4, IPv6 and its extension headers,
+//! ICMP, UDP, TCP, GRE, MPLS, VXLAN and MPLS over UDP) as far as the bytes
+//! allow, and records where and why it stopped when a header is malformed.
+//!
+//! ```
+//! use vrsim_wire::{dissect, Frame};
+//! use vrsim_wire::MacAddr;
+//! let (gw, compute) = (MacAddr::new(2, 0, 0, 0, 0, 1), MacAddr::new(2, 0, 0, 0, 0, 21));
+//! let frame = Frame::new()
+//!     .ethernet(gw, compute)
+//!     .ipv4([10, 0, 0, 1], [10, 0, 0, 21])
+//!     .gre()
+//!     .mpls(35)
+//!     .ipv4([203, 0, 113, 10], [192, 168, 100, 1])
+//!     .icmp_echo_request(1, 1, b"ping")
+//!     .build()
+//!     .unwrap();
+//! let d = dissect(&frame);
+//! assert!(d.error.is_none());
+//! assert_eq!(d.chain(), "eth:ipv4:gre:mpls:ipv4:icmp");
+//! println!("{d}");
+//! ```
+
+use core::fmt;
+
+use smallvec::SmallVec;
+
+use crate::arp::{ArpRepr, ArpView};
+use crate::error::{Error, ErrorKind, Layer, Result};
+use crate::ethernet::{EthernetRepr, EthernetView, MAX_VLAN_TAGS, VlanRepr, VlanView};
+use crate::gre::{GreRepr, GreView};
+use crate::header::Header;
+use crate::icmpv4::{Icmpv4Repr, Icmpv4View};
+use crate::ipv4::{Ipv4Repr, Ipv4View};
+use crate::ipv6::{ExtHeader, Ipv6Repr, Ipv6View, MAX_EXTENSION_HEADERS};
+use crate::mpls::{MplsRepr, MplsView};
+use crate::tcp::{TcpRepr, TcpView};
+use crate::types::{
+    EtherType, IpPair, IpProtocol, UDP_PORT_MPLS, UDP_PORT_MPLS_LEGACY, UDP_PORT_VXLAN,
+};
+use crate::udp::{UdpRepr, UdpView};
+use crate::vxlan::{VxlanRepr, VxlanView};
+
+/// The most headers one frame is dissected into (nested tunnels included).
+pub const MAX_HEADERS: usize = 16;
+
+/// The headers of one frame, in order, with the offset of each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dissection<'a> {
+    /// Each header with the byte offset of its first byte.
+    pub headers: SmallVec<[(usize, Header); 8]>,
+    /// What follows the last header: application data, an unknown protocol,
+    /// a non-first fragment, or the bytes of the header that failed to parse.
+    pub payload: &'a [u8],
+    /// The byte offset of the payload.
+    pub payload_offset: usize,
+    /// Why dissection stopped early, if it did.
+    pub error: Option<Error>,
+}
+
+/// What to parse next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Ethernet,
+    Vlan,
+    Arp,
+    Ipv4,
+    Ipv6,
+    Ipv6Ext(IpProtocol, IpPair),
+    Icmpv4,
+    Udp(IpPair),
+    Tcp(IpPair),
+    Gre,
+    Mpls,
+    Vxlan,
+    Done,
+}
+
+/// Dissect an Ethernet frame.
+pub fn dissect(frame: &[u8]) -> Dissection<'_> {
+    dissect_from(frame, Layer::Ethernet)
+}
+
+/// Dissect bytes that start with the header of `first` (for example an IPv4
+/// packet as the host stack sees it). `first` may be Ethernet, IPv4, IPv6 or
+/// MPLS; other layers need context (ports, checksums) and dissect nothing.
+pub fn dissect_from(bytes: &[u8], first: Layer) -> Dissection<'_> {
+    let mut next = match first {
+        Layer::Ethernet => Next::Ethernet,
+        Layer::Ipv4 => Next::Ipv4,
+        Layer::Ipv6 => Next::Ipv6,
+        Layer::Mpls => Next::Mpls,
+        _ => Next::Done,
+    };
+    let mut d = Dissection {
+        headers: SmallVec::new(),
+        payload: bytes,
+        payload_offset: 0,
+        error: None,
+    };
+    let mut vlan_tags = 0;
+    let mut ext_headers = 0;
+    while next != Next::Done {
+        if d.headers.len() == MAX_HEADERS {
+            d.error = Some(
+                Error::new(
+                    layer_of(next),
+                    ErrorKind::TooManyHeaders { bound: MAX_HEADERS },
+                )
+                .at(d.payload_offset),
+            );
+            break;
+        }
+        if next == Next::Vlan {
+            vlan_tags += 1;
+            if vlan_tags > MAX_VLAN_TAGS {
+                d.error = Some(
+                    Error::new(
+                        Layer::Vlan,
+                        ErrorKind::TooManyVlanTags {
+                            bound: MAX_VLAN_TAGS,
+                        },
+                    )
+                    .at(d.payload_offset),
+                );
+                break;
+            }
+        }
+        if let Next::Ipv6Ext(..) = next {
+            ext_headers += 1;
+            if ext_headers > MAX_EXTENSION_HEADERS {
+                d.error = Some(
+                    Error::new(
+                        Layer::Ipv6Ext,
+                        ErrorKind::TooManyExtensionHeaders {
+                            bound: MAX_EXTENSION_HEADERS,
+                        },
+                    )
+                    .at(d.payload_offset),
+                );
+                break;
+            }
+        }
+        match step(next, d.payload) {
+            Ok((header, header_len, payload, after)) => {
+                d.headers.push((d.payload_offset, header));
+                d.payload_offset += header_len;
+                d.payload = payload;
+                next = after;
+            }
+            Err(e) => {
+                d.error = Some(e.at(d.payload_offset));
+                break;
+            }
+        }
+    }
+    d
+}
+
+fn layer_of(next: Next) -> Layer {
+    match next {
+        Next::Ethernet | Next::Done => Layer::Ethernet,
+        Next::Vlan => Layer::Vlan,
+        Next::Arp => Layer::Arp,
+        Next::Ipv4 => Layer::Ipv4,
+        Next::Ipv6 => Layer::Ipv6,
+        Next::Ipv6Ext(..) => Layer::Ipv6Ext,
+        Next::Icmpv4 => Layer::Icmpv4,
+        Next::Udp(_) => Layer::Udp,
+        Next::Tcp(_) => Layer::Tcp,
+        Next::Gre => Layer::Gre,
+        Next::Mpls => Layer::Mpls,
+        Next::Vxlan => Layer::Vxlan,
+    }
+}
+
+fn after_ethertype(t: EtherType) -> Next {
+    match t {
+        EtherType::Ipv4 => Next::Ipv4,
+        EtherType::Ipv6 => Next::Ipv6,
+        EtherType::Arp => Next::Arp,
+        EtherType::Vlan | EtherType::QinQ => Next::Vlan,
+        EtherType::Mpls => Next::Mpls,
+        EtherType::TransparentEthernet | EtherType::Unknown(_) => Next::Done,
+    }
+}
+
+fn after_ip(proto: IpProtocol, ip: IpPair) -> Next {
+    match proto {
+        IpProtocol::Icmp if matches!(ip, IpPair::V4 { .. }) => Next::Icmpv4,
+        IpProtocol::Udp => Next::Udp(ip),
+        IpProtocol::Tcp => Next::Tcp(ip),
+        IpProtocol::Gre => Next::Gre,
+        p if matches!(ip, IpPair::V6 { .. }) && ExtHeader::is_extension(p) => Next::Ipv6Ext(p, ip),
+        _ => Next::Done,
+    }
+}
+
+/// Parse one header at the start of `bytes`: the header, its length, the
+/// bytes it carries and what to parse in them.
+fn step(next: Next, bytes: &[u8]) -> Result<(Header, usize, &[u8], Next)> {
+    Ok(match next {
+        Next::Ethernet => {
+            let v = EthernetView::new_checked(bytes)?;
+            let r = EthernetRepr::parse(&v)?;
+            (
+                Header::Ethernet(r),
+                r.buffer_len(),
+                v.payload(),
+                after_ethertype(r.ethertype),
+            )
+        }
+        Next::Vlan => {
+            let v = VlanView::new_checked(bytes)?;
+            let r = VlanRepr::parse(&v)?;
+            (
+                Header::Vlan(r),
+                r.buffer_len(),
+                v.payload(),
+                after_ethertype(r.ethertype),
+            )
+        }
+        Next::Arp => {
+            let v = ArpView::new_checked(bytes)?;
+            let r = ArpRepr::parse(&v)?;
+            (
+                Header::Arp(r),
+                r.buffer_len(),
+                &bytes[r.buffer_len()..],
+                Next::Done,
+            )
+        }
+        Next::Ipv4 => {
+            let v = Ipv4View::new_checked(bytes)?;
+            let r = Ipv4Repr::parse(&v)?;
+            // A fragment's payload is only part of the upper-layer message.
+            let after = if r.is_fragment() {
+                Next::Done
+            } else {
+                after_ip(
+                    r.protocol,
+                    IpPair::V4 {
+                        src: r.src,
+                        dst: r.dst,
+                    },
+                )
+            };
+            (Header::Ipv4(r), r.buffer_len(), v.payload(), after)
+        }
+        Next::Ipv6 => {
+            let v = Ipv6View::new_checked(bytes)?;
+            let r = Ipv6Repr::parse(&v)?;
+            let after = after_ip(
+                r.next_header,
+                IpPair::V6 {
+                    src: r.src,
+                    dst: r.dst,
+                },
+            );
+            (Header::Ipv6(r), r.buffer_len(), v.payload(), after)
+        }
+        Next::Ipv6Ext(kind, ip) => {
+            let r = ExtHeader::parse(kind, bytes)?;
+            let after = match r.fragment {
+                // A fragment's payload is only part of the upper-layer message.
+                Some((offset, more)) if offset != 0 || more => Next::Done,
+                _ => after_ip(r.next_header, ip),
+            };
+            (Header::Ipv6Ext(r), r.len, &bytes[r.len..], after)
+        }
+        Next::Icmpv4 => {
+            let v = Icmpv4View::new_checked(bytes)?;
+            let r = Icmpv4Repr::parse(&v)?;
+            (Header::Icmpv4(r), r.buffer_len(), v.payload(), Next::Done)
+        }
+        Next::Udp(ip) => {
+            let v = UdpView::new_checked(bytes)?;
+            let r = UdpRepr::parse(&v, &ip)?;
+            let after = match r.dst_port {
+                UDP_PORT_MPLS | UDP_PORT_MPLS_LEGACY => Next::Mpls,
+                UDP_PORT_VXLAN => Next::Vxlan,
+                _ => Next::Done,
+            };
+            (Header::Udp(r), r.buffer_len(), v.payload(), after)
+        }
+        Next::Tcp(ip) => {
+            let v = TcpView::new_checked(bytes)?;
+            let r = TcpRepr::parse(&v, &ip)?;
+            (Header::Tcp(r), r.buffer_len(), v.payload(), Next::Done)
+        }
+        Next::Gre => {
+            let v = GreView::new_checked(bytes)?;
+            let r = GreRepr::parse(&v)?;
+            let after = match r.protocol {
+                EtherType::Mpls => Next::Mpls,
+                EtherType::Ipv4 => Next::Ipv4,
+                EtherType::Ipv6 => Next::Ipv6,
+                EtherType::TransparentEthernet => Next::Ethernet,
+                _ => Next::Done,
+            };
+            (Header::Gre(r), r.buffer_len(), v.payload(), after)
+        }
+        Next::Mpls => {
+            let v = MplsView::new_checked(bytes)?;
+            let r = MplsRepr::parse(&v)?;
+            // MPLS does not name its payload; look at the first nibble as
+            // dissectors do (RFC 4385 §2): 4 is IPv4, 6 is IPv6.
+            let after = match v.payload().first().map(|b| b >> 4) {
+                Some(4) => Next::Ipv4,
+                Some(6) => Next::Ipv6,
+                _ => Next::Done,
+            };
+            (Header::Mpls(r), r.buffer_len(), v.payload(), after)
+        }
+        Next::Vxlan => {
+            let v = VxlanView::new_checked(bytes)?;
+            let r = VxlanRepr::parse(&v)?;
+            (
+                Header::Vxlan(r),
+                r.buffer_len(),
+                v.payload(),
+                Next::Ethernet,
+            )
+        }
+        Next::Done => unreachable!("the loop stops at Done"),
+    })
+}
+
+impl Dissection<'_> {
+    /// The protocol chain, as `eth:ipv4:gre:mpls:ipv4:icmp`.
+    pub fn chain(&self) -> String {
+        let mut s = String::new();
+        for (i, (_, h)) in self.headers.iter().enumerate() {
+            if i > 0 {
+                s.push(':');
+            }
+            s.push_str(match h {
+                Header::Ethernet(_) => "eth",
+                Header::Vlan(_) => "vlan",
+                Header::Arp(_) => "arp",
+                Header::Ipv4(_) => "ipv4",
+                Header::Ipv6(_) => "ipv6",
+                Header::Ipv6Ext(_) => "ipv6ext",
+                Header::Icmpv4(_) => "icmp",
+                Header::Udp(_) => "udp",
+                Header::Tcp(_) => "tcp",
+                Header::Gre(_) => "gre",
+                Header::Mpls(_) => "mpls",
+                Header::Vxlan(_) => "vxlan",
+            });
+        }
+        s
+    }
+
+    /// The headers alone, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Header> {
+        self.headers.iter().map(|(_, h)| h)
+    }
+
+    /// A frame builder holding these headers and the payload: building it
+    /// gives back the frame (less any padding after an IP packet).
+    pub fn to_builder(&self) -> crate::builder::Frame {
+        crate::builder::Frame::from_parts(self.iter().copied(), self.payload)
+    }
+}
+
+/// One line per header, tcpdump-like, then the payload or the error.
+impl fmt::Display for Dissection<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (offset, h)) in self.headers.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{offset:>4}  {h}")?;
+        }
+        let sep = if self.headers.is_empty() { "" } else { "\n" };
+        match &self.error {
+            Some(e) => write!(f, "{sep}{:>4}  error: {e}", e.offset),
+            None if self.payload.is_empty() => Ok(()),
+            None => write!(
+                f,
+                "{sep}{:>4}  payload {} bytes",
+                self.payload_offset,
+                self.payload.len()
+            ),
+        }
+    }
+}

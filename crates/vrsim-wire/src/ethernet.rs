@@ -1,0 +1,290 @@
+//! Ethernet II (IEEE 802.3 with an EtherType) and IEEE 802.1Q / 802.1ad VLAN tags.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                 destination MAC (6 bytes) ...                 |
+//! |        ... destination    |     source MAC (6 bytes) ...      |
+//! |                     ... source                                |
+//! |          EtherType        |   payload, or a VLAN tag:         |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! VLAN tag (after an EtherType of 0x8100 or 0x88a8):
+//! | PCP |D|        VLAN id        |       inner EtherType         |
+//! ```
+
+use pnet_base::MacAddr;
+use pnet_packet::ethernet::{EthernetPacket, MutableEthernetPacket};
+use pnet_packet::vlan::{MutableVlanPacket, VlanPacket};
+
+use crate::error::{Error, Layer, Result, need};
+use crate::types::EtherType;
+
+/// Length of the Ethernet II header.
+pub const HEADER_LEN: usize = 14;
+/// Length of one VLAN tag.
+pub const VLAN_TAG_LEN: usize = 4;
+/// The most VLAN tags the dissector follows before it reports an error.
+pub const MAX_VLAN_TAGS: usize = 2;
+
+/// A checked view of an Ethernet II header and its payload.
+#[derive(Debug)]
+pub struct EthernetView<'a> {
+    bytes: &'a [u8],
+    packet: EthernetPacket<'a>,
+}
+
+impl<'a> EthernetView<'a> {
+    /// Check that `bytes` holds a whole header.
+    pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
+        need(Layer::Ethernet, bytes, HEADER_LEN)?;
+        let packet = EthernetPacket::new(bytes).ok_or(Error::truncated(
+            Layer::Ethernet,
+            HEADER_LEN,
+            bytes.len(),
+        ))?;
+        Ok(EthernetView { bytes, packet })
+    }
+
+    /// Destination MAC address.
+    pub fn dst(&self) -> MacAddr {
+        self.packet.get_destination()
+    }
+
+    /// Source MAC address.
+    pub fn src(&self) -> MacAddr {
+        self.packet.get_source()
+    }
+
+    /// The EtherType.
+    pub fn ethertype(&self) -> EtherType {
+        EtherType::from(self.packet.get_ethertype().0)
+    }
+
+    /// The bytes after the header.
+    pub fn payload(&self) -> &'a [u8] {
+        &self.bytes[HEADER_LEN..]
+    }
+}
+
+/// An Ethernet II header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EthernetRepr {
+    /// Destination MAC address.
+    pub dst: MacAddr,
+    /// Source MAC address.
+    pub src: MacAddr,
+    /// The EtherType of what follows.
+    pub ethertype: EtherType,
+}
+
+impl EthernetRepr {
+    /// Read the header from a checked view.
+    pub fn parse(view: &EthernetView<'_>) -> Result<Self> {
+        Ok(EthernetRepr {
+            dst: view.dst(),
+            src: view.src(),
+            ethertype: view.ethertype(),
+        })
+    }
+
+    /// Length of the header.
+    pub const fn buffer_len(&self) -> usize {
+        HEADER_LEN
+    }
+
+    /// Write the header into the first [`buffer_len`](Self::buffer_len) bytes of `buf`.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
+        let available = buf.len();
+        let mut p = buf
+            .get_mut(..HEADER_LEN)
+            .and_then(MutableEthernetPacket::new)
+            .ok_or(Error::buffer_too_small(
+                Layer::Ethernet,
+                HEADER_LEN,
+                available,
+            ))?;
+        p.set_destination(self.dst);
+        p.set_source(self.src);
+        p.set_ethertype(pnet_packet::ethernet::EtherType(self.ethertype.value()));
+        Ok(())
+    }
+}
+
+/// A checked view of a VLAN tag (the 4 bytes after an EtherType of 0x8100 or 0x88a8).
+#[derive(Debug)]
+pub struct VlanView<'a> {
+    bytes: &'a [u8],
+    packet: VlanPacket<'a>,
+}
+
+impl<'a> VlanView<'a> {
+    /// Check that `bytes` holds a whole tag.
+    pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
+        need(Layer::Vlan, bytes, VLAN_TAG_LEN)?;
+        let packet = VlanPacket::new(bytes).ok_or(Error::truncated(
+            Layer::Vlan,
+            VLAN_TAG_LEN,
+            bytes.len(),
+        ))?;
+        Ok(VlanView { bytes, packet })
+    }
+
+    /// Priority code point (3 bits).
+    pub fn pcp(&self) -> u8 {
+        self.packet.get_priority_code_point().0
+    }
+
+    /// Drop-eligible indicator.
+    pub fn dei(&self) -> bool {
+        self.packet.get_drop_eligible_indicator() != 0
+    }
+
+    /// VLAN identifier (12 bits).
+    pub fn vid(&self) -> u16 {
+        self.packet.get_vlan_identifier()
+    }
+
+    /// The EtherType of what follows the tag.
+    pub fn ethertype(&self) -> EtherType {
+        EtherType::from(self.packet.get_ethertype().0)
+    }
+
+    /// The bytes after the tag.
+    pub fn payload(&self) -> &'a [u8] {
+        &self.bytes[VLAN_TAG_LEN..]
+    }
+}
+
+/// An IEEE 802.1Q tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VlanRepr {
+    /// Priority code point, 0–7.
+    pub pcp: u8,
+    /// Drop-eligible indicator.
+    pub dei: bool,
+    /// VLAN identifier, 0–4095.
+    pub vid: u16,
+    /// The EtherType of what follows.
+    pub ethertype: EtherType,
+}
+
+impl VlanRepr {
+    /// Read the tag from a checked view.
+    pub fn parse(view: &VlanView<'_>) -> Result<Self> {
+        Ok(VlanRepr {
+            pcp: view.pcp(),
+            dei: view.dei(),
+            vid: view.vid(),
+            ethertype: view.ethertype(),
+        })
+    }
+
+    /// Length of the tag.
+    pub const fn buffer_len(&self) -> usize {
+        VLAN_TAG_LEN
+    }
+
+    /// Write the tag into the first [`buffer_len`](Self::buffer_len) bytes of
+    /// `buf`. Out-of-range PCP and VID values are masked to their field width.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
+        let available = buf.len();
+        let mut p = buf
+            .get_mut(..VLAN_TAG_LEN)
+            .and_then(MutableVlanPacket::new)
+            .ok_or(Error::buffer_too_small(
+                Layer::Vlan,
+                VLAN_TAG_LEN,
+                available,
+            ))?;
+        p.set_priority_code_point(pnet_packet::vlan::ClassOfService(self.pcp & 0x7));
+        p.set_drop_eligible_indicator(u8::from(self.dei));
+        p.set_vlan_identifier(self.vid & 0x0fff);
+        p.set_ethertype(pnet_packet::ethernet::EtherType(self.ethertype.value()));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    const FRAME: [u8; 14] = [
+        0x02, 0xc7, 0x80, 0x7e, 0x22, 0xf2, // dst
+        0x00, 0x00, 0x5e, 0x00, 0x01, 0x00, // src
+        0x08, 0x00, // ipv4
+    ];
+
+    fn repr() -> EthernetRepr {
+        EthernetRepr {
+            dst: MacAddr::new(0x02, 0xc7, 0x80, 0x7e, 0x22, 0xf2),
+            src: MacAddr::new(0x00, 0x00, 0x5e, 0x00, 0x01, 0x00),
+            ethertype: EtherType::Ipv4,
+        }
+    }
+
+    #[test]
+    fn parse_and_emit() {
+        let view = EthernetView::new_checked(&FRAME).unwrap();
+        assert_eq!(EthernetRepr::parse(&view).unwrap(), repr());
+        assert!(view.payload().is_empty());
+        let mut buf = [0u8; 14];
+        repr().emit(&mut buf).unwrap();
+        assert_eq!(buf, FRAME);
+    }
+
+    #[test]
+    fn every_truncation() {
+        for len in 0..HEADER_LEN {
+            assert_eq!(
+                EthernetView::new_checked(&FRAME[..len]).unwrap_err(),
+                Error::new(
+                    Layer::Ethernet,
+                    ErrorKind::Truncated {
+                        needed: 14,
+                        available: len
+                    }
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn emit_into_short_buffer_is_an_error() {
+        let mut buf = [0u8; 13];
+        assert_eq!(
+            repr().emit(&mut buf).unwrap_err().kind,
+            ErrorKind::BufferTooSmall {
+                needed: 14,
+                available: 13
+            }
+        );
+    }
+
+    const TAG: [u8; 4] = [0xa0, 0x64, 0x08, 0x06];
+
+    #[test]
+    fn vlan_tag_both_ways() {
+        let want = VlanRepr {
+            pcp: 5,
+            dei: false,
+            vid: 100,
+            ethertype: EtherType::Arp,
+        };
+        let view = VlanView::new_checked(&TAG).unwrap();
+        assert_eq!(VlanRepr::parse(&view).unwrap(), want);
+        let mut buf = [0u8; 4];
+        want.emit(&mut buf).unwrap();
+        assert_eq!(buf, TAG);
+        for len in 0..VLAN_TAG_LEN {
+            assert_eq!(
+                VlanView::new_checked(&TAG[..len]).unwrap_err().kind,
+                ErrorKind::Truncated {
+                    needed: 4,
+                    available: len
+                }
+            );
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! IPv4 (RFC 791): options kept, header checksum verified and filled in,
+//! fragments flagged.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |Version|  IHL  |    DSCP   |ECN|          Total Length         |
+//! |         Identification        |R|D|M|     Fragment Offset     |
+//! |  Time to Live |    Protocol   |         Header Checksum       |
+//! |                       Source Address                          |
+//! |                    Destination Address                        |
+//! |                    Options (IHL > 5)                          |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+
+use std::net::Ipv4Addr;
+
+use pnet_packet::ip::IpNextHeaderProtocol;
+use pnet_packet::ipv4::{Ipv4Packet, MutableIpv4Packet};
+
+use crate::error::{Error, ErrorKind, Layer, Result, need};
+use crate::types::{IpProtocol, Options, internet_checksum};
+
+/// Length of a header without options.
+pub const MIN_HEADER_LEN: usize = 20;
+/// Length of a header with the most options.
+pub const MAX_HEADER_LEN: usize = 60;
+
+const FLAG_DF: u8 = 0b010;
+const FLAG_MF: u8 = 0b001;
+
+/// A checked view of an IPv4 header and its payload: the version is 4, the
+/// header length is between 20 and the bytes that remain, and the total length
+/// covers the header and fits the buffer. Bytes after the total length
+/// (Ethernet padding) are not part of the payload.
+#[derive(Debug)]
+pub struct Ipv4View<'a> {
+    bytes: &'a [u8],
+    packet: Ipv4Packet<'a>,
+    header_len: usize,
+    total_len: usize,
+}
+
+impl<'a> Ipv4View<'a> {
+    /// Check `bytes` as described on the type.
+    pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
+        let err = |kind| Error::new(Layer::Ipv4, kind);
+        need(Layer::Ipv4, bytes, MIN_HEADER_LEN)?;
+        let packet = Ipv4Packet::new(bytes).ok_or(Error::truncated(
+            Layer::Ipv4,
+            MIN_HEADER_LEN,
+            bytes.len(),
+        ))?;
+        let version = packet.get_version();
+        if version != 4 {
+            return Err(err(ErrorKind::Version {
+                found: version,
+                expected: 4,
+            }));
+        }
+        let header_len = usize::from(packet.get_header_length()) * 4;
+        if header_len < MIN_HEADER_LEN {
+            return Err(err(ErrorKind::HeaderTooShort {
+                stated: header_len,
+                minimum: MIN_HEADER_LEN,
+            }));
+        }
+        if header_len > bytes.len() {
+            return Err(err(ErrorKind::HeaderLength {
+                stated: header_len,
+                available: bytes.len(),
+            }));
+        }
+        let total_len = usize::from(packet.get_total_length());
+        if total_len < header_len {
+            return Err(err(ErrorKind::LengthBelowHeader {
+                stated: total_len,
+                header: header_len,
+            }));
+        }
+        if total_len > bytes.len() {
+            return Err(err(ErrorKind::LengthExceedsBuffer {
+                stated: total_len,
+                available: bytes.len(),
+            }));
+        }
+        Ok(Ipv4View {
+            bytes,
+            packet,
+            header_len,
+            total_len,
+        })
+    }
+
+    /// Header length in bytes (20–60).
+    pub fn header_len(&self) -> usize {
+        self.header_len
+    }
+
+    /// Total length in bytes (header and payload).
+    pub fn total_len(&self) -> usize {
+        self.total_len
+    }
+
+    /// Source address.
+    pub fn src(&self) -> Ipv4Addr {
+        self.packet.get_source()
+    }
+
+    /// Destination address.
+    pub fn dst(&self) -> Ipv4Addr {
+        self.packet.get_destination()
+    }
+
+    /// Protocol of the payload.
+    pub fn protocol(&self) -> IpProtocol {
+        IpProtocol::from(self.packet.get_next_level_protocol().0)
+    }
+
+    /// Time to live.
+    pub fn ttl(&self) -> u8 {
+        self.packet.get_ttl()
+    }
+
+    /// The header checksum field.
+    pub fn checksum(&self) -> u16 {
+        self.packet.get_checksum()
+    }
+
+    /// The checksum the header should carry.
+    pub fn compute_checksum(&self) -> u16 {
+        internet_checksum(self.header(), 5)
+    }
+
+    /// Whether the header checksum verifies.
+    pub fn verify_checksum(&self) -> bool {
+        self.checksum() == self.compute_checksum()
+    }
+
+    /// Whether this is a fragment (more-fragments set or a non-zero offset).
+    pub fn is_fragment(&self) -> bool {
+        self.packet.get_flags() & FLAG_MF != 0 || self.packet.get_fragment_offset() != 0
+    }
+
+    /// The header bytes, options included.
+    pub fn header(&self) -> &'a [u8] {
+        &self.bytes[..self.header_len]
+    }
+
+    /// The payload: the bytes from the end of the header to the total length.
+    pub fn payload(&self) -> &'a [u8] {
+        &self.bytes[self.header_len..self.total_len]
+    }
+}
+
+/// An IPv4 header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ipv4Repr {
+    /// Source address.
+    pub src: Ipv4Addr,
+    /// Destination address.
+    pub dst: Ipv4Addr,
+    /// Protocol of the payload.
+    pub protocol: IpProtocol,
+    /// Time to live.
+    pub ttl: u8,
+    /// Differentiated services code point (6 bits).
+    pub dscp: u8,
+    /// Explicit congestion notification (2 bits).
+    pub ecn: u8,
+    /// Identification.
+    pub ident: u16,
+    /// Don't fragment.
+    pub dont_frag: bool,
+    /// More fragments.
+    pub more_frags: bool,
+    /// Fragment offset in units of 8 bytes (13 bits).
+    pub frag_offset: u16,
+    /// Options, a multiple of 4 bytes.
+    pub options: Options,
+    /// Length of the payload in bytes.
+    pub payload_len: usize,
+}
+
+impl Ipv4Repr {
+    /// A header with TTL 64, no options, not fragmented, DF clear.
+    pub fn new(src: Ipv4Addr, dst: Ipv4Addr, protocol: IpProtocol, payload_len: usize) -> Self {
+        Ipv4Repr {
+            src,
+            dst,
+            protocol,
+            ttl: 64,
+            dscp: 0,
+            ecn: 0,
+            ident: 0,
+            dont_frag: false,
+            more_frags: false,
+            frag_offset: 0,
+            options: Options::none(),
+            payload_len,
+        }
+    }
+
+    /// Read the header from a checked view, verifying the header checksum.
+    pub fn parse(view: &Ipv4View<'_>) -> Result<Self> {
+        if !view.verify_checksum() {
+            return Err(Error::new(
+                Layer::Ipv4,
+                ErrorKind::Checksum {
+                    found: view.checksum(),
+                    expected: view.compute_checksum(),
+                },
+            ));
+        }
+        let p = &view.packet;
+        let flags = p.get_flags();
+        let options = Options::from_bytes(&view.header()[MIN_HEADER_LEN..])
+            .unwrap_or_else(|| unreachable!("the checked header length is 20 + 4n, n <= 10"));
+        Ok(Ipv4Repr {
+            src: p.get_source(),
+            dst: p.get_destination(),
+            protocol: view.protocol(),
+            ttl: p.get_ttl(),
+            dscp: p.get_dscp(),
+            ecn: p.get_ecn(),
+            ident: p.get_identification(),
+            dont_frag: flags & FLAG_DF != 0,
+            more_frags: flags & FLAG_MF != 0,
+            frag_offset: p.get_fragment_offset(),
+            options,
+            payload_len: view.payload().len(),
+        })
+    }
+
+    /// Whether this header describes a fragment.
+    pub fn is_fragment(&self) -> bool {
+        self.more_frags || self.frag_offset != 0
+    }
+
+    /// Length of the header, options included.
+    pub fn buffer_len(&self) -> usize {
+        MIN_HEADER_LEN + self.options.len()
+    }
+
+    /// Header and payload length, the value of the total-length field.
+    pub fn total_len(&self) -> usize {
+        self.buffer_len() + self.payload_len
+    }
+
+    /// Write the header, with its checksum, into the first
+    /// [`buffer_len`](Self::buffer_len) bytes of `buf`. The payload is not written.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
+        let header_len = self.buffer_len();
+        let total = u16::try_from(self.total_len()).map_err(|_| {
+            Error::new(
+                Layer::Ipv4,
+                ErrorKind::FieldOverflow {
+                    what: "total length",
+                    value: self.total_len(),
+                    max: 65535,
+                },
+            )
+        })?;
+        let available = buf.len();
+        let mut p = buf
+            .get_mut(..header_len)
+            .and_then(MutableIpv4Packet::new)
+            .ok_or(Error::buffer_too_small(Layer::Ipv4, header_len, available))?;
+        p.set_version(4);
+        // At most 60 bytes, so IHL fits its 4 bits.
+        p.set_header_length((header_len / 4) as u8);
+        p.set_dscp(self.dscp & 0x3f);
+        p.set_ecn(self.ecn & 0x3);
+        p.set_total_length(total);
+        p.set_identification(self.ident);
+        p.set_flags(
+            if self.dont_frag { FLAG_DF } else { 0 } | if self.more_frags { FLAG_MF } else { 0 },
+        );
+        p.set_fragment_offset(self.frag_offset & 0x1fff);
+        p.set_ttl(self.ttl);
+        p.set_next_level_protocol(IpNextHeaderProtocol(self.protocol.value()));
+        p.set_checksum(0);
+        p.set_source(self.src);
+        p.set_destination(self.dst);
+        let header = &mut buf[..header_len];
+        header[MIN_HEADER_LEN..].copy_from_slice(self.options.as_bytes());
+        let sum = internet_checksum(header, 5);
+        header[10..12].copy_from_slice(&sum.to_be_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The gateway's outer header towards compute01: 10.0.0.1 -> 10.0.0.21, GRE,
+    /// 92 bytes in all, TTL 64, DF.
+    const OUTER: [u8; 20] = [
+        0x45, 0x00, 0x00, 0x5c, 0x00, 0x00, 0x40, 0x00, 0x40, 0x2f, 0x26, 0x5e, 10, 0, 0, 1, 10, 0,
+        0, 21,
+    ];
+
+    fn outer() -> Ipv4Repr {
+        Ipv4Repr {
+            dont_frag: true,
+            ..Ipv4Repr::new(
+                Ipv4Addr::new(10, 0, 0, 1),
+                Ipv4Addr::new(10, 0, 0, 21),
+                IpProtocol::Gre,
+                72,
+            )
+        }
+    }
+
+    fn with_payload(header: &[u8], payload_len: usize) -> Vec<u8> {
+        let mut v = header.to_vec();
+        v.resize(header.len() + payload_len, 0);
+        v
+    }
+
+    #[test]
+    fn both_ways() {
+        let bytes = with_payload(&OUTER, 72);
+        let view = Ipv4View::new_checked(&bytes).unwrap();
+        assert_eq!(Ipv4Repr::parse(&view).unwrap(), outer());
+        let mut buf = [0u8; 20];
+        outer().emit(&mut buf).unwrap();
+        assert_eq!(buf, OUTER);
+    }
+
+    #[test]
+    fn every_truncation() {
+        for len in 0..MIN_HEADER_LEN {
+            assert_eq!(
+                Ipv4View::new_checked(&OUTER[..len]).unwrap_err(),
+                Error::new(
+                    Layer::Ipv4,
+                    ErrorKind::Truncated {
+                        needed: 20,
+                        available: len
+                    }
+                )
+            );
+        }
+        // The header is whole but the total length (92) is not there.
+        for len in MIN_HEADER_LEN..92 {
+            let bytes = with_payload(&OUTER, 72);
+            assert_eq!(
+                Ipv4View::new_checked(&bytes[..len]).unwrap_err().kind,
+                ErrorKind::LengthExceedsBuffer {
+                    stated: 92,
+                    available: len
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn header_length_beyond_buffer_names_offset() {
+        let mut bytes = OUTER;
+        bytes[0] = 0x4f; // IHL 15 = 60 bytes
+        let err = Ipv4View::new_checked(&bytes).unwrap_err().at(18);
+        assert_eq!(
+            err.to_string(),
+            "ipv4 at offset 18: header length 60 exceeds 20 remaining bytes"
+        );
+    }
+
+    #[test]
+    fn bad_fields() {
+        let bytes = with_payload(&OUTER, 72);
+        let mut b = bytes.clone();
+        b[0] = 0x65;
+        assert_eq!(
+            Ipv4View::new_checked(&b).unwrap_err().kind,
+            ErrorKind::Version {
+                found: 6,
+                expected: 4
+            }
+        );
+        let mut b = bytes.clone();
+        b[0] = 0x44;
+        assert_eq!(
+            Ipv4View::new_checked(&b).unwrap_err().kind,
+            ErrorKind::HeaderTooShort {
+                stated: 16,
+                minimum: 20
+            }
+        );
+        let mut b = bytes.clone();
+        b[3] = 19;
+        b[2] = 0;
+        assert_eq!(
+            Ipv4View::new_checked(&b).unwrap_err().kind,
+            ErrorKind::LengthBelowHeader {
+                stated: 19,
+                header: 20
+            }
+        );
+        let mut b = bytes.clone();
+        b[11] ^= 1;
+        let view = Ipv4View::new_checked(&b).unwrap();
+        assert_eq!(
+            Ipv4Repr::parse(&view).unwrap_err().kind,
+            ErrorKind::Checksum {
+                found: 0x265f,
+                expected: 0x265e
+            }
+        );
+    }
+
+    #[test]
+    fn options_and_fragments_round_trip() {
+        let repr = Ipv4Repr {
+            more_frags: true,
+            frag_offset: 185,
+            ident: 0xbeef,
+            options: Options::from_bytes(&[0x94, 0x04, 0x00, 0x00]).unwrap(), // router alert
+            ..outer()
+        };
+        assert!(repr.is_fragment());
+        let mut bytes = vec![0u8; repr.total_len()];
+        repr.emit(&mut bytes).unwrap();
+        let view = Ipv4View::new_checked(&bytes).unwrap();
+        assert!(view.is_fragment());
+        assert_eq!(view.header_len(), 24);
+        assert_eq!(Ipv4Repr::parse(&view).unwrap(), repr);
+    }
+
+    #[test]
+    fn padding_is_not_payload() {
+        let mut bytes = with_payload(&OUTER, 72);
+        bytes.extend_from_slice(&[0xee; 6]);
+        assert_eq!(Ipv4View::new_checked(&bytes).unwrap().payload().len(), 72);
+    }
+
+    #[test]
+    fn oversize_payload_is_an_error() {
+        let repr = Ipv4Repr {
+            payload_len: 65536,
+            ..outer()
+        };
+        assert!(matches!(
+            repr.emit(&mut [0u8; 20]).unwrap_err().kind,
+            ErrorKind::FieldOverflow {
+                what: "total length",
+                ..
+            }
+        ));
+    }
+}
