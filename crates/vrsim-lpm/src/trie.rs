@@ -1,0 +1,437 @@
+//! The family-independent core: nodes, their children, the `/16` direct table and
+//! the updates that keep all three consistent. Keys are `u128`, left-aligned (an
+//! IPv4 address is shifted up by 96 bits).
+
+use crate::bits::{Bits, heap_pos, level_of, rank};
+use crate::slice::{boxed_insert, boxed_remove};
+
+/// "No node" / "no children" in an index field.
+pub(crate) const NONE: u32 = u32::MAX;
+/// Set in a direct-table entry that holds a depth-16 node index; clear when the
+/// entry holds a fallback code.
+pub(crate) const TAG: u32 = 1 << 31;
+
+/// Everything about a node except its bitmap, kept in a parallel array so the
+/// bitmap stays one aligned cache line.
+#[derive(Clone)]
+pub(crate) struct Aux<V> {
+    /// The node's values, in bitmap order.
+    pub(crate) values: Box<[V]>,
+    /// Cached per-word popcounts of the bitmap (see [`Bits::cum`]).
+    pub(crate) cum: u64,
+    /// For depth-16 nodes: the fallback code of the best prefix of length `<= 16`.
+    pub(crate) fb: u32,
+    /// Index into `Trie::kids`, or [`NONE`].
+    pub(crate) kids: u32,
+}
+
+/// The children of a node: one bit per next byte, child indices in byte order.
+#[derive(Clone, Debug)]
+pub(crate) struct Kids {
+    pub(crate) map: [u64; 4],
+    pub(crate) nodes: Box<[u32]>,
+}
+
+impl Kids {
+    /// The child for `byte`, if any.
+    #[inline]
+    pub(crate) fn get(&self, byte: usize) -> Option<u32> {
+        let b = byte & 0xff;
+        let w = b >> 6;
+        let word = self.map[w];
+        if (word >> (b & 63)) & 1 == 0 {
+            return None;
+        }
+        let before: u32 = self.map[..w].iter().map(|m| m.count_ones()).sum();
+        let below = (word & ((1u64 << (b & 63)) - 1)).count_ones();
+        self.nodes.get((before + below) as usize).copied()
+    }
+
+    fn rank(&self, b: usize) -> usize {
+        let w = b >> 6;
+        let before: u32 = self.map[..w].iter().map(|m| m.count_ones()).sum();
+        (before + (self.map[w] & ((1u64 << (b & 63)) - 1)).count_ones()) as usize
+    }
+}
+
+/// The authoritative table and its lookup structure in one.
+#[derive(Clone)]
+pub(crate) struct Trie<V> {
+    pub(crate) bits: Vec<Bits>,
+    pub(crate) aux: Vec<Aux<V>>,
+    free: Vec<u32>,
+    pub(crate) kids: Vec<Kids>,
+    free_kids: Vec<u32>,
+    /// Indexed by the top 16 bits: `TAG | node` of the depth-16 node, or a
+    /// fallback code (see [`Trie::code`]).
+    pub(crate) direct: Box<[u32; 1 << 16]>,
+    width: u32,
+    len: usize,
+}
+
+/// The byte of `key` just below depth `d`.
+#[inline]
+pub(crate) fn byte_at(key: u128, d: u32) -> u32 {
+    ((key >> (120 - d)) & 0xff) as u32
+}
+
+/// `key` with every bit beyond `len` cleared.
+pub(crate) fn mask(key: u128, len: u32) -> u128 {
+    if len == 0 {
+        0
+    } else {
+        key & (!0u128 << (128 - len))
+    }
+}
+
+/// The depth of the node owning prefixes of length `len`, and their level in it.
+fn locate(len: u32) -> (u32, u32) {
+    if len == 0 {
+        (0, 0)
+    } else {
+        let depth = (len - 1) / 8 * 8;
+        (depth, len - depth)
+    }
+}
+
+/// The direct-table slot of a key.
+fn slot(key: u128) -> usize {
+    (key >> 112) as usize & 0xffff
+}
+
+impl<V> Trie<V> {
+    /// An empty table for addresses of `width` bits (32 or 128).
+    pub(crate) fn new(width: u32) -> Self {
+        let mut t = Trie {
+            bits: Vec::new(),
+            aux: Vec::new(),
+            free: Vec::new(),
+            kids: Vec::new(),
+            free_kids: Vec::new(),
+            direct: Box::new([0; 1 << 16]),
+            width,
+            len: 0,
+        };
+        t.alloc_node();
+        t
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// The fallback code naming the prefix at `pos` of `node`; 0 means none.
+    /// Only prefixes of length `<= 16` get codes; they live in the root (node 0)
+    /// and in depth-8 nodes.
+    fn code(node: u32, pos: usize) -> u32 {
+        (node << 9) | pos as u32
+    }
+
+    /// The prefix length a fallback code stands for, or `None` for code 0.
+    fn code_len(code: u32) -> Option<u32> {
+        let pos = (code & 511) as usize;
+        if pos == 0 {
+            return None;
+        }
+        let depth = if code >> 9 == 0 { 0 } else { 8 };
+        Some(depth + level_of(pos))
+    }
+
+    /// The value and prefix length named by a fallback code.
+    #[inline]
+    pub(crate) fn code_value(&self, code: u32) -> Option<(u32, &V)> {
+        let node = (code >> 9) as usize;
+        let pos = (code & 511) as usize;
+        let len = Self::code_len(code)?;
+        self.value_at(node, pos).map(|v| (len, v))
+    }
+
+    /// The value of the (present) prefix at `pos` of `node`.
+    #[inline(always)]
+    pub(crate) fn value_at(&self, node: usize, pos: usize) -> Option<&V> {
+        let bits = self.bits.get(node)?;
+        let aux = self.aux.get(node)?;
+        aux.values.get(rank(bits, aux.cum, pos))
+    }
+
+    pub(crate) fn child(&self, node: u32, byte: u32) -> Option<u32> {
+        let k = self.aux.get(node as usize)?.kids;
+        self.kids.get(k as usize)?.get(byte as usize)
+    }
+
+    fn alloc_node(&mut self) -> u32 {
+        let aux = Aux {
+            values: Box::default(),
+            cum: 0,
+            fb: 0,
+            kids: NONE,
+        };
+        if let Some(n) = self.free.pop() {
+            self.bits[n as usize] = Bits::default();
+            self.aux[n as usize] = aux;
+            n
+        } else {
+            self.bits.push(Bits::default());
+            self.aux.push(aux);
+            (self.bits.len() - 1) as u32
+        }
+    }
+
+    fn add_child(&mut self, node: u32, byte: u32, child: u32) {
+        let b = byte as usize;
+        let mut k = self.aux[node as usize].kids;
+        if k == NONE {
+            let kids = Kids {
+                map: [0; 4],
+                nodes: Box::default(),
+            };
+            k = match self.free_kids.pop() {
+                Some(f) => {
+                    self.kids[f as usize] = kids;
+                    f
+                }
+                None => {
+                    self.kids.push(kids);
+                    (self.kids.len() - 1) as u32
+                }
+            };
+            self.aux[node as usize].kids = k;
+        }
+        let kids = &mut self.kids[k as usize];
+        let at = kids.rank(b);
+        boxed_insert(&mut kids.nodes, at, child);
+        kids.map[b >> 6] |= 1 << (b & 63);
+    }
+
+    fn remove_child(&mut self, node: u32, byte: u32) {
+        let b = byte as usize;
+        let k = self.aux[node as usize].kids;
+        let Some(kids) = self.kids.get_mut(k as usize) else {
+            return;
+        };
+        let at = kids.rank(b);
+        boxed_remove(&mut kids.nodes, at);
+        kids.map[b >> 6] &= !(1 << (b & 63));
+        if kids.nodes.is_empty() {
+            kids.nodes = Box::default();
+            self.free_kids.push(k);
+            self.aux[node as usize].kids = NONE;
+        }
+    }
+
+    /// The node at `depth` on the path of `key`, created if `create`.
+    fn walk(&mut self, key: u128, depth: u32, create: bool) -> Option<u32> {
+        let mut node = 0;
+        let mut d = 0;
+        while d < depth {
+            let b = byte_at(key, d);
+            node = match self.child(node, b) {
+                Some(c) => c,
+                None if create => {
+                    let c = self.alloc_node();
+                    self.add_child(node, b, c);
+                    if d + 8 == 16 {
+                        let s = slot(key);
+                        self.aux[c as usize].fb = self.direct[s];
+                        self.direct[s] = TAG | c;
+                    }
+                    c
+                }
+                None => return None,
+            };
+            d += 8;
+        }
+        Some(node)
+    }
+
+    pub(crate) fn get(&self, key: u128, len: u32) -> Option<&V> {
+        let (depth, k) = locate(len);
+        let mut node = 0;
+        let mut d = 0;
+        while d < depth {
+            node = self.child(node, byte_at(key, d))?;
+            d += 8;
+        }
+        let pos = heap_pos(k, byte_at(key, depth));
+        let n = node as usize;
+        if self.bits[n].test(pos) {
+            self.value_at(n, pos)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn insert(&mut self, key: u128, len: u32, value: V) -> Option<V> {
+        let key = mask(key, len);
+        let (depth, k) = locate(len);
+        let node = self.walk(key, depth, true)?;
+        let n = node as usize;
+        let pos = heap_pos(k, byte_at(key, depth));
+        let at = rank(&self.bits[n], self.aux[n].cum, pos);
+        if self.bits[n].test(pos) {
+            let slot_ref = self.aux[n].values.get_mut(at)?;
+            return Some(std::mem::replace(slot_ref, value));
+        }
+        self.bits[n].set(pos);
+        self.aux[n].cum = self.bits[n].cum();
+        boxed_insert(&mut self.aux[n].values, at, value);
+        self.len += 1;
+        if len <= 16 {
+            let code = Self::code(node, pos);
+            self.for_each_fallback(key, len, |fb| {
+                if Self::code_len(*fb).is_none_or(|l| l < len) {
+                    *fb = code;
+                }
+            });
+        }
+        None
+    }
+
+    pub(crate) fn remove(&mut self, key: u128, len: u32) -> Option<V> {
+        let key = mask(key, len);
+        let (depth, k) = locate(len);
+        let mut path = [0u32; 17];
+        let mut d = 0;
+        while d < depth {
+            path[(d / 8 + 1) as usize] = self.child(path[(d / 8) as usize], byte_at(key, d))?;
+            d += 8;
+        }
+        let node = path[(depth / 8) as usize];
+        let n = node as usize;
+        let pos = heap_pos(k, byte_at(key, depth));
+        if !self.bits[n].test(pos) {
+            return None;
+        }
+        let at = rank(&self.bits[n], self.aux[n].cum, pos);
+        let old = boxed_remove(&mut self.aux[n].values, at)?;
+        self.bits[n].clear(pos);
+        self.aux[n].cum = self.bits[n].cum();
+        self.len -= 1;
+        if len <= 16 {
+            let code = Self::code(node, pos);
+            let replacement = self.best_short(key, len.saturating_sub(1), len > 0);
+            self.for_each_fallback(key, len, |fb| {
+                if *fb == code {
+                    *fb = replacement;
+                }
+            });
+        }
+        self.prune(key, &path, depth);
+        Some(old)
+    }
+
+    /// Frees the now-empty nodes at the bottom of `path`, deepest first.
+    fn prune(&mut self, key: u128, path: &[u32; 17], depth: u32) {
+        let mut d = depth;
+        while d > 0 {
+            let node = path[(d / 8) as usize];
+            let n = node as usize;
+            if self.bits[n] != Bits::default() || self.aux[n].kids != NONE {
+                return;
+            }
+            if d == 16 {
+                self.direct[slot(key)] = self.aux[n].fb;
+            }
+            self.aux[n].values = Box::default();
+            self.free.push(node);
+            d -= 8;
+            self.remove_child(path[(d / 8) as usize], byte_at(key, d));
+        }
+    }
+
+    /// The fallback code of the longest prefix of length `<= max_len` (and `<= 16`)
+    /// covering `key`; `any` false means none may match.
+    fn best_short(&self, key: u128, max_len: u32, any: bool) -> u32 {
+        if !any {
+            return 0;
+        }
+        let b0 = byte_at(key, 0);
+        if max_len > 8
+            && let Some(c) = self.child(0, b0)
+        {
+            let pos = self.bits[c as usize].best_up_to(byte_at(key, 8), max_len - 8);
+            if pos != 0 {
+                return Self::code(c, pos);
+            }
+        }
+        let pos = self.bits[0].best_up_to(b0, max_len.min(8));
+        Self::code(0, pos)
+    }
+
+    /// Applies `f` to the fallback code of every `/16` slot under `key/len`.
+    fn for_each_fallback(&mut self, key: u128, len: u32, mut f: impl FnMut(&mut u32)) {
+        let first = slot(key);
+        let count = 1usize << (16 - len.min(16));
+        for s in first..first + count {
+            let e = self.direct[s];
+            if e & TAG == 0 {
+                f(&mut self.direct[s]);
+            } else {
+                f(&mut self.aux[(e & !TAG) as usize].fb);
+            }
+        }
+    }
+
+    /// The longest match for `key` as (prefix length, value). Portable slow path
+    /// used by IPv6 lookups and as a reference.
+    #[inline]
+    pub(crate) fn lookup(&self, key: u128) -> Option<(u32, &V)> {
+        let e = self.direct[slot(key) & 0xffff];
+        if e & TAG == 0 {
+            return self.code_value(e);
+        }
+        let first = (e & !TAG) as usize;
+        let mut node = first;
+        let mut d = 16;
+        let mut best = (0, 0, 0);
+        loop {
+            let b = byte_at(key, d) as usize;
+            let pos = self.bits.get(node)?.best(b);
+            if pos != 0 {
+                best = (node, pos, d);
+            }
+            let k = self.aux.get(node)?.kids;
+            if k == NONE || d + 8 >= self.width {
+                break;
+            }
+            match self.kids.get(k as usize).and_then(|kids| kids.get(b)) {
+                Some(c) => node = c as usize,
+                None => break,
+            }
+            d += 8;
+        }
+        let (node, pos, d) = best;
+        if pos == 0 {
+            return self.code_value(self.aux.get(first)?.fb);
+        }
+        self.value_at(node, pos).map(|v| (d + level_of(pos), v))
+    }
+
+    /// Heap bytes held: the capacity of every vector and boxed slice.
+    pub(crate) fn memory_usage(&self) -> usize {
+        use std::mem::size_of;
+        let values: usize = self.aux.iter().map(|a| a.values.len()).sum();
+        let kid_nodes: usize = self.kids.iter().map(|k| k.nodes.len()).sum();
+        size_of::<Self>()
+            + self.bits.capacity() * size_of::<Bits>()
+            + self.aux.capacity() * size_of::<Aux<V>>()
+            + values * size_of::<V>()
+            + (self.free.capacity() + self.free_kids.capacity()) * size_of::<u32>()
+            + self.kids.capacity() * size_of::<Kids>()
+            + kid_nodes * size_of::<u32>()
+            + size_of::<[u32; 1 << 16]>()
+    }
+
+    /// Returns the spare capacity of the node arrays to the allocator.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.bits.shrink_to_fit();
+        self.aux.shrink_to_fit();
+        self.kids.shrink_to_fit();
+        self.free.shrink_to_fit();
+        self.free_kids.shrink_to_fit();
+    }
+}
