@@ -235,6 +235,17 @@ impl Frame {
         }))
     }
 
+    /// Append `inner`'s headers and payload after this frame's headers (an
+    /// encapsulation around a frame built separately). This frame's own
+    /// payload, if any, is replaced.
+    #[must_use]
+    pub fn append(mut self, inner: Frame) -> Self {
+        self.headers.extend(inner.headers);
+        self.payload = inner.payload;
+        self.deferred = self.deferred.or(inner.deferred);
+        self
+    }
+
     /// Set the bytes after the last header.
     #[must_use]
     pub fn payload(mut self, data: &[u8]) -> Self {
@@ -277,22 +288,28 @@ impl Frame {
         if let Some(e) = self.deferred {
             return Err(e);
         }
-        let headers = self.filled()?;
-        let total: usize =
-            headers.iter().map(Header::buffer_len).sum::<usize>() + self.payload.len();
+        let (headers, total) = self.filled()?;
         let mut buf = vec![0u8; total];
-        buf[total - self.payload.len()..].copy_from_slice(&self.payload);
-        let mut end = total - self.payload.len();
+        let mut at: usize = headers.iter().map(Header::buffer_len).sum();
+        buf[at..at + self.payload.len()].copy_from_slice(&self.payload);
         for (i, h) in headers.iter().enumerate().rev() {
-            let at = end - h.buffer_len();
+            at -= h.buffer_len();
             emit(h, &mut buf[at..], enclosing_ip(&headers[..i])).map_err(|e| e.at(at))?;
-            end = at;
         }
         Ok(buf)
     }
 
-    /// The headers with EtherTypes, protocols and payload lengths filled in.
-    fn filled(&self) -> Result<Vec<Header>> {
+    /// The headers with EtherTypes, protocols and payload lengths filled in,
+    /// and the length of the whole frame.
+    ///
+    /// A payload length is the length of what follows the header, unless the
+    /// header was given a larger one: that is kept and the gap zero-filled
+    /// after the inner content, as a dissected frame whose IP or UDP length
+    /// covers trailing bytes needs for [`Dissection::to_builder`] to rebuild
+    /// equal headers.
+    ///
+    /// [`Dissection::to_builder`]: crate::Dissection::to_builder
+    fn filled(&self) -> Result<(Vec<Header>, usize)> {
         let mut headers = self.headers.clone();
         let mut carried = self.payload.len();
         for i in (0..headers.len()).rev() {
@@ -322,12 +339,10 @@ impl Frame {
                 }
                 Header::Ipv4(r) => {
                     r.protocol = ip_protocol_for(r.protocol, next, false).ok_or_else(misplaced)?;
-                    r.payload_len = carried;
                 }
                 Header::Ipv6(r) => {
                     r.next_header =
                         ip_protocol_for(r.next_header, next, true).ok_or_else(misplaced)?;
-                    r.payload_len = carried;
                 }
                 Header::Ipv6Ext(r) => {
                     r.next_header =
@@ -342,13 +357,11 @@ impl Frame {
                         Some(Layer::Ethernet) => EtherType::TransparentEthernet,
                         Some(_) => return Err(misplaced()),
                     };
-                    r.payload_len = carried;
                 }
-                Header::Udp(r) => {
+                Header::Udp(_) => {
                     if !matches!(next_layer, None | Some(Layer::Mpls | Layer::Vxlan)) {
                         return Err(misplaced());
                     }
-                    r.payload_len = carried;
                 }
                 Header::Mpls(_) => {
                     if !matches!(
@@ -363,14 +376,7 @@ impl Frame {
                         return Err(misplaced());
                     }
                 }
-                Header::Icmpv4(Icmpv4Repr { payload_len, .. })
-                | Header::Tcp(TcpRepr { payload_len, .. }) => {
-                    if next.is_some() {
-                        return Err(misplaced());
-                    }
-                    *payload_len = carried;
-                }
-                Header::Arp(_) => {
+                Header::Icmpv4(_) | Header::Tcp(_) | Header::Arp(_) => {
                     if next.is_some() {
                         return Err(misplaced());
                     }
@@ -386,9 +392,26 @@ impl Frame {
                     },
                 ));
             }
+            if let Some(payload_len) = payload_len_mut(&mut headers[i]) {
+                *payload_len = (*payload_len).max(carried);
+                carried = *payload_len;
+            }
             carried += headers[i].buffer_len();
         }
-        Ok(headers)
+        Ok((headers, carried))
+    }
+}
+
+/// The payload-length field of the headers that have one.
+fn payload_len_mut(h: &mut Header) -> Option<&mut usize> {
+    match h {
+        Header::Ipv4(Ipv4Repr { payload_len, .. })
+        | Header::Ipv6(Ipv6Repr { payload_len, .. })
+        | Header::Icmpv4(Icmpv4Repr { payload_len, .. })
+        | Header::Udp(UdpRepr { payload_len, .. })
+        | Header::Tcp(TcpRepr { payload_len, .. })
+        | Header::Gre(GreRepr { payload_len, .. }) => Some(payload_len),
+        _ => None,
     }
 }
 
@@ -467,5 +490,131 @@ fn emit(h: &Header, buf: &mut [u8], ip: Option<IpPair>) -> Result<()> {
         Header::Gre(r) => r.emit(buf),
         Header::Mpls(r) => r.emit(buf),
         Header::Vxlan(r) => r.emit(buf),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect;
+    use crate::types::UDP_PORT_VXLAN;
+
+    const A: MacAddr = MacAddr(2, 0, 0, 0, 0, 1);
+    const B: MacAddr = MacAddr(2, 0, 0, 0, 0, 2);
+
+    #[test]
+    fn fills_types_lengths_and_stacks() {
+        let bytes = Frame::new()
+            .ethernet(A, B)
+            .vlan(100)
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 21])
+            .udp(52000, UDP_PORT_VXLAN)
+            .vxlan(4)
+            .ethernet(B, A)
+            .ipv4([1, 1, 1, 1], [2, 2, 2, 2])
+            .gre()
+            .mpls(16)
+            .mpls(35)
+            .ttl(9)
+            .ipv6(
+                "2001:db8::1".parse::<Ipv6Addr>().unwrap(),
+                "2001:db8::2".parse::<Ipv6Addr>().unwrap(),
+            )
+            .tcp(1, 2, crate::tcp::flags::SYN)
+            .payload(b"x")
+            .build()
+            .unwrap();
+        let d = dissect(&bytes);
+        assert_eq!(d.error, None, "{d}");
+        assert_eq!(
+            d.chain(),
+            "eth:vlan:ipv4:udp:vxlan:eth:ipv4:gre:mpls:ipv6:tcp"
+        );
+        let Some(Header::Mpls(stack)) = d.iter().nth(8) else {
+            panic!("{d}")
+        };
+        let labels: Vec<_> = stack
+            .entries()
+            .iter()
+            .map(|e| (e.label.value(), e.ttl))
+            .collect();
+        assert_eq!(labels, [(16, 64), (35, 9)]);
+        assert_eq!(d.payload, b"x");
+    }
+
+    #[test]
+    fn bad_arguments_and_layering_are_errors() {
+        let e = Frame::new()
+            .ethernet(A, B)
+            .mpls(1 << 20)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            e.kind,
+            ErrorKind::FieldOverflow {
+                what: "mpls label",
+                value: 1 << 20,
+                max: (1 << 20) - 1
+            }
+        );
+        let e = Frame::new()
+            .ethernet(A, B)
+            .vxlan(1 << 24)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.layer, Layer::Vxlan);
+        let e = Frame::new().ethernet(A, B).udp(1, 2).build().unwrap_err();
+        assert_eq!(e.to_string(), "udp at offset 0: udp cannot follow ethernet");
+        let e = Frame::new().udp(1, 2).build().unwrap_err();
+        assert_eq!(
+            e.kind,
+            ErrorKind::BadLayering {
+                header: Layer::Udp,
+                after: "the start of the frame"
+            }
+        );
+        let e = Frame::new()
+            .ipv4([1, 1, 1, 1], [2, 2, 2, 2])
+            .ethernet(A, B)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            e.kind,
+            ErrorKind::BadLayering {
+                header: Layer::Ethernet,
+                after: "ipv4"
+            }
+        );
+        let deep = (0..9).fold(Frame::new().ethernet(A, B), |f, l| f.mpls(100 + l));
+        assert!(matches!(
+            deep.build().unwrap_err().kind,
+            ErrorKind::FieldOverflow {
+                what: "mpls stack depth",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn larger_payload_len_is_kept_as_trailing_zeros() {
+        let mut ip = Ipv4Repr::new(
+            [1, 1, 1, 1].into(),
+            [2, 2, 2, 2].into(),
+            IpProtocol::Udp,
+            20,
+        );
+        ip.ttl = 3;
+        let bytes = Frame::new()
+            .header(Header::Ipv4(ip))
+            .udp(7, 9)
+            .payload(b"ab")
+            .build()
+            .unwrap();
+        assert_eq!(bytes.len(), 40);
+        assert_eq!(&bytes[30..], &[0; 10]);
+        let d = crate::dissect_from(&bytes, Layer::Ipv4);
+        assert_eq!(d.error, None);
+        assert_eq!(d.payload, b"ab");
+        assert_eq!(d.to_builder().build().unwrap(), bytes);
     }
 }

@@ -114,6 +114,13 @@ pub fn dissect_from(bytes: &[u8], first: Layer) -> Dissection<'_> {
             );
             break;
         }
+        // The bounds are per frame and per packet: an inner Ethernet frame
+        // (after VXLAN or GRE) or IPv6 packet (after a tunnel) starts its own count.
+        match next {
+            Next::Ethernet => vlan_tags = 0,
+            Next::Ipv6 => ext_headers = 0,
+            _ => {}
+        }
         if next == Next::Vlan {
             vlan_tags += 1;
             if vlan_tags > MAX_VLAN_TAGS {
@@ -387,5 +394,200 @@ impl fmt::Display for Dissection<'_> {
                 self.payload.len()
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Frame, MacAddr};
+
+    const A: MacAddr = MacAddr(2, 0, 0, 0, 0, 1);
+    const B: MacAddr = MacAddr(2, 0, 0, 0, 0, 2);
+
+    #[test]
+    fn vlan_then_bad_ipv4_header_length_names_offset_18() {
+        let mut bytes = Frame::new()
+            .ethernet(A, B)
+            .vlan(7)
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2])
+            .payload(&[0; 20])
+            .build()
+            .unwrap();
+        bytes[18] = 0x4f; // IHL 15: 60 bytes
+        bytes.truncate(18 + 40);
+        let d = dissect(&bytes);
+        assert_eq!(d.chain(), "eth:vlan");
+        assert_eq!(
+            d.error.unwrap().to_string(),
+            "ipv4 at offset 18: header length 60 exceeds 40 remaining bytes"
+        );
+        assert_eq!(d.payload_offset, 18);
+        assert_eq!(
+            d.to_string().lines().last(),
+            Some("  18  error: ipv4 at offset 18: header length 60 exceeds 40 remaining bytes")
+        );
+    }
+
+    #[test]
+    fn arp_and_vlan_bound() {
+        let arp = Frame::new().ethernet(A, MacAddr::broadcast()).arp_request(
+            A,
+            [172, 16, 10, 3],
+            [172, 16, 10, 1],
+        );
+        let d_bytes = arp.build().unwrap();
+        let d = dissect(&d_bytes);
+        assert_eq!(d.chain(), "eth:arp");
+        assert!(
+            d.to_string()
+                .contains("arp who-has 172.16.10.1 tell 172.16.10.3")
+        );
+        let tags = Frame::new()
+            .ethernet(A, B)
+            .vlan(1)
+            .vlan(2)
+            .vlan(3)
+            .ipv4([1, 1, 1, 1], [2, 2, 2, 2]);
+        let bytes = tags.build().unwrap();
+        let d = dissect(&bytes);
+        assert_eq!(d.chain(), "eth:vlan:vlan");
+        assert_eq!(
+            d.error.unwrap().kind,
+            ErrorKind::TooManyVlanTags {
+                bound: MAX_VLAN_TAGS
+            }
+        );
+    }
+
+    #[test]
+    fn ipv6_extension_headers_are_walked() {
+        let ext = |kind| {
+            Header::Ipv6Ext(ExtHeader {
+                kind,
+                next_header: IpProtocol::Ipv6NoNext,
+                len: 8,
+                fragment: None,
+            })
+        };
+        let bytes = Frame::new()
+            .ethernet(A, B)
+            .ipv6(
+                "2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap(),
+                "2001:db8::2".parse::<std::net::Ipv6Addr>().unwrap(),
+            )
+            .header(ext(IpProtocol::HopByHop))
+            .header(ext(IpProtocol::Ipv6Opts))
+            .udp(1000, 2000)
+            .payload(b"hello")
+            .build()
+            .unwrap();
+        let d = dissect(&bytes);
+        assert_eq!(d.error, None, "{d}");
+        assert_eq!(d.chain(), "eth:ipv6:ipv6ext:ipv6ext:udp");
+        assert_eq!(d.payload, b"hello");
+        assert!(
+            d.to_string()
+                .contains("ipv6 hop-by-hop header, len 8, next destination-options")
+        );
+    }
+
+    #[test]
+    fn fragments_stop_dissection() {
+        let mut ip = Ipv4Repr::new([1, 1, 1, 1].into(), [2, 2, 2, 2].into(), IpProtocol::Udp, 0);
+        ip.more_frags = true;
+        let bytes = Frame::new()
+            .ethernet(A, B)
+            .header(Header::Ipv4(ip))
+            .payload(&[0xab; 16])
+            .build()
+            .unwrap();
+        let d = dissect(&bytes);
+        assert_eq!(
+            (d.chain().as_str(), d.payload.len(), d.error),
+            ("eth:ipv4", 16, None)
+        );
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let mut f = Frame::new().ethernet(A, B);
+        for _ in 0..6 {
+            f = f.ipv4([1, 1, 1, 1], [2, 2, 2, 2]).gre().ethernet(A, B);
+        }
+        let bytes = f.build().unwrap();
+        let d = dissect(&bytes);
+        assert_eq!(d.headers.len(), MAX_HEADERS);
+        assert_eq!(
+            d.error.unwrap().kind,
+            ErrorKind::TooManyHeaders { bound: MAX_HEADERS }
+        );
+    }
+
+    #[test]
+    fn empty_and_garbage_do_not_panic() {
+        assert_eq!(
+            dissect(&[]).error.unwrap().kind,
+            ErrorKind::Truncated {
+                needed: 14,
+                available: 0
+            }
+        );
+        let d = dissect_from(&[0x45; 3], Layer::Udp);
+        assert!(d.headers.is_empty() && d.error.is_none());
+    }
+}
+
+/// The VLAN-tag and extension-header bounds count per frame and per packet,
+/// not across the tunnels of one frame.
+#[cfg(test)]
+mod inner_bounds {
+    use super::*;
+    use crate::{Frame, MacAddr};
+    use std::net::Ipv6Addr;
+
+    #[test]
+    fn inner_ethernet_has_its_own_vlan_tags() {
+        let (a, b) = (MacAddr::new(2, 0, 0, 0, 0, 1), MacAddr::new(2, 0, 0, 0, 0, 2));
+        let bytes = Frame::new()
+            .ethernet(a, b)
+            .vlan(10)
+            .vlan(20)
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2])
+            .udp(50000, UDP_PORT_VXLAN)
+            .vxlan(4)
+            .ethernet(b, a)
+            .vlan(30)
+            .vlan(40)
+            .ipv4([192, 168, 0, 1], [192, 168, 0, 2])
+            .payload(b"data")
+            .build()
+            .unwrap();
+        let d = dissect(&bytes);
+        assert_eq!(d.error, None, "{d}");
+        assert_eq!(d.chain(), "eth:vlan:vlan:ipv4:udp:vxlan:eth:vlan:vlan:ipv4");
+    }
+
+    #[test]
+    fn inner_ipv6_has_its_own_extension_headers() {
+        let ext = Header::Ipv6Ext(ExtHeader {
+            kind: IpProtocol::Ipv6Opts,
+            next_header: IpProtocol::Ipv6NoNext,
+            len: 8,
+            fragment: None,
+        });
+        let (s, d) = (Ipv6Addr::LOCALHOST, Ipv6Addr::UNSPECIFIED);
+        let mut f = Frame::new().ipv6(s, d);
+        for _ in 0..5 {
+            f = f.header(ext);
+        }
+        f = f.gre().ipv6(d, s);
+        for _ in 0..5 {
+            f = f.header(ext);
+        }
+        let bytes = f.payload(b"data").build().unwrap();
+        let d = dissect_from(&bytes, Layer::Ipv6);
+        assert_eq!(d.error, None, "{d}");
+        assert_eq!(d.headers.len(), 13);
     }
 }
