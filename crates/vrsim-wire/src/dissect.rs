@@ -548,7 +548,10 @@ mod inner_bounds {
 
     #[test]
     fn inner_ethernet_has_its_own_vlan_tags() {
-        let (a, b) = (MacAddr::new(2, 0, 0, 0, 0, 1), MacAddr::new(2, 0, 0, 0, 0, 2));
+        let (a, b) = (
+            MacAddr::new(2, 0, 0, 0, 0, 1),
+            MacAddr::new(2, 0, 0, 0, 0, 2),
+        );
         let bytes = Frame::new()
             .ethernet(a, b)
             .vlan(10)
