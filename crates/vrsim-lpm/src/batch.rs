@@ -7,99 +7,79 @@
 //! group of addresses before the next stage, so the group's accesses to one level
 //! are all in flight at once.
 
+use std::hint::select_unpredictable;
 use std::net::Ipv4Addr;
 
 use crate::bits::{level_of, rank};
-use crate::trie::{NONE, TAG};
+use crate::prefetch::prefetch;
+use crate::trie::{DEEP, EMPTY, NODE};
 use crate::v4::Ipv4Table;
 
-/// Addresses resolved together by `lookup_batch`.
-const GROUP: usize = 16;
-
-/// Where a lookup's value lives: node, index in its values, matched length.
+/// Where a lookup's value lives: node and heap position (0: no match), and the
+/// node's depth (so the matched length is `depth + level(pos)`).
 #[derive(Clone, Copy, Default)]
 struct Found {
-    node: u32,
-    index: u32,
-    len: u32,
-    hit: bool,
+    node: usize,
+    pos: usize,
+    depth: u32,
 }
 
 impl<V> Ipv4Table<V> {
-    /// Resolves a direct-table entry and an address to the matched value's place.
+    /// The depth-16 node of a direct-table entry, or the always-empty node.
     #[inline(always)]
-    fn resolve(&self, entry: u32, a: u32) -> Found {
+    fn node_of(entry: u64) -> usize {
+        let low = entry as u32;
+        let m = (low >> 31).wrapping_neg();
+        ((low & NODE & m) | (EMPTY as u32 & !m)) as usize
+    }
+
+    /// Resolves an address, given its direct-table entry, to the place of its
+    /// value. Branch-free except for the rare nodes with depth-24 children.
+    #[inline(always)]
+    fn resolve(&self, entry: u64, a: u32) -> Found {
         let t = &self.trie;
-        if entry & TAG == 0 {
-            return self.resolve_code(entry);
-        }
-        let n = (entry & !TAG) as usize;
-        let (Some(bits), Some(aux)) = (t.bits.get(n), t.aux.get(n)) else {
-            return Found::default();
-        };
+        let n = Self::node_of(entry);
         let b = ((a >> 8) & 0xff) as usize;
-        if aux.kids != NONE
-            && let Some(found) = self.resolve_deep(aux.kids, b, a)
+        if entry as u32 & DEEP != 0
+            && let Some(found) = self.resolve_deep(n, b, a)
         {
             return found;
         }
-        let pos = bits.best(b);
-        if pos == 0 {
-            return self.resolve_code(aux.fb);
-        }
+        let pos = t.bits.get(n).map_or(0, |bits| bits.best(b));
+        // Selects rather than `if`: a branch would mispredict on random
+        // addresses (see `Bits::best`).
+        let code = (entry >> 32) as usize;
+        let (code_node, code_pos) = (code >> 9, code & 511);
+        let code_depth = select_unpredictable(code_node != 0, 8, 0);
+        let hit = pos != 0;
         Found {
-            node: n as u32,
-            index: rank(bits, aux.cum, pos) as u32,
-            len: 16 + level_of(pos),
-            hit: true,
+            node: select_unpredictable(hit, n, code_node),
+            pos: select_unpredictable(hit, pos, code_pos),
+            depth: select_unpredictable(hit, 16, code_depth),
         }
     }
 
     /// The match inside the depth-24 child for byte `b`, if there is one.
     #[inline(never)]
-    fn resolve_deep(&self, kids: u32, b: usize, a: u32) -> Option<Found> {
+    fn resolve_deep(&self, node: usize, b: usize, a: u32) -> Option<Found> {
         let t = &self.trie;
-        let c = t.kids.get(kids as usize)?.get(b)? as usize;
-        let bits = t.bits.get(c)?;
-        let pos = bits.best((a & 0xff) as usize);
-        if pos == 0 {
-            return None;
-        }
-        Some(Found {
-            node: c as u32,
-            index: rank(bits, t.aux.get(c)?.cum, pos) as u32,
-            len: 24 + level_of(pos),
-            hit: true,
+        let c = t.kids.get(*t.links.get(node)? as usize)?.get(b)? as usize;
+        let pos = t.bits.get(c)?.best((a & 0xff) as usize);
+        (pos != 0).then_some(Found {
+            node: c,
+            pos,
+            depth: 24,
         })
     }
 
-    /// Resolves a fallback code (a prefix of length `<= 16`, or none).
-    #[inline]
-    fn resolve_code(&self, code: u32) -> Found {
-        let t = &self.trie;
-        let pos = (code & 511) as usize;
-        let n = (code >> 9) as usize;
-        match (pos, t.bits.get(n), t.aux.get(n)) {
-            (1.., Some(bits), Some(aux)) => Found {
-                node: n as u32,
-                index: rank(bits, aux.cum, pos) as u32,
-                len: if n == 0 { 0 } else { 8 } + level_of(pos),
-                hit: true,
-            },
-            _ => Found::default(),
-        }
-    }
-
+    /// The index of the found value in its node's values.
     #[inline(always)]
-    fn value(&self, f: Found) -> Option<&V> {
-        if !f.hit {
-            return None;
+    fn index(&self, f: Found) -> usize {
+        let t = &self.trie;
+        match (t.bits.get(f.node), t.aux.get(f.node)) {
+            (Some(bits), Some(aux)) => rank(bits, aux.cum, f.pos),
+            _ => 0,
         }
-        self.trie
-            .aux
-            .get(f.node as usize)?
-            .values
-            .get(f.index as usize)
     }
 
     /// The longest match for `a` as (prefix length, value).
@@ -107,28 +87,58 @@ impl<V> Ipv4Table<V> {
     pub(crate) fn lookup(&self, a: u32) -> Option<(u32, &V)> {
         let entry = self.trie.direct[(a >> 16) as usize];
         let f = self.resolve(entry, a);
-        self.value(f).map(|v| (f.len, v))
+        let value = self.trie.aux.get(f.node)?.values.get(self.index(f));
+        if f.pos == 0 {
+            return None;
+        }
+        value.map(|v| (f.depth + level_of(f.pos), v))
     }
 }
 
 /// See [`Ipv4Table::lookup_batch`].
+///
+/// A software pipeline over the addresses. At step `i` it reads the direct-table
+/// entry of address `i` (a cache-resident table) and prefetches the node it
+/// names; resolves address `i - NODE_AHEAD + VALUE_AHEAD`, whose node has had
+/// time to arrive, and prefetches its value; and copies out the value of
+/// address `i - NODE_AHEAD`. So about `NODE_AHEAD` node fetches and
+/// `VALUE_AHEAD` value fetches are in flight at any time.
 pub(crate) fn lookup_batch_v4<V: Copy>(
     table: &Ipv4Table<V>,
     addrs: &[Ipv4Addr],
     out: &mut [Option<V>],
 ) {
+    const NODE_AHEAD: usize = 16;
+    const VALUE_AHEAD: usize = 8;
+    const RING: usize = 32;
+    let t = &table.trie;
     let n = addrs.len().min(out.len());
-    for (a, o) in addrs[..n].chunks(GROUP).zip(out[..n].chunks_mut(GROUP)) {
-        let mut entries = [0u32; GROUP];
-        for (e, addr) in entries.iter_mut().zip(a) {
-            *e = table.trie.direct[(u32::from(*addr) >> 16) as usize];
+    let mut entries = [0u64; RING];
+    let mut places = [(0usize, 0usize, false); RING];
+    for i in 0..n + NODE_AHEAD {
+        if let Some(addr) = addrs.get(i) {
+            let e = t.direct[(u32::from(*addr) >> 16) as usize];
+            entries[i % RING] = e;
+            let node = Ipv4Table::<V>::node_of(e);
+            if let (Some(bits), Some(aux)) = (t.bits.get(node), t.aux.get(node)) {
+                prefetch(bits);
+                prefetch(aux);
+            }
         }
-        let mut found = [Found::default(); GROUP];
-        for ((f, e), addr) in found.iter_mut().zip(entries).zip(a) {
-            *f = table.resolve(e, u32::from(*addr));
+        if let Some(k) = (i + VALUE_AHEAD).checked_sub(NODE_AHEAD).filter(|&k| k < n) {
+            let f = table.resolve(entries[k % RING], u32::from(addrs[k]));
+            let index = table.index(f);
+            if let Some(v) = t.aux.get(f.node).and_then(|x| x.values.get(index)) {
+                prefetch(v);
+            }
+            places[k % RING] = (f.node, index, f.pos != 0);
         }
-        for (slot, f) in o.iter_mut().zip(found) {
-            *slot = table.value(f).copied();
+        if let Some(m) = i.checked_sub(NODE_AHEAD) {
+            let (node, index, hit) = places[m % RING];
+            let v = t.aux.get(node).and_then(|x| x.values.get(index)).copied();
+            if let Some(slot) = out.get_mut(m) {
+                *slot = if hit { v } else { None };
+            }
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::net::Ipv6Addr;
 
 use crate::bits::level_of;
-use crate::trie::{NONE, TAG, Trie, byte_at};
+use crate::trie::{NODE, NONE, TAG, Trie, byte_at};
 use crate::v6::Ipv6Table;
 
 /// Addresses resolved together by `lookup_batch`.
@@ -20,30 +20,21 @@ struct State {
     /// The node to look at next, or [`NONE`] when the descent is over.
     node: u32,
     depth: u32,
-    /// The first (depth-16) node, whose fallback applies when nothing matched.
-    first: u32,
     best_node: u32,
     best_pos: u32,
     best_len: u32,
-    /// A fallback code from the direct table when there is no depth-16 node.
+    /// The fallback code from the direct table, for when nothing else matched.
     code: u32,
 }
 
 impl State {
-    fn start(entry: u32) -> Self {
-        if entry & TAG == 0 {
-            State {
-                node: NONE,
-                code: entry,
-                ..State::default()
-            }
-        } else {
-            State {
-                node: entry & !TAG,
-                depth: 16,
-                first: entry & !TAG,
-                ..State::default()
-            }
+    fn start(entry: u64) -> Self {
+        let low = entry as u32;
+        State {
+            node: if low & TAG == 0 { NONE } else { low & NODE },
+            depth: 16,
+            code: (entry >> 32) as u32,
+            ..State::default()
         }
     }
 
@@ -52,7 +43,7 @@ impl State {
     fn step<V>(&mut self, t: &Trie<V>, key: u128) -> bool {
         let n = self.node as usize;
         let b = byte_at(key, self.depth) as usize;
-        let (Some(bits), Some(aux)) = (t.bits.get(n), t.aux.get(n)) else {
+        let Some(bits) = t.bits.get(n) else {
             self.node = NONE;
             return false;
         };
@@ -62,10 +53,11 @@ impl State {
             self.best_pos = pos as u32;
             self.best_len = self.depth + level_of(pos);
         }
-        let next = if aux.kids == NONE || self.depth + 8 >= t.width() {
+        let link = t.links.get(n).copied().unwrap_or(NONE);
+        let next = if link == NONE || self.depth + 8 >= t.width() {
             None
         } else {
-            t.kids.get(aux.kids as usize).and_then(|k| k.get(b))
+            t.kids.get(link as usize).and_then(|k| k.get(b))
         };
         match next {
             Some(c) => {
@@ -83,11 +75,8 @@ impl State {
     fn value<'a, V>(&self, t: &'a Trie<V>) -> Option<&'a V> {
         if self.best_pos != 0 {
             t.value_at(self.best_node as usize, self.best_pos as usize)
-        } else if self.code != 0 {
-            t.code_value(self.code).map(|(_, v)| v)
         } else {
-            let first = t.aux.get(self.first as usize)?;
-            t.code_value(first.fb).map(|(_, v)| v)
+            t.code_value(self.code).map(|(_, v)| v)
         }
     }
 }

@@ -15,6 +15,8 @@
 //! is at index `rank(p)`: the number of set bits below `p`. `cum` caches the number
 //! of set bits before each word (7 fields of 9 bits) so a rank costs one popcount.
 
+use std::hint::select_unpredictable;
+
 /// The prefix bitmap of one node; one cache line.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 #[repr(C, align(64))]
@@ -100,15 +102,15 @@ impl Bits {
         // Bit 0 is never set, so `| 1` turns "nothing on the path" into position 0.
         let m0 = (w[0] & PATH0[b >> 3]) | 1;
         let low = 63 - m0.leading_zeros() as usize;
-        if (w[4 | (b >> 6)] >> (b & 63)) & 1 != 0 {
-            p8
-        } else if (w[2 | (b >> 7)] >> ((b >> 1) & 63)) & 1 != 0 {
-            p7
-        } else if (w[1] >> (b >> 2)) & 1 != 0 {
-            p6
-        } else {
-            low
-        }
+        // Selects without branches: a lookup's outcome is data the CPU cannot
+        // predict, and a mispredicted branch would discard the work of the
+        // following independent lookups.
+        let t8 = (w[4 | (b >> 6)] >> (b & 63)) & 1 != 0;
+        let t7 = (w[2 | (b >> 7)] >> ((b >> 1) & 63)) & 1 != 0;
+        let t6 = (w[1] >> (b >> 2)) & 1 != 0;
+        let p = select_unpredictable(t6, p6, low);
+        let p = select_unpredictable(t7, p7, p);
+        select_unpredictable(t8, p8, p)
     }
 
     /// The heap position of the longest prefix present on the path of `byte` at a
@@ -126,11 +128,10 @@ impl Bits {
 #[inline(always)]
 pub(crate) fn rank(bits: &Bits, cum: u64, pos: usize) -> usize {
     let word = (pos >> 6) & 7;
-    let before = if word == 0 {
-        0
-    } else {
-        (cum >> (9 * (word - 1))) & 511
-    };
+    // Field `word - 1` of `cum`, or 0 for word 0, without a branch: for word 0
+    // the shift wraps to 55 and the select clears the result.
+    let field = (cum >> ((9 * word + 55) & 63)) & 511;
+    let before = select_unpredictable(word == 0, 0, field);
     let below = bits.0[word] & ((1u64 << (pos & 63)) - 1);
     before as usize + below.count_ones() as usize
 }

@@ -23,23 +23,23 @@
 //! CCR 2012).
 //!
 //! ```text
-//!  direct: [u32; 65536], indexed by the top 16 address bits
-//!  +---------------------------+
-//!  | 1 | depth-16 node index   |---.        or   | 0 | fallback code (node, bit) |
-//!  +---------------------------+   |             names the longest prefix of
-//!                                  |             length <= 16 covering the /16
-//!     bits[node]: 64 bytes, one cache line          aux[node]: 32 bytes
-//!  +--------------------------------------+   +---------------------------------+
-//!  | 511-bit heap of prefixes /17 .. /24  |   | values: Box<[V]>  (bit order)   |
-//!  |  bit (1 << k) | x  = the /(16+k)     |   | cum: popcounts before each word |
-//!  |  whose k bits below /16 are x        |   | fb: fallback code for the /16   |
-//!  +--------------------------------------+   | kids: index of the child list   |
-//!                                             +---------------------------------+
-//!                                                  | kids (rare in IPv4)
-//!                                  +---------------------------------------+
-//!                                  | map: 256 bits, one per next byte      |
-//!                                  | nodes: Box<[u32]>, depth-24 children  |
-//!                                  +---------------------------------------+
+//!  direct: [u64; 65536], indexed by the top 16 address bits
+//!  +-----------------------------+-------------------------------+
+//!  | fallback code (node, bit):  | 1 | deep | depth-16 node     |   (or 0: no node)
+//!  | longest prefix <= /16       |   | flag | index             |
+//!  +-----------------------------+-------------------------------+
+//!                                                |
+//!     bits[node]: 64 bytes, one cache line       |     aux[node]: 24 bytes
+//!  +--------------------------------------+<-----+---->+-------------------------------+
+//!  | 511-bit heap of prefixes /17 .. /24  |            | values: Box<[V]>  (bit order) |
+//!  |  bit (1 << k) | x  = the /(16+k)     |            | cum: popcounts before words   |
+//!  |  whose k bits below /16 are x        |            +-------------------------------+
+//!  +--------------------------------------+
+//!        links[node] -> kids (cold; rare in IPv4)
+//!        +---------------------------------------+
+//!        | map: 256 bits, one per next byte      |
+//!        | nodes: Box<[u32]>, depth-24 children  |
+//!        +---------------------------------------+
 //! ```
 //!
 //! Every node at depth `D` holds the prefixes of lengths `D+1 ..= D+8` below
@@ -51,23 +51,29 @@
 //! real table, of which 4 are the values themselves.
 //!
 //! Nodes at depth 0 and 8 hold the prefixes of length `<= 16`. The direct table
-//! leaf-pushes them: each `/16` slot without a depth-16 node holds a code for the
-//! longest such prefix covering it, and a depth-16 node keeps that code in its
-//! aux record. This is the controlled prefix expansion of the vRouter's `mtrie`
+//! leaf-pushes them: each `/16` slot holds a code (node, bit) for the longest
+//! such prefix covering it. This is the controlled prefix expansion of the vRouter's `mtrie`
 //! applied to one level only, so an update of a short prefix rewrites at most
 //! `2^(16 - len)` slots, while an update of a prefix longer than 16 touches one
 //! node and its value slice.
 //!
 //! # A lookup
 //!
-//! 1. `e = direct[addr >> 16]`; if it is a fallback code, that names the answer.
-//! 2. Otherwise load the node's bitmap and aux record (independent accesses).
-//!    If the node has children and one exists for the third byte, look for a
-//!    match in that child first.
+//! 1. `e = direct[addr >> 16]` (512 KiB, mostly cache-resident).
+//! 2. Load the depth-16 node's bitmap and aux record (independent accesses);
+//!    slots without a node read a permanently empty node instead of branching.
+//!    Only if the deep flag is set, look for a match in the depth-24 child first.
 //! 3. Find the longest prefix on the path of the third byte: bit tests for the
 //!    levels 8, 7 and 6 and one masked `leading_zeros` for levels 0 to 5.
-//! 4. Its value is `values[rank]`; if the node has none on the path, the
-//!    fallback code in the aux record names the answer.
+//! 4. If there is none, the fallback code names the answer instead. Its value
+//!    is `values[rank]`.
+//!
+//! Steps 3 and 4 use `select_unpredictable` instead of branches: whether a
+//! random address matches at level 8 is a coin toss, and a mispredicted branch
+//! would throw away the work the CPU had started on the following lookups.
+//! `lookup_batch` runs a software pipeline: while it resolves one address it has
+//! prefetched the nodes of the next sixteen and the values of the next eight,
+//! so their memory accesses overlap.
 //!
 //! IPv6 uses the same nodes below the same `/16` direct table and walks down
 //! child lists byte by byte, remembering the best match as tree bitmap does.

@@ -29,7 +29,9 @@
 mod batch;
 mod batch6;
 mod bits;
+mod bulk;
 pub mod design;
+mod prefetch;
 mod slice;
 mod trie;
 mod v4;

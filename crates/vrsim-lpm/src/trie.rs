@@ -7,22 +7,24 @@ use crate::slice::{boxed_insert, boxed_remove};
 
 /// "No node" / "no children" in an index field.
 pub(crate) const NONE: u32 = u32::MAX;
-/// Set in a direct-table entry that holds a depth-16 node index; clear when the
-/// entry holds a fallback code.
+/// A node that is always empty: lookups in `/16` slots without a depth-16 node
+/// read it instead of branching, and fall through to the slot's fallback code.
+pub(crate) const EMPTY: usize = 1;
+/// Set in the low half of a direct-table entry that names a depth-16 node.
 pub(crate) const TAG: u32 = 1 << 31;
+/// Set in the low half of a direct-table entry whose node has children.
+pub(crate) const DEEP: u32 = 1 << 30;
+/// The node index in the low half of a direct-table entry.
+pub(crate) const NODE: u32 = DEEP - 1;
 
-/// Everything about a node except its bitmap, kept in a parallel array so the
-/// bitmap stays one aligned cache line.
+/// What a lookup needs of a node besides its bitmap, kept in a parallel array
+/// so the bitmap stays one aligned cache line.
 #[derive(Clone)]
 pub(crate) struct Aux<V> {
     /// The node's values, in bitmap order.
     pub(crate) values: Box<[V]>,
     /// Cached per-word popcounts of the bitmap (see [`Bits::cum`]).
     pub(crate) cum: u64,
-    /// For depth-16 nodes: the fallback code of the best prefix of length `<= 16`.
-    pub(crate) fb: u32,
-    /// Index into `Trie::kids`, or [`NONE`].
-    pub(crate) kids: u32,
 }
 
 /// The children of a node: one bit per next byte, child indices in byte order.
@@ -59,12 +61,15 @@ impl Kids {
 pub(crate) struct Trie<V> {
     pub(crate) bits: Vec<Bits>,
     pub(crate) aux: Vec<Aux<V>>,
+    /// Per node: index into `kids`, or [`NONE`].
+    pub(crate) links: Vec<u32>,
     free: Vec<u32>,
     pub(crate) kids: Vec<Kids>,
     free_kids: Vec<u32>,
-    /// Indexed by the top 16 bits: `TAG | node` of the depth-16 node, or a
-    /// fallback code (see [`Trie::code`]).
-    pub(crate) direct: Box<[u32; 1 << 16]>,
+    /// Indexed by the top 16 bits. Low half: `TAG | node` of the depth-16 node
+    /// (with [`DEEP`] if it has children), or 0. High half: the fallback code
+    /// (see [`Trie::code`]) of the longest prefix of length `<= 16` covering it.
+    pub(crate) direct: Box<[u64; 1 << 16]>,
     width: u32,
     len: usize,
 }
@@ -84,8 +89,16 @@ pub(crate) fn mask(key: u128, len: u32) -> u128 {
     }
 }
 
+/// A direct table of zeroes, built on the heap.
+fn zeroed_direct() -> Box<[u64; 1 << 16]> {
+    let table: Box<[u64]> = vec![0; 1 << 16].into_boxed_slice();
+    // The length is exactly 1 << 16, so the conversion cannot fail; the fallback
+    // keeps this total without a panic path.
+    table.try_into().unwrap_or_else(|_| Box::new([0; 1 << 16]))
+}
+
 /// The depth of the node owning prefixes of length `len`, and their level in it.
-fn locate(len: u32) -> (u32, u32) {
+pub(crate) fn locate(len: u32) -> (u32, u32) {
     if len == 0 {
         (0, 0)
     } else {
@@ -105,13 +118,15 @@ impl<V> Trie<V> {
         let mut t = Trie {
             bits: Vec::new(),
             aux: Vec::new(),
+            links: Vec::new(),
             free: Vec::new(),
             kids: Vec::new(),
             free_kids: Vec::new(),
-            direct: Box::new([0; 1 << 16]),
+            direct: zeroed_direct(),
             width,
             len: 0,
         };
+        t.alloc_node();
         t.alloc_node();
         t
     }
@@ -159,7 +174,7 @@ impl<V> Trie<V> {
     }
 
     pub(crate) fn child(&self, node: u32, byte: u32) -> Option<u32> {
-        let k = self.aux.get(node as usize)?.kids;
+        let k = *self.links.get(node as usize)?;
         self.kids.get(k as usize)?.get(byte as usize)
     }
 
@@ -167,23 +182,23 @@ impl<V> Trie<V> {
         let aux = Aux {
             values: Box::default(),
             cum: 0,
-            fb: 0,
-            kids: NONE,
         };
         if let Some(n) = self.free.pop() {
             self.bits[n as usize] = Bits::default();
             self.aux[n as usize] = aux;
+            self.links[n as usize] = NONE;
             n
         } else {
             self.bits.push(Bits::default());
             self.aux.push(aux);
+            self.links.push(NONE);
             (self.bits.len() - 1) as u32
         }
     }
 
     fn add_child(&mut self, node: u32, byte: u32, child: u32) {
         let b = byte as usize;
-        let mut k = self.aux[node as usize].kids;
+        let mut k = self.links[node as usize];
         if k == NONE {
             let kids = Kids {
                 map: [0; 4],
@@ -199,7 +214,7 @@ impl<V> Trie<V> {
                     (self.kids.len() - 1) as u32
                 }
             };
-            self.aux[node as usize].kids = k;
+            self.links[node as usize] = k;
         }
         let kids = &mut self.kids[k as usize];
         let at = kids.rank(b);
@@ -209,7 +224,7 @@ impl<V> Trie<V> {
 
     fn remove_child(&mut self, node: u32, byte: u32) {
         let b = byte as usize;
-        let k = self.aux[node as usize].kids;
+        let k = self.links[node as usize];
         let Some(kids) = self.kids.get_mut(k as usize) else {
             return;
         };
@@ -219,12 +234,12 @@ impl<V> Trie<V> {
         if kids.nodes.is_empty() {
             kids.nodes = Box::default();
             self.free_kids.push(k);
-            self.aux[node as usize].kids = NONE;
+            self.links[node as usize] = NONE;
         }
     }
 
     /// The node at `depth` on the path of `key`, created if `create`.
-    fn walk(&mut self, key: u128, depth: u32, create: bool) -> Option<u32> {
+    pub(crate) fn walk(&mut self, key: u128, depth: u32, create: bool) -> Option<u32> {
         let mut node = 0;
         let mut d = 0;
         while d < depth {
@@ -234,10 +249,11 @@ impl<V> Trie<V> {
                 None if create => {
                     let c = self.alloc_node();
                     self.add_child(node, b, c);
-                    if d + 8 == 16 {
-                        let s = slot(key);
-                        self.aux[c as usize].fb = self.direct[s];
-                        self.direct[s] = TAG | c;
+                    let s = slot(key);
+                    if d == 8 {
+                        self.direct[s] = (self.direct[s] & !0xffff_ffff) | u64::from(TAG | c);
+                    } else if d == 16 {
+                        self.direct[s] |= u64::from(DEEP);
                     }
                     c
                 }
@@ -281,14 +297,24 @@ impl<V> Trie<V> {
         boxed_insert(&mut self.aux[n].values, at, value);
         self.len += 1;
         if len <= 16 {
-            let code = Self::code(node, pos);
-            self.for_each_fallback(key, len, |fb| {
-                if Self::code_len(*fb).is_none_or(|l| l < len) {
-                    *fb = code;
-                }
-            });
+            self.push_fallback(key, len, node, pos);
         }
         None
+    }
+
+    /// Makes the new prefix `key/len` (`len <= 16`) at `pos` of `node` the
+    /// fallback of the `/16` slots it covers better than their current one.
+    pub(crate) fn push_fallback(&mut self, key: u128, len: u32, node: u32, pos: usize) {
+        let code = Self::code(node, pos);
+        self.for_each_fallback(key, len, |fb| {
+            if Self::code_len(*fb).is_none_or(|l| l < len) {
+                *fb = code;
+            }
+        });
+    }
+
+    pub(crate) fn set_len(&mut self, len: usize) {
+        self.len = len;
     }
 
     pub(crate) fn remove(&mut self, key: u128, len: u32) -> Option<V> {
@@ -330,16 +356,20 @@ impl<V> Trie<V> {
         while d > 0 {
             let node = path[(d / 8) as usize];
             let n = node as usize;
-            if self.bits[n] != Bits::default() || self.aux[n].kids != NONE {
+            if self.bits[n] != Bits::default() || self.links[n] != NONE {
                 return;
-            }
-            if d == 16 {
-                self.direct[slot(key)] = self.aux[n].fb;
             }
             self.aux[n].values = Box::default();
             self.free.push(node);
             d -= 8;
-            self.remove_child(path[(d / 8) as usize], byte_at(key, d));
+            let parent = path[(d / 8) as usize];
+            self.remove_child(parent, byte_at(key, d));
+            let s = slot(key);
+            if d == 8 {
+                self.direct[s] &= !0xffff_ffff;
+            } else if d == 16 && self.links[parent as usize] == NONE {
+                self.direct[s] &= !u64::from(DEEP);
+            }
         }
     }
 
@@ -366,13 +396,10 @@ impl<V> Trie<V> {
     fn for_each_fallback(&mut self, key: u128, len: u32, mut f: impl FnMut(&mut u32)) {
         let first = slot(key);
         let count = 1usize << (16 - len.min(16));
-        for s in first..first + count {
-            let e = self.direct[s];
-            if e & TAG == 0 {
-                f(&mut self.direct[s]);
-            } else {
-                f(&mut self.aux[(e & !TAG) as usize].fb);
-            }
+        for e in &mut self.direct[first..first + count] {
+            let mut code = (*e >> 32) as u32;
+            f(&mut code);
+            *e = (*e & 0xffff_ffff) | (u64::from(code) << 32);
         }
     }
 
@@ -380,12 +407,12 @@ impl<V> Trie<V> {
     /// used by IPv6 lookups and as a reference.
     #[inline]
     pub(crate) fn lookup(&self, key: u128) -> Option<(u32, &V)> {
-        let e = self.direct[slot(key) & 0xffff];
-        if e & TAG == 0 {
-            return self.code_value(e);
+        let e = self.direct[slot(key)];
+        let (low, code) = (e as u32, (e >> 32) as u32);
+        if low & TAG == 0 {
+            return self.code_value(code);
         }
-        let first = (e & !TAG) as usize;
-        let mut node = first;
+        let mut node = (low & NODE) as usize;
         let mut d = 16;
         let mut best = (0, 0, 0);
         loop {
@@ -394,7 +421,7 @@ impl<V> Trie<V> {
             if pos != 0 {
                 best = (node, pos, d);
             }
-            let k = self.aux.get(node)?.kids;
+            let k = *self.links.get(node)?;
             if k == NONE || d + 8 >= self.width {
                 break;
             }
@@ -406,7 +433,7 @@ impl<V> Trie<V> {
         }
         let (node, pos, d) = best;
         if pos == 0 {
-            return self.code_value(self.aux.get(first)?.fb);
+            return self.code_value(code);
         }
         self.value_at(node, pos).map(|v| (d + level_of(pos), v))
     }
@@ -420,16 +447,18 @@ impl<V> Trie<V> {
             + self.bits.capacity() * size_of::<Bits>()
             + self.aux.capacity() * size_of::<Aux<V>>()
             + values * size_of::<V>()
-            + (self.free.capacity() + self.free_kids.capacity()) * size_of::<u32>()
+            + (self.links.capacity() + self.free.capacity() + self.free_kids.capacity())
+                * size_of::<u32>()
             + self.kids.capacity() * size_of::<Kids>()
             + kid_nodes * size_of::<u32>()
-            + size_of::<[u32; 1 << 16]>()
+            + size_of::<[u64; 1 << 16]>()
     }
 
     /// Returns the spare capacity of the node arrays to the allocator.
     pub(crate) fn shrink_to_fit(&mut self) {
         self.bits.shrink_to_fit();
         self.aux.shrink_to_fit();
+        self.links.shrink_to_fit();
         self.kids.shrink_to_fit();
         self.free.shrink_to_fit();
         self.free_kids.shrink_to_fit();

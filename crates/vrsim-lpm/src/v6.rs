@@ -115,18 +115,17 @@ impl<V> Ipv6Table<V> {
         self.trie.memory_usage()
     }
 
-    /// Builds a table from `(prefix, value)` pairs; a later pair for the same
-    /// prefix replaces an earlier one. Sorting first makes the insertions walk
-    /// the nodes in order, which is several times faster than random order.
+    /// Builds a table from `(prefix, value)` pairs (host bits ignored); a later
+    /// pair for the same prefix replaces an earlier one. Several times faster
+    /// than inserting them one by one, and the result is more compact in memory.
     pub fn from_pairs(pairs: Vec<(Ipv6Net, V)>) -> Self {
-        let mut pairs = pairs;
-        pairs.sort_by_key(|(p, _)| (u128::from(p.network()), p.prefix_len()));
-        let mut table = Ipv6Table::new();
-        for (p, v) in pairs {
-            table.insert(p, v);
+        let items = pairs
+            .into_iter()
+            .map(|(p, v)| (key(p.addr()), u32::from(p.prefix_len()), v))
+            .collect();
+        Ipv6Table {
+            trie: Trie::bulk(128, items),
         }
-        table.trie.shrink_to_fit();
-        table
     }
 }
 

@@ -59,6 +59,39 @@ fn check(ops: &[Op]) {
         want
     );
     assert!(table.memory_usage() > 0);
+    for op in ops {
+        if let Op::Lookup(k) = *op {
+            let got = rebuilt.longest_match(addr(k)).map(|(p, v)| (p, *v));
+            assert_eq!(got, table.longest_match(addr(k)).map(|(p, v)| (p, *v)));
+        }
+    }
+    // A bulk build with duplicates: the last value for a prefix wins.
+    let mut last = Oracle::default();
+    let inserts: Vec<_> = ops
+        .iter()
+        .filter_map(|op| match *op {
+            Op::Insert(k, l, v) => {
+                last.insert(k, l, v);
+                Some((net(k, l), v))
+            }
+            _ => None,
+        })
+        .collect();
+    let bulk: Ipv4Table<u32> = inserts.into_iter().collect();
+    let want: Vec<_> = last
+        .map
+        .iter()
+        .map(|(&(k, l), &v)| (net(k, l), v))
+        .collect();
+    assert_eq!(bulk.iter().map(|(p, v)| (p, *v)).collect::<Vec<_>>(), want);
+    for op in ops {
+        if let Op::Lookup(k) = *op {
+            let got = bulk
+                .longest_match(addr(k))
+                .map(|(p, v)| (p.prefix_len(), *v));
+            assert_eq!(got, last.lookup(k));
+        }
+    }
 }
 
 proptest! {
