@@ -10,8 +10,8 @@
 use std::hint::select_unpredictable;
 use std::net::Ipv4Addr;
 
+use crate::arch::prefetch;
 use crate::bits::{level_of, rank};
-use crate::prefetch::prefetch;
 use crate::trie::{DEEP, EMPTY, NODE};
 use crate::v4::Ipv4Table;
 
@@ -48,9 +48,12 @@ impl<V> Ipv4Table<V> {
         let pos = t.bits.get(n).map_or(0, |bits| bits.best(b));
         // Selects rather than `if`: a branch would mispredict on random
         // addresses (see `Bits::best`).
+        // Code 0 (no prefix covers the slot) becomes the empty node, whose value
+        // lookup fails without a branch on the outcome.
         let code = (entry >> 32) as usize;
-        let (code_node, code_pos) = (code >> 9, code & 511);
-        let code_depth = select_unpredictable(code_node != 0, 8, 0);
+        let code_node = select_unpredictable(code == 0, EMPTY, code >> 9);
+        let code_pos = code & 511;
+        let code_depth = select_unpredictable(code >> 9 != 0, 8, 0);
         let hit = pos != 0;
         Found {
             node: select_unpredictable(hit, n, code_node),
@@ -87,15 +90,14 @@ impl<V> Ipv4Table<V> {
     pub(crate) fn lookup(&self, a: u32) -> Option<(u32, &V)> {
         let entry = self.trie.direct[(a >> 16) as usize];
         let f = self.resolve(entry, a);
+        // A miss resolves to the empty node, which has no values.
         let value = self.trie.aux.get(f.node)?.values.get(self.index(f));
-        if f.pos == 0 {
-            return None;
-        }
         value.map(|v| (f.depth + level_of(f.pos), v))
     }
 }
 
-/// See [`Ipv4Table::lookup_batch`].
+/// See [`Ipv4Table::lookup_batch`] (which reaches this through
+/// [`crate::arch::lookup_batch_v4`]).
 ///
 /// A software pipeline over the addresses. At step `i` it reads the direct-table
 /// entry of address `i` (a cache-resident table) and prefetches the node it
@@ -103,7 +105,8 @@ impl<V> Ipv4Table<V> {
 /// time to arrive, and prefetches its value; and copies out the value of
 /// address `i - NODE_AHEAD`. So about `NODE_AHEAD` node fetches and
 /// `VALUE_AHEAD` value fetches are in flight at any time.
-pub(crate) fn lookup_batch_v4<V: Copy>(
+#[inline(always)]
+pub(crate) fn pipeline_v4<V: Copy>(
     table: &Ipv4Table<V>,
     addrs: &[Ipv4Addr],
     out: &mut [Option<V>],
@@ -114,7 +117,7 @@ pub(crate) fn lookup_batch_v4<V: Copy>(
     let t = &table.trie;
     let n = addrs.len().min(out.len());
     let mut entries = [0u64; RING];
-    let mut places = [(0usize, 0usize, false); RING];
+    let mut places = [(0usize, 0usize); RING];
     for i in 0..n + NODE_AHEAD {
         if let Some(addr) = addrs.get(i) {
             let e = t.direct[(u32::from(*addr) >> 16) as usize];
@@ -131,13 +134,12 @@ pub(crate) fn lookup_batch_v4<V: Copy>(
             if let Some(v) = t.aux.get(f.node).and_then(|x| x.values.get(index)) {
                 prefetch(v);
             }
-            places[k % RING] = (f.node, index, f.pos != 0);
+            places[k % RING] = (f.node, index);
         }
         if let Some(m) = i.checked_sub(NODE_AHEAD) {
-            let (node, index, hit) = places[m % RING];
-            let v = t.aux.get(node).and_then(|x| x.values.get(index)).copied();
+            let (node, index) = places[m % RING];
             if let Some(slot) = out.get_mut(m) {
-                *slot = if hit { v } else { None };
+                *slot = t.aux.get(node).and_then(|x| x.values.get(index)).copied();
             }
         }
     }

@@ -26,12 +26,12 @@
 //! assert_eq!(routes.iter().count(), 2);
 //! ```
 
+mod arch;
 mod batch;
 mod batch6;
 mod bits;
 mod bulk;
 pub mod design;
-mod prefetch;
 mod slice;
 mod trie;
 mod v4;

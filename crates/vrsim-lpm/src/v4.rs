@@ -138,7 +138,7 @@ impl<V: Copy> Ipv4Table<V> {
     /// so this is several times faster per address than a loop of
     /// [`longest_match`](Self::longest_match) on a large table.
     pub fn lookup_batch(&self, addrs: &[Ipv4Addr], out: &mut [Option<V>]) {
-        crate::batch::lookup_batch_v4(self, addrs, out);
+        crate::arch::lookup_batch_v4(self, addrs, out);
     }
 }
 
