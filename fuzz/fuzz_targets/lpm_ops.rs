@@ -1,0 +1,203 @@
+//! Structured operation sequences on `Ipv4Table` and `Ipv6Table`, each operation
+//! checked against a naive oracle (an ordered map and a linear scan), and the
+//! final contents checked in iteration order.
+
+#![no_main]
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use arbitrary::Arbitrary;
+use ipnet::{Ipv4Net, Ipv6Net};
+use libfuzzer_sys::fuzz_target;
+use vrsim_lpm::{Ipv4Table, Ipv6Table};
+
+/// An address: a fresh one, or the previous one with some low bits flipped, so
+/// prefixes nest and overlap.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum Addr {
+    Fresh(u128),
+    Near(u8, u32),
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Insert(Addr, u8, u16),
+    Remove(Addr, u8),
+    Get(Addr, u8),
+    Lookup(Addr),
+    Batch(Vec<Addr>),
+    Rebuild,
+}
+
+/// `key` (left-aligned) with the bits beyond `len` cleared.
+fn mask(key: u128, len: u8) -> u128 {
+    if len == 0 {
+        0
+    } else {
+        key & (!0u128 << (128 - u32::from(len)))
+    }
+}
+
+/// The model: prefixes of `width` bits as left-aligned keys.
+struct Oracle {
+    width: u8,
+    map: BTreeMap<(u128, u8), u16>,
+    last: u128,
+}
+
+impl Oracle {
+    fn key(&mut self, a: Addr) -> u128 {
+        let k = match a {
+            Addr::Fresh(k) => k,
+            // Flip up to 32 bits at the low end of the `width`-bit address.
+            Addr::Near(bits, noise) => {
+                let flip = u128::from(noise) & ((1u128 << (bits % 33)) - 1);
+                self.last ^ (flip << (128 - u32::from(self.width)))
+            }
+        };
+        self.last = mask(k, self.width);
+        self.last
+    }
+
+    fn lookup(&self, key: u128) -> Option<(u8, u16)> {
+        self.map
+            .iter()
+            .filter(|((k, l), _)| mask(key, *l) == *k)
+            .max_by_key(|((_, l), _)| *l)
+            .map(|((_, l), v)| (*l, *v))
+    }
+}
+
+/// The operations both tables support, on left-aligned keys.
+trait Table: FromIterator<(Self::Net, u16)> {
+    type Net: Copy + PartialEq + std::fmt::Debug;
+    fn net(key: u128, len: u8) -> Self::Net;
+    fn insert(&mut self, key: u128, len: u8, v: u16) -> Option<u16>;
+    fn remove(&mut self, key: u128, len: u8) -> Option<u16>;
+    fn get(&self, key: u128, len: u8) -> Option<u16>;
+    fn lookup(&self, key: u128) -> Option<(u8, u16)>;
+    fn batch(&self, keys: &[u128]) -> Vec<Option<u16>>;
+    fn entries(&self) -> Vec<(Self::Net, u16)>;
+    fn size(&self) -> usize;
+}
+
+impl Table for Ipv4Table<u16> {
+    type Net = Ipv4Net;
+    fn net(key: u128, len: u8) -> Ipv4Net {
+        Ipv4Net::new(Ipv4Addr::from((key >> 96) as u32), len).expect("len <= 32")
+    }
+    fn insert(&mut self, key: u128, len: u8, v: u16) -> Option<u16> {
+        Ipv4Table::insert(self, Self::net(key, len), v)
+    }
+    fn remove(&mut self, key: u128, len: u8) -> Option<u16> {
+        Ipv4Table::remove(self, &Self::net(key, len))
+    }
+    fn get(&self, key: u128, len: u8) -> Option<u16> {
+        Ipv4Table::get(self, &Self::net(key, len)).copied()
+    }
+    fn lookup(&self, key: u128) -> Option<(u8, u16)> {
+        let (p, v) = self.longest_match(Ipv4Addr::from((key >> 96) as u32))?;
+        assert_eq!(p, Self::net(key, p.prefix_len()).trunc());
+        Some((p.prefix_len(), *v))
+    }
+    fn batch(&self, keys: &[u128]) -> Vec<Option<u16>> {
+        let addrs: Vec<_> = keys
+            .iter()
+            .map(|k| Ipv4Addr::from((k >> 96) as u32))
+            .collect();
+        let mut out = vec![None; addrs.len()];
+        self.lookup_batch(&addrs, &mut out);
+        out
+    }
+    fn entries(&self) -> Vec<(Ipv4Net, u16)> {
+        self.iter().map(|(p, v)| (p, *v)).collect()
+    }
+    fn size(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Table for Ipv6Table<u16> {
+    type Net = Ipv6Net;
+    fn net(key: u128, len: u8) -> Ipv6Net {
+        Ipv6Net::new(Ipv6Addr::from(key), len).expect("len <= 128")
+    }
+    fn insert(&mut self, key: u128, len: u8, v: u16) -> Option<u16> {
+        Ipv6Table::insert(self, Self::net(key, len), v)
+    }
+    fn remove(&mut self, key: u128, len: u8) -> Option<u16> {
+        Ipv6Table::remove(self, &Self::net(key, len))
+    }
+    fn get(&self, key: u128, len: u8) -> Option<u16> {
+        Ipv6Table::get(self, &Self::net(key, len)).copied()
+    }
+    fn lookup(&self, key: u128) -> Option<(u8, u16)> {
+        let (p, v) = self.longest_match(Ipv6Addr::from(key))?;
+        assert_eq!(p, Self::net(key, p.prefix_len()).trunc());
+        Some((p.prefix_len(), *v))
+    }
+    fn batch(&self, keys: &[u128]) -> Vec<Option<u16>> {
+        let addrs: Vec<_> = keys.iter().map(|&k| Ipv6Addr::from(k)).collect();
+        let mut out = vec![None; addrs.len()];
+        self.lookup_batch(&addrs, &mut out);
+        out
+    }
+    fn entries(&self) -> Vec<(Ipv6Net, u16)> {
+        self.iter().map(|(p, v)| (p, *v)).collect()
+    }
+    fn size(&self) -> usize {
+        self.len()
+    }
+}
+
+fn run<T: Table>(mut table: T, width: u8, ops: &[Op]) {
+    let mut o = Oracle {
+        width,
+        map: BTreeMap::new(),
+        last: 0,
+    };
+    let len = |l: u8| l % (width + 1);
+    for op in ops.iter().take(300) {
+        match op {
+            Op::Insert(a, l, v) => {
+                let (k, l) = (o.key(*a), len(*l));
+                assert_eq!(table.insert(k, l, *v), o.map.insert((mask(k, l), l), *v));
+            }
+            Op::Remove(a, l) => {
+                let (k, l) = (o.key(*a), len(*l));
+                assert_eq!(table.remove(k, l), o.map.remove(&(mask(k, l), l)));
+            }
+            Op::Get(a, l) => {
+                let (k, l) = (o.key(*a), len(*l));
+                assert_eq!(table.get(k, l), o.map.get(&(mask(k, l), l)).copied());
+            }
+            Op::Lookup(a) => {
+                let k = o.key(*a);
+                assert_eq!(table.lookup(k), o.lookup(k));
+            }
+            Op::Batch(addrs) => {
+                let keys: Vec<u128> = addrs.iter().take(64).map(|a| o.key(*a)).collect();
+                let want: Vec<_> = keys.iter().map(|&k| o.lookup(k).map(|w| w.1)).collect();
+                assert_eq!(table.batch(&keys), want);
+            }
+            Op::Rebuild => table = table.entries().into_iter().collect(),
+        }
+        assert_eq!(table.size(), o.map.len());
+    }
+    let want: Vec<_> = o
+        .map
+        .iter()
+        .map(|(&(k, l), &v)| (T::net(k, l), v))
+        .collect();
+    assert_eq!(table.entries(), want);
+}
+
+fuzz_target!(|input: (bool, Vec<Op>)| {
+    let (v6, ops) = input;
+    if v6 {
+        run(Ipv6Table::<u16>::new(), 128, &ops);
+    } else {
+        run(Ipv4Table::<u16>::new(), 32, &ops);
+    }
+});
