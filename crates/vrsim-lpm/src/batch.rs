@@ -96,8 +96,7 @@ impl<V> Ipv4Table<V> {
     }
 }
 
-/// See [`Ipv4Table::lookup_batch`] (which reaches this through
-/// [`crate::arch::lookup_batch_v4`]).
+/// See [`Ipv4Table::lookup_batch`].
 ///
 /// A software pipeline over the addresses. At step `i` it reads the direct-table
 /// entry of address `i` (a cache-resident table) and prefetches the node it
@@ -105,8 +104,7 @@ impl<V> Ipv4Table<V> {
 /// time to arrive, and prefetches its value; and copies out the value of
 /// address `i - NODE_AHEAD`. So about `NODE_AHEAD` node fetches and
 /// `VALUE_AHEAD` value fetches are in flight at any time.
-#[inline(always)]
-pub(crate) fn pipeline_v4<V: Copy>(
+pub(crate) fn lookup_batch_v4<V: Copy>(
     table: &Ipv4Table<V>,
     addrs: &[Ipv4Addr],
     out: &mut [Option<V>],

@@ -138,7 +138,7 @@ impl<V: Copy> Ipv4Table<V> {
     /// so this is several times faster per address than a loop of
     /// [`longest_match`](Self::longest_match) on a large table.
     pub fn lookup_batch(&self, addrs: &[Ipv4Addr], out: &mut [Option<V>]) {
-        crate::arch::lookup_batch_v4(self, addrs, out);
+        crate::batch::lookup_batch_v4(self, addrs, out);
     }
 }
 
@@ -251,6 +251,29 @@ mod tests {
         assert!(t.memory_usage() <= empty);
         assert_eq!(t.longest_match(Ipv4Addr::new(10, 0, 0, 1)), None);
         assert_eq!(format!("{t:?}"), "{}");
+    }
+
+    #[test]
+    fn lookup_batch_agrees_and_tolerates_mismatched_lengths() {
+        let mut t = Ipv4Table::new();
+        for (i, s) in ["0.0.0.0/1", "10.0.0.0/8", "10.1.2.0/24", "10.1.2.128/25"]
+            .iter()
+            .enumerate()
+        {
+            t.insert(p(s), i);
+        }
+        let addrs: Vec<Ipv4Addr> = (0..40u32)
+            .map(|i| Ipv4Addr::from(0x0a01_0200 ^ i.wrapping_mul(0x9e37_79b9)))
+            .collect();
+        let mut out = vec![Some(99); addrs.len() + 3];
+        t.lookup_batch(&addrs, &mut out);
+        for (a, o) in addrs.iter().zip(&out) {
+            assert_eq!(*o, t.longest_match(*a).map(|(_, v)| *v), "{a}");
+        }
+        assert_eq!(&out[addrs.len()..], [Some(99); 3]);
+        let mut short = [None; 2];
+        t.lookup_batch(&addrs, &mut short);
+        assert_eq!(short[1], t.longest_match(addrs[1]).map(|(_, v)| *v));
     }
 
     #[test]
