@@ -1,0 +1,416 @@
+//! The vRouter's CLI dumps, rebuilt from its format strings (reference §1–4,
+//! §6): `vif`, `nh`, `rt`, `mpls`, `vxlan` and `dropstats`.
+
+use core::fmt::Write;
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use vrsim_lpm::Ipv4Table;
+use vrsim_wire::{MacAddr, MplsLabel, Vni};
+
+use crate::ids::{NhId, VifId, VrfId};
+use crate::nexthop::NhKind;
+use crate::route::Route;
+use crate::vif::{VIF_FLAG_LEGEND, Vif};
+use crate::vrouter::{Nexthop, VRouter};
+
+/// Which release's layout to print where the vRouter changed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The 2017 layout the seed document shows: `Vrf:1 Flags:… MTU:9160 QOS:-1 Ref:5`,
+    /// `IPaddr:0`, the shorter flag legends.
+    #[default]
+    Legacy,
+    /// Today's tf-vrouter: `Vrf:1 Mcast Vrf:1 Flags:… QOS:-1 Ref:5`, `Drops:`.
+    Current,
+}
+
+/// What a `--get` names that does not exist, with the message to print.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DumpError {
+    /// No such vif.
+    #[error("vif {0}: no such interface")]
+    NoSuchVif(VifId),
+    /// No such nexthop.
+    #[error("nh {0}: no such nexthop")]
+    NoSuchNh(NhId),
+    /// No such label.
+    #[error("mpls label {0}: no such label")]
+    NoSuchLabel(MplsLabel),
+    /// No such VNID.
+    #[error("vxlan vnid {0}: no such vnid")]
+    NoSuchVnid(Vni),
+    /// No such VRF (no route was ever added to it).
+    #[error("vrf {0}: no such vrf")]
+    NoSuchVrf(VrfId),
+}
+
+// ---- vif ----
+
+fn vif_header(out: &mut String, layout: Layout) {
+    out.push_str("Vrouter Interface Table\n\n");
+    let legend: Vec<_> = match layout {
+        // The 2017 release knew the flags up to Df, then Proxy.
+        Layout::Legacy => VIF_FLAG_LEGEND[..19]
+            .iter()
+            .chain(&VIF_FLAG_LEGEND[20..21])
+            .collect(),
+        Layout::Current => VIF_FLAG_LEGEND.iter().collect(),
+    };
+    out.push_str("Flags: ");
+    for (i, (_, letter, text)) in legend.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if i % 4 == 0 { "\n       " } else { ", " });
+        }
+        let _ = write!(out, "{letter}={text}");
+    }
+    out.push_str("\n\n");
+}
+
+fn vif_block(out: &mut String, router: &VRouter, vif: &Vif, layout: Layout) {
+    let c = &vif.config;
+    let _ = write!(out, "{:<12}OS: {}", format!("vif0/{}", c.id), c.name);
+    if let Some(nh) = c.nh {
+        let _ = write!(out, " NH: {nh}");
+    }
+    let ip = match (layout, c.ip) {
+        (Layout::Legacy, None) => "0".to_owned(),
+        (_, ip) => ip.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string(),
+    };
+    let _ = write!(
+        out,
+        "\n            Type:{} HWaddr:{} IPaddr:{}\n",
+        c.kind, c.mac, ip
+    );
+    let refs = 1 + router
+        .nexthops()
+        .filter(|n| n.config.kind.oif() == Some(c.id))
+        .count();
+    match layout {
+        Layout::Legacy => {
+            let _ = writeln!(
+                out,
+                "            Vrf:{} Flags:{} MTU:{} QOS:-1 Ref:{refs}",
+                c.vrf, c.flags, c.mtu
+            );
+        }
+        Layout::Current => {
+            let _ = writeln!(
+                out,
+                "            Vrf:{} Mcast Vrf:{} Flags:{} QOS:-1 Ref:{refs}",
+                c.vrf, c.vrf, c.flags
+            );
+        }
+    }
+    let s = &vif.stats;
+    let _ = writeln!(
+        out,
+        "            RX packets:{}  bytes:{} errors:{}",
+        s.rx_packets, s.rx_bytes, s.rx_errors
+    );
+    let _ = writeln!(
+        out,
+        "            TX packets:{}  bytes:{} errors:{}",
+        s.tx_packets, s.tx_bytes, s.tx_errors
+    );
+    if layout == Layout::Current {
+        let _ = writeln!(out, "            Drops:{}", vif.drops.total());
+    }
+    out.push('\n');
+}
+
+/// `vif --list`.
+pub fn vif_list(router: &VRouter, layout: Layout) -> String {
+    let mut out = String::new();
+    vif_header(&mut out, layout);
+    for vif in router.vifs() {
+        vif_block(&mut out, router, vif, layout);
+    }
+    out
+}
+
+/// `vif --get N`.
+pub fn vif_get(router: &VRouter, id: VifId, layout: Layout) -> Result<String, DumpError> {
+    let vif = router.vif(id).ok_or(DumpError::NoSuchVif(id))?;
+    let mut out = String::new();
+    vif_header(&mut out, layout);
+    vif_block(&mut out, router, vif, layout);
+    Ok(out)
+}
+
+// ---- nh ----
+
+fn hex_bytes(out: &mut String, bytes: &[u8]) {
+    for b in bytes {
+        let _ = write!(out, "{b:02x} ");
+    }
+}
+
+fn nh_block(out: &mut String, nh: &Nexthop) {
+    const INDENT: &str = "\n              ";
+    let c = &nh.config;
+    let _ = write!(
+        out,
+        "Id:{:<9}  Type:{:<13}  Fmly:{:>8}  Rid:0  Ref_cnt:{:<10} Vrf:{}",
+        c.id,
+        c.kind.type_name(),
+        c.family.name(),
+        nh.ref_cnt(),
+        c.vrf
+    );
+    let _ = write!(out, "{INDENT}Flags:{}", c.effective_flags());
+    match &c.kind {
+        NhKind::Discard | NhKind::L2Receive => {}
+        NhKind::Receive { oif } => {
+            let _ = write!(out, "{INDENT}Oif:{oif}");
+        }
+        NhKind::Encap {
+            oif,
+            rewrite,
+            encap_family,
+        } => {
+            let _ = write!(
+                out,
+                "{INDENT}EncapFmly:{encap_family:04x} Oif:{oif} Len:{}",
+                rewrite.len()
+            );
+            let _ = write!(out, "{INDENT}Encap Data: ");
+            hex_bytes(out, rewrite);
+        }
+        NhKind::Tunnel {
+            oif,
+            rewrite,
+            sip,
+            dip,
+            ..
+        } => {
+            let _ = write!(out, "{INDENT}Oif:{oif} Len:{} Data:", rewrite.len());
+            hex_bytes(out, rewrite);
+            let _ = write!(out, "{INDENT}Sip:{sip} Dip:{dip}");
+        }
+        NhKind::VrfTranslate { vrf } => {
+            let _ = write!(out, "{INDENT}Vrf:{vrf}");
+        }
+        NhKind::Composite { members } => {
+            let _ = write!(out, "{INDENT}Sub NH(label):");
+            for m in members {
+                match m.label {
+                    Some(l) => {
+                        let _ = write!(out, " {}({l})", m.nh);
+                    }
+                    None => {
+                        let _ = write!(out, " {}", m.nh);
+                    }
+                }
+            }
+        }
+    }
+    out.push_str("\n\n");
+}
+
+/// `nh --list`.
+pub fn nh_list(router: &VRouter) -> String {
+    let mut out = String::new();
+    for nh in router.nexthops() {
+        nh_block(&mut out, nh);
+    }
+    out
+}
+
+/// `nh --get N` (for a composite, its members follow, as the CLI fetches them).
+pub fn nh_get(router: &VRouter, id: NhId) -> Result<String, DumpError> {
+    let nh = router.nh(id).ok_or(DumpError::NoSuchNh(id))?;
+    let mut out = String::new();
+    nh_block(&mut out, nh);
+    for member in nh.config.referenced_nhs() {
+        if let Some(m) = router.nh(member) {
+            nh_block(&mut out, m);
+        }
+    }
+    Ok(out)
+}
+
+// ---- rt ----
+
+const RT_LEGEND_LEGACY: &str = "Flags: L=Label Valid, P=Proxy ARP, T=Trap ARP, F=Flood ARP";
+const RT_LEGEND_CURRENT: &str =
+    "Flags: L=Label Valid, P=Proxy ARP, T=Trap ARP, F=Flood ARP, Ml=MAC-IP learnt route";
+const RT_COLUMNS: &str =
+    "Destination           PPL        Flags        Label         Nexthop    Stitched MAC(Index)";
+
+fn rt_header(out: &mut String, vrf: VrfId, layout: Layout) {
+    let legend = if layout == Layout::Legacy {
+        RT_LEGEND_LEGACY
+    } else {
+        RT_LEGEND_CURRENT
+    };
+    let _ = write!(
+        out,
+        "{legend}\nvRouter inet4 routing table 0/{vrf}/unicast\n{RT_COLUMNS}\n"
+    );
+}
+
+/// glibc's `ether_ntoa`: no zero padding.
+fn ether_ntoa(mac: MacAddr) -> String {
+    let MacAddr(a, b, c, d, e, f) = mac;
+    format!("{a:x}:{b:x}:{c:x}:{d:x}:{e:x}:{f:x}")
+}
+
+fn rt_row(out: &mut String, dest: Ipv4Addr, len: u8, ppl: u8, route: Option<&Route>) {
+    let _ = write!(out, "{:<21}{ppl:>4}", format!("{dest}/{len:<2}"));
+    let (flags, label, nh, mac) = match route {
+        Some(r) => (r.flags.to_string(), r.label, r.nh, r.stitched_mac),
+        None => (String::new(), None, NhId::DISCARD, None),
+    };
+    let _ = write!(out, "        {flags:>5}      ");
+    match label {
+        Some(l) => {
+            let _ = write!(out, "{:>5}", l.value());
+        }
+        None => out.push_str("    -"),
+    }
+    let _ = write!(out, "        {:>7}        ", nh.value());
+    match mac {
+        Some((mac, index)) => {
+            let _ = writeln!(out, "{}({index})", ether_ntoa(mac));
+        }
+        None => out.push_str("-\n"),
+    }
+}
+
+/// `rt --dump V`: one row per leaf slot of the vRouter's 8-bit-stride mtrie,
+/// the destination at the slot's level length and PPL the length of the route
+/// that owns the slot (reference §4).
+pub fn rt_dump(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, DumpError> {
+    let table = &router.vrf(vrf).ok_or(DumpError::NoSuchVrf(vrf))?.inet4;
+    let mut out = String::new();
+    rt_header(&mut out, vrf, layout);
+    // Slots that are buckets: a route more specific than the slot's level lies inside.
+    let mut buckets = BTreeSet::new();
+    for (prefix, _) in table.iter() {
+        for level in [0u8, 8, 16, 24] {
+            if prefix.prefix_len() > level {
+                buckets.insert((level, masked(prefix.addr(), level)));
+            }
+        }
+    }
+    if buckets.contains(&(0, 0)) {
+        rt_walk(&mut out, table, &buckets, 0, 8);
+    } else {
+        let owner = table.longest_match(Ipv4Addr::UNSPECIFIED);
+        rt_row(
+            &mut out,
+            Ipv4Addr::UNSPECIFIED,
+            0,
+            owner.map_or(0, |(p, _)| p.prefix_len()),
+            owner.map(|(_, r)| r),
+        );
+    }
+    Ok(out)
+}
+
+/// `addr` with the bits beyond `len` cleared.
+fn masked(addr: Ipv4Addr, len: u8) -> u32 {
+    let bits = u32::from(addr);
+    if len == 0 {
+        0
+    } else {
+        bits & (u32::MAX << (32 - u32::from(len)))
+    }
+}
+
+/// Print the 256 slots of the bucket at `base`/`level - 8`, recursing into buckets.
+fn rt_walk(
+    out: &mut String,
+    table: &Ipv4Table<Route>,
+    buckets: &BTreeSet<(u8, u32)>,
+    base: u32,
+    level: u8,
+) {
+    let shift = 32 - u32::from(level);
+    for i in 0u32..256 {
+        let addr = base | (i << shift);
+        if buckets.contains(&(level, addr)) {
+            rt_walk(out, table, buckets, addr, level + 8);
+            continue;
+        }
+        let owner = table.longest_match(Ipv4Addr::from(addr));
+        let ppl = owner.map_or(0, |(p, _)| p.prefix_len());
+        rt_row(out, Ipv4Addr::from(addr), level, ppl, owner.map(|(_, r)| r));
+    }
+}
+
+/// `rt --get A/L --vrf V`: the route that covers `A/L` (its true prefix) with PPL 0.
+pub fn rt_get(
+    router: &VRouter,
+    vrf: VrfId,
+    query: Ipv4Net,
+    layout: Layout,
+) -> Result<String, DumpError> {
+    let table = &router.vrf(vrf).ok_or(DumpError::NoSuchVrf(vrf))?.inet4;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "Match {query} in vRouter inet4 table 0/{vrf}/unicast\n\n"
+    );
+    rt_header(&mut out, vrf, layout);
+    let found = (0..=query.prefix_len()).rev().find_map(|len| {
+        let p = Ipv4Net::new(query.addr(), len).ok()?.trunc();
+        table.get(&p).map(|r| (p, r))
+    });
+    match found {
+        Some((p, r)) => rt_row(&mut out, p.addr(), p.prefix_len(), 0, Some(r)),
+        None => rt_row(&mut out, Ipv4Addr::UNSPECIFIED, 0, 0, None),
+    }
+    Ok(out)
+}
+
+// ---- mpls, vxlan, dropstats ----
+
+const MPLS_HEADER: &str = "MPLS Input Label Map\n\n   Label    NextHop\n-------------------\n";
+const VXLAN_HEADER: &str = "VXLAN Table\n\n VNID    NextHop\n----------------\n";
+
+/// `mpls --dump`.
+pub fn mpls_dump(router: &VRouter) -> String {
+    let mut out = MPLS_HEADER.to_owned();
+    for (label, nh) in router.labels() {
+        let _ = writeln!(out, "{label:>8}    {:>6}", nh.value());
+    }
+    out
+}
+
+/// `mpls --get L`.
+pub fn mpls_get(router: &VRouter, label: MplsLabel) -> Result<String, DumpError> {
+    let nh = router.label(label).ok_or(DumpError::NoSuchLabel(label))?;
+    Ok(format!(
+        "{MPLS_HEADER}{:>8}    {:>6}\n",
+        label.value(),
+        nh.value()
+    ))
+}
+
+/// `vxlan --dump`.
+pub fn vxlan_dump(router: &VRouter) -> String {
+    let mut out = VXLAN_HEADER.to_owned();
+    for (vni, nh) in router.vnids() {
+        let _ = writeln!(out, "{:>7}    {}", vni.value(), nh);
+    }
+    out
+}
+
+/// `vxlan --get V`.
+pub fn vxlan_get(router: &VRouter, vni: Vni) -> Result<String, DumpError> {
+    let nh = router.vnid(vni).ok_or(DumpError::NoSuchVnid(vni))?;
+    Ok(format!("{VXLAN_HEADER}{:>7}    {}\n", vni.value(), nh))
+}
+
+/// `dropstats`, today's format: the non-zero counters, label padded to 28.
+pub fn dropstats(router: &VRouter) -> String {
+    let mut out = String::new();
+    for (reason, n) in router.drops().non_zero() {
+        let _ = writeln!(out, "{:<28}  {n}", reason.label());
+    }
+    out
+}

@@ -1,0 +1,38 @@
+//! # vrsim-dataplane
+//!
+//! One compute node's vRouter forwarding state, as the Tungsten Fabric
+//! vRouter holds it: vifs ([`vif`]), nexthops ([`nexthop`]), the MPLS label
+//! table, the VXLAN table, VRFs with IPv4/IPv6 route tables on `vrsim-lpm`
+//! and bridge tables ([`route`]), and drop counters named as `dropstats`
+//! names them ([`mod@drop`]). [`VRouter`] validates every configuration change:
+//! a nexthop naming a missing vif, a route or label naming a missing nexthop,
+//! a tunnel route without a label, deleting a nexthop still in use are all
+//! [`ConfigError`]s, and nothing is half-applied. [`dump`] prints the state
+//! in the vRouter CLI's own layouts (`vif`, `nh`, `rt`, `mpls`, `vxlan`,
+//! `dropstats`).
+//!
+//! ```
+//! use vrsim_dataplane::{VRouter, NhId, VifId, VrfId, ConfigError};
+//! use vrsim_dataplane::route::{Route, RouteFlags};
+//!
+//! let mut router = VRouter::new();
+//! let route = Route { nh: NhId::new(90).unwrap(), label: None, flags: RouteFlags::empty(), stitched_mac: None };
+//! let err = router.add_route4(VrfId::from(1), "192.168.100.0/26".parse().unwrap(), route).unwrap_err();
+//! assert_eq!(err.to_string(), "route 192.168.100.0/26 in vrf 1 names nh 90, which does not exist");
+//! ```
+//!
+//! The packet pipeline (`process`) and tracing come next; this crate holds
+//! the state they will walk.
+
+pub mod drop;
+pub mod dump;
+mod error;
+mod ids;
+pub mod nexthop;
+pub mod route;
+pub mod vif;
+mod vrouter;
+
+pub use error::ConfigError;
+pub use ids::{IdOutOfRange, NhId, VifId, VrfId};
+pub use vrouter::{DEFAULT_LABELS, Nexthop, VRouter};

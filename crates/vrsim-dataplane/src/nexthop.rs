@@ -1,0 +1,296 @@
+//! Nexthops (reference: `include/vr_nexthop.h`, `dp-core/vr_nexthop.c`, `utils/nh.c`).
+
+use core::fmt;
+use std::net::Ipv4Addr;
+
+use smallvec::SmallVec;
+use vrsim_wire::MplsLabel;
+
+use crate::ids::{NhId, VifId, VrfId};
+
+/// The address family of a nexthop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NhFamily {
+    /// AF_INET (2): layer-3 IPv4 (and the vRouter's default).
+    Inet,
+    /// AF_INET6 (10).
+    Inet6,
+    /// AF_BRIDGE (7): layer 2.
+    Bridge,
+}
+
+impl NhFamily {
+    /// The name `nh` prints.
+    pub const fn name(self) -> &'static str {
+        match self {
+            NhFamily::Inet => "AF_INET",
+            NhFamily::Inet6 => "AF_INET6",
+            NhFamily::Bridge => "AF_BRIDGE",
+        }
+    }
+}
+
+/// Nexthop flags (`NH_FLAG_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct NhFlags(u32);
+
+impl NhFlags {
+    /// Valid: a nexthop without it drops as `Invalid NH`.
+    pub const VALID: NhFlags = NhFlags(0x1);
+    /// Policy: packets through it go through the flow table (and RPF).
+    pub const POLICY: NhFlags = NhFlags(0x2);
+    /// MPLSoGRE tunnel (set by [`NhKind::Tunnel`]).
+    pub const TUNNEL_GRE: NhFlags = NhFlags(0x8);
+    /// MPLSoUDP tunnel (set by [`NhKind::Tunnel`]).
+    pub const TUNNEL_UDP_MPLS: NhFlags = NhFlags(0x40);
+    /// VXLAN tunnel, and the VRF-translate "vxlan" marker.
+    pub const TUNNEL_VXLAN: NhFlags = NhFlags(0x80);
+    /// Relaxed policy.
+    pub const RELAXED_POLICY: NhFlags = NhFlags(0x100);
+    /// ECMP composite (set by [`NhKind::Composite`]).
+    pub const COMPOSITE_ECMP: NhFlags = NhFlags(0x400);
+    /// Unknown unicast flood.
+    pub const UNKNOWN_UC_FLOOD: NhFlags = NhFlags(0x10000);
+    /// Flow lookup.
+    pub const FLOW_LOOKUP: NhFlags = NhFlags(0x40000);
+
+    /// No flags.
+    pub const fn empty() -> Self {
+        NhFlags(0)
+    }
+
+    /// The raw bits.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Flags from raw bits.
+    pub const fn from_bits(bits: u32) -> Self {
+        NhFlags(bits)
+    }
+
+    /// Whether every flag of `other` is set.
+    pub const fn contains(self, other: NhFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl core::ops::BitOr for NhFlags {
+    type Output = NhFlags;
+    fn bitor(self, rhs: NhFlags) -> NhFlags {
+        NhFlags(self.0 | rhs.0)
+    }
+}
+
+/// The label `nh` prints for each flag bit, scanned from the lowest bit up.
+const NH_FLAG_LABELS: [(u32, &str); 26] = [
+    (0x1, "Valid"),
+    (0x2, "Policy"),
+    (0x8, "MPLSoGRE"),
+    (0x10, "Udp"),
+    (0x20, "Multicast"),
+    (0x40, "MPLSoUDP"),
+    (0x80, "Vxlan"),
+    (0x100, "Policy(R)"),
+    (0x200, "Fabric"),
+    (0x400, "Ecmp"),
+    (0x1000, "Evpn"),
+    (0x2000, "Encap"),
+    (0x4000, "Tor"),
+    (0x8000, "RouteLookup"),
+    (0x10000, "Unicast Flood"),
+    (0x20000, "Copy SIP"),
+    (0x40000, "Flow Lookup"),
+    (0x80000, "Pbb"),
+    (0x100000, "Mac Learn"),
+    (0x200000, "Etree Root"),
+    (0x400000, "Indirect"),
+    (0x800000, "Evpn Control Word"),
+    (0x1000000, "Encrypt Traffic"),
+    (0x2000000, "l3_vxlan"),
+    (0x10000000, "Underlay Ecmp"),
+    (0x8000000, ""),
+];
+
+impl fmt::Display for NhFlags {
+    /// Each label followed by `", "`, as `nh` prints them; `None` for no flags.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == 0 {
+            return f.write_str("None");
+        }
+        for (bit, label) in NH_FLAG_LABELS {
+            if self.0 & bit != 0 && !label.is_empty() {
+                write!(f, "{label}, ")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The encapsulation of a tunnel nexthop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TunnelEncap {
+    /// MPLS over GRE (RFC 4023).
+    MplsOverGre,
+    /// MPLS over UDP (RFC 7510), destination port 6635.
+    MplsOverUdp,
+    /// VXLAN (RFC 7348), destination port 4789.
+    Vxlan,
+}
+
+/// One member of an ECMP composite nexthop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EcmpMember {
+    /// The member nexthop.
+    pub nh: NhId,
+    /// The label pushed when the member is a tunnel.
+    pub label: Option<MplsLabel>,
+}
+
+/// What a nexthop does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NhKind {
+    /// `Drop`: discard, counted as `Discards`.
+    Discard,
+    /// `Receive`: to the host (vhost), or tunnel decapsulation.
+    Receive {
+        /// The vhost vif.
+        oif: VifId,
+    },
+    /// `Encap`: rewrite the Ethernet header and send out of a local vif.
+    Encap {
+        /// The outgoing vif.
+        oif: VifId,
+        /// The 14-byte rewrite: destination MAC, source MAC, EtherType.
+        rewrite: [u8; 14],
+        /// The encapsulation family the agent gives (`EncapFmly`, 0x0806 for
+        /// the L3 interface nexthops of VMs).
+        encap_family: u16,
+    },
+    /// `Tunnel`: push a tunnel towards another compute node.
+    Tunnel {
+        /// MPLSoGRE, MPLSoUDP or VXLAN.
+        encap: TunnelEncap,
+        /// The fabric vif.
+        oif: VifId,
+        /// The outer Ethernet rewrite.
+        rewrite: [u8; 14],
+        /// Outer source address (this node's vhost address).
+        sip: Ipv4Addr,
+        /// Outer destination address (the remote node).
+        dip: Ipv4Addr,
+    },
+    /// `Vrf_Translate`: continue the lookup in another VRF.
+    VrfTranslate {
+        /// The VRF to look up in.
+        vrf: VrfId,
+    },
+    /// `Composite` ECMP: one member chosen by a flow hash.
+    Composite {
+        /// The members.
+        members: SmallVec<[EcmpMember; 4]>,
+    },
+    /// `L2 Receive`: the frame is for the vRouter itself; continue at layer 3.
+    L2Receive,
+}
+
+impl NhKind {
+    /// The type name `nh` prints.
+    pub const fn type_name(&self) -> &'static str {
+        match self {
+            NhKind::Discard => "Drop",
+            NhKind::Receive { .. } => "Receive",
+            NhKind::Encap { .. } => "Encap",
+            NhKind::Tunnel { .. } => "Tunnel",
+            NhKind::VrfTranslate { .. } => "Vrf_Translate",
+            NhKind::Composite { .. } => "Composite",
+            NhKind::L2Receive => "L2 Receive",
+        }
+    }
+
+    /// The vif the nexthop sends out of, if any.
+    pub fn oif(&self) -> Option<VifId> {
+        match self {
+            NhKind::Receive { oif } | NhKind::Encap { oif, .. } | NhKind::Tunnel { oif, .. } => {
+                Some(*oif)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A nexthop as configured (`nh --create`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NexthopConfig {
+    /// The id.
+    pub id: NhId,
+    /// What it does.
+    pub kind: NhKind,
+    /// Its family.
+    pub family: NhFamily,
+    /// Flags (the tunnel and ECMP flags follow from the kind and need not be given).
+    pub flags: NhFlags,
+    /// The VRF the nexthop belongs to (`Vrf:` in the dump).
+    pub vrf: VrfId,
+}
+
+impl NexthopConfig {
+    /// The flags the vRouter holds: the given ones plus those the kind implies.
+    pub fn effective_flags(&self) -> NhFlags {
+        let implied = match &self.kind {
+            NhKind::Tunnel {
+                encap: TunnelEncap::MplsOverGre,
+                ..
+            } => NhFlags::TUNNEL_GRE,
+            NhKind::Tunnel {
+                encap: TunnelEncap::MplsOverUdp,
+                ..
+            } => NhFlags::TUNNEL_UDP_MPLS,
+            NhKind::Tunnel {
+                encap: TunnelEncap::Vxlan,
+                ..
+            } => NhFlags::TUNNEL_VXLAN,
+            NhKind::Composite { .. } => NhFlags::COMPOSITE_ECMP,
+            _ => NhFlags::empty(),
+        };
+        self.flags | implied
+    }
+
+    /// The nexthops this one refers to (composite members).
+    pub fn referenced_nhs(&self) -> impl Iterator<Item = NhId> + '_ {
+        let members: &[EcmpMember] = match &self.kind {
+            NhKind::Composite { members } => members,
+            _ => &[],
+        };
+        members.iter().map(|m| m.nh)
+    }
+}
+
+/// The discard nexthop every vRouter has as nh 0 (`nh_allocate_discard`).
+pub fn discard_nh() -> NexthopConfig {
+    NexthopConfig {
+        id: NhId::DISCARD,
+        kind: NhKind::Discard,
+        family: NhFamily::Inet,
+        flags: NhFlags::VALID,
+        vrf: VrfId::FABRIC,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_labels() {
+        assert_eq!(
+            (NhFlags::VALID | NhFlags::POLICY).to_string(),
+            "Valid, Policy, "
+        );
+        assert_eq!(
+            (NhFlags::VALID | NhFlags::TUNNEL_VXLAN | NhFlags::UNKNOWN_UC_FLOOD).to_string(),
+            "Valid, Vxlan, Unicast Flood, "
+        );
+        assert_eq!(NhFlags::empty().to_string(), "None");
+    }
+}

@@ -1,0 +1,422 @@
+//! [`VRouter`]: one compute node's forwarding state and the configuration API
+//! that programs it, validating every reference (nothing is half-applied).
+
+use std::collections::BTreeMap;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use vrsim_wire::{MacAddr, MplsLabel, Vni};
+
+use crate::drop::DropCounters;
+use crate::error::ConfigError;
+use crate::ids::{NhId, VifId, VrfId};
+use crate::nexthop::{NexthopConfig, NhKind, discard_nh};
+use crate::route::{BridgeEntry, Route, RouteFlags, Vrf};
+use crate::vif::{Vif, VifConfig};
+
+/// The default size of the MPLS label table (`VR_DEF_LABELS`).
+pub const DEFAULT_LABELS: u32 = 5120;
+
+/// A nexthop and the number of objects that refer to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nexthop {
+    /// Its configuration.
+    pub config: NexthopConfig,
+    /// Routes, labels, VNIDs, bridge entries and composites that name it.
+    pub refs: u32,
+}
+
+impl Nexthop {
+    /// The id.
+    pub fn id(&self) -> NhId {
+        self.config.id
+    }
+
+    /// The reference count `nh` prints: the references plus the one the
+    /// agent holds while the nexthop exists. (The real vRouter counts mtrie
+    /// slots; this count is vrsim's own.)
+    pub fn ref_cnt(&self) -> u32 {
+        self.refs + 1
+    }
+}
+
+/// One vRouter: vifs, nexthops, the MPLS ILM, the VXLAN table, VRFs and the
+/// global drop counters.
+#[derive(Debug, Clone)]
+pub struct VRouter {
+    pub(crate) vifs: Vec<Option<Vif>>,
+    pub(crate) nhs: Vec<Option<Nexthop>>,
+    pub(crate) ilm: Vec<Option<NhId>>,
+    pub(crate) vxlan: BTreeMap<Vni, NhId>,
+    pub(crate) vrfs: Vec<Vrf>,
+    pub(crate) drops: DropCounters,
+}
+
+impl Default for VRouter {
+    fn default() -> Self {
+        VRouter::new()
+    }
+}
+
+impl VRouter {
+    /// A vRouter holding only nh 0 (discard) and the default label table size.
+    pub fn new() -> Self {
+        VRouter::with_label_table(DEFAULT_LABELS)
+    }
+
+    /// A vRouter whose label table holds `labels` labels (the `vr_mpls_labels` parameter).
+    pub fn with_label_table(labels: u32) -> Self {
+        let ilm_len = usize::try_from(labels).unwrap_or(usize::MAX).min(1 << 20);
+        VRouter {
+            vifs: Vec::new(),
+            nhs: vec![Some(Nexthop {
+                config: discard_nh(),
+                refs: 0,
+            })],
+            ilm: vec![None; ilm_len],
+            vxlan: BTreeMap::new(),
+            vrfs: Vec::new(),
+            drops: DropCounters::default(),
+        }
+    }
+
+    // ---- vifs ----
+
+    /// Add a vif.
+    pub fn add_vif(&mut self, config: VifConfig) -> Result<(), ConfigError> {
+        let id = config.id;
+        if self.vif(id).is_some() {
+            return Err(ConfigError::VifExists(id));
+        }
+        set(&mut self.vifs, id.index(), Vif::new(config));
+        Ok(())
+    }
+
+    /// Delete a vif no nexthop sends out of.
+    pub fn delete_vif(&mut self, id: VifId) -> Result<Vif, ConfigError> {
+        self.vif(id).ok_or(ConfigError::NoSuchVif(id))?;
+        if let Some(nh) = self.nexthops().find(|n| n.config.kind.oif() == Some(id)) {
+            return Err(ConfigError::VifInUse {
+                vif: id,
+                nh: nh.id(),
+            });
+        }
+        self.vifs[id.index()]
+            .take()
+            .ok_or(ConfigError::NoSuchVif(id))
+    }
+
+    /// The vif with this index.
+    pub fn vif(&self, id: VifId) -> Option<&Vif> {
+        self.vifs.get(id.index()).and_then(Option::as_ref)
+    }
+
+    /// Every vif, in index order.
+    pub fn vifs(&self) -> impl Iterator<Item = &Vif> {
+        self.vifs.iter().flatten()
+    }
+
+    // ---- nexthops ----
+
+    /// Add a nexthop, or replace one (`nh --create` on an existing id). Its
+    /// outgoing vif and members must exist.
+    pub fn add_nh(&mut self, config: NexthopConfig) -> Result<(), ConfigError> {
+        let id = config.id;
+        if id == NhId::DISCARD {
+            return Err(ConfigError::DiscardNhFixed);
+        }
+        if let Some(vif) = config.kind.oif()
+            && self.vif(vif).is_none()
+        {
+            return Err(ConfigError::NhOifMissing { nh: id, vif });
+        }
+        if let NhKind::Composite { members } = &config.kind
+            && members.is_empty()
+        {
+            return Err(ConfigError::EmptyComposite(id));
+        }
+        for member in config.referenced_nhs() {
+            if member == id || self.nh(member).is_none() {
+                return Err(ConfigError::NhMemberMissing { nh: id, member });
+            }
+        }
+        let refs = match self.nh_slot(id).take() {
+            Some(old) => {
+                old.config.referenced_nhs().for_each(|m| self.unref(m));
+                old.refs
+            }
+            None => 0,
+        };
+        config.referenced_nhs().for_each(|m| self.add_ref(m));
+        set(&mut self.nhs, id.index(), Nexthop { config, refs });
+        Ok(())
+    }
+
+    /// Delete a nexthop nothing refers to.
+    pub fn delete_nh(&mut self, id: NhId) -> Result<NexthopConfig, ConfigError> {
+        if id == NhId::DISCARD {
+            return Err(ConfigError::DiscardNhFixed);
+        }
+        let nh = self.nh(id).ok_or(ConfigError::NoSuchNh(id))?;
+        if nh.refs > 0 {
+            return Err(ConfigError::NhInUse {
+                nh: id,
+                refs: nh.refs,
+            });
+        }
+        let old = self.nh_slot(id).take().ok_or(ConfigError::NoSuchNh(id))?;
+        old.config.referenced_nhs().for_each(|m| self.unref(m));
+        Ok(old.config)
+    }
+
+    /// The nexthop with this id.
+    pub fn nh(&self, id: NhId) -> Option<&Nexthop> {
+        self.nhs.get(id.index()).and_then(Option::as_ref)
+    }
+
+    /// Every nexthop, in id order.
+    pub fn nexthops(&self) -> impl Iterator<Item = &Nexthop> {
+        self.nhs.iter().flatten()
+    }
+
+    fn nh_slot(&mut self, id: NhId) -> &mut Option<Nexthop> {
+        if self.nhs.len() <= id.index() {
+            self.nhs.resize_with(id.index() + 1, || None);
+        }
+        &mut self.nhs[id.index()]
+    }
+
+    fn add_ref(&mut self, id: NhId) {
+        if let Some(Some(nh)) = self.nhs.get_mut(id.index()) {
+            nh.refs += 1;
+        }
+    }
+
+    fn unref(&mut self, id: NhId) {
+        if let Some(Some(nh)) = self.nhs.get_mut(id.index()) {
+            nh.refs = nh.refs.saturating_sub(1);
+        }
+    }
+
+    fn require_nh(
+        &self,
+        id: NhId,
+        missing: impl FnOnce() -> ConfigError,
+    ) -> Result<&Nexthop, ConfigError> {
+        self.nh(id).ok_or_else(missing)
+    }
+
+    // ---- MPLS ILM ----
+
+    /// Map a label to a nexthop (`mpls --create`).
+    pub fn add_label(&mut self, label: MplsLabel, nh: NhId) -> Result<(), ConfigError> {
+        let size = u32::try_from(self.ilm.len()).unwrap_or(u32::MAX);
+        let slot = usize::try_from(label.value()).unwrap_or(usize::MAX);
+        match self.ilm.get(slot) {
+            None => return Err(ConfigError::LabelOutOfRange { label, size }),
+            Some(Some(old)) => return Err(ConfigError::LabelExists { label, nh: *old }),
+            Some(None) => {}
+        }
+        self.require_nh(nh, || ConfigError::LabelNhMissing { label, nh })?;
+        self.ilm[slot] = Some(nh);
+        self.add_ref(nh);
+        Ok(())
+    }
+
+    /// Remove a label.
+    pub fn delete_label(&mut self, label: MplsLabel) -> Result<NhId, ConfigError> {
+        let slot = usize::try_from(label.value()).unwrap_or(usize::MAX);
+        let nh = self
+            .ilm
+            .get_mut(slot)
+            .and_then(Option::take)
+            .ok_or(ConfigError::NoSuchLabel(label))?;
+        self.unref(nh);
+        Ok(nh)
+    }
+
+    /// The nexthop a label maps to.
+    pub fn label(&self, label: MplsLabel) -> Option<NhId> {
+        let slot = usize::try_from(label.value()).ok()?;
+        self.ilm.get(slot).copied().flatten()
+    }
+
+    /// Every mapped label with its nexthop, in label order.
+    pub fn labels(&self) -> impl Iterator<Item = (u32, NhId)> + '_ {
+        (0u32..)
+            .zip(&self.ilm)
+            .filter_map(|(l, nh)| nh.map(|nh| (l, nh)))
+    }
+
+    // ---- VXLAN ----
+
+    /// Map a VNID to a nexthop (`vxlan --create`).
+    pub fn add_vnid(&mut self, vni: Vni, nh: NhId) -> Result<(), ConfigError> {
+        if let Some(old) = self.vxlan.get(&vni) {
+            return Err(ConfigError::VnidExists { vni, nh: *old });
+        }
+        self.require_nh(nh, || ConfigError::VnidNhMissing { vni, nh })?;
+        self.vxlan.insert(vni, nh);
+        self.add_ref(nh);
+        Ok(())
+    }
+
+    /// Remove a VNID.
+    pub fn delete_vnid(&mut self, vni: Vni) -> Result<NhId, ConfigError> {
+        let nh = self
+            .vxlan
+            .remove(&vni)
+            .ok_or(ConfigError::NoSuchVnid(vni))?;
+        self.unref(nh);
+        Ok(nh)
+    }
+
+    /// The nexthop a VNID maps to.
+    pub fn vnid(&self, vni: Vni) -> Option<NhId> {
+        self.vxlan.get(&vni).copied()
+    }
+
+    /// Every VNID with its nexthop, in VNID order.
+    pub fn vnids(&self) -> impl Iterator<Item = (Vni, NhId)> + '_ {
+        self.vxlan.iter().map(|(v, n)| (*v, *n))
+    }
+
+    // ---- routes ----
+
+    /// The VRF with this id, if it holds anything.
+    pub fn vrf(&self, id: VrfId) -> Option<&Vrf> {
+        self.vrfs.get(id.index()).filter(|v| !v.is_empty())
+    }
+
+    fn vrf_mut(&mut self, id: VrfId) -> &mut Vrf {
+        if self.vrfs.len() <= id.index() {
+            self.vrfs.resize_with(id.index() + 1, Vrf::default);
+        }
+        &mut self.vrfs[id.index()]
+    }
+
+    fn check_route(&self, vrf: VrfId, prefix: IpNet, route: &Route) -> Result<(), ConfigError> {
+        let nh = self.require_nh(route.nh, || ConfigError::RouteNhMissing {
+            vrf,
+            prefix,
+            nh: route.nh,
+        })?;
+        if matches!(nh.config.kind, NhKind::Tunnel { .. }) && route.label.is_none() {
+            return Err(ConfigError::TunnelRouteWithoutLabel {
+                vrf,
+                prefix,
+                nh: route.nh,
+            });
+        }
+        Ok(())
+    }
+
+    /// Add or replace an IPv4 route (`rt -c`). Host bits are cleared; the L flag
+    /// follows the label.
+    pub fn add_route4(
+        &mut self,
+        vrf: VrfId,
+        prefix: Ipv4Net,
+        mut route: Route,
+    ) -> Result<Option<Route>, ConfigError> {
+        let prefix = prefix.trunc();
+        self.check_route(vrf, IpNet::V4(prefix), &route)?;
+        route.flags = label_flag(route);
+        let old = self.vrf_mut(vrf).inet4.insert(prefix, route);
+        self.swap_refs(old.map(|r| r.nh), route.nh);
+        Ok(old)
+    }
+
+    /// Add or replace an IPv6 route.
+    pub fn add_route6(
+        &mut self,
+        vrf: VrfId,
+        prefix: Ipv6Net,
+        mut route: Route,
+    ) -> Result<Option<Route>, ConfigError> {
+        let prefix = prefix.trunc();
+        self.check_route(vrf, IpNet::V6(prefix), &route)?;
+        route.flags = label_flag(route);
+        let old = self.vrf_mut(vrf).inet6.insert(prefix, route);
+        self.swap_refs(old.map(|r| r.nh), route.nh);
+        Ok(old)
+    }
+
+    /// Delete an IPv4 route.
+    pub fn delete_route4(&mut self, vrf: VrfId, prefix: Ipv4Net) -> Result<Route, ConfigError> {
+        let prefix = prefix.trunc();
+        let old = self
+            .vrfs
+            .get_mut(vrf.index())
+            .and_then(|v| v.inet4.remove(&prefix))
+            .ok_or(ConfigError::NoSuchRoute {
+                vrf,
+                prefix: IpNet::V4(prefix),
+            })?;
+        self.unref(old.nh);
+        Ok(old)
+    }
+
+    /// Delete an IPv6 route.
+    pub fn delete_route6(&mut self, vrf: VrfId, prefix: Ipv6Net) -> Result<Route, ConfigError> {
+        let prefix = prefix.trunc();
+        let old = self
+            .vrfs
+            .get_mut(vrf.index())
+            .and_then(|v| v.inet6.remove(&prefix))
+            .ok_or(ConfigError::NoSuchRoute {
+                vrf,
+                prefix: IpNet::V6(prefix),
+            })?;
+        self.unref(old.nh);
+        Ok(old)
+    }
+
+    /// Add or replace a bridge entry.
+    pub fn add_bridge(
+        &mut self,
+        vrf: VrfId,
+        mac: MacAddr,
+        entry: BridgeEntry,
+    ) -> Result<Option<BridgeEntry>, ConfigError> {
+        self.require_nh(entry.nh, || ConfigError::BridgeNhMissing {
+            vrf,
+            mac: mac.to_string(),
+            nh: entry.nh,
+        })?;
+        let old = self.vrf_mut(vrf).bridge.insert(mac, entry);
+        self.swap_refs(old.map(|e| e.nh), entry.nh);
+        Ok(old)
+    }
+
+    fn swap_refs(&mut self, old: Option<NhId>, new: NhId) {
+        self.add_ref(new);
+        if let Some(old) = old {
+            self.unref(old);
+        }
+    }
+
+    // ---- counters ----
+
+    /// The global drop counters.
+    pub fn drops(&self) -> &DropCounters {
+        &self.drops
+    }
+}
+
+/// The route's flags with L set exactly when it carries a label.
+fn label_flag(route: Route) -> RouteFlags {
+    let without =
+        RouteFlags::from_bits_retain(route.flags.bits() & !RouteFlags::LABEL_VALID.bits());
+    if route.label.is_some() {
+        without | RouteFlags::LABEL_VALID
+    } else {
+        without
+    }
+}
+
+fn set<T>(v: &mut Vec<Option<T>>, index: usize, value: T) {
+    if v.len() <= index {
+        v.resize_with(index + 1, || None);
+    }
+    v[index] = Some(value);
+}

@@ -1,0 +1,172 @@
+//! Configuration errors name the object and what it refers to, and nothing is
+//! applied when one is returned.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::Ipv4Addr;
+
+use common::*;
+use vrsim_dataplane::ConfigError;
+use vrsim_dataplane::NhId;
+use vrsim_dataplane::dump::{self, Layout};
+use vrsim_dataplane::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind};
+use vrsim_dataplane::route::{Route, RouteFlags};
+
+fn route(nh: NhId) -> Route {
+    Route {
+        nh,
+        label: None,
+        flags: RouteFlags::empty(),
+        stitched_mac: None,
+    }
+}
+
+/// Every dump, to check that a refused change left no trace.
+fn snapshot(r: &vrsim_dataplane::VRouter) -> String {
+    [
+        dump::vif_list(r, Layout::Current),
+        dump::nh_list(r),
+        dump::rt_dump(r, public(), Layout::Current).unwrap(),
+        dump::mpls_dump(r),
+        dump::vxlan_dump(r),
+    ]
+    .concat()
+}
+
+#[test]
+fn dangling_references_are_refused_and_change_nothing() {
+    let mut r = compute01();
+    let before = snapshot(&r);
+    let encap = |oif| NhKind::Encap {
+        oif,
+        rewrite: [0; 14],
+        encap_family: 0x0800,
+    };
+    let bad_nh = NexthopConfig {
+        id: nh(95),
+        kind: encap(vif(38)),
+        family: NhFamily::Inet,
+        flags: NhFlags::VALID,
+        vrf: public(),
+    };
+    assert_eq!(
+        r.add_nh(bad_nh).unwrap_err().to_string(),
+        "nh 95 names vif 38, which does not exist"
+    );
+    assert_eq!(
+        r.add_route4(public(), "10.9.9.0/24".parse().unwrap(), route(nh(96)))
+            .unwrap_err()
+            .to_string(),
+        "route 10.9.9.0/24 in vrf 1 names nh 96, which does not exist"
+    );
+    assert_eq!(
+        r.add_route4(public(), "10.9.9.0/24".parse().unwrap(), route(nh(20)))
+            .unwrap_err(),
+        ConfigError::TunnelRouteWithoutLabel {
+            vrf: public(),
+            prefix: "10.9.9.0/24".parse().unwrap(),
+            nh: nh(20)
+        }
+    );
+    assert_eq!(
+        r.add_label(label(35), nh(14)).unwrap_err().to_string(),
+        "label 35 is already mapped to nh 90"
+    );
+    assert_eq!(
+        r.add_label(label(36), nh(97)).unwrap_err().to_string(),
+        "label 36 names nh 97, which does not exist"
+    );
+    assert_eq!(
+        r.add_label(label(5120), nh(90)).unwrap_err().to_string(),
+        "label 5120 is beyond the label table (5120 labels)"
+    );
+    assert_eq!(
+        r.add_vnid(vni(4), nh(90)).unwrap_err().to_string(),
+        "vnid 4 is already mapped to nh 14"
+    );
+    assert_eq!(
+        r.add_vnid(vni(5), nh(98)).unwrap_err().to_string(),
+        "vnid 5 names nh 98, which does not exist"
+    );
+    assert_eq!(
+        r.delete_nh(nh(90)).unwrap_err().to_string(),
+        "nh 90 is still referenced 3 times"
+    );
+    assert_eq!(
+        r.delete_nh(NhId::DISCARD).unwrap_err(),
+        ConfigError::DiscardNhFixed
+    );
+    assert_eq!(
+        r.delete_vif(vif(37)).unwrap_err().to_string(),
+        "vif 37 is still the outgoing interface of nh 90"
+    );
+    assert_eq!(
+        r.delete_route4(public(), "10.1.0.0/16".parse().unwrap())
+            .unwrap_err()
+            .to_string(),
+        "no route 10.1.0.0/16 in vrf 1"
+    );
+    let ecmp = NhKind::Composite {
+        members: [vrsim_dataplane::nexthop::EcmpMember {
+            nh: nh(99),
+            label: None,
+        }]
+        .into_iter()
+        .collect(),
+    };
+    let bad = NexthopConfig {
+        id: nh(100),
+        kind: ecmp,
+        family: NhFamily::Inet,
+        flags: NhFlags::VALID,
+        vrf: public(),
+    };
+    assert_eq!(
+        r.add_nh(bad).unwrap_err().to_string(),
+        "nh 100 names member nh 99, which does not exist"
+    );
+    assert_eq!(snapshot(&r), before, "a refused change left a trace");
+}
+
+#[test]
+fn references_are_counted_and_released() {
+    let mut r = compute01();
+    let refs = |r: &vrsim_dataplane::VRouter, id| r.nh(nh(id)).unwrap().refs;
+    assert_eq!(refs(&r, 90), 3); // two routes and label 35
+    r.delete_route4(public(), "192.168.100.0/26".parse().unwrap())
+        .unwrap();
+    assert_eq!(refs(&r, 90), 2);
+    // Host bits are ignored: 192.168.100.7/26 is 192.168.100.0/26.
+    r.add_route4(public(), "192.168.100.7/26".parse().unwrap(), route(nh(90)))
+        .unwrap();
+    assert!(
+        dump::rt_get(
+            &r,
+            public(),
+            "192.168.100.9/32".parse().unwrap(),
+            Layout::Legacy
+        )
+        .unwrap()
+        .contains("192.168.100.0/26")
+    );
+    r.delete_label(label(35)).unwrap();
+    r.delete_route4(public(), "192.168.100.0/26".parse().unwrap())
+        .unwrap();
+    r.delete_route4(public(), "172.16.10.3/32".parse().unwrap())
+        .unwrap();
+    assert_eq!(r.delete_nh(nh(90)).unwrap().id, nh(90));
+    assert!(r.nh(nh(90)).is_none());
+    // A tunnel route with a label is accepted and gets the L flag.
+    let with_label = Route {
+        label: Some(label(40)),
+        ..route(nh(20))
+    };
+    r.add_route4(public(), "10.9.9.0/24".parse().unwrap(), with_label)
+        .unwrap();
+    let table = &r.vrf(public()).unwrap().inet4;
+    let (_, got) = table.longest_match(Ipv4Addr::new(10, 9, 9, 1)).unwrap();
+    assert!(got.flags.contains(RouteFlags::LABEL_VALID));
+}
