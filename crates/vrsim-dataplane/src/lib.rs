@@ -24,15 +24,23 @@
 //! The packet pipeline (`process`) and tracing come next; this crate holds
 //! the state they will walk.
 
+mod decap;
 pub mod drop;
 pub mod dump;
+mod encap;
 mod error;
+mod forward;
 mod ids;
 pub mod nexthop;
+mod packet;
+mod pipeline;
 pub mod route;
+pub mod trace;
 pub mod vif;
 mod vrouter;
 
 pub use error::ConfigError;
 pub use ids::{IdOutOfRange, NhId, VifId, VrfId};
+pub use packet::{HEADROOM, PacketBuf};
+pub use pipeline::Disposition;
 pub use vrouter::{DEFAULT_LABELS, Nexthop, VRouter};

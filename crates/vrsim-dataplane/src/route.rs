@@ -86,14 +86,28 @@ pub struct BridgeEntry {
 }
 
 /// One VRF's tables.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Vrf {
+    /// Whether RPF applies to packets looked up in this VRF: the setting of
+    /// the virtual network it belongs to, on by default (reference §5).
+    pub rpf: bool,
     /// IPv4 routes.
     pub inet4: Ipv4Table<Route>,
     /// IPv6 routes.
     pub inet6: Ipv6Table<Route>,
     /// Bridge (MAC) entries, ordered for dumps.
     pub bridge: BTreeMap<MacAddr, BridgeEntry>,
+}
+
+impl Default for Vrf {
+    fn default() -> Self {
+        Vrf {
+            rpf: true,
+            inet4: Ipv4Table::new(),
+            inet6: Ipv6Table::new(),
+            bridge: BTreeMap::new(),
+        }
+    }
 }
 
 impl Vrf {

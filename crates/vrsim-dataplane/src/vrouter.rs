@@ -110,6 +110,10 @@ impl VRouter {
         self.vifs.get(id.index()).and_then(Option::as_ref)
     }
 
+    pub(crate) fn vif_mut(&mut self, id: VifId) -> Option<&mut Vif> {
+        self.vifs.get_mut(id.index()).and_then(Option::as_mut)
+    }
+
     /// Every vif, in index order.
     pub fn vifs(&self) -> impl Iterator<Item = &Vif> {
         self.vifs.iter().flatten()
@@ -393,6 +397,11 @@ impl VRouter {
         if let Some(old) = old {
             self.unref(old);
         }
+    }
+
+    /// Turn RPF on or off for a VRF (its virtual network's setting).
+    pub fn set_rpf(&mut self, vrf: VrfId, on: bool) {
+        self.vrf_mut(vrf).rpf = on;
     }
 
     // ---- counters ----

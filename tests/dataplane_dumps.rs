@@ -12,12 +12,12 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use vrsim_dataplane::dump::{self, DumpError, Layout};
+use vrsim::dataplane::dump::{self, DumpError, Layout};
 
 /// Compare with `tests/golden/NAME`; `VRSIM_BLESS=1` rewrites it.
 fn golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
+        .join("tests/golden/compute01")
         .join(name);
     if std::env::var_os("VRSIM_BLESS").is_some() {
         std::fs::write(&path, actual).unwrap();
@@ -219,5 +219,5 @@ fn unknown_ids_are_errors() {
     );
     assert!(dump::mpls_get(&r, label(36)).is_err());
     assert!(dump::vxlan_get(&r, vni(5)).is_err());
-    assert!(dump::rt_dump(&r, vrsim_dataplane::VrfId::from(9), Layout::Legacy).is_err());
+    assert!(dump::rt_dump(&r, vrsim::dataplane::VrfId::from(9), Layout::Legacy).is_err());
 }

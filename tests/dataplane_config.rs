@@ -9,11 +9,11 @@ mod common;
 use std::net::Ipv4Addr;
 
 use common::*;
-use vrsim_dataplane::ConfigError;
-use vrsim_dataplane::NhId;
-use vrsim_dataplane::dump::{self, Layout};
-use vrsim_dataplane::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind};
-use vrsim_dataplane::route::{Route, RouteFlags};
+use vrsim::dataplane::ConfigError;
+use vrsim::dataplane::NhId;
+use vrsim::dataplane::dump::{self, Layout};
+use vrsim::dataplane::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind};
+use vrsim::dataplane::route::{Route, RouteFlags};
 
 fn route(nh: NhId) -> Route {
     Route {
@@ -25,7 +25,7 @@ fn route(nh: NhId) -> Route {
 }
 
 /// Every dump, to check that a refused change left no trace.
-fn snapshot(r: &vrsim_dataplane::VRouter) -> String {
+fn snapshot(r: &vrsim::dataplane::VRouter) -> String {
     [
         dump::vif_list(r, Layout::Current),
         dump::nh_list(r),
@@ -110,7 +110,7 @@ fn dangling_references_are_refused_and_change_nothing() {
         "no route 10.1.0.0/16 in vrf 1"
     );
     let ecmp = NhKind::Composite {
-        members: [vrsim_dataplane::nexthop::EcmpMember {
+        members: [vrsim::dataplane::nexthop::EcmpMember {
             nh: nh(99),
             label: None,
         }]
@@ -134,7 +134,7 @@ fn dangling_references_are_refused_and_change_nothing() {
 #[test]
 fn references_are_counted_and_released() {
     let mut r = compute01();
-    let refs = |r: &vrsim_dataplane::VRouter, id| r.nh(nh(id)).unwrap().refs;
+    let refs = |r: &vrsim::dataplane::VRouter, id| r.nh(nh(id)).unwrap().refs;
     assert_eq!(refs(&r, 90), 3); // two routes and label 35
     r.delete_route4(public(), "192.168.100.0/26".parse().unwrap())
         .unwrap();

@@ -1,0 +1,375 @@
+//! The VM side and the common forwarding core: `vr_virtual_input`, proxy
+//! ARP, `vr_forward` (inet lookup and TTL), RPF, and `nh_output`.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use vrsim_wire::arp::{ArpOperation, ArpRepr, ArpView};
+use vrsim_wire::ethernet::{EthernetRepr, EthernetView, HEADER_LEN as ETH_LEN};
+use vrsim_wire::ipv4::Ipv4View;
+use vrsim_wire::{EtherType, IpProtocol, MacAddr};
+
+use crate::drop::DropReason;
+use crate::ids::NhId;
+use crate::nexthop::{NhFamily, NhFlags, NhKind};
+use crate::packet::PacketBuf;
+use crate::pipeline::{Disposition, Fmd, MAX_NH_CHAIN};
+use crate::route::RouteFlags;
+use crate::trace::{RpfExpect, Step, Tracer};
+use crate::vrouter::VRouter;
+
+impl VRouter {
+    /// `vr_virtual_input`: a frame from a VM's tap.
+    pub(crate) fn virtual_input<T: Tracer>(
+        &self,
+        fmd: Fmd,
+        buf: &mut PacketBuf,
+        trace: &mut T,
+    ) -> Disposition {
+        let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
+            return Disposition::Drop(DropReason::InterfaceDrop);
+        };
+        if eth.ethertype() == EtherType::Arp {
+            return self.arp_from_vm(fmd, buf, trace);
+        }
+        self.bridge_input(fmd, buf, trace)
+    }
+
+    /// `vr_bridge_input`: look the destination MAC up in the VRF's bridge table.
+    fn bridge_input<T: Tracer>(&self, fmd: Fmd, buf: &mut PacketBuf, trace: &mut T) -> Disposition {
+        let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
+            return Disposition::Drop(DropReason::InvalidPacket);
+        };
+        let mac = eth.dst();
+        let entry = self
+            .vrfs
+            .get(fmd.vrf.index())
+            .and_then(|v| v.bridge.get(&mac))
+            .copied();
+        trace.step(Step::BridgeLookup {
+            vrf: fmd.vrf,
+            mac,
+            nh: entry.map(|e| e.nh),
+        });
+        match entry {
+            // Unknown-unicast flooding is not modelled: a miss is dropped.
+            None => Disposition::Drop(DropReason::L2NoRoute),
+            Some(e) => {
+                let fmd = Fmd {
+                    label: e.label,
+                    ..fmd
+                };
+                self.nh_output(fmd, e.nh, false, buf, trace)
+            }
+        }
+    }
+
+    /// An ARP request from a VM, answered by proxy when the target's route
+    /// has a stitched MAC or the P flag (`vr_get_proxy_mac`).
+    fn arp_from_vm<T: Tracer>(&self, fmd: Fmd, buf: &mut PacketBuf, trace: &mut T) -> Disposition {
+        let Ok(arp) =
+            ArpView::new_checked(&buf.frame()[ETH_LEN..]).and_then(|v| ArpRepr::parse(&v))
+        else {
+            return Disposition::Drop(DropReason::InvalidArp);
+        };
+        if arp.operation != ArpOperation::Request {
+            return Disposition::Drop(DropReason::InvalidArp);
+        }
+        let route = self
+            .vrfs
+            .get(fmd.vrf.index())
+            .and_then(|v| v.inet4.longest_match(arp.target_ip));
+        let (nh, matched, label) = self.route4(fmd.vrf, arp.target_ip);
+        trace.step(Step::InetLookup {
+            vrf: fmd.vrf,
+            key: IpAddr::V4(arp.target_ip),
+            matched: matched.map(IpNet::V4),
+            nh,
+            label,
+        });
+        let vif_mac = self
+            .vif(fmd.ingress)
+            .map_or(MacAddr::zero(), |v| v.config.mac);
+        let answer = match route {
+            Some((_, r)) => match r.stitched_mac {
+                Some((mac, _)) if r.flags.contains(RouteFlags::ARP_PROXY) => Some(mac),
+                _ if r.flags.contains(RouteFlags::ARP_PROXY) => Some(vif_mac),
+                _ => None,
+            },
+            None => None,
+        };
+        let Some(mac) = answer else {
+            // Flooding and trapping to the agent are not modelled.
+            return Disposition::Drop(DropReason::NowhereToGo);
+        };
+        trace.step(Step::ArpProxy {
+            target: arp.target_ip,
+            mac,
+        });
+        let reply = ArpRepr {
+            operation: ArpOperation::Reply,
+            sender_mac: mac,
+            sender_ip: arp.target_ip,
+            target_mac: arp.sender_mac,
+            target_ip: arp.sender_ip,
+        };
+        let eth = EthernetRepr {
+            dst: arp.sender_mac,
+            src: vif_mac,
+            ethertype: EtherType::Arp,
+        };
+        buf.trim_to(ETH_LEN + reply.buffer_len());
+        let frame = buf.frame_mut();
+        if eth.emit(frame).is_err() || reply.emit(&mut frame[ETH_LEN..]).is_err() {
+            return Disposition::Drop(DropReason::Push);
+        }
+        Disposition::Transmit { vif: fmd.ingress }
+    }
+
+    /// `vr_forward`: look the destination up in the VRF, decrement the TTL
+    /// unless `keep_ttl`, then `nh_output`. `buf` starts at the IP header.
+    fn forward<T: Tracer>(
+        &self,
+        mut fmd: Fmd,
+        keep_ttl: bool,
+        buf: &mut PacketBuf,
+        trace: &mut T,
+    ) -> Disposition {
+        let Ok(ip) = Ipv4View::new_checked(buf.frame()) else {
+            return Disposition::Drop(DropReason::InvalidPacket);
+        };
+        let (dst, ttl, total_len) = (ip.dst(), ip.ttl(), ip.total_len());
+        buf.trim_to(total_len);
+        let (nh, matched, label) = self.route4(fmd.vrf, dst);
+        trace.step(Step::InetLookup {
+            vrf: fmd.vrf,
+            key: IpAddr::V4(dst),
+            matched: matched.map(IpNet::V4),
+            nh,
+            label,
+        });
+        if let Some(l) = label {
+            fmd.label = Some(l.value());
+        }
+        let gateway_nh = matches!(
+            self.nh(nh).map(|n| &n.config.kind),
+            Some(NhKind::Encap { oif, .. }) if self.vif(*oif).is_some_and(|v| v.config.kind == crate::vif::VifType::Agent)
+        );
+        if !keep_ttl && !gateway_nh {
+            if ttl <= 1 {
+                return Disposition::Drop(DropReason::TtlExceeded);
+            }
+            decrement_ttl(buf.frame_mut());
+            trace.step(Step::Ttl {
+                from: ttl,
+                to: ttl - 1,
+            });
+        }
+        self.nh_output(fmd, nh, true, buf, trace)
+    }
+
+    /// RPF on the packet's source (reference §5): `None` when it passes.
+    fn rpf<T: Tracer>(&self, fmd: &Fmd, buf: &PacketBuf, trace: &mut T) -> Option<DropReason> {
+        if !self.vrfs.get(fmd.vrf.index()).is_none_or(|v| v.rpf) {
+            return None;
+        }
+        let src = Ipv4View::new_checked(buf.frame()).ok()?.src();
+        let (nh, matched, _) = self.route4(fmd.vrf, src);
+        let (expect, pass) = match (matched, self.nh(nh).map(|n| &n.config.kind)) {
+            (None, _) => (RpfExpect::NoSourceRoute, false),
+            (Some(_), Some(kind)) => self.rpf_rule(fmd, kind),
+            (Some(_), None) => (RpfExpect::NoCheck, true),
+        };
+        trace.step(Step::Rpf {
+            vrf: fmd.vrf,
+            src: IpAddr::V4(src),
+            matched: matched.map(IpNet::V4),
+            nh,
+            expect,
+            pass,
+        });
+        match (pass, expect) {
+            (true, _) => None,
+            // The agent makes a short flow (`NoSrcRt`): the vRouter drops by flow action.
+            (false, RpfExpect::NoSourceRoute) => Some(DropReason::FlowActionDrop),
+            (false, _) => Some(DropReason::InvalidSource),
+        }
+    }
+
+    fn rpf_rule(&self, fmd: &Fmd, kind: &NhKind) -> (RpfExpect, bool) {
+        match kind {
+            NhKind::Encap { oif, .. } => (
+                RpfExpect::Vif(*oif),
+                fmd.ingress == *oif && !fmd.from_fabric,
+            ),
+            NhKind::Tunnel { dip, .. } => {
+                (RpfExpect::TunnelEndpoint(*dip), fmd.outer_src == Some(*dip))
+            }
+            NhKind::Composite { members } => {
+                let any = members.iter().any(|m| {
+                    self.nh(m.nh)
+                        .is_some_and(|n| self.rpf_rule(fmd, &n.config.kind).1)
+                });
+                (RpfExpect::AnyEcmpMember, any)
+            }
+            _ => (RpfExpect::NoCheck, true),
+        }
+    }
+
+    /// `nh_output`: `l3` says whether `buf` starts at the IP header (true) or
+    /// at an Ethernet header (false).
+    pub(crate) fn nh_output<T: Tracer>(
+        &self,
+        mut fmd: Fmd,
+        id: NhId,
+        l3: bool,
+        buf: &mut PacketBuf,
+        trace: &mut T,
+    ) -> Disposition {
+        fmd.hops += 1;
+        if fmd.hops > MAX_NH_CHAIN {
+            return Disposition::Drop(DropReason::PacketLoop);
+        }
+        let Some(nh) = self.nh(id) else {
+            return Disposition::Drop(DropReason::InvalidNh);
+        };
+        let c = &nh.config;
+        trace.step(Step::Nexthop {
+            nh: id,
+            kind: c.kind.type_name(),
+        });
+        if !c.flags.contains(NhFlags::VALID) {
+            return Disposition::Drop(DropReason::InvalidNh);
+        }
+        let policy = c.flags.contains(NhFlags::POLICY) || c.flags.contains(NhFlags::FLOW_LOOKUP);
+        let ingress_policy = self
+            .vif(fmd.ingress)
+            .is_some_and(|v| v.config.flags.contains(crate::vif::VifFlags::POLICY));
+        if l3 && !fmd.flow_done && (policy || ingress_policy) {
+            fmd.flow_done = true;
+            if let Some(reason) = self.rpf(&fmd, buf, trace) {
+                return Disposition::Drop(reason);
+            }
+        }
+        match &c.kind {
+            NhKind::Discard => Disposition::Drop(DropReason::Discard),
+            NhKind::Receive { oif } => Disposition::ToHost { vif: *oif },
+            NhKind::L2Receive => {
+                if !l3 {
+                    let is_ip = EthernetView::new_checked(buf.frame())
+                        .is_ok_and(|e| e.ethertype() == EtherType::Ipv4);
+                    if !is_ip {
+                        return self.to_host();
+                    }
+                    buf.pull(ETH_LEN);
+                }
+                if !fmd.flow_done && ingress_policy {
+                    fmd.flow_done = true;
+                    if let Some(reason) = self.rpf(&fmd, buf, trace) {
+                        return Disposition::Drop(reason);
+                    }
+                }
+                self.forward(fmd, false, buf, trace)
+            }
+            NhKind::VrfTranslate { vrf } => {
+                fmd.vrf = *vrf;
+                trace.step(Step::VrfTranslate { nh: id, vrf: *vrf });
+                if l3 {
+                    self.forward(fmd, true, buf, trace)
+                } else {
+                    self.bridge_input(fmd, buf, trace)
+                }
+            }
+            NhKind::Encap { oif, rewrite, .. } => {
+                if self.vif(*oif).is_none() {
+                    return Disposition::Drop(DropReason::InvalidIf);
+                }
+                if l3 || c.family != NhFamily::Bridge {
+                    if !l3 {
+                        buf.pull(ETH_LEN);
+                    }
+                    let Some(head) = buf.push(ETH_LEN) else {
+                        return Disposition::Drop(DropReason::Push);
+                    };
+                    head.copy_from_slice(rewrite);
+                    let v6 = head.get(ETH_LEN).is_some_and(|b| b >> 4 == 6);
+                    head[12..14]
+                        .copy_from_slice(&if v6 { 0x86ddu16 } else { 0x0800 }.to_be_bytes());
+                    trace.step(Step::Rewrite {
+                        dst: mac_at(rewrite, 0),
+                        src: mac_at(rewrite, 6),
+                    });
+                }
+                self.check_mtu(*oif, buf)
+                    .unwrap_or(Disposition::Transmit { vif: *oif })
+            }
+            NhKind::Tunnel { .. } => self.tunnel_output(&fmd, id, l3, buf, trace),
+            NhKind::Composite { members } => {
+                let index = flow_hash(buf.frame(), l3) as usize % members.len().max(1);
+                let Some(member) = members.get(index) else {
+                    return Disposition::Drop(DropReason::InvalidNh);
+                };
+                trace.step(Step::Ecmp {
+                    nh: id,
+                    index,
+                    member: member.nh,
+                });
+                if let Some(l) = member.label {
+                    fmd.label = Some(l.value());
+                }
+                self.nh_output(fmd, member.nh, l3, buf, trace)
+            }
+        }
+    }
+
+    /// A frame larger than the outgoing vif's MTU (plus its Ethernet header) is
+    /// not sent. (Fragmentation and the agent's DF handling are not modelled.)
+    pub(crate) fn check_mtu(&self, oif: crate::ids::VifId, buf: &PacketBuf) -> Option<Disposition> {
+        let mtu = usize::from(self.vif(oif)?.config.mtu);
+        (buf.len() > mtu + ETH_LEN).then_some(Disposition::Drop(DropReason::Fragments))
+    }
+}
+
+fn mac_at(b: &[u8; 14], at: usize) -> MacAddr {
+    MacAddr::new(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5])
+}
+
+/// Decrement an IPv4 TTL and patch the header checksum (RFC 1624).
+pub(crate) fn decrement_ttl(ip: &mut [u8]) {
+    if ip.len() < 12 {
+        return;
+    }
+    ip[8] = ip[8].wrapping_sub(1);
+    // TTL is the high byte of word 4: HC' = ~(~HC + ~m + m') with m' = m - 0x0100.
+    let old = u16::from_be_bytes([ip[10], ip[11]]);
+    let sum = u32::from(!old) + 0xfeff;
+    let folded = (sum & 0xffff) + (sum >> 16);
+    let new = !((folded & 0xffff) + (folded >> 16)) as u16;
+    ip[10..12].copy_from_slice(&new.to_be_bytes());
+}
+
+/// A flow hash of the IPv4 5-tuple (FNV-1a over source, destination,
+/// protocol and ports), stable per flow.
+pub(crate) fn flow_hash(frame: &[u8], l3: bool) -> u32 {
+    let ip = if l3 {
+        frame
+    } else {
+        frame.get(ETH_LEN..).unwrap_or(&[])
+    };
+    let Ok(v) = Ipv4View::new_checked(ip) else {
+        return 0;
+    };
+    let mut key = [0u8; 13];
+    key[..4].copy_from_slice(&v.src().octets());
+    key[4..8].copy_from_slice(&v.dst().octets());
+    key[8] = v.protocol().value();
+    if matches!(v.protocol(), IpProtocol::Tcp | IpProtocol::Udp)
+        && !v.is_fragment()
+        && let Some(ports) = v.payload().get(..4)
+    {
+        key[9..13].copy_from_slice(ports);
+    }
+    key.iter().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
+}

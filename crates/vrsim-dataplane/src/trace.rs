@@ -1,0 +1,322 @@
+//! Trace steps: typed records of every table lookup and rewrite the pipeline
+//! makes, rendered in one place. [`NoTrace`] records nothing and costs nothing.
+
+use core::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
+use vrsim_wire::{MacAddr, MplsLabel, Vni};
+
+use crate::drop::DropReason;
+use crate::ids::{NhId, VifId, VrfId};
+use crate::nexthop::TunnelEncap;
+
+/// Where a source address's route must lead for RPF to pass (reference §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RpfExpect {
+    /// Encap nexthop: the packet must have entered on this vif.
+    Vif(VifId),
+    /// Tunnel nexthop: the outer source must be this tunnel endpoint.
+    TunnelEndpoint(Ipv4Addr),
+    /// ECMP: any member's rule.
+    AnyEcmpMember,
+    /// Discard, Receive and other nexthops: no check.
+    NoCheck,
+    /// No route for the source: the agent's flow drops it (`NoSrcRt`).
+    NoSourceRoute,
+}
+
+/// One step of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Step {
+    /// A frame arrived on a vif.
+    Rx {
+        /// The vif.
+        vif: VifId,
+        /// Its length.
+        bytes: usize,
+    },
+    /// An inet route lookup (`vr_inet_route_lookup`).
+    InetLookup {
+        /// The VRF.
+        vrf: VrfId,
+        /// The address looked up.
+        key: IpAddr,
+        /// The matched prefix (`None`: no route, the default discard nh).
+        matched: Option<IpNet>,
+        /// The nexthop.
+        nh: NhId,
+        /// The route's label, when L is set.
+        label: Option<MplsLabel>,
+    },
+    /// A bridge lookup (`vr_bridge_input`).
+    BridgeLookup {
+        /// The VRF.
+        vrf: VrfId,
+        /// The destination MAC.
+        mac: MacAddr,
+        /// The nexthop (`None`: a miss).
+        nh: Option<NhId>,
+    },
+    /// A tunnel header was removed on arrival.
+    Decap {
+        /// The encapsulation.
+        encap: TunnelEncap,
+        /// The outer source address (kept for RPF).
+        outer_src: Ipv4Addr,
+        /// The outer destination address.
+        outer_dst: Ipv4Addr,
+    },
+    /// An MPLS label was looked up in the ILM.
+    Label {
+        /// The label.
+        label: MplsLabel,
+        /// Its nexthop (`None`: no entry).
+        nh: Option<NhId>,
+    },
+    /// A VNID was looked up in the VXLAN table.
+    Vnid {
+        /// The VNID.
+        vni: Vni,
+        /// Its nexthop (`None`: no entry).
+        nh: Option<NhId>,
+    },
+    /// A VRF-translate nexthop moved the lookup to another VRF.
+    VrfTranslate {
+        /// The nexthop.
+        nh: NhId,
+        /// The VRF.
+        vrf: VrfId,
+    },
+    /// The reverse-path check on the source address.
+    Rpf {
+        /// The VRF the source was looked up in.
+        vrf: VrfId,
+        /// The source address.
+        src: IpAddr,
+        /// The source route's prefix.
+        matched: Option<IpNet>,
+        /// The source route's nexthop.
+        nh: NhId,
+        /// What that nexthop requires.
+        expect: RpfExpect,
+        /// Whether the check passed.
+        pass: bool,
+    },
+    /// The IPv4 TTL was decremented.
+    Ttl {
+        /// Before.
+        from: u8,
+        /// After.
+        to: u8,
+    },
+    /// An ECMP member was chosen by the flow hash.
+    Ecmp {
+        /// The composite nexthop.
+        nh: NhId,
+        /// The member's position.
+        index: usize,
+        /// The member nexthop.
+        member: NhId,
+    },
+    /// A nexthop's output function ran.
+    Nexthop {
+        /// The nexthop.
+        nh: NhId,
+        /// Its type name (`Encap`, `Tunnel`, …).
+        kind: &'static str,
+    },
+    /// An Ethernet rewrite was applied (Encap nexthop).
+    Rewrite {
+        /// Destination MAC.
+        dst: MacAddr,
+        /// Source MAC.
+        src: MacAddr,
+    },
+    /// Tunnel headers were pushed.
+    Push {
+        /// The encapsulation.
+        encap: TunnelEncap,
+        /// The label (or VNID) pushed.
+        label: u32,
+        /// Outer source.
+        sip: Ipv4Addr,
+        /// Outer destination.
+        dip: Ipv4Addr,
+    },
+    /// An ARP request was answered by proxy.
+    ArpProxy {
+        /// The address asked for.
+        target: Ipv4Addr,
+        /// The MAC answered.
+        mac: MacAddr,
+    },
+    /// The frame left on a vif.
+    Tx {
+        /// The vif.
+        vif: VifId,
+        /// Its length.
+        bytes: usize,
+    },
+    /// The packet was handed to the host stack or the agent.
+    ToHost {
+        /// The vif it went through.
+        vif: VifId,
+    },
+    /// The packet was dropped.
+    Drop {
+        /// Why.
+        reason: DropReason,
+    },
+}
+
+/// Receives the pipeline's steps.
+pub trait Tracer {
+    /// Record one step.
+    fn step(&mut self, step: Step);
+}
+
+/// Records nothing; the untraced fast path.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTrace;
+
+impl Tracer for NoTrace {
+    #[inline(always)]
+    fn step(&mut self, _: Step) {}
+}
+
+/// Records every step.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+impl Tracer for Trace {
+    fn step(&mut self, step: Step) {
+        self.steps.push(step);
+    }
+}
+
+fn opt_prefix(p: &Option<IpNet>) -> String {
+    p.map_or_else(|| "no route".to_owned(), |p| p.to_string())
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Rx { vif, bytes } => write!(f, "rx vif0/{vif} ({bytes} bytes)"),
+            Step::InetLookup {
+                vrf,
+                key,
+                matched,
+                nh,
+                label,
+            } => {
+                write!(
+                    f,
+                    "inet lookup vrf {vrf} {key} -> {} nh {nh}",
+                    opt_prefix(matched)
+                )?;
+                match label {
+                    Some(l) => write!(f, " label {l}"),
+                    None => Ok(()),
+                }
+            }
+            Step::BridgeLookup {
+                vrf,
+                mac,
+                nh: Some(nh),
+            } => write!(f, "bridge lookup vrf {vrf} {mac} -> nh {nh}"),
+            Step::BridgeLookup { vrf, mac, nh: None } => {
+                write!(f, "bridge lookup vrf {vrf} {mac} -> miss")
+            }
+            Step::Decap {
+                encap,
+                outer_src,
+                outer_dst,
+            } => {
+                write!(f, "decap {} {outer_src} > {outer_dst}", encap_name(*encap))
+            }
+            Step::Label {
+                label,
+                nh: Some(nh),
+            } => write!(f, "mpls label {label} -> nh {nh}"),
+            Step::Label { label, nh: None } => write!(f, "mpls label {label} -> no entry"),
+            Step::Vnid { vni, nh: Some(nh) } => write!(f, "vxlan vnid {vni} -> nh {nh}"),
+            Step::Vnid { vni, nh: None } => write!(f, "vxlan vnid {vni} -> no entry"),
+            Step::VrfTranslate { nh, vrf } => write!(f, "nh {nh} Vrf_Translate -> vrf {vrf}"),
+            Step::Rpf {
+                vrf,
+                src,
+                matched,
+                nh,
+                expect,
+                pass,
+            } => {
+                write!(
+                    f,
+                    "rpf vrf {vrf} source {src} -> {} nh {nh}: ",
+                    opt_prefix(matched)
+                )?;
+                match expect {
+                    RpfExpect::Vif(v) => write!(f, "expects ingress vif0/{v}")?,
+                    RpfExpect::TunnelEndpoint(ip) => write!(f, "expects outer source {ip}")?,
+                    RpfExpect::AnyEcmpMember => write!(f, "expects any ecmp member")?,
+                    RpfExpect::NoCheck => write!(f, "no check for this nexthop type")?,
+                    RpfExpect::NoSourceRoute => write!(f, "no source route")?,
+                }
+                f.write_str(if *pass { ", pass" } else { ", fail" })
+            }
+            Step::Ttl { from, to } => write!(f, "ttl {from} -> {to}"),
+            Step::Ecmp { nh, index, member } => {
+                write!(f, "ecmp nh {nh} member {index} -> nh {member}")
+            }
+            Step::Nexthop { nh, kind } => write!(f, "nh {nh} {kind}"),
+            Step::Rewrite { dst, src } => write!(f, "rewrite ether {src} > {dst}"),
+            Step::Push {
+                encap,
+                label,
+                sip,
+                dip,
+            } => {
+                let what = if *encap == TunnelEncap::Vxlan {
+                    "vnid"
+                } else {
+                    "label"
+                };
+                write!(
+                    f,
+                    "push {} {what} {label} {sip} > {dip}",
+                    encap_name(*encap)
+                )
+            }
+            Step::ArpProxy { target, mac } => write!(f, "arp proxy {target} is-at {mac}"),
+            Step::Tx { vif, bytes } => write!(f, "tx vif0/{vif} ({bytes} bytes)"),
+            Step::ToHost { vif } => write!(f, "to host via vif0/{vif}"),
+            Step::Drop { reason } => write!(f, "drop: {reason}"),
+        }
+    }
+}
+
+fn encap_name(e: TunnelEncap) -> &'static str {
+    match e {
+        TunnelEncap::MplsOverGre => "MPLSoGRE",
+        TunnelEncap::MplsOverUdp => "MPLSoUDP",
+        TunnelEncap::Vxlan => "VXLAN",
+    }
+}
+
+impl fmt::Display for Trace {
+    /// One step a line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.steps.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{s}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,214 @@
+//! Scenario A's traces through compute01's vRouter: dispositions, output
+//! frames (decoded by vrsim-wire), counters and drop reasons.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use vrsim::dataplane::drop::DropReason;
+use vrsim::dataplane::trace::{NoTrace, RpfExpect, Step, Trace};
+use vrsim::dataplane::{Disposition, PacketBuf, VRouter};
+use vrsim::seed::{self, FABRIC_VIF, TAP_VIF, VHOST_VIF};
+use vrsim::wire::{Frame, Header, dissect};
+
+fn run(
+    r: &mut VRouter,
+    vif: vrsim::dataplane::VifId,
+    frame: &[u8],
+) -> (Disposition, Vec<u8>, Trace) {
+    let mut buf = PacketBuf::with_capacity(1514);
+    let mut trace = Trace::default();
+    let d = r.process(vif, frame, &mut buf, &mut trace);
+    (d, buf.frame().to_vec(), trace)
+}
+
+/// rx on every vif = tx + to-host + drops, globally.
+fn assert_accounting(r: &VRouter, received: u64) {
+    let rx: u64 = r.vifs().map(|v| v.stats.rx_packets).sum();
+    let tx: u64 = r.vifs().map(|v| v.stats.tx_packets).sum();
+    assert_eq!(rx, received);
+    assert_eq!(
+        tx + r.drops().total(),
+        received,
+        "every frame transmitted or dropped once"
+    );
+}
+
+#[test]
+fn trace1_gateway_to_container_over_mplsogre() {
+    let mut r = compute01();
+    let (d, out, trace) = run(&mut r, FABRIC_VIF, &seed::mx_to_compute01_gre());
+    assert_eq!(d, Disposition::Transmit { vif: TAP_VIF }, "{trace}");
+    let want = Frame::new()
+        .ethernet(seed::VROUTER_MAC, seed::DOCKERHOST_MAC)
+        .ipv4(seed::EARTH_IP, seed::CONTAINER_IP)
+        .ttl(63)
+        .icmp_echo_request(seed::ECHO_IDENT, 1, &seed::echo_data())
+        .build()
+        .unwrap();
+    assert_eq!(dissect(&out).to_string(), dissect(&want).to_string());
+    assert_eq!(out, want);
+    assert!(
+        trace.steps.contains(&Step::Label {
+            label: label(35),
+            nh: Some(nh(90))
+        }),
+        "{trace}"
+    );
+    let rpf = trace
+        .steps
+        .iter()
+        .find(|s| matches!(s, Step::Rpf { .. }))
+        .unwrap();
+    assert!(
+        matches!(rpf, Step::Rpf { expect: RpfExpect::TunnelEndpoint(ip), pass: true, .. } if *ip == seed::GW_FABRIC_IP)
+    );
+    let tap = r.vif(TAP_VIF).unwrap();
+    assert_eq!(
+        (tap.stats.tx_packets, tap.stats.tx_bytes),
+        (1, want.len() as u64)
+    );
+    assert_accounting(&r, 1);
+}
+
+#[test]
+fn trace1_over_mplsoudp() {
+    let mut r = compute01();
+    let (d, out, trace) = run(&mut r, FABRIC_VIF, &seed::mx_to_compute01_udp());
+    assert_eq!(d, Disposition::Transmit { vif: TAP_VIF }, "{trace}");
+    assert_eq!(dissect(&out).chain(), "eth:ipv4:icmp");
+}
+
+#[test]
+fn trace2_container_reply_to_gateway() {
+    let mut r = compute01();
+    let (d, out, trace) = run(&mut r, TAP_VIF, &seed::container_reply_from_vm());
+    assert_eq!(d, Disposition::Transmit { vif: FABRIC_VIF }, "{trace}");
+    assert_eq!(
+        dissect(&out).to_string(),
+        dissect(&seed::compute01_to_mx_gre()).to_string()
+    );
+    assert_eq!(out, seed::compute01_to_mx_gre());
+    let rpf = trace
+        .steps
+        .iter()
+        .find(|s| matches!(s, Step::Rpf { .. }))
+        .unwrap();
+    assert!(
+        matches!(rpf, Step::Rpf { expect: RpfExpect::Vif(v), pass: true, nh: n, .. } if *v == TAP_VIF && *n == nh(90)),
+        "{trace}"
+    );
+    assert_accounting(&r, 1);
+}
+
+#[test]
+fn trace3_without_the_bgpaas_route_rpf_drops_the_reply() {
+    let mut r = seed::compute01(false).unwrap();
+    let (d, _, trace) = run(&mut r, TAP_VIF, &seed::container_reply_from_vm());
+    assert_eq!(d, Disposition::Drop(DropReason::InvalidSource), "{trace}");
+    let rpf = trace
+        .steps
+        .iter()
+        .find(|s| matches!(s, Step::Rpf { .. }))
+        .unwrap();
+    assert!(
+        matches!(rpf, Step::Rpf { expect: RpfExpect::TunnelEndpoint(ip), pass: false, .. } if *ip == seed::GW_FABRIC_IP),
+        "{trace}"
+    );
+    assert_eq!(r.drops().get(DropReason::InvalidSource), 1);
+    assert_eq!(
+        r.vif(TAP_VIF).unwrap().drops.get(DropReason::InvalidSource),
+        1
+    );
+    assert_accounting(&r, 1);
+
+    // With RPF off on the network the reply passes.
+    r.set_rpf(public(), false);
+    let (d, _, trace) = run(&mut r, TAP_VIF, &seed::container_reply_from_vm());
+    assert_eq!(d, Disposition::Transmit { vif: FABRIC_VIF }, "{trace}");
+    assert!(!trace.steps.iter().any(|s| matches!(s, Step::Rpf { .. })));
+}
+
+#[test]
+fn trace4_vxlan_known_and_unknown_vnid() {
+    let mut r = compute01();
+    let frame = seed::vxlan_vni4_to_vm();
+    let (d, out, trace) = run(&mut r, FABRIC_VIF, &frame);
+    assert_eq!(d, Disposition::Transmit { vif: TAP_VIF }, "{trace}");
+    assert_eq!(out, frame[50..], "the inner frame leaves unchanged");
+    assert!(trace.steps.contains(&Step::Vnid {
+        vni: vni(4),
+        nh: Some(nh(14))
+    }));
+    assert!(trace.steps.contains(&Step::BridgeLookup {
+        vrf: public(),
+        mac: seed::DOCKERHOST_MAC,
+        nh: Some(nh(91))
+    }));
+
+    let mut unknown = frame.clone();
+    unknown[42 + 6] = 5; // VNID 5
+    let (d, _, _) = run(&mut r, FABRIC_VIF, &unknown);
+    assert_eq!(d, Disposition::Drop(DropReason::InvalidVnid));
+    assert_eq!(r.drops().get(DropReason::InvalidVnid), 1);
+    assert_accounting(&r, 2);
+}
+
+#[test]
+fn trace5_to_the_vrouter_gateway_address_goes_to_the_host() {
+    let mut r = compute01();
+    let ping = Frame::new()
+        .ethernet(seed::DOCKERHOST_MAC, seed::VROUTER_MAC)
+        .ipv4(seed::DOCKERHOST_IP, seed::VN_GATEWAY_IP)
+        .icmp_echo_request(1, 1, b"bgp?")
+        .build()
+        .unwrap();
+    let (d, _, trace) = run(&mut r, TAP_VIF, &ping);
+    assert_eq!(d, Disposition::ToHost { vif: VHOST_VIF }, "{trace}");
+    assert_accounting(&r, 1);
+}
+
+#[test]
+fn arp_for_the_gateway_is_answered_with_the_vrouter_mac() {
+    let mut r = compute01();
+    let ask = Frame::new()
+        .ethernet(seed::DOCKERHOST_MAC, vrsim::wire::MacAddr::broadcast())
+        .arp_request(
+            seed::DOCKERHOST_MAC,
+            seed::DOCKERHOST_IP,
+            seed::VN_GATEWAY_IP,
+        )
+        .build()
+        .unwrap();
+    let (d, out, trace) = run(&mut r, TAP_VIF, &ask);
+    assert_eq!(d, Disposition::Transmit { vif: TAP_VIF }, "{trace}");
+    let Some(Header::Arp(reply)) = dissect(&out).iter().nth(1).copied() else {
+        panic!("{}", dissect(&out))
+    };
+    assert_eq!(
+        (reply.sender_ip, reply.sender_mac),
+        (seed::VN_GATEWAY_IP, seed::VROUTER_MAC)
+    );
+    assert_eq!(
+        (reply.target_ip, reply.target_mac),
+        (seed::DOCKERHOST_IP, seed::DOCKERHOST_MAC)
+    );
+}
+
+#[test]
+fn untraced_path_gives_the_same_disposition() {
+    let mut r = compute01();
+    let mut buf = PacketBuf::with_capacity(1514);
+    for (vif, frame) in [
+        (FABRIC_VIF, seed::mx_to_compute01_gre()),
+        (TAP_VIF, seed::container_reply_from_vm()),
+        (FABRIC_VIF, seed::vxlan_vni4_to_vm()),
+    ] {
+        let untraced = r.process(vif, &frame, &mut buf, &mut NoTrace);
+        let (traced, _, _) = run(&mut r, vif, &frame);
+        assert_eq!(untraced, traced);
+    }
+    assert_accounting(&r, 6);
+}
