@@ -450,5 +450,13 @@ pub fn compute01(bgpaas: bool) -> Result<VRouter, ConfigError> {
             label: None,
         },
     )?;
+    // Flooding (a multicast composite nexthop) is not modelled: the broadcast
+    // entry, which gates broadcast ARP and unknown-unicast flooding, leads to
+    // the discard nexthop.
+    let broadcast = BridgeEntry {
+        nh: NhId::DISCARD,
+        label: None,
+    };
+    r.add_bridge(VRF_PUBLIC, MacAddr::broadcast(), broadcast)?;
     Ok(r)
 }

@@ -33,12 +33,13 @@ impl VRouter {
         let Ok(ip) = Ipv4View::new_checked(buf.frame()) else {
             return Disposition::Drop(DropReason::InvalidPacket);
         };
-        let (src, dst, proto, header_len, total_len) = (
+        let (src, dst, proto, header_len, total_len, ttl) = (
             ip.src(),
             ip.dst(),
             ip.protocol(),
             ip.header_len(),
             ip.total_len(),
+            ip.ttl(),
         );
         let (nh, matched, label) = self.route4(fmd.vrf, dst);
         trace.step(Step::InetLookup {
@@ -48,8 +49,22 @@ impl VRouter {
             nh,
             label,
         });
+        // `vr_forward` decrements the outer TTL in the fabric VRF too; a TTL
+        // that reaches 0 is trapped to the agent before any decapsulation.
+        if ttl == 0 {
+            return Disposition::Drop(DropReason::TtlExceeded);
+        }
+        crate::forward::decrement_ttl(buf.frame_mut());
+        trace.step(Step::Ttl {
+            from: ttl,
+            to: ttl - 1,
+        });
+        if ttl == 1 {
+            return self.trap_to_agent();
+        }
         let Some(NhKind::Receive { .. }) = self.nh(nh).map(|n| &n.config.kind) else {
             // Not for this node: forward it in the fabric VRF.
+            fmd.ttl = Some(ttl - 1);
             return self.nh_output(fmd, nh, true, buf, trace);
         };
         buf.trim_to(total_len);
@@ -76,8 +91,9 @@ impl VRouter {
             },
             _ => None,
         };
-        // Packets `vr_ip_rcv` does not handle go to the host stack.
+        // Packets `vr_ip_rcv` does not handle go to the host stack, Ethernet header and all.
         let Some((encap, tunnel_len)) = encap else {
+            buf.push(vrsim_wire::ethernet::HEADER_LEN);
             return self.to_host();
         };
         trace.step(Step::Decap {
@@ -111,12 +127,18 @@ impl VRouter {
                 None => return Disposition::Drop(DropReason::Pull),
             };
         }
-        let (raw_label, ttl) = (word >> 12, word & 0xff);
+        let (raw_label, ttl) = (word >> 12, (word & 0xff) as u8);
         let Some(label) = self.label_in_table(raw_label) else {
             return Disposition::Drop(DropReason::InvalidLabel);
         };
         if ttl <= 1 {
             return Disposition::Drop(DropReason::TtlExceeded);
+        }
+        fmd.ttl = Some(ttl - 1);
+        // A label without bottom of stack would be output unpopped, which only
+        // an MPLS pop nexthop (not modelled) handles: vrsim drops it.
+        if word & 0x100 == 0 {
+            return Disposition::Drop(DropReason::InvalidProtocol);
         }
         buf.pull(4);
         let nh_id = self.label(label);
@@ -136,6 +158,7 @@ impl VRouter {
             NhFamily::Bridge => {}
         }
         fmd.vrf = nh.config.vrf;
+        fmd.key_nh = Some(nh_id);
         let l3 = nh.config.family != NhFamily::Bridge;
         self.nh_output(fmd, nh_id, l3, buf, trace)
     }
@@ -164,6 +187,7 @@ impl VRouter {
             return Disposition::Drop(DropReason::InvalidPacket);
         }
         fmd.label = Some(vni.value());
+        fmd.key_nh = Some(nh);
         if let Some(n) = self.nh(nh) {
             fmd.vrf = n.config.vrf;
         }

@@ -1,16 +1,23 @@
 //! Tunnel nexthop output: push MPLS/GRE, MPLS/UDP or VXLAN/UDP, the outer
-//! IPv4 header and the Ethernet rewrite (`nh_gre_tunnel`,
+//! IPv4 header and the nexthop's Ethernet rewrite (`nh_gre_tunnel`,
 //! `nh_mpls_udp_tunnel`, `nh_vxlan_tunnel`).
+//!
+//! What the vRouter puts in the outer headers: IPv4 TTL 64, DF clear, TOS 0;
+//! the IPv4 ID copied from the inner IPv4 packet for GRE, from a per-router
+//! counter otherwise; GRE flags 0; UDP checksum 0 and a source port hashed
+//! from the flow into 49152–65535; the label's TTL is the packet's TTL after
+//! the vRouter's decrement (64 when there is none); the Ethernet rewrite is
+//! copied as the nexthop holds it.
 
-use vrsim_wire::ethernet::{EthernetRepr, HEADER_LEN as ETH_LEN};
+use std::sync::atomic::Ordering;
+
+use vrsim_wire::ethernet::HEADER_LEN as ETH_LEN;
 use vrsim_wire::gre::GreRepr;
-use vrsim_wire::ipv4::Ipv4Repr;
+use vrsim_wire::ipv4::{Ipv4Repr, Ipv4View};
 use vrsim_wire::mpls::{MplsEntry, MplsRepr};
 use vrsim_wire::udp::UdpRepr;
 use vrsim_wire::vxlan::VxlanRepr;
-use vrsim_wire::{
-    EtherType, IpPair, IpProtocol, MacAddr, MplsLabel, UDP_PORT_MPLS, UDP_PORT_VXLAN, Vni,
-};
+use vrsim_wire::{EtherType, IpPair, IpProtocol, MplsLabel, UDP_PORT_MPLS, UDP_PORT_VXLAN, Vni};
 
 use crate::drop::DropReason;
 use crate::forward::flow_hash;
@@ -21,7 +28,7 @@ use crate::pipeline::{Disposition, Fmd};
 use crate::trace::{Step, Tracer};
 use crate::vrouter::VRouter;
 
-/// The TTL of outer IPv4 headers and of labels pushed on frames without one.
+/// The TTL of outer IPv4 headers, and of labels on packets without a TTL.
 const TUNNEL_TTL: u8 = 64;
 /// The UDP source-port range the vRouter hashes flows into (49152–65535).
 const SPORT_BASE: u16 = 49152;
@@ -53,85 +60,70 @@ impl VRouter {
             return Disposition::Drop(DropReason::InvalidLabel);
         };
         let hash = flow_hash(buf.frame(), l3);
-        // The label's TTL is the packet's IPv4 TTL (64 for frames without one).
-        let ttl = if l3 {
-            buf.frame()
-                .get(8)
-                .copied()
-                .filter(|t| *t != 0)
-                .unwrap_or(TUNNEL_TTL)
+        let inner = if l3 {
+            Ipv4View::new_checked(buf.frame()).ok()
         } else {
-            TUNNEL_TTL
+            None
+        };
+        let inner_df = inner.as_ref().is_some_and(|ip| ip.header()[6] & 0x40 != 0);
+        let label_ttl = fmd.ttl.filter(|t| *t != 0).unwrap_or(TUNNEL_TTL);
+        let ident = match (encap, &inner) {
+            (TunnelEncap::MplsOverGre, Some(ip)) => {
+                u16::from_be_bytes([ip.header()[4], ip.header()[5]])
+            }
+            _ => self.next_ip_id(),
         };
         let inner_len = buf.len();
         let (tunnel_len, proto) = match encap {
             TunnelEncap::MplsOverGre => (4 + 4, IpProtocol::Gre),
             TunnelEncap::MplsOverUdp => (8 + 4, IpProtocol::Udp),
-            TunnelEncap::Vxlan => {
-                if l3 {
-                    // Layer-3 VXLAN (an inner Ethernet header to make up) is not modelled.
-                    return Disposition::Drop(DropReason::InvalidNh);
-                }
-                (8 + 8, IpProtocol::Udp)
-            }
+            // Layer-3 VXLAN (an inner Ethernet header to make up) is not modelled.
+            TunnelEncap::Vxlan if l3 => return Disposition::Drop(DropReason::InvalidNh),
+            TunnelEncap::Vxlan => (8 + 8, IpProtocol::Udp),
         };
         let outer = Ipv4Repr {
             ttl: TUNNEL_TTL,
+            ident,
             ..Ipv4Repr::new(*sip, *dip, proto, tunnel_len + inner_len)
         };
-        let eth = EthernetRepr {
-            dst: mac(rewrite, 0),
-            src: mac(rewrite, 6),
-            ethertype: EtherType::Ipv4,
-        };
-        let total_head = ETH_LEN + outer.buffer_len() + tunnel_len;
-        if buf.push(total_head).is_none() {
+        let Some(head) = buf.push(ETH_LEN + outer.buffer_len() + tunnel_len) else {
             return Disposition::Drop(DropReason::Push);
-        }
+        };
+        head[..ETH_LEN].copy_from_slice(rewrite);
         let frame = buf.frame_mut();
         let at = ETH_LEN + outer.buffer_len();
+        let ip = IpPair::V4 {
+            src: *sip,
+            dst: *dip,
+        };
         let pushed = match encap {
             TunnelEncap::MplsOverGre => {
-                let mpls = mpls_entry(label, ttl);
                 GreRepr::new(EtherType::Mpls, 4 + inner_len)
                     .emit(&mut frame[at..])
                     .is_ok()
-                    && mpls.is_some_and(|m| m.emit(&mut frame[at + 4..]).is_ok())
+                    && mpls_entry(label, label_ttl)
+                        .is_some_and(|m| m.emit(&mut frame[at + 4..]).is_ok())
             }
             TunnelEncap::MplsOverUdp => {
-                let mpls = mpls_entry(label, ttl);
                 let udp = UdpRepr {
                     zero_checksum: true,
                     ..UdpRepr::new(sport(hash), UDP_PORT_MPLS, 4 + inner_len)
                 };
-                udp.emit(
-                    &mut frame[at..],
-                    &IpPair::V4 {
-                        src: *sip,
-                        dst: *dip,
-                    },
-                )
-                .is_ok()
-                    && mpls.is_some_and(|m| m.emit(&mut frame[at + 8..]).is_ok())
+                udp.emit(&mut frame[at..], &ip).is_ok()
+                    && mpls_entry(label, label_ttl)
+                        .is_some_and(|m| m.emit(&mut frame[at + 8..]).is_ok())
             }
             TunnelEncap::Vxlan => {
-                let vxlan = Vni::new(label).map(|vni| VxlanRepr { vni });
                 let udp = UdpRepr {
                     zero_checksum: true,
                     ..UdpRepr::new(sport(hash), UDP_PORT_VXLAN, 8 + inner_len)
                 };
-                udp.emit(
-                    &mut frame[at..],
-                    &IpPair::V4 {
-                        src: *sip,
-                        dst: *dip,
-                    },
-                )
-                .is_ok()
-                    && vxlan.is_some_and(|v| v.emit(&mut frame[at + 8..]).is_ok())
+                udp.emit(&mut frame[at..], &ip).is_ok()
+                    && Vni::new(label)
+                        .is_some_and(|vni| VxlanRepr { vni }.emit(&mut frame[at + 8..]).is_ok())
             }
         };
-        if !pushed || outer.emit(&mut frame[ETH_LEN..]).is_err() || eth.emit(frame).is_err() {
+        if !pushed || outer.emit(&mut frame[ETH_LEN..]).is_err() {
             return Disposition::Drop(DropReason::Push);
         }
         trace.step(Step::Push {
@@ -140,8 +132,17 @@ impl VRouter {
             sip: *sip,
             dip: *dip,
         });
-        self.check_mtu(*oif, buf)
-            .unwrap_or(Disposition::Transmit { vif: *oif })
+        self.tunnel_mtu(*oif, inner_df, buf)
+    }
+
+    /// The next outer IPv4 ID of this vRouter (never 0).
+    fn next_ip_id(&self) -> u16 {
+        loop {
+            let id = self.ip_id.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+            if id != 0 {
+                return id;
+            }
+        }
     }
 }
 
@@ -151,9 +152,7 @@ fn mpls_entry(label: u32, ttl: u8) -> Option<MplsRepr> {
 
 /// A UDP source port from the flow hash, in 49152–65535.
 fn sport(hash: u32) -> u16 {
-    SPORT_BASE + (hash % u32::from(u16::MAX - SPORT_BASE + 1)) as u16
-}
-
-fn mac(b: &[u8; 14], at: usize) -> MacAddr {
-    MacAddr::new(b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5])
+    let span = u32::from(u16::MAX - SPORT_BASE) + 1;
+    // The remainder is below 16384, so it fits a u16.
+    SPORT_BASE + (hash % span) as u16
 }

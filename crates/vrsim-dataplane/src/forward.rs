@@ -14,8 +14,9 @@ use crate::ids::NhId;
 use crate::nexthop::{NhFamily, NhFlags, NhKind};
 use crate::packet::PacketBuf;
 use crate::pipeline::{Disposition, Fmd, MAX_NH_CHAIN};
-use crate::route::RouteFlags;
+use crate::route::{BridgeEntry, RouteFlags};
 use crate::trace::{RpfExpect, Step, Tracer};
+use crate::vif::VifFlags;
 use crate::vrouter::VRouter;
 
 impl VRouter {
@@ -36,11 +37,46 @@ impl VRouter {
     }
 
     /// `vr_bridge_input`: look the destination MAC up in the VRF's bridge table.
+    /// A miss floods (through the broadcast entry's nexthop) when unknown
+    /// unicast flooding is on: the tap's `Uuf` flag for frames from a VM, the
+    /// label or VNID nexthop's `Unicast Flood` flag for frames from the fabric.
     fn bridge_input<T: Tracer>(&self, fmd: Fmd, buf: &mut PacketBuf, trace: &mut T) -> Disposition {
         let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
             return Disposition::Drop(DropReason::InvalidPacket);
         };
         let mac = eth.dst();
+        let entry = self.bridge_entry(&fmd, mac, trace);
+        let entry = match entry {
+            Some(e) => e,
+            None if self.floods_unknown_unicast(&fmd) => {
+                match self.bridge_entry(&fmd, MacAddr::broadcast(), trace) {
+                    Some(e) => e,
+                    None => return Disposition::Drop(DropReason::L2NoRoute),
+                }
+            }
+            None => return Disposition::Drop(DropReason::L2NoRoute),
+        };
+        // Unicast from the fabric back into a tunnel is refused (`vr_bridge_input`).
+        let to_tunnel = matches!(
+            self.nh(entry.nh).map(|n| &n.config.kind),
+            Some(NhKind::Tunnel { .. })
+        );
+        if fmd.from_fabric && to_tunnel && !mac.is_broadcast() && !mac.is_multicast() {
+            return Disposition::Drop(DropReason::InvalidSource);
+        }
+        let fmd = Fmd {
+            label: entry.label,
+            ..fmd
+        };
+        self.nh_output(fmd, entry.nh, false, buf, trace)
+    }
+
+    fn bridge_entry<T: Tracer>(
+        &self,
+        fmd: &Fmd,
+        mac: MacAddr,
+        trace: &mut T,
+    ) -> Option<BridgeEntry> {
         let entry = self
             .vrfs
             .get(fmd.vrf.index())
@@ -51,25 +87,37 @@ impl VRouter {
             mac,
             nh: entry.map(|e| e.nh),
         });
-        match entry {
-            // Unknown-unicast flooding is not modelled: a miss is dropped.
-            None => Disposition::Drop(DropReason::L2NoRoute),
-            Some(e) => {
-                let fmd = Fmd {
-                    label: e.label,
-                    ..fmd
-                };
-                self.nh_output(fmd, e.nh, false, buf, trace)
-            }
+        entry
+    }
+
+    fn floods_unknown_unicast(&self, fmd: &Fmd) -> bool {
+        if fmd.from_fabric {
+            fmd.key_nh
+                .and_then(|n| self.nh(n))
+                .is_some_and(|n| n.config.flags.contains(NhFlags::UNKNOWN_UC_FLOOD))
+        } else {
+            self.vif(fmd.ingress)
+                .is_some_and(|v| v.config.flags.contains(VifFlags::UNKNOWN_UC_FLOOD))
         }
     }
 
-    /// An ARP request from a VM, answered by proxy when the target's route
-    /// has a stitched MAC or the P flag (`vr_get_proxy_mac`).
+    /// An ARP request from a VM (`vm_arp_request`, `vr_get_proxy_mac`): a
+    /// broadcast request needs the VRF's broadcast bridge entry; the answer is
+    /// the target route's stitched MAC, else the vif's MAC when the route has
+    /// the P flag; otherwise the request is flooded.
     fn arp_from_vm<T: Tracer>(&self, fmd: Fmd, buf: &mut PacketBuf, trace: &mut T) -> Disposition {
-        let Ok(arp) =
-            ArpView::new_checked(&buf.frame()[ETH_LEN..]).and_then(|v| ArpRepr::parse(&v))
-        else {
+        let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
+            return Disposition::Drop(DropReason::InterfaceDrop);
+        };
+        let flood = if eth.dst() == MacAddr::broadcast() {
+            match self.bridge_entry(&fmd, MacAddr::broadcast(), trace) {
+                Some(e) => Some(e),
+                None => return Disposition::Drop(DropReason::L2NoRoute),
+            }
+        } else {
+            None
+        };
+        let Ok(arp) = ArpView::new_checked(eth.payload()).and_then(|v| ArpRepr::parse(&v)) else {
             return Disposition::Drop(DropReason::InvalidArp);
         };
         if arp.operation != ArpOperation::Request {
@@ -87,21 +135,43 @@ impl VRouter {
             nh,
             label,
         });
-        let vif_mac = self
-            .vif(fmd.ingress)
-            .map_or(MacAddr::zero(), |v| v.config.mac);
-        let answer = match route {
-            Some((_, r)) => match r.stitched_mac {
-                Some((mac, _)) if r.flags.contains(RouteFlags::ARP_PROXY) => Some(mac),
-                _ if r.flags.contains(RouteFlags::ARP_PROXY) => Some(vif_mac),
-                _ => None,
-            },
+        let vif = self.vif(fmd.ingress);
+        let vif_mac = vif.map_or(MacAddr::zero(), |v| v.config.mac);
+        let answer = route.and_then(|(_, r)| match r.stitched_mac {
+            Some((mac, _)) => Some(mac),
+            None if r.flags.contains(RouteFlags::ARP_PROXY) => Some(vif_mac),
             None => None,
-        };
+        });
         let Some(mac) = answer else {
-            // Flooding and trapping to the agent are not modelled.
-            return Disposition::Drop(DropReason::NowhereToGo);
+            return match flood {
+                Some(e) => self.nh_output(
+                    Fmd {
+                        label: e.label,
+                        ..fmd
+                    },
+                    e.nh,
+                    false,
+                    buf,
+                    trace,
+                ),
+                None => Disposition::Drop(DropReason::L2NoRoute),
+            };
         };
+        // The reply goes back out of the tap, which needs a bridge entry for the
+        // asker unless the vif proxies MAC requests itself.
+        let proxies = vif.is_some_and(|v| {
+            v.config.flags.contains(VifFlags::NO_ARP_PROXY)
+                || v.config.flags.contains(VifFlags::MAC_PROXY)
+        });
+        if !proxies
+            && self
+                .vrfs
+                .get(fmd.vrf.index())
+                .and_then(|v| v.bridge.get(&arp.sender_mac))
+                .is_none()
+        {
+            return Disposition::Drop(DropReason::InvalidNh);
+        }
         trace.step(Step::ArpProxy {
             target: arp.target_ip,
             mac,
@@ -115,7 +185,7 @@ impl VRouter {
         };
         let eth = EthernetRepr {
             dst: arp.sender_mac,
-            src: vif_mac,
+            src: mac,
             ethertype: EtherType::Arp,
         };
         buf.trim_to(ETH_LEN + reply.buffer_len());
@@ -156,7 +226,7 @@ impl VRouter {
             Some(NhKind::Encap { oif, .. }) if self.vif(*oif).is_some_and(|v| v.config.kind == crate::vif::VifType::Agent)
         );
         if !keep_ttl && !gateway_nh {
-            if ttl <= 1 {
+            if ttl == 0 {
                 return Disposition::Drop(DropReason::TtlExceeded);
             }
             decrement_ttl(buf.frame_mut());
@@ -164,6 +234,7 @@ impl VRouter {
                 from: ttl,
                 to: ttl - 1,
             });
+            fmd.ttl = Some(ttl - 1);
         }
         self.nh_output(fmd, nh, true, buf, trace)
     }
@@ -244,9 +315,20 @@ impl VRouter {
         let policy = c.flags.contains(NhFlags::POLICY) || c.flags.contains(NhFlags::FLOW_LOOKUP);
         let ingress_policy = self
             .vif(fmd.ingress)
-            .is_some_and(|v| v.config.flags.contains(crate::vif::VifFlags::POLICY));
+            .is_some_and(|v| v.config.flags.contains(VifFlags::POLICY));
         if l3 && !fmd.flow_done && (policy || ingress_policy) {
             fmd.flow_done = true;
+            // The flow's forward lookup: the route its destination takes in this VRF.
+            if let Ok(ip) = Ipv4View::new_checked(buf.frame()) {
+                let (nh, matched, label) = self.route4(fmd.vrf, ip.dst());
+                trace.step(Step::InetLookup {
+                    vrf: fmd.vrf,
+                    key: IpAddr::V4(ip.dst()),
+                    matched: matched.map(IpNet::V4),
+                    nh,
+                    label,
+                });
+            }
             if let Some(reason) = self.rpf(&fmd, buf, trace) {
                 return Disposition::Drop(reason);
             }
@@ -300,8 +382,8 @@ impl VRouter {
                         src: mac_at(rewrite, 6),
                     });
                 }
-                self.check_mtu(*oif, buf)
-                    .unwrap_or(Disposition::Transmit { vif: *oif })
+                // The vRouter checks no MTU towards a tap.
+                Disposition::Transmit { vif: *oif }
             }
             NhKind::Tunnel { .. } => self.tunnel_output(&fmd, id, l3, buf, trace),
             NhKind::Composite { members } => {
@@ -322,11 +404,22 @@ impl VRouter {
         }
     }
 
-    /// A frame larger than the outgoing vif's MTU (plus its Ethernet header) is
-    /// not sent. (Fragmentation and the agent's DF handling are not modelled.)
-    pub(crate) fn check_mtu(&self, oif: crate::ids::VifId, buf: &PacketBuf) -> Option<Disposition> {
-        let mtu = usize::from(self.vif(oif)?.config.mtu);
-        (buf.len() > mtu + ETH_LEN).then_some(Disposition::Drop(DropReason::Fragments))
+    /// A tunnel frame larger than the fabric vif's MTU (plus its Ethernet
+    /// header) whose inner IPv4 packet has DF set is trapped to the agent
+    /// (`AGENT_TRAP_HANDLE_DF`); without DF it is sent as it is.
+    pub(crate) fn tunnel_mtu(
+        &self,
+        oif: crate::ids::VifId,
+        inner_df: bool,
+        buf: &PacketBuf,
+    ) -> Disposition {
+        let mtu = self
+            .vif(oif)
+            .map_or(usize::MAX, |v| usize::from(v.config.mtu));
+        if inner_df && buf.len() > mtu.saturating_add(ETH_LEN) {
+            return self.trap_to_agent();
+        }
+        Disposition::Transmit { vif: oif }
     }
 }
 

@@ -51,10 +51,15 @@ pub(crate) struct Fmd {
     pub(crate) outer_src: Option<Ipv4Addr>,
     /// The label (or VNID) to push, from the route or the ECMP member.
     pub(crate) label: Option<u32>,
+    /// The label or VNID nexthop a fabric packet came through (the flow key nexthop).
+    pub(crate) key_nh: Option<crate::ids::NhId>,
     /// The VRF lookups happen in.
     pub(crate) vrf: VrfId,
     /// Whether flow processing (and RPF) has run.
     pub(crate) flow_done: bool,
+    /// The packet's TTL as the vRouter tracks it (`vp_ttl`): the IPv4 TTL
+    /// after `vr_forward`'s decrement, or the MPLS TTL less one.
+    pub(crate) ttl: Option<u8>,
     /// Nexthops followed so far, bounded against loops.
     pub(crate) hops: u8,
 }
@@ -149,8 +154,10 @@ impl VRouter {
             from_fabric: vif.config.kind.is_fabric(),
             outer_src: None,
             label: None,
+            key_nh: None,
             vrf: vif.config.vrf,
             flow_done: false,
+            ttl: None,
             hops: 0,
         };
         match vif.config.kind {
@@ -188,6 +195,14 @@ impl VRouter {
     /// The vhost vif, where packets for the host go; `Trap No IF` without one.
     pub(crate) fn to_host(&self) -> Disposition {
         match self.vifs().find(|v| v.config.kind == VifType::Host) {
+            Some(v) => Disposition::ToHost { vif: v.id() },
+            None => Disposition::Drop(DropReason::TrapNoIf),
+        }
+    }
+
+    /// Trap to the agent (`vr_trap`): through the agent vif, `Trap No IF` without one.
+    pub(crate) fn trap_to_agent(&self) -> Disposition {
+        match self.vifs().find(|v| v.config.kind == VifType::Agent) {
             Some(v) => Disposition::ToHost { vif: v.id() },
             None => Disposition::Drop(DropReason::TrapNoIf),
         }

@@ -85,6 +85,8 @@ impl VifFlags {
     pub const UNKNOWN_UC_FLOOD: VifFlags = VifFlags(0x10000);
     /// Df: drop new flows.
     pub const DROP_NEW_FLOWS: VifFlags = VifFlags(0x40000);
+    /// Proxy: MAC requests proxied always.
+    pub const MAC_PROXY: VifFlags = VifFlags(0x100000);
     /// L: MAC learning.
     pub const MAC_LEARN: VifFlags = VifFlags(0x80000);
 

@@ -2,6 +2,7 @@
 //! that programs it, validating every reference (nothing is half-applied).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU16, Ordering};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
@@ -41,7 +42,7 @@ impl Nexthop {
 
 /// One vRouter: vifs, nexthops, the MPLS ILM, the VXLAN table, VRFs and the
 /// global drop counters.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct VRouter {
     pub(crate) vifs: Vec<Option<Vif>>,
     pub(crate) nhs: Vec<Option<Nexthop>>,
@@ -49,6 +50,22 @@ pub struct VRouter {
     pub(crate) vxlan: BTreeMap<Vni, NhId>,
     pub(crate) vrfs: Vec<Vrf>,
     pub(crate) drops: DropCounters,
+    /// The outer IPv4 ID counter of UDP tunnels.
+    pub(crate) ip_id: AtomicU16,
+}
+
+impl Clone for VRouter {
+    fn clone(&self) -> Self {
+        VRouter {
+            vifs: self.vifs.clone(),
+            nhs: self.nhs.clone(),
+            ilm: self.ilm.clone(),
+            vxlan: self.vxlan.clone(),
+            vrfs: self.vrfs.clone(),
+            drops: self.drops,
+            ip_id: AtomicU16::new(self.ip_id.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl Default for VRouter {
@@ -76,6 +93,7 @@ impl VRouter {
             vxlan: BTreeMap::new(),
             vrfs: Vec::new(),
             drops: DropCounters::default(),
+            ip_id: AtomicU16::new(0),
         }
     }
 
