@@ -212,3 +212,147 @@ fn untraced_path_gives_the_same_disposition() {
     }
     assert_accounting(&r, 6);
 }
+
+/// The container's echo reply with the given inner TTL, as the VM sends it.
+fn reply_with_ttl(ttl: u8) -> Vec<u8> {
+    Frame::new()
+        .ethernet(seed::DOCKERHOST_MAC, seed::VROUTER_MAC)
+        .ipv4(seed::CONTAINER_IP, seed::EARTH_IP)
+        .ttl(ttl)
+        .icmp_echo_reply(seed::ECHO_IDENT, 1, &seed::echo_data())
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn ttl_at_the_vrouter() {
+    let mut r = compute01();
+    // TTL 0 on arrival: dropped. TTL 1 reaches 0 and is the agent's (trapped via pkt0).
+    let (d, _, _) = run(&mut r, TAP_VIF, &reply_with_ttl(0));
+    assert_eq!(d, Disposition::Drop(DropReason::TtlExceeded));
+    let (d, _, trace) = run(&mut r, TAP_VIF, &reply_with_ttl(1));
+    assert_eq!(
+        d,
+        Disposition::ToHost {
+            vif: seed::AGENT_VIF
+        },
+        "{trace}"
+    );
+    let (d, out, _) = run(&mut r, TAP_VIF, &reply_with_ttl(2));
+    assert_eq!(d, Disposition::Transmit { vif: FABRIC_VIF });
+    let Some(Header::Mpls(stack)) = dissect(&out).iter().nth(3).copied() else {
+        panic!()
+    };
+    assert_eq!(stack.top().ttl, 1, "the label carries the decremented TTL");
+    assert_accounting(&r, 3);
+}
+
+#[test]
+fn mpls_ttl_label_and_stack_checks() {
+    let mut r = compute01();
+    let with = |label: u32, ttl: u8| {
+        Frame::new()
+            .ethernet(seed::GW_FABRIC_MAC, seed::COMPUTE01_FABRIC_MAC)
+            .ipv4(seed::GW_FABRIC_IP, seed::COMPUTE01_IP)
+            .gre()
+            .mpls(label)
+            .ttl(ttl)
+            .ipv4(seed::EARTH_IP, seed::CONTAINER_IP)
+            .icmp_echo_request(1, 1, b"x")
+            .build()
+            .unwrap()
+    };
+    assert_eq!(
+        run(&mut r, FABRIC_VIF, &with(35, 1)).0,
+        Disposition::Drop(DropReason::TtlExceeded)
+    );
+    assert_eq!(
+        run(&mut r, FABRIC_VIF, &with(36, 64)).0,
+        Disposition::Drop(DropReason::InvalidLabel)
+    );
+    assert_eq!(
+        run(&mut r, FABRIC_VIF, &with(6000, 64)).0,
+        Disposition::Drop(DropReason::InvalidLabel)
+    );
+    let two_labels = Frame::new()
+        .ethernet(seed::GW_FABRIC_MAC, seed::COMPUTE01_FABRIC_MAC)
+        .ipv4(seed::GW_FABRIC_IP, seed::COMPUTE01_IP)
+        .gre()
+        .mpls(35)
+        .mpls(35)
+        .ipv4(seed::EARTH_IP, seed::CONTAINER_IP)
+        .icmp_echo_request(1, 1, b"x")
+        .build()
+        .unwrap();
+    assert_eq!(
+        run(&mut r, FABRIC_VIF, &two_labels).0,
+        Disposition::Drop(DropReason::InvalidProtocol)
+    );
+    assert_accounting(&r, 4);
+}
+
+#[test]
+fn malformed_and_misdirected_frames_are_counted_once() {
+    let mut r = compute01();
+    let good = seed::mx_to_compute01_gre();
+    assert_eq!(
+        run(&mut r, FABRIC_VIF, &good[..10]).0,
+        Disposition::Drop(DropReason::InterfaceDrop)
+    );
+    assert_eq!(r.vif(FABRIC_VIF).unwrap().stats.rx_errors, 1);
+    assert_eq!(
+        run(&mut r, vif(99), &good).0,
+        Disposition::Drop(DropReason::InvalidIf)
+    );
+    // Cut inside the GRE header: the pull fails.
+    let mut cut = good[..14 + 20 + 2].to_vec();
+    cut[16..18].copy_from_slice(&22u16.to_be_bytes()); // IPv4 total length 22
+    cut[24..26].copy_from_slice(&[0, 0]);
+    let sum = {
+        let mut h = [0u8; 20];
+        h.copy_from_slice(&cut[14..34]);
+        let words: u32 = h
+            .chunks(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+            .sum();
+        let folded = (words & 0xffff) + (words >> 16);
+        !(((folded & 0xffff) + (folded >> 16)) as u16)
+    };
+    cut[24..26].copy_from_slice(&sum.to_be_bytes());
+    assert_eq!(
+        run(&mut r, FABRIC_VIF, &cut).0,
+        Disposition::Drop(DropReason::Pull)
+    );
+    // Plain traffic to vhost0's address goes to the host.
+    let ping = Frame::new()
+        .ethernet(seed::GW_FABRIC_MAC, seed::COMPUTE01_FABRIC_MAC)
+        .ipv4(seed::GW_FABRIC_IP, seed::COMPUTE01_IP)
+        .icmp_echo_request(1, 1, b"x")
+        .build()
+        .unwrap();
+    assert_eq!(
+        run(&mut r, FABRIC_VIF, &ping).0,
+        Disposition::ToHost { vif: VHOST_VIF }
+    );
+    // Unknown unicast from the VM: the tap floods (Uuf) through the broadcast entry,
+    // which vrsim's compute01 points at the discard nexthop.
+    let stray = Frame::new()
+        .ethernet(
+            seed::DOCKERHOST_MAC,
+            vrsim::wire::MacAddr::new(2, 0, 0, 0, 0, 9),
+        )
+        .ipv4(seed::DOCKERHOST_IP, [172, 16, 10, 9])
+        .icmp_echo_request(1, 1, b"x")
+        .build()
+        .unwrap();
+    assert_eq!(
+        run(&mut r, TAP_VIF, &stray).0,
+        Disposition::Drop(DropReason::Discard)
+    );
+    let rx: u64 = r.vifs().map(|v| v.stats.rx_packets).sum();
+    assert_eq!(rx, 4, "the frame to a missing vif is counted globally only");
+    assert_eq!(
+        r.drops().total() + r.vifs().map(|v| v.stats.tx_packets).sum::<u64>(),
+        5
+    );
+}

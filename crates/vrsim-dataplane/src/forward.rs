@@ -309,6 +309,10 @@ impl VRouter {
             nh: id,
             kind: c.kind.type_name(),
         });
+        // A TTL that reached 0 is the agent's to answer (`AGENT_TRAP_ZERO_TTL`).
+        if fmd.ttl == Some(0) {
+            return self.trap_to_agent();
+        }
         if !c.flags.contains(NhFlags::VALID) {
             return Disposition::Drop(DropReason::InvalidNh);
         }
@@ -356,10 +360,16 @@ impl VRouter {
             NhKind::VrfTranslate { vrf } => {
                 fmd.vrf = *vrf;
                 trace.step(Step::VrfTranslate { nh: id, vrf: *vrf });
-                if l3 {
-                    self.forward(fmd, true, buf, trace)
-                } else {
-                    self.bridge_input(fmd, buf, trace)
+                // Today's vRouter decides by family alone; the 2017 release the
+                // seed document shows bridged when the Vxlan flag (then
+                // NH_FLAG_VNID) was set, as on its AF_INET VXLAN nexthops.
+                let bridge =
+                    c.family == NhFamily::Bridge || c.flags.contains(NhFlags::TUNNEL_VXLAN);
+                match (bridge, l3) {
+                    (true, false) => self.bridge_input(fmd, buf, trace),
+                    (false, true) => self.forward(fmd, true, buf, trace),
+                    // An Ethernet frame handed to the inet lookup, or an IP packet to the bridge.
+                    _ => Disposition::Drop(DropReason::InvalidProtocol),
                 }
             }
             NhKind::Encap { oif, rewrite, .. } => {
