@@ -59,7 +59,6 @@ impl VRouter {
         let Some(label) = fmd.label else {
             return Disposition::Drop(DropReason::InvalidLabel);
         };
-        let hash = flow_hash(buf.frame(), l3);
         let inner = if l3 {
             Ipv4View::new_checked(buf.frame()).ok()
         } else {
@@ -107,7 +106,11 @@ impl VRouter {
             TunnelEncap::MplsOverUdp => {
                 let udp = UdpRepr {
                     zero_checksum: true,
-                    ..UdpRepr::new(sport(hash), UDP_PORT_MPLS, 4 + inner_len)
+                    ..UdpRepr::new(
+                        sport(flow_hash(&frame[at + tunnel_len..], l3)),
+                        UDP_PORT_MPLS,
+                        4 + inner_len,
+                    )
                 };
                 udp.emit(&mut frame[at..], &ip).is_ok()
                     && mpls_entry(label, label_ttl)
@@ -116,7 +119,11 @@ impl VRouter {
             TunnelEncap::Vxlan => {
                 let udp = UdpRepr {
                     zero_checksum: true,
-                    ..UdpRepr::new(sport(hash), UDP_PORT_VXLAN, 8 + inner_len)
+                    ..UdpRepr::new(
+                        sport(flow_hash(&frame[at + tunnel_len..], l3)),
+                        UDP_PORT_VXLAN,
+                        8 + inner_len,
+                    )
                 };
                 udp.emit(&mut frame[at..], &ip).is_ok()
                     && Vni::new(label)

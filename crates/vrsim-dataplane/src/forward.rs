@@ -323,7 +323,9 @@ impl VRouter {
         if l3 && !fmd.flow_done && (policy || ingress_policy) {
             fmd.flow_done = true;
             // The flow's forward lookup: the route its destination takes in this VRF.
-            if let Ok(ip) = Ipv4View::new_checked(buf.frame()) {
+            if T::ENABLED
+                && let Ok(ip) = Ipv4View::new_checked(buf.frame())
+            {
                 let (nh, matched, label) = self.route4(fmd.vrf, ip.dst());
                 trace.step(Step::InetLookup {
                     vrf: fmd.vrf,

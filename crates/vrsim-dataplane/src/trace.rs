@@ -173,6 +173,10 @@ pub enum Step {
 
 /// Receives the pipeline's steps.
 pub trait Tracer {
+    /// Whether steps are recorded; work done only for the trace (such as the
+    /// flow's informational forward lookup) is skipped when it is not.
+    const ENABLED: bool = true;
+
     /// Record one step.
     fn step(&mut self, step: Step);
 }
@@ -182,6 +186,8 @@ pub trait Tracer {
 pub struct NoTrace;
 
 impl Tracer for NoTrace {
+    const ENABLED: bool = false;
+
     #[inline(always)]
     fn step(&mut self, _: Step) {}
 }

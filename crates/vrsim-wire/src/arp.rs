@@ -61,6 +61,7 @@ pub struct ArpView<'a> {
 
 impl<'a> ArpView<'a> {
     /// Check the length and that the message is IPv4 over Ethernet.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         need(Layer::Arp, bytes, HEADER_LEN)?;
         let packet =
@@ -82,26 +83,31 @@ impl<'a> ArpView<'a> {
     }
 
     /// The operation.
+    #[inline]
     pub fn operation(&self) -> ArpOperation {
         ArpOperation::from(self.packet.get_operation().0)
     }
 
     /// Sender hardware address.
+    #[inline]
     pub fn sender_mac(&self) -> MacAddr {
         self.packet.get_sender_hw_addr()
     }
 
     /// Sender protocol address.
+    #[inline]
     pub fn sender_ip(&self) -> Ipv4Addr {
         self.packet.get_sender_proto_addr()
     }
 
     /// Target hardware address.
+    #[inline]
     pub fn target_mac(&self) -> MacAddr {
         self.packet.get_target_hw_addr()
     }
 
     /// Target protocol address.
+    #[inline]
     pub fn target_ip(&self) -> Ipv4Addr {
         self.packet.get_target_proto_addr()
     }
@@ -124,6 +130,7 @@ pub struct ArpRepr {
 
 impl ArpRepr {
     /// Read the message from a checked view.
+    #[inline]
     pub fn parse(view: &ArpView<'_>) -> Result<Self> {
         Ok(ArpRepr {
             operation: view.operation(),
@@ -135,11 +142,13 @@ impl ArpRepr {
     }
 
     /// Length of the message.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         HEADER_LEN
     }
 
     /// Write the message into the first [`buffer_len`](Self::buffer_len) bytes of `buf`.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let available = buf.len();
         let mut p = buf

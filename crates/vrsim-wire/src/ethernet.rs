@@ -36,6 +36,7 @@ pub struct EthernetView<'a> {
 
 impl<'a> EthernetView<'a> {
     /// Check that `bytes` holds a whole header.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         need(Layer::Ethernet, bytes, HEADER_LEN)?;
         let packet = EthernetPacket::new(bytes).ok_or(Error::truncated(
@@ -47,21 +48,25 @@ impl<'a> EthernetView<'a> {
     }
 
     /// Destination MAC address.
+    #[inline]
     pub fn dst(&self) -> MacAddr {
         self.packet.get_destination()
     }
 
     /// Source MAC address.
+    #[inline]
     pub fn src(&self) -> MacAddr {
         self.packet.get_source()
     }
 
     /// The EtherType.
+    #[inline]
     pub fn ethertype(&self) -> EtherType {
         EtherType::from(self.packet.get_ethertype().0)
     }
 
     /// The bytes after the header.
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[HEADER_LEN..]
     }
@@ -80,6 +85,7 @@ pub struct EthernetRepr {
 
 impl EthernetRepr {
     /// Read the header from a checked view.
+    #[inline]
     pub fn parse(view: &EthernetView<'_>) -> Result<Self> {
         Ok(EthernetRepr {
             dst: view.dst(),
@@ -89,11 +95,13 @@ impl EthernetRepr {
     }
 
     /// Length of the header.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         HEADER_LEN
     }
 
     /// Write the header into the first [`buffer_len`](Self::buffer_len) bytes of `buf`.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let available = buf.len();
         let mut p = buf
@@ -120,6 +128,7 @@ pub struct VlanView<'a> {
 
 impl<'a> VlanView<'a> {
     /// Check that `bytes` holds a whole tag.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         need(Layer::Vlan, bytes, VLAN_TAG_LEN)?;
         let packet = VlanPacket::new(bytes).ok_or(Error::truncated(
@@ -131,26 +140,31 @@ impl<'a> VlanView<'a> {
     }
 
     /// Priority code point (3 bits).
+    #[inline]
     pub fn pcp(&self) -> u8 {
         self.packet.get_priority_code_point().0
     }
 
     /// Drop-eligible indicator.
+    #[inline]
     pub fn dei(&self) -> bool {
         self.packet.get_drop_eligible_indicator() != 0
     }
 
     /// VLAN identifier (12 bits).
+    #[inline]
     pub fn vid(&self) -> u16 {
         self.packet.get_vlan_identifier()
     }
 
     /// The EtherType of what follows the tag.
+    #[inline]
     pub fn ethertype(&self) -> EtherType {
         EtherType::from(self.packet.get_ethertype().0)
     }
 
     /// The bytes after the tag.
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[VLAN_TAG_LEN..]
     }
@@ -171,6 +185,7 @@ pub struct VlanRepr {
 
 impl VlanRepr {
     /// Read the tag from a checked view.
+    #[inline]
     pub fn parse(view: &VlanView<'_>) -> Result<Self> {
         Ok(VlanRepr {
             pcp: view.pcp(),
@@ -181,12 +196,14 @@ impl VlanRepr {
     }
 
     /// Length of the tag.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         VLAN_TAG_LEN
     }
 
     /// Write the tag into the first [`buffer_len`](Self::buffer_len) bytes of
     /// `buf`. Out-of-range PCP and VID values are masked to their field width.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let available = buf.len();
         let mut p = buf

@@ -45,6 +45,7 @@ pub struct GreView<'a> {
 
 impl<'a> GreView<'a> {
     /// Check `bytes` as described on the type.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         need(Layer::Gre, bytes, BASE_LEN)?;
         let flags = be16(bytes, 0);
@@ -79,26 +80,31 @@ impl<'a> GreView<'a> {
     }
 
     /// The protocol type of the payload.
+    #[inline]
     pub fn protocol(&self) -> EtherType {
         EtherType::from(be16(self.bytes, 2))
     }
 
     /// Header length in bytes (4 to 16).
+    #[inline]
     pub fn header_len(&self) -> usize {
         self.header_len
     }
 
     /// Whether a checksum is present (C bit).
+    #[inline]
     pub fn has_checksum(&self) -> bool {
         self.flags & field::C != 0
     }
 
     /// The checksum field, if present.
+    #[inline]
     pub fn checksum(&self) -> Option<u16> {
         self.has_checksum().then(|| be16(self.bytes, 4))
     }
 
     /// The checksum the packet should carry, over header and payload.
+    #[inline]
     pub fn compute_checksum(&self) -> u16 {
         internet_checksum(self.bytes, 2)
     }
@@ -116,16 +122,19 @@ impl<'a> GreView<'a> {
     }
 
     /// The key (K bit), if present.
+    #[inline]
     pub fn key(&self) -> Option<u32> {
         self.optional_at(field::K).map(|at| be32(self.bytes, at))
     }
 
     /// The sequence number (S bit), if present.
+    #[inline]
     pub fn sequence(&self) -> Option<u32> {
         self.optional_at(field::S).map(|at| be32(self.bytes, at))
     }
 
     /// The bytes after the header.
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[self.header_len..]
     }
@@ -148,6 +157,7 @@ pub struct GreRepr {
 
 impl GreRepr {
     /// A plain 4-byte header for `protocol`.
+    #[inline]
     pub const fn new(protocol: EtherType, payload_len: usize) -> Self {
         GreRepr {
             protocol,
@@ -159,6 +169,7 @@ impl GreRepr {
     }
 
     /// Read the header from a checked view, verifying the checksum if present.
+    #[inline]
     pub fn parse(view: &GreView<'_>) -> Result<Self> {
         if let Some(found) = view.checksum() {
             let expected = view.compute_checksum();
@@ -179,6 +190,7 @@ impl GreRepr {
     }
 
     /// Length of the header.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         BASE_LEN
             + 4 * (usize::from(self.checksum)
@@ -188,6 +200,7 @@ impl GreRepr {
 
     /// Write the header into `buf`, whose bytes after the header must already
     /// hold the payload when a checksum is asked for.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let header_len = self.buffer_len();
         let total = header_len + self.payload_len;

@@ -28,6 +28,7 @@ pub struct Icmpv4View<'a> {
 impl<'a> Icmpv4View<'a> {
     /// Check that `bytes` holds the header. The view covers all of `bytes`:
     /// pass exactly the IP payload.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         need(Layer::Icmpv4, bytes, HEADER_LEN)?;
         let packet = IcmpPacket::new(bytes).ok_or(Error::truncated(
@@ -39,31 +40,37 @@ impl<'a> Icmpv4View<'a> {
     }
 
     /// The type.
+    #[inline]
     pub fn kind(&self) -> u8 {
         self.packet.get_icmp_type().0
     }
 
     /// The code.
+    #[inline]
     pub fn code(&self) -> u8 {
         self.packet.get_icmp_code().0
     }
 
     /// The checksum field.
+    #[inline]
     pub fn checksum(&self) -> u16 {
         self.packet.get_checksum()
     }
 
     /// The checksum the message should carry.
+    #[inline]
     pub fn compute_checksum(&self) -> u16 {
         internet_checksum(self.bytes, 1)
     }
 
     /// The 4 bytes after the checksum.
+    #[inline]
     pub fn rest_of_header(&self) -> u32 {
         be32(self.bytes, 4)
     }
 
     /// The data after the 8-byte header.
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[HEADER_LEN..]
     }
@@ -120,6 +127,7 @@ pub struct Icmpv4Repr {
 
 impl Icmpv4Repr {
     /// Read the message from a checked view, verifying the checksum.
+    #[inline]
     pub fn parse(view: &Icmpv4View<'_>) -> Result<Self> {
         if view.checksum() != view.compute_checksum() {
             return Err(Error::new(
@@ -152,6 +160,7 @@ impl Icmpv4Repr {
     }
 
     /// Length of the header.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         HEADER_LEN
     }
@@ -159,6 +168,7 @@ impl Icmpv4Repr {
     /// Write the header into `buf`, whose bytes after the header must already
     /// hold the data, and fill in the checksum over header and data. `buf` is
     /// at least `buffer_len() + payload_len` bytes; only that much is summed.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let total = HEADER_LEN + self.payload_len;
         let available = buf.len();

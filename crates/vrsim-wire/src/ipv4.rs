@@ -44,6 +44,7 @@ pub struct Ipv4View<'a> {
 
 impl<'a> Ipv4View<'a> {
     /// Check `bytes` as described on the type.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         let err = |kind| Error::new(Layer::Ipv4, kind);
         need(Layer::Ipv4, bytes, MIN_HEADER_LEN)?;
@@ -94,61 +95,73 @@ impl<'a> Ipv4View<'a> {
     }
 
     /// Header length in bytes (20–60).
+    #[inline]
     pub fn header_len(&self) -> usize {
         self.header_len
     }
 
     /// Total length in bytes (header and payload).
+    #[inline]
     pub fn total_len(&self) -> usize {
         self.total_len
     }
 
     /// Source address.
+    #[inline]
     pub fn src(&self) -> Ipv4Addr {
         self.packet.get_source()
     }
 
     /// Destination address.
+    #[inline]
     pub fn dst(&self) -> Ipv4Addr {
         self.packet.get_destination()
     }
 
     /// Protocol of the payload.
+    #[inline]
     pub fn protocol(&self) -> IpProtocol {
         IpProtocol::from(self.packet.get_next_level_protocol().0)
     }
 
     /// Time to live.
+    #[inline]
     pub fn ttl(&self) -> u8 {
         self.packet.get_ttl()
     }
 
     /// The header checksum field.
+    #[inline]
     pub fn checksum(&self) -> u16 {
         self.packet.get_checksum()
     }
 
     /// The checksum the header should carry.
+    #[inline]
     pub fn compute_checksum(&self) -> u16 {
         internet_checksum(self.header(), 5)
     }
 
     /// Whether the header checksum verifies.
+    #[inline]
     pub fn verify_checksum(&self) -> bool {
         self.checksum() == self.compute_checksum()
     }
 
     /// Whether this is a fragment (more-fragments set or a non-zero offset).
+    #[inline]
     pub fn is_fragment(&self) -> bool {
         self.packet.get_flags() & FLAG_MF != 0 || self.packet.get_fragment_offset() != 0
     }
 
     /// The header bytes, options included.
+    #[inline]
     pub fn header(&self) -> &'a [u8] {
         &self.bytes[..self.header_len]
     }
 
     /// The payload: the bytes from the end of the header to the total length.
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[self.header_len..self.total_len]
     }
@@ -185,6 +198,7 @@ pub struct Ipv4Repr {
 
 impl Ipv4Repr {
     /// A header with TTL 64, no options, not fragmented, DF clear.
+    #[inline]
     pub fn new(src: Ipv4Addr, dst: Ipv4Addr, protocol: IpProtocol, payload_len: usize) -> Self {
         Ipv4Repr {
             src,
@@ -203,6 +217,7 @@ impl Ipv4Repr {
     }
 
     /// Read the header from a checked view, verifying the header checksum.
+    #[inline]
     pub fn parse(view: &Ipv4View<'_>) -> Result<Self> {
         if !view.verify_checksum() {
             return Err(Error::new(
@@ -234,22 +249,26 @@ impl Ipv4Repr {
     }
 
     /// Whether this header describes a fragment.
+    #[inline]
     pub fn is_fragment(&self) -> bool {
         self.more_frags || self.frag_offset != 0
     }
 
     /// Length of the header, options included.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         MIN_HEADER_LEN + self.options.len()
     }
 
     /// Header and payload length, the value of the total-length field.
+    #[inline]
     pub fn total_len(&self) -> usize {
         self.buffer_len() + self.payload_len
     }
 
     /// Write the header, with its checksum, into the first
     /// [`buffer_len`](Self::buffer_len) bytes of `buf`. The payload is not written.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let header_len = self.buffer_len();
         let total = u16::try_from(self.total_len()).map_err(|_| {

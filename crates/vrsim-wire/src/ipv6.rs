@@ -38,6 +38,7 @@ pub struct Ipv6View<'a> {
 
 impl<'a> Ipv6View<'a> {
     /// Check `bytes` as described on the type.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         need(Layer::Ipv6, bytes, HEADER_LEN)?;
         let packet =
@@ -70,26 +71,31 @@ impl<'a> Ipv6View<'a> {
     }
 
     /// Source address.
+    #[inline]
     pub fn src(&self) -> Ipv6Addr {
         self.packet.get_source()
     }
 
     /// Destination address.
+    #[inline]
     pub fn dst(&self) -> Ipv6Addr {
         self.packet.get_destination()
     }
 
     /// The next-header field of the fixed header.
+    #[inline]
     pub fn next_header(&self) -> IpProtocol {
         IpProtocol::from(self.packet.get_next_header().0)
     }
 
     /// Hop limit.
+    #[inline]
     pub fn hop_limit(&self) -> u8 {
         self.packet.get_hop_limit()
     }
 
     /// The payload (extension headers included), as long as the payload-length field says.
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[HEADER_LEN..HEADER_LEN + self.payload_len]
     }
@@ -116,6 +122,7 @@ pub struct Ipv6Repr {
 
 impl Ipv6Repr {
     /// A header with hop limit 64, traffic class 0 and flow label 0.
+    #[inline]
     pub fn new(src: Ipv6Addr, dst: Ipv6Addr, next_header: IpProtocol, payload_len: usize) -> Self {
         Ipv6Repr {
             src,
@@ -129,6 +136,7 @@ impl Ipv6Repr {
     }
 
     /// Read the header from a checked view.
+    #[inline]
     pub fn parse(view: &Ipv6View<'_>) -> Result<Self> {
         let p = &view.packet;
         Ok(Ipv6Repr {
@@ -143,11 +151,13 @@ impl Ipv6Repr {
     }
 
     /// Length of the fixed header.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         HEADER_LEN
     }
 
     /// Write the fixed header into the first 40 bytes of `buf`. The payload is not written.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let len = u16::try_from(self.payload_len).map_err(|_| {
             Error::new(
@@ -193,6 +203,7 @@ impl ExtHeader {
     /// Whether `proto` names an extension header this parser walks over:
     /// hop-by-hop, routing, fragment, destination options and AH. ESP is not
     /// walked (its contents are encrypted).
+    #[inline]
     pub fn is_extension(proto: IpProtocol) -> bool {
         matches!(
             proto,
@@ -205,6 +216,7 @@ impl ExtHeader {
     }
 
     /// Parse the extension header of kind `kind` at the start of `bytes`.
+    #[inline]
     pub fn parse(kind: IpProtocol, bytes: &[u8]) -> Result<Self> {
         need(Layer::Ipv6Ext, bytes, 8)?;
         let next_header = IpProtocol::from(bytes[0]);
@@ -236,6 +248,7 @@ impl ExtHeader {
     }
 
     /// Length of the header.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         self.len
     }
@@ -244,6 +257,7 @@ impl ExtHeader {
     /// of `buf`: the next header, the length, zero option bytes (Pad1 options)
     /// and, for a fragment header, the offset and M flag. Fails when `len`
     /// cannot be expressed for this kind.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let len_field = match self.kind {
             IpProtocol::Ipv6Frag if self.len == 8 => Some(0),

@@ -38,11 +38,13 @@ pub struct MplsEntry {
 
 impl MplsEntry {
     /// An entry with traffic class 0.
+    #[inline]
     pub const fn new(label: MplsLabel, ttl: u8) -> Self {
         MplsEntry { label, tc: 0, ttl }
     }
 
     /// Decode a 32-bit entry into the entry and its S bit.
+    #[inline]
     pub fn from_word(word: u32) -> (Self, bool) {
         let entry = MplsEntry {
             label: MplsLabel::from_bits_truncate(word >> field::LABEL_SHIFT),
@@ -53,6 +55,7 @@ impl MplsEntry {
     }
 
     /// Encode the entry with the given S bit. A traffic class above 7 is masked.
+    #[inline]
     pub fn to_word(self, bottom: bool) -> u32 {
         self.label.value() << field::LABEL_SHIFT
             | (u32::from(self.tc) & field::TC_MASK) << field::TC_SHIFT
@@ -71,6 +74,7 @@ pub struct MplsView<'a> {
 
 impl<'a> MplsView<'a> {
     /// Walk the stack to its bottom.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         for depth in 1..=MAX_STACK_DEPTH {
             need(Layer::Mpls, bytes, depth * ENTRY_LEN)?;
@@ -87,21 +91,25 @@ impl<'a> MplsView<'a> {
     }
 
     /// Number of entries.
+    #[inline]
     pub fn depth(&self) -> usize {
         self.depth
     }
 
     /// Entry `i`, 0 being the top; `None` past the bottom.
+    #[inline]
     pub fn entry(&self, i: usize) -> Option<MplsEntry> {
         (i < self.depth).then(|| MplsEntry::from_word(be32(self.bytes, i * ENTRY_LEN)).0)
     }
 
     /// Length of the stack in bytes.
+    #[inline]
     pub fn header_len(&self) -> usize {
         self.depth * ENTRY_LEN
     }
 
     /// The bytes after the bottom of the stack.
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[self.header_len()..]
     }
@@ -116,6 +124,7 @@ pub struct MplsRepr {
 
 impl MplsRepr {
     /// A stack of one entry.
+    #[inline]
     pub fn single(entry: MplsEntry) -> Self {
         let mut entries = [MplsEntry::default(); MAX_STACK_DEPTH];
         entries[0] = entry;
@@ -124,6 +133,7 @@ impl MplsRepr {
 
     /// A stack of the given entries, top first; `None` if there are none or
     /// more than [`MAX_STACK_DEPTH`].
+    #[inline]
     pub fn from_entries(list: &[MplsEntry]) -> Option<Self> {
         if list.is_empty() || list.len() > MAX_STACK_DEPTH {
             return None;
@@ -138,6 +148,7 @@ impl MplsRepr {
     }
 
     /// Read the stack from a checked view.
+    #[inline]
     pub fn parse(view: &MplsView<'_>) -> Result<Self> {
         let mut entries = [MplsEntry::default(); MAX_STACK_DEPTH];
         for (i, e) in entries.iter_mut().enumerate().take(view.depth) {
@@ -151,22 +162,26 @@ impl MplsRepr {
     }
 
     /// The entries, top first.
+    #[inline]
     pub fn entries(&self) -> &[MplsEntry] {
         &self.entries[..usize::from(self.depth)]
     }
 
     /// The top entry.
+    #[inline]
     pub fn top(&self) -> MplsEntry {
         self.entries[0]
     }
 
     /// Length of the stack in bytes.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         usize::from(self.depth) * ENTRY_LEN
     }
 
     /// Write the stack into the first [`buffer_len`](Self::buffer_len) bytes
     /// of `buf`, with the S bit on the last entry only.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let len = self.buffer_len();
         let available = buf.len();

@@ -52,6 +52,7 @@ pub struct TcpView<'a> {
 
 impl<'a> TcpView<'a> {
     /// Check `bytes` (exactly the IP payload) as described on the type.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         need(Layer::Tcp, bytes, MIN_HEADER_LEN)?;
         let header_len = usize::from(bytes[12] >> 4) * 4;
@@ -77,36 +78,43 @@ impl<'a> TcpView<'a> {
     }
 
     /// Source port.
+    #[inline]
     pub fn src_port(&self) -> u16 {
         be16(self.bytes, 0)
     }
 
     /// Destination port.
+    #[inline]
     pub fn dst_port(&self) -> u16 {
         be16(self.bytes, 2)
     }
 
     /// The flag bits (see [`flags`]).
+    #[inline]
     pub fn flags(&self) -> u16 {
         be16(self.bytes, 12) & 0x01ff
     }
 
     /// Header length in bytes.
+    #[inline]
     pub fn header_len(&self) -> usize {
         self.header_len
     }
 
     /// The checksum field.
+    #[inline]
     pub fn checksum(&self) -> u16 {
         be16(self.bytes, 16)
     }
 
     /// The checksum the segment should carry under the pseudo-header of `ip`.
+    #[inline]
     pub fn compute_checksum(&self, ip: &IpPair) -> u16 {
         ip.transport_checksum(self.bytes, 8, IpProtocol::Tcp)
     }
 
     /// The data after the header.
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[self.header_len..]
     }
@@ -138,6 +146,7 @@ pub struct TcpRepr {
 impl TcpRepr {
     /// Read the header from a checked view, verifying the checksum under the
     /// pseudo-header of `ip`.
+    #[inline]
     pub fn parse(view: &TcpView<'_>, ip: &IpPair) -> Result<Self> {
         let (found, expected) = (view.checksum(), view.compute_checksum(ip));
         if found != expected {
@@ -163,12 +172,14 @@ impl TcpRepr {
     }
 
     /// Length of the header, options included.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         MIN_HEADER_LEN + self.options.len()
     }
 
     /// Write the header into `buf`, whose bytes after the header must already
     /// hold the data, and fill in the checksum under the pseudo-header of `ip`.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8], ip: &IpPair) -> Result<()> {
         let header_len = self.buffer_len();
         let total = header_len + self.payload_len;

@@ -27,6 +27,7 @@ pub enum EtherType {
 
 impl EtherType {
     /// The numeric value.
+    #[inline]
     pub const fn value(self) -> u16 {
         match self {
             EtherType::Ipv4 => 0x0800,
@@ -112,6 +113,7 @@ pub enum IpProtocol {
 
 impl IpProtocol {
     /// The numeric value.
+    #[inline]
     pub const fn value(self) -> u8 {
         match self {
             IpProtocol::HopByHop => 0,
@@ -274,6 +276,7 @@ impl MplsLabel {
     pub const FIRST_UNRESERVED: MplsLabel = MplsLabel(16);
 
     /// Whether this is one of the reserved values 0–15.
+    #[inline]
     pub const fn is_reserved(self) -> bool {
         self.0 < 16
     }
@@ -308,6 +311,7 @@ pub enum IpPair {
 impl IpPair {
     /// The checksum of `data` (a UDP or TCP segment) with this pseudo-header,
     /// treating the 16-bit word at index `skipword` (the checksum field) as zero.
+    #[inline]
     pub(crate) fn transport_checksum(
         &self,
         data: &[u8],
@@ -340,6 +344,7 @@ impl Options {
     pub const MAX_LEN: usize = 40;
 
     /// No options.
+    #[inline]
     pub const fn none() -> Self {
         Options {
             len: 0,
@@ -349,6 +354,7 @@ impl Options {
 
     /// Options from raw bytes; `None` when longer than [`Options::MAX_LEN`] or
     /// not a multiple of 4 bytes (both headers count their length in 32-bit words).
+    #[inline]
     pub fn from_bytes(raw: &[u8]) -> Option<Self> {
         if raw.len() > Self::MAX_LEN || !raw.len().is_multiple_of(4) {
             return None;
@@ -363,16 +369,19 @@ impl Options {
     }
 
     /// The option bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
     }
 
     /// The number of option bytes.
+    #[inline]
     pub const fn len(&self) -> usize {
         self.len as usize
     }
 
     /// Whether there are no options.
+    #[inline]
     pub const fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -396,16 +405,19 @@ impl fmt::Debug for Options {
 
 /// The one's-complement checksum of `data` with the word at `skipword` taken as
 /// zero (RFC 1071), as used by IPv4, ICMP and GRE.
+#[inline]
 pub(crate) fn internet_checksum(data: &[u8], skipword: usize) -> u16 {
     pnet_packet::util::checksum(data, skipword)
 }
 
 /// Read a big-endian u16 at `at`; the caller has checked the length.
+#[inline]
 pub(crate) fn be16(bytes: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([bytes[at], bytes[at + 1]])
 }
 
 /// Read a big-endian u32 at `at`; the caller has checked the length.
+#[inline]
 pub(crate) fn be32(bytes: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }

@@ -26,6 +26,7 @@ pub struct UdpView<'a> {
 
 impl<'a> UdpView<'a> {
     /// Check `bytes` as described on the type.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         need(Layer::Udp, bytes, HEADER_LEN)?;
         let packet =
@@ -53,22 +54,26 @@ impl<'a> UdpView<'a> {
     }
 
     /// Source port.
+    #[inline]
     pub fn src_port(&self) -> u16 {
         self.packet.get_source()
     }
 
     /// Destination port.
+    #[inline]
     pub fn dst_port(&self) -> u16 {
         self.packet.get_destination()
     }
 
     /// The checksum field.
+    #[inline]
     pub fn checksum(&self) -> u16 {
         self.packet.get_checksum()
     }
 
     /// The checksum the datagram should carry under the pseudo-header of `ip`
     /// (0 is sent as 0xffff).
+    #[inline]
     pub fn compute_checksum(&self, ip: &IpPair) -> u16 {
         match ip.transport_checksum(&self.bytes[..self.len], 3, IpProtocol::Udp) {
             0 => 0xffff,
@@ -77,6 +82,7 @@ impl<'a> UdpView<'a> {
     }
 
     /// The payload, as long as the length field says.
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[HEADER_LEN..self.len]
     }
@@ -98,6 +104,7 @@ pub struct UdpRepr {
 
 impl UdpRepr {
     /// A header whose checksum is computed on emit.
+    #[inline]
     pub const fn new(src_port: u16, dst_port: u16, payload_len: usize) -> Self {
         UdpRepr {
             src_port,
@@ -109,6 +116,7 @@ impl UdpRepr {
 
     /// Read the header from a checked view, verifying the checksum under the
     /// pseudo-header of `ip`. A zero checksum is accepted over IPv4 only.
+    #[inline]
     pub fn parse(view: &UdpView<'_>, ip: &IpPair) -> Result<Self> {
         let found = view.checksum();
         let zero_checksum = found == 0 && matches!(ip, IpPair::V4 { .. });
@@ -130,12 +138,14 @@ impl UdpRepr {
     }
 
     /// Length of the header.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         HEADER_LEN
     }
 
     /// Write the header into `buf`, whose bytes after the header must already
     /// hold the payload, and fill in the checksum under the pseudo-header of `ip`.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8], ip: &IpPair) -> Result<()> {
         let total = HEADER_LEN + self.payload_len;
         let len = u16::try_from(total).map_err(|_| {

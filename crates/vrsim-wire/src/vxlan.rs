@@ -27,6 +27,7 @@ pub struct VxlanView<'a> {
 
 impl<'a> VxlanView<'a> {
     /// Check that `bytes` holds the header.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         need(Layer::Vxlan, bytes, HEADER_LEN)?;
         let packet = VxlanPacket::new(bytes).ok_or(Error::truncated(
@@ -38,16 +39,19 @@ impl<'a> VxlanView<'a> {
     }
 
     /// The flags byte.
+    #[inline]
     pub fn flags(&self) -> u8 {
         self.packet.get_flags()
     }
 
     /// The 24-bit VNI field, whether or not the I flag says it is valid.
+    #[inline]
     pub fn vni(&self) -> Vni {
         Vni::from_bits_truncate(self.packet.get_vni())
     }
 
     /// The inner Ethernet frame.
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[HEADER_LEN..]
     }
@@ -63,6 +67,7 @@ pub struct VxlanRepr {
 impl VxlanRepr {
     /// Read the header from a checked view; the I flag must be set.
     /// Reserved bits are ignored, as RFC 7348 asks of receivers.
+    #[inline]
     pub fn parse(view: &VxlanView<'_>) -> Result<Self> {
         let flags = view.flags();
         if flags & FLAG_I == 0 {
@@ -72,11 +77,13 @@ impl VxlanRepr {
     }
 
     /// Length of the header.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         HEADER_LEN
     }
 
     /// Write the header (I flag set, reserved bits zero) into the first 8 bytes of `buf`.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let available = buf.len();
         let mut p = buf
