@@ -2,8 +2,8 @@
 //! table, per VRF (reference §4).
 
 use core::fmt;
-use std::collections::BTreeMap;
 
+use hashbrown::HashMap;
 use vrsim_lpm::{Ipv4Table, Ipv6Table};
 use vrsim_wire::{MacAddr, MplsLabel};
 
@@ -95,8 +95,9 @@ pub struct Vrf {
     pub inet4: Ipv4Table<Route>,
     /// IPv6 routes.
     pub inet6: Ipv6Table<Route>,
-    /// Bridge (MAC) entries, ordered for dumps.
-    pub bridge: BTreeMap<MacAddr, BridgeEntry>,
+    /// Bridge (MAC) entries: a hash table, as the vRouter's is. Its iteration
+    /// order is arbitrary: sort before printing.
+    pub bridge: HashMap<MacAddr, BridgeEntry>,
 }
 
 impl Default for Vrf {
@@ -105,7 +106,7 @@ impl Default for Vrf {
             rpf: true,
             inet4: Ipv4Table::new(),
             inet6: Ipv6Table::new(),
-            bridge: BTreeMap::new(),
+            bridge: HashMap::new(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! [`VRouter`]: one compute node's forwarding state and the configuration API
 //! that programs it, validating every reference (nothing is half-applied).
 
-use std::collections::BTreeMap;
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -47,7 +47,7 @@ pub struct VRouter {
     pub(crate) vifs: Vec<Option<Vif>>,
     pub(crate) nhs: Vec<Option<Nexthop>>,
     pub(crate) ilm: Vec<Option<NhId>>,
-    pub(crate) vxlan: BTreeMap<Vni, NhId>,
+    pub(crate) vxlan: HashMap<Vni, NhId>,
     pub(crate) vrfs: Vec<Vrf>,
     pub(crate) drops: DropCounters,
     /// The outer IPv4 ID counter of UDP tunnels.
@@ -90,7 +90,7 @@ impl VRouter {
                 refs: 0,
             })],
             ilm: vec![None; ilm_len],
-            vxlan: BTreeMap::new(),
+            vxlan: HashMap::new(),
             vrfs: Vec::new(),
             drops: DropCounters::default(),
             ip_id: AtomicU16::new(0),
@@ -298,8 +298,10 @@ impl VRouter {
     }
 
     /// Every VNID with its nexthop, in VNID order.
-    pub fn vnids(&self) -> impl Iterator<Item = (Vni, NhId)> + '_ {
-        self.vxlan.iter().map(|(v, n)| (*v, *n))
+    pub fn vnids(&self) -> Vec<(Vni, NhId)> {
+        let mut all: Vec<_> = self.vxlan.iter().map(|(v, n)| (*v, *n)).collect();
+        all.sort_unstable();
+        all
     }
 
     // ---- routes ----
