@@ -130,20 +130,19 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
     };
     let text = match &cli.command {
         Command::Vif(a) => match a.get {
-            Some(id) => dump::vif_get(&router, vif_id(id)?, layout).map_err(|e| e.to_string())?,
+            Some(id) => dump::vif_get(&router, vif_id(id)?, layout).map_err(response)?,
             None => dump::vif_list(&router, layout),
         },
         Command::Nh(a) => match a.get {
-            Some(id) => dump::nh_get(&router, nh_id(id)?).map_err(|e| e.to_string())?,
+            Some(id) => dump::nh_get(&router, nh_id(id)?).map_err(response)?,
             None => dump::nh_list(&router),
         },
         Command::Rt(a) => match (a.dump, a.get, a.vrf) {
             (Some(vrf), _, _) => {
-                dump::rt_dump(&router, VrfId::from(vrf), layout).map_err(|e| e.to_string())?
+                dump::rt_dump(&router, VrfId::from(vrf), layout).map_err(response)?
             }
             (None, Some(prefix), Some(vrf)) => {
-                dump::rt_get(&router, VrfId::from(vrf), prefix, layout)
-                    .map_err(|e| e.to_string())?
+                dump::rt_get(&router, VrfId::from(vrf), prefix, layout).map_err(response)?
             }
             _ => return Err("rt needs --dump VRF, or --get PREFIX --vrf VRF".into()),
         },
@@ -151,14 +150,14 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
             Some(l) => {
                 let label =
                     MplsLabel::new(l).ok_or_else(|| format!("mpls label {l} out of range"))?;
-                dump::mpls_get(&router, label).map_err(|e| e.to_string())?
+                dump::mpls_get(&router, label).map_err(response)?
             }
             None => dump::mpls_dump(&router),
         },
         Command::Vxlan(a) => match a.get {
             Some(v) => {
                 let vni = Vni::new(v).ok_or_else(|| format!("vnid {v} out of range"))?;
-                dump::vxlan_get(&router, vni).map_err(|e| e.to_string())?
+                dump::vxlan_get(&router, vni).map_err(response)?
             }
             None => dump::vxlan_dump(&router),
         },
@@ -171,6 +170,12 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Print the vRouter CLI's response line for a failed get, and return our own message.
+fn response(e: dump::DumpError) -> String {
+    println!("{}", e.vrouter_response());
+    e.to_string()
 }
 
 fn vif_id(n: u32) -> Result<VifId, String> {

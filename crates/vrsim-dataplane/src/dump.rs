@@ -47,6 +47,18 @@ pub enum DumpError {
     NoSuchVrf(VrfId),
 }
 
+impl DumpError {
+    /// The line the vRouter's CLI prints for this error: the kernel's errno,
+    /// as `vr_response_common_process` shows it (`-ENODEV` for a missing vif,
+    /// `-ENOENT` for the rest).
+    pub fn vrouter_response(&self) -> &'static str {
+        match self {
+            DumpError::NoSuchVif(_) => "vRouter(Response): No such device (19)",
+            _ => "vRouter(Response): No such file or directory (2)",
+        }
+    }
+}
+
 // ---- vif ----
 
 fn vif_header(out: &mut String, layout: Layout) {
