@@ -2,19 +2,24 @@
 //! them equal to `vrsim::seed::frames()`; run it with `VRSIM_BLESS=1` to
 //! rewrite them after a deliberate change.
 
+// Test helpers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
-#[test]
-fn wire_parse_corpus_holds_the_seed_frames() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/wire_parse");
+/// Check (or with `VRSIM_BLESS=1` write) `fuzz/corpus/<target>/seed-<name>` for each file.
+fn check_corpus(target: &str, files: &[(String, Vec<u8>)]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
     let bless = std::env::var_os("VRSIM_BLESS").is_some();
     if bless {
         std::fs::create_dir_all(&dir).unwrap();
     }
-    for f in vrsim::seed::frames() {
-        let path = dir.join(format!("seed-{}", f.name));
+    for (name, bytes) in files {
+        let path = dir.join(format!("seed-{name}"));
         if bless {
-            std::fs::write(&path, &f.bytes).unwrap();
+            std::fs::write(&path, bytes).unwrap();
         }
         let on_disk = std::fs::read(&path).unwrap_or_else(|e| {
             panic!(
@@ -23,10 +28,53 @@ fn wire_parse_corpus_holds_the_seed_frames() {
             )
         });
         assert_eq!(
-            on_disk,
-            f.bytes,
+            &on_disk,
+            bytes,
             "{} is stale (run with VRSIM_BLESS=1)",
             path.display()
         );
     }
+}
+
+#[test]
+fn wire_parse_corpus_holds_the_seed_frames() {
+    let files: Vec<_> = vrsim::seed::frames()
+        .into_iter()
+        .map(|f| (f.name.to_owned(), f.bytes))
+        .collect();
+    check_corpus("wire_parse", &files);
+}
+
+/// `dataplane_process` reads records `[vif selector][length: u16 BE][frame]`;
+/// selectors 0..5 pick vif 0, 1, 2, 37 and the missing 36.
+fn record(selector: u8, frame: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(frame.len()).unwrap();
+    let mut r = vec![selector];
+    r.extend_from_slice(&len.to_be_bytes());
+    r.extend_from_slice(frame);
+    r
+}
+
+#[test]
+fn dataplane_process_corpus_holds_the_seed_frames() {
+    const TAP: u8 = 3;
+    let frames = vrsim::seed::frames();
+    // Each frame alone on the vif it arrives on at compute01 (the fabric's
+    // for all but the VM's reply), then every frame on every vif.
+    let mut files: Vec<_> = frames
+        .iter()
+        .map(|f| {
+            let on = if f.name == "container-reply-from-vm" {
+                TAP
+            } else {
+                0
+            };
+            (f.name.to_owned(), record(on, &f.bytes))
+        })
+        .collect();
+    let every: Vec<u8> = (0..5)
+        .flat_map(|sel| frames.iter().flat_map(move |f| record(sel, &f.bytes)))
+        .collect();
+    files.push(("every-frame-on-every-vif".to_owned(), every));
+    check_corpus("dataplane_process", &files);
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)] // each test file uses some; a failed unwrap is a failed test
 
+pub(crate) mod strategies;
+
 use vrsim::dataplane::{NhId, VRouter, VifId, VrfId};
 use vrsim::wire::{MplsLabel, Vni};
 
