@@ -22,28 +22,30 @@
 #![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use ip_network_table_deps_treebitmap::IpLookupTable;
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::Ipv4Net;
 use iptrie::map::{LCTrieMap, RTrieMap};
 use prefix_trie::PrefixMap;
-use vrsim_lpm::{Ipv4Table, Ipv6Table};
+use vrsim_lpm::Ipv4Table;
 
 #[path = "lpm/data.rs"]
 mod data;
+#[path = "lpm/v6.rs"]
+mod v6;
 
-use data::{Rng, load_v4, v6_table};
+use data::{Rng, load_v4};
 
 /// Addresses per lookup set.
-const SET: usize = 1 << 16;
+pub(crate) const SET: usize = 1 << 16;
 /// Addresses in the hot set.
 const HOT: usize = 4096;
 /// Prefixes removed and re-inserted per round of the update benchmarks.
-const ROUND: usize = 4096;
+pub(crate) const ROUND: usize = 4096;
 
 /// The four IPv4 tables, built once.
 struct V4 {
@@ -89,7 +91,7 @@ fn matching4(pfx: &[(Ipv4Net, u32)], rng: &mut Rng, n: usize) -> Vec<Ipv4Addr> {
         .collect()
 }
 
-fn print_memory(name: &str, bytes: Option<usize>, n: usize) {
+pub(crate) fn print_memory(name: &str, bytes: Option<usize>, n: usize) {
     match bytes {
         Some(b) => eprintln!(
             "memory {name:<10} {:>7.2} MiB {:>6.2} bytes/prefix",
@@ -206,7 +208,7 @@ fn build4(c: &mut Criterion, t: &V4) {
 /// re-inserts them (not timed); for "insert", the reverse. The table never
 /// differs from the full one by more than `ROUND` (0.5%) prefixes, and no clone
 /// of it is needed. Criterion reports the time per update.
-fn updates<T, P: Copy>(
+pub(crate) fn updates<T, P: Copy>(
     g: &mut BenchmarkGroup<'_, WallTime>,
     name: &str,
     table: &mut T,
@@ -219,7 +221,7 @@ fn updates<T, P: Copy>(
             let mut spent = Duration::ZERO;
             let mut left = iters as usize;
             while left > 0 {
-                let round = &sample[..left.min(ROUND)];
+                let round = &sample[..left.min(sample.len())];
                 let start = Instant::now();
                 for &(p, _) in round {
                     rem(table, black_box(p));
@@ -238,7 +240,7 @@ fn updates<T, P: Copy>(
             let mut spent = Duration::ZERO;
             let mut left = iters as usize;
             while left > 0 {
-                let round = &sample[..left.min(ROUND)];
+                let round = &sample[..left.min(sample.len())];
                 for &(p, _) in round {
                     rem(table, p);
                 }
@@ -330,169 +332,11 @@ fn bench_v4(c: &mut Criterion) {
     updates4(c, &mut t);
 }
 
-fn bench_v6(c: &mut Criterion) {
-    let pfx = v6_table();
-    let n = pfx.len();
-    let vrsim: Ipv6Table<u32> = pfx.iter().copied().collect();
-    let mut ptrie = PrefixMap::<Ipv6Net, u32>::new();
-    let mut tbm = IpLookupTable::<Ipv6Addr, u32>::new();
-    let mut rt = RTrieMap::<Ipv6Net, u32>::with_root(0);
-    for &(p, v) in &pfx {
-        ptrie.insert(p, v);
-        tbm.insert(p.addr(), u32::from(p.prefix_len()), v);
-        rt.insert(p, v);
-    }
-    let lc = rt.compress();
-    eprintln!("IPv6 table: {n} prefixes");
-    print_memory("vrsim-lpm", Some(vrsim.memory_usage()), n);
-    print_memory("prefix-trie", Some(ptrie.mem_size()), n);
-    let (nodes, results) = tbm.mem_usage();
-    print_memory("treebitmap", Some(nodes + results), n);
-    print_memory("iptrie-lc", None, n);
-
-    let mut rng = Rng::new(2);
-    let uniform: Vec<Ipv6Addr> = (0..SET)
-        .map(|_| {
-            Ipv6Addr::from((u128::from(rng.next()) << 64 | u128::from(rng.next())) >> 3 | 1 << 125)
-        })
-        .collect();
-    let matching: Vec<Ipv6Addr> = (0..SET)
-        .map(|_| {
-            let p = pfx[rng.below(n)].0;
-            let host =
-                (u128::from(rng.next()) << 64 | u128::from(rng.next())) & !u128::from(p.netmask());
-            Ipv6Addr::from(u128::from(p.network()) | host)
-        })
-        .collect();
-    for (set, addrs) in [("uniform", &uniform), ("matching", &matching)] {
-        let mut g = c.benchmark_group(format!("v6/{set}"));
-        g.throughput(Throughput::Elements(addrs.len() as u64));
-        let mut out = vec![None; addrs.len()];
-        g.bench_function("single/vrsim-lpm", |b| {
-            b.iter(|| {
-                addrs.iter().for_each(|&a| {
-                    black_box(vrsim.longest_match(black_box(a)));
-                })
-            })
-        });
-        g.bench_function("single/prefix-trie", |b| {
-            b.iter(|| {
-                addrs.iter().for_each(|&a| {
-                    black_box(ptrie.get_lpm(&Ipv6Net::from(black_box(a))));
-                })
-            })
-        });
-        g.bench_function("single/treebitmap", |b| {
-            b.iter(|| {
-                addrs.iter().for_each(|&a| {
-                    black_box(tbm.longest_match(black_box(a)));
-                })
-            })
-        });
-        g.bench_function("single/iptrie-lc", |b| {
-            b.iter(|| {
-                addrs.iter().for_each(|&a| {
-                    black_box(lc.lookup(&black_box(a)));
-                })
-            })
-        });
-        g.bench_function("batch/vrsim-lpm", |b| {
-            b.iter(|| vrsim.lookup_batch(black_box(addrs), black_box(&mut out)))
-        });
-        g.bench_function("batch/prefix-trie", |b| {
-            b.iter(|| {
-                for (o, &a) in out.iter_mut().zip(black_box(addrs)) {
-                    *o = ptrie.get_lpm(&Ipv6Net::from(a)).map(|(_, v)| *v);
-                }
-                black_box(&mut out);
-            })
-        });
-        g.bench_function("batch/treebitmap", |b| {
-            b.iter(|| {
-                for (o, &a) in out.iter_mut().zip(black_box(addrs)) {
-                    *o = tbm.longest_match(a).map(|(_, _, v)| *v);
-                }
-                black_box(&mut out);
-            })
-        });
-        g.bench_function("batch/iptrie-lc", |b| {
-            b.iter(|| {
-                for (o, &a) in out.iter_mut().zip(black_box(addrs)) {
-                    *o = Some(*lc.lookup(&a).1);
-                }
-                black_box(&mut out);
-            })
-        });
-        g.finish();
-    }
-    let mut g = c.benchmark_group("v6/build");
-    g.sample_size(10);
-    g.throughput(Throughput::Elements(n as u64));
-    g.bench_function("vrsim-lpm", |b| {
-        b.iter(|| black_box(pfx.iter().copied().collect::<Ipv6Table<u32>>()))
-    });
-    g.bench_function("prefix-trie", |b| {
-        b.iter(|| black_box(pfx.iter().copied().collect::<PrefixMap<Ipv6Net, u32>>()))
-    });
-    g.bench_function("treebitmap", |b| {
-        b.iter(|| {
-            let mut m = IpLookupTable::<Ipv6Addr, u32>::new();
-            for &(p, v) in &pfx {
-                m.insert(p.addr(), u32::from(p.prefix_len()), v);
-            }
-            black_box(m)
-        })
-    });
-    g.bench_function("iptrie-lc", |b| {
-        b.iter(|| {
-            let mut m = RTrieMap::<Ipv6Net, u32>::with_root(0);
-            for &(p, v) in &pfx {
-                m.insert(p, v);
-            }
-            black_box(m.compress())
-        })
-    });
-    g.finish();
-
-    let mut rng = Rng::new(8);
-    let mut sample: Vec<_> = (0..ROUND).map(|_| pfx[rng.below(n)]).collect();
-    sample.sort_by_key(|(p, _)| (u128::from(p.addr()), p.prefix_len()));
-    sample.dedup_by_key(|(p, _)| *p);
-    let mut vrsim = vrsim;
-    let mut g = c.benchmark_group("v6/update");
-    g.throughput(Throughput::Elements(1));
-    updates(
-        &mut g,
-        "vrsim-lpm",
-        &mut vrsim,
-        &sample,
-        |t, p, v| {
-            t.insert(p, v);
-        },
-        |t, p| {
-            t.remove(&p);
-        },
-    );
-    updates(
-        &mut g,
-        "prefix-trie",
-        &mut ptrie,
-        &sample,
-        |t, p, v| {
-            t.insert(p, v);
-        },
-        |t, p| {
-            t.remove(&p);
-        },
-    );
-    g.finish();
-}
-
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(4));
-    targets = bench_v4, bench_v6
+    targets = bench_v4, v6::bench_v6
 }
 criterion_main!(benches);

@@ -66,7 +66,7 @@ impl<V> Ipv4Table<V> {
     #[inline(never)]
     fn resolve_deep(&self, node: usize, b: usize, a: u32) -> Option<Found> {
         let t = &self.trie;
-        let c = t.kids.get(*t.links.get(node)? as usize)?.get(b)? as usize;
+        let c = t.via(*t.links.get(node)?, b as u32)? as usize;
         let pos = t.bits.get(c)?.best((a & 0xff) as usize);
         (pos != 0).then_some(Found {
             node: c,

@@ -54,10 +54,10 @@ impl State {
             self.best_len = self.depth + level_of(pos);
         }
         let link = t.links.get(n).copied().unwrap_or(NONE);
-        let next = if link == NONE || self.depth + 8 >= t.width() {
+        let next = if self.depth + 8 >= t.width() {
             None
         } else {
-            t.kids.get(link as usize).and_then(|k| k.get(b))
+            t.via(link, b as u32)
         };
         match next {
             Some(c) => {

@@ -32,6 +32,7 @@ mod batch6;
 mod bits;
 mod bulk;
 pub mod design;
+mod kids;
 mod slice;
 mod trie;
 mod v4;

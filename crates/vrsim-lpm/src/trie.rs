@@ -3,6 +3,7 @@
 //! IPv4 address is shifted up by 96 bits).
 
 use crate::bits::{Bits, heap_pos, level_of, rank};
+use crate::kids::Kids;
 use crate::slice::{boxed_insert, boxed_remove};
 
 /// "No node" / "no children" in an index field.
@@ -27,35 +28,6 @@ pub(crate) struct Aux<V> {
     pub(crate) cum: u64,
 }
 
-/// The children of a node: one bit per next byte, child indices in byte order.
-#[derive(Clone, Debug)]
-pub(crate) struct Kids {
-    pub(crate) map: [u64; 4],
-    pub(crate) nodes: Box<[u32]>,
-}
-
-impl Kids {
-    /// The child for `byte`, if any.
-    #[inline]
-    pub(crate) fn get(&self, byte: usize) -> Option<u32> {
-        let b = byte & 0xff;
-        let w = b >> 6;
-        let word = self.map[w];
-        if (word >> (b & 63)) & 1 == 0 {
-            return None;
-        }
-        let before: u32 = self.map[..w].iter().map(|m| m.count_ones()).sum();
-        let below = (word & ((1u64 << (b & 63)) - 1)).count_ones();
-        self.nodes.get((before + below) as usize).copied()
-    }
-
-    fn rank(&self, b: usize) -> usize {
-        let w = b >> 6;
-        let before: u32 = self.map[..w].iter().map(|m| m.count_ones()).sum();
-        (before + (self.map[w] & ((1u64 << (b & 63)) - 1)).count_ones()) as usize
-    }
-}
-
 /// The authoritative table and its lookup structure in one.
 #[derive(Clone)]
 pub(crate) struct Trie<V> {
@@ -65,7 +37,7 @@ pub(crate) struct Trie<V> {
     pub(crate) links: Vec<u32>,
     free: Vec<u32>,
     pub(crate) kids: Vec<Kids>,
-    free_kids: Vec<u32>,
+    pub(crate) free_kids: Vec<u32>,
     /// Indexed by the top 16 bits. Low half: `TAG | node` of the depth-16 node
     /// (with [`DEEP`] if it has children), or 0. High half: the fallback code
     /// (see [`Trie::code`]) of the longest prefix of length `<= 16` covering it.
@@ -173,11 +145,6 @@ impl<V> Trie<V> {
         aux.values.get(rank(bits, aux.cum, pos))
     }
 
-    pub(crate) fn child(&self, node: u32, byte: u32) -> Option<u32> {
-        let k = *self.links.get(node as usize)?;
-        self.kids.get(k as usize)?.get(byte as usize)
-    }
-
     fn alloc_node(&mut self) -> u32 {
         let aux = Aux {
             values: Box::default(),
@@ -193,48 +160,6 @@ impl<V> Trie<V> {
             self.aux.push(aux);
             self.links.push(NONE);
             (self.bits.len() - 1) as u32
-        }
-    }
-
-    fn add_child(&mut self, node: u32, byte: u32, child: u32) {
-        let b = byte as usize;
-        let mut k = self.links[node as usize];
-        if k == NONE {
-            let kids = Kids {
-                map: [0; 4],
-                nodes: Box::default(),
-            };
-            k = match self.free_kids.pop() {
-                Some(f) => {
-                    self.kids[f as usize] = kids;
-                    f
-                }
-                None => {
-                    self.kids.push(kids);
-                    (self.kids.len() - 1) as u32
-                }
-            };
-            self.links[node as usize] = k;
-        }
-        let kids = &mut self.kids[k as usize];
-        let at = kids.rank(b);
-        boxed_insert(&mut kids.nodes, at, child);
-        kids.map[b >> 6] |= 1 << (b & 63);
-    }
-
-    fn remove_child(&mut self, node: u32, byte: u32) {
-        let b = byte as usize;
-        let k = self.links[node as usize];
-        let Some(kids) = self.kids.get_mut(k as usize) else {
-            return;
-        };
-        let at = kids.rank(b);
-        boxed_remove(&mut kids.nodes, at);
-        kids.map[b >> 6] &= !(1 << (b & 63));
-        if kids.nodes.is_empty() {
-            kids.nodes = Box::default();
-            self.free_kids.push(k);
-            self.links[node as usize] = NONE;
         }
     }
 
@@ -421,11 +346,11 @@ impl<V> Trie<V> {
             if pos != 0 {
                 best = (node, pos, d);
             }
-            let k = *self.links.get(node)?;
-            if k == NONE || d + 8 >= self.width {
+            let link = *self.links.get(node)?;
+            if d + 8 >= self.width {
                 break;
             }
-            match self.kids.get(k as usize).and_then(|kids| kids.get(b)) {
+            match self.via(link, b as u32) {
                 Some(c) => node = c as usize,
                 None => break,
             }
@@ -442,7 +367,7 @@ impl<V> Trie<V> {
     pub(crate) fn memory_usage(&self) -> usize {
         use std::mem::size_of;
         let values: usize = self.aux.iter().map(|a| a.values.len()).sum();
-        let kid_nodes: usize = self.kids.iter().map(|k| k.nodes.len()).sum();
+        let kid_heap: usize = self.kids.iter().map(Kids::heap_bytes).sum();
         size_of::<Self>()
             + self.bits.capacity() * size_of::<Bits>()
             + self.aux.capacity() * size_of::<Aux<V>>()
@@ -450,7 +375,7 @@ impl<V> Trie<V> {
             + (self.links.capacity() + self.free.capacity() + self.free_kids.capacity())
                 * size_of::<u32>()
             + self.kids.capacity() * size_of::<Kids>()
-            + kid_nodes * size_of::<u32>()
+            + kid_heap
             + size_of::<[u64; 1 << 16]>()
     }
 

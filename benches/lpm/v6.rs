@@ -1,0 +1,174 @@
+//! The IPv6 half of `benches/lpm.rs`: the synthetic table of
+//! [`v6_table`](super::data::v6_table), the same peers and the same
+//! measurements as for IPv4 (uniform addresses are drawn inside 2000::/3).
+
+use std::hint::black_box;
+use std::net::Ipv6Addr;
+
+use criterion::{Criterion, Throughput};
+use ip_network_table_deps_treebitmap::IpLookupTable;
+use ipnet::Ipv6Net;
+use iptrie::map::RTrieMap;
+use prefix_trie::PrefixMap;
+use vrsim_lpm::Ipv6Table;
+
+use super::data::{Rng, v6_table};
+use super::{ROUND, SET, print_memory, updates};
+
+pub(crate) fn bench_v6(c: &mut Criterion) {
+    let pfx = v6_table();
+    let n = pfx.len();
+    let vrsim: Ipv6Table<u32> = pfx.iter().copied().collect();
+    let mut ptrie = PrefixMap::<Ipv6Net, u32>::new();
+    let mut tbm = IpLookupTable::<Ipv6Addr, u32>::new();
+    let mut rt = RTrieMap::<Ipv6Net, u32>::with_root(0);
+    for &(p, v) in &pfx {
+        ptrie.insert(p, v);
+        tbm.insert(p.addr(), u32::from(p.prefix_len()), v);
+        rt.insert(p, v);
+    }
+    let lc = rt.compress();
+    eprintln!("IPv6 table: {n} prefixes");
+    print_memory("vrsim-lpm", Some(vrsim.memory_usage()), n);
+    print_memory("prefix-trie", Some(ptrie.mem_size()), n);
+    let (nodes, results) = tbm.mem_usage();
+    print_memory("treebitmap", Some(nodes + results), n);
+    print_memory("iptrie-lc", None, n);
+
+    let mut rng = Rng::new(2);
+    let uniform: Vec<Ipv6Addr> = (0..SET)
+        .map(|_| {
+            Ipv6Addr::from((u128::from(rng.next()) << 64 | u128::from(rng.next())) >> 3 | 1 << 125)
+        })
+        .collect();
+    let matching: Vec<Ipv6Addr> = (0..SET)
+        .map(|_| {
+            let p = pfx[rng.below(n)].0;
+            let host =
+                (u128::from(rng.next()) << 64 | u128::from(rng.next())) & !u128::from(p.netmask());
+            Ipv6Addr::from(u128::from(p.network()) | host)
+        })
+        .collect();
+    for (set, addrs) in [("uniform", &uniform), ("matching", &matching)] {
+        let mut g = c.benchmark_group(format!("v6/{set}"));
+        g.throughput(Throughput::Elements(addrs.len() as u64));
+        let mut out = vec![None; addrs.len()];
+        g.bench_function("single/vrsim-lpm", |b| {
+            b.iter(|| {
+                addrs.iter().for_each(|&a| {
+                    black_box(vrsim.longest_match(black_box(a)));
+                })
+            })
+        });
+        g.bench_function("single/prefix-trie", |b| {
+            b.iter(|| {
+                addrs.iter().for_each(|&a| {
+                    black_box(ptrie.get_lpm(&Ipv6Net::from(black_box(a))));
+                })
+            })
+        });
+        g.bench_function("single/treebitmap", |b| {
+            b.iter(|| {
+                addrs.iter().for_each(|&a| {
+                    black_box(tbm.longest_match(black_box(a)));
+                })
+            })
+        });
+        g.bench_function("single/iptrie-lc", |b| {
+            b.iter(|| {
+                addrs.iter().for_each(|&a| {
+                    black_box(lc.lookup(&black_box(a)));
+                })
+            })
+        });
+        g.bench_function("batch/vrsim-lpm", |b| {
+            b.iter(|| vrsim.lookup_batch(black_box(addrs), black_box(&mut out)))
+        });
+        g.bench_function("batch/prefix-trie", |b| {
+            b.iter(|| {
+                for (o, &a) in out.iter_mut().zip(black_box(addrs)) {
+                    *o = ptrie.get_lpm(&Ipv6Net::from(a)).map(|(_, v)| *v);
+                }
+                black_box(&mut out);
+            })
+        });
+        g.bench_function("batch/treebitmap", |b| {
+            b.iter(|| {
+                for (o, &a) in out.iter_mut().zip(black_box(addrs)) {
+                    *o = tbm.longest_match(a).map(|(_, _, v)| *v);
+                }
+                black_box(&mut out);
+            })
+        });
+        g.bench_function("batch/iptrie-lc", |b| {
+            b.iter(|| {
+                for (o, &a) in out.iter_mut().zip(black_box(addrs)) {
+                    *o = Some(*lc.lookup(&a).1);
+                }
+                black_box(&mut out);
+            })
+        });
+        g.finish();
+    }
+    let mut g = c.benchmark_group("v6/build");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("vrsim-lpm", |b| {
+        b.iter(|| black_box(pfx.iter().copied().collect::<Ipv6Table<u32>>()))
+    });
+    g.bench_function("prefix-trie", |b| {
+        b.iter(|| black_box(pfx.iter().copied().collect::<PrefixMap<Ipv6Net, u32>>()))
+    });
+    g.bench_function("treebitmap", |b| {
+        b.iter(|| {
+            let mut m = IpLookupTable::<Ipv6Addr, u32>::new();
+            for &(p, v) in &pfx {
+                m.insert(p.addr(), u32::from(p.prefix_len()), v);
+            }
+            black_box(m)
+        })
+    });
+    g.bench_function("iptrie-lc", |b| {
+        b.iter(|| {
+            let mut m = RTrieMap::<Ipv6Net, u32>::with_root(0);
+            for &(p, v) in &pfx {
+                m.insert(p, v);
+            }
+            black_box(m.compress())
+        })
+    });
+    g.finish();
+
+    let mut rng = Rng::new(8);
+    let mut sample: Vec<_> = (0..ROUND).map(|_| pfx[rng.below(n)]).collect();
+    sample.sort_by_key(|(p, _)| (u128::from(p.addr()), p.prefix_len()));
+    sample.dedup_by_key(|(p, _)| *p);
+    let mut vrsim = vrsim;
+    let mut g = c.benchmark_group("v6/update");
+    g.throughput(Throughput::Elements(1));
+    updates(
+        &mut g,
+        "vrsim-lpm",
+        &mut vrsim,
+        &sample,
+        |t, p, v| {
+            t.insert(p, v);
+        },
+        |t, p| {
+            t.remove(&p);
+        },
+    );
+    updates(
+        &mut g,
+        "prefix-trie",
+        &mut ptrie,
+        &sample,
+        |t, p, v| {
+            t.insert(p, v);
+        },
+        |t, p| {
+            t.remove(&p);
+        },
+    );
+    g.finish();
+}
