@@ -170,3 +170,37 @@ fn references_are_counted_and_released() {
     let (_, got) = table.longest_match(Ipv4Addr::new(10, 9, 9, 1)).unwrap();
     assert!(got.flags.contains(RouteFlags::LABEL_VALID));
 }
+
+#[test]
+fn composite_loops_are_refused() {
+    use vrsim::dataplane::nexthop::EcmpMember;
+    let mut r = compute01();
+    let ecmp = |id: u32, member: u32| NexthopConfig {
+        id: nh(id),
+        kind: NhKind::Composite {
+            members: [EcmpMember {
+                nh: nh(member),
+                label: None,
+            }]
+            .into_iter()
+            .collect(),
+        },
+        family: NhFamily::Inet,
+        flags: NhFlags::VALID,
+        vrf: public(),
+    };
+    r.add_nh(ecmp(40, 90)).unwrap();
+    r.add_nh(ecmp(41, 40)).unwrap();
+    assert_eq!(
+        r.add_nh(ecmp(40, 41)).unwrap_err(),
+        ConfigError::NhLoop {
+            nh: nh(40),
+            via: nh(41)
+        }
+    );
+    assert_eq!(
+        r.nh(nh(40)).unwrap().config,
+        ecmp(40, 90),
+        "the refused change left nh 40 as it was"
+    );
+}

@@ -39,6 +39,14 @@ pub enum ConfigError {
         /// The missing member.
         member: NhId,
     },
+    /// A composite whose members lead back to itself.
+    #[error("nh {nh} would reach itself through member nh {via}")]
+    NhLoop {
+        /// The composite.
+        nh: NhId,
+        /// The member through which it loops.
+        via: NhId,
+    },
     /// A composite without members.
     #[error("composite nh {0} has no members")]
     EmptyComposite(NhId),

@@ -248,7 +248,7 @@ impl VRouter {
         let (nh, matched, _) = self.route4(fmd.vrf, src);
         let (expect, pass) = match (matched, self.nh(nh).map(|n| &n.config.kind)) {
             (None, _) => (RpfExpect::NoSourceRoute, false),
-            (Some(_), Some(kind)) => self.rpf_rule(fmd, kind),
+            (Some(_), Some(kind)) => self.rpf_rule(fmd, kind, 0),
             (Some(_), None) => (RpfExpect::NoCheck, true),
         };
         trace.step(Step::Rpf {
@@ -267,7 +267,9 @@ impl VRouter {
         }
     }
 
-    fn rpf_rule(&self, fmd: &Fmd, kind: &NhKind) -> (RpfExpect, bool) {
+    /// The RPF rule of a source nexthop (reference §5). Composites recurse
+    /// into their members, as deep as the nexthop chain may go.
+    fn rpf_rule(&self, fmd: &Fmd, kind: &NhKind, depth: u8) -> (RpfExpect, bool) {
         match kind {
             NhKind::Encap { oif, .. } => (
                 RpfExpect::Vif(*oif),
@@ -277,10 +279,11 @@ impl VRouter {
                 (RpfExpect::TunnelEndpoint(*dip), fmd.outer_src == Some(*dip))
             }
             NhKind::Composite { members } => {
-                let any = members.iter().any(|m| {
-                    self.nh(m.nh)
-                        .is_some_and(|n| self.rpf_rule(fmd, &n.config.kind).1)
-                });
+                let any = depth < MAX_NH_CHAIN
+                    && members.iter().any(|m| {
+                        self.nh(m.nh)
+                            .is_some_and(|n| self.rpf_rule(fmd, &n.config.kind, depth + 1).1)
+                    });
                 (RpfExpect::AnyEcmpMember, any)
             }
             _ => (RpfExpect::NoCheck, true),

@@ -161,6 +161,9 @@ impl VRouter {
                 return Err(ConfigError::NhMemberMissing { nh: id, member });
             }
         }
+        if let Some(via) = config.referenced_nhs().find(|&m| self.reaches(m, id)) {
+            return Err(ConfigError::NhLoop { nh: id, via });
+        }
         let refs = match self.nh_slot(id).take() {
             Some(old) => {
                 old.config.referenced_nhs().for_each(|m| self.unref(m));
@@ -171,6 +174,25 @@ impl VRouter {
         config.referenced_nhs().for_each(|m| self.add_ref(m));
         set(&mut self.nhs, id.index(), Nexthop { config, refs });
         Ok(())
+    }
+
+    /// Whether following composite members from `from` leads to `target`.
+    fn reaches(&self, from: NhId, target: NhId) -> bool {
+        let mut stack = vec![from];
+        let mut seen = Vec::new();
+        while let Some(n) = stack.pop() {
+            if n == target {
+                return true;
+            }
+            if seen.contains(&n) {
+                continue;
+            }
+            seen.push(n);
+            if let Some(nh) = self.nh(n) {
+                stack.extend(nh.config.referenced_nhs());
+            }
+        }
+        false
     }
 
     /// Delete a nexthop nothing refers to.
