@@ -356,3 +356,141 @@ fn malformed_and_misdirected_frames_are_counted_once() {
         5
     );
 }
+
+#[test]
+fn ipv6_inside_mplsogre_keeps_its_ethertype() {
+    let mut r = compute01();
+    let frame = Frame::new()
+        .ethernet(seed::GW_FABRIC_MAC, seed::COMPUTE01_FABRIC_MAC)
+        .ipv4(seed::GW_FABRIC_IP, seed::COMPUTE01_IP)
+        .gre()
+        .mpls(35)
+        .ipv6(
+            "2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap(),
+            "2001:db8::2".parse::<std::net::Ipv6Addr>().unwrap(),
+        )
+        .udp(1000, 2000)
+        .payload(b"v6")
+        .build()
+        .unwrap();
+    let (d, out, trace) = run(&mut r, FABRIC_VIF, &frame);
+    assert_eq!(d, Disposition::Transmit { vif: TAP_VIF }, "{trace}");
+    let d = dissect(&out);
+    assert_eq!((d.chain().as_str(), d.error), ("eth:ipv6:udp", None), "{d}");
+}
+
+#[test]
+fn arp_replies_and_gratuitous_arp_are_bridged() {
+    let mut r = compute01();
+    let arp = |op: vrsim::wire::arp::ArpOperation, target: std::net::Ipv4Addr, dst| {
+        let repr = vrsim::wire::arp::ArpRepr {
+            operation: op,
+            sender_mac: seed::DOCKERHOST_MAC,
+            sender_ip: seed::DOCKERHOST_IP,
+            target_mac: vrsim::wire::MacAddr::zero(),
+            target_ip: target,
+        };
+        Frame::new()
+            .ethernet(seed::DOCKERHOST_MAC, dst)
+            .header(Header::Arp(repr))
+            .build()
+            .unwrap()
+    };
+    use vrsim::wire::arp::ArpOperation::{Reply, Request};
+    // A reply to another VM's MAC is bridged; with no entry for it and Uuf set, it floods
+    // through the broadcast entry (the discard nexthop in vrsim's compute01).
+    let other = vrsim::wire::MacAddr::new(2, 0, 0, 0, 0, 7);
+    assert_eq!(
+        run(&mut r, TAP_VIF, &arp(Reply, [172, 16, 10, 7].into(), other)).0,
+        Disposition::Drop(DropReason::Discard)
+    );
+    // Gratuitous ARP (sender = target) is flooded, never answered.
+    let (d, _, trace) = run(
+        &mut r,
+        TAP_VIF,
+        &arp(
+            Request,
+            seed::DOCKERHOST_IP,
+            vrsim::wire::MacAddr::broadcast(),
+        ),
+    );
+    assert_eq!(d, Disposition::Drop(DropReason::Discard), "{trace}");
+    assert!(
+        !trace
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::ArpProxy { .. }))
+    );
+    // A request for an address without a route is flooded too.
+    let (d, _, trace) = run(
+        &mut r,
+        TAP_VIF,
+        &arp(
+            Request,
+            [10, 9, 9, 9].into(),
+            vrsim::wire::MacAddr::broadcast(),
+        ),
+    );
+    assert!(
+        !trace
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::ArpProxy { .. })),
+        "{trace}"
+    );
+    assert_eq!(d, Disposition::Drop(DropReason::Discard));
+    assert_accounting(&r, 3);
+}
+
+#[test]
+fn bridged_ip_from_the_fabric_is_rpf_checked() {
+    let mut r = compute01();
+    // VXLAN VNID 4 carrying a packet that claims to come from the Docker VM's own address.
+    let outer = Frame::new()
+        .ethernet(seed::GW_FABRIC_MAC, seed::COMPUTE01_FABRIC_MAC)
+        .ipv4(seed::GW_FABRIC_IP, seed::COMPUTE01_IP)
+        .udp(52000, vrsim::wire::UDP_PORT_VXLAN)
+        .vxlan(4);
+    let spoof = Frame::new()
+        .ethernet(seed::VROUTER_MAC, seed::DOCKERHOST_MAC)
+        .ipv4(seed::DOCKERHOST_IP, [172, 16, 10, 3])
+        .icmp_echo_request(1, 1, b"x");
+    let frame = outer.append(spoof).build().unwrap();
+    let (d, _, trace) = run(&mut r, FABRIC_VIF, &frame);
+    assert_eq!(d, Disposition::Drop(DropReason::InvalidSource), "{trace}");
+}
+
+#[test]
+fn too_big_with_df_is_trapped_before_encapsulation() {
+    let mut r = compute01();
+    let mut ip = vrsim::wire::ipv4::Ipv4Repr::new(
+        seed::CONTAINER_IP,
+        seed::EARTH_IP,
+        vrsim::wire::IpProtocol::Udp,
+        0,
+    );
+    ip.dont_frag = true;
+    let big = Frame::new()
+        .ethernet(seed::DOCKERHOST_MAC, seed::VROUTER_MAC)
+        .header(Header::Ipv4(ip))
+        .udp(1, 2)
+        .payload(&[0u8; 1480])
+        .build()
+        .unwrap();
+    let (d, out, trace) = run(&mut r, TAP_VIF, &big);
+    assert_eq!(
+        d,
+        Disposition::ToHost {
+            vif: seed::AGENT_VIF
+        },
+        "{trace}"
+    );
+    assert!(trace.steps.contains(&Step::Trap {
+        reason: vrsim::dataplane::trace::TrapReason::HandleDf
+    }));
+    assert_eq!(
+        out.len(),
+        big.len() - 14,
+        "the agent gets the packet, not the tunnel frame"
+    );
+}

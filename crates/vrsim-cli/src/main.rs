@@ -200,6 +200,12 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     digits
         .chunks(2)
         .map(|pair| {
+            if !pair.iter().all(u8::is_ascii_hexdigit) {
+                return Err(format!(
+                    "--hex: {:?} is not a hex byte",
+                    String::from_utf8_lossy(pair)
+                ));
+            }
             let text = std::str::from_utf8(pair).map_err(|_| "--hex: not hex".to_string())?;
             u8::from_str_radix(text, 16).map_err(|_| format!("--hex: {text:?} is not a hex byte"))
         })

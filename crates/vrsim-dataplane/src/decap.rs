@@ -15,7 +15,7 @@ use crate::ids::NhId;
 use crate::nexthop::{NhFamily, NhKind, TunnelEncap};
 use crate::packet::PacketBuf;
 use crate::pipeline::{Disposition, Fmd};
-use crate::trace::{Step, Tracer};
+use crate::trace::{Step, Tracer, TrapReason};
 use crate::vrouter::VRouter;
 
 /// The top label value the vRouter pops without looking it up when S is clear.
@@ -60,7 +60,7 @@ impl VRouter {
             to: ttl - 1,
         });
         if ttl == 1 {
-            return self.trap_to_agent();
+            return self.trap_to_agent(TrapReason::ZeroTtl, trace);
         }
         let Some(NhKind::Receive { .. }) = self.nh(nh).map(|n| &n.config.kind) else {
             // Not for this node: forward it in the fabric VRF.

@@ -25,7 +25,7 @@ use crate::ids::NhId;
 use crate::nexthop::{NhKind, TunnelEncap};
 use crate::packet::PacketBuf;
 use crate::pipeline::{Disposition, Fmd};
-use crate::trace::{Step, Tracer};
+use crate::trace::{Step, Tracer, TrapReason};
 use crate::vrouter::VRouter;
 
 /// The TTL of outer IPv4 headers, and of labels on packets without a TTL.
@@ -85,7 +85,11 @@ impl VRouter {
             ident,
             ..Ipv4Repr::new(*sip, *dip, proto, tunnel_len + inner_len)
         };
-        let Some(head) = buf.push(ETH_LEN + outer.buffer_len() + tunnel_len) else {
+        let head_len = ETH_LEN + outer.buffer_len() + tunnel_len;
+        if self.too_big_with_df(*oif, inner_df, head_len + inner_len) {
+            return self.trap_to_agent(TrapReason::HandleDf, trace);
+        }
+        let Some(head) = buf.push(head_len) else {
             return Disposition::Drop(DropReason::Push);
         };
         head[..ETH_LEN].copy_from_slice(rewrite);
@@ -139,7 +143,7 @@ impl VRouter {
             sip: *sip,
             dip: *dip,
         });
-        self.tunnel_mtu(*oif, inner_df, buf)
+        Disposition::Transmit { vif: *oif }
     }
 
     /// The next outer IPv4 ID of this vRouter (never 0).

@@ -15,7 +15,7 @@ use crate::nexthop::{NhFamily, NhFlags, NhKind};
 use crate::packet::PacketBuf;
 use crate::pipeline::{Disposition, Fmd, MAX_NH_CHAIN};
 use crate::route::{BridgeEntry, RouteFlags};
-use crate::trace::{RpfExpect, Step, Tracer};
+use crate::trace::{RpfExpect, Step, Tracer, TrapReason};
 use crate::vif::VifFlags;
 use crate::vrouter::VRouter;
 
@@ -37,19 +37,25 @@ impl VRouter {
     }
 
     /// `vr_bridge_input`: look the destination MAC up in the VRF's bridge table.
-    /// A miss floods (through the broadcast entry's nexthop) when unknown
-    /// unicast flooding is on: the tap's `Uuf` flag for frames from a VM, the
-    /// label or VNID nexthop's `Unicast Flood` flag for frames from the fabric.
+    /// An entry whose nexthop is Discard counts as a miss. A multicast or
+    /// broadcast miss uses the broadcast entry; a unicast miss floods through
+    /// it when unknown-unicast flooding is on (the tap's `Uuf` flag for frames
+    /// from a VM, the label or VNID nexthop's `Unicast Flood` flag for frames
+    /// from the fabric), and is dropped as `No L2 Route` otherwise.
     fn bridge_input<T: Tracer>(&self, fmd: Fmd, buf: &mut PacketBuf, trace: &mut T) -> Disposition {
         let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
             return Disposition::Drop(DropReason::InvalidPacket);
         };
         let mac = eth.dst();
-        let entry = self.bridge_entry(&fmd, mac, trace);
-        let entry = match entry {
+        let found = self
+            .bridge_entry(&fmd, mac, trace)
+            .filter(|e| e.nh != NhId::DISCARD);
+        let entry = match found {
             Some(e) => e,
-            None if self.floods_unknown_unicast(&fmd) => {
+            None if mac.is_multicast() || self.floods_unknown_unicast(&fmd) => {
                 match self.bridge_entry(&fmd, MacAddr::broadcast(), trace) {
+                    Some(e) if !mac.is_broadcast() => e,
+                    // The broadcast entry itself was the lookup: its Discard nexthop stands.
                     Some(e) => e,
                     None => return Disposition::Drop(DropReason::L2NoRoute),
                 }
@@ -61,7 +67,7 @@ impl VRouter {
             self.nh(entry.nh).map(|n| &n.config.kind),
             Some(NhKind::Tunnel { .. })
         );
-        if fmd.from_fabric && to_tunnel && !mac.is_broadcast() && !mac.is_multicast() {
+        if fmd.from_fabric && to_tunnel && !mac.is_multicast() {
             return Disposition::Drop(DropReason::InvalidSource);
         }
         let fmd = Fmd {
@@ -101,75 +107,75 @@ impl VRouter {
         }
     }
 
-    /// An ARP request from a VM (`vm_arp_request`, `vr_get_proxy_mac`): a
-    /// broadcast request needs the VRF's broadcast bridge entry; the answer is
-    /// the target route's stitched MAC, else the vif's MAC when the route has
-    /// the P flag; otherwise the request is flooded.
+    /// ARP from a VM (`vr_arp_input`, `vm_arp_request`, `vr_get_proxy_mac`).
+    /// Replies and gratuitous ARP are bridged like any frame. A request is
+    /// answered by proxy when the vif proxies MAC requests or the target's
+    /// route has the P flag: with the route's stitched MAC, else flooded when
+    /// the route has F, else with the vif's MAC. Anything else is bridged
+    /// (flooded when broadcast).
     fn arp_from_vm<T: Tracer>(&self, fmd: Fmd, buf: &mut PacketBuf, trace: &mut T) -> Disposition {
         let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
             return Disposition::Drop(DropReason::InterfaceDrop);
         };
-        let flood = if eth.dst() == MacAddr::broadcast() {
-            match self.bridge_entry(&fmd, MacAddr::broadcast(), trace) {
-                Some(e) => Some(e),
-                None => return Disposition::Drop(DropReason::L2NoRoute),
-            }
-        } else {
-            None
-        };
         let Ok(arp) = ArpView::new_checked(eth.payload()).and_then(|v| ArpRepr::parse(&v)) else {
             return Disposition::Drop(DropReason::InvalidArp);
         };
-        if arp.operation != ArpOperation::Request {
-            return Disposition::Drop(DropReason::InvalidArp);
+        let vif = self.vif(fmd.ingress);
+        let vif_flags = vif.map_or(VifFlags::empty(), |v| v.config.flags);
+        match arp.operation {
+            ArpOperation::Request => {}
+            ArpOperation::Reply => return self.bridge_input(fmd, buf, trace),
+            ArpOperation::Unknown(_) => return Disposition::Drop(DropReason::InvalidArp),
+        }
+        if arp.sender_ip == arp.target_ip {
+            // Gratuitous ARP: flooded, except on a vif that proxies every MAC request.
+            if vif_flags.contains(VifFlags::MAC_PROXY) {
+                return Disposition::Drop(DropReason::InvalidArp);
+            }
+            return self.bridge_input(fmd, buf, trace);
+        }
+        if eth.dst().is_broadcast()
+            && self
+                .bridge_entry(&fmd, MacAddr::broadcast(), trace)
+                .is_none()
+        {
+            return Disposition::Drop(DropReason::L2NoRoute);
         }
         let route = self
             .vrfs
             .get(fmd.vrf.index())
             .and_then(|v| v.inet4.longest_match(arp.target_ip));
-        let (nh, matched, label) = self.route4(fmd.vrf, arp.target_ip);
         trace.step(Step::InetLookup {
             vrf: fmd.vrf,
             key: IpAddr::V4(arp.target_ip),
-            matched: matched.map(IpNet::V4),
-            nh,
-            label,
+            matched: route.map(|(p, _)| IpNet::V4(p)),
+            nh: route.map_or(NhId::DISCARD, |(_, r)| r.nh),
+            label: route.and_then(|(_, r)| r.label),
         });
-        let vif = self.vif(fmd.ingress);
         let vif_mac = vif.map_or(MacAddr::zero(), |v| v.config.mac);
-        let answer = route.and_then(|(_, r)| match r.stitched_mac {
-            Some((mac, _)) => Some(mac),
-            None if r.flags.contains(RouteFlags::ARP_PROXY) => Some(vif_mac),
-            None => None,
-        });
+        let proxy = vif_flags.contains(VifFlags::MAC_PROXY)
+            || route.is_some_and(|(_, r)| r.flags.contains(RouteFlags::ARP_PROXY));
+        let answer = match route {
+            Some((_, r)) if proxy => match r.stitched_mac {
+                Some((mac, _)) => Some(mac),
+                None if r.flags.contains(RouteFlags::ARP_FLOOD) => None,
+                None => Some(vif_mac),
+            },
+            None if proxy => Some(vif_mac),
+            _ => None,
+        };
         let Some(mac) = answer else {
-            return match flood {
-                Some(e) => self.nh_output(
-                    Fmd {
-                        label: e.label,
-                        ..fmd
-                    },
-                    e.nh,
-                    false,
-                    buf,
-                    trace,
-                ),
-                None => Disposition::Drop(DropReason::L2NoRoute),
-            };
+            return self.bridge_input(fmd, buf, trace);
         };
         // The reply goes back out of the tap, which needs a bridge entry for the
         // asker unless the vif proxies MAC requests itself.
-        let proxies = vif.is_some_and(|v| {
-            v.config.flags.contains(VifFlags::NO_ARP_PROXY)
-                || v.config.flags.contains(VifFlags::MAC_PROXY)
-        });
-        if !proxies
-            && self
-                .vrfs
-                .get(fmd.vrf.index())
-                .and_then(|v| v.bridge.get(&arp.sender_mac))
-                .is_none()
-        {
+        let proxies =
+            vif_flags.contains(VifFlags::NO_ARP_PROXY) || vif_flags.contains(VifFlags::MAC_PROXY);
+        let known = self
+            .vrfs
+            .get(fmd.vrf.index())
+            .is_some_and(|v| v.bridge.contains_key(&arp.sender_mac));
+        if !proxies && !known {
             return Disposition::Drop(DropReason::InvalidNh);
         }
         trace.step(Step::ArpProxy {
@@ -240,11 +246,11 @@ impl VRouter {
     }
 
     /// RPF on the packet's source (reference §5): `None` when it passes.
-    fn rpf<T: Tracer>(&self, fmd: &Fmd, buf: &PacketBuf, trace: &mut T) -> Option<DropReason> {
+    fn rpf<T: Tracer>(&self, fmd: &Fmd, ip: &[u8], trace: &mut T) -> Option<DropReason> {
         if !self.vrfs.get(fmd.vrf.index()).is_none_or(|v| v.rpf) {
             return None;
         }
-        let src = Ipv4View::new_checked(buf.frame()).ok()?.src();
+        let src = Ipv4View::new_checked(ip).ok()?.src();
         let (nh, matched, _) = self.route4(fmd.vrf, src);
         let (expect, pass) = match (matched, self.nh(nh).map(|n| &n.config.kind)) {
             (None, _) => (RpfExpect::NoSourceRoute, false),
@@ -314,7 +320,7 @@ impl VRouter {
         });
         // A TTL that reached 0 is the agent's to answer (`AGENT_TRAP_ZERO_TTL`).
         if fmd.ttl == Some(0) {
-            return self.trap_to_agent();
+            return self.trap_to_agent(TrapReason::ZeroTtl, trace);
         }
         if !c.flags.contains(NhFlags::VALID) {
             return Disposition::Drop(DropReason::InvalidNh);
@@ -323,22 +329,36 @@ impl VRouter {
         let ingress_policy = self
             .vif(fmd.ingress)
             .is_some_and(|v| v.config.flags.contains(VifFlags::POLICY));
-        if l3 && !fmd.flow_done && (policy || ingress_policy) {
+        // Flow processing (and so RPF) for IPv4, routed or bridged (`vr_flow_forward`).
+        let ip_at = if l3 {
+            Some(0)
+        } else {
+            EthernetView::new_checked(buf.frame())
+                .is_ok_and(|e| e.ethertype() == EtherType::Ipv4)
+                .then_some(ETH_LEN)
+        };
+        if let Some(at) = ip_at
+            && !fmd.flow_done
+            && (policy || ingress_policy)
+        {
             fmd.flow_done = true;
-            // The flow's forward lookup: the route its destination takes in this VRF.
+            let ip = buf.frame().get(at..).unwrap_or_default();
+            // A packet that came by label skips routing: show the route its flow takes.
             if T::ENABLED
-                && let Ok(ip) = Ipv4View::new_checked(buf.frame())
+                && fmd.from_fabric
+                && let Ok(v) = Ipv4View::new_checked(ip)
             {
-                let (nh, matched, label) = self.route4(fmd.vrf, ip.dst());
+                let (nh, matched, label) = self.route4(fmd.vrf, v.dst());
+                let (key, matched) = (IpAddr::V4(v.dst()), matched.map(IpNet::V4));
                 trace.step(Step::InetLookup {
                     vrf: fmd.vrf,
-                    key: IpAddr::V4(ip.dst()),
-                    matched: matched.map(IpNet::V4),
+                    key,
+                    matched,
                     nh,
                     label,
                 });
             }
-            if let Some(reason) = self.rpf(&fmd, buf, trace) {
+            if let Some(reason) = self.rpf(&fmd, ip, trace) {
                 return Disposition::Drop(reason);
             }
         }
@@ -353,12 +373,6 @@ impl VRouter {
                         return self.to_host();
                     }
                     buf.pull(ETH_LEN);
-                }
-                if !fmd.flow_done && ingress_policy {
-                    fmd.flow_done = true;
-                    if let Some(reason) = self.rpf(&fmd, buf, trace) {
-                        return Disposition::Drop(reason);
-                    }
                 }
                 self.forward(fmd, false, buf, trace)
             }
@@ -385,13 +399,13 @@ impl VRouter {
                     if !l3 {
                         buf.pull(ETH_LEN);
                     }
+                    let v6 = buf.frame().first().is_some_and(|b| b >> 4 == 6);
                     let Some(head) = buf.push(ETH_LEN) else {
                         return Disposition::Drop(DropReason::Push);
                     };
                     head.copy_from_slice(rewrite);
-                    let v6 = head.get(ETH_LEN).is_some_and(|b| b >> 4 == 6);
-                    head[12..14]
-                        .copy_from_slice(&if v6 { 0x86ddu16 } else { 0x0800 }.to_be_bytes());
+                    let ethertype = if v6 { EtherType::Ipv6 } else { EtherType::Ipv4 };
+                    head[12..14].copy_from_slice(&ethertype.value().to_be_bytes());
                     trace.step(Step::Rewrite {
                         dst: mac_at(rewrite, 0),
                         src: mac_at(rewrite, 6),
@@ -419,22 +433,20 @@ impl VRouter {
         }
     }
 
-    /// A tunnel frame larger than the fabric vif's MTU (plus its Ethernet
-    /// header) whose inner IPv4 packet has DF set is trapped to the agent
-    /// (`AGENT_TRAP_HANDLE_DF`); without DF it is sent as it is.
-    pub(crate) fn tunnel_mtu(
+    /// Whether a tunnel frame of `len` bytes is too big for vif `oif`'s MTU
+    /// (plus its Ethernet header) while the inner IPv4 packet has DF set: the
+    /// vRouter then traps the packet to the agent (`AGENT_TRAP_HANDLE_DF`);
+    /// without DF it is sent as it is.
+    pub(crate) fn too_big_with_df(
         &self,
         oif: crate::ids::VifId,
         inner_df: bool,
-        buf: &PacketBuf,
-    ) -> Disposition {
+        len: usize,
+    ) -> bool {
         let mtu = self
             .vif(oif)
             .map_or(usize::MAX, |v| usize::from(v.config.mtu));
-        if inner_df && buf.len() > mtu.saturating_add(ETH_LEN) {
-            return self.trap_to_agent();
-        }
-        Disposition::Transmit { vif: oif }
+        inner_df && len > mtu.saturating_add(ETH_LEN)
     }
 }
 

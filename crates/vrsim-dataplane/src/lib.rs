@@ -21,8 +21,26 @@
 //! assert_eq!(err.to_string(), "route 192.168.100.0/26 in vrf 1 names nh 90, which does not exist");
 //! ```
 //!
-//! The packet pipeline (`process`) and tracing come next; this crate holds
-//! the state they will walk.
+//! [`VRouter::process`] forwards a frame as the vRouter does and returns its
+//! [`Disposition`]; every frame is transmitted, handed to the host (or the
+//! agent), or counted under exactly one drop reason, globally and on its vif.
+//! A [`trace::Trace`] records every lookup; [`trace::NoTrace`] records nothing
+//! and, with a reused [`PacketBuf`], the fast path allocates nothing.
+//!
+//! ```
+//! use vrsim_dataplane::{Disposition, PacketBuf, VRouter, VifId};
+//! use vrsim_dataplane::drop::DropReason;
+//! use vrsim_dataplane::trace::Trace;
+//!
+//! // A vRouter with no vif 3: the frame is counted as an `Invalid IF` drop.
+//! let mut router = VRouter::new();
+//! let mut buf = PacketBuf::with_capacity(1514);
+//! let mut trace = Trace::default();
+//! let vif = VifId::new(3).unwrap();
+//! assert_eq!(router.process(vif, &[0u8; 60], &mut buf, &mut trace), Disposition::Drop(DropReason::InvalidIf));
+//! assert_eq!(router.drops().get(DropReason::InvalidIf), 1);
+//! println!("{trace}");
+//! ```
 
 mod decap;
 pub mod drop;

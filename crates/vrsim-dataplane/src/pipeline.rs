@@ -9,7 +9,9 @@
 //! - **tap** (`Virtual`): ARP is answered by proxy where the route says so;
 //!   other frames are looked up in the bridge table, where the vRouter's MAC
 //!   leads to layer 3;
-//! - **vhost** (`Host`): cross-connected to the fabric vif.
+//! - **vhost** (`Host`): cross-connected to the fabric vif. (With an agent
+//!   vif present the real vRouter routes vhost's packets in the fabric VRF;
+//!   vrsim does not model that yet.)
 
 use std::net::Ipv4Addr;
 
@@ -19,7 +21,7 @@ use vrsim_wire::{EtherType, MplsLabel};
 use crate::drop::DropReason;
 use crate::ids::{VifId, VrfId};
 use crate::packet::PacketBuf;
-use crate::trace::{Step, Tracer};
+use crate::trace::{Step, Tracer, TrapReason};
 use crate::vif::VifType;
 use crate::vrouter::VRouter;
 
@@ -163,9 +165,11 @@ impl VRouter {
         match vif.config.kind {
             VifType::Physical => self.fabric_input(fmd, ethertype, buf, trace),
             VifType::Virtual | VifType::VirtualVlan => self.virtual_input(fmd, buf, trace),
+            // Cross-connected to the fabric. (With an agent the vRouter routes
+            // vhost's packets in the fabric VRF instead; vrsim does not model that.)
             VifType::Host => match self.fabric_vif() {
                 Some(phys) => Disposition::Transmit { vif: phys },
-                None => Disposition::Drop(DropReason::InvalidIf),
+                None => Disposition::Drop(DropReason::InterfaceDrop),
             },
             // Frames from the agent carry its own header, which vrsim does
             // not model; gateway and monitoring vifs are not modelled either.
@@ -201,7 +205,12 @@ impl VRouter {
     }
 
     /// Trap to the agent (`vr_trap`): through the agent vif, `Trap No IF` without one.
-    pub(crate) fn trap_to_agent(&self) -> Disposition {
+    pub(crate) fn trap_to_agent<T: Tracer>(
+        &self,
+        reason: TrapReason,
+        trace: &mut T,
+    ) -> Disposition {
+        trace.step(Step::Trap { reason });
         match self.vifs().find(|v| v.config.kind == VifType::Agent) {
             Some(v) => Disposition::ToHost { vif: v.id() },
             None => Disposition::Drop(DropReason::TrapNoIf),

@@ -26,6 +26,15 @@ pub enum RpfExpect {
     NoSourceRoute,
 }
 
+/// Why a packet was trapped to the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrapReason {
+    /// The TTL reached 0 (`AGENT_TRAP_ZERO_TTL`): the agent answers with ICMP.
+    ZeroTtl,
+    /// Too big for the tunnel with DF set (`AGENT_TRAP_HANDLE_DF`).
+    HandleDf,
+}
+
 /// One step of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -158,6 +167,11 @@ pub enum Step {
         vif: VifId,
         /// Its length.
         bytes: usize,
+    },
+    /// The packet was trapped to the agent.
+    Trap {
+        /// Why.
+        reason: TrapReason,
     },
     /// The packet was handed to the host stack or the agent.
     ToHost {
@@ -300,6 +314,12 @@ impl fmt::Display for Step {
             }
             Step::ArpProxy { target, mac } => write!(f, "arp proxy {target} is-at {mac}"),
             Step::Tx { vif, bytes } => write!(f, "tx vif0/{vif} ({bytes} bytes)"),
+            Step::Trap {
+                reason: TrapReason::ZeroTtl,
+            } => f.write_str("trap to agent: ttl reached 0"),
+            Step::Trap {
+                reason: TrapReason::HandleDf,
+            } => f.write_str("trap to agent: too big with DF set"),
             Step::ToHost { vif } => write!(f, "to host via vif0/{vif}"),
             Step::Drop { reason } => write!(f, "drop: {reason}"),
         }
