@@ -86,6 +86,20 @@
 //! rebuild and no amortised compaction, so the cost of one update is a few
 //! hundred nanoseconds whatever the table size.
 //!
+//! # Measured (`cargo bench --bench lpm`, 2-core VM, one thread)
+//!
+//! Real IPv4 table: 7.8 bytes per prefix with `u32` values (prefix-trie 14.2,
+//! treebitmap 11.4); build 0.25–0.29 s; one insert 0.2–0.3 µs and one remove
+//! 0.35–0.5 µs into the full table. Uniform random addresses: 14–29 M single
+//! lookups/s (1.1–1.7× prefix-trie, whose figure moves with the machine's load
+//! as much as ours) and 20–55 M/s with `lookup_batch` (2–3× prefix-trie);
+//! addresses inside the table's prefixes: 15–31 M/s single, 21–48 M/s batch
+//! (2–7× prefix-trie). The lookup waits on two dependent cache misses (node,
+//! then value) beyond the 2 MiB L2 cache; the values alone (4 bytes each, stored
+//! once) are 3.5 MiB. IPv6 nodes are sparse: 119 bytes per prefix on the
+//! synthetic table, and deep lookups walk up to four nodes below the direct
+//! table.
+//!
 //! # Correctness
 //!
 //! - `tests/oracle_v4.rs` and `tests/oracle_v6.rs`: proptest sequences of
