@@ -224,9 +224,18 @@ fn counter_lines(before: &VRouter, after: &VRouter) -> Vec<String> {
             ("rx errors", old.rx_errors, new.rx_errors),
             ("tx packets", old.tx_packets, new.tx_packets),
             ("tx bytes", old.tx_bytes, new.tx_bytes),
+            ("tx errors", old.tx_errors, new.tx_errors),
         ] {
             if o != n {
                 lines.push(format!("vif0/{} {name}: {o} -> {n}", v.id()));
+            }
+        }
+    }
+    for v in after.vifs() {
+        for (reason, n) in v.drops.non_zero() {
+            let o = before.vif(v.id()).map_or(0, |b| b.drops.get(reason));
+            if o != n {
+                lines.push(format!("vif0/{} drops {reason}: {o} -> {n}", v.id()));
             }
         }
     }

@@ -64,6 +64,10 @@ fn inject_traces_and_counts() {
         "{out}"
     );
     assert!(out.contains("dropstats Invalid Source: 0 -> 1"), "{out}");
+    assert!(
+        out.contains("vif0/37 drops Invalid Source: 0 -> 1"),
+        "{out}"
+    );
     let out = stdout(&[
         "--without-bgpaas",
         "--rpf-off",
