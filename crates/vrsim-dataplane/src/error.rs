@@ -92,6 +92,14 @@ pub enum ConfigError {
         /// The prefix.
         prefix: IpNet,
     },
+    /// No such bridge entry.
+    #[error("no bridge entry {mac} in vrf {vrf}")]
+    NoSuchBridgeEntry {
+        /// The VRF.
+        vrf: VrfId,
+        /// The MAC, as text.
+        mac: String,
+    },
     /// A bridge entry names a nexthop that does not exist.
     #[error("bridge entry {mac} in vrf {vrf} names nh {nh}, which does not exist")]
     BridgeNhMissing {

@@ -109,6 +109,19 @@ impl VRouter {
         Ok(())
     }
 
+    /// Change an existing vif's configuration (`vif --add` on an existing
+    /// index), keeping its counters.
+    pub fn change_vif(&mut self, config: VifConfig) -> Result<(), ConfigError> {
+        let id = config.id;
+        let vif = self.vif_mut(id).ok_or(ConfigError::NoSuchVif(id))?;
+        let stats = vif.stats;
+        let drops = vif.drops;
+        *vif = Vif::new(config);
+        vif.stats = stats;
+        vif.drops = drops;
+        Ok(())
+    }
+
     /// Delete a vif no nexthop sends out of.
     pub fn delete_vif(&mut self, id: VifId) -> Result<Vif, ConfigError> {
         self.vif(id).ok_or(ConfigError::NoSuchVif(id))?;
@@ -431,6 +444,20 @@ impl VRouter {
         })?;
         let old = self.vrf_mut(vrf).bridge.insert(mac, entry);
         self.swap_refs(old.map(|e| e.nh), entry.nh);
+        Ok(old)
+    }
+
+    /// Delete a bridge entry.
+    pub fn delete_bridge(&mut self, vrf: VrfId, mac: MacAddr) -> Result<BridgeEntry, ConfigError> {
+        let old = self
+            .vrfs
+            .get_mut(vrf.index())
+            .and_then(|v| v.bridge.remove(&mac))
+            .ok_or_else(|| ConfigError::NoSuchBridgeEntry {
+                vrf,
+                mac: mac.to_string(),
+            })?;
+        self.unref(old.nh);
         Ok(old)
     }
 

@@ -1,0 +1,452 @@
+//! [`Controller`]: the Contrail control node and every compute node's agent
+//! as one deterministic state machine. Configuration and BGP events go in;
+//! vRouter programming calls and gateway routes come out.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use vrsim_dataplane::{VRouter, VrfId};
+
+use crate::agent::{self, Inputs, NodeIds, NodeState};
+use crate::bgp::{BgpPath, PathAttrs, PathSource, Selection};
+use crate::config::{Config, NetworkConfig, PortConfig};
+use crate::error::ControlError;
+use crate::program::{self, Change};
+
+/// Something that happens to the control plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A BGPaaS session with one of the vRouter's addresses reached Established.
+    SessionUp {
+        /// The BGPaaS object.
+        bgpaas: String,
+        /// The vRouter address it peers with.
+        peer: Ipv4Addr,
+    },
+    /// The session went down: every path it sent is withdrawn.
+    SessionDown {
+        /// The BGPaaS object.
+        bgpaas: String,
+        /// The vRouter address it peers with.
+        peer: Ipv4Addr,
+    },
+    /// An UPDATE advertising a prefix (replacing the session's earlier path for it).
+    Advertise {
+        /// The BGPaaS object.
+        bgpaas: String,
+        /// The vRouter address it peers with.
+        peer: Ipv4Addr,
+        /// The prefix.
+        prefix: Ipv4Net,
+        /// Its attributes.
+        attrs: PathAttrs,
+    },
+    /// An UPDATE withdrawing a prefix.
+    Withdraw {
+        /// The BGPaaS object.
+        bgpaas: String,
+        /// The vRouter address it peers with.
+        peer: Ipv4Addr,
+        /// The prefix.
+        prefix: Ipv4Net,
+    },
+    /// A network's RPF setting changed.
+    SetRpf {
+        /// The network.
+        network: String,
+        /// On or off.
+        on: bool,
+    },
+    /// A VM port was created.
+    AddPort(PortConfig),
+    /// A VM port was deleted (its BGPaaS objects with it).
+    RemovePort {
+        /// The port's name.
+        name: String,
+    },
+}
+
+/// One BGPaaS session's state: whether it is up and what it advertised.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Session {
+    /// Established.
+    pub up: bool,
+    /// The Adj-RIB-In: the paths the peer advertised, by prefix.
+    pub routes: BTreeMap<Ipv4Net, PathAttrs>,
+}
+
+/// A route the control node advertises to a gateway VRF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRoute {
+    /// The gateway VRF.
+    pub vrf: String,
+    /// The prefix.
+    pub prefix: Ipv4Net,
+    /// The label the gateway pushes.
+    pub label: u32,
+    /// The compute node the tunnel goes to.
+    pub compute: String,
+    /// Its vhost address (the BGP protocol next hop).
+    pub compute_ip: Ipv4Addr,
+    /// AS path and origin (empty for VM routes).
+    pub attrs: PathAttrs,
+    /// The control node it was learned from.
+    pub from: Ipv4Addr,
+    /// Where the route comes from (`VM port dockerhost`, or the BGPaaS selection).
+    pub source: String,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    router: VRouter,
+    state: NodeState,
+}
+
+/// The control plane of a whole fabric.
+#[derive(Debug, Clone)]
+pub struct Controller {
+    config: Config,
+    ids: BTreeMap<String, NodeIds>,
+    sessions: BTreeMap<(String, Ipv4Addr), Session>,
+    selections: BTreeMap<(String, Ipv4Net), Selection>,
+    nodes: BTreeMap<String, Node>,
+}
+
+impl Controller {
+    /// Validate `config`, allocate every node's ids and program every vRouter.
+    /// BGPaaS sessions start down.
+    pub fn new(config: Config) -> Result<Self, ControlError> {
+        let mut c = Controller {
+            config,
+            ids: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            selections: BTreeMap::new(),
+            nodes: BTreeMap::new(),
+        };
+        c.rebuild_config()?;
+        c.reprogram()?;
+        Ok(c)
+    }
+
+    /// Apply one event and return the programming calls it caused, in order.
+    /// On error nothing changes.
+    pub fn apply(&mut self, event: Event) -> Result<Vec<Change>, ControlError> {
+        let mut next = self.clone();
+        let config_changed = next.absorb(event)?;
+        if config_changed {
+            next.rebuild_config()?;
+        }
+        let changes = next.reprogram()?;
+        *self = next;
+        Ok(changes)
+    }
+
+    fn absorb(&mut self, event: Event) -> Result<bool, ControlError> {
+        match event {
+            Event::SessionUp { bgpaas, peer } => {
+                self.check_session(&bgpaas, peer)?;
+                self.sessions.entry((bgpaas, peer)).or_default().up = true;
+                Ok(false)
+            }
+            Event::SessionDown { bgpaas, peer } => {
+                self.check_session(&bgpaas, peer)?;
+                self.sessions.insert((bgpaas, peer), Session::default());
+                Ok(false)
+            }
+            Event::Advertise {
+                bgpaas,
+                peer,
+                prefix,
+                attrs,
+            } => {
+                let s = self.established(&bgpaas, peer)?;
+                s.routes.insert(prefix.trunc(), attrs);
+                Ok(false)
+            }
+            Event::Withdraw {
+                bgpaas,
+                peer,
+                prefix,
+            } => {
+                let s = self.established(&bgpaas, peer)?;
+                s.routes
+                    .remove(&prefix.trunc())
+                    .map(|_| false)
+                    .ok_or(ControlError::NotAdvertised {
+                        bgpaas,
+                        peer,
+                        prefix,
+                    })
+            }
+            Event::SetRpf { network, on } => {
+                let n = self
+                    .config
+                    .networks
+                    .iter_mut()
+                    .find(|n| n.name == network)
+                    .ok_or_else(|| ControlError::Unknown {
+                        kind: "network",
+                        name: network.clone(),
+                        by: "the RPF setting".into(),
+                    })?;
+                n.rpf = on;
+                Ok(true)
+            }
+            Event::AddPort(port) => {
+                if self.config.port(&port.name).is_some() {
+                    return Err(ControlError::Duplicate {
+                        kind: "VM port",
+                        name: port.name,
+                    });
+                }
+                self.config.ports.push(port);
+                Ok(true)
+            }
+            Event::RemovePort { name } => {
+                let before = self.config.ports.len();
+                self.config.ports.retain(|p| p.name != name);
+                if self.config.ports.len() == before {
+                    return Err(ControlError::Unknown {
+                        kind: "VM port",
+                        name,
+                        by: "the port removal".into(),
+                    });
+                }
+                let gone: Vec<String> = self
+                    .config
+                    .bgpaas
+                    .iter()
+                    .filter(|b| b.port == name)
+                    .map(|b| b.name.clone())
+                    .collect();
+                self.config.bgpaas.retain(|b| b.port != name);
+                self.sessions.retain(|(b, _), _| !gone.contains(b));
+                Ok(true)
+            }
+        }
+    }
+
+    fn check_session(&self, bgpaas: &str, peer: Ipv4Addr) -> Result<(), ControlError> {
+        let b = self
+            .config
+            .bgpaas(bgpaas)
+            .ok_or_else(|| ControlError::Unknown {
+                kind: "BGPaaS object",
+                name: bgpaas.to_owned(),
+                by: "a BGP session".into(),
+            })?;
+        if !b.peers.contains(&peer) {
+            return Err(ControlError::BadPeer {
+                bgpaas: bgpaas.to_owned(),
+                peer,
+            });
+        }
+        Ok(())
+    }
+
+    fn established(&mut self, bgpaas: &str, peer: Ipv4Addr) -> Result<&mut Session, ControlError> {
+        self.check_session(bgpaas, peer)?;
+        match self.sessions.get_mut(&(bgpaas.to_owned(), peer)) {
+            Some(s) if s.up => Ok(s),
+            _ => Err(ControlError::SessionDown {
+                bgpaas: bgpaas.to_owned(),
+                peer,
+            }),
+        }
+    }
+
+    fn rebuild_config(&mut self) -> Result<(), ControlError> {
+        self.config.validate()?;
+        let mut ids = BTreeMap::new();
+        for c in &self.config.computes {
+            ids.insert(c.name.clone(), agent::node_ids(&self.config, &c.name)?);
+        }
+        self.ids = ids;
+        Ok(())
+    }
+
+    /// Run the decision process and bring every vRouter to its new state.
+    fn reprogram(&mut self) -> Result<Vec<Change>, ControlError> {
+        self.selections = self.select();
+        let inputs = Inputs {
+            config: &self.config,
+            ids: &self.ids,
+            selections: &self.selections,
+        };
+        let mut changes = Vec::new();
+        for c in &self.config.computes {
+            let state = inputs.node_state(&c.name)?;
+            let node = self.nodes.entry(c.name.clone()).or_insert_with(|| Node {
+                router: VRouter::new(),
+                state: NodeState::default(),
+            });
+            if node.state == state {
+                continue;
+            }
+            let done = program::apply(&c.name, &mut node.router, &node.state, &state).map_err(
+                |source| ControlError::Dataplane {
+                    node: c.name.clone(),
+                    source,
+                },
+            )?;
+            node.state = state;
+            changes.extend(done);
+        }
+        self.nodes
+            .retain(|name, _| self.config.computes.iter().any(|c| &c.name == name));
+        Ok(changes)
+    }
+
+    /// The best path per (network, prefix) among the resolvable paths of
+    /// established sessions.
+    fn select(&self) -> BTreeMap<(String, Ipv4Net), Selection> {
+        let mut paths: BTreeMap<(String, Ipv4Net), Vec<BgpPath>> = BTreeMap::new();
+        let inputs = Inputs {
+            config: &self.config,
+            ids: &self.ids,
+            selections: &BTreeMap::new(),
+        };
+        for ((bgpaas, peer), session) in &self.sessions {
+            let Some(b) = self.config.bgpaas(bgpaas) else {
+                continue;
+            };
+            let Some(port) = self.config.port(&b.port) else {
+                continue;
+            };
+            if !session.up {
+                continue;
+            }
+            for (prefix, attrs) in &session.routes {
+                if inputs.resolve(&port.network, attrs.next_hop).is_none() {
+                    continue;
+                }
+                let path = BgpPath {
+                    source: PathSource {
+                        bgpaas: bgpaas.clone(),
+                        peer: *peer,
+                        router_id: port.ip,
+                        ebgp: b.asn != self.config.asn,
+                    },
+                    attrs: attrs.clone(),
+                };
+                paths
+                    .entry((port.network.clone(), *prefix))
+                    .or_default()
+                    .push(path);
+            }
+        }
+        paths
+            .into_iter()
+            .filter_map(|(k, v)| Selection::rank(v).map(|s| (k, s)))
+            .collect()
+    }
+
+    // ---- what it holds ----
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A compute node's vRouter.
+    pub fn vrouter(&self, node: &str) -> Option<&VRouter> {
+        self.nodes.get(node).map(|n| &n.router)
+    }
+
+    /// A compute node's vRouter, to send packets through. Changing its
+    /// configuration through this reference desynchronises the agent.
+    pub fn vrouter_mut(&mut self, node: &str) -> Option<&mut VRouter> {
+        self.nodes.get_mut(node).map(|n| &mut n.router)
+    }
+
+    /// The state the agent last programmed on a node.
+    pub fn node_state(&self, node: &str) -> Option<&NodeState> {
+        self.nodes.get(node).map(|n| &n.state)
+    }
+
+    /// The ids the agent of a node allocated.
+    pub fn node_ids(&self, node: &str) -> Option<&NodeIds> {
+        self.ids.get(node)
+    }
+
+    /// Every BGPaaS session that has been up, with what it holds.
+    pub fn sessions(&self) -> impl Iterator<Item = (&(String, Ipv4Addr), &Session)> {
+        self.sessions.iter()
+    }
+
+    /// The selected route for a prefix learned over BGPaaS in a network.
+    pub fn selection(&self, network: &str, prefix: Ipv4Net) -> Option<&Selection> {
+        self.selections.get(&(network.to_owned(), prefix))
+    }
+
+    /// The network whose VRF `vrf` is on `node`.
+    pub fn network_of_vrf(&self, node: &str, vrf: VrfId) -> Option<&NetworkConfig> {
+        let ids = self.ids.get(node)?;
+        let (name, _) = ids.networks.iter().find(|(_, n)| n.vrf == vrf)?;
+        self.config.network(name)
+    }
+
+    /// The routes the control node advertises to a gateway, per VRF and
+    /// prefix: every VM port's /32 in the VRF's network and, when the network
+    /// allows transit, the BGPaaS routes selected in it.
+    pub fn gateway_routes(&self, gateway: &str) -> Vec<GatewayRoute> {
+        let Some(g) = self.config.gateways.iter().find(|g| g.name == gateway) else {
+            return Vec::new();
+        };
+        let from = self
+            .config
+            .control_nodes
+            .first()
+            .map_or(Ipv4Addr::UNSPECIFIED, |c| c.ip);
+        let inputs = Inputs {
+            config: &self.config,
+            ids: &self.ids,
+            selections: &self.selections,
+        };
+        let mut out = Vec::new();
+        for v in &g.vrfs {
+            let Some(net) = self.config.network(&v.network) else {
+                continue;
+            };
+            let mut route = |prefix, port: &PortConfig, attrs: PathAttrs, source: String| {
+                let label = self
+                    .ids
+                    .get(&port.compute)
+                    .and_then(|i| i.ports.get(&port.name))
+                    .map(|p| p.label.value());
+                let compute = self.config.compute(&port.compute);
+                if let (Some(label), Some(compute)) = (label, compute) {
+                    out.push(GatewayRoute {
+                        vrf: v.name.clone(),
+                        prefix,
+                        label,
+                        compute: compute.name.clone(),
+                        compute_ip: compute.ip,
+                        attrs,
+                        from,
+                        source,
+                    });
+                }
+            };
+            for p in self.config.ports.iter().filter(|p| p.network == net.name) {
+                let attrs = PathAttrs::new(p.ip, Vec::new());
+                route(Ipv4Net::from(p.ip), p, attrs, format!("VM port {}", p.name));
+            }
+            if net.allow_transit {
+                for ((n, prefix), sel) in &self.selections {
+                    let best = sel.best();
+                    if *n != net.name {
+                        continue;
+                    }
+                    if let Some(port) = inputs.resolve(n, best.attrs.next_hop) {
+                        route(*prefix, port, best.attrs.clone(), sel.to_string());
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.vrf, a.prefix).cmp(&(&b.vrf, b.prefix)));
+        out.dedup_by(|a, b| a.vrf == b.vrf && a.prefix == b.prefix);
+        out
+    }
+}

@@ -1,0 +1,341 @@
+//! Linux hosts: VMs behind a vRouter tap (the Docker VM, Kubernetes nodes,
+//! route reflectors) and end hosts (the test PC, containers, pods). Each has
+//! interfaces and a main routing table with Linux's route forms:
+//! `PREFIX dev IF [scope link]`, `PREFIX via GW [dev IF]`, `blackhole PREFIX`
+//! and `default …`; connected routes come from the interface addresses.
+//! Calico's host-side veths (`cali…`) answer every ARP request (proxy ARP)
+//! with `ee:ee:ee:ee:ee:ee`, as Calico configures them.
+
+use core::fmt;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use vrsim_lpm::Ipv4Table;
+use vrsim_wire::MacAddr;
+
+/// The MAC Calico gives every host-side veth.
+pub const CALICO_VETH_MAC: MacAddr = MacAddr(0xee, 0xee, 0xee, 0xee, 0xee, 0xee);
+
+/// A host interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Iface {
+    /// Its name (`eth0`, `calid0d7ccaeef3`).
+    pub name: String,
+    /// Its MAC.
+    pub mac: MacAddr,
+    /// Its address and prefix length, if any.
+    pub addr: Option<Ipv4Net>,
+    /// Whether it answers ARP for any address (Calico veths).
+    pub proxy_arp: bool,
+}
+
+/// What a route does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteKind {
+    /// On-link through an interface.
+    Dev(String),
+    /// Through a gateway, on an interface (found from the connected routes when not given).
+    Via(Ipv4Addr, Option<String>),
+    /// Discard silently.
+    Blackhole,
+}
+
+/// A route of the main table, with the text it was given as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinuxRoute {
+    /// The destination.
+    pub prefix: Ipv4Net,
+    /// What it does.
+    pub kind: RouteKind,
+    /// The route as `ip route` prints it.
+    pub text: String,
+}
+
+/// A route that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot parse route {text:?}: {why}")]
+pub struct RouteParseError {
+    /// The text.
+    pub text: String,
+    /// What is wrong.
+    pub why: &'static str,
+}
+
+impl LinuxRoute {
+    /// Parse `ip route` syntax: `192.168.100.1 dev calid0d7ccaeef3 scope link`,
+    /// `blackhole 192.168.100.0/26`, `default via 172.16.10.1 dev eth0`,
+    /// `10.233.64.0/26 via 172.16.20.22 dev eth0 proto bird`.
+    pub fn parse(text: &str) -> Result<LinuxRoute, RouteParseError> {
+        let err = |why| RouteParseError {
+            text: text.to_owned(),
+            why,
+        };
+        let mut words = text.split_whitespace().peekable();
+        let blackhole = words.peek() == Some(&"blackhole");
+        if blackhole {
+            words.next();
+        }
+        let dest = words.next().ok_or_else(|| err("no destination"))?;
+        let prefix = match dest {
+            "default" => Ipv4Net::default(),
+            d if d.contains('/') => d
+                .parse::<Ipv4Net>()
+                .map_err(|_| err("bad destination prefix"))?
+                .trunc(),
+            d => Ipv4Net::from(
+                d.parse::<Ipv4Addr>()
+                    .map_err(|_| err("bad destination address"))?,
+            ),
+        };
+        let (mut via, mut dev) = (None, None);
+        while let Some(w) = words.next() {
+            let value = words
+                .next()
+                .ok_or_else(|| err("a keyword without its value"))?;
+            match w {
+                "via" => {
+                    via = Some(
+                        value
+                            .parse::<Ipv4Addr>()
+                            .map_err(|_| err("bad gateway address"))?,
+                    )
+                }
+                "dev" => dev = Some(value.to_owned()),
+                "scope" | "proto" | "src" | "metric" => {}
+                _ => {
+                    return Err(err(
+                        "unknown keyword (known: via, dev, scope, proto, src, metric)",
+                    ));
+                }
+            }
+        }
+        let kind = match (blackhole, via, dev) {
+            (true, None, None) => RouteKind::Blackhole,
+            (true, _, _) => return Err(err("a blackhole route takes no via or dev")),
+            (false, Some(gw), dev) => RouteKind::Via(gw, dev),
+            (false, None, Some(dev)) => RouteKind::Dev(dev),
+            (false, None, None) => return Err(err("needs via, dev or blackhole")),
+        };
+        Ok(LinuxRoute {
+            prefix,
+            kind,
+            text: text.split_whitespace().collect::<Vec<_>>().join(" "),
+        })
+    }
+}
+
+/// Whether a host is a VM on a vRouter tap or an end host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKind {
+    /// A VM (routes between its veths and its tap).
+    Vm,
+    /// An end host (test PC, container, pod).
+    End,
+}
+
+/// A Linux host.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// Its name.
+    pub name: String,
+    /// VM or end host.
+    pub kind: HostKind,
+    /// Its interfaces.
+    pub ifaces: Vec<Iface>,
+    /// The main table.
+    pub routes: Ipv4Table<LinuxRoute>,
+}
+
+/// Where a host sends a packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// To one of its own addresses.
+    Local,
+    /// Out of an interface towards a neighbour.
+    Out {
+        /// The interface.
+        iface: String,
+        /// The neighbour to resolve (the gateway, or the destination on-link).
+        next_hop: Ipv4Addr,
+        /// The route used.
+        route: LinuxRoute,
+    },
+    /// A blackhole route.
+    Blackhole(LinuxRoute),
+    /// No route (`Network is unreachable`).
+    NoRoute,
+}
+
+impl Host {
+    /// A host with these interfaces; connected routes are added for their
+    /// subnets (`proto kernel scope link`).
+    pub fn new(name: &str, kind: HostKind, ifaces: Vec<Iface>) -> Self {
+        let mut routes = Ipv4Table::new();
+        for i in &ifaces {
+            if let Some(a) = i.addr
+                && a.prefix_len() < 32
+            {
+                let prefix = a.trunc();
+                let text = format!(
+                    "{prefix} dev {} proto kernel scope link src {}",
+                    i.name,
+                    a.addr()
+                );
+                routes.insert(
+                    prefix,
+                    LinuxRoute {
+                        prefix,
+                        kind: RouteKind::Dev(i.name.clone()),
+                        text,
+                    },
+                );
+            }
+        }
+        Host {
+            name: name.to_owned(),
+            kind,
+            ifaces,
+            routes,
+        }
+    }
+
+    /// Add a route (replacing one for the same prefix).
+    pub fn add_route(&mut self, route: LinuxRoute) {
+        self.routes.insert(route.prefix, route);
+    }
+
+    /// The interface with this name.
+    pub fn iface(&self, name: &str) -> Option<&Iface> {
+        self.ifaces.iter().find(|i| i.name == name)
+    }
+
+    /// The first interface address: the host's own address.
+    pub fn primary_ip(&self) -> Option<Ipv4Addr> {
+        self.ifaces.iter().find_map(|i| i.addr.map(|a| a.addr()))
+    }
+
+    /// Whether `ip` is one of the host's addresses.
+    pub fn owns(&self, ip: Ipv4Addr) -> bool {
+        self.ifaces
+            .iter()
+            .any(|i| i.addr.is_some_and(|a| a.addr() == ip))
+    }
+
+    /// The MAC this host answers an ARP request for `ip` with, on `iface`.
+    pub fn arp_answer(&self, iface: &str, ip: Ipv4Addr) -> Option<MacAddr> {
+        let i = self.iface(iface)?;
+        (i.addr.is_some_and(|a| a.addr() == ip) || i.proxy_arp).then_some(i.mac)
+    }
+
+    /// Route a packet to `dst` (Linux's `fib_lookup` on the main table).
+    pub fn route(&self, dst: Ipv4Addr) -> (Decision, Option<Ipv4Net>) {
+        if self.owns(dst) {
+            return (Decision::Local, None);
+        }
+        let Some((prefix, r)) = self.routes.longest_match(dst) else {
+            return (Decision::NoRoute, None);
+        };
+        let d = match &r.kind {
+            RouteKind::Blackhole => Decision::Blackhole(r.clone()),
+            RouteKind::Dev(i) => Decision::Out {
+                iface: i.clone(),
+                next_hop: dst,
+                route: r.clone(),
+            },
+            RouteKind::Via(gw, dev) => {
+                let iface = dev
+                    .clone()
+                    .or_else(|| match self.routes.longest_match(*gw) {
+                        Some((
+                            _,
+                            LinuxRoute {
+                                kind: RouteKind::Dev(i),
+                                ..
+                            },
+                        )) => Some(i.clone()),
+                        _ => None,
+                    });
+                match iface {
+                    Some(iface) => Decision::Out {
+                        iface,
+                        next_hop: *gw,
+                        route: r.clone(),
+                    },
+                    None => Decision::NoRoute,
+                }
+            }
+        };
+        (d, Some(prefix))
+    }
+}
+
+impl fmt::Display for LinuxRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_seed_routes() {
+        let r = LinuxRoute::parse("192.168.100.1 dev calid0d7ccaeef3 scope link").unwrap();
+        assert_eq!(r.prefix.to_string(), "192.168.100.1/32");
+        assert_eq!(r.kind, RouteKind::Dev("calid0d7ccaeef3".into()));
+        let b = LinuxRoute::parse("blackhole 192.168.100.0/26").unwrap();
+        assert_eq!(b.kind, RouteKind::Blackhole);
+        let d = LinuxRoute::parse("default via 172.16.10.1 dev eth0").unwrap();
+        assert_eq!(d.prefix, Ipv4Net::default());
+        assert_eq!(
+            d.kind,
+            RouteKind::Via([172, 16, 10, 1].into(), Some("eth0".into()))
+        );
+        for bad in [
+            "",
+            "default",
+            "10.0.0.0/33 dev eth0",
+            "blackhole 10.0.0.0/8 dev eth0",
+            "10.0.0.0/8 via",
+            "10.0.0.0/8 foo bar",
+        ] {
+            assert!(LinuxRoute::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn docker_vm_routes_like_linux() {
+        let eth0 = Iface {
+            name: "eth0".into(),
+            mac: MacAddr::new(2, 0xc7, 0x80, 0x7e, 0x22, 0xf2),
+            addr: Some("172.16.10.3/24".parse().unwrap()),
+            proxy_arp: false,
+        };
+        let mut h = Host::new("dockerhost", HostKind::Vm, vec![eth0]);
+        for r in [
+            "192.168.100.1 dev calid0d7ccaeef3 scope link",
+            "blackhole 192.168.100.0/26",
+            "default via 172.16.10.1 dev eth0",
+        ] {
+            h.add_route(LinuxRoute::parse(r).unwrap());
+        }
+        let (d, _) = h.route([192, 168, 100, 1].into());
+        assert!(matches!(d, Decision::Out { ref iface, .. } if iface == "calid0d7ccaeef3"));
+        assert!(matches!(
+            h.route([192, 168, 100, 2].into()).0,
+            Decision::Blackhole(_)
+        ));
+        let (d, m) = h.route([203, 0, 113, 10].into());
+        assert!(
+            matches!(d, Decision::Out { next_hop, .. } if next_hop == Ipv4Addr::new(172, 16, 10, 1))
+        );
+        assert_eq!(m, Some(Ipv4Net::default()));
+        assert_eq!(h.route([172, 16, 10, 3].into()).0, Decision::Local);
+        assert_eq!(
+            h.arp_answer("eth0", [172, 16, 10, 3].into()),
+            Some(h.ifaces[0].mac)
+        );
+        assert_eq!(h.arp_answer("eth0", [172, 16, 10, 9].into()), None);
+    }
+}

@@ -1,0 +1,177 @@
+//! Packets the fabric's devices create and rewrite: probes and their
+//! replies, TTL decrements, MAC rewrites.
+
+use core::fmt;
+use std::net::Ipv4Addr;
+
+use vrsim_wire::ethernet::HEADER_LEN as ETH_LEN;
+use vrsim_wire::icmpv4::Icmpv4Message;
+use vrsim_wire::ipv4::Ipv4View;
+use vrsim_wire::tcp::flags;
+use vrsim_wire::{Frame, Header, MacAddr, dissect};
+
+/// The ICMP echo identifier of every probe (as the seed frames use).
+pub const ECHO_IDENT: u16 = 0x5eed;
+/// The source port of UDP and TCP probes.
+pub const PROBE_SRC_PORT: u16 = 40000;
+
+/// What a probe carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Probe {
+    /// An ICMP echo request with 56 bytes of data, as `ping` sends.
+    Icmp,
+    /// A UDP datagram to this port.
+    Udp(u16),
+    /// A TCP SYN to this port.
+    Tcp(u16),
+}
+
+impl fmt::Display for Probe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Probe::Icmp => f.write_str("ICMP echo request"),
+            Probe::Udp(p) => write!(f, "UDP to port {p}"),
+            Probe::Tcp(p) => write!(f, "TCP SYN to port {p}"),
+        }
+    }
+}
+
+/// 56 bytes of echo data.
+pub fn echo_data() -> Vec<u8> {
+    (0u8..56).collect()
+}
+
+/// An Ethernet frame from `src_mac` (destination not yet resolved: zero)
+/// carrying the probe from `src` to `dst` with TTL 64.
+pub fn probe_frame(src_mac: MacAddr, src: Ipv4Addr, dst: Ipv4Addr, probe: Probe) -> Vec<u8> {
+    let f = Frame::new()
+        .ethernet(src_mac, MacAddr::zero())
+        .ipv4(src, dst);
+    let f = match probe {
+        Probe::Icmp => f.icmp_echo_request(ECHO_IDENT, 1, &echo_data()),
+        Probe::Udp(port) => f.udp(PROBE_SRC_PORT, port).payload(b"vrsim probe"),
+        Probe::Tcp(port) => f.tcp(PROBE_SRC_PORT, port, flags::SYN),
+    };
+    // Fixed, well-formed headers: building cannot fail.
+    f.build()
+        .unwrap_or_else(|e| unreachable!("a probe failed to build: {e}"))
+}
+
+/// The reply a host sends to a probe it received (`frame` from Ethernet on),
+/// from `src_mac`: an echo reply, a UDP datagram back, or a SYN-ACK. `None`
+/// when the packet is not a probe.
+pub fn reply_frame(frame: &[u8], src_mac: MacAddr) -> Option<Vec<u8>> {
+    let d = dissect(frame);
+    let mut hs = d.headers.iter().map(|(_, h)| h);
+    let (Some(Header::Ethernet(_)), Some(Header::Ipv4(ip)), Some(l4)) =
+        (hs.next(), hs.next(), hs.next())
+    else {
+        return None;
+    };
+    let f = Frame::new()
+        .ethernet(src_mac, MacAddr::zero())
+        .ipv4(ip.dst, ip.src);
+    let f = match l4 {
+        Header::Icmpv4(icmp) => match icmp.message {
+            Icmpv4Message::EchoRequest { ident, seq_no } => {
+                f.icmp_echo_reply(ident, seq_no, d.payload)
+            }
+            _ => return None,
+        },
+        Header::Udp(u) => f.udp(u.dst_port, u.src_port).payload(d.payload),
+        Header::Tcp(t) if t.flags & flags::SYN != 0 && t.flags & flags::ACK == 0 => {
+            f.header(Header::Tcp(vrsim_wire::tcp::TcpRepr {
+                src_port: t.dst_port,
+                dst_port: t.src_port,
+                seq: 0,
+                ack: t.seq.wrapping_add(1),
+                flags: flags::SYN | flags::ACK,
+                window: 65535,
+                ..*t
+            }))
+        }
+        _ => return None,
+    };
+    f.build().ok()
+}
+
+/// The IPv4 header of an Ethernet frame, if it carries one.
+pub fn ipv4(frame: &[u8]) -> Option<Ipv4View<'_>> {
+    let eth = vrsim_wire::ethernet::EthernetView::new_checked(frame).ok()?;
+    if eth.ethertype() != vrsim_wire::EtherType::Ipv4 {
+        return None;
+    }
+    Ipv4View::new_checked(eth.payload()).ok()
+}
+
+/// A short description of the packet: `ICMP echo request 203.0.113.10 > 192.168.100.1`.
+pub fn describe(frame: &[u8]) -> String {
+    let d = dissect(frame);
+    let mut ip = None;
+    let mut what = String::from("packet");
+    for (_, h) in &d.headers {
+        match h {
+            Header::Ipv4(r) => ip = Some((r.src, r.dst)),
+            Header::Icmpv4(i) => {
+                what = match i.message {
+                    Icmpv4Message::EchoRequest { .. } => "ICMP echo request".into(),
+                    Icmpv4Message::EchoReply { .. } => "ICMP echo reply".into(),
+                    _ => "ICMP".into(),
+                }
+            }
+            Header::Udp(u) => what = format!("UDP {} > {}", u.src_port, u.dst_port),
+            Header::Tcp(t) => {
+                what = format!("TCP {} > {} flags {:#05x}", t.src_port, t.dst_port, t.flags)
+            }
+            _ => {}
+        }
+    }
+    match ip {
+        Some((s, d)) => format!("{what} {s} > {d}"),
+        None => what,
+    }
+}
+
+/// Decrement the TTL of the IPv4 header at `at` and fix its checksum
+/// (RFC 1624's incremental update would do; recomputing is clearer).
+/// Returns the TTL before and after, or `None` if it was 0 or 1 (the packet
+/// must be dropped) or there is no valid header.
+pub fn decrement_ttl(frame: &mut [u8], at: usize) -> Option<(u8, u8)> {
+    let hdr = frame.get_mut(at..)?;
+    let view = Ipv4View::new_checked(hdr).ok()?;
+    let ttl = view.ttl();
+    if ttl <= 1 {
+        return None;
+    }
+    hdr[8] = ttl - 1;
+    hdr[10..12].copy_from_slice(&[0, 0]);
+    let sum = Ipv4View::new_checked(hdr).ok()?.compute_checksum();
+    hdr[10..12].copy_from_slice(&sum.to_be_bytes());
+    Some((ttl, ttl - 1))
+}
+
+/// Write the Ethernet destination and source of a frame.
+pub fn set_macs(frame: &mut [u8], dst: MacAddr, src: MacAddr) {
+    if frame.len() >= ETH_LEN {
+        frame[..6].copy_from_slice(&dst.octets());
+        frame[6..12].copy_from_slice(&src.octets());
+    }
+}
+
+/// An ARP request frame from `mac`/`ip` for `target`.
+pub fn arp_request(mac: MacAddr, ip: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
+    Frame::new()
+        .ethernet(mac, MacAddr::broadcast())
+        .arp_request(mac, ip, target)
+        .build()
+        .unwrap_or_else(|e| unreachable!("an ARP request failed to build: {e}"))
+}
+
+/// The sender MAC of an ARP reply frame.
+pub fn arp_reply_mac(frame: &[u8]) -> Option<MacAddr> {
+    let d = dissect(frame);
+    d.headers.iter().find_map(|(_, h)| match h {
+        Header::Arp(a) if a.operation == vrsim_wire::arp::ArpOperation::Reply => Some(a.sender_mac),
+        _ => None,
+    })
+}

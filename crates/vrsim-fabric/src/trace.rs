@@ -1,0 +1,275 @@
+//! End-to-end traces: every hop a packet makes across devices, each with its
+//! device's own steps (the vRouter's dataplane steps inside compute nodes),
+//! and one final [`Outcome`]. Rendered in full ([`fmt::Display`]) or in the
+//! stable minimal form golden files use ([`FabricTrace::minimal`]).
+
+use core::fmt;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use vrsim_dataplane::drop::DropReason;
+use vrsim_dataplane::trace::Step;
+use vrsim_wire::{MacAddr, dissect};
+
+/// One step a device took with the packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HopStep {
+    /// The packet was created here.
+    Send {
+        /// What it is (`ICMP echo request 203.0.113.10 > 192.168.100.1`).
+        what: String,
+    },
+    /// A step of a vRouter's dataplane.
+    VRouter(Step),
+    /// The control plane's choice behind a route a vRouter or gateway matched.
+    RouteOrigin {
+        /// The prefix.
+        prefix: Ipv4Net,
+        /// Where it came from and why it was chosen.
+        why: String,
+    },
+    /// A route lookup on a Linux host or the gateway.
+    Lookup {
+        /// The table (`main`, `inet.0`, `contrail-public.inet.0`).
+        table: String,
+        /// The address looked up.
+        key: Ipv4Addr,
+        /// The matched prefix, if any.
+        matched: Option<Ipv4Net>,
+        /// What the route says (`dev calid0d7ccaeef3`, `via 172.16.10.1 dev eth0`).
+        route: String,
+    },
+    /// Neighbour resolution.
+    Arp {
+        /// The address resolved.
+        ip: Ipv4Addr,
+        /// The answer, if any.
+        mac: Option<MacAddr>,
+        /// Who answered (or was asked).
+        by: String,
+    },
+    /// The IPv4 TTL was decremented.
+    Ttl {
+        /// Before.
+        from: u8,
+        /// After.
+        to: u8,
+    },
+    /// MPLS over GRE was pushed.
+    Push {
+        /// The label.
+        label: u32,
+        /// Outer source.
+        sip: Ipv4Addr,
+        /// Outer destination.
+        dip: Ipv4Addr,
+        /// The tunnel interface.
+        via: String,
+    },
+    /// MPLS over GRE was removed and the label looked up.
+    Pop {
+        /// The label.
+        label: u32,
+        /// Where it leads.
+        table: String,
+    },
+    /// The underlay switched the frame by destination MAC.
+    Switch {
+        /// The destination MAC.
+        mac: MacAddr,
+        /// The port it went to.
+        to: String,
+    },
+}
+
+/// One device's handling of the packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    /// The device.
+    pub device: String,
+    /// The port it arrived on (`None` where the packet was created).
+    pub ingress: Option<String>,
+    /// The frame as it arrived (or was created).
+    pub frame: Vec<u8>,
+    /// What the device did.
+    pub steps: Vec<HopStep>,
+    /// The port it left by, if it left.
+    pub egress: Option<String>,
+}
+
+/// How a trace ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered to a host's own address.
+    Delivered {
+        /// The host.
+        device: String,
+        /// The address.
+        ip: Ipv4Addr,
+    },
+    /// Dropped.
+    Dropped {
+        /// Where.
+        device: String,
+        /// Why, in the device's words (a vRouter `dropstats` name, `blackhole route`, …).
+        reason: String,
+        /// The vRouter's drop reason, when a vRouter dropped it.
+        vrouter: Option<DropReason>,
+        /// The lookup that caused it, rendered.
+        cause: Option<String>,
+    },
+    /// The packet came back to a device and port it had been at, unchanged, or
+    /// exceeded the hop bound.
+    Looped {
+        /// The device where the loop was found.
+        device: String,
+        /// Hops made.
+        hops: usize,
+    },
+    /// It left through a port with nothing modelled behind it.
+    LeftModel {
+        /// The device.
+        device: String,
+        /// The port.
+        port: String,
+    },
+}
+
+/// A packet's path through the fabric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FabricTrace {
+    /// The hops, in order.
+    pub hops: Vec<Hop>,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+impl FabricTrace {
+    /// Whether the packet was delivered.
+    pub fn delivered(&self) -> bool {
+        matches!(self.outcome, Outcome::Delivered { .. })
+    }
+
+    /// The devices visited, in order.
+    pub fn path(&self) -> Vec<&str> {
+        self.hops.iter().map(|h| h.device.as_str()).collect()
+    }
+
+    /// The stable minimal form: one line per hop with the ports, the frame's
+    /// headers as they arrived, what changed the packet, and the outcome.
+    pub fn minimal(&self) -> String {
+        let mut out = String::new();
+        for h in &self.hops {
+            let d = dissect(&h.frame);
+            out.push_str(&format!(
+                "{} {} -> {} [{}]\n",
+                h.device,
+                h.ingress.as_deref().unwrap_or("(origin)"),
+                h.egress.as_deref().unwrap_or("-"),
+                d.chain()
+            ));
+            for s in &h.steps {
+                let line = match s {
+                    HopStep::Push {
+                        label, sip, dip, ..
+                    } => Some(format!("push mpls {label} gre {sip} > {dip}")),
+                    HopStep::Pop { label, table } => Some(format!("pop mpls {label} -> {table}")),
+                    HopStep::VRouter(
+                        st @ (Step::Push { .. }
+                        | Step::Rewrite { .. }
+                        | Step::Decap { .. }
+                        | Step::Label { .. }
+                        | Step::Rpf { .. }),
+                    ) => Some(st.to_string()),
+                    _ => None,
+                };
+                if let Some(l) = line {
+                    out.push_str("  ");
+                    out.push_str(&l);
+                    out.push('\n');
+                }
+            }
+        }
+        out.push_str(&format!("=> {}\n", self.outcome));
+        out
+    }
+}
+
+impl fmt::Display for HopStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HopStep::Send { what } => write!(f, "send {what}"),
+            HopStep::VRouter(s) => write!(f, "{s}"),
+            HopStep::RouteOrigin { prefix, why } => write!(f, "  route {prefix}: {why}"),
+            HopStep::Lookup {
+                table,
+                key,
+                matched: Some(p),
+                route,
+            } => write!(f, "route lookup {table} {key} -> {p} {route}"),
+            HopStep::Lookup { table, key, .. } => {
+                write!(f, "route lookup {table} {key} -> no route")
+            }
+            HopStep::Arp {
+                ip,
+                mac: Some(m),
+                by,
+            } => write!(f, "arp {ip} is-at {m} ({by})"),
+            HopStep::Arp { ip, mac: None, by } => write!(f, "arp {ip}: no answer ({by})"),
+            HopStep::Ttl { from, to } => write!(f, "ttl {from} -> {to}"),
+            HopStep::Push {
+                label,
+                sip,
+                dip,
+                via,
+            } => write!(f, "push MPLSoGRE label {label} {sip} > {dip} via {via}"),
+            HopStep::Pop { label, table } => write!(f, "pop MPLSoGRE label {label} -> {table}"),
+            HopStep::Switch { mac, to } => write!(f, "switch {mac} -> {to}"),
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Delivered { device, ip } => write!(f, "delivered to {device} ({ip})"),
+            Outcome::Dropped {
+                device,
+                reason,
+                cause,
+                ..
+            } => {
+                write!(f, "dropped by {device}: {reason}")?;
+                match cause {
+                    Some(c) => write!(f, " ({c})"),
+                    None => Ok(()),
+                }
+            }
+            Outcome::Looped { device, hops } => write!(f, "looped at {device} after {hops} hops"),
+            Outcome::LeftModel { device, port } => write!(f, "left the model at {device} {port}"),
+        }
+    }
+}
+
+impl fmt::Display for FabricTrace {
+    /// Hop by hop: the device and its ports, the frame's headers, every step.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, h) in self.hops.iter().enumerate() {
+            let d = dissect(&h.frame);
+            writeln!(
+                f,
+                "{:>2}. {} (in {}, out {}) [{}]",
+                i + 1,
+                h.device,
+                h.ingress.as_deref().unwrap_or("-"),
+                h.egress.as_deref().unwrap_or("-"),
+                d.chain()
+            )?;
+            for s in &h.steps {
+                writeln!(f, "      {s}")?;
+            }
+        }
+        write!(f, "=> {}", self.outcome)
+    }
+}
