@@ -1,11 +1,13 @@
-//! `vrsim`: the vRouter's own CLI views (`vif`, `nh`, `rt`, `mpls`, `vxlan`,
-//! `dropstats`) of a simulated compute node, and `inject` to trace a frame
-//! through it. For now the node is scenario A's compute01, programmed through
-//! the dataplane API exactly as the control plane will program it.
+//! `vrsim`: end-to-end traces through a scenario's fabric (`trace`), the
+//! gateway's `show route`, and the vRouter's own CLI views (`vif`, `nh`,
+//! `rt`, `mpls`, `vxlan`, `dropstats`) of one compute node, with `inject` to
+//! trace a single frame through it. What-if options change the scenario
+//! before the command runs.
 
 // A command line prints its results.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::net::Ipv4Addr;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -13,24 +15,60 @@ use ipnet::Ipv4Net;
 use vrsim::dataplane::dump::{self, Layout};
 use vrsim::dataplane::trace::Trace;
 use vrsim::dataplane::{Disposition, NhId, PacketBuf, VRouter, VifId, VrfId};
+use vrsim::fabric::Fabric;
+use vrsim::fabric::packet::Probe;
 use vrsim::seed;
 use vrsim::wire::{MplsLabel, Vni, dissect};
 
-/// Simulate the Tungsten Fabric vRouter: scenario A's compute01.
+/// Simulate the Tungsten Fabric vRouter: trace packets through a scenario's
+/// fabric and show a compute node's vRouter tables.
 #[derive(Debug, Parser)]
 #[command(name = "vrsim", version, about)]
 struct Cli {
-    /// Leave out the BGPaaS route 192.168.100.0/26 (the Calico session is down).
+    /// The scenario: a built-in name (seed-bgpaas, k8s-rr) or a TOML file.
+    #[arg(long, global = true, default_value = "seed-bgpaas")]
+    scenario: String,
+    /// The compute node the vRouter commands show (default: the scenario's first).
     #[arg(long, global = true)]
-    without_bgpaas: bool,
-    /// Turn RPF off on the `public` network.
+    node: Option<String>,
+    /// What-if: every BGPaaS session of this VM goes down (repeatable).
+    #[arg(long, global = true, value_name = "VM")]
+    bgpaas_down: Vec<String>,
+    /// What-if: the VM withdraws a prefix, as VM:PREFIX (repeatable).
+    #[arg(long, global = true, value_name = "VM:PREFIX")]
+    withdraw: Vec<String>,
+    /// What-if: turn RPF on or off on the network given with --network.
+    #[arg(long, global = true, value_enum, requires = "network")]
+    rpf: Option<OnOff>,
+    /// The network of --rpf.
     #[arg(long, global = true)]
-    rpf_off: bool,
+    network: Option<String>,
     /// The output layout of `vif` and `rt`: the seed document's (2017) or today's.
     #[arg(long, global = true, value_enum, default_value_t = LayoutArg::Legacy)]
     layout: LayoutArg,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProtoArg {
+    Icmp,
+    Udp,
+    Tcp,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// Hop by hop, every lookup.
+    Text,
+    /// What changes the packet, and the outcome (the golden files' form).
+    Minimal,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -41,6 +79,12 @@ enum LayoutArg {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Trace a probe from a host to an address, and the reply.
+    Trace(TraceArgs),
+    /// The gateway's `show route PREFIX` (and `show dynamic-tunnels database`).
+    ShowRoute(ShowRouteArgs),
+    /// List the built-in scenarios.
+    Scenarios,
     /// Interfaces: `vif --list`, `vif --get N`.
     Vif(ListOrGet),
     /// Nexthops: `nh --list`, `nh --get N`.
@@ -95,6 +139,34 @@ struct RtArgs {
 }
 
 #[derive(Debug, Args)]
+struct TraceArgs {
+    /// The host that sends (`earth`, `centos-ssh`, `pod-a`, …).
+    #[arg(long)]
+    from: String,
+    /// The destination address.
+    #[arg(long)]
+    to: Ipv4Addr,
+    /// The probe's protocol.
+    #[arg(long, value_enum, default_value_t = ProtoArg::Icmp)]
+    proto: ProtoArg,
+    /// The destination port of UDP and TCP probes.
+    #[arg(long, default_value_t = 7)]
+    port: u16,
+    /// The output form.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+struct ShowRouteArgs {
+    /// The prefix.
+    prefix: Ipv4Net,
+    /// The gateway (default: the scenario's first).
+    #[arg(long)]
+    gateway: Option<String>,
+}
+
+#[derive(Debug, Args)]
 struct InjectArgs {
     /// The vif the frame arrives on.
     #[arg(long)]
@@ -118,12 +190,111 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> Result<ExitCode, String> {
-    let mut router =
-        seed::compute01(!cli.without_bgpaas).map_err(|e| format!("building compute01: {e}"))?;
-    if cli.rpf_off {
-        router.set_rpf(seed::VRF_PUBLIC, false);
+/// Load the scenario and apply the what-if options, in the order given by kind:
+/// sessions down, withdrawals, RPF.
+fn scenario(cli: &Cli) -> Result<Fabric, String> {
+    let mut fabric = vrsim::scenarios::load(&cli.scenario).map_err(|e| e.to_string())?;
+    for vm in &cli.bgpaas_down {
+        fabric
+            .bgpaas_down(vm)
+            .map_err(|e| format!("--bgpaas-down {vm}: {e}"))?;
     }
+    for w in &cli.withdraw {
+        let (vm, prefix) = w
+            .split_once(':')
+            .ok_or_else(|| format!("--withdraw {w}: expected VM:PREFIX"))?;
+        let prefix: Ipv4Net = prefix
+            .parse()
+            .map_err(|_| format!("--withdraw {w}: {prefix:?} is not a prefix"))?;
+        fabric
+            .withdraw(vm, prefix)
+            .map_err(|e| format!("--withdraw {w}: {e}"))?;
+    }
+    if let (Some(on), Some(network)) = (cli.rpf, &cli.network) {
+        fabric
+            .set_rpf(network, matches!(on, OnOff::On))
+            .map_err(|e| format!("--rpf: {e}"))?;
+    }
+    Ok(fabric)
+}
+
+fn trace(fabric: &mut Fabric, a: &TraceArgs) -> Result<ExitCode, String> {
+    let probe = match a.proto {
+        ProtoArg::Icmp => Probe::Icmp,
+        ProtoArg::Udp => Probe::Udp(a.port),
+        ProtoArg::Tcp => Probe::Tcp(a.port),
+    };
+    let trip = fabric
+        .probe(&a.from, a.to, probe)
+        .map_err(|e| e.to_string())?;
+    let render = |t: &vrsim::fabric::trace::FabricTrace| match a.format {
+        FormatArg::Text => format!("{t}\n"),
+        FormatArg::Minimal => t.minimal(),
+    };
+    println!("{probe} from {} to {} ({}):\n", a.from, a.to, fabric.name());
+    print!("{}", render(&trip.forward));
+    if let Some(reply) = &trip.reply {
+        println!("\nreply:\n");
+        print!("{}", render(reply));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(cli: &Cli) -> Result<ExitCode, String> {
+    let mut fabric = scenario(cli)?;
+    match &cli.command {
+        Command::Trace(a) => return trace(&mut fabric, a),
+        Command::Scenarios => {
+            for (name, text) in vrsim::scenarios::BUILTIN {
+                let about = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("description = "))
+                    .unwrap_or("")
+                    .trim_matches('"');
+                println!("{name:<14}{about}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::ShowRoute(a) => {
+            let config = fabric.control().config();
+            let name = match &a.gateway {
+                Some(g) => g.clone(),
+                None => config
+                    .gateways
+                    .first()
+                    .map(|g| g.name.clone())
+                    .ok_or("the scenario has no gateway")?,
+            };
+            let g = fabric
+                .gateway(&name)
+                .ok_or_else(|| format!("no gateway {name}"))?;
+            match g.show_route(a.prefix.trunc()) {
+                Some(text) => print!("{text}"),
+                None => {
+                    println!("(no route {} in any VRF of {name})", a.prefix.trunc());
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            println!("\n{}", g.show_dynamic_tunnels());
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let node = match &cli.node {
+        Some(n) => n.clone(),
+        None => fabric
+            .control()
+            .config()
+            .computes
+            .first()
+            .map(|c| c.name.clone())
+            .ok_or("the scenario has no compute node")?,
+    };
+    let mut router = fabric
+        .control()
+        .vrouter(&node)
+        .cloned()
+        .ok_or_else(|| format!("no compute node {node} in {}", fabric.name()))?;
     let layout = match cli.layout {
         LayoutArg::Legacy => Layout::Legacy,
         LayoutArg::Current => Layout::Current,
@@ -167,6 +338,7 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
             .map(|f| format!("{:<26}{}\n", f.name, f.description))
             .collect(),
         Command::Inject(a) => return inject(&mut router, a),
+        Command::Trace(_) | Command::Scenarios | Command::ShowRoute(_) => String::new(),
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)

@@ -178,7 +178,7 @@ impl Gateway {
                 r.label
             ));
         }
-        (!out.is_empty()).then_some(out)
+        (!out.is_empty()).then(|| out.trim_start().to_owned())
     }
 
     /// `show dynamic-tunnels database`: one entry per compute node a learned route uses.

@@ -1,0 +1,134 @@
+//! The control plane against the hand-programmed compute01, and its
+//! incremental programming.
+
+use vrsim::control::Event;
+use vrsim::control::program::{Object, Op};
+use vrsim::dataplane::VRouter;
+use vrsim::dataplane::dump::{self, Layout};
+use vrsim::seed;
+
+/// Every object of a vRouter, as comparable data.
+fn objects(r: &VRouter) -> String {
+    let mut s = String::new();
+    for v in r.vifs() {
+        s.push_str(&format!("{:?}\n", v.config));
+    }
+    for n in r.nexthops() {
+        s.push_str(&format!("{:?} refs {}\n", n.config, n.refs));
+    }
+    s.push_str(&format!("{:?}\n{:?}\n", r.labels().collect::<Vec<_>>(), r.vnids()));
+    for vrf in 0..4u16 {
+        if let Some(v) = r.vrf(vrf.into()) {
+            s.push_str(&format!("vrf {vrf} rpf {}\n", v.rpf));
+            for (p, route) in v.inet4.iter() {
+                s.push_str(&format!("{p} {route:?}\n"));
+            }
+            let mut bridge: Vec<_> = v.bridge.iter().map(|(m, e)| (m.octets(), *e)).collect();
+            bridge.sort_by_key(|(m, _)| *m);
+            s.push_str(&format!("{bridge:?}\n"));
+        }
+    }
+    s
+}
+
+#[test]
+fn scenario_a_compute01_equals_the_hand_programmed_one() {
+    let fabric = vrsim::scenarios::load("seed-bgpaas").unwrap();
+    let built = fabric.control().vrouter("compute01").unwrap();
+    let by_hand = seed::compute01(true).unwrap();
+    assert_eq!(objects(built), objects(&by_hand));
+    // And the dumps agree, byte for byte.
+    assert_eq!(dump::nh_list(built), dump::nh_list(&by_hand));
+    assert_eq!(
+        dump::rt_dump(built, seed::VRF_PUBLIC, Layout::Legacy).unwrap(),
+        dump::rt_dump(&by_hand, seed::VRF_PUBLIC, Layout::Legacy).unwrap()
+    );
+    assert_eq!(dump::vif_list(built, Layout::Legacy), dump::vif_list(&by_hand, Layout::Legacy));
+
+    // Without the BGPaaS session, it equals the hand-built node without the /26.
+    let mut down = fabric.clone();
+    down.bgpaas_down("dockerhost").unwrap();
+    let built = down.control().vrouter("compute01").unwrap();
+    assert_eq!(objects(built), objects(&seed::compute01(false).unwrap()));
+}
+
+#[test]
+fn a_withdraw_changes_only_what_it_must() {
+    let mut fabric = vrsim::scenarios::load("seed-bgpaas").unwrap();
+    let changes = fabric
+        .withdraw("dockerhost", "192.168.100.0/26".parse().unwrap())
+        .unwrap();
+    let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    assert_eq!(text, ["compute01: delete route 192.168.100.0/26 in vrf 1"]);
+    assert!(fabric.gateway("gw-01").unwrap().show_route("192.168.100.0/26".parse().unwrap()).is_none());
+
+    // Advertising it again restores exactly the same state.
+    let again = fabric
+        .apply(Event::Advertise {
+            bgpaas: "dockerhost".into(),
+            peer: seed::VN_GATEWAY_IP,
+            prefix: seed::CALICO_BLOCK,
+            attrs: vrsim::control::bgp::PathAttrs::new(seed::DOCKERHOST_IP, vec![65000]),
+        })
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].op, again[0].object), (Op::Add, Object::Route(seed::VRF_PUBLIC, seed::CALICO_BLOCK)));
+    let fresh = vrsim::scenarios::load("seed-bgpaas").unwrap();
+    assert_eq!(
+        objects(fabric.control().vrouter("compute01").unwrap()),
+        objects(fresh.control().vrouter("compute01").unwrap())
+    );
+}
+
+#[test]
+fn route_reflectors_one_withdrawn_keeps_the_route_both_remove_it() {
+    let mut fabric = vrsim::scenarios::load("k8s-rr").unwrap();
+    let block = "10.233.64.0/26".parse().unwrap();
+    let sel = fabric.control().selection("k8s", block).unwrap();
+    assert_eq!(sel.paths.len(), 2);
+    assert_eq!(sel.best().source.bgpaas, "rtr01");
+    assert_eq!(sel.reasons, [Some(vrsim::control::bgp::Decision::RouterId)]);
+
+    // RTR01 withdraws: RTR02's path takes over; the forwarding state is the
+    // same (both paths resolve through node02), so nothing is reprogrammed.
+    let changes = fabric.withdraw("rtr01", block).unwrap();
+    assert_eq!(changes, []);
+    assert_eq!(fabric.control().selection("k8s", block).unwrap().best().source.bgpaas, "rtr02");
+
+    // RTR02 withdraws too: the route leaves every compute node.
+    let changes = fabric.withdraw("rtr02", block).unwrap();
+    let mut nodes: Vec<_> = changes.iter().map(|c| (c.node.as_str(), c.op, c.object)).collect();
+    nodes.sort_by_key(|(n, _, _)| n.to_string());
+    let vrf = 2u16.into();
+    assert_eq!(
+        nodes,
+        [
+            ("compute01", Op::Delete, Object::Route(vrf, block)),
+            ("compute02", Op::Delete, Object::Route(vrf, block)),
+            ("compute03", Op::Delete, Object::Route(vrf, block)),
+        ]
+    );
+    assert!(fabric.control().selection("k8s", block).is_none());
+}
+
+#[test]
+fn scenario_b_nexthops_local_and_tunnelled() {
+    let fabric = vrsim::scenarios::load("k8s-rr").unwrap();
+    let c = fabric.control();
+    let block: ipnet::Ipv4Net = "10.233.64.0/26".parse().unwrap();
+    let node02 = c.node_ids("compute03").unwrap().ports["node02"];
+    // On compute03 the /26 shares node02's own nexthop...
+    let r3 = c.vrouter("compute03").unwrap().vrf(2u16.into()).unwrap();
+    assert_eq!(r3.inet4.get(&block).unwrap().nh, node02.nh);
+    // ...elsewhere it is a tunnel to compute03 carrying node02's label.
+    for other in ["compute01", "compute02"] {
+        let r = c.vrouter(other).unwrap();
+        let route = *r.vrf(2u16.into()).unwrap().inet4.get(&block).unwrap();
+        assert_eq!(route.label, Some(node02.label), "{other}");
+        let nh = &r.nh(route.nh).unwrap().config.kind;
+        assert!(
+            matches!(nh, vrsim::dataplane::nexthop::NhKind::Tunnel { dip, .. } if *dip == std::net::Ipv4Addr::new(10, 0, 0, 23)),
+            "{other}: {nh:?}"
+        );
+    }
+}
