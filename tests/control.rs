@@ -16,7 +16,11 @@ fn objects(r: &VRouter) -> String {
     for n in r.nexthops() {
         s.push_str(&format!("{:?} refs {}\n", n.config, n.refs));
     }
-    s.push_str(&format!("{:?}\n{:?}\n", r.labels().collect::<Vec<_>>(), r.vnids()));
+    s.push_str(&format!(
+        "{:?}\n{:?}\n",
+        r.labels().collect::<Vec<_>>(),
+        r.vnids()
+    ));
     for vrf in 0..4u16 {
         if let Some(v) = r.vrf(vrf.into()) {
             s.push_str(&format!("vrf {vrf} rpf {}\n", v.rpf));
@@ -43,7 +47,10 @@ fn scenario_a_compute01_equals_the_hand_programmed_one() {
         dump::rt_dump(built, seed::VRF_PUBLIC, Layout::Legacy).unwrap(),
         dump::rt_dump(&by_hand, seed::VRF_PUBLIC, Layout::Legacy).unwrap()
     );
-    assert_eq!(dump::vif_list(built, Layout::Legacy), dump::vif_list(&by_hand, Layout::Legacy));
+    assert_eq!(
+        dump::vif_list(built, Layout::Legacy),
+        dump::vif_list(&by_hand, Layout::Legacy)
+    );
 
     // Without the BGPaaS session, it equals the hand-built node without the /26.
     let mut down = fabric.clone();
@@ -60,7 +67,13 @@ fn a_withdraw_changes_only_what_it_must() {
         .unwrap();
     let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
     assert_eq!(text, ["compute01: delete route 192.168.100.0/26 in vrf 1"]);
-    assert!(fabric.gateway("gw-01").unwrap().show_route("192.168.100.0/26".parse().unwrap()).is_none());
+    assert!(
+        fabric
+            .gateway("gw-01")
+            .unwrap()
+            .show_route("192.168.100.0/26".parse().unwrap())
+            .is_none()
+    );
 
     // Advertising it again restores exactly the same state.
     let again = fabric
@@ -72,7 +85,10 @@ fn a_withdraw_changes_only_what_it_must() {
         })
         .unwrap();
     assert_eq!(again.len(), 1);
-    assert_eq!((again[0].op, again[0].object), (Op::Add, Object::Route(seed::VRF_PUBLIC, seed::CALICO_BLOCK)));
+    assert_eq!(
+        (again[0].op, again[0].object),
+        (Op::Add, Object::Route(seed::VRF_PUBLIC, seed::CALICO_BLOCK))
+    );
     let fresh = vrsim::scenarios::load("seed-bgpaas").unwrap();
     assert_eq!(
         objects(fabric.control().vrouter("compute01").unwrap()),
@@ -93,11 +109,23 @@ fn route_reflectors_one_withdrawn_keeps_the_route_both_remove_it() {
     // same (both paths resolve through node02), so nothing is reprogrammed.
     let changes = fabric.withdraw("rtr01", block).unwrap();
     assert_eq!(changes, []);
-    assert_eq!(fabric.control().selection("k8s", block).unwrap().best().source.bgpaas, "rtr02");
+    assert_eq!(
+        fabric
+            .control()
+            .selection("k8s", block)
+            .unwrap()
+            .best()
+            .source
+            .bgpaas,
+        "rtr02"
+    );
 
     // RTR02 withdraws too: the route leaves every compute node.
     let changes = fabric.withdraw("rtr02", block).unwrap();
-    let mut nodes: Vec<_> = changes.iter().map(|c| (c.node.as_str(), c.op, c.object)).collect();
+    let mut nodes: Vec<_> = changes
+        .iter()
+        .map(|c| (c.node.as_str(), c.op, c.object))
+        .collect();
     nodes.sort_by_key(|(n, _, _)| n.to_string());
     let vrf = 2u16.into();
     assert_eq!(

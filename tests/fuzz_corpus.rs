@@ -78,3 +78,12 @@ fn dataplane_process_corpus_holds_the_seed_frames() {
     files.push(("every-frame-on-every-vif".to_owned(), every));
     check_corpus("dataplane_process", &files);
 }
+
+#[test]
+fn topology_load_corpus_holds_the_scenarios() {
+    let files: Vec<_> = vrsim::scenarios::BUILTIN
+        .iter()
+        .map(|(name, text)| ((*name).to_owned(), text.as_bytes().to_vec()))
+        .collect();
+    check_corpus("topology_load", &files);
+}

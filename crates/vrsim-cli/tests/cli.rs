@@ -113,25 +113,89 @@ fn unknown_ids_fail() {
 
 #[test]
 fn trace_shows_both_directions_and_what_ifs() {
-    let out = stdout(&["trace", "--scenario", "seed-bgpaas", "--from", "earth", "--to", "192.168.100.1"]);
-    assert!(out.contains("push MPLSoGRE label 35 10.0.0.1 > 10.0.0.21"), "{out}");
-    assert!(out.contains("=> delivered to centos-ssh (192.168.100.1)"), "{out}");
-    assert!(out.contains("=> delivered to earth (203.0.113.10)"), "{out}");
-    let out = stdout(&["--bgpaas-down", "dockerhost", "trace", "--from", "centos-ssh", "--to", "203.0.113.10"]);
-    assert!(out.contains("=> dropped by compute01: Invalid Source"), "{out}");
     let out = stdout(&[
-        "--withdraw", "dockerhost:192.168.100.0/26", "--rpf", "off", "--network", "public",
-        "trace", "--from", "centos-ssh", "--to", "203.0.113.10", "--proto", "udp", "--port", "53",
+        "trace",
+        "--scenario",
+        "seed-bgpaas",
+        "--from",
+        "earth",
+        "--to",
+        "192.168.100.1",
+    ]);
+    assert!(
+        out.contains("push MPLSoGRE label 35 10.0.0.1 > 10.0.0.21"),
+        "{out}"
+    );
+    assert!(
+        out.contains("=> delivered to centos-ssh (192.168.100.1)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("=> delivered to earth (203.0.113.10)"),
+        "{out}"
+    );
+    let out = stdout(&[
+        "--bgpaas-down",
+        "dockerhost",
+        "trace",
+        "--from",
+        "centos-ssh",
+        "--to",
+        "203.0.113.10",
+    ]);
+    assert!(
+        out.contains("=> dropped by compute01: Invalid Source"),
+        "{out}"
+    );
+    let out = stdout(&[
+        "--withdraw",
+        "dockerhost:192.168.100.0/26",
+        "--rpf",
+        "off",
+        "--network",
+        "public",
+        "trace",
+        "--from",
+        "centos-ssh",
+        "--to",
+        "203.0.113.10",
+        "--proto",
+        "udp",
+        "--port",
+        "53",
     ]);
     assert!(out.contains("UDP to port 53"), "{out}");
-    assert!(out.contains("=> delivered to earth (203.0.113.10)"), "{out}");
-    let out = stdout(&["--scenario", "k8s-rr", "--withdraw", "rtr01:10.233.64.0/26", "trace", "--from", "pod-a", "--to", "10.233.64.5"]);
+    assert!(
+        out.contains("=> delivered to earth (203.0.113.10)"),
+        "{out}"
+    );
+    let out = stdout(&[
+        "--scenario",
+        "k8s-rr",
+        "--withdraw",
+        "rtr01:10.233.64.0/26",
+        "trace",
+        "--from",
+        "pod-a",
+        "--to",
+        "10.233.64.5",
+    ]);
     assert!(out.contains("best of 1 path: BGPaaS rtr02"), "{out}");
     assert!(out.contains("=> delivered to pod-b (10.233.64.5)"), "{out}");
     let out = stdout(&["show-route", "192.168.100.0/26"]);
     assert!(out.contains("> via gr-0/0/10.32769, Push 35"), "{out}");
     assert!(stdout(&["scenarios"]).contains("k8s-rr"));
-    assert!(stdout(&["--scenario", "k8s-rr", "--node", "compute03", "vif", "--list"]).contains("vif0/3"));
+    assert!(
+        stdout(&[
+            "--scenario",
+            "k8s-rr",
+            "--node",
+            "compute03",
+            "vif",
+            "--list"
+        ])
+        .contains("vif0/3")
+    );
 }
 
 #[test]
@@ -147,6 +211,9 @@ fn bad_scenarios_and_what_ifs_fail() {
     ] {
         let out = vrsim(args);
         assert!(!out.status.success(), "{args:?} succeeded");
-        assert!(String::from_utf8_lossy(&out.stderr).starts_with("vrsim: "), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).starts_with("vrsim: "),
+            "{args:?}"
+        );
     }
 }

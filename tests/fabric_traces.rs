@@ -1,0 +1,287 @@
+//! End-to-end traces of every trace the scenario plan lists, for scenarios A
+//! (`seed-bgpaas`) and B (`k8s-rr`): outcomes and frames asserted here, and
+//! the minimal text form compared with the golden files in
+//! `scenarios/golden/` (`VRSIM_BLESS=1 cargo test --test fabric_traces`
+//! rewrites them after a deliberate change; review the diff).
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use vrsim::dataplane::drop::DropReason;
+use vrsim::fabric::packet::Probe;
+use vrsim::fabric::trace::{FabricTrace, Outcome};
+use vrsim::fabric::{Fabric, RoundTrip};
+use vrsim::seed;
+
+fn golden(scenario: &str, name: &str, text: &str) {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "scenarios",
+        "golden",
+        scenario,
+        &format!("{name}.txt"),
+    ]
+    .iter()
+    .collect();
+    if std::env::var_os("VRSIM_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (VRSIM_BLESS=1 writes it)", path.display()));
+    assert_eq!(
+        text,
+        want,
+        "{} differs (VRSIM_BLESS=1 rewrites it)",
+        path.display()
+    );
+}
+
+fn round_trip_text(t: &RoundTrip) -> String {
+    let mut s = t.forward.minimal();
+    if let Some(r) = &t.reply {
+        s.push_str("\nreply:\n");
+        s.push_str(&r.minimal());
+    }
+    s
+}
+
+fn load(name: &str) -> Fabric {
+    vrsim::scenarios::load(name).unwrap()
+}
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn hop_frame<'a>(t: &'a FabricTrace, device: &str) -> &'a [u8] {
+    &t.hops.iter().find(|h| h.device == device).unwrap().frame
+}
+
+fn assert_rpf_drop(t: &FabricTrace, device: &str) {
+    match &t.outcome {
+        Outcome::Dropped {
+            device: d, vrouter, ..
+        } => {
+            assert_eq!(
+                (d.as_str(), *vrouter),
+                (device, Some(DropReason::InvalidSource)),
+                "{t}"
+            );
+        }
+        other => panic!("not an RPF drop: {other}\n{t}"),
+    }
+}
+
+#[test]
+fn a1_a2_test_pc_to_container_and_back() {
+    let mut f = load("seed-bgpaas");
+    let t = f.probe("earth", seed::CONTAINER_IP, Probe::Icmp).unwrap();
+    assert_eq!(
+        t.forward.path(),
+        [
+            "earth",
+            "gw-01",
+            "fabric",
+            "compute01",
+            "dockerhost",
+            "centos-ssh"
+        ]
+    );
+    assert!(t.forward.delivered(), "{}", t.forward);
+    // The gateway's frame is exactly the seed's trace-1 frame (label 35).
+    assert_eq!(
+        hop_frame(&t.forward, "compute01"),
+        seed::mx_to_compute01_gre()
+    );
+    let reply = t.reply.as_ref().unwrap();
+    assert_eq!(
+        reply.path(),
+        [
+            "centos-ssh",
+            "dockerhost",
+            "compute01",
+            "fabric",
+            "gw-01",
+            "earth"
+        ]
+    );
+    assert!(reply.delivered(), "{reply}");
+    // What the Docker VM hands its tap is the seed's trace-2 input; compute01's
+    // output is the seed's label-16 frame.
+    assert_eq!(
+        hop_frame(reply, "compute01"),
+        seed::container_reply_from_vm()
+    );
+    assert_eq!(hop_frame(reply, "fabric"), seed::compute01_to_mx_gre());
+    golden("seed-bgpaas", "a1-earth-to-container", &round_trip_text(&t));
+}
+
+#[test]
+fn a3_without_bgpaas_rpf_drops_the_reply_and_the_gateway_has_no_route() {
+    let mut f = load("seed-bgpaas");
+    f.bgpaas_down("dockerhost").unwrap();
+    let reply = f
+        .probe("centos-ssh", ip("203.0.113.10"), Probe::Icmp)
+        .unwrap();
+    assert_rpf_drop(&reply.forward, "compute01");
+    let fwd = f.probe("earth", seed::CONTAINER_IP, Probe::Icmp).unwrap();
+    assert!(
+        matches!(&fwd.forward.outcome, Outcome::Dropped { device, reason, .. } if device == "gw-01" && reason == "no route"),
+        "{}",
+        fwd.forward
+    );
+    let mut text = round_trip_text(&reply);
+    text.push('\n');
+    text.push_str(&round_trip_text(&fwd));
+    golden("seed-bgpaas", "a3-bgpaas-down", &text);
+
+    // RPF off on the network: the reply passes.
+    f.set_rpf("public", false).unwrap();
+    let t = f
+        .probe("centos-ssh", ip("203.0.113.10"), Probe::Icmp)
+        .unwrap();
+    assert!(t.forward.delivered(), "{}", t.forward);
+    golden(
+        "seed-bgpaas",
+        "a3-bgpaas-down-rpf-off",
+        &t.forward.minimal(),
+    );
+}
+
+#[test]
+fn a4_vxlan_known_and_unknown_vnid() {
+    let mut f = load("seed-bgpaas");
+    let t = f.walk("compute01", Some("vif0/0".into()), seed::vxlan_vni4_to_vm());
+    assert_eq!(
+        t.outcome,
+        Outcome::Delivered {
+            device: "dockerhost".into(),
+            ip: seed::DOCKERHOST_IP
+        },
+        "{t}"
+    );
+    let mut text = t.minimal();
+    let mut unknown = seed::vxlan_vni4_to_vm();
+    // The VNID is the 3 bytes after the VXLAN flags: 14 + 20 + 8 + 4.
+    unknown[46..49].copy_from_slice(&[0, 0, 9]);
+    // UDP checksum 0: "not computed", valid over IPv4 (RFC 768, RFC 7348 §5).
+    unknown[40..42].copy_from_slice(&[0, 0]);
+    let t = f.walk("compute01", Some("vif0/0".into()), unknown);
+    assert!(
+        matches!(
+            &t.outcome,
+            Outcome::Dropped {
+                vrouter: Some(DropReason::InvalidVnid),
+                ..
+            }
+        ),
+        "{t}"
+    );
+    text.push('\n');
+    text.push_str(&t.minimal());
+    golden("seed-bgpaas", "a4-vxlan", &text);
+}
+
+#[test]
+fn a5_the_bgpaas_address_is_received_by_the_host() {
+    let mut f = load("seed-bgpaas");
+    let t = f
+        .probe("dockerhost", seed::VN_GATEWAY_IP, Probe::Tcp(179))
+        .unwrap();
+    assert_eq!(
+        t.forward.outcome,
+        Outcome::Delivered {
+            device: "compute01".into(),
+            ip: seed::VN_GATEWAY_IP
+        },
+        "{}",
+        t.forward
+    );
+    golden(
+        "seed-bgpaas",
+        "a5-bgpaas-session-to-receive",
+        &t.forward.minimal(),
+    );
+}
+
+#[test]
+fn b_pod_to_pod_across_compute_nodes() {
+    let mut f = load("k8s-rr");
+    let t = f.probe("pod-a", ip("10.233.64.5"), Probe::Icmp).unwrap();
+    assert_eq!(
+        t.forward.path(),
+        [
+            "pod-a",
+            "node01",
+            "compute02",
+            "fabric",
+            "compute03",
+            "node02",
+            "pod-b"
+        ]
+    );
+    assert!(t.forward.delivered() && t.reply.as_ref().unwrap().delivered());
+    // compute02 pushes node02's label (allocated on compute03) towards compute03.
+    let label = f.control().node_ids("compute03").unwrap().ports["node02"].label;
+    let text = t.forward.minimal();
+    assert!(
+        text.contains(&format!(
+            "push MPLSoGRE label {label} 10.0.0.22 > 10.0.0.23"
+        )),
+        "{text}"
+    );
+    golden("k8s-rr", "b1-pod-a-to-pod-b", &round_trip_text(&t));
+}
+
+#[test]
+fn b_gateway_to_pod() {
+    let mut f = load("k8s-rr");
+    let t = f.probe("earth", ip("10.233.64.5"), Probe::Icmp).unwrap();
+    assert!(
+        t.forward.delivered() && t.reply.as_ref().unwrap().delivered(),
+        "{}",
+        t.forward
+    );
+    golden("k8s-rr", "b2-earth-to-pod-b", &round_trip_text(&t));
+}
+
+#[test]
+fn b_one_reflector_withdrawn_still_delivers_both_drop() {
+    let mut f = load("k8s-rr");
+    let block = "10.233.64.0/26".parse().unwrap();
+    f.withdraw("rtr01", block).unwrap();
+    let t = f.probe("pod-a", ip("10.233.64.5"), Probe::Icmp).unwrap();
+    assert!(
+        t.forward.delivered() && t.reply.as_ref().unwrap().delivered(),
+        "{}",
+        t.forward
+    );
+    golden("k8s-rr", "b3-rtr01-withdrawn", &round_trip_text(&t));
+
+    f.withdraw("rtr02", block).unwrap();
+    let reply = f.probe("pod-b", ip("203.0.113.10"), Probe::Icmp).unwrap();
+    assert_rpf_drop(&reply.forward, "compute03");
+    let fwd = f.probe("earth", ip("10.233.64.5"), Probe::Icmp).unwrap();
+    assert!(!fwd.forward.delivered(), "{}", fwd.forward);
+    let mut text = round_trip_text(&reply);
+    text.push('\n');
+    text.push_str(&round_trip_text(&fwd));
+    golden("k8s-rr", "b4-both-withdrawn", &text);
+}
+
+#[test]
+fn full_text_names_every_lookup() {
+    let mut f = load("k8s-rr");
+    let t = f.probe("earth", ip("10.233.64.5"), Probe::Icmp).unwrap();
+    let text = t.forward.to_string();
+    for want in [
+        "route lookup inet.0 10.233.64.5 -> 10.233.64.0/26 BGP from 10.0.0.11, AS path I, via gr-0/0/10.32771",
+        "route 10.233.64.0/26: best of 2 paths: BGPaaS rtr01 (router id 172.16.20.11, AS path I) over rtr02: lower router id",
+        "switch 00:00:5e:00:53:17 -> compute03",
+        "arp 10.233.64.5 is-at",
+    ] {
+        assert!(text.contains(want), "{want}\n{text}");
+    }
+}
