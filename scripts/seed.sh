@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# The main job: write scenario A's frames to seed.pcap (or $1) and dissect
-# them with vrsim and with tshark.
+# The main job: trace the seed scenario end to end, the test PC `earth`
+# pinging the container 192.168.100.1 behind compute01's vRouter and the
+# reply coming back (`vrsim trace --scenario seed-bgpaas --from earth --to
+# 192.168.100.1`); then write scenario A's frames to seed.pcap (or $1) and
+# dissect them with vrsim and with tshark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-seed.pcap}"
 scripts/install-test-deps.sh >/dev/null
+cargo build --quiet -p vrsim-cli
+vrsim=target/debug/vrsim
+echo "\$ vrsim trace --scenario seed-bgpaas --from earth --to 192.168.100.1"
+"$vrsim" trace --scenario seed-bgpaas --from earth --to 192.168.100.1
+echo
+echo "\$ vrsim show-route 192.168.100.0/26"
+"$vrsim" show-route 192.168.100.0/26
+echo
 cargo run --quiet --example seed_frames -- "$out"
 echo
 echo "tshark -r $out:"
 tshark -r "$out" -T fields -e frame.number -e frame.protocols -e mpls.label -e vxlan.vni 2>/dev/null
-echo
-echo "compute01's vRouter, trace 1 (gw-01 -> container) and trace 2 (the reply):"
-cargo run --quiet -p vrsim-cli -- inject --vif 0 --frame mx-to-compute01-gre
-cargo run --quiet -p vrsim-cli -- inject --vif 37 --frame container-reply-from-vm

@@ -1,6 +1,9 @@
 //! The control plane against the hand-programmed compute01, and its
 //! incremental programming.
 
+// Test helpers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use vrsim::control::Event;
 use vrsim::control::program::{Object, Op};
 use vrsim::dataplane::VRouter;

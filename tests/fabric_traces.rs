@@ -4,6 +4,9 @@
 //! `scenarios/golden/` (`VRSIM_BLESS=1 cargo test --test fabric_traces`
 //! rewrites them after a deliberate change; review the diff).
 
+// Test helpers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 

@@ -73,11 +73,14 @@ impl fmt::Display for Change {
     }
 }
 
+/// Entries to add or change, with their new values.
+type Upserts<'a, K, V> = Vec<(K, &'a V)>;
+
 /// Added, changed and deleted keys between two maps, in key order.
 fn diff<'a, K: Ord + Copy, V: PartialEq>(
     from: &'a BTreeMap<K, V>,
     to: &'a BTreeMap<K, V>,
-) -> (Vec<(K, &'a V)>, Vec<(K, &'a V)>, Vec<K>) {
+) -> (Upserts<'a, K, V>, Upserts<'a, K, V>, Vec<K>) {
     let added = to
         .iter()
         .filter(|(k, _)| !from.contains_key(k))

@@ -63,12 +63,12 @@ pub enum FabricError {
     /// A port joined by two links.
     #[error("port {port} is joined twice, to {first} and to {second}")]
     PortLinkedTwice {
-        /// The port.
-        port: PortRef,
+        /// The port, as `device:port`.
+        port: String,
         /// Its first peer.
-        first: PortRef,
+        first: String,
         /// Its second peer.
-        second: PortRef,
+        second: String,
     },
     /// A link naming an unknown device or port.
     #[error("link {0} names a device or port that does not exist")]
@@ -168,9 +168,9 @@ impl Fabric {
             for (x, y) in [(&a, &b), (&b, &a)] {
                 if let Some(first) = f.links.insert(x.clone(), y.clone()) {
                     return Err(FabricError::PortLinkedTwice {
-                        port: x.clone(),
-                        first,
-                        second: y.clone(),
+                        port: x.to_string(),
+                        first: first.to_string(),
+                        second: y.to_string(),
                     });
                 }
             }
@@ -326,10 +326,7 @@ impl Fabric {
                 let mac = self.hosts[&device]
                     .iface(last.ingress.as_deref().unwrap_or(""))
                     .map_or(MacAddr::zero(), |i| i.mac);
-                match packet::reply_frame(&last.frame, mac) {
-                    Some(frame) => Some(self.walk(&device, None, frame)),
-                    None => None,
-                }
+                packet::reply_frame(&last.frame, mac).map(|frame| self.walk(&device, None, frame))
             }
             _ => None,
         };
