@@ -1,0 +1,179 @@
+//! Bad scenario files: each is a typed error naming the line, the column and
+//! the offending name.
+
+use vrsim::fabric::topology::{self, TopologyError};
+
+const BASE: &str = r#"version = 1
+name = "t"
+[contrail]
+asn = 64512
+control_nodes = [{ name = "control", ip = "10.0.0.10" }]
+[[gateway]]
+name = "gw-01"
+fabric_ip = "10.0.0.1"
+fabric_mac = "00:00:5e:00:53:01"
+[[gateway.port]]
+name = "ge-0/0/1"
+ip = "203.0.113.1/24"
+mac = "00:00:5e:00:53:fe"
+[[compute]]
+name = "compute01"
+ip = "10.0.0.21"
+mac = "00:00:5e:00:53:15"
+[[network]]
+name = "public"
+subnet = "172.16.10.0/24"
+vxlan_id = 4
+[[vm]]
+name = "vm1"
+network = "public"
+compute = "compute01"
+ip = "172.16.10.3"
+mac = "02:00:00:00:00:03"
+[vm.pin]
+vif = 37
+[[host]]
+name = "earth"
+ip = "203.0.113.10/24"
+link = "gw-01:ge-0/0/1"
+"#;
+
+fn load(text: &str) -> Result<vrsim::fabric::Fabric, TopologyError> {
+    topology::load("t.toml", text)
+}
+
+/// Replace `from` with `to` in the base file and expect an error at `line`
+/// whose message contains `says`.
+fn bad(from: &str, to: &str, line: usize, says: &str) {
+    assert!(BASE.contains(from), "{from}");
+    let e = load(&BASE.replacen(from, to, 1))
+        .err()
+        .unwrap_or_else(|| panic!("{to:?} loaded"));
+    assert_eq!(e.line, line, "{e}");
+    assert!(e.column > 0, "{e}");
+    assert!(e.message.contains(says), "{e}");
+    assert!(e.to_string().starts_with(&format!("t.toml:{line}:")), "{e}");
+}
+
+#[test]
+fn the_base_file_loads() {
+    let f = load(BASE).unwrap();
+    assert_eq!(f.name(), "t");
+}
+
+#[test]
+fn unknown_node_in_a_link() {
+    bad(
+        "link = \"gw-01:ge-0/0/1\"",
+        "link = \"gw-02:ge-0/0/1\"",
+        33,
+        "gw-02, which does not exist",
+    );
+    bad(
+        "link = \"gw-01:ge-0/0/1\"",
+        "link = \"gw-01:ge-0/0/9\"",
+        33,
+        "gw-01 has no port ge-0/0/9",
+    );
+    bad(
+        "link = \"gw-01:ge-0/0/1\"",
+        "link = \"gw-01\"",
+        33,
+        "not DEVICE:PORT",
+    );
+}
+
+#[test]
+fn vm_port_on_a_missing_network_or_compute() {
+    bad(
+        "network = \"public\"",
+        "network = \"private\"",
+        24,
+        "network private, which does not exist",
+    );
+    bad(
+        "compute = \"compute01\"",
+        "compute = \"compute09\"",
+        25,
+        "compute node compute09, which does not exist",
+    );
+}
+
+#[test]
+fn duplicate_pinned_ids_and_names() {
+    let twice = BASE.replace(
+        "[[host]]",
+        "[[vm]]\nname = \"vm2\"\nnetwork = \"public\"\ncompute = \"compute01\"\nip = \"172.16.10.4\"\nmac = \"02:00:00:00:00:04\"\n[vm.pin]\nvif = 37\n[[host]]",
+    );
+    let e = load(&twice).err().unwrap();
+    assert_eq!(e.line, 37, "{e}");
+    assert!(
+        e.message
+            .contains("vif 37 on compute01 is pinned by both vm1 and vm2"),
+        "{e}"
+    );
+    bad(
+        "name = \"vm1\"",
+        "name = \"earth\"",
+        31,
+        "host earth has the name of a VM",
+    );
+}
+
+#[test]
+fn address_outside_its_subnet() {
+    bad(
+        "ip = \"172.16.10.3\"",
+        "ip = \"172.16.11.3\"",
+        26,
+        "172.16.11.3 is outside 172.16.10.0/24",
+    );
+}
+
+#[test]
+fn syntax_types_and_unknown_keys() {
+    bad("vxlan_id = 4", "vxlan_id = \"four\"", 21, "invalid type");
+    bad(
+        "vxlan_id = 4",
+        "vxlan_id = 4\ncolour = \"blue\"",
+        22,
+        "unknown field `colour`",
+    );
+    bad(
+        "mac = \"02:00:00:00:00:03\"",
+        "mac = \"02:00:00:00:00\"",
+        27,
+        "is not a MAC address",
+    );
+    bad(
+        "version = 1",
+        "version = 2",
+        1,
+        "schema version 2 is not supported",
+    );
+    bad("ip = \"10.0.0.21\"", "ip = \"10.0.0.256\"", 16, "");
+}
+
+#[test]
+fn bad_routes_are_placed() {
+    let text = BASE.replace(
+        "vxlan_id = 4\n[[vm]]\nname = \"vm1\"",
+        "vxlan_id = 4\n[[vm]]\nname = \"vm1\"\nroutes = [\"default vai 172.16.10.1\"]",
+    );
+    let e = load(&text).err().unwrap();
+    assert_eq!(e.line, 24, "{e}");
+    assert!(e.message.contains("unknown keyword"), "{e}");
+}
+
+#[test]
+fn garbage_never_panics() {
+    for text in [
+        "",
+        "[[",
+        "version = 1",
+        "version = 1\nname = 3",
+        &BASE[..BASE.len() / 2],
+    ] {
+        assert!(load(text).is_err(), "{text:?}");
+    }
+}
