@@ -9,7 +9,9 @@ use vrsim::fabric::packet::Probe;
 use vrsim::fabric::{MAX_HOPS, topology};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let mut fabric = match topology::load("fuzz.toml", text) {
         Ok(f) => f,
         Err(e) => {
