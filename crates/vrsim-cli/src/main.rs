@@ -12,11 +12,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::Ipv4Net;
+use std::io::Write;
 use vrsim::dataplane::dump::{self, Layout};
 use vrsim::dataplane::trace::Trace;
 use vrsim::dataplane::{Disposition, NhId, PacketBuf, VRouter, VifId, VrfId};
-use vrsim::fabric::Fabric;
+
 use vrsim::fabric::packet::Probe;
+use vrsim::fabric::{Fabric, capture, json};
 use vrsim::seed;
 use vrsim::wire::{MplsLabel, Vni, dissect};
 
@@ -69,6 +71,8 @@ enum FormatArg {
     Text,
     /// What changes the packet, and the outcome (the golden files' form).
     Minimal,
+    /// The `vrsim-trace/1` JSON document (see `vrsim_fabric::json`).
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -81,6 +85,9 @@ enum LayoutArg {
 enum Command {
     /// Trace a probe from a host to an address, and the reply.
     Trace(TraceArgs),
+    /// Trace flows without and with the what-if options; exit 0 when nothing
+    /// changed, 1 when a flow's outcome or path changed, 2 on error.
+    Diff(DiffArgs),
     /// The gateway's `show route PREFIX` (and `show dynamic-tunnels database`).
     ShowRoute(ShowRouteArgs),
     /// List the built-in scenarios.
@@ -155,6 +162,35 @@ struct TraceArgs {
     /// The output form.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
+    /// Also write the frames as they crossed each link to this pcapng file.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false, id = "flows_or_from")]
+struct DiffFlows {
+    /// A file of flows, one a line: `FROM TO [icmp | udp PORT | tcp PORT]`.
+    #[arg(long, value_name = "FILE", group = "flows_or_from")]
+    flows: Option<std::path::PathBuf>,
+    /// One flow's sending host (with --to).
+    #[arg(long, requires = "to", group = "flows_or_from")]
+    from: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct DiffArgs {
+    #[command(flatten)]
+    which: DiffFlows,
+    /// One flow's destination (with --from).
+    #[arg(long)]
+    to: Option<Ipv4Addr>,
+    /// One flow's protocol.
+    #[arg(long, value_enum, default_value_t = ProtoArg::Icmp)]
+    proto: ProtoArg,
+    /// One flow's destination port (UDP, TCP).
+    #[arg(long, default_value_t = 7)]
+    port: u16,
 }
 
 #[derive(Debug, Args)]
@@ -185,7 +221,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(msg) => {
             eprintln!("vrsim: {msg}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }
@@ -218,19 +254,47 @@ fn scenario(cli: &Cli) -> Result<Fabric, String> {
     Ok(fabric)
 }
 
-fn trace(fabric: &mut Fabric, a: &TraceArgs) -> Result<ExitCode, String> {
-    let probe = match a.proto {
+fn probe_of(proto: ProtoArg, port: u16) -> Probe {
+    match proto {
         ProtoArg::Icmp => Probe::Icmp,
-        ProtoArg::Udp => Probe::Udp(a.port),
-        ProtoArg::Tcp => Probe::Tcp(a.port),
-    };
+        ProtoArg::Udp => Probe::Udp(port),
+        ProtoArg::Tcp => Probe::Tcp(port),
+    }
+}
+
+fn trace(fabric: &mut Fabric, a: &TraceArgs) -> Result<ExitCode, String> {
+    let probe = probe_of(a.proto, a.port);
     let trip = fabric
         .probe(&a.from, a.to, probe)
         .map_err(|e| e.to_string())?;
+    if let Some(path) = &a.pcap {
+        let mut traces = vec![("forward", &trip.forward)];
+        traces.extend(trip.reply.as_ref().map(|r| ("reply", r)));
+        let frames = capture::link_frames(traces);
+        let file =
+            std::fs::File::create(path).map_err(|e| format!("--pcap {}: {e}", path.display()))?;
+        capture::write_pcapng(std::io::BufWriter::new(file), &frames)
+            .map_err(|e| format!("--pcap {}: {e}", path.display()))?
+            .flush()
+            .map_err(|e| format!("--pcap {}: {e}", path.display()))?;
+    }
     let render = |t: &vrsim::fabric::trace::FabricTrace| match a.format {
-        FormatArg::Text => format!("{t}\n"),
         FormatArg::Minimal => t.minimal(),
+        _ => format!("{t}\n"),
     };
+    if let FormatArg::Json = a.format {
+        let doc = json::document(
+            fabric.name(),
+            &a.from,
+            a.to,
+            probe,
+            &trip.forward,
+            trip.reply.as_ref(),
+        );
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+        println!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
     println!("{probe} from {} to {} ({}):\n", a.from, a.to, fabric.name());
     print!("{}", render(&trip.forward));
     if let Some(reply) = &trip.reply {
@@ -240,10 +304,48 @@ fn trace(fabric: &mut Fabric, a: &TraceArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn diff(cli: &Cli, after: &Fabric, a: &DiffArgs) -> Result<ExitCode, String> {
+    let flows = match (&a.which.flows, &a.which.from, a.to) {
+        (Some(path), _, _) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--flows {}: {e}", path.display()))?;
+            vrsim::fabric::diff::parse_flows(&text).map_err(|e| e.to_string())?
+        }
+        (None, Some(from), Some(to)) => vec![vrsim::fabric::diff::Flow {
+            from: from.clone(),
+            to,
+            probe: probe_of(a.proto, a.port),
+        }],
+        _ => return Err("diff needs --flows FILE, or --from HOST --to ADDRESS".into()),
+    };
+    let before = vrsim::scenarios::load(&cli.scenario).map_err(|e| e.to_string())?;
+    let changed = vrsim::fabric::diff::diff(&before, after, &flows).map_err(|e| e.to_string())?;
+    for c in &changed {
+        println!("{c}");
+    }
+    let n = changed
+        .iter()
+        .map(|c| &c.flow)
+        .fold(Vec::new(), |mut v, f| {
+            if !v.contains(&f) {
+                v.push(f);
+            }
+            v
+        })
+        .len();
+    println!("{n} of {} flows changed", flows.len());
+    Ok(if n == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn run(cli: &Cli) -> Result<ExitCode, String> {
     let mut fabric = scenario(cli)?;
     match &cli.command {
         Command::Trace(a) => return trace(&mut fabric, a),
+        Command::Diff(a) => return diff(cli, &fabric, a),
         Command::Scenarios => {
             for (name, text) in vrsim::scenarios::BUILTIN {
                 let about = text
@@ -338,7 +440,9 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
             .map(|f| format!("{:<26}{}\n", f.name, f.description))
             .collect(),
         Command::Inject(a) => return inject(&mut router, a),
-        Command::Trace(_) | Command::Scenarios | Command::ShowRoute(_) => String::new(),
+        Command::Trace(_) | Command::Diff(_) | Command::Scenarios | Command::ShowRoute(_) => {
+            String::new()
+        }
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)

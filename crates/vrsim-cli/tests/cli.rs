@@ -217,3 +217,92 @@ fn bad_scenarios_and_what_ifs_fail() {
         );
     }
 }
+
+#[test]
+fn diff_exit_codes() {
+    let same = vrsim(&["diff", "--from", "earth", "--to", "192.168.100.1"]);
+    assert_eq!(same.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&same.stdout).contains("0 of 1 flows changed"));
+    let changed = vrsim(&[
+        "--bgpaas-down",
+        "dockerhost",
+        "diff",
+        "--from",
+        "centos-ssh",
+        "--to",
+        "203.0.113.10",
+    ]);
+    assert_eq!(changed.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&changed.stdout);
+    assert!(
+        out.contains("flow centos-ssh 203.0.113.10 icmp: forward changed"),
+        "{out}"
+    );
+    assert!(out.contains("1 of 1 flows changed"), "{out}");
+    let flows = std::env::temp_dir().join(format!("vrsim-flows-{}.txt", std::process::id()));
+    std::fs::write(
+        &flows,
+        "# two flows\nearth 192.168.100.1\ncentos-ssh 203.0.113.10 udp 53\n",
+    )
+    .unwrap();
+    let out = vrsim(&[
+        "--rpf",
+        "off",
+        "--network",
+        "public",
+        "diff",
+        "--flows",
+        flows.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::write(&flows, "earth 192.168.100.1 sctp 9\n").unwrap();
+    assert_eq!(
+        vrsim(&["diff", "--flows", flows.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+    std::fs::remove_file(&flows).unwrap();
+    assert_eq!(
+        vrsim(&["diff", "--flows", "/nonexistent/flows"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn trace_json_and_pcap() {
+    let out = stdout(&[
+        "trace",
+        "--from",
+        "earth",
+        "--to",
+        "192.168.100.1",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.starts_with('{') && out.contains("\"schema\": \"vrsim-trace/1\""),
+        "{out}"
+    );
+    let pcap = std::env::temp_dir().join(format!("vrsim-{}.pcapng", std::process::id()));
+    stdout(&[
+        "trace",
+        "--from",
+        "earth",
+        "--to",
+        "192.168.100.1",
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
+    let bytes = std::fs::read(&pcap).unwrap();
+    // A pcapng section header block.
+    assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a]);
+    std::fs::remove_file(&pcap).unwrap();
+}

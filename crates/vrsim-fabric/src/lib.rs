@@ -10,6 +10,9 @@
 //! nodes, the vRouter's dataplane trace), ending in one [`trace::Outcome`];
 //! then it traces the reply.
 //!
+//! Traces render as text, in a stable minimal form, as JSON ([`json`], schema
+//! `vrsim-trace/1`) and as pcapng captures with a frame per link crossed
+//! ([`capture`]); [`diff`] compares flows before and after a what-if.
 //! Scenarios are TOML files ([`topology`]); the two seed scenarios ship with
 //! the `vrsim` crate.
 //!
@@ -53,9 +56,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod capture;
+pub mod diff;
 mod fabric;
 pub mod gateway;
 pub mod host;
+pub mod json;
 pub mod packet;
 pub mod topology;
 pub mod trace;

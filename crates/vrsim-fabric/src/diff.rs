@@ -1,0 +1,255 @@
+//! What-if comparisons: the same flows traced in two fabrics (before and
+//! after a change), reporting the flows whose outcome or path changed and the
+//! first lookup that answered differently.
+
+use core::fmt;
+use core::str::FromStr;
+use std::net::Ipv4Addr;
+
+use vrsim_dataplane::trace::Step;
+
+use crate::fabric::{Fabric, FabricError};
+use crate::packet::Probe;
+use crate::trace::{FabricTrace, HopStep};
+
+/// A flow to trace: a host, a destination and a probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flow {
+    /// The sending host.
+    pub from: String,
+    /// The destination.
+    pub to: Ipv4Addr,
+    /// The probe.
+    pub probe: Probe,
+}
+
+/// A flow line that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("flow {line:?}: {why} (expected: FROM TO [icmp | udp PORT | tcp PORT])")]
+pub struct FlowParseError {
+    /// The line.
+    pub line: String,
+    /// What is wrong.
+    pub why: &'static str,
+}
+
+impl FromStr for Flow {
+    type Err = FlowParseError;
+
+    /// `earth 192.168.100.1`, `pod-a 10.233.64.5 udp 53`, `earth 192.168.100.1 tcp 22`.
+    fn from_str(line: &str) -> Result<Flow, FlowParseError> {
+        let err = |why| FlowParseError {
+            line: line.to_owned(),
+            why,
+        };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let port = |w: Option<&&str>| -> Result<u16, FlowParseError> {
+            w.ok_or_else(|| err("udp and tcp need a port"))?
+                .parse()
+                .map_err(|_| err("bad port"))
+        };
+        let (from, to) = match words.as_slice() {
+            [from, to, ..] => (
+                *from,
+                to.parse().map_err(|_| err("bad destination address"))?,
+            ),
+            _ => return Err(err("needs a host and a destination")),
+        };
+        let probe = match words.get(2).copied() {
+            None | Some("icmp") => Probe::Icmp,
+            Some("udp") => Probe::Udp(port(words.get(3))?),
+            Some("tcp") => Probe::Tcp(port(words.get(3))?),
+            Some(_) => return Err(err("unknown protocol")),
+        };
+        let expected = match probe {
+            Probe::Icmp => 3,
+            _ => 4,
+        };
+        if words.len() > expected {
+            return Err(err("trailing words"));
+        }
+        Ok(Flow {
+            from: from.to_owned(),
+            to,
+            probe,
+        })
+    }
+}
+
+impl fmt::Display for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.from, self.to)?;
+        match self.probe {
+            Probe::Icmp => f.write_str(" icmp"),
+            Probe::Udp(p) => write!(f, " udp {p}"),
+            Probe::Tcp(p) => write!(f, " tcp {p}"),
+        }
+    }
+}
+
+/// Read a flows file: one flow a line; blank lines and `#` comments skipped.
+pub fn parse_flows(text: &str) -> Result<Vec<Flow>, FlowParseError> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::parse)
+        .collect()
+}
+
+/// One direction of a flow whose outcome or path changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// The flow.
+    pub flow: Flow,
+    /// `forward` or `reply`.
+    pub direction: &'static str,
+    /// The outcome and path before.
+    pub before: String,
+    /// The outcome and path after.
+    pub after: String,
+    /// The first lookup that answered differently, if one did.
+    pub why: Option<String>,
+}
+
+impl fmt::Display for Changed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "flow {}: {} changed", self.flow, self.direction)?;
+        writeln!(f, "  before: {}", self.before)?;
+        write!(f, "  after:  {}", self.after)?;
+        if let Some(w) = &self.why {
+            write!(f, "\n  why:    {w}")?;
+        }
+        Ok(())
+    }
+}
+
+fn summary(t: Option<&FabricTrace>) -> String {
+    match t {
+        Some(t) => format!("{} (path {})", t.outcome, t.path().join(" ")),
+        None => "no reply".into(),
+    }
+}
+
+/// Whether a step is a table lookup (what can explain a change).
+fn is_lookup(s: &HopStep) -> bool {
+    matches!(
+        s,
+        HopStep::Lookup { .. }
+            | HopStep::RouteOrigin { .. }
+            | HopStep::Arp { .. }
+            | HopStep::VRouter(
+                Step::InetLookup { .. }
+                    | Step::Rpf { .. }
+                    | Step::Label { .. }
+                    | Step::Vnid { .. }
+                    | Step::BridgeLookup { .. }
+            )
+    )
+}
+
+/// The first lookup, hop by hop, that answered differently.
+fn first_difference(before: &FabricTrace, after: &FabricTrace) -> Option<String> {
+    for (b, a) in before.hops.iter().zip(&after.hops) {
+        if b.device != a.device {
+            return Some(format!(
+                "the packet went to {} instead of {}",
+                a.device, b.device
+            ));
+        }
+        let lb = b.steps.iter().filter(|s| is_lookup(s));
+        let mut la = a.steps.iter().filter(|s| is_lookup(s));
+        for sb in lb {
+            match la.next() {
+                Some(sa) if sa == sb => continue,
+                Some(sa) => {
+                    return Some(format!(
+                        "at {}: `{}` became `{}`",
+                        b.device,
+                        sb.to_string().trim_start(),
+                        sa.to_string().trim_start()
+                    ));
+                }
+                None => {
+                    return Some(format!(
+                        "at {}: `{}` no longer happens",
+                        b.device,
+                        sb.to_string().trim_start()
+                    ));
+                }
+            }
+        }
+        if let Some(sa) = la.next() {
+            return Some(format!(
+                "at {}: `{}` is new",
+                a.device,
+                sa.to_string().trim_start()
+            ));
+        }
+    }
+    None
+}
+
+fn compare(
+    flow: &Flow,
+    direction: &'static str,
+    b: Option<&FabricTrace>,
+    a: Option<&FabricTrace>,
+) -> Option<Changed> {
+    let (before, after) = (summary(b), summary(a));
+    if before == after {
+        return None;
+    }
+    let why = match (b, a) {
+        (Some(b), Some(a)) => first_difference(b, a),
+        _ => None,
+    };
+    Some(Changed {
+        flow: flow.clone(),
+        direction,
+        before,
+        after,
+        why,
+    })
+}
+
+/// Trace every flow in copies of `before` and `after` and list what changed.
+pub fn diff(before: &Fabric, after: &Fabric, flows: &[Flow]) -> Result<Vec<Changed>, FabricError> {
+    let mut out = Vec::new();
+    for flow in flows {
+        let b = before.clone().probe(&flow.from, flow.to, flow.probe)?;
+        let a = after.clone().probe(&flow.from, flow.to, flow.probe)?;
+        out.extend(compare(flow, "forward", Some(&b.forward), Some(&a.forward)));
+        if b.forward.delivered() && a.forward.delivered() {
+            out.extend(compare(flow, "reply", b.reply.as_ref(), a.reply.as_ref()));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_lines() {
+        let f: Flow = "pod-a 10.233.64.5 udp 53".parse().unwrap();
+        assert_eq!(f.probe, Probe::Udp(53));
+        assert_eq!(f.to_string(), "pod-a 10.233.64.5 udp 53");
+        assert_eq!(
+            "earth 192.168.100.1".parse::<Flow>().unwrap().probe,
+            Probe::Icmp
+        );
+        for bad in [
+            "earth",
+            "earth 1.2.3",
+            "earth 1.2.3.4 udp",
+            "earth 1.2.3.4 sctp 1",
+            "earth 1.2.3.4 icmp 9",
+        ] {
+            assert!(bad.parse::<Flow>().is_err(), "{bad}");
+        }
+        let flows =
+            parse_flows("# flows\nearth 192.168.100.1\n\n pod-a 10.0.0.1 tcp 22 # ssh\n").unwrap();
+        assert_eq!(flows.len(), 2);
+    }
+}

@@ -1,0 +1,254 @@
+//! The trace outputs of issue 6: JSON (round trip through serde, schema
+//! check, same content as the text form), pcapng per hop checked by tshark,
+//! and what-if diffs.
+
+// Test helpers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use vrsim::fabric::capture;
+use vrsim::fabric::diff::{Flow, diff};
+use vrsim::fabric::json::{self, Document, SCHEMA};
+use vrsim::fabric::packet::Probe;
+use vrsim::seed;
+
+fn tshark(args: &[&str]) -> String {
+    let out = Command::new("tshark").args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run tshark ({e}); install it with scripts/install-test-deps.sh (Debian package tshark)")
+    });
+    assert!(
+        out.status.success(),
+        "tshark {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn seed_document() -> (String, vrsim::fabric::RoundTrip) {
+    let mut f = vrsim::scenarios::load("seed-bgpaas").unwrap();
+    let trip = f.probe("earth", seed::CONTAINER_IP, Probe::Icmp).unwrap();
+    let doc = json::document(
+        f.name(),
+        "earth",
+        seed::CONTAINER_IP,
+        Probe::Icmp,
+        &trip.forward,
+        trip.reply.as_ref(),
+    );
+    (serde_json::to_string_pretty(&doc).unwrap(), trip)
+}
+
+#[test]
+fn json_round_trips_and_matches_the_schema() {
+    let (text, trip) = seed_document();
+    // Deterministic: the same run gives the same bytes.
+    assert_eq!(text, seed_document().0);
+    // Round trip through serde into the typed schema (unknown fields refused).
+    let doc: Document = serde_json::from_str(&text).unwrap();
+    assert_eq!(serde_json::to_string_pretty(&doc).unwrap(), text);
+    assert_eq!(doc.schema, SCHEMA);
+    assert_eq!(doc.probe.protocol, "icmp");
+    assert_eq!(doc.forward.outcome.outcome, "delivered");
+    assert_eq!(doc.forward.outcome.device, "centos-ssh");
+    assert_eq!(
+        doc.reply.as_ref().unwrap().outcome.ip.as_deref(),
+        Some("203.0.113.10")
+    );
+
+    // Schema check on the raw JSON: every step has its text and kind, every
+    // frame its length, headers and hex, and the step kinds are documented ones.
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let kinds = [
+        "send",
+        "rx",
+        "inet_lookup",
+        "bridge_lookup",
+        "decap",
+        "label",
+        "vnid",
+        "vrf_translate",
+        "rpf",
+        "ttl",
+        "ecmp",
+        "nexthop",
+        "rewrite",
+        "push",
+        "arp_proxy",
+        "tx",
+        "trap",
+        "to_host",
+        "drop",
+        "route_origin",
+        "lookup",
+        "arp",
+        "pop",
+        "switch",
+    ];
+    for dir in ["forward", "reply"] {
+        for hop in value[dir]["hops"].as_array().unwrap() {
+            assert!(hop["device"].is_string());
+            let frame = &hop["frame"];
+            assert_eq!(
+                frame["length"].as_u64().unwrap() as usize * 2,
+                frame["hex"].as_str().unwrap().len()
+            );
+            for step in hop["steps"].as_array().unwrap() {
+                assert!(step["text"].is_string(), "{step}");
+                assert!(kinds.contains(&step["step"].as_str().unwrap()), "{step}");
+            }
+        }
+    }
+    // The same content as the text form: every step line of the text trace is a JSON step text.
+    let texts: Vec<&str> = doc
+        .forward
+        .hops
+        .iter()
+        .flat_map(|h| h.steps.iter().map(|s| s.text.as_str()))
+        .collect();
+    for line in trip
+        .forward
+        .to_string()
+        .lines()
+        .filter(|l| l.starts_with("      "))
+    {
+        assert!(texts.contains(&line.trim()), "{line}");
+    }
+    // A dropped trace carries the dropstats name and the cause.
+    let mut f = vrsim::scenarios::load("seed-bgpaas").unwrap();
+    f.bgpaas_down("dockerhost").unwrap();
+    let t = f
+        .probe("centos-ssh", "203.0.113.10".parse().unwrap(), Probe::Icmp)
+        .unwrap();
+    let o = json::trace(&t.forward).outcome;
+    assert_eq!(
+        (o.outcome.as_str(), o.dropstats.as_deref()),
+        ("dropped", Some("Invalid Source"))
+    );
+    assert!(
+        o.cause
+            .unwrap()
+            .starts_with("rpf vrf 1 source 192.168.100.1")
+    );
+}
+
+fn write_capture(name: &str, trip: &vrsim::fabric::RoundTrip) -> PathBuf {
+    let frames = capture::link_frames([
+        ("forward", &trip.forward),
+        ("reply", trip.reply.as_ref().unwrap()),
+    ]);
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    capture::write_pcapng(std::fs::File::create(&path).unwrap(), &frames).unwrap();
+    path
+}
+
+#[test]
+fn pcapng_per_hop_dissects_in_tshark() {
+    let (_, trip) = seed_document();
+    let path = write_capture("seed-trace.pcapng", &trip);
+    let p = path.to_str().unwrap();
+    let out = tshark(&[
+        "-r",
+        p,
+        "-T",
+        "fields",
+        "-e",
+        "frame.interface_name",
+        "-e",
+        "frame.protocols",
+        "-e",
+        "mpls.label",
+        "-e",
+        "frame.comment",
+    ]);
+    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split('\t').collect()).collect();
+    let plain = "eth:ethertype:ip:icmp:data";
+    let gre = "eth:ethertype:ip:gre:mpls:ip:icmp:data";
+    let want = [
+        ("earth:eth0 <-> gw-01:ge-0/0/1", plain, ""),
+        ("fabric:gw-01 <-> gw-01:ge-0/0/0", gre, "35"),
+        ("compute01:vif0/0 <-> fabric:compute01", gre, "35"),
+        ("compute01:vif0/37 <-> dockerhost:eth0", plain, ""),
+        ("centos-ssh:eth0 <-> dockerhost:calid0d7ccaeef3", plain, ""),
+        ("centos-ssh:eth0 <-> dockerhost:calid0d7ccaeef3", plain, ""),
+        ("compute01:vif0/37 <-> dockerhost:eth0", plain, ""),
+        ("compute01:vif0/0 <-> fabric:compute01", gre, "16"),
+        ("fabric:gw-01 <-> gw-01:ge-0/0/0", gre, "16"),
+        ("earth:eth0 <-> gw-01:ge-0/0/1", plain, ""),
+    ];
+    assert_eq!(rows.len(), want.len(), "{out}");
+    for (i, (row, (link, chain, label))) in rows.iter().zip(want).enumerate() {
+        assert_eq!(
+            (row[0], row[1], row[2]),
+            (link, chain, label),
+            "frame {}: {out}",
+            i + 1
+        );
+        assert!(
+            row[3].contains(" hop "),
+            "frame {} has no hop comment: {out}",
+            i + 1
+        );
+    }
+    let filter = "_ws.malformed || _ws.expert.severity == error || ip.checksum.status == 0 || icmp.checksum.status == 0";
+    let bad = tshark(&[
+        "-r",
+        p,
+        "-o",
+        "ip.check_checksum:TRUE",
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]);
+    assert_eq!(bad, "", "tshark flags frames {bad}");
+}
+
+#[test]
+fn diff_reports_what_changed_and_why() {
+    let before = vrsim::scenarios::load("seed-bgpaas").unwrap();
+    let mut after = before.clone();
+    let flows = vec![
+        Flow {
+            from: "earth".into(),
+            to: seed::CONTAINER_IP,
+            probe: Probe::Icmp,
+        },
+        Flow {
+            from: "centos-ssh".into(),
+            to: "203.0.113.10".parse().unwrap(),
+            probe: Probe::Icmp,
+        },
+        Flow {
+            from: "dockerhost".into(),
+            to: seed::VN_GATEWAY_IP,
+            probe: Probe::Tcp(179),
+        },
+    ];
+    assert_eq!(diff(&before, &after, &flows).unwrap(), []);
+    after.bgpaas_down("dockerhost").unwrap();
+    let changed = diff(&before, &after, &flows).unwrap();
+    let text: Vec<String> = changed.iter().map(ToString::to_string).collect();
+    assert_eq!(changed.len(), 2, "{text:#?}");
+    assert_eq!(changed[0].flow.from, "earth");
+    assert!(
+        changed[0].after.starts_with("dropped by gw-01: no route"),
+        "{}",
+        text[0]
+    );
+    assert!(
+        text[0]
+            .contains("why:    at gw-01: `route lookup inet.0 192.168.100.1 -> 192.168.100.0/26"),
+        "{}",
+        text[0]
+    );
+    assert_eq!(changed[1].flow.from, "centos-ssh");
+    assert!(
+        text[1].contains("`rpf vrf 1 source 192.168.100.1 -> 192.168.100.0/26 nh 90: expects ingress vif0/37, pass` became `rpf vrf 1 source 192.168.100.1 -> 0.0.0.0/0 nh 20: expects outer source 10.0.0.1, fail`"),
+        "{}",
+        text[1]
+    );
+}
