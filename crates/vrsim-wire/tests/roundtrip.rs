@@ -319,8 +319,9 @@ fn check_frame(stack: &Stack, bytes: &[u8]) -> Result<(), TestCaseError> {
 
 /// Dissect `bytes` from `first`, rebuild the dissection and dissect that:
 /// the rebuild succeeds, keeps every header (up to the lengths, which are
-/// recomputed without any padding the original carried), the payload and
-/// the error, and is a fixed point.
+/// recomputed from what follows, or kept where a header states more, as
+/// around a tunnel's inner packet), the payload and the error, and is a
+/// fixed point.
 fn check_rebuild(bytes: &[u8], first: Layer) -> Result<(), TestCaseError> {
     let d1 = dissect_from(bytes, first);
     let _ = d1.to_string();

@@ -589,8 +589,11 @@ pub fn mpls_stack(depth: u32) -> BoxedStrategy<Stack> {
 
 /// What `Frame::build` should make of `headers` followed by `payload_len`
 /// bytes: each header announcing the next one, lengths counting what
-/// follows. An independent model of the builder, for generated stacks and
-/// dissected ones; panics on layering the builder rejects.
+/// follows, or keeping a larger length a header already states (the builder
+/// pads with zeros: a dissected tunnel whose inner packet is shorter than
+/// the tunnel's payload keeps its length). An independent model of the
+/// builder, for generated stacks and dissected ones; panics on layering the
+/// builder rejects.
 pub fn fill(headers: &[Header], payload_len: usize) -> Vec<Header> {
     let mut out = headers.to_vec();
     let mut carried = payload_len;
@@ -623,14 +626,8 @@ pub fn fill(headers: &[Header], payload_len: usize) -> Vec<Header> {
                     Some(h) => panic!("{h} after ethernet"),
                 }
             }
-            Header::Ipv4(r) => {
-                r.protocol = ip_next(r.protocol);
-                r.payload_len = carried;
-            }
-            Header::Ipv6(r) => {
-                r.next_header = ip_next(r.next_header);
-                r.payload_len = carried;
-            }
+            Header::Ipv4(r) => r.protocol = ip_next(r.protocol),
+            Header::Ipv6(r) => r.next_header = ip_next(r.next_header),
             Header::Ipv6Ext(r) => r.next_header = ip_next(r.next_header),
             Header::Gre(r) => {
                 r.protocol = match next {
@@ -641,16 +638,29 @@ pub fn fill(headers: &[Header], payload_len: usize) -> Vec<Header> {
                     Some(Header::Ethernet(_)) => EtherType::TransparentEthernet,
                     Some(h) => panic!("{h} after gre"),
                 };
-                r.payload_len = carried;
             }
-            Header::Udp(UdpRepr { payload_len, .. })
-            | Header::Tcp(TcpRepr { payload_len, .. })
-            | Header::Icmpv4(Icmpv4Repr { payload_len, .. }) => *payload_len = carried,
             _ => {}
+        }
+        if let Some(stated) = stated_len(&mut out[i]) {
+            *stated = (*stated).max(carried);
+            carried = *stated;
         }
         carried += out[i].buffer_len();
     }
     out
+}
+
+/// The payload length a header states, if it has the field.
+fn stated_len(h: &mut Header) -> Option<&mut usize> {
+    match h {
+        Header::Ipv4(Ipv4Repr { payload_len, .. })
+        | Header::Ipv6(Ipv6Repr { payload_len, .. })
+        | Header::Udp(UdpRepr { payload_len, .. })
+        | Header::Tcp(TcpRepr { payload_len, .. })
+        | Header::Icmpv4(Icmpv4Repr { payload_len, .. })
+        | Header::Gre(GreRepr { payload_len, .. }) => Some(payload_len),
+        _ => None,
+    }
 }
 
 /// `h` with its payload length set to 0, for comparing headers whose stated
