@@ -45,7 +45,11 @@ impl VRouter {
         trace.step(Step::InetLookup {
             vrf: fmd.vrf,
             key: IpAddr::V4(dst),
-            matched: matched.map(IpNet::V4),
+            matched: if T::ENABLED {
+                matched_prefix(dst, matched)
+            } else {
+                None
+            },
             nh,
             label,
         });
@@ -194,21 +198,28 @@ impl VRouter {
         self.nh_output(fmd, nh, false, buf, trace)
     }
 
-    /// The route for `dst` in `vrf`: nexthop (discard when none), matched prefix, label.
+    /// The route for `dst` in `vrf`: nexthop (discard when none), the matched
+    /// prefix's length, label. [`matched_prefix`] makes the prefix for traces.
     pub(crate) fn route4(
         &self,
         vrf: crate::ids::VrfId,
         dst: Ipv4Addr,
-    ) -> (NhId, Option<ipnet::Ipv4Net>, Option<vrsim_wire::MplsLabel>) {
+    ) -> (NhId, Option<u8>, Option<vrsim_wire::MplsLabel>) {
         match self
             .vrfs
             .get(vrf.index())
-            .and_then(|v| v.inet4.longest_match(dst))
+            .and_then(|v| v.inet4.longest_match_len(dst))
         {
-            Some((p, r)) => (r.nh, Some(p), r.label),
+            Some((len, r)) => (r.nh, Some(len), r.label),
             None => (NhId::DISCARD, None, None),
         }
     }
+}
+
+/// The prefix of length `len` holding `addr`, as traces show it.
+pub(crate) fn matched_prefix(addr: Ipv4Addr, len: Option<u8>) -> Option<IpNet> {
+    len.and_then(|l| ipnet::Ipv4Net::new(addr, l).ok())
+        .map(|n| IpNet::V4(n.trunc()))
 }
 
 fn read_u32(b: &[u8]) -> Option<u32> {

@@ -9,6 +9,7 @@ use vrsim_wire::ethernet::{EthernetRepr, EthernetView, HEADER_LEN as ETH_LEN};
 use vrsim_wire::ipv4::Ipv4View;
 use vrsim_wire::{EtherType, IpProtocol, MacAddr};
 
+use crate::decap::matched_prefix;
 use crate::drop::DropReason;
 use crate::ids::NhId;
 use crate::nexthop::{NhFamily, NhFlags, NhKind};
@@ -220,7 +221,11 @@ impl VRouter {
         trace.step(Step::InetLookup {
             vrf: fmd.vrf,
             key: IpAddr::V4(dst),
-            matched: matched.map(IpNet::V4),
+            matched: if T::ENABLED {
+                matched_prefix(dst, matched)
+            } else {
+                None
+            },
             nh,
             label,
         });
@@ -260,7 +265,11 @@ impl VRouter {
         trace.step(Step::Rpf {
             vrf: fmd.vrf,
             src: IpAddr::V4(src),
-            matched: matched.map(IpNet::V4),
+            matched: if T::ENABLED {
+                matched_prefix(src, matched)
+            } else {
+                None
+            },
             nh,
             expect,
             pass,
@@ -349,7 +358,7 @@ impl VRouter {
                 && let Ok(v) = Ipv4View::new_checked(ip)
             {
                 let (nh, matched, label) = self.route4(fmd.vrf, v.dst());
-                let (key, matched) = (IpAddr::V4(v.dst()), matched.map(IpNet::V4));
+                let (key, matched) = (IpAddr::V4(v.dst()), matched_prefix(v.dst(), matched));
                 trace.step(Step::InetLookup {
                     vrf: fmd.vrf,
                     key,

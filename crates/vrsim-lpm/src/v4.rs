@@ -100,6 +100,16 @@ impl<V> Ipv4Table<V> {
         Some((net(u128::from(a) << 96, len), value))
     }
 
+    /// As [`longest_match`](Self::longest_match), with the matched prefix's
+    /// length instead of the prefix: the same lookup without building an
+    /// [`Ipv4Net`], for callers on a fast path that rarely need the prefix.
+    #[inline]
+    pub fn longest_match_len(&self, addr: Ipv4Addr) -> Option<(u8, &V)> {
+        let (len, value) = self.lookup(u32::from(addr))?;
+        // A prefix length of an IPv4 trie is at most 32.
+        Some((len as u8, value))
+    }
+
     /// The prefixes and their values in address order, then length order.
     pub fn iter(&self) -> Iter<'_, V> {
         Iter {

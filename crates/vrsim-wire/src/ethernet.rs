@@ -14,7 +14,7 @@
 //! ```
 
 use pnet_base::MacAddr;
-use pnet_packet::ethernet::{EthernetPacket, MutableEthernetPacket};
+use pnet_packet::ethernet::MutableEthernetPacket;
 use pnet_packet::vlan::{MutableVlanPacket, VlanPacket};
 
 use crate::error::{Error, Layer, Result, need};
@@ -31,7 +31,8 @@ pub const MAX_VLAN_TAGS: usize = 2;
 #[derive(Debug)]
 pub struct EthernetView<'a> {
     bytes: &'a [u8],
-    packet: EthernetPacket<'a>,
+    /// The header, checked to be whole: the accessors read it without further checks.
+    header: &'a [u8; HEADER_LEN],
 }
 
 impl<'a> EthernetView<'a> {
@@ -39,30 +40,32 @@ impl<'a> EthernetView<'a> {
     #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
         need(Layer::Ethernet, bytes, HEADER_LEN)?;
-        let packet = EthernetPacket::new(bytes).ok_or(Error::truncated(
+        let header = bytes.first_chunk::<HEADER_LEN>().ok_or(Error::truncated(
             Layer::Ethernet,
             HEADER_LEN,
             bytes.len(),
         ))?;
-        Ok(EthernetView { bytes, packet })
+        Ok(EthernetView { bytes, header })
     }
 
     /// Destination MAC address.
     #[inline]
     pub fn dst(&self) -> MacAddr {
-        self.packet.get_destination()
+        let h = self.header;
+        MacAddr::new(h[0], h[1], h[2], h[3], h[4], h[5])
     }
 
     /// Source MAC address.
     #[inline]
     pub fn src(&self) -> MacAddr {
-        self.packet.get_source()
+        let h = self.header;
+        MacAddr::new(h[6], h[7], h[8], h[9], h[10], h[11])
     }
 
     /// The EtherType.
     #[inline]
     pub fn ethertype(&self) -> EtherType {
-        EtherType::from(self.packet.get_ethertype().0)
+        EtherType::from(u16::from_be_bytes([self.header[12], self.header[13]]))
     }
 
     /// The bytes after the header.

@@ -16,8 +16,7 @@
 
 use std::net::Ipv4Addr;
 
-use pnet_packet::ip::IpNextHeaderProtocol;
-use pnet_packet::ipv4::{Ipv4Packet, MutableIpv4Packet};
+use pnet_packet::ipv4::Ipv4Packet;
 
 use crate::error::{Error, ErrorKind, Layer, Result, need};
 use crate::types::{IpProtocol, Options, internet_checksum};
@@ -37,6 +36,8 @@ const FLAG_MF: u8 = 0b001;
 #[derive(Debug)]
 pub struct Ipv4View<'a> {
     bytes: &'a [u8],
+    /// The fixed header, checked to be whole: the accessors read it without further checks.
+    fixed: &'a [u8; MIN_HEADER_LEN],
     packet: Ipv4Packet<'a>,
     header_len: usize,
     total_len: usize,
@@ -86,8 +87,12 @@ impl<'a> Ipv4View<'a> {
                 available: bytes.len(),
             }));
         }
+        let fixed = bytes
+            .first_chunk::<MIN_HEADER_LEN>()
+            .ok_or(Error::truncated(Layer::Ipv4, MIN_HEADER_LEN, bytes.len()))?;
         Ok(Ipv4View {
             bytes,
+            fixed,
             packet,
             header_len,
             total_len,
@@ -109,31 +114,33 @@ impl<'a> Ipv4View<'a> {
     /// Source address.
     #[inline]
     pub fn src(&self) -> Ipv4Addr {
-        self.packet.get_source()
+        let f = self.fixed;
+        Ipv4Addr::new(f[12], f[13], f[14], f[15])
     }
 
     /// Destination address.
     #[inline]
     pub fn dst(&self) -> Ipv4Addr {
-        self.packet.get_destination()
+        let f = self.fixed;
+        Ipv4Addr::new(f[16], f[17], f[18], f[19])
     }
 
     /// Protocol of the payload.
     #[inline]
     pub fn protocol(&self) -> IpProtocol {
-        IpProtocol::from(self.packet.get_next_level_protocol().0)
+        IpProtocol::from(self.fixed[9])
     }
 
     /// Time to live.
     #[inline]
     pub fn ttl(&self) -> u8 {
-        self.packet.get_ttl()
+        self.fixed[8]
     }
 
     /// The header checksum field.
     #[inline]
     pub fn checksum(&self) -> u16 {
-        self.packet.get_checksum()
+        u16::from_be_bytes([self.fixed[10], self.fixed[11]])
     }
 
     /// The checksum the header should carry.
@@ -282,26 +289,28 @@ impl Ipv4Repr {
             )
         })?;
         let available = buf.len();
-        let mut p = buf
-            .get_mut(..header_len)
-            .and_then(MutableIpv4Packet::new)
-            .ok_or(Error::buffer_too_small(Layer::Ipv4, header_len, available))?;
-        p.set_version(4);
+        let header = buf.get_mut(..header_len).ok_or(Error::buffer_too_small(
+            Layer::Ipv4,
+            header_len,
+            available,
+        ))?;
+        // Written byte by byte (RFC 791 §3.1): the vRouter emits one of these
+        // per tunnelled packet, and pnet's bit-field setters cost several
+        // times more.
+        let flags =
+            if self.dont_frag { FLAG_DF } else { 0 } | if self.more_frags { FLAG_MF } else { 0 };
+        let flags_frag = (u16::from(flags) << 13) | (self.frag_offset & 0x1fff);
         // At most 60 bytes, so IHL fits its 4 bits.
-        p.set_header_length((header_len / 4) as u8);
-        p.set_dscp(self.dscp & 0x3f);
-        p.set_ecn(self.ecn & 0x3);
-        p.set_total_length(total);
-        p.set_identification(self.ident);
-        p.set_flags(
-            if self.dont_frag { FLAG_DF } else { 0 } | if self.more_frags { FLAG_MF } else { 0 },
-        );
-        p.set_fragment_offset(self.frag_offset & 0x1fff);
-        p.set_ttl(self.ttl);
-        p.set_next_level_protocol(IpNextHeaderProtocol(self.protocol.value()));
-        p.set_checksum(0);
-        p.set_source(self.src);
-        p.set_destination(self.dst);
+        header[0] = 0x40 | (header_len / 4) as u8;
+        header[1] = ((self.dscp & 0x3f) << 2) | (self.ecn & 0x3);
+        header[2..4].copy_from_slice(&total.to_be_bytes());
+        header[4..6].copy_from_slice(&self.ident.to_be_bytes());
+        header[6..8].copy_from_slice(&flags_frag.to_be_bytes());
+        header[8] = self.ttl;
+        header[9] = self.protocol.value();
+        header[10..12].copy_from_slice(&[0, 0]);
+        header[12..16].copy_from_slice(&self.src.octets());
+        header[16..20].copy_from_slice(&self.dst.octets());
         let header = &mut buf[..header_len];
         header[MIN_HEADER_LEN..].copy_from_slice(self.options.as_bytes());
         let sum = internet_checksum(header, 5);
