@@ -13,8 +13,8 @@ use std::sync::atomic::Ordering;
 
 use vrsim_wire::ethernet::HEADER_LEN as ETH_LEN;
 use vrsim_wire::gre::GreRepr;
-use vrsim_wire::ipv4::{Ipv4Repr, Ipv4View};
-use vrsim_wire::mpls::{MplsEntry, MplsRepr};
+use vrsim_wire::ipv4::Ipv4Repr;
+use vrsim_wire::mpls::MplsEntry;
 use vrsim_wire::udp::UdpRepr;
 use vrsim_wire::vxlan::VxlanRepr;
 use vrsim_wire::{EtherType, IpPair, IpProtocol, MplsLabel, UDP_PORT_MPLS, UDP_PORT_VXLAN, Vni};
@@ -59,17 +59,15 @@ impl VRouter {
         let Some(label) = fmd.label else {
             return Disposition::Drop(DropReason::InvalidLabel);
         };
-        let inner = if l3 {
-            Ipv4View::new_checked(buf.frame()).ok()
-        } else {
-            None
+        // The inner IPv4 header's flags and ID (the pipeline checked it before routing).
+        let inner = match buf.frame() {
+            [v, _, _, _, id0, id1, flags, ..] if l3 && v >> 4 == 4 => Some((*flags, [*id0, *id1])),
+            _ => None,
         };
-        let inner_df = inner.as_ref().is_some_and(|ip| ip.header()[6] & 0x40 != 0);
+        let inner_df = inner.is_some_and(|(flags, _)| flags & 0x40 != 0);
         let label_ttl = fmd.ttl.filter(|t| *t != 0).unwrap_or(TUNNEL_TTL);
-        let ident = match (encap, &inner) {
-            (TunnelEncap::MplsOverGre, Some(ip)) => {
-                u16::from_be_bytes([ip.header()[4], ip.header()[5]])
-            }
+        let ident = match (encap, inner) {
+            (TunnelEncap::MplsOverGre, Some((_, id))) => u16::from_be_bytes(id),
             _ => self.next_ip_id(),
         };
         let inner_len = buf.len();
@@ -104,8 +102,7 @@ impl VRouter {
                 GreRepr::new(EtherType::Mpls, 4 + inner_len)
                     .emit(&mut frame[at..])
                     .is_ok()
-                    && mpls_entry(label, label_ttl)
-                        .is_some_and(|m| m.emit(&mut frame[at + 4..]).is_ok())
+                    && push_label(&mut frame[at + 4..], label, label_ttl)
             }
             TunnelEncap::MplsOverUdp => {
                 let udp = UdpRepr {
@@ -117,8 +114,7 @@ impl VRouter {
                     )
                 };
                 udp.emit(&mut frame[at..], &ip).is_ok()
-                    && mpls_entry(label, label_ttl)
-                        .is_some_and(|m| m.emit(&mut frame[at + 8..]).is_ok())
+                    && push_label(&mut frame[at + 8..], label, label_ttl)
             }
             TunnelEncap::Vxlan => {
                 let udp = UdpRepr {
@@ -157,8 +153,16 @@ impl VRouter {
     }
 }
 
-fn mpls_entry(label: u32, ttl: u8) -> Option<MplsRepr> {
-    MplsLabel::new(label).map(|l| MplsRepr::single(MplsEntry::new(l, ttl)))
+/// Write one label stack entry, bottom of stack, at the start of `buf`
+/// (RFC 3032 §2.1); `false` if the label is out of range or `buf` too short.
+fn push_label(buf: &mut [u8], label: u32, ttl: u8) -> bool {
+    match (MplsLabel::new(label), buf.get_mut(..4)) {
+        (Some(l), Some(out)) => {
+            out.copy_from_slice(&MplsEntry::new(l, ttl).to_word(true).to_be_bytes());
+            true
+        }
+        _ => false,
+    }
 }
 
 /// A UDP source port from the flow hash, in 49152–65535.
