@@ -26,21 +26,25 @@ impl PacketBuf {
     }
 
     /// The current frame (after `process`: the frame transmitted, if any).
+    #[inline]
     pub fn frame(&self) -> &[u8] {
         &self.data[self.start..self.end]
     }
 
     /// The frame's length.
+    #[inline]
     pub fn len(&self) -> usize {
         self.end - self.start
     }
 
     /// Whether the buffer holds no frame.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }
 
     /// Load `frame` behind [`HEADROOM`] free bytes.
+    #[inline]
     pub(crate) fn load(&mut self, frame: &[u8]) {
         let need = HEADROOM + frame.len();
         if self.data.len() < need {
@@ -52,11 +56,13 @@ impl PacketBuf {
     }
 
     /// The frame, mutable.
+    #[inline]
     pub(crate) fn frame_mut(&mut self) -> &mut [u8] {
         &mut self.data[self.start..self.end]
     }
 
     /// Drop `n` bytes from the front; `false` (nothing changed) if fewer remain.
+    #[inline]
     pub(crate) fn pull(&mut self, n: usize) -> bool {
         if self.len() < n {
             return false;
@@ -66,12 +72,14 @@ impl PacketBuf {
     }
 
     /// Keep only the first `n` bytes (trailing padding after an IP packet).
+    #[inline]
     pub(crate) fn trim_to(&mut self, n: usize) {
         self.end = self.end.min(self.start + n);
     }
 
     /// Make room for `n` bytes in front and return them; `None` (nothing
     /// changed) if the headroom is used up.
+    #[inline]
     pub(crate) fn push(&mut self, n: usize) -> Option<&mut [u8]> {
         let start = self.start.checked_sub(n)?;
         self.start = start;

@@ -137,10 +137,12 @@ impl VRouter {
     }
 
     /// The vif with this index.
+    #[inline]
     pub fn vif(&self, id: VifId) -> Option<&Vif> {
         self.vifs.get(id.index()).and_then(Option::as_ref)
     }
 
+    #[inline]
     pub(crate) fn vif_mut(&mut self, id: VifId) -> Option<&mut Vif> {
         self.vifs.get_mut(id.index()).and_then(Option::as_mut)
     }
@@ -226,6 +228,7 @@ impl VRouter {
     }
 
     /// The nexthop with this id.
+    #[inline]
     pub fn nh(&self, id: NhId) -> Option<&Nexthop> {
         self.nhs.get(id.index()).and_then(Option::as_ref)
     }
@@ -292,6 +295,7 @@ impl VRouter {
     }
 
     /// The nexthop a label maps to.
+    #[inline]
     pub fn label(&self, label: MplsLabel) -> Option<NhId> {
         let slot = usize::try_from(label.value()).ok()?;
         self.ilm.get(slot).copied().flatten()
@@ -328,6 +332,7 @@ impl VRouter {
     }
 
     /// The nexthop a VNID maps to.
+    #[inline]
     pub fn vnid(&self, vni: Vni) -> Option<NhId> {
         self.vxlan.get(&vni).copied()
     }
