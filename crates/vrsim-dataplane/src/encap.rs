@@ -12,16 +12,14 @@
 use std::sync::atomic::Ordering;
 
 use vrsim_wire::ethernet::HEADER_LEN as ETH_LEN;
-use vrsim_wire::gre::GreRepr;
 use vrsim_wire::ipv4::Ipv4Repr;
 use vrsim_wire::mpls::MplsEntry;
 use vrsim_wire::udp::UdpRepr;
 use vrsim_wire::vxlan::VxlanRepr;
-use vrsim_wire::{EtherType, IpPair, IpProtocol, MplsLabel, UDP_PORT_MPLS, UDP_PORT_VXLAN, Vni};
+use vrsim_wire::{IpPair, IpProtocol, MplsLabel, UDP_PORT_MPLS, UDP_PORT_VXLAN, Vni};
 
 use crate::drop::DropReason;
 use crate::forward::flow_hash;
-use crate::ids::NhId;
 use crate::nexthop::{NhKind, TunnelEncap};
 use crate::packet::PacketBuf;
 use crate::pipeline::{Disposition, Fmd};
@@ -30,32 +28,34 @@ use crate::vrouter::VRouter;
 
 /// The TTL of outer IPv4 headers, and of labels on packets without a TTL.
 const TUNNEL_TTL: u8 = 64;
+/// The GRE header the vRouter pushes before a label (`nh_gre_tunnel`).
+const GRE_MPLS: [u8; 4] = [0, 0, 0x88, 0x47];
 /// The UDP source-port range the vRouter hashes flows into (49152–65535).
 const SPORT_BASE: u16 = 49152;
 
 impl VRouter {
-    /// Push the tunnel of nexthop `id` (which the caller found to be a Tunnel).
+    /// Push the tunnel of a Tunnel nexthop (`kind`).
     pub(crate) fn tunnel_output<T: Tracer>(
         &self,
         fmd: &Fmd,
-        id: NhId,
+        kind: &NhKind,
         l3: bool,
         buf: &mut PacketBuf,
         trace: &mut T,
     ) -> Disposition {
-        let Some(NhKind::Tunnel {
+        let NhKind::Tunnel {
             encap,
             oif,
             rewrite,
             sip,
             dip,
-        }) = self.nh(id).map(|n| &n.config.kind)
+        } = kind
         else {
             return Disposition::Drop(DropReason::InvalidNh);
         };
-        if self.vif(*oif).is_none() {
+        let Some(out_vif) = self.vif(*oif) else {
             return Disposition::Drop(DropReason::InvalidIf);
-        }
+        };
         let Some(label) = fmd.label else {
             return Disposition::Drop(DropReason::InvalidLabel);
         };
@@ -84,7 +84,11 @@ impl VRouter {
             ..Ipv4Repr::new(*sip, *dip, proto, tunnel_len + inner_len)
         };
         let head_len = ETH_LEN + outer.buffer_len() + tunnel_len;
-        if self.too_big_with_df(*oif, inner_df, head_len + inner_len) {
+        // Too big for the fabric vif's MTU (plus its Ethernet header) with DF
+        // set: the vRouter traps the packet to the agent (`AGENT_TRAP_HANDLE_DF`);
+        // without DF it is sent as it is.
+        let mtu = usize::from(out_vif.config.mtu);
+        if inner_df && head_len + inner_len > mtu.saturating_add(ETH_LEN) {
             return self.trap_to_agent(TrapReason::HandleDf, trace);
         }
         let Some(head) = buf.push(head_len) else {
@@ -98,12 +102,15 @@ impl VRouter {
             dst: *dip,
         };
         let pushed = match encap {
-            TunnelEncap::MplsOverGre => {
-                GreRepr::new(EtherType::Mpls, 4 + inner_len)
-                    .emit(&mut frame[at..])
-                    .is_ok()
-                    && push_label(&mut frame[at + 4..], label, label_ttl)
-            }
+            // The plain GRE header (RFC 2784: no checksum, key or sequence
+            // number) is constant: flags 0, protocol MPLS unicast.
+            TunnelEncap::MplsOverGre => match frame.get_mut(at..at + 4) {
+                Some(gre) => {
+                    gre.copy_from_slice(&GRE_MPLS);
+                    push_label(&mut frame[at + 4..], label, label_ttl)
+                }
+                None => false,
+            },
             TunnelEncap::MplsOverUdp => {
                 let udp = UdpRepr {
                     zero_checksum: true,

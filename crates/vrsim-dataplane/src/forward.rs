@@ -423,7 +423,7 @@ impl VRouter {
                 // The vRouter checks no MTU towards a tap.
                 Disposition::Transmit { vif: *oif }
             }
-            NhKind::Tunnel { .. } => self.tunnel_output(&fmd, id, l3, buf, trace),
+            kind @ NhKind::Tunnel { .. } => self.tunnel_output(&fmd, kind, l3, buf, trace),
             NhKind::Composite { members } => {
                 let index = flow_hash(buf.frame(), l3) as usize % members.len().max(1);
                 let Some(member) = members.get(index) else {
@@ -440,22 +440,6 @@ impl VRouter {
                 self.nh_output(fmd, member.nh, l3, buf, trace)
             }
         }
-    }
-
-    /// Whether a tunnel frame of `len` bytes is too big for vif `oif`'s MTU
-    /// (plus its Ethernet header) while the inner IPv4 packet has DF set: the
-    /// vRouter then traps the packet to the agent (`AGENT_TRAP_HANDLE_DF`);
-    /// without DF it is sent as it is.
-    pub(crate) fn too_big_with_df(
-        &self,
-        oif: crate::ids::VifId,
-        inner_df: bool,
-        len: usize,
-    ) -> bool {
-        let mtu = self
-            .vif(oif)
-            .map_or(usize::MAX, |v| usize::from(v.config.mtu));
-        inner_df && len > mtu.saturating_add(ETH_LEN)
     }
 }
 
