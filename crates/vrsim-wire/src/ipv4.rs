@@ -275,7 +275,7 @@ impl Ipv4Repr {
 
     /// Write the header, with its checksum, into the first
     /// [`buffer_len`](Self::buffer_len) bytes of `buf`. The payload is not written.
-    #[inline]
+    #[inline(always)]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let header_len = self.buffer_len();
         let total = u16::try_from(self.total_len()).map_err(|_| {
