@@ -39,6 +39,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sent += u64::from(matches!(d, Disposition::Transmit { .. }));
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("{path}: {sent} of {n} transmitted, {:.2} M packets/s", n as f64 / secs / 1e6);
+    println!(
+        "{path}: {sent} of {n} transmitted, {:.2} M packets/s",
+        n as f64 / secs / 1e6
+    );
     Ok(())
 }

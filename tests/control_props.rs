@@ -1,0 +1,254 @@
+//! Control-plane invariants, on both seed scenarios:
+//! - incremental programming equals a fresh build: after any sequence of
+//!   BGPaaS session changes, advertisements, withdrawals and RPF changes, every
+//!   vRouter holds what a controller built from scratch for the final
+//!   configuration and sessions holds (state, nexthop reference counts, dumps);
+//! - a refused event changes nothing;
+//! - route-reflector convergence: the same advertisements from RTR01 and RTR02
+//!   in any order end in the same best paths and the same programmed state.
+
+// Test helpers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+use vrsim::control::bgp::{Origin, PathAttrs};
+use vrsim::control::{Controller, Event};
+use vrsim::dataplane::dump::{self, Layout};
+
+/// Each scenario's BGPaaS sessions, the VM addresses usable as next hops, and
+/// a few prefixes (overlapping ones included).
+struct Scenario {
+    name: &'static str,
+    sessions: Vec<(&'static str, Ipv4Addr)>,
+    next_hops: Vec<Ipv4Addr>,
+    prefixes: Vec<Ipv4Net>,
+    network: &'static str,
+}
+
+fn scenarios() -> [Scenario; 2] {
+    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    let net = |s: &str| s.parse::<Ipv4Net>().unwrap();
+    [
+        Scenario {
+            name: "seed-bgpaas",
+            sessions: vec![("dockerhost", ip("172.16.10.1"))],
+            next_hops: vec![ip("172.16.10.3"), ip("172.16.10.9")],
+            prefixes: vec![
+                net("192.168.100.0/26"),
+                net("192.168.100.0/24"),
+                net("192.168.100.1/32"),
+                net("10.99.0.0/16"),
+            ],
+            network: "public",
+        },
+        Scenario {
+            name: "k8s-rr",
+            sessions: vec![("rtr01", ip("172.16.20.1")), ("rtr02", ip("172.16.20.2"))],
+            next_hops: vec![
+                ip("172.16.20.21"),
+                ip("172.16.20.22"),
+                ip("172.16.20.20"),
+                ip("172.16.20.99"),
+            ],
+            prefixes: vec![
+                net("10.233.64.0/26"),
+                net("10.233.65.0/26"),
+                net("10.233.64.0/18"),
+                net("10.233.64.5/32"),
+            ],
+            network: "k8s",
+        },
+    ]
+}
+
+/// An event drawn by index into a scenario's sessions, next hops and prefixes.
+#[derive(Debug, Clone)]
+enum Op {
+    Up(usize),
+    Down(usize),
+    Advertise {
+        session: usize,
+        prefix: usize,
+        next_hop: usize,
+        local_pref: u32,
+        as_path: u8,
+        origin: u8,
+        med: u32,
+    },
+    Withdraw {
+        session: usize,
+        prefix: usize,
+    },
+    Rpf(bool),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => any::<usize>().prop_map(Op::Up),
+        1 => any::<usize>().prop_map(Op::Down),
+        4 => (any::<usize>(), any::<usize>(), any::<usize>(), prop_oneof![Just(100u32), Just(200)], 0u8..3, 0u8..3, 0u32..3)
+            .prop_map(|(session, prefix, next_hop, local_pref, as_path, origin, med)| Op::Advertise {
+                session, prefix, next_hop, local_pref, as_path, origin, med,
+            }),
+        2 => (any::<usize>(), any::<usize>()).prop_map(|(session, prefix)| Op::Withdraw { session, prefix }),
+        1 => any::<bool>().prop_map(Op::Rpf),
+    ]
+}
+
+fn event(s: &Scenario, op: &Op) -> Event {
+    let session = |i: usize| {
+        let (b, p) = s.sessions[i % s.sessions.len()];
+        (b.to_owned(), p)
+    };
+    match *op {
+        Op::Up(i) => {
+            let (bgpaas, peer) = session(i);
+            Event::SessionUp { bgpaas, peer }
+        }
+        Op::Down(i) => {
+            let (bgpaas, peer) = session(i);
+            Event::SessionDown { bgpaas, peer }
+        }
+        Op::Advertise {
+            session: i,
+            prefix,
+            next_hop,
+            local_pref,
+            as_path,
+            origin,
+            med,
+        } => {
+            let (bgpaas, peer) = session(i);
+            let mut attrs = PathAttrs::new(
+                s.next_hops[next_hop % s.next_hops.len()],
+                vec![65000; usize::from(as_path)],
+            );
+            attrs.local_pref = local_pref;
+            attrs.origin = [Origin::Igp, Origin::Egp, Origin::Incomplete][usize::from(origin)];
+            attrs.med = med;
+            Event::Advertise {
+                bgpaas,
+                peer,
+                prefix: s.prefixes[prefix % s.prefixes.len()],
+                attrs,
+            }
+        }
+        Op::Withdraw { session: i, prefix } => {
+            let (bgpaas, peer) = session(i);
+            Event::Withdraw {
+                bgpaas,
+                peer,
+                prefix: s.prefixes[prefix % s.prefixes.len()],
+            }
+        }
+        Op::Rpf(on) => Event::SetRpf {
+            network: s.network.to_owned(),
+            on,
+        },
+    }
+}
+
+/// Everything a controller programmed, as comparable text.
+fn programmed(c: &Controller) -> String {
+    let mut out = String::new();
+    for compute in &c.config().computes {
+        let r = c.vrouter(&compute.name).unwrap();
+        out.push_str(&format!(
+            "== {}\n{:?}\n",
+            compute.name,
+            c.node_state(&compute.name).unwrap()
+        ));
+        out.push_str(&dump::nh_list(r));
+        out.push_str(&dump::mpls_dump(r));
+        out.push_str(&dump::vxlan_dump(r));
+        for vrf in 0..4u16 {
+            if let Ok(t) = dump::rt_dump(r, vrf.into(), Layout::Legacy) {
+                out.push_str(&t);
+            }
+        }
+    }
+    out
+}
+
+/// A controller built from scratch for `c`'s configuration and sessions.
+fn fresh(c: &Controller) -> Controller {
+    let mut f = Controller::new(c.config().clone()).unwrap();
+    for ((bgpaas, peer), s) in c.sessions() {
+        if !s.up {
+            continue;
+        }
+        f.apply(Event::SessionUp {
+            bgpaas: bgpaas.clone(),
+            peer: *peer,
+        })
+        .unwrap();
+        for (prefix, attrs) in &s.routes {
+            f.apply(Event::Advertise {
+                bgpaas: bgpaas.clone(),
+                peer: *peer,
+                prefix: *prefix,
+                attrs: attrs.clone(),
+            })
+            .unwrap();
+        }
+    }
+    f
+}
+
+fn control(name: &str) -> Controller {
+    vrsim::scenarios::load(name).unwrap().control().clone()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn incremental_programming_equals_a_fresh_build(which in 0usize..2, ops in proptest::collection::vec(op(), 0..24)) {
+        let s = &scenarios()[which];
+        let mut c = control(s.name);
+        for op in &ops {
+            let before = programmed(&c);
+            if c.apply(event(s, op)).is_err() {
+                prop_assert_eq!(programmed(&c), before, "a refused event changed the state");
+            }
+        }
+        prop_assert_eq!(programmed(&c), programmed(&fresh(&c)));
+    }
+
+    #[test]
+    fn reflectors_converge_whatever_the_order(order in Just((0..4usize).collect::<Vec<_>>()).prop_shuffle()) {
+        let s = &scenarios()[1];
+        let block = |i: usize| s.prefixes[i % 2];
+        // RTR01 and RTR02 each advertise both blocks; RTR02 with a longer AS
+        // path for the second, so the decision has two steps to make.
+        let updates: Vec<Event> = (0..4)
+            .map(|i| {
+                let (bgpaas, peer) = s.sessions[i / 2];
+                let next_hop = if i % 2 == 0 { s.next_hops[1] } else { s.next_hops[0] };
+                let path = if i == 3 { vec![64513] } else { vec![] };
+                Event::Advertise { bgpaas: bgpaas.into(), peer, prefix: block(i), attrs: PathAttrs::new(next_hop, path) }
+            })
+            .collect();
+        let mut a = control(s.name);
+        let mut b = control(s.name);
+        for i in &order {
+            a.apply(updates[*i].clone()).unwrap();
+        }
+        for u in &updates {
+            b.apply(u.clone()).unwrap();
+        }
+        for p in [block(0), block(1)] {
+            prop_assert_eq!(a.selection(s.network, p), b.selection(s.network, p));
+        }
+        prop_assert_eq!(a.selection(s.network, block(1)).unwrap().best().source.bgpaas.as_str(), "rtr01");
+        prop_assert_eq!(programmed(&a), programmed(&b));
+    }
+}
