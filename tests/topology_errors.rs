@@ -177,3 +177,57 @@ fn garbage_never_panics() {
         assert!(load(text).is_err(), "{text:?}");
     }
 }
+
+/// Errors found by the control plane's validation: no place in the file
+/// (line 0), but the message names the objects.
+fn refused(from: &str, to: &str, says: &str) {
+    assert!(BASE.contains(from), "{from}");
+    let e = load(&BASE.replacen(from, to, 1))
+        .err()
+        .unwrap_or_else(|| panic!("{to:?} loaded"));
+    assert!(e.message.contains(says), "{e}");
+}
+
+#[test]
+fn the_control_plane_refuses_reserved_and_clashing_values() {
+    refused(
+        "ip = \"172.16.10.3\"",
+        "ip = \"172.16.10.1\"",
+        "VM port vm1's address 172.16.10.1: it is the network's gateway address",
+    );
+    refused(
+        "ip = \"172.16.10.3\"",
+        "ip = \"172.16.10.255\"",
+        "it is the broadcast address",
+    );
+    refused(
+        "vxlan_id = 4",
+        "vxlan_id = 16777216",
+        "network public's vxlan id 16777216",
+    );
+    refused(
+        "vif = 37",
+        "vif = 37\nlabel = 3",
+        "VM port vm1's label 3 (0 to 15 are reserved",
+    );
+    refused(
+        "vif = 37",
+        "vif = 37\nnh = 0",
+        "VM port vm1's nh: nh 0 is the discard nexthop",
+    );
+    refused(
+        "vxlan_id = 4",
+        "vxlan_id = 4\n[network.pin]\nvrf = 0",
+        "network public's vrf 0",
+    );
+    let twice = BASE.replace(
+        "[[vm]]",
+        "[[network]]\nname = \"other\"\nsubnet = \"172.16.11.0/24\"\nvxlan_id = 4\n[[vm]]",
+    );
+    let e = load(&twice).err().unwrap();
+    assert!(
+        e.message
+            .contains("vxlan id 4 is pinned by both network public and network other"),
+        "{e}"
+    );
+}

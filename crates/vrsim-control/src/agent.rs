@@ -4,7 +4,9 @@
 //!
 //! Ids depend only on the configuration (pinned ids first, then the lowest
 //! free ids in configuration order), never on the order BGP events arrived,
-//! so an incrementally programmed node equals one built from scratch.
+//! so an incrementally programmed node equals one built from scratch. The
+//! price: adding or removing a VM port can renumber the unpinned objects
+//! that follow it on the same node (the real agent keeps ids stable instead).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;

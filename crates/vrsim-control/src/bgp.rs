@@ -124,7 +124,8 @@ impl fmt::Display for Decision {
 }
 
 /// Compare two paths: `Less` when `a` is better. The decision step is the
-/// one that told them apart (`None`: equal in every step).
+/// one that told them apart (`None`: equal in every step). Pairwise, so not
+/// transitive across neighbouring ASes (see [`Selection::rank`]).
 pub fn compare(a: &BgpPath, b: &BgpPath) -> (Ordering, Option<Decision>) {
     let (x, y) = (&a.attrs, &b.attrs);
     let neighbour_as = |p: &BgpPath| p.attrs.as_path.first().copied();
@@ -159,26 +160,97 @@ pub fn compare(a: &BgpPath, b: &BgpPath) -> (Ordering, Option<Decision>) {
 /// The outcome of the decision process for one prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Selection {
-    /// Every path, best first.
+    /// Every path: the best first, then the others in the order given.
     pub paths: Vec<BgpPath>,
-    /// For each path after the first, why the one before it won.
+    /// For each path after the first, the step that removed it (`None`:
+    /// equal to the best in every step; the first given won).
     pub reasons: Vec<Option<Decision>>,
 }
 
 impl Selection {
-    /// Rank `paths` (at least one); ties keep the order given.
-    pub fn rank(mut paths: Vec<BgpPath>) -> Option<Selection> {
+    /// Run the decision process (RFC 4271 §9.1.2.2) over `paths`: each step
+    /// keeps only the paths that are best in it, in order. Elimination rather
+    /// than sorting, because comparing MED only between paths from the same
+    /// neighbouring AS is not transitive: a pairwise order can cycle, while
+    /// elimination gives the same winner whatever the order of the paths
+    /// (only exact ties fall back on it). `None` without paths.
+    pub fn rank(paths: Vec<BgpPath>) -> Option<Selection> {
         if paths.is_empty() {
             return None;
         }
-        paths.sort_by(|a, b| compare(a, b).0);
-        let reasons = paths.windows(2).map(|w| compare(&w[0], &w[1]).1).collect();
-        Some(Selection { paths, reasons })
+        // For each path: still in (`None`), or the step that removed it.
+        let mut removed: Vec<Option<Option<Decision>>> = vec![None; paths.len()];
+        let r = &mut removed;
+        keep_lowest(&paths, r, Decision::LocalPref, |p| {
+            u64::from(u32::MAX - p.attrs.local_pref)
+        });
+        keep_lowest(&paths, r, Decision::AsPathLength, |p| {
+            p.attrs.as_path.len() as u64
+        });
+        keep_lowest(&paths, r, Decision::Origin, |p| p.attrs.origin as u64);
+        // MED: a path goes when another surviving path from the same
+        // neighbouring AS has a lower MED.
+        let neighbour = |p: &BgpPath| p.attrs.as_path.first().copied();
+        let meds: Vec<(usize, Option<u32>, u32)> = (0..paths.len())
+            .filter(|i| r[*i].is_none())
+            .map(|i| (i, neighbour(&paths[i]), paths[i].attrs.med))
+            .collect();
+        for &(i, asn, med) in &meds {
+            if meds.iter().any(|&(_, a, m)| a == asn && m < med) {
+                r[i] = Some(Some(Decision::Med));
+            }
+        }
+        keep_lowest(&paths, r, Decision::Ebgp, |p| u64::from(!p.source.ebgp));
+        keep_lowest(&paths, r, Decision::RouterId, |p| {
+            u64::from(u32::from(p.source.router_id))
+        });
+        keep_lowest(&paths, r, Decision::PeerAddress, |p| {
+            u64::from(u32::from(p.source.peer))
+        });
+        let winner = removed.iter().position(Option::is_none).unwrap_or(0);
+        let mut reasons = Vec::with_capacity(paths.len() - 1);
+        let mut ordered = Vec::with_capacity(paths.len());
+        let mut rest = Vec::with_capacity(paths.len() - 1);
+        for (i, p) in paths.into_iter().enumerate() {
+            if i == winner {
+                ordered.push(p);
+            } else {
+                reasons.push(removed[i].flatten());
+                rest.push(p);
+            }
+        }
+        ordered.extend(rest);
+        Some(Selection {
+            paths: ordered,
+            reasons,
+        })
     }
 
     /// The best path.
     pub fn best(&self) -> &BgpPath {
         &self.paths[0]
+    }
+}
+
+/// One elimination step: of the paths still in, remove those whose `key` is
+/// above the lowest, marking them with `step`.
+fn keep_lowest(
+    paths: &[BgpPath],
+    removed: &mut [Option<Option<Decision>>],
+    step: Decision,
+    key: impl Fn(&BgpPath) -> u64,
+) {
+    let lowest = paths
+        .iter()
+        .zip(removed.iter())
+        .filter(|(_, r)| r.is_none())
+        .map(|(p, _)| key(p))
+        .min();
+    let Some(lowest) = lowest else { return };
+    for (p, r) in paths.iter().zip(removed.iter_mut()) {
+        if r.is_none() && key(p) > lowest {
+            *r = Some(Some(step));
+        }
     }
 }
 
@@ -198,7 +270,11 @@ impl fmt::Display for Selection {
         if let (Some(second), Some(reason)) = (self.paths.get(1), self.reasons.first()) {
             match reason {
                 Some(d) => write!(f, " over {}: {d}", second.source.bgpaas)?,
-                None => write!(f, " over {}: equal, first received", second.source.bgpaas)?,
+                None => write!(
+                    f,
+                    " over {}: equal in every step, first in session order",
+                    second.source.bgpaas
+                )?,
             }
         }
         Ok(())
@@ -268,6 +344,30 @@ mod tests {
             x.med = 0;
         });
         assert_eq!(compare(&a, &b), (Ordering::Less, Some(Decision::RouterId)));
+    }
+
+    #[test]
+    fn the_winner_does_not_depend_on_the_order_of_the_paths() {
+        // A beats B on MED (same neighbour AS), B beats C on router id, C beats
+        // A on router id: a pairwise order cycles. Elimination removes B by MED
+        // first, then A (router id .13) loses to C (.12), in any order.
+        let with = |name: &str, id: u8, asn: u32, med: u32| {
+            path(name, [172, 16, 20, id], |x| {
+                x.as_path = vec![asn];
+                x.med = med;
+            })
+        };
+        let (a, b, c) = (
+            with("a", 13, 65001, 10),
+            with("b", 11, 65001, 20),
+            with("c", 12, 65002, 0),
+        );
+        for order in [[&a, &b, &c], [&c, &a, &b], [&b, &c, &a], [&c, &b, &a]] {
+            let s = Selection::rank(order.iter().map(|p| (*p).clone()).collect()).unwrap();
+            assert_eq!(s.best().source.bgpaas, "c");
+        }
+        let s = Selection::rank(vec![a, b, c]).unwrap();
+        assert_eq!(s.reasons, [Some(Decision::RouterId), Some(Decision::Med)]);
     }
 
     #[test]

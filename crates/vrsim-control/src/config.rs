@@ -250,7 +250,58 @@ impl Config {
             }
         }
         let mut vrfs = BTreeMap::new();
+        let mut vnis = BTreeMap::new();
+        let zero_nh = |what: String, pin: Option<u32>| match pin {
+            Some(0) => Err(ControlError::OutOfRange {
+                what: format!("{what}: nh 0 is the discard nexthop"),
+            }),
+            _ => Ok(()),
+        };
+        for c in &self.computes {
+            zero_nh(
+                format!("compute node {}'s vhost receive nh", c.name),
+                c.vhost_receive_nh,
+            )?;
+            for (remote, nh) in &c.tunnel_nh {
+                zero_nh(
+                    format!("compute node {}'s tunnel to {remote}", c.name),
+                    Some(*nh),
+                )?;
+            }
+        }
         for n in &self.networks {
+            if n.vxlan_id == 0 || n.vxlan_id > 0x00ff_ffff {
+                return Err(ControlError::OutOfRange {
+                    what: format!(
+                        "network {}'s vxlan id {} (1 to 16777215)",
+                        n.name, n.vxlan_id
+                    ),
+                });
+            }
+            if let Some(other) = vnis.insert(n.vxlan_id, &n.name) {
+                return Err(ControlError::DuplicatePin {
+                    what: format!("vxlan id {}", n.vxlan_id),
+                    first: format!("network {other}"),
+                    second: format!("network {}", n.name),
+                });
+            }
+            if let Some(v) = n.pins.vrf
+                && !(1..=65534).contains(&v)
+            {
+                return Err(ControlError::OutOfRange {
+                    what: format!(
+                        "network {}'s vrf {v} (0 is the fabric's, 65535 means none: 1 to 65534)",
+                        n.name
+                    ),
+                });
+            }
+            for (what, pin) in [
+                ("receive", n.pins.receive_nh),
+                ("l2 receive", n.pins.l2_receive_nh),
+                ("vxlan", n.pins.vxlan_nh),
+            ] {
+                zero_nh(format!("network {}'s {what} nh", n.name), pin)?;
+            }
             for (what, ip) in [("gateway", n.gateway_ip), ("DNS", n.dns_ip)] {
                 if !n.subnet.contains(&ip) {
                     return Err(ControlError::OutsideSubnet {
@@ -289,6 +340,29 @@ impl Config {
                     what: format!("VM port {}'s address", p.name),
                     ip: p.ip,
                     subnet: net.subnet,
+                });
+            }
+            let reserved = [
+                (net.gateway_ip, "the network's gateway address"),
+                (net.dns_ip, "the network's DNS address"),
+                (net.subnet.network(), "the network address"),
+                (net.subnet.broadcast(), "the broadcast address"),
+            ];
+            if let Some((_, what)) = reserved.iter().find(|(ip, _)| *ip == p.ip) {
+                return Err(ControlError::OutOfRange {
+                    what: format!("VM port {}'s address {}: it is {what}", p.name, p.ip),
+                });
+            }
+            zero_nh(format!("VM port {}'s nh", p.name), p.pins.nh)?;
+            zero_nh(format!("VM port {}'s l2 nh", p.name), p.pins.l2_nh)?;
+            if let Some(l) = p.pins.label
+                && !(16..1 << 20).contains(&l)
+            {
+                return Err(ControlError::OutOfRange {
+                    what: format!(
+                        "VM port {}'s label {l} (0 to 15 are reserved: 16 to 1048575)",
+                        p.name
+                    ),
                 });
             }
             if let Some(q) = self

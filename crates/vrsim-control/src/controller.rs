@@ -317,18 +317,28 @@ impl Controller {
             if !session.up {
                 continue;
             }
+            let ebgp = b.asn != self.config.asn;
             for (prefix, attrs) in &session.routes {
-                if inputs.resolve(&port.network, attrs.next_hop).is_none() {
+                // Unresolvable next hops and AS loops (Contrail's own AS in
+                // the path) leave a path out of the decision (RFC 4271 §9.1.2).
+                if inputs.resolve(&port.network, attrs.next_hop).is_none()
+                    || attrs.as_path.contains(&self.config.asn)
+                {
                     continue;
+                }
+                let mut attrs = attrs.clone();
+                if ebgp {
+                    // LOCAL_PREF from an external peer is ignored (RFC 4271 §5.1.5).
+                    attrs.local_pref = 100;
                 }
                 let path = BgpPath {
                     source: PathSource {
                         bgpaas: bgpaas.clone(),
                         peer: *peer,
                         router_id: port.ip,
-                        ebgp: b.asn != self.config.asn,
+                        ebgp,
                     },
-                    attrs: attrs.clone(),
+                    attrs,
                 };
                 paths
                     .entry((port.network.clone(), *prefix))

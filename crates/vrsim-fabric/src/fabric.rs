@@ -239,7 +239,15 @@ impl Fabric {
     // ---- changes ----
 
     /// Apply a control-plane event and bring the gateways' routes up to date.
+    /// VM ports cannot be added or removed here: the hosts and links of a
+    /// fabric are built from its topology (and the agent may renumber a
+    /// node's taps); load a changed topology instead.
     pub fn apply(&mut self, event: Event) -> Result<Vec<Change>, FabricError> {
+        if matches!(event, Event::AddPort(_) | Event::RemovePort { .. }) {
+            return Err(FabricError::WhatIf(
+                "VM ports cannot be added to or removed from a built fabric: change the topology and load it again".into(),
+            ));
+        }
         let changes = self.control.apply(event)?;
         self.sync_gateways();
         Ok(changes)
