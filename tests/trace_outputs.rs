@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use vrsim::fabric::capture;
 use vrsim::fabric::diff::{Flow, diff};
@@ -14,17 +13,8 @@ use vrsim::fabric::json::{self, Document, SCHEMA};
 use vrsim::fabric::packet::Probe;
 use vrsim::seed;
 
-fn tshark(args: &[&str]) -> String {
-    let out = Command::new("tshark").args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run tshark ({e}); install it with scripts/install-test-deps.sh (Debian package tshark)")
-    });
-    assert!(
-        out.status.success(),
-        "tshark {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{bad_frames, tshark};
 
 fn seed_document() -> (String, vrsim::fabric::RoundTrip) {
     let mut f = vrsim::scenarios::load("seed-bgpaas").unwrap();
@@ -191,20 +181,8 @@ fn pcapng_per_hop_dissects_in_tshark() {
             i + 1
         );
     }
-    let filter = "_ws.malformed || _ws.expert.severity == error || ip.checksum.status == 0 || icmp.checksum.status == 0";
-    let bad = tshark(&[
-        "-r",
-        p,
-        "-o",
-        "ip.check_checksum:TRUE",
-        "-Y",
-        filter,
-        "-T",
-        "fields",
-        "-e",
-        "frame.number",
-    ]);
-    assert_eq!(bad, "", "tshark flags frames {bad}");
+    let bad = bad_frames(&path);
+    assert!(bad.is_empty(), "tshark flags frames {bad:?}");
 }
 
 #[test]

@@ -5,51 +5,17 @@
 //! skips silently.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use vrsim::seed::{self, SeedFrame};
 
-fn tshark(args: &[&str]) -> String {
-    let out = Command::new("tshark").args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run tshark ({e}); install it with scripts/install-test-deps.sh (Debian package tshark)")
-    });
-    assert!(
-        out.status.success(),
-        "tshark {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("tshark prints UTF-8")
-}
+mod common;
+use common::{bad_frames, tshark};
 
 fn write(name: &str, frames: &[SeedFrame]) -> PathBuf {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let file = std::fs::File::create(&path).expect("create the pcap file");
     seed::write_pcap(file, frames).expect("write the pcap file");
     path
-}
-
-/// Frames tshark reports as malformed or with a bad IP, UDP or ICMP checksum.
-fn bad_frames(path: &Path) -> Vec<String> {
-    let path = path.to_str().expect("the target directory path is UTF-8");
-    let filter = "_ws.malformed || _ws.expert.severity == error || ip.checksum.status == 0 \
-                  || udp.checksum.status == 0 || icmp.checksum.status == 0";
-    tshark(&[
-        "-r",
-        path,
-        "-o",
-        "ip.check_checksum:TRUE",
-        "-o",
-        "udp.check_checksum:TRUE",
-        "-Y",
-        filter,
-        "-T",
-        "fields",
-        "-e",
-        "frame.number",
-    ])
-    .lines()
-    .map(str::to_owned)
-    .collect()
 }
 
 #[test]

@@ -138,6 +138,17 @@ pub enum TunnelEncap {
     Vxlan,
 }
 
+impl TunnelEncap {
+    /// The name the vRouter's tools print: `MPLSoGRE`, `MPLSoUDP`, `VXLAN`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TunnelEncap::MplsOverGre => "MPLSoGRE",
+            TunnelEncap::MplsOverUdp => "MPLSoUDP",
+            TunnelEncap::Vxlan => "VXLAN",
+        }
+    }
+}
+
 /// One member of an ECMP composite nexthop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EcmpMember {

@@ -257,7 +257,7 @@ impl fmt::Display for Step {
                 outer_src,
                 outer_dst,
             } => {
-                write!(f, "decap {} {outer_src} > {outer_dst}", encap_name(*encap))
+                write!(f, "decap {} {outer_src} > {outer_dst}", encap.name())
             }
             Step::Label {
                 label,
@@ -306,11 +306,7 @@ impl fmt::Display for Step {
                 } else {
                     "label"
                 };
-                write!(
-                    f,
-                    "push {} {what} {label} {sip} > {dip}",
-                    encap_name(*encap)
-                )
+                write!(f, "push {} {what} {label} {sip} > {dip}", encap.name())
             }
             Step::ArpProxy { target, mac } => write!(f, "arp proxy {target} is-at {mac}"),
             Step::Tx { vif, bytes } => write!(f, "tx vif0/{vif} ({bytes} bytes)"),
@@ -323,14 +319,6 @@ impl fmt::Display for Step {
             Step::ToHost { vif } => write!(f, "to host via vif0/{vif}"),
             Step::Drop { reason } => write!(f, "drop: {reason}"),
         }
-    }
-}
-
-fn encap_name(e: TunnelEncap) -> &'static str {
-    match e {
-        TunnelEncap::MplsOverGre => "MPLSoGRE",
-        TunnelEncap::MplsOverUdp => "MPLSoUDP",
-        TunnelEncap::Vxlan => "VXLAN",
     }
 }
 

@@ -263,13 +263,7 @@ fn opt<T: ToString>(x: Option<T>) -> Option<String> {
 }
 
 fn encap(e: vrsim_dataplane::nexthop::TunnelEncap) -> String {
-    use vrsim_dataplane::nexthop::TunnelEncap as E;
-    match e {
-        E::MplsOverGre => "MPLSoGRE",
-        E::MplsOverUdp => "MPLSoUDP",
-        E::Vxlan => "VXLAN",
-    }
-    .into()
+    e.name().into()
 }
 
 fn dp_step(st: &DpStep) -> StepKind {
@@ -419,7 +413,9 @@ fn step(st: &HopStep) -> Step {
             dip,
             via,
         } => StepKind::Push {
-            encap: "MPLSoGRE".into(),
+            encap: vrsim_dataplane::nexthop::TunnelEncap::MplsOverGre
+                .name()
+                .into(),
             label: *label,
             sip: s(sip),
             dip: s(dip),
