@@ -45,11 +45,7 @@ impl VRouter {
         trace.step(Step::InetLookup {
             vrf: fmd.vrf,
             key: IpAddr::V4(dst),
-            matched: if T::ENABLED {
-                matched_prefix(dst, matched)
-            } else {
-                None
-            },
+            matched: traced_prefix::<T>(dst, matched),
             nh,
             label,
         });
@@ -221,6 +217,17 @@ impl VRouter {
 pub(crate) fn matched_prefix(addr: Ipv4Addr, len: Option<u8>) -> Option<IpNet> {
     len.and_then(|l| ipnet::Ipv4Net::new(addr, l).ok())
         .map(|n| IpNet::V4(n.trunc()))
+}
+
+/// [`matched_prefix`] when `T` records steps; nothing (and no work) on the
+/// untraced fast path.
+#[inline(always)]
+pub(crate) fn traced_prefix<T: Tracer>(addr: Ipv4Addr, len: Option<u8>) -> Option<IpNet> {
+    if T::ENABLED {
+        matched_prefix(addr, len)
+    } else {
+        None
+    }
 }
 
 fn read_u32(b: &[u8]) -> Option<u32> {

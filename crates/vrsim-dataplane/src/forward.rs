@@ -9,7 +9,7 @@ use vrsim_wire::ethernet::{EthernetRepr, EthernetView, HEADER_LEN as ETH_LEN};
 use vrsim_wire::ipv4::Ipv4View;
 use vrsim_wire::{EtherType, IpProtocol, MacAddr};
 
-use crate::decap::matched_prefix;
+use crate::decap::{matched_prefix, traced_prefix};
 use crate::drop::DropReason;
 use crate::ids::NhId;
 use crate::nexthop::{NhFamily, NhFlags, NhKind};
@@ -221,11 +221,7 @@ impl VRouter {
         trace.step(Step::InetLookup {
             vrf: fmd.vrf,
             key: IpAddr::V4(dst),
-            matched: if T::ENABLED {
-                matched_prefix(dst, matched)
-            } else {
-                None
-            },
+            matched: traced_prefix::<T>(dst, matched),
             nh,
             label,
         });
@@ -265,11 +261,7 @@ impl VRouter {
         trace.step(Step::Rpf {
             vrf: fmd.vrf,
             src: IpAddr::V4(src),
-            matched: if T::ENABLED {
-                matched_prefix(src, matched)
-            } else {
-                None
-            },
+            matched: traced_prefix::<T>(src, matched),
             nh,
             expect,
             pass,
@@ -335,21 +327,21 @@ impl VRouter {
             return Disposition::Drop(DropReason::InvalidNh);
         }
         let policy = c.flags.contains(NhFlags::POLICY) || c.flags.contains(NhFlags::FLOW_LOOKUP);
-        let ingress_policy = self
-            .vif(fmd.ingress)
-            .is_some_and(|v| v.config.flags.contains(VifFlags::POLICY));
-        // Flow processing (and so RPF) for IPv4, routed or bridged (`vr_flow_forward`).
-        let ip_at = if l3 {
-            Some(0)
-        } else {
-            EthernetView::new_checked(buf.frame())
+        // Flow processing (and so RPF) for IPv4, routed or bridged
+        // (`vr_flow_forward`), once per packet.
+        let flow = !fmd.flow_done
+            && (policy
+                || self
+                    .vif(fmd.ingress)
+                    .is_some_and(|v| v.config.flags.contains(VifFlags::POLICY)));
+        let ip_at = match (flow, l3) {
+            (false, _) => None,
+            (true, true) => Some(0),
+            (true, false) => EthernetView::new_checked(buf.frame())
                 .is_ok_and(|e| e.ethertype() == EtherType::Ipv4)
-                .then_some(ETH_LEN)
+                .then_some(ETH_LEN),
         };
-        if let Some(at) = ip_at
-            && !fmd.flow_done
-            && (policy || ingress_policy)
-        {
+        if let Some(at) = ip_at {
             fmd.flow_done = true;
             let ip = buf.frame().get(at..).unwrap_or_default();
             // A packet that came by label skips routing: show the route its flow takes.
