@@ -30,7 +30,7 @@ impl Origin {
 }
 
 /// The attributes a BGP speaker sends with a prefix.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PathAttrs {
     /// NEXT_HOP: the address the control node resolves (usually the VM's own).
     pub next_hop: Ipv4Addr,

@@ -397,6 +397,41 @@ impl Controller {
         self.config.network(name)
     }
 
+    /// The routes the control node advertises to a BGPaaS session, the way
+    /// Contrail's ribout does (reference §9): the session's network's routes,
+    /// that is every VM port's /32 and every BGPaaS route selected in it whose
+    /// best path came from another session, each with NEXT_HOP rewritten to
+    /// the vRouter address the VM peers with (`peer`). The AS path is the
+    /// stored one; prepending Contrail's AS toward an eBGP peer is the wire's
+    /// business. Empty for an unknown session. In prefix order.
+    pub fn bgpaas_routes_out(&self, bgpaas: &str, peer: Ipv4Addr) -> Vec<(Ipv4Net, PathAttrs)> {
+        if self.check_session(bgpaas, peer).is_err() {
+            return Vec::new();
+        }
+        let Some(network) = self
+            .config
+            .bgpaas(bgpaas)
+            .and_then(|b| self.config.port(&b.port))
+            .map(|p| p.network.clone())
+        else {
+            return Vec::new();
+        };
+        let mut out = BTreeMap::new();
+        for p in self.config.ports.iter().filter(|p| p.network == network) {
+            out.insert(Ipv4Net::from(p.ip), PathAttrs::new(peer, Vec::new()));
+        }
+        for ((n, prefix), sel) in &self.selections {
+            let best = sel.best();
+            if *n != network || (best.source.bgpaas == bgpaas && best.source.peer == peer) {
+                continue;
+            }
+            let mut attrs = best.attrs.clone();
+            attrs.next_hop = peer;
+            out.insert(*prefix, attrs);
+        }
+        out.into_iter().collect()
+    }
+
     /// The routes the control node advertises to a gateway, per VRF and
     /// prefix: every VM port's /32 in the VRF's network and, when the network
     /// allows transit, the BGPaaS routes selected in it.

@@ -1,0 +1,812 @@
+//! BGP-4 messages as the session needs them, on top of `netgauze-bgp-pkt`.
+//!
+//! netgauze does the byte work: header, OPEN and capabilities, UPDATE with its
+//! path attributes and NLRI, NOTIFICATION, and the mapping of every parse
+//! error to the NOTIFICATION that RFC 4271 §6 prescribes. This module adds
+//! what a receiving speaker checks on top of a well-formed message (§6.3:
+//! missing well-known attributes, a repeated attribute, an unusable NEXT_HOP;
+//! RFC 6793 §4.2.3: rebuilding the AS path of a 2-octet peer from AS4_PATH)
+//! and turns UPDATEs into vrsim's [`PathAttrs`].
+//!
+//! Only IPv4 unicast NLRI (in the UPDATE body) is understood; multiprotocol
+//! attributes of other families are parsed by netgauze and ignored here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use netgauze_bgp_pkt::BgpMessage;
+use netgauze_bgp_pkt::capabilities::{
+    BgpCapability, FourOctetAsCapability, MultiProtocolExtensionsCapability,
+};
+use netgauze_bgp_pkt::nlri::{Ipv4Unicast, Ipv4UnicastAddress};
+use netgauze_bgp_pkt::notification::{
+    BgpNotificationMessage, CeaseError, FiniteStateMachineError, HoldTimerExpiredError,
+    OpenMessageError, UpdateMessageError,
+};
+use netgauze_bgp_pkt::open::{BgpOpenMessage, BgpOpenMessageParameter};
+use netgauze_bgp_pkt::path_attribute::{
+    As4PathSegment, AsPath, AsPathSegmentType, LocalPreference, MultiExitDiscriminator, NextHop,
+    Origin as WireOrigin, PathAttribute, PathAttributeValue,
+};
+use netgauze_bgp_pkt::update::BgpUpdateMessage;
+use netgauze_bgp_pkt::wire::deserializer::BgpParsingContext;
+use netgauze_iana::address_family::AddressType;
+use netgauze_parse_utils::WritablePdu;
+use netgauze_parse_utils::reader::SliceReader;
+use netgauze_parse_utils::traits::ParseFromWithOneInput;
+use vrsim_control::bgp::{Origin, PathAttrs};
+
+/// The length of the BGP message header (RFC 4271 §4.1).
+pub const HEADER_LEN: usize = 19;
+/// The largest message without the extended-message capability (RFC 4271 §4).
+pub const MAX_LEN: usize = 4096;
+/// The AS number a 2-octet field carries for a 4-octet AS (RFC 6793 §9).
+pub const AS_TRANS: u16 = 23456;
+
+/// A NOTIFICATION: error code, subcode and data (RFC 4271 §4.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The error code.
+    pub code: u8,
+    /// The error subcode.
+    pub subcode: u8,
+    /// The data field.
+    pub data: Vec<u8>,
+}
+
+impl Notification {
+    /// A NOTIFICATION of netgauze's model, read back from its wire form so that
+    /// the numbering is netgauze's IANA tables'.
+    fn from_wire_model(n: BgpNotificationMessage) -> Notification {
+        let mut bytes = Vec::new();
+        match BgpMessage::Notification(n).write(&mut bytes) {
+            Ok(()) if bytes.len() >= HEADER_LEN + 2 => Notification {
+                code: bytes[HEADER_LEN],
+                subcode: bytes[HEADER_LEN + 1],
+                data: bytes[HEADER_LEN + 2..].to_vec(),
+            },
+            // netgauze writes every notification it models; should it ever
+            // refuse, say "unspecific" under the same code family.
+            _ => Notification {
+                code: 6,
+                subcode: 0,
+                data: Vec::new(),
+            },
+        }
+    }
+
+    /// OPEN Message Error / Bad Peer AS, with the AS the peer sent.
+    pub fn bad_peer_as(sent: u16) -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::OpenMessageError(
+            OpenMessageError::BadPeerAs {
+                value: sent.to_be_bytes().into(),
+            },
+        ))
+    }
+
+    /// OPEN Message Error / Unacceptable Hold Time.
+    pub fn unacceptable_hold_time(sent: u16) -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::OpenMessageError(
+            OpenMessageError::UnacceptableHoldTime {
+                value: sent.to_be_bytes().into(),
+            },
+        ))
+    }
+
+    /// OPEN Message Error / Bad BGP Identifier.
+    pub fn bad_bgp_identifier(sent: Ipv4Addr) -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::OpenMessageError(
+            OpenMessageError::BadBgpIdentifier {
+                value: sent.octets().into(),
+            },
+        ))
+    }
+
+    /// OPEN Message Error / Unsupported Version Number, with the version we
+    /// support (4).
+    pub fn unsupported_version() -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::OpenMessageError(
+            OpenMessageError::UnsupportedVersionNumber {
+                value: 4u16.to_be_bytes().into(),
+            },
+        ))
+    }
+
+    /// UPDATE Message Error / Missing Well-known Attribute, with its type code.
+    pub fn missing_well_known(type_code: u8) -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::UpdateMessageError(
+            UpdateMessageError::MissingWellKnownAttribute {
+                value: vec![type_code].into(),
+            },
+        ))
+    }
+
+    /// UPDATE Message Error / Malformed Attribute List.
+    pub fn malformed_attribute_list() -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::UpdateMessageError(
+            UpdateMessageError::MalformedAttributeList {
+                value: Vec::new().into(),
+            },
+        ))
+    }
+
+    /// UPDATE Message Error / Invalid NEXT_HOP Attribute.
+    pub fn invalid_next_hop(next_hop: Ipv4Addr) -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::UpdateMessageError(
+            UpdateMessageError::InvalidNextHopAttribute {
+                value: next_hop.octets().into(),
+            },
+        ))
+    }
+
+    /// UPDATE Message Error / Malformed AS_PATH.
+    pub fn malformed_as_path() -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::UpdateMessageError(
+            UpdateMessageError::MalformedAsPath {
+                value: Vec::new().into(),
+            },
+        ))
+    }
+
+    /// Hold Timer Expired.
+    pub fn hold_timer_expired() -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::HoldTimerExpiredError(
+            HoldTimerExpiredError::Unspecific {
+                sub_code: 0,
+                value: Vec::new().into(),
+            },
+        ))
+    }
+
+    /// Finite State Machine Error for a message the state does not expect
+    /// (RFC 6608 subcodes: 1 in OpenSent, 2 in OpenConfirm, 3 in Established).
+    pub fn fsm_error(subcode: u8) -> Notification {
+        let model = match subcode {
+            1 => FiniteStateMachineError::ReceiveUnexpectedMessageInOpenSentState {
+                value: Vec::new().into(),
+            },
+            2 => FiniteStateMachineError::ReceiveUnexpectedMessageInOpenConfirmState {
+                value: Vec::new().into(),
+            },
+            3 => FiniteStateMachineError::ReceiveUnexpectedMessageInEstablishedState {
+                value: Vec::new().into(),
+            },
+            _ => FiniteStateMachineError::Unspecific {
+                value: Vec::new().into(),
+            },
+        };
+        Self::from_wire_model(BgpNotificationMessage::FiniteStateMachineError(model))
+    }
+
+    /// Cease / Administrative Shutdown (RFC 4486).
+    pub fn admin_shutdown() -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::CeaseError(
+            CeaseError::AdministrativeShutdown {
+                value: Vec::new().into(),
+            },
+        ))
+    }
+
+    /// Cease / Connection Rejected (RFC 4486): a peer that is not configured,
+    /// or a second connection for a session that is already up.
+    pub fn connection_rejected() -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::CeaseError(
+            CeaseError::ConnectionRejected {
+                value: Vec::new().into(),
+            },
+        ))
+    }
+
+    /// The message on the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let len = HEADER_LEN + 2 + self.data.len();
+        let mut out = vec![0xff; 16];
+        out.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+        out.push(3);
+        out.push(self.code);
+        out.push(self.subcode);
+        out.extend_from_slice(&self.data);
+        out
+    }
+
+    /// The error code's name (RFC 4271 §4.5).
+    pub fn code_name(&self) -> &'static str {
+        match self.code {
+            1 => "Message Header Error",
+            2 => "OPEN Message Error",
+            3 => "UPDATE Message Error",
+            4 => "Hold Timer Expired",
+            5 => "Finite State Machine Error",
+            6 => "Cease",
+            7 => "ROUTE-REFRESH Message Error",
+            _ => "unknown error code",
+        }
+    }
+
+    /// The subcode's name (RFC 4271 §6, RFC 4486, RFC 6608), if it has one.
+    pub fn subcode_name(&self) -> Option<&'static str> {
+        Some(match (self.code, self.subcode) {
+            (1, 1) => "Connection Not Synchronized",
+            (1, 2) => "Bad Message Length",
+            (1, 3) => "Bad Message Type",
+            (2, 1) => "Unsupported Version Number",
+            (2, 2) => "Bad Peer AS",
+            (2, 3) => "Bad BGP Identifier",
+            (2, 4) => "Unsupported Optional Parameter",
+            (2, 6) => "Unacceptable Hold Time",
+            (2, 7) => "Unsupported Capability",
+            (3, 1) => "Malformed Attribute List",
+            (3, 2) => "Unrecognized Well-known Attribute",
+            (3, 3) => "Missing Well-known Attribute",
+            (3, 4) => "Attribute Flags Error",
+            (3, 5) => "Attribute Length Error",
+            (3, 6) => "Invalid ORIGIN Attribute",
+            (3, 8) => "Invalid NEXT_HOP Attribute",
+            (3, 9) => "Optional Attribute Error",
+            (3, 10) => "Invalid Network Field",
+            (3, 11) => "Malformed AS_PATH",
+            (5, 1) => "Receive Unexpected Message in OpenSent State",
+            (5, 2) => "Receive Unexpected Message in OpenConfirm State",
+            (5, 3) => "Receive Unexpected Message in Established State",
+            (6, 1) => "Maximum Number of Prefixes Reached",
+            (6, 2) => "Administrative Shutdown",
+            (6, 3) => "Peer De-configured",
+            (6, 4) => "Administrative Reset",
+            (6, 5) => "Connection Rejected",
+            (6, 6) => "Other Configuration Change",
+            (6, 7) => "Connection Collision Resolution",
+            (6, 8) => "Out of Resources",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Notification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.code_name(), self.code)?;
+        match self.subcode_name() {
+            Some(name) => write!(f, " / {name} ({})", self.subcode),
+            None => write!(f, " / subcode {}", self.subcode),
+        }
+    }
+}
+
+/// A received OPEN, as the session checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Open {
+    /// The version field.
+    pub version: u8,
+    /// The peer's AS: the 4-octet capability's when present, else the 2-octet field.
+    pub asn: u32,
+    /// The 2-octet My Autonomous System field as sent.
+    pub my_as: u16,
+    /// The proposed hold time.
+    pub hold_time: u16,
+    /// The BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// Whether the peer announced 4-octet AS support (RFC 6793).
+    pub four_octet: bool,
+}
+
+/// A received UPDATE, in vrsim's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Update {
+    /// Withdrawn IPv4 unicast prefixes.
+    pub withdrawn: Vec<Ipv4Net>,
+    /// Announced IPv4 unicast prefixes, all with `attrs`.
+    pub announced: Vec<Ipv4Net>,
+    /// The path attributes (present when `announced` is not empty).
+    pub attrs: Option<PathAttrs>,
+}
+
+/// A received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// OPEN.
+    Open(Open),
+    /// UPDATE.
+    Update(Update),
+    /// NOTIFICATION.
+    Notification(Notification),
+    /// KEEPALIVE.
+    Keepalive,
+    /// ROUTE-REFRESH (RFC 2918); vrsim does not announce the capability.
+    RouteRefresh,
+}
+
+/// How long the message at the start of `buf` is, once it is all there:
+/// `Ok(None)` while the header or the body is incomplete. Checks the marker
+/// and the length field (RFC 4271 §6.1).
+pub fn frame(buf: &[u8]) -> Result<Option<usize>, Notification> {
+    if buf.len() < HEADER_LEN {
+        return Ok(None);
+    }
+    if buf[..16].iter().any(|&b| b != 0xff) {
+        return Err(Notification {
+            code: 1,
+            subcode: 1,
+            data: Vec::new(),
+        });
+    }
+    let len = usize::from(u16::from_be_bytes([buf[16], buf[17]]));
+    if !(HEADER_LEN..=MAX_LEN).contains(&len) {
+        return Err(Notification {
+            code: 1,
+            subcode: 2,
+            data: buf[16..18].to_vec(),
+        });
+    }
+    Ok((buf.len() >= len).then_some(len))
+}
+
+/// Decode one whole message (header included). `asn4` is whether 4-octet AS
+/// numbers were negotiated: it decides how AS_PATH is read. An error is the
+/// NOTIFICATION to send.
+pub fn decode(msg: &[u8], asn4: bool) -> Result<Message, Notification> {
+    if let Some(len) = frame(msg)?
+        && len != msg.len()
+    {
+        return Err(Notification {
+            code: 1,
+            subcode: 2,
+            data: msg[16..18].to_vec(),
+        });
+    }
+    let mut ctx = BgpParsingContext::new(
+        asn4,
+        Default::default(),
+        Default::default(),
+        true,
+        true,
+        true,
+        true,
+    );
+    let parsed = BgpMessage::parse(&mut SliceReader::new(msg), &mut ctx)
+        .map_err(|e| Notification::from_wire_model(e.into()))?;
+    Ok(match parsed {
+        BgpMessage::Open(open) => Message::Open(open_of(&open)),
+        BgpMessage::Update(update) => Message::Update(update_of(&update, asn4)?),
+        BgpMessage::Notification(n) => Message::Notification(Notification::from_wire_model(n)),
+        BgpMessage::KeepAlive => Message::Keepalive,
+        BgpMessage::RouteRefresh(_) => Message::RouteRefresh,
+    })
+}
+
+fn open_of(open: &BgpOpenMessage) -> Open {
+    let mut asn4 = None;
+    for BgpOpenMessageParameter::Capabilities(caps) in open.params() {
+        for cap in caps.iter() {
+            if let BgpCapability::FourOctetAs(c) = cap {
+                asn4 = Some(c.asn4());
+            }
+        }
+    }
+    Open {
+        version: open.version(),
+        asn: asn4.unwrap_or(u32::from(open.my_as())),
+        my_as: open.my_as(),
+        hold_time: open.hold_time(),
+        router_id: open.bgp_id(),
+        four_octet: asn4.is_some(),
+    }
+}
+
+/// The AS path of AS_PATH segments: sequences in order, an AS_SET counted as
+/// one AS (RFC 4271 §9.1.2.2 a) and represented by its first member.
+fn flatten<T: Copy + Into<u32>>(
+    segments: impl Iterator<Item = (AsPathSegmentType, Vec<T>)>,
+) -> Vec<u32> {
+    let mut path = Vec::new();
+    for (kind, ases) in segments {
+        match kind {
+            AsPathSegmentType::AsSequence => path.extend(ases.iter().map(|&a| a.into())),
+            AsPathSegmentType::AsSet => path.extend(ases.first().map(|&a| a.into())),
+        }
+    }
+    path
+}
+
+fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notification> {
+    let withdrawn = update
+        .withdraw_routes()
+        .iter()
+        .map(|a| a.network().address().trunc())
+        .collect();
+    let announced: Vec<Ipv4Net> = update
+        .nlri()
+        .iter()
+        .map(|a| a.network().address().trunc())
+        .collect();
+    let mut seen = Vec::new();
+    let (mut origin, mut as_path, mut as4_path, mut next_hop) = (None, None, None, None);
+    let (mut med, mut local_pref) = (0, 100);
+    for attr in update.path_attributes() {
+        let code = attr.path_attribute_type().map_or_else(|c| c, u8::from);
+        if seen.contains(&code) {
+            return Err(Notification::malformed_attribute_list());
+        }
+        seen.push(code);
+        match attr.value() {
+            PathAttributeValue::Origin(o) => {
+                origin = Some(match o {
+                    WireOrigin::IGP => Origin::Igp,
+                    WireOrigin::EGP => Origin::Egp,
+                    WireOrigin::Incomplete => Origin::Incomplete,
+                })
+            }
+            PathAttributeValue::AsPath(AsPath::As2PathSegments(s)) => {
+                as_path = Some(flatten(
+                    s.iter()
+                        .map(|s| (s.segment_type(), s.as_numbers().to_vec())),
+                ))
+            }
+            PathAttributeValue::AsPath(AsPath::As4PathSegments(s)) => {
+                as_path = Some(flatten(
+                    s.iter()
+                        .map(|s| (s.segment_type(), s.as_numbers().to_vec())),
+                ))
+            }
+            PathAttributeValue::As4Path(p) => {
+                as4_path = Some(flatten(
+                    p.segments()
+                        .iter()
+                        .map(|s| (s.segment_type(), s.as_numbers().to_vec())),
+                ))
+            }
+            PathAttributeValue::NextHop(n) => next_hop = Some(n.next_hop()),
+            PathAttributeValue::MultiExitDiscriminator(m) => med = m.metric(),
+            PathAttributeValue::LocalPreference(l) => local_pref = l.metric(),
+            _ => {}
+        }
+    }
+    if announced.is_empty() {
+        return Ok(Update {
+            withdrawn,
+            announced,
+            attrs: None,
+        });
+    }
+    // RFC 4271 §6.3: ORIGIN (1), AS_PATH (2) and NEXT_HOP (3) are mandatory
+    // when there is NLRI.
+    let Some(origin) = origin else {
+        return Err(Notification::missing_well_known(1));
+    };
+    let Some(mut as_path) = as_path else {
+        return Err(Notification::missing_well_known(2));
+    };
+    let Some(next_hop) = next_hop else {
+        return Err(Notification::missing_well_known(3));
+    };
+    if next_hop.is_unspecified() || next_hop.is_multicast() || next_hop.is_broadcast() {
+        return Err(Notification::invalid_next_hop(next_hop));
+    }
+    // RFC 6793 §4.2.3: a 2-octet peer carries 4-octet ASes in AS4_PATH; keep
+    // AS_PATH's leading ASes that AS4_PATH does not cover.
+    if let (false, Some(as4)) = (asn4, as4_path)
+        && as4.len() <= as_path.len()
+    {
+        as_path.truncate(as_path.len() - as4.len());
+        as_path.extend(as4);
+    }
+    Ok(Update {
+        withdrawn,
+        announced,
+        attrs: Some(PathAttrs {
+            next_hop,
+            as_path,
+            origin,
+            local_pref,
+            med,
+        }),
+    })
+}
+
+fn write(msg: BgpMessage) -> Vec<u8> {
+    let mut out = Vec::with_capacity(msg.len());
+    // Every message built here is within netgauze's limits (UPDATEs are split
+    // below 4096 bytes); an error would be a bug in this module.
+    if let Err(e) = msg.write(&mut out) {
+        debug_assert!(false, "netgauze refused a message vrsim built: {e:?}");
+    }
+    out
+}
+
+/// Our OPEN: version 4, `asn` (AS_TRANS in the 2-octet field when it does not
+/// fit), the hold time, the identifier, and the capabilities IPv4 unicast
+/// (RFC 4760) and 4-octet AS (RFC 6793).
+pub fn encode_open(asn: u32, hold_time: u16, router_id: Ipv4Addr) -> Vec<u8> {
+    let my_as = u16::try_from(asn).unwrap_or(AS_TRANS);
+    let caps = vec![
+        BgpCapability::MultiProtocolExtensions(MultiProtocolExtensionsCapability::new(
+            AddressType::Ipv4Unicast,
+        )),
+        BgpCapability::FourOctetAs(FourOctetAsCapability::new(asn)),
+    ];
+    write(BgpMessage::Open(BgpOpenMessage::new(
+        my_as,
+        hold_time,
+        router_id,
+        vec![BgpOpenMessageParameter::Capabilities(caps.into())],
+    )))
+}
+
+/// A KEEPALIVE.
+pub fn encode_keepalive() -> Vec<u8> {
+    write(BgpMessage::KeepAlive)
+}
+
+/// How a speaker sends routes on one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sender {
+    /// Our AS.
+    pub local_as: u32,
+    /// Whether the peer's AS differs from ours.
+    pub ebgp: bool,
+    /// Whether 4-octet AS numbers were negotiated.
+    pub asn4: bool,
+}
+
+/// Prefixes per UPDATE: 5 bytes of NLRI at most each keeps a message with its
+/// attributes well under [`MAX_LEN`].
+const PREFIXES_PER_UPDATE: usize = 500;
+
+fn unicast(prefix: Ipv4Net) -> Option<Ipv4UnicastAddress> {
+    Ipv4Unicast::from_net(prefix.trunc())
+        .ok()
+        .map(Ipv4UnicastAddress::new_no_path_id)
+}
+
+fn attributes(s: Sender, attrs: &PathAttrs) -> Vec<PathAttribute> {
+    let mut path: Vec<u32> = Vec::with_capacity(attrs.as_path.len() + 1);
+    if s.ebgp {
+        path.push(s.local_as);
+    }
+    path.extend(&attrs.as_path);
+    let mut values = vec![PathAttributeValue::Origin(match attrs.origin {
+        Origin::Igp => WireOrigin::IGP,
+        Origin::Egp => WireOrigin::EGP,
+        Origin::Incomplete => WireOrigin::Incomplete,
+    })];
+    if s.asn4 || path.iter().all(|&a| a <= u32::from(u16::MAX)) {
+        let seg = |p: &[u32]| {
+            if p.is_empty() {
+                Vec::new()
+            } else {
+                vec![As4PathSegment::new(
+                    AsPathSegmentType::AsSequence,
+                    p.to_vec(),
+                )]
+            }
+        };
+        if s.asn4 {
+            values.push(PathAttributeValue::AsPath(AsPath::As4PathSegments(
+                seg(&path).into(),
+            )));
+        } else {
+            let two: Vec<u16> = path
+                .iter()
+                .map(|&a| u16::try_from(a).unwrap_or(AS_TRANS))
+                .collect();
+            let segs = if two.is_empty() {
+                Vec::new()
+            } else {
+                vec![netgauze_bgp_pkt::path_attribute::As2PathSegment::new(
+                    AsPathSegmentType::AsSequence,
+                    two,
+                )]
+            };
+            values.push(PathAttributeValue::AsPath(AsPath::As2PathSegments(
+                segs.into(),
+            )));
+        }
+    } else {
+        // A 2-octet peer and a 4-octet AS in the path: AS_TRANS in AS_PATH and
+        // the real path in AS4_PATH (RFC 6793 §4.2.2).
+        let two: Vec<u16> = path
+            .iter()
+            .map(|&a| u16::try_from(a).unwrap_or(AS_TRANS))
+            .collect();
+        values.push(PathAttributeValue::AsPath(AsPath::As2PathSegments(
+            vec![netgauze_bgp_pkt::path_attribute::As2PathSegment::new(
+                AsPathSegmentType::AsSequence,
+                two,
+            )]
+            .into(),
+        )));
+        values.push(PathAttributeValue::As4Path(
+            netgauze_bgp_pkt::path_attribute::As4Path::new(vec![As4PathSegment::new(
+                AsPathSegmentType::AsSequence,
+                path.clone(),
+            )]),
+        ));
+    }
+    values.push(PathAttributeValue::NextHop(NextHop::new(attrs.next_hop)));
+    if attrs.med != 0 && !s.ebgp {
+        values.push(PathAttributeValue::MultiExitDiscriminator(
+            MultiExitDiscriminator::new(attrs.med),
+        ));
+    }
+    if !s.ebgp {
+        values.push(PathAttributeValue::LocalPreference(LocalPreference::new(
+            attrs.local_pref,
+        )));
+    }
+    values
+        .into_iter()
+        .filter_map(|v| {
+            let optional = v.can_be_optional().unwrap_or(true);
+            let transitive = v.can_be_transitive().unwrap_or(true);
+            PathAttribute::from(optional, transitive, false, false, v).ok()
+        })
+        .collect()
+}
+
+/// UPDATEs that withdraw `withdraw` and announce `announce` (prefixes with
+/// equal attributes share a message). Prefixes netgauze cannot carry as IPv4
+/// unicast (multicast or broadcast ranges) are left out.
+pub fn encode_updates(
+    s: Sender,
+    withdraw: &[Ipv4Net],
+    announce: &[(Ipv4Net, PathAttrs)],
+) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let withdrawn: Vec<_> = withdraw.iter().filter_map(|&p| unicast(p)).collect();
+    for chunk in withdrawn.chunks(PREFIXES_PER_UPDATE) {
+        out.push(write(BgpMessage::Update(BgpUpdateMessage::new(
+            chunk.to_vec(),
+            Vec::new(),
+            Vec::new(),
+        ))));
+    }
+    let mut groups: BTreeMap<&PathAttrs, Vec<Ipv4UnicastAddress>> = BTreeMap::new();
+    for (prefix, attrs) in announce {
+        if let Some(a) = unicast(*prefix) {
+            groups.entry(attrs).or_default().push(a);
+        }
+    }
+    for (attrs, prefixes) in groups {
+        let attributes = attributes(s, attrs);
+        for chunk in prefixes.chunks(PREFIXES_PER_UPDATE) {
+            out.push(write(BgpMessage::Update(BgpUpdateMessage::new(
+                Vec::new(),
+                attributes.clone(),
+                chunk.to_vec(),
+            ))));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> Ipv4Net {
+        s.parse().expect("prefix")
+    }
+
+    #[test]
+    fn open_round_trip() {
+        let bytes = encode_open(64512, 90, Ipv4Addr::new(10, 0, 0, 10));
+        assert_eq!(frame(&bytes), Ok(Some(bytes.len())));
+        let Ok(Message::Open(open)) = decode(&bytes, false) else {
+            panic!("not an OPEN")
+        };
+        assert_eq!(open.asn, 64512);
+        assert_eq!(open.hold_time, 90);
+        assert!(open.four_octet);
+        let big = encode_open(4_200_000_000, 90, Ipv4Addr::new(10, 0, 0, 10));
+        let Ok(Message::Open(open)) = decode(&big, false) else {
+            panic!("not an OPEN")
+        };
+        assert_eq!((open.my_as, open.asn), (AS_TRANS, 4_200_000_000));
+    }
+
+    #[test]
+    fn update_round_trip_ebgp_prepends_our_as() {
+        let attrs = PathAttrs::new(Ipv4Addr::new(172, 16, 10, 1), vec![65000]);
+        for asn4 in [true, false] {
+            let s = Sender {
+                local_as: 64512,
+                ebgp: true,
+                asn4,
+            };
+            let msgs = encode_updates(
+                s,
+                &[net("10.9.0.0/16")],
+                &[(net("192.168.100.0/26"), attrs.clone())],
+            );
+            assert_eq!(msgs.len(), 2);
+            let Ok(Message::Update(w)) = decode(&msgs[0], asn4) else {
+                panic!("not an UPDATE")
+            };
+            assert_eq!(w.withdrawn, vec![net("10.9.0.0/16")]);
+            let Ok(Message::Update(u)) = decode(&msgs[1], asn4) else {
+                panic!("not an UPDATE")
+            };
+            assert_eq!(u.announced, vec![net("192.168.100.0/26")]);
+            let got = u.attrs.expect("attributes");
+            assert_eq!(got.as_path, vec![64512, 65000]);
+            assert_eq!(got.next_hop, Ipv4Addr::new(172, 16, 10, 1));
+        }
+    }
+
+    #[test]
+    fn four_octet_path_through_a_two_octet_session() {
+        let attrs = PathAttrs::new(Ipv4Addr::new(172, 16, 10, 1), vec![4_200_000_000, 65000]);
+        let s = Sender {
+            local_as: 64512,
+            ebgp: true,
+            asn4: false,
+        };
+        let msgs = encode_updates(s, &[], &[(net("192.168.100.0/26"), attrs)]);
+        let Ok(Message::Update(u)) = decode(&msgs[0], false) else {
+            panic!("not an UPDATE")
+        };
+        assert_eq!(
+            u.attrs.expect("attributes").as_path,
+            vec![64512, 4_200_000_000, 65000]
+        );
+    }
+
+    #[test]
+    fn missing_next_hop_is_update_error_3_3() {
+        // An UPDATE with ORIGIN and AS_PATH but no NEXT_HOP, NLRI 10.0.0.0/8.
+        let mut body = vec![0, 0]; // no withdrawn routes
+        let attrs = [0x40, 1, 1, 0, 0x40, 2, 0];
+        body.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+        body.extend_from_slice(&attrs);
+        body.extend_from_slice(&[8, 10]);
+        let mut msg = vec![0xff; 16];
+        msg.extend_from_slice(&((HEADER_LEN + body.len()) as u16).to_be_bytes());
+        msg.push(2);
+        msg.extend_from_slice(&body);
+        let err = decode(&msg, true).expect_err("must fail");
+        assert_eq!(
+            (err.code, err.subcode, err.data.as_slice()),
+            (3, 3, &[3u8][..])
+        );
+        assert_eq!(
+            err.to_string(),
+            "UPDATE Message Error (3) / Missing Well-known Attribute (3)"
+        );
+    }
+
+    #[test]
+    fn header_errors() {
+        let mut msg = encode_keepalive();
+        msg[3] = 0;
+        assert_eq!(frame(&msg).map_err(|n| (n.code, n.subcode)), Err((1, 1)));
+        let mut msg = encode_keepalive();
+        msg[17] = 18;
+        assert_eq!(frame(&msg).map_err(|n| (n.code, n.subcode)), Err((1, 2)));
+        let mut msg = encode_keepalive();
+        msg[18] = 9;
+        assert_eq!(
+            decode(&msg, true).map_err(|n| (n.code, n.subcode)),
+            Err((1, 3))
+        );
+        assert_eq!(frame(&msg[..10]), Ok(None));
+    }
+
+    #[test]
+    fn notifications_have_rfc_numbers() {
+        for (n, code, sub) in [
+            (Notification::bad_peer_as(65001), 2, 2),
+            (Notification::unacceptable_hold_time(1), 2, 6),
+            (Notification::hold_timer_expired(), 4, 0),
+            (Notification::fsm_error(3), 5, 3),
+            (Notification::admin_shutdown(), 6, 2),
+            (Notification::connection_rejected(), 6, 5),
+            (Notification::invalid_next_hop(Ipv4Addr::UNSPECIFIED), 3, 8),
+        ] {
+            assert_eq!((n.code, n.subcode), (code, sub), "{n}");
+            let Ok(Message::Notification(back)) = decode(&n.to_bytes(), true) else {
+                panic!("{n} does not decode")
+            };
+            assert_eq!(back, n);
+        }
+    }
+}
