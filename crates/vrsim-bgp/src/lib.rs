@@ -15,3 +15,6 @@
 
 pub mod message;
 pub mod session;
+
+#[cfg(feature = "live")]
+pub mod live;

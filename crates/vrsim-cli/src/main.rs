@@ -22,6 +22,8 @@ use vrsim::fabric::{Fabric, capture, json};
 use vrsim::seed;
 use vrsim::wire::{MplsLabel, Vni, dissect};
 
+mod serve;
+
 /// Simulate the Tungsten Fabric vRouter: trace packets through a scenario's
 /// fabric and show a compute node's vRouter tables.
 #[derive(Debug, Parser)]
@@ -108,6 +110,13 @@ enum Command {
     Inject(InjectArgs),
     /// List the scenario frames `inject --frame` knows.
     Frames,
+    /// Run the scenario with live BGPaaS sessions (real BGP peers such as
+    /// BIRD) and answer commands sent with `vrsim ctl` while it runs.
+    Serve(serve::ServeArgs),
+    /// Send a command to a running `vrsim serve`: any vrsim command (with its
+    /// what-if options, applied to a copy of the live fabric), or `sessions`,
+    /// `log`, `stop`.
+    Ctl(serve::CtlArgs),
 }
 
 #[derive(Debug, Args)]
@@ -215,9 +224,29 @@ struct InjectArgs {
     hex: Option<String>,
 }
 
+/// `write!` into a `String` (formatting into a string cannot fail).
+macro_rules! say {
+    ($o:expr, $($t:tt)*) => { $o.push_str(&format!($($t)*)) };
+}
+
+/// `writeln!` into a `String`.
+macro_rules! sayln {
+    ($o:expr) => { $o.push('\n') };
+    ($o:expr, $($t:tt)*) => {{ $o.push_str(&format!($($t)*)); $o.push('\n'); }};
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    let mut o = String::new();
+    let result = match &cli.command {
+        Command::Serve(a) => serve::serve(&cli, a),
+        Command::Ctl(a) => serve::ctl(a),
+        _ => vrsim::scenarios::load(&cli.scenario)
+            .map_err(|e| e.to_string())
+            .and_then(|fabric| run(&cli, fabric, &mut o)),
+    };
+    print!("{o}");
+    match result {
         Ok(code) => code,
         Err(msg) => {
             eprintln!("vrsim: {msg}");
@@ -226,10 +255,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Load the scenario and apply the what-if options, in the order given by kind:
+/// Apply the what-if options to a fabric, in the order given by kind:
 /// sessions down, withdrawals, RPF.
-fn scenario(cli: &Cli) -> Result<Fabric, String> {
-    let mut fabric = vrsim::scenarios::load(&cli.scenario).map_err(|e| e.to_string())?;
+fn what_if(cli: &Cli, mut fabric: Fabric) -> Result<Fabric, String> {
     for vm in &cli.bgpaas_down {
         fabric
             .bgpaas_down(vm)
@@ -262,7 +290,7 @@ fn probe_of(proto: ProtoArg, port: u16) -> Probe {
     }
 }
 
-fn trace(fabric: &mut Fabric, a: &TraceArgs) -> Result<ExitCode, String> {
+fn trace(fabric: &mut Fabric, a: &TraceArgs, o: &mut String) -> Result<ExitCode, String> {
     let probe = probe_of(a.proto, a.port);
     let trip = fabric
         .probe(&a.from, a.to, probe)
@@ -292,19 +320,25 @@ fn trace(fabric: &mut Fabric, a: &TraceArgs) -> Result<ExitCode, String> {
             trip.reply.as_ref(),
         );
         let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
-        println!("{text}");
+        sayln!(o, "{text}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{probe} from {} to {} ({}):\n", a.from, a.to, fabric.name());
-    print!("{}", render(&trip.forward));
+    sayln!(
+        o,
+        "{probe} from {} to {} ({}):\n",
+        a.from,
+        a.to,
+        fabric.name()
+    );
+    say!(o, "{}", render(&trip.forward));
     if let Some(reply) = &trip.reply {
-        println!("\nreply:\n");
-        print!("{}", render(reply));
+        sayln!(o, "\nreply:\n");
+        say!(o, "{}", render(reply));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn diff(cli: &Cli, after: &Fabric, a: &DiffArgs) -> Result<ExitCode, String> {
+fn diff(before: &Fabric, after: &Fabric, a: &DiffArgs, o: &mut String) -> Result<ExitCode, String> {
     let flows = match (&a.which.flows, &a.which.from, a.to) {
         (Some(path), _, _) => {
             let text = std::fs::read_to_string(path)
@@ -318,10 +352,9 @@ fn diff(cli: &Cli, after: &Fabric, a: &DiffArgs) -> Result<ExitCode, String> {
         }],
         _ => return Err("diff needs --flows FILE, or --from HOST --to ADDRESS".into()),
     };
-    let before = vrsim::scenarios::load(&cli.scenario).map_err(|e| e.to_string())?;
-    let changed = vrsim::fabric::diff::diff(&before, after, &flows).map_err(|e| e.to_string())?;
+    let changed = vrsim::fabric::diff::diff(before, after, &flows).map_err(|e| e.to_string())?;
     for c in &changed {
-        println!("{c}");
+        sayln!(o, "{c}");
     }
     let n = changed
         .iter()
@@ -333,7 +366,7 @@ fn diff(cli: &Cli, after: &Fabric, a: &DiffArgs) -> Result<ExitCode, String> {
             v
         })
         .len();
-    println!("{n} of {} flows changed", flows.len());
+    sayln!(o, "{n} of {} flows changed", flows.len());
     Ok(if n == 0 {
         ExitCode::SUCCESS
     } else {
@@ -341,11 +374,16 @@ fn diff(cli: &Cli, after: &Fabric, a: &DiffArgs) -> Result<ExitCode, String> {
     })
 }
 
-fn run(cli: &Cli) -> Result<ExitCode, String> {
-    let mut fabric = scenario(cli)?;
+/// Run a command on `base` (changed by the what-if options first), writing
+/// what it prints to `o`.
+fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, String> {
+    let mut fabric = what_if(cli, base.clone())?;
     match &cli.command {
-        Command::Trace(a) => return trace(&mut fabric, a),
-        Command::Diff(a) => return diff(cli, &fabric, a),
+        Command::Trace(a) => return trace(&mut fabric, a, o),
+        Command::Diff(a) => return diff(&base, &fabric, a, o),
+        Command::Serve(_) | Command::Ctl(_) => {
+            return Err("serve and ctl cannot run inside a running vrsim serve".into());
+        }
         Command::Scenarios => {
             for (name, text) in vrsim::scenarios::BUILTIN {
                 let about = text
@@ -353,7 +391,7 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
                     .find_map(|l| l.strip_prefix("description = "))
                     .unwrap_or("")
                     .trim_matches('"');
-                println!("{name:<14}{about}");
+                sayln!(o, "{name:<14}{about}");
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -371,13 +409,13 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
                 .gateway(&name)
                 .ok_or_else(|| format!("no gateway {name}"))?;
             match g.show_route(a.prefix.trunc()) {
-                Some(text) => print!("{text}"),
+                Some(text) => say!(o, "{text}"),
                 None => {
-                    println!("(no route {} in any VRF of {name})", a.prefix.trunc());
+                    sayln!(o, "(no route {} in any VRF of {name})", a.prefix.trunc());
                     return Ok(ExitCode::FAILURE);
                 }
             }
-            println!("\n{}", g.show_dynamic_tunnels());
+            sayln!(o, "\n{}", g.show_dynamic_tunnels());
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}
@@ -403,19 +441,20 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
     };
     let text = match &cli.command {
         Command::Vif(a) => match a.get {
-            Some(id) => dump::vif_get(&router, vif_id(id)?, layout).map_err(response)?,
+            Some(id) => dump::vif_get(&router, vif_id(id)?, layout).map_err(|e| response(e, o))?,
             None => dump::vif_list(&router, layout),
         },
         Command::Nh(a) => match a.get {
-            Some(id) => dump::nh_get(&router, nh_id(id)?).map_err(response)?,
+            Some(id) => dump::nh_get(&router, nh_id(id)?).map_err(|e| response(e, o))?,
             None => dump::nh_list(&router),
         },
         Command::Rt(a) => match (a.dump, a.get, a.vrf) {
             (Some(vrf), _, _) => {
-                dump::rt_dump(&router, VrfId::from(vrf), layout).map_err(response)?
+                dump::rt_dump(&router, VrfId::from(vrf), layout).map_err(|e| response(e, o))?
             }
             (None, Some(prefix), Some(vrf)) => {
-                dump::rt_get(&router, VrfId::from(vrf), prefix, layout).map_err(response)?
+                dump::rt_get(&router, VrfId::from(vrf), prefix, layout)
+                    .map_err(|e| response(e, o))?
             }
             _ => return Err("rt needs --dump VRF, or --get PREFIX --vrf VRF".into()),
         },
@@ -423,14 +462,14 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
             Some(l) => {
                 let label =
                     MplsLabel::new(l).ok_or_else(|| format!("mpls label {l} out of range"))?;
-                dump::mpls_get(&router, label).map_err(response)?
+                dump::mpls_get(&router, label).map_err(|e| response(e, o))?
             }
             None => dump::mpls_dump(&router),
         },
         Command::Vxlan(a) => match a.get {
             Some(v) => {
                 let vni = Vni::new(v).ok_or_else(|| format!("vnid {v} out of range"))?;
-                dump::vxlan_get(&router, vni).map_err(response)?
+                dump::vxlan_get(&router, vni).map_err(|e| response(e, o))?
             }
             None => dump::vxlan_dump(&router),
         },
@@ -439,18 +478,21 @@ fn run(cli: &Cli) -> Result<ExitCode, String> {
             .iter()
             .map(|f| format!("{:<26}{}\n", f.name, f.description))
             .collect(),
-        Command::Inject(a) => return inject(&mut router, a),
-        Command::Trace(_) | Command::Diff(_) | Command::Scenarios | Command::ShowRoute(_) => {
-            String::new()
-        }
+        Command::Inject(a) => return inject(&mut router, a, o),
+        Command::Trace(_)
+        | Command::Diff(_)
+        | Command::Scenarios
+        | Command::ShowRoute(_)
+        | Command::Serve(_)
+        | Command::Ctl(_) => String::new(),
     };
-    print!("{text}");
+    say!(o, "{text}");
     Ok(ExitCode::SUCCESS)
 }
 
 /// Print the vRouter CLI's response line for a failed get, and return our own message.
-fn response(e: dump::DumpError) -> String {
-    println!("{}", e.vrouter_response());
+fn response(e: dump::DumpError, o: &mut String) -> String {
+    sayln!(o, "{}", e.vrouter_response());
     e.to_string()
 }
 
@@ -524,7 +566,7 @@ fn counter_lines(before: &VRouter, after: &VRouter) -> Vec<String> {
     lines
 }
 
-fn inject(router: &mut VRouter, a: &InjectArgs) -> Result<ExitCode, String> {
+fn inject(router: &mut VRouter, a: &InjectArgs, o: &mut String) -> Result<ExitCode, String> {
     let frame = match (&a.frame, &a.hex) {
         (Some(name), _) => seed::frames()
             .into_iter()
@@ -538,23 +580,24 @@ fn inject(router: &mut VRouter, a: &InjectArgs) -> Result<ExitCode, String> {
     let before = router.clone();
     let mut buf = PacketBuf::with_capacity(9216);
     let mut trace = Trace::default();
-    println!("input ({} bytes):\n{}\n", frame.len(), dissect(&frame));
+    sayln!(o, "input ({} bytes):\n{}\n", frame.len(), dissect(&frame));
     let outcome = router.process(vif, &frame, &mut buf, &mut trace);
-    println!("trace:\n{trace}\n");
+    sayln!(o, "trace:\n{trace}\n");
     match outcome {
         Disposition::Transmit { vif } => {
-            println!(
+            sayln!(
+                o,
                 "disposition: transmitted on vif0/{vif} ({} bytes)\n{}\n",
                 buf.len(),
                 dissect(buf.frame())
             )
         }
-        Disposition::ToHost { vif } => println!("disposition: to the host via vif0/{vif}\n"),
-        Disposition::Drop(reason) => println!("disposition: dropped ({reason})\n"),
+        Disposition::ToHost { vif } => sayln!(o, "disposition: to the host via vif0/{vif}\n"),
+        Disposition::Drop(reason) => sayln!(o, "disposition: dropped ({reason})\n"),
     }
-    println!("counters:");
+    sayln!(o, "counters:");
     for line in counter_lines(&before, router) {
-        println!("  {line}");
+        sayln!(o, "  {line}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,652 @@
+//! The live runner: real TCP sessions for a fabric's BGPaaS objects.
+//!
+//! Each BGPaaS session (a BGPaaS object and one of the vRouter addresses its
+//! VM peers with) gets a listening socket of its own, as Contrail gives each
+//! BGPaaS session a port of the control node's BGPaaS port range: session `i`
+//! (BGPaaS objects in topology order, then their peer addresses in order)
+//! listens on the first port plus `i`. A connection is accepted only from the
+//! session's remote address, which stands for the VM's (on one machine the
+//! VM's own 172.16.x.y address is not local, so a test gives a loopback
+//! address in its place), and only one at a time; anything else gets Cease /
+//! Connection Rejected. The peer's AS must be the BGPaaS object's, or the OPEN
+//! is refused with OPEN Message Error / Bad Peer AS.
+//!
+//! What a session does to the model, under the fabric's lock:
+//! - Established: [`Event::SessionUp`];
+//! - UPDATE: [`Event::Withdraw`] for each withdrawn prefix the session had
+//!   sent, [`Event::Advertise`] for each announced one. A NEXT_HOP equal to
+//!   the remote address is the VM's address (the agent NATs the VM's session
+//!   through the vhost, reference §9), so it is rewritten to the VM's;
+//! - down (NOTIFICATION either way, TCP close, hold timer expiry):
+//!   [`Event::SessionDown`], which withdraws every path the session sent.
+//!
+//! After every change each Established session is sent the routes the control
+//! node advertises to it ([`vrsim_control::Controller::bgpaas_routes_out`]):
+//! the network's VM /32s and BGPaaS routes with NEXT_HOP rewritten to the
+//! address the VM peers with, and Contrail's AS prepended toward eBGP peers.
+//!
+//! The tokio runtime lives inside [`Live`]; callers stay synchronous.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use ipnet::Ipv4Net;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use vrsim_control::Event;
+use vrsim_control::bgp::PathAttrs;
+use vrsim_fabric::Fabric;
+
+use crate::message::Notification;
+use crate::session::{self, Output, Session, State};
+
+/// Errors starting the live runner.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// A remote address was given for a BGPaaS object that does not exist.
+    #[error("--bgp-remote {0}: the scenario has no BGPaaS object {0} (it has: {1})")]
+    UnknownBgpaas(String, String),
+    /// The port range runs past 65535.
+    #[error("BGPaaS session {0} would listen on port {1}, past 65535: choose a lower first port")]
+    PortRange(String, u32),
+    /// The hold time is 1 or 2 (RFC 4271 §4.2 allows 0 or at least 3).
+    #[error("hold time {0}: must be 0 or at least 3 seconds")]
+    HoldTime(u16),
+    /// The scenario has no BGPaaS session to serve.
+    #[error("the scenario has no BGPaaS session to serve")]
+    NoSessions,
+    /// A socket could not be bound.
+    #[error("cannot listen on {0} for BGPaaS session {1}: {2}")]
+    Bind(SocketAddr, String, std::io::Error),
+    /// The runtime could not start.
+    #[error("cannot start the BGP runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The model refused to take the live sessions down at start.
+    #[error("cannot reset BGPaaS session {0}: {1}")]
+    Reset(String, vrsim_fabric::FabricError),
+}
+
+/// How to run the live sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveConfig {
+    /// The listening address and the first port of the BGPaaS port range.
+    pub listen: SocketAddr,
+    /// Per BGPaaS object, the address its speaker connects from (default: the
+    /// VM's own address).
+    pub remotes: BTreeMap<String, IpAddr>,
+    /// The hold time we propose (RFC 4271 suggests 90 s).
+    pub hold_time: u16,
+}
+
+impl LiveConfig {
+    /// Listen on `listen` and the ports after it, remotes at their defaults,
+    /// hold time 90 s.
+    pub fn new(listen: SocketAddr) -> Self {
+        LiveConfig {
+            listen,
+            remotes: BTreeMap::new(),
+            hold_time: 90,
+        }
+    }
+}
+
+/// One BGPaaS session the runner serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The BGPaaS object.
+    pub bgpaas: String,
+    /// The vRouter address its VM peers with (the network's gateway or DNS address).
+    pub peer: Ipv4Addr,
+    /// The VM port's address.
+    pub vm_ip: Ipv4Addr,
+    /// The AS the peer must have.
+    pub peer_as: u32,
+    /// Contrail's AS.
+    pub local_as: u32,
+    /// Our BGP identifier: the control node serving this address (the
+    /// gateway address the first control node, the DNS address the second).
+    pub router_id: Ipv4Addr,
+    /// Where we listen.
+    pub listen: SocketAddr,
+    /// The only address a connection is accepted from.
+    pub remote: IpAddr,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.bgpaas, self.peer)
+    }
+}
+
+/// The sessions a fabric's BGPaaS objects make, with their sockets.
+pub fn endpoints(fabric: &Fabric, cfg: &LiveConfig) -> Result<Vec<Endpoint>, LiveError> {
+    let config = fabric.control().config();
+    let names: Vec<&str> = config.bgpaas.iter().map(|b| b.name.as_str()).collect();
+    if let Some(unknown) = cfg.remotes.keys().find(|r| !names.contains(&r.as_str())) {
+        return Err(LiveError::UnknownBgpaas(unknown.clone(), names.join(", ")));
+    }
+    let mut out = Vec::new();
+    for b in &config.bgpaas {
+        let Some(port) = config.port(&b.port) else {
+            continue;
+        };
+        let network = config.network(&port.network);
+        for &peer in &b.peers {
+            let i = u32::try_from(out.len()).unwrap_or(u32::MAX);
+            let number = u32::from(cfg.listen.port()).saturating_add(i);
+            let number = u16::try_from(number)
+                .map_err(|_| LiveError::PortRange(format!("{} {peer}", b.name), number))?;
+            let dns = network.is_some_and(|n| n.dns_ip == peer);
+            let control = if dns {
+                config.control_nodes.get(1)
+            } else {
+                None
+            }
+            .or(config.control_nodes.first());
+            out.push(Endpoint {
+                bgpaas: b.name.clone(),
+                peer,
+                vm_ip: port.ip,
+                peer_as: b.asn,
+                local_as: config.asn,
+                router_id: control.map_or(peer, |c| c.ip),
+                listen: SocketAddr::new(cfg.listen.ip(), number),
+                remote: cfg
+                    .remotes
+                    .get(&b.name)
+                    .copied()
+                    .unwrap_or(IpAddr::V4(port.ip)),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(LiveError::NoSessions);
+    }
+    Ok(out)
+}
+
+/// A session's state as `vrsim serve` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStatus {
+    /// The session.
+    pub endpoint: Endpoint,
+    /// Its BGP state (Idle when there is no connection).
+    pub state: State,
+    /// When it entered that state.
+    pub since: Instant,
+    /// How many times it reached Established.
+    pub established: u32,
+    /// Prefixes the peer has sent us (Adj-RIB-In).
+    pub received: usize,
+    /// Prefixes we have sent the peer.
+    pub sent: usize,
+    /// The negotiated hold time.
+    pub hold_time: u16,
+    /// Why it last went down.
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    fabric: Mutex<Fabric>,
+    status: Mutex<Vec<SessionStatus>>,
+    log: Mutex<Vec<String>>,
+    generation: watch::Sender<u64>,
+    started: Instant,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves data that is still consistent
+    // (every model update is all-or-nothing), so go on with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn log(&self, line: String) {
+        let t = self.started.elapsed().as_secs_f64();
+        lock(&self.log).push(format!("[{t:8.3}] {line}"));
+    }
+
+    fn set_status(&self, i: usize, f: impl FnOnce(&mut SessionStatus)) {
+        if let Some(s) = lock(&self.status).get_mut(i) {
+            f(s);
+        }
+    }
+
+    /// Apply an event; log it with the programming it caused.
+    fn apply(&self, what: &str, event: Event) -> bool {
+        let result = lock(&self.fabric).apply(event);
+        match result {
+            Ok(changes) => {
+                self.log(what.to_owned());
+                for c in &changes {
+                    self.log(format!("    {c}"));
+                }
+                self.generation.send_modify(|g| *g += 1);
+                true
+            }
+            Err(e) => {
+                self.log(format!("{what}: not applied: {e}"));
+                false
+            }
+        }
+    }
+
+    fn routes_out(&self, e: &Endpoint) -> Vec<(Ipv4Net, PathAttrs)> {
+        lock(&self.fabric)
+            .control()
+            .bgpaas_routes_out(&e.bgpaas, e.peer)
+    }
+}
+
+/// Live BGPaaS sessions around a fabric.
+#[derive(Debug)]
+pub struct Live {
+    shared: Arc<Shared>,
+    endpoints: Vec<Endpoint>,
+    shutdown: watch::Sender<bool>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Live {
+    /// Take the fabric's live sessions down (their scripted routes go with
+    /// them), bind every session's socket and start serving.
+    pub fn start(mut fabric: Fabric, cfg: &LiveConfig) -> Result<Live, LiveError> {
+        if cfg.hold_time == 1 || cfg.hold_time == 2 {
+            return Err(LiveError::HoldTime(cfg.hold_time));
+        }
+        let endpoints = endpoints(&fabric, cfg)?;
+        for e in &endpoints {
+            fabric
+                .apply(Event::SessionDown {
+                    bgpaas: e.bgpaas.clone(),
+                    peer: e.peer,
+                })
+                .map_err(|err| LiveError::Reset(e.to_string(), err))?;
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("vrsim-bgp")
+            .enable_all()
+            .build()
+            .map_err(LiveError::Runtime)?;
+        let mut listeners = Vec::new();
+        for e in &endpoints {
+            let l = runtime
+                .block_on(TcpListener::bind(e.listen))
+                .map_err(|err| LiveError::Bind(e.listen, e.to_string(), err))?;
+            listeners.push(l);
+        }
+        let now = Instant::now();
+        let status = endpoints
+            .iter()
+            .map(|e| SessionStatus {
+                endpoint: e.clone(),
+                state: State::Closed,
+                since: now,
+                established: 0,
+                received: 0,
+                sent: 0,
+                hold_time: cfg.hold_time,
+                last_error: None,
+            })
+            .collect();
+        let (generation, _) = watch::channel(0);
+        let shared = Arc::new(Shared {
+            fabric: Mutex::new(fabric),
+            status: Mutex::new(status),
+            log: Mutex::new(Vec::new()),
+            generation,
+            started: now,
+        });
+        let (shutdown, _) = watch::channel(false);
+        for (i, (e, l)) in endpoints.iter().zip(listeners).enumerate() {
+            shared.log(format!(
+                "{e}: listening on {}, for AS {} from {}",
+                e.listen, e.peer_as, e.remote
+            ));
+            runtime.spawn(listen(
+                shared.clone(),
+                i,
+                e.clone(),
+                cfg.hold_time,
+                l,
+                shutdown.subscribe(),
+            ));
+        }
+        Ok(Live {
+            shared,
+            endpoints,
+            shutdown,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// The sessions served, in port order.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// Run `f` on the fabric under its lock (sessions wait meanwhile).
+    pub fn with_fabric<R>(&self, f: impl FnOnce(&mut Fabric) -> R) -> R {
+        f(&mut lock(&self.shared.fabric))
+    }
+
+    /// A copy of the fabric as it is now.
+    pub fn snapshot(&self) -> Fabric {
+        lock(&self.shared.fabric).clone()
+    }
+
+    /// Every session's status.
+    pub fn sessions(&self) -> Vec<SessionStatus> {
+        lock(&self.shared.status).clone()
+    }
+
+    /// The log lines from the `from`-th on.
+    pub fn log_since(&self, from: usize) -> Vec<String> {
+        lock(&self.shared.log)
+            .get(from..)
+            .map(<[String]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// Poll until `pred` holds for the fabric and the sessions, or `timeout`
+    /// passes; whether it held.
+    pub fn wait_until(
+        &self,
+        timeout: Duration,
+        mut pred: impl FnMut(&mut Fabric, &[SessionStatus]) -> bool,
+    ) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            let sessions = self.sessions();
+            if pred(&mut lock(&self.shared.fabric), &sessions) {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `birdc show protocols`-like lines, one per session.
+    pub fn describe_sessions(&self) -> String {
+        let mut out = format!(
+            "{:<12} {:<15} {:<21} {:<12} {:>8} {:>5} {:>5} {:>4}  last error\n",
+            "bgpaas", "peer", "listen", "state", "since", "recv", "sent", "ups"
+        );
+        for s in self.sessions() {
+            out.push_str(&format!(
+                "{:<12} {:<15} {:<21} {:<12} {:>7.1}s {:>5} {:>5} {:>4}  {}\n",
+                s.endpoint.bgpaas,
+                s.endpoint.peer,
+                s.endpoint.listen.to_string(),
+                s.state.name(),
+                s.since.elapsed().as_secs_f64(),
+                s.received,
+                s.sent,
+                s.established,
+                s.last_error.as_deref().unwrap_or("-"),
+            ));
+        }
+        out
+    }
+
+    /// End every session with Cease / Administrative Shutdown and stop.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(rt) = self.runtime.take() {
+            // Give the sessions a moment to send their NOTIFICATIONs.
+            let shared = self.shared.clone();
+            rt.block_on(async move {
+                let end = tokio::time::Instant::now() + Duration::from_secs(2);
+                while tokio::time::Instant::now() < end
+                    && lock(&shared.status)
+                        .iter()
+                        .any(|s| s.state != State::Closed)
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            });
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+async fn reject(mut sock: TcpStream) {
+    let _ = sock
+        .write_all(&Notification::connection_rejected().to_bytes())
+        .await;
+    let _ = sock.shutdown().await;
+}
+
+async fn listen(
+    shared: Arc<Shared>,
+    i: usize,
+    e: Endpoint,
+    hold_time: u16,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let busy = Arc::new(Mutex::new(false));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((sock, from)) = accepted else { continue };
+                if from.ip() != e.remote {
+                    shared.log(format!(
+                        "{e}: refused a connection from {from}: the peer is {} (sent Cease / Connection Rejected)",
+                        e.remote
+                    ));
+                    tokio::spawn(reject(sock));
+                    continue;
+                }
+                if std::mem::replace(&mut *lock(&busy), true) {
+                    shared.log(format!(
+                        "{e}: refused a second connection from {from} (sent Cease / Connection Rejected)"
+                    ));
+                    tokio::spawn(reject(sock));
+                    continue;
+                }
+                let config = session::Config {
+                    local_as: e.local_as,
+                    router_id: e.router_id,
+                    peer_as: e.peer_as,
+                    hold_time,
+                };
+                let (shared, e, busy, shutdown) =
+                    (shared.clone(), e.clone(), busy.clone(), shutdown.clone());
+                tokio::spawn(async move {
+                    run(&shared, i, &e, config, sock, shutdown).await;
+                    *lock(&busy) = false;
+                });
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Carry out a session's outputs; `false` once it is down.
+async fn perform(
+    shared: &Shared,
+    i: usize,
+    e: &Endpoint,
+    s: &mut Session,
+    sock: &mut TcpStream,
+    outputs: Vec<Output>,
+) -> bool {
+    let mut queue = std::collections::VecDeque::from(outputs);
+    while let Some(o) = queue.pop_front() {
+        match o {
+            Output::Send(bytes) => {
+                if sock.write_all(&bytes).await.is_err() {
+                    queue.extend(s.connection_closed());
+                }
+            }
+            Output::Established(open) => {
+                let hold = s.hold_time();
+                shared.set_status(i, |st| {
+                    st.state = State::Established;
+                    st.since = Instant::now();
+                    st.established += 1;
+                    st.hold_time = hold;
+                    st.last_error = None;
+                });
+                let up = Event::SessionUp {
+                    bgpaas: e.bgpaas.clone(),
+                    peer: e.peer,
+                };
+                shared.apply(
+                    &format!(
+                        "{e}: Established with AS {} ({}), hold time {hold} s",
+                        open.asn, open.router_id
+                    ),
+                    up,
+                );
+                let routes = shared.routes_out(e);
+                queue.extend(s.advertise(&routes));
+                let n = s.sent().len();
+                shared.set_status(i, |st| st.sent = n);
+            }
+            Output::Update(u) => {
+                for prefix in u.withdrawn {
+                    let known = lock(&shared.fabric)
+                        .control()
+                        .sessions()
+                        .any(|((b, p), sess)| {
+                            *b == e.bgpaas && *p == e.peer && sess.routes.contains_key(&prefix)
+                        });
+                    // Withdrawing what was never announced is allowed in BGP
+                    // and changes nothing.
+                    if known {
+                        shared.apply(
+                            &format!("{e}: withdraw {prefix}"),
+                            Event::Withdraw {
+                                bgpaas: e.bgpaas.clone(),
+                                peer: e.peer,
+                                prefix,
+                            },
+                        );
+                    }
+                }
+                if let Some(mut attrs) = u.attrs {
+                    if IpAddr::V4(attrs.next_hop) == e.remote {
+                        attrs.next_hop = e.vm_ip;
+                    }
+                    for prefix in u.announced {
+                        shared.apply(
+                            &format!(
+                                "{e}: advertise {prefix} next hop {} AS path {}",
+                                attrs.next_hop,
+                                attrs.as_path_text()
+                            ),
+                            Event::Advertise {
+                                bgpaas: e.bgpaas.clone(),
+                                peer: e.peer,
+                                prefix,
+                                attrs: attrs.clone(),
+                            },
+                        );
+                    }
+                }
+                let received = lock(&shared.fabric)
+                    .control()
+                    .sessions()
+                    .find(|((b, p), _)| *b == e.bgpaas && *p == e.peer)
+                    .map_or(0, |(_, sess)| sess.routes.len());
+                shared.set_status(i, |st| st.received = received);
+            }
+            Output::Down(why) => {
+                let text = why.to_string();
+                shared.apply(
+                    &format!("{e}: down: {text}"),
+                    Event::SessionDown {
+                        bgpaas: e.bgpaas.clone(),
+                        peer: e.peer,
+                    },
+                );
+                shared.set_status(i, |st| {
+                    st.state = State::Closed;
+                    st.since = Instant::now();
+                    st.received = 0;
+                    st.sent = 0;
+                    st.last_error = Some(text);
+                });
+                return false;
+            }
+        }
+    }
+    let state = s.state();
+    shared.set_status(i, |st| {
+        if st.state != state {
+            st.state = state;
+            st.since = Instant::now();
+        }
+    });
+    true
+}
+
+async fn run(
+    shared: &Shared,
+    i: usize,
+    e: &Endpoint,
+    config: session::Config,
+    mut sock: TcpStream,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = sock.set_nodelay(true);
+    let start = tokio::time::Instant::now();
+    let now = move || start.elapsed();
+    let mut generation = shared.generation.subscribe();
+    let (mut s, out) = Session::accept(config, now());
+    shared.log(format!(
+        "{e}: connection from {}",
+        sock.peer_addr().map_or("?".into(), |a| a.to_string())
+    ));
+    if !perform(shared, i, e, &mut s, &mut sock, out).await {
+        let _ = sock.shutdown().await;
+        return;
+    }
+    let mut buf = vec![0u8; 8192];
+    loop {
+        let deadline = s.deadline().map(|d| start + d);
+        let out = tokio::select! {
+            read = sock.read(&mut buf) => match read {
+                Ok(0) | Err(_) => s.connection_closed(),
+                Ok(n) => s.receive(&buf[..n], now()),
+            },
+            _ = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            } => s.tick(now()),
+            _ = generation.changed() => {
+                let routes = shared.routes_out(e);
+                let out = s.advertise(&routes);
+                let n = s.sent().len();
+                shared.set_status(i, |st| st.sent = n);
+                out
+            }
+            _ = shutdown.changed() => s.shutdown(),
+        };
+        if !perform(shared, i, e, &mut s, &mut sock, out).await {
+            let _ = sock.shutdown().await;
+            return;
+        }
+    }
+}

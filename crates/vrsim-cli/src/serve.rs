@@ -1,0 +1,189 @@
+//! `vrsim serve` and `vrsim ctl`: the scenario with live BGPaaS sessions, and
+//! the control socket that answers commands while it runs.
+//!
+//! The control socket is a Unix stream socket. A client sends one request, a
+//! line of words (a vrsim command line without the program name, or
+//! `sessions`, `log`, `stop`), and half-closes; the server answers
+//! `exit N` on the first line, then what the command printed, then closes.
+//! Commands run on a copy of the live fabric taken when the request arrives,
+//! so what-if options (`--bgpaas-down`, `--withdraw`, `--rpf`) never change
+//! the live state, and `diff` compares the live fabric with its what-if copy.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser};
+use vrsim_bgp::live::{Live, LiveConfig};
+
+use crate::Cli;
+
+/// Options of `vrsim serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address the BGPaaS sessions listen on, with the first port of the
+    /// BGPaaS port range: session i (BGPaaS objects in topology order, then
+    /// their peer addresses) listens on PORT + i.
+    #[arg(long, value_name = "ADDR:PORT")]
+    bgp_listen: SocketAddr,
+    /// The address a BGPaaS object's speaker connects from, as NAME=ADDR
+    /// (repeatable; default: the VM's own address).
+    #[arg(long, value_name = "NAME=ADDR")]
+    bgp_remote: Vec<String>,
+    /// The hold time we propose, in seconds (0, or 3 and more).
+    #[arg(long, default_value_t = 90)]
+    hold_time: u16,
+    /// The control socket.
+    #[arg(long, value_name = "PATH", default_value = "vrsim.sock")]
+    control: PathBuf,
+}
+
+/// Options of `vrsim ctl`.
+#[derive(Debug, Args)]
+pub(crate) struct CtlArgs {
+    /// The control socket of the running `vrsim serve`.
+    #[arg(long, value_name = "PATH", default_value = "vrsim.sock")]
+    control: PathBuf,
+    /// The command: a vrsim command line (`rt --dump 1 --node compute01`,
+    /// `trace --from earth --to 192.168.100.1`), or `sessions`, `log`, `stop`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    command: Vec<String>,
+}
+
+fn parse_remote(s: &str) -> Result<(String, IpAddr), String> {
+    let (name, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("--bgp-remote {s}: expected NAME=ADDR"))?;
+    let addr = addr
+        .parse()
+        .map_err(|_| format!("--bgp-remote {s}: {addr:?} is not an address"))?;
+    Ok((name.to_owned(), addr))
+}
+
+/// Bind the control socket, replacing a stale socket file but never a live
+/// server's.
+fn bind(path: &Path) -> Result<UnixListener, String> {
+    if path.exists() {
+        if UnixStream::connect(path).is_ok() {
+            return Err(format!(
+                "--control {}: another vrsim serve is answering there",
+                path.display()
+            ));
+        }
+        std::fs::remove_file(path).map_err(|e| format!("--control {}: {e}", path.display()))?;
+    }
+    UnixListener::bind(path).map_err(|e| format!("--control {}: {e}", path.display()))
+}
+
+pub(crate) fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode, String> {
+    let fabric = crate::what_if(
+        cli,
+        vrsim::scenarios::load(&cli.scenario).map_err(|e| e.to_string())?,
+    )?;
+    let mut cfg = LiveConfig::new(a.bgp_listen);
+    cfg.hold_time = a.hold_time;
+    for r in &a.bgp_remote {
+        let (name, addr) = parse_remote(r)?;
+        cfg.remotes.insert(name, addr);
+    }
+    let listener = bind(&a.control)?;
+    let live = Arc::new(Live::start(fabric, &cfg).map_err(|e| e.to_string())?);
+    eprintln!(
+        "vrsim serve: {} with live BGPaaS; control socket {} (vrsim ctl --control {} sessions)",
+        cli.scenario,
+        a.control.display(),
+        a.control.display()
+    );
+    let printer = live.clone();
+    std::thread::spawn(move || {
+        let mut seen = 0;
+        loop {
+            for line in printer.log_since(seen) {
+                eprintln!("{line}");
+                seen += 1;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let mut request = String::new();
+        if BufReader::new(&stream).read_line(&mut request).is_err() {
+            continue;
+        }
+        let words: Vec<String> = request.split_whitespace().map(str::to_owned).collect();
+        let stop = words.first().is_some_and(|w| w == "stop");
+        let (code, text) = answer(&live, &words);
+        let _ = write!(stream, "exit {code}\n{text}");
+        drop(stream);
+        if stop {
+            break;
+        }
+    }
+    let _ = std::fs::remove_file(&a.control);
+    if let Ok(live) = Arc::try_unwrap(live) {
+        live.stop();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Answer one control request: the exit code and the text.
+fn answer(live: &Live, words: &[String]) -> (u8, String) {
+    match words.first().map(String::as_str) {
+        None => (2, "vrsim: empty request\n".into()),
+        Some("sessions") => (0, live.describe_sessions()),
+        Some("log") => (0, live.log_since(0).join("\n") + "\n"),
+        Some("stop") => (
+            0,
+            "stopping: Cease / Administrative Shutdown to every peer\n".into(),
+        ),
+        Some(_) => {
+            let argv = std::iter::once("vrsim".to_owned()).chain(words.iter().cloned());
+            let cli = match Cli::try_parse_from(argv) {
+                Ok(cli) => cli,
+                Err(e) => return (2, e.render().to_string()),
+            };
+            let mut o = String::new();
+            match crate::run(&cli, live.snapshot(), &mut o) {
+                Ok(code) => (exit_number(code), o),
+                Err(msg) => (2, format!("{o}vrsim: {msg}\n")),
+            }
+        }
+    }
+}
+
+fn exit_number(code: ExitCode) -> u8 {
+    if code == ExitCode::SUCCESS {
+        0
+    } else if code == ExitCode::from(1) {
+        1
+    } else {
+        2
+    }
+}
+
+pub(crate) fn ctl(a: &CtlArgs) -> Result<ExitCode, String> {
+    let mut stream = UnixStream::connect(&a.control).map_err(|e| {
+        format!(
+            "--control {}: {e} (is vrsim serve running there?)",
+            a.control.display()
+        )
+    })?;
+    writeln!(stream, "{}", a.command.join(" ")).map_err(|e| e.to_string())?;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut reply = String::new();
+    stream
+        .read_to_string(&mut reply)
+        .map_err(|e| e.to_string())?;
+    let (status, text) = reply.split_once('\n').unwrap_or((reply.as_str(), ""));
+    let code: u8 = status
+        .strip_prefix("exit ")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("vrsim serve answered {status:?}"))?;
+    print!("{text}");
+    Ok(ExitCode::from(code))
+}
