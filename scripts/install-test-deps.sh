@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Install the system tools vrsim's tests use when they are missing:
-# tshark (Debian package `tshark`), which checks the frames vrsim writes.
+# - tshark (Debian package `tshark`), which checks the frames vrsim writes;
+# - BIRD 2 (Debian package `bird2`: `bird`, `birdc`), the real BGP speaker the
+#   live BGPaaS tests (tests/bird.rs) peer with.
 set -euo pipefail
-if ! command -v tshark >/dev/null 2>&1; then
-  echo "installing tshark (Debian package tshark)" >&2
+missing=()
+command -v tshark >/dev/null 2>&1 || missing+=(tshark)
+{ command -v bird >/dev/null 2>&1 || [ -x /usr/sbin/bird ]; } || missing+=(bird2)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} (Debian packages)" >&2
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq tshark >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  # The package starts a system-wide bird on port 179; the tests run their own.
+  { command -v systemctl >/dev/null 2>&1 && $sudo systemctl disable --now bird >/dev/null 2>&1; } || true
 fi
 tshark --version | head -n 1
+PATH="$PATH:/usr/sbin" bird --version 2>&1 | head -n 1

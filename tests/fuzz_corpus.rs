@@ -1,4 +1,5 @@
-//! The fuzz targets' seed corpora hold the scenario frames. This test keeps
+//! The fuzz targets' seed corpora hold the scenario frames (and, for
+//! `bgp_decode`, scenario A's BGP session). This test keeps
 //! them equal to `vrsim::seed::frames()`; run it with `VRSIM_BLESS=1` to
 //! rewrite them after a deliberate change.
 
@@ -86,4 +87,38 @@ fn topology_load_corpus_holds_the_scenarios() {
         .map(|(name, text)| ((*name).to_owned(), text.as_bytes().to_vec()))
         .collect();
     check_corpus("topology_load", &files);
+}
+
+/// `bgp_decode` starts from the messages of scenario A's session, as the
+/// Docker VM sends them: its OPEN (AS 65000, 4-octet capable), the UPDATE for
+/// the container block, its withdrawal, a KEEPALIVE and a Cease.
+#[test]
+fn bgp_decode_corpus_holds_the_seed_session() {
+    use std::net::Ipv4Addr;
+    use vrsim::control::bgp::PathAttrs;
+    use vrsim_bgp::message::{self, Notification, Sender};
+    let vm = Ipv4Addr::new(172, 16, 10, 3);
+    let block: ipnet::Ipv4Net = "192.168.100.0/26".parse().unwrap();
+    let vm_side = Sender {
+        local_as: 65000,
+        ebgp: true,
+        asn4: true,
+    };
+    let announce = message::encode_updates(vm_side, &[], &[(block, PathAttrs::new(vm, vec![]))]);
+    let withdraw = message::encode_updates(vm_side, &[block], &[]);
+    let keepalive = message::encode_keepalive();
+    let mut update_then_keepalive = announce[0].clone();
+    update_then_keepalive.extend_from_slice(&keepalive);
+    let files = vec![
+        ("open".to_owned(), message::encode_open(65000, 90, vm)),
+        ("update".to_owned(), announce[0].clone()),
+        ("withdraw".to_owned(), withdraw[0].clone()),
+        ("keepalive".to_owned(), keepalive),
+        ("update-then-keepalive".to_owned(), update_then_keepalive),
+        (
+            "cease".to_owned(),
+            Notification::admin_shutdown().to_bytes(),
+        ),
+    ];
+    check_corpus("bgp_decode", &files);
 }
