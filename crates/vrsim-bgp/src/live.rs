@@ -396,12 +396,10 @@ impl Live {
         out
     }
 
-    /// End every session with Cease / Administrative Shutdown and stop.
-    pub fn stop(mut self) {
-        self.stop_inner();
-    }
-
-    fn stop_inner(&mut self) {
+    /// End every session with Cease / Administrative Shutdown and stop
+    /// serving (the fabric and the log stay readable). Dropping a `Live`
+    /// stops it too.
+    pub fn stop(&mut self) {
         let _ = self.shutdown.send(true);
         if let Some(rt) = self.runtime.take() {
             // Give the sessions a moment to send their NOTIFICATIONs.
@@ -423,7 +421,7 @@ impl Live {
 
 impl Drop for Live {
     fn drop(&mut self) {
-        self.stop_inner();
+        self.stop();
     }
 }
 

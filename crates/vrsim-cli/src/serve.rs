@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Args, Parser};
@@ -91,42 +91,55 @@ pub(crate) fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode, String> {
         cfg.remotes.insert(name, addr);
     }
     let listener = bind(&a.control)?;
-    let live = Arc::new(Live::start(fabric, &cfg).map_err(|e| e.to_string())?);
+    let mut live = match Live::start(fabric, &cfg) {
+        Ok(live) => live,
+        Err(e) => {
+            let _ = std::fs::remove_file(&a.control);
+            return Err(e.to_string());
+        }
+    };
     eprintln!(
         "vrsim serve: {} with live BGPaaS; control socket {} (vrsim ctl --control {} sessions)",
         cli.scenario,
         a.control.display(),
         a.control.display()
     );
-    let printer = live.clone();
-    std::thread::spawn(move || {
-        let mut seen = 0;
-        loop {
-            for line in printer.log_since(seen) {
-                eprintln!("{line}");
-                seen += 1;
+    let done = AtomicBool::new(false);
+    let seen = std::thread::scope(|scope| {
+        // The log, as it grows, on stderr.
+        let printer = scope.spawn(|| {
+            let mut seen = 0;
+            while !done.load(Ordering::Relaxed) {
+                for line in live.log_since(seen) {
+                    eprintln!("{line}");
+                    seen += 1;
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            seen
+        });
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = String::new();
+            if BufReader::new(&stream).read_line(&mut request).is_err() {
+                continue;
+            }
+            let words: Vec<String> = request.split_whitespace().map(str::to_owned).collect();
+            let stop = words.first().is_some_and(|w| w == "stop");
+            let (code, text) = answer(&live, &words);
+            let _ = write!(stream, "exit {code}\n{text}");
+            drop(stream);
+            if stop {
+                break;
+            }
         }
+        done.store(true, Ordering::Relaxed);
+        printer.join().unwrap_or(0)
     });
-    for stream in listener.incoming() {
-        let Ok(mut stream) = stream else { continue };
-        let mut request = String::new();
-        if BufReader::new(&stream).read_line(&mut request).is_err() {
-            continue;
-        }
-        let words: Vec<String> = request.split_whitespace().map(str::to_owned).collect();
-        let stop = words.first().is_some_and(|w| w == "stop");
-        let (code, text) = answer(&live, &words);
-        let _ = write!(stream, "exit {code}\n{text}");
-        drop(stream);
-        if stop {
-            break;
-        }
-    }
     let _ = std::fs::remove_file(&a.control);
-    if let Ok(live) = Arc::try_unwrap(live) {
-        live.stop();
+    live.stop();
+    for line in live.log_since(seen) {
+        eprintln!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }
