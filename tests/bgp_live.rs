@@ -165,3 +165,59 @@ fn a_silent_peer_expires_the_hold_timer() {
             .is_some_and(|e| e.contains("Hold Timer Expired"))
     );
 }
+
+#[test]
+fn a_new_connection_replaces_one_not_yet_established() {
+    let live = start(17_985, Ipv4Addr::LOCALHOST, 90);
+    // A first connection that never sends its OPEN (a VM that rebooted).
+    let mut stale = TcpStream::connect((Ipv4Addr::LOCALHOST, 17_985)).expect("connect");
+    stale.set_read_timeout(Some(WAIT)).expect("timeout");
+    assert!(matches!(read_message(&mut stale), Message::Open(_)));
+    // The second gets the session; the first gets Cease / Connection Collision Resolution.
+    let _fresh = establish(17_985, 90);
+    let got = read_message(&mut stale);
+    assert!(
+        matches!(&got, Message::Notification(n) if (n.code, n.subcode) == (6, 7)),
+        "{got:?}"
+    );
+    assert!(live.wait_until(WAIT, |_, s| s[0].state == State::Established));
+    // While Established, a third is refused with Cease / Connection Rejected.
+    let mut third = TcpStream::connect((Ipv4Addr::LOCALHOST, 17_985)).expect("connect");
+    third.set_read_timeout(Some(WAIT)).expect("timeout");
+    let got = read_message(&mut third);
+    assert!(
+        matches!(&got, Message::Notification(n) if (n.code, n.subcode) == (6, 5)),
+        "{got:?}"
+    );
+    assert_eq!(state(&live), State::Established);
+}
+
+#[test]
+fn routes_out_are_the_networks_with_next_hop_rewritten() {
+    // Scenario A, eBGP: the network's VM /32 with NEXT_HOP the gateway
+    // address; not the VM's own /26.
+    let a = vrsim::scenarios::load("seed-bgpaas").expect("scenario");
+    let out = a
+        .control()
+        .bgpaas_routes_out("dockerhost", Ipv4Addr::new(172, 16, 10, 1));
+    let prefixes: Vec<String> = out.iter().map(|(p, _)| p.to_string()).collect();
+    assert_eq!(prefixes, ["172.16.10.3/32"]);
+    assert_eq!(out[0].1.next_hop, Ipv4Addr::new(172, 16, 10, 1));
+    // Scenario B, iBGP reflectors: each gets the VM /32s but not the blocks
+    // the other reflector sent (no reflection between iBGP peers).
+    let b = vrsim::scenarios::load("k8s-rr").expect("scenario");
+    let out = b
+        .control()
+        .bgpaas_routes_out("rtr01", Ipv4Addr::new(172, 16, 20, 1));
+    assert!(!out.is_empty());
+    assert!(
+        out.iter()
+            .all(|(p, a)| p.prefix_len() == 32 && a.next_hop == Ipv4Addr::new(172, 16, 20, 1))
+    );
+    // An unknown session gets nothing.
+    assert!(
+        b.control()
+            .bgpaas_routes_out("rtr01", Ipv4Addr::new(172, 16, 20, 2))
+            .is_empty()
+    );
+}

@@ -4,9 +4,9 @@
 //!   error code (1 to 6; 7 is RFC 7313's ROUTE-REFRESH error) and sends as a
 //!   well-formed NOTIFICATION that decodes back to itself.
 //! - An Established session fed the bytes (in two pieces, to exercise framing)
-//!   hands on only UPDATEs that decoded whole, with attributes whenever they
-//!   announce, and stops at the first error: once it is down nothing follows,
-//!   so a malformed UPDATE never reaches the route table.
+//!   hands on only UPDATEs that decoded whole, with usable next hops, and
+//!   stops at the first error: once it is down nothing follows, so a
+//!   malformed UPDATE never reaches the route table.
 #![no_main]
 
 use std::net::Ipv4Addr;
@@ -44,6 +44,11 @@ fuzz_target!(|data: &[u8]| {
             Ok(_) => {}
             Err(n) => {
                 assert!((1..=7).contains(&n.code), "code {} for {data:?}", n.code);
+                // A NOTIFICATION is never answered with one (§6.4).
+                assert!(
+                    data.len() < 19 || data[18] != 3 || n.code == 1,
+                    "{n} for a NOTIFICATION"
+                );
                 let bytes = n.to_bytes();
                 if bytes.len() <= message::MAX_LEN {
                     assert_eq!(
@@ -62,8 +67,13 @@ fuzz_target!(|data: &[u8]| {
             assert!(!down, "output after the session went down: {o:?}");
             match o {
                 Output::Update(u) => {
-                    assert_eq!(u.attrs.is_some(), !u.announced.is_empty(), "{u:?}");
-                    assert!(u.announced.iter().all(|p| *p == p.trunc()));
+                    assert!(u.announced.iter().all(|(p, _)| *p == p.trunc()));
+                    assert!(u.withdrawn.iter().all(|p| *p == p.trunc()));
+                    // Next hops that could not be used were refused.
+                    assert!(u.announced.iter().all(|(_, a)| {
+                        let nh = a.next_hop;
+                        !(nh.is_unspecified() || nh.is_multicast() || nh.is_broadcast())
+                    }));
                 }
                 Output::Down(_) => down = true,
                 _ => {}

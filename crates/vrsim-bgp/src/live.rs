@@ -193,10 +193,21 @@ pub struct SessionStatus {
 struct Shared {
     fabric: Mutex<Fabric>,
     status: Mutex<Vec<SessionStatus>>,
-    log: Mutex<Vec<String>>,
+    log: Mutex<Log>,
     generation: watch::Sender<u64>,
     started: Instant,
 }
+
+/// The most recent log lines, numbered from the start.
+#[derive(Debug, Default)]
+struct Log {
+    lines: std::collections::VecDeque<String>,
+    /// The number of the oldest line kept.
+    first: usize,
+}
+
+/// How many log lines are kept.
+const LOG_LINES: usize = 10_000;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves data that is still consistent
@@ -207,7 +218,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     fn log(&self, line: String) {
         let t = self.started.elapsed().as_secs_f64();
-        lock(&self.log).push(format!("[{t:8.3}] {line}"));
+        let mut log = lock(&self.log);
+        if log.lines.len() == LOG_LINES {
+            log.lines.pop_front();
+            log.first += 1;
+        }
+        log.lines.push_back(format!("[{t:8.3}] {line}"));
     }
 
     fn set_status(&self, i: usize, f: impl FnOnce(&mut SessionStatus)) {
@@ -298,7 +314,7 @@ impl Live {
         let shared = Arc::new(Shared {
             fabric: Mutex::new(fabric),
             status: Mutex::new(status),
-            log: Mutex::new(Vec::new()),
+            log: Mutex::new(Log::default()),
             generation,
             started: now,
         });
@@ -345,12 +361,18 @@ impl Live {
         lock(&self.shared.status).clone()
     }
 
-    /// The log lines from the `from`-th on.
+    /// The log lines from the `from`-th on (counting from the first ever
+    /// logged; only the last 10,000 are kept).
     pub fn log_since(&self, from: usize) -> Vec<String> {
-        lock(&self.shared.log)
-            .get(from..)
-            .map(<[String]>::to_vec)
-            .unwrap_or_default()
+        let log = lock(&self.shared.log);
+        let skip = from.saturating_sub(log.first);
+        log.lines.iter().skip(skip).cloned().collect()
+    }
+
+    /// The number the next log line will have.
+    pub fn log_len(&self) -> usize {
+        let log = lock(&self.shared.log);
+        log.first + log.lines.len()
     }
 
     /// Poll until `pred` holds for the fabric and the sessions, or `timeout`
@@ -402,6 +424,12 @@ impl Live {
     pub fn stop(&mut self) {
         let _ = self.shutdown.send(true);
         if let Some(rt) = self.runtime.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                // Dropped inside another runtime, where blocking is not
+                // allowed: the sessions end with their connections.
+                rt.shutdown_background();
+                return;
+            }
             // Give the sessions a moment to send their NOTIFICATIONs.
             let shared = self.shared.clone();
             rt.block_on(async move {
@@ -432,6 +460,50 @@ async fn reject(mut sock: TcpStream) {
     let _ = sock.shutdown().await;
 }
 
+/// The connection a session is on, as its listener sees it.
+#[derive(Debug, Default)]
+struct Slot {
+    /// A session task is running.
+    busy: bool,
+    /// Tells the running session to give way to a newer connection.
+    kick: Option<watch::Sender<bool>>,
+}
+
+/// Ends a session task's hold on its slot, whatever way the task ends: should
+/// it panic, the session is still taken down in the model.
+struct Release {
+    shared: Arc<Shared>,
+    i: usize,
+    e: Endpoint,
+    slot: Arc<Mutex<Slot>>,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let still_up = lock(&self.shared.status)
+            .get(self.i)
+            .is_some_and(|s| s.state != State::Closed);
+        if still_up {
+            self.shared.apply(
+                &format!("{}: down: the session task ended", self.e),
+                Event::SessionDown {
+                    bgpaas: self.e.bgpaas.clone(),
+                    peer: self.e.peer,
+                },
+            );
+            self.shared.set_status(self.i, |st| {
+                st.state = State::Closed;
+                st.since = Instant::now();
+                st.received = 0;
+                st.sent = 0;
+            });
+        }
+        let mut slot = lock(&self.slot);
+        slot.busy = false;
+        slot.kick = None;
+    }
+}
+
 async fn listen(
     shared: Arc<Shared>,
     i: usize,
@@ -440,12 +512,20 @@ async fn listen(
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let busy = Arc::new(Mutex::new(false));
+    let slot = Arc::new(Mutex::new(Slot::default()));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((sock, from)) = accepted else { continue };
-                if from.ip() != e.remote {
+                let (sock, from) = match accepted {
+                    Ok(a) => a,
+                    Err(err) => {
+                        // Out of descriptors and the like: wait rather than spin.
+                        shared.log(format!("{e}: accept failed: {err}"));
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                if from.ip().to_canonical() != e.remote.to_canonical() {
                     shared.log(format!(
                         "{e}: refused a connection from {from}: the peer is {} (sent Cease / Connection Rejected)",
                         e.remote
@@ -453,10 +533,7 @@ async fn listen(
                     tokio::spawn(reject(sock));
                     continue;
                 }
-                if std::mem::replace(&mut *lock(&busy), true) {
-                    shared.log(format!(
-                        "{e}: refused a second connection from {from} (sent Cease / Connection Rejected)"
-                    ));
+                if !claim(&shared, i, &e, &slot, from).await {
                     tokio::spawn(reject(sock));
                     continue;
                 }
@@ -466,16 +543,69 @@ async fn listen(
                     peer_as: e.peer_as,
                     hold_time,
                 };
-                let (shared, e, busy, shutdown) =
-                    (shared.clone(), e.clone(), busy.clone(), shutdown.clone());
+                let (kick_tx, kick) = watch::channel(false);
+                lock(&slot).kick = Some(kick_tx);
+                let release = Release {
+                    shared: shared.clone(),
+                    i,
+                    e: e.clone(),
+                    slot: slot.clone(),
+                };
+                let shutdown = shutdown.clone();
                 tokio::spawn(async move {
-                    run(&shared, i, &e, config, sock, shutdown).await;
-                    *lock(&busy) = false;
+                    let r = &release;
+                    run(&r.shared, r.i, &r.e, config, sock, shutdown, kick).await;
+                    drop(release);
                 });
             }
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Take the session's slot for a new connection from `from`. A session that is
+/// not Established gives way (Cease / Connection Collision Resolution, as
+/// when the VM restarted and its old connection is half dead); an Established
+/// one keeps it, and the newcomer is refused.
+async fn claim(
+    shared: &Shared,
+    i: usize,
+    e: &Endpoint,
+    slot: &Mutex<Slot>,
+    from: SocketAddr,
+) -> bool {
+    let established = lock(&shared.status)
+        .get(i)
+        .is_some_and(|s| s.state == State::Established);
+    {
+        let mut s = lock(slot);
+        if !s.busy {
+            s.busy = true;
+            return true;
+        }
+        if established {
+            drop(s);
+            shared.log(format!(
+                "{e}: refused a second connection from {from} while Established (sent Cease / Connection Rejected)"
+            ));
+            return false;
+        }
+        if let Some(k) = &s.kick {
+            let _ = k.send(true);
+        }
+    }
+    shared.log(format!(
+        "{e}: a new connection from {from} replaces one not yet Established"
+    ));
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut s = lock(slot);
+        if !s.busy {
+            s.busy = true;
+            return true;
+        }
+    }
+    false
 }
 
 /// Carry out a session's outputs; `false` once it is down.
@@ -491,8 +621,13 @@ async fn perform(
     while let Some(o) = queue.pop_front() {
         match o {
             Output::Send(bytes) => {
-                if sock.write_all(&bytes).await.is_err() {
-                    queue.extend(s.connection_closed());
+                // A peer that stops reading must not hold the session (and
+                // its routes) forever: give it the hold time (at least 3 s).
+                let limit = Duration::from_secs(u64::from(s.hold_time().max(3)));
+                match tokio::time::timeout(limit, sock.write_all(&bytes)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => queue.extend(s.connection_closed()),
+                    Err(_) => queue.extend(s.send_timeout()),
                 }
             }
             Output::Established(open) => {
@@ -541,25 +676,23 @@ async fn perform(
                         );
                     }
                 }
-                if let Some(mut attrs) = u.attrs {
-                    if IpAddr::V4(attrs.next_hop) == e.remote {
+                for (prefix, mut attrs) in u.announced {
+                    if IpAddr::V4(attrs.next_hop) == e.remote.to_canonical() {
                         attrs.next_hop = e.vm_ip;
                     }
-                    for prefix in u.announced {
-                        shared.apply(
-                            &format!(
-                                "{e}: advertise {prefix} next hop {} AS path {}",
-                                attrs.next_hop,
-                                attrs.as_path_text()
-                            ),
-                            Event::Advertise {
-                                bgpaas: e.bgpaas.clone(),
-                                peer: e.peer,
-                                prefix,
-                                attrs: attrs.clone(),
-                            },
-                        );
-                    }
+                    shared.apply(
+                        &format!(
+                            "{e}: advertise {prefix} next hop {} AS path {}",
+                            attrs.next_hop,
+                            attrs.as_path_text()
+                        ),
+                        Event::Advertise {
+                            bgpaas: e.bgpaas.clone(),
+                            peer: e.peer,
+                            prefix,
+                            attrs,
+                        },
+                    );
                 }
                 let received = lock(&shared.fabric)
                     .control()
@@ -605,6 +738,7 @@ async fn run(
     config: session::Config,
     mut sock: TcpStream,
     mut shutdown: watch::Receiver<bool>,
+    mut kick: watch::Receiver<bool>,
 ) {
     let _ = sock.set_nodelay(true);
     let start = tokio::time::Instant::now();
@@ -641,6 +775,7 @@ async fn run(
                 out
             }
             _ = shutdown.changed() => s.shutdown(),
+            _ = kick.changed() => s.collision(),
         };
         if !perform(shared, i, e, &mut s, &mut sock, out).await {
             let _ = sock.shutdown().await;

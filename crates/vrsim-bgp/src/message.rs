@@ -1,19 +1,23 @@
 //! BGP-4 messages as the session needs them, on top of `netgauze-bgp-pkt`.
 //!
-//! netgauze does the byte work: header, OPEN and capabilities, UPDATE with its
-//! path attributes and NLRI, NOTIFICATION, and the mapping of every parse
-//! error to the NOTIFICATION that RFC 4271 §6 prescribes. This module adds
-//! what a receiving speaker checks on top of a well-formed message (§6.3:
-//! missing well-known attributes, a repeated attribute, an unusable NEXT_HOP;
-//! RFC 6793 §4.2.3: rebuilding the AS path of a 2-octet peer from AS4_PATH)
-//! and turns UPDATEs into vrsim's [`PathAttrs`].
+//! netgauze does the byte work: OPEN and capabilities, UPDATE with its path
+//! attributes and NLRI, and the mapping of its parse errors to NOTIFICATIONs
+//! (RFC 4271 §6; where netgauze has no precise subcode it says "unspecific",
+//! subcode 0, under the right error code). This module adds what a receiving
+//! speaker checks around and on top of that: the header and each message
+//! type's minimum length (§6.1), a NOTIFICATION read without judging its codes
+//! (§6.4: never answer one with another), missing or unrecognized well-known
+//! and repeated attributes and an unusable NEXT_HOP (§6.3), and the AS path of
+//! a 2-octet peer rebuilt from AS4_PATH (RFC 6793 §4.2.3). It turns UPDATEs
+//! into vrsim's [`PathAttrs`].
 //!
-//! Only IPv4 unicast NLRI (in the UPDATE body) is understood; multiprotocol
-//! attributes of other families are parsed by netgauze and ignored here.
+//! IPv4 unicast NLRI is understood in the UPDATE body and in MP_REACH_NLRI /
+//! MP_UNREACH_NLRI (RFC 4760); other families are parsed by netgauze and
+//! ignored here.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 use netgauze_bgp_pkt::BgpMessage;
@@ -27,8 +31,9 @@ use netgauze_bgp_pkt::notification::{
 };
 use netgauze_bgp_pkt::open::{BgpOpenMessage, BgpOpenMessageParameter};
 use netgauze_bgp_pkt::path_attribute::{
-    As4PathSegment, AsPath, AsPathSegmentType, LocalPreference, MultiExitDiscriminator, NextHop,
-    Origin as WireOrigin, PathAttribute, PathAttributeValue,
+    As2PathSegment, As4Path, As4PathSegment, AsPath, AsPathSegmentType, LocalPreference, MpReach,
+    MpUnreach, MultiExitDiscriminator, NextHop, Origin as WireOrigin, PathAttribute,
+    PathAttributeValue,
 };
 use netgauze_bgp_pkt::update::BgpUpdateMessage;
 use netgauze_bgp_pkt::wire::deserializer::BgpParsingContext;
@@ -123,6 +128,24 @@ impl Notification {
         ))
     }
 
+    /// UPDATE Message Error / Unrecognized Well-known Attribute, with its type code.
+    pub fn unrecognized_well_known(type_code: u8) -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::UpdateMessageError(
+            UpdateMessageError::UnrecognizedWellKnownAttribute {
+                value: vec![type_code].into(),
+            },
+        ))
+    }
+
+    /// UPDATE Message Error / Optional Attribute Error.
+    pub fn optional_attribute_error() -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::UpdateMessageError(
+            UpdateMessageError::OptionalAttributeError {
+                value: Vec::new().into(),
+            },
+        ))
+    }
+
     /// UPDATE Message Error / Malformed Attribute List.
     pub fn malformed_attribute_list() -> Notification {
         Self::from_wire_model(BgpNotificationMessage::UpdateMessageError(
@@ -194,6 +217,16 @@ impl Notification {
     pub fn connection_rejected() -> Notification {
         Self::from_wire_model(BgpNotificationMessage::CeaseError(
             CeaseError::ConnectionRejected {
+                value: Vec::new().into(),
+            },
+        ))
+    }
+
+    /// Cease / Connection Collision Resolution (RFC 4486): an older
+    /// connection of the same session, closed for a newer one.
+    pub fn connection_collision() -> Notification {
+        Self::from_wire_model(BgpNotificationMessage::CeaseError(
+            CeaseError::ConnectionCollisionResolution {
                 value: Vec::new().into(),
             },
         ))
@@ -293,12 +326,11 @@ pub struct Open {
 /// A received UPDATE, in vrsim's terms.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Update {
-    /// Withdrawn IPv4 unicast prefixes.
+    /// Withdrawn IPv4 unicast prefixes (body and MP_UNREACH_NLRI).
     pub withdrawn: Vec<Ipv4Net>,
-    /// Announced IPv4 unicast prefixes, all with `attrs`.
-    pub announced: Vec<Ipv4Net>,
-    /// The path attributes (present when `announced` is not empty).
-    pub attrs: Option<PathAttrs>,
+    /// Announced IPv4 unicast prefixes with their attributes (body NLRI with
+    /// NEXT_HOP, MP_REACH_NLRI with its own next hop).
+    pub announced: Vec<(Ipv4Net, PathAttrs)>,
 }
 
 /// A received message.
@@ -331,7 +363,17 @@ pub fn frame(buf: &[u8]) -> Result<Option<usize>, Notification> {
         });
     }
     let len = usize::from(u16::from_be_bytes([buf[16], buf[17]]));
-    if !(HEADER_LEN..=MAX_LEN).contains(&len) {
+    // §6.1: the length must fit the message type's minimum (and KEEPALIVE's
+    // exact) size; unknown types are left to `decode`'s Bad Message Type.
+    let fits = match buf[18] {
+        1 => len >= 29,
+        2 => len >= 23,
+        3 => len >= 21,
+        4 => len == HEADER_LEN,
+        5 => len == 23,
+        _ => true,
+    };
+    if !(HEADER_LEN..=MAX_LEN).contains(&len) || !fits {
         return Err(Notification {
             code: 1,
             subcode: 2,
@@ -353,6 +395,15 @@ pub fn decode(msg: &[u8], asn4: bool) -> Result<Message, Notification> {
             subcode: 2,
             data: msg[16..18].to_vec(),
         });
+    }
+    // A NOTIFICATION is taken as sent, whatever its codes (frame checked its
+    // length): the session ends either way, and §6.4 forbids answering it.
+    if msg.get(18) == Some(&3) && msg.len() >= HEADER_LEN + 2 {
+        return Ok(Message::Notification(Notification {
+            code: msg[HEADER_LEN],
+            subcode: msg[HEADER_LEN + 1],
+            data: msg[HEADER_LEN + 2..].to_vec(),
+        }));
     }
     let mut ctx = BgpParsingContext::new(
         asn4,
@@ -409,7 +460,7 @@ fn flatten<T: Copy + Into<u32>>(
 }
 
 fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notification> {
-    let withdrawn = update
+    let mut withdrawn: Vec<Ipv4Net> = update
         .withdraw_routes()
         .iter()
         .map(|a| a.network().address().trunc())
@@ -422,12 +473,18 @@ fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notificati
     let mut seen = Vec::new();
     let (mut origin, mut as_path, mut as4_path, mut next_hop) = (None, None, None, None);
     let (mut med, mut local_pref) = (0, 100);
+    let (mut mp_announced, mut mp_next_hop) = (Vec::new(), None);
     for attr in update.path_attributes() {
         let code = attr.path_attribute_type().map_or_else(|c| c, u8::from);
         if seen.contains(&code) {
             return Err(Notification::malformed_attribute_list());
         }
         seen.push(code);
+        if let PathAttributeValue::UnknownAttribute(_) = attr.value()
+            && !attr.optional()
+        {
+            return Err(Notification::unrecognized_well_known(code));
+        }
         match attr.value() {
             PathAttributeValue::Origin(o) => {
                 origin = Some(match o {
@@ -458,30 +515,37 @@ fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notificati
             PathAttributeValue::NextHop(n) => next_hop = Some(n.next_hop()),
             PathAttributeValue::MultiExitDiscriminator(m) => med = m.metric(),
             PathAttributeValue::LocalPreference(l) => local_pref = l.metric(),
+            PathAttributeValue::MpReach(MpReach::Ipv4Unicast {
+                next_hop: nh, nlri, ..
+            }) => {
+                let IpAddr::V4(nh) = *nh else {
+                    // An IPv6 next hop for IPv4 NLRI (RFC 8950) was not negotiated.
+                    return Err(Notification::optional_attribute_error());
+                };
+                mp_next_hop = Some(nh);
+                mp_announced.extend(nlri.iter().map(|a| a.network().address().trunc()));
+            }
+            PathAttributeValue::MpUnreach(MpUnreach::Ipv4Unicast { nlri }) => {
+                withdrawn.extend(nlri.iter().map(|a| a.network().address().trunc()));
+            }
             _ => {}
         }
     }
-    if announced.is_empty() {
+    if announced.is_empty() && mp_announced.is_empty() {
         return Ok(Update {
             withdrawn,
-            announced,
-            attrs: None,
+            announced: Vec::new(),
         });
     }
-    // RFC 4271 §6.3: ORIGIN (1), AS_PATH (2) and NEXT_HOP (3) are mandatory
-    // when there is NLRI.
+    // RFC 4271 §6.3: ORIGIN (1) and AS_PATH (2) are mandatory when there is
+    // NLRI, and NEXT_HOP (3) too when it is in the body (RFC 4760 §3: MP_REACH
+    // carries its own).
     let Some(origin) = origin else {
         return Err(Notification::missing_well_known(1));
     };
     let Some(mut as_path) = as_path else {
         return Err(Notification::missing_well_known(2));
     };
-    let Some(next_hop) = next_hop else {
-        return Err(Notification::missing_well_known(3));
-    };
-    if next_hop.is_unspecified() || next_hop.is_multicast() || next_hop.is_broadcast() {
-        return Err(Notification::invalid_next_hop(next_hop));
-    }
     // RFC 6793 §4.2.3: a 2-octet peer carries 4-octet ASes in AS4_PATH; keep
     // AS_PATH's leading ASes that AS4_PATH does not cover.
     if let (false, Some(as4)) = (asn4, as4_path)
@@ -490,27 +554,50 @@ fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notificati
         as_path.truncate(as_path.len() - as4.len());
         as_path.extend(as4);
     }
-    Ok(Update {
-        withdrawn,
-        announced,
-        attrs: Some(PathAttrs {
+    let attrs = |next_hop: Ipv4Addr| -> Result<PathAttrs, Notification> {
+        if next_hop.is_unspecified() || next_hop.is_multicast() || next_hop.is_broadcast() {
+            return Err(Notification::invalid_next_hop(next_hop));
+        }
+        Ok(PathAttrs {
             next_hop,
-            as_path,
+            as_path: as_path.clone(),
             origin,
             local_pref,
             med,
-        }),
+        })
+    };
+    let mut out = Vec::with_capacity(announced.len() + mp_announced.len());
+    if !announced.is_empty() {
+        let Some(next_hop) = next_hop else {
+            return Err(Notification::missing_well_known(3));
+        };
+        let a = attrs(next_hop)?;
+        out.extend(announced.into_iter().map(|p| (p, a.clone())));
+    }
+    if let Some(nh) = mp_next_hop {
+        let a = attrs(nh)?;
+        out.extend(mp_announced.into_iter().map(|p| (p, a.clone())));
+    }
+    Ok(Update {
+        withdrawn,
+        announced: out,
     })
 }
 
+/// The message's bytes; empty if netgauze refuses it (nothing built here
+/// should be refused: UPDATEs are split below 4096 bytes) or it comes out
+/// longer than a BGP message may be, so that a half-written message is never
+/// sent.
 fn write(msg: BgpMessage) -> Vec<u8> {
     let mut out = Vec::with_capacity(msg.len());
-    // Every message built here is within netgauze's limits (UPDATEs are split
-    // below 4096 bytes); an error would be a bug in this module.
-    if let Err(e) = msg.write(&mut out) {
-        debug_assert!(false, "netgauze refused a message vrsim built: {e:?}");
+    match msg.write(&mut out) {
+        Ok(()) if out.len() <= MAX_LEN => out,
+        Ok(()) => Vec::new(),
+        Err(e) => {
+            debug_assert!(false, "netgauze refused a message vrsim built: {e:?}");
+            Vec::new()
+        }
     }
-    out
 }
 
 /// Our OPEN: version 4, `asn` (AS_TRANS in the 2-octet field when it does not
@@ -548,9 +635,11 @@ pub struct Sender {
     pub asn4: bool,
 }
 
-/// Prefixes per UPDATE: 5 bytes of NLRI at most each keeps a message with its
-/// attributes well under [`MAX_LEN`].
-const PREFIXES_PER_UPDATE: usize = 500;
+/// Prefixes per UPDATE when the rest of the message takes `fixed` bytes: each
+/// takes at most 5 bytes of NLRI, and the whole must fit [`MAX_LEN`].
+fn prefixes_per_update(fixed: usize) -> usize {
+    (MAX_LEN.saturating_sub(fixed) / 5).max(1)
+}
 
 fn unicast(prefix: Ipv4Net) -> Option<Ipv4UnicastAddress> {
     Ipv4Unicast::from_net(prefix.trunc())
@@ -569,58 +658,36 @@ fn attributes(s: Sender, attrs: &PathAttrs) -> Vec<PathAttribute> {
         Origin::Egp => WireOrigin::EGP,
         Origin::Incomplete => WireOrigin::Incomplete,
     })];
-    if s.asn4 || path.iter().all(|&a| a <= u32::from(u16::MAX)) {
-        let seg = |p: &[u32]| {
-            if p.is_empty() {
-                Vec::new()
-            } else {
-                vec![As4PathSegment::new(
-                    AsPathSegmentType::AsSequence,
-                    p.to_vec(),
-                )]
-            }
-        };
-        if s.asn4 {
-            values.push(PathAttributeValue::AsPath(AsPath::As4PathSegments(
-                seg(&path).into(),
-            )));
-        } else {
-            let two: Vec<u16> = path
-                .iter()
-                .map(|&a| u16::try_from(a).unwrap_or(AS_TRANS))
-                .collect();
-            let segs = if two.is_empty() {
-                Vec::new()
-            } else {
-                vec![netgauze_bgp_pkt::path_attribute::As2PathSegment::new(
-                    AsPathSegmentType::AsSequence,
-                    two,
-                )]
-            };
-            values.push(PathAttributeValue::AsPath(AsPath::As2PathSegments(
-                segs.into(),
-            )));
-        }
+    // AS_SEQUENCE segments of at most 255 ASes (the count is one octet).
+    let seq4 = |p: &[u32]| -> Vec<As4PathSegment> {
+        p.chunks(255)
+            .map(|c| As4PathSegment::new(AsPathSegmentType::AsSequence, c.to_vec()))
+            .collect()
+    };
+    let seq2 = |p: &[u32]| -> Vec<As2PathSegment> {
+        p.chunks(255)
+            .map(|c| {
+                let two: Vec<u16> = c
+                    .iter()
+                    .map(|&a| u16::try_from(a).unwrap_or(AS_TRANS))
+                    .collect();
+                As2PathSegment::new(AsPathSegmentType::AsSequence, two)
+            })
+            .collect()
+    };
+    if s.asn4 {
+        values.push(PathAttributeValue::AsPath(AsPath::As4PathSegments(
+            seq4(&path).into(),
+        )));
     } else {
+        values.push(PathAttributeValue::AsPath(AsPath::As2PathSegments(
+            seq2(&path).into(),
+        )));
         // A 2-octet peer and a 4-octet AS in the path: AS_TRANS in AS_PATH and
         // the real path in AS4_PATH (RFC 6793 §4.2.2).
-        let two: Vec<u16> = path
-            .iter()
-            .map(|&a| u16::try_from(a).unwrap_or(AS_TRANS))
-            .collect();
-        values.push(PathAttributeValue::AsPath(AsPath::As2PathSegments(
-            vec![netgauze_bgp_pkt::path_attribute::As2PathSegment::new(
-                AsPathSegmentType::AsSequence,
-                two,
-            )]
-            .into(),
-        )));
-        values.push(PathAttributeValue::As4Path(
-            netgauze_bgp_pkt::path_attribute::As4Path::new(vec![As4PathSegment::new(
-                AsPathSegmentType::AsSequence,
-                path.clone(),
-            )]),
-        ));
+        if path.iter().any(|&a| a > u32::from(u16::MAX)) {
+            values.push(PathAttributeValue::As4Path(As4Path::new(seq4(&path))));
+        }
     }
     values.push(PathAttributeValue::NextHop(NextHop::new(attrs.next_hop)));
     if attrs.med != 0 && !s.ebgp {
@@ -633,14 +700,20 @@ fn attributes(s: Sender, attrs: &PathAttrs) -> Vec<PathAttribute> {
             attrs.local_pref,
         )));
     }
-    values
+    let mut attrs: Vec<PathAttribute> = values
         .into_iter()
         .filter_map(|v| {
             let optional = v.can_be_optional().unwrap_or(true);
             let transitive = v.can_be_transitive().unwrap_or(true);
-            PathAttribute::from(optional, transitive, false, false, v).ok()
+            // The extended-length flag for values over 255 bytes (long paths).
+            let probe = PathAttribute::from(optional, transitive, false, false, v).ok()?;
+            let long = probe.len() > 3 + 255;
+            PathAttribute::from(optional, transitive, false, long, probe.value().clone()).ok()
         })
-        .collect()
+        .collect();
+    // §5: attributes in ascending type order.
+    attrs.sort_by_key(|a| a.path_attribute_type().map_or_else(|c| c, u8::from));
+    attrs
 }
 
 /// UPDATEs that withdraw `withdraw` and announce `announce` (prefixes with
@@ -653,7 +726,7 @@ pub fn encode_updates(
 ) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let withdrawn: Vec<_> = withdraw.iter().filter_map(|&p| unicast(p)).collect();
-    for chunk in withdrawn.chunks(PREFIXES_PER_UPDATE) {
+    for chunk in withdrawn.chunks(prefixes_per_update(HEADER_LEN + 4)) {
         out.push(write(BgpMessage::Update(BgpUpdateMessage::new(
             chunk.to_vec(),
             Vec::new(),
@@ -668,7 +741,8 @@ pub fn encode_updates(
     }
     for (attrs, prefixes) in groups {
         let attributes = attributes(s, attrs);
-        for chunk in prefixes.chunks(PREFIXES_PER_UPDATE) {
+        let fixed = HEADER_LEN + 4 + attributes.iter().map(|a| a.len()).sum::<usize>();
+        for chunk in prefixes.chunks(prefixes_per_update(fixed)) {
             out.push(write(BgpMessage::Update(BgpUpdateMessage::new(
                 Vec::new(),
                 attributes.clone(),
@@ -676,6 +750,8 @@ pub fn encode_updates(
             ))));
         }
     }
+    // A message netgauze refused or that came out too long is not sent.
+    out.retain(|m| !m.is_empty());
     out
 }
 
@@ -726,8 +802,10 @@ mod tests {
             let Ok(Message::Update(u)) = decode(&msgs[1], asn4) else {
                 panic!("not an UPDATE")
             };
-            assert_eq!(u.announced, vec![net("192.168.100.0/26")]);
-            let got = u.attrs.expect("attributes");
+            let [(prefix, got)] = &u.announced[..] else {
+                panic!("{u:?}")
+            };
+            assert_eq!(*prefix, net("192.168.100.0/26"));
             assert_eq!(got.as_path, vec![64512, 65000]);
             assert_eq!(got.next_hop, Ipv4Addr::new(172, 16, 10, 1));
         }
@@ -745,24 +823,116 @@ mod tests {
         let Ok(Message::Update(u)) = decode(&msgs[0], false) else {
             panic!("not an UPDATE")
         };
+        assert_eq!(u.announced[0].1.as_path, vec![64512, 4_200_000_000, 65000]);
+    }
+
+    #[test]
+    fn long_paths_use_extended_lengths_and_several_segments() {
+        // 300 ASes: two AS_SEQUENCE segments (255 + 46 with ours), a
+        // 4-octet AS_PATH of 1,212 bytes (extended length), and 700 prefixes
+        // spread over messages that each fit 4096 bytes.
+        let path: Vec<u32> = (0..300).map(|i| 4_200_000_000 + i).collect();
+        let attrs = PathAttrs::new(Ipv4Addr::new(172, 16, 10, 1), path.clone());
+        let prefixes: Vec<(Ipv4Net, PathAttrs)> = (0..700u32)
+            .map(|i| {
+                let p = Ipv4Net::new(Ipv4Addr::from(0x0a00_0000 | (i << 8)), 24).expect("prefix");
+                (p, attrs.clone())
+            })
+            .collect();
+        for asn4 in [true, false] {
+            let s = Sender {
+                local_as: 64512,
+                ebgp: true,
+                asn4,
+            };
+            let msgs = encode_updates(s, &[], &prefixes);
+            assert!(msgs.len() >= 2);
+            let mut seen = 0;
+            for m in &msgs {
+                assert!(m.len() <= MAX_LEN);
+                let Ok(Message::Update(u)) = decode(m, asn4) else {
+                    panic!("does not decode")
+                };
+                for (_, a) in &u.announced {
+                    assert_eq!(a.as_path.len(), 301);
+                    assert_eq!(a.as_path[1..], path[..]);
+                }
+                seen += u.announced.len();
+            }
+            assert_eq!(seen, 700);
+        }
+    }
+
+    #[test]
+    fn notifications_are_read_whatever_their_codes() {
+        // Code 8 (RFC 9687) and an unassigned Cease subcode: read, not answered.
+        for (code, subcode) in [(8, 0), (6, 42)] {
+            let n = Notification {
+                code,
+                subcode,
+                data: vec![1, 2],
+            };
+            assert_eq!(decode(&n.to_bytes(), true), Ok(Message::Notification(n)));
+        }
+        // A NOTIFICATION without its two code bytes has a bad length.
+        let mut short = Notification::admin_shutdown().to_bytes();
+        short.truncate(HEADER_LEN + 1);
+        short[17] = (HEADER_LEN + 1) as u8;
+        assert_eq!(frame(&short).map_err(|n| (n.code, n.subcode)), Err((1, 2)));
+    }
+
+    #[test]
+    fn short_messages_have_bad_length() {
+        // An OPEN of 25 bytes and an UPDATE of 21: Bad Message Length (§6.1).
+        for (kind, len) in [(1u8, 25u16), (2, 21)] {
+            let mut m = vec![0xff; 16];
+            m.extend_from_slice(&len.to_be_bytes());
+            m.push(kind);
+            m.resize(usize::from(len), 0);
+            assert_eq!(frame(&m).map_err(|n| (n.code, n.subcode)), Err((1, 2)));
+        }
+    }
+
+    fn update_with_attrs(attrs: &[u8], nlri: &[u8]) -> Vec<u8> {
+        let mut body = vec![0, 0];
+        body.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+        body.extend_from_slice(attrs);
+        body.extend_from_slice(nlri);
+        let mut msg = vec![0xff; 16];
+        msg.extend_from_slice(&((HEADER_LEN + body.len()) as u16).to_be_bytes());
+        msg.push(2);
+        msg.extend_from_slice(&body);
+        msg
+    }
+
+    #[test]
+    fn unknown_well_known_attribute_is_update_error_3_2() {
+        // ORIGIN, AS_PATH, NEXT_HOP and a well-known (not optional) type 99.
+        let attrs = [
+            0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, 172, 16, 10, 3, 0x40, 99, 1, 0,
+        ];
+        let err = decode(&update_with_attrs(&attrs, &[8, 10]), true).expect_err("must fail");
         assert_eq!(
-            u.attrs.expect("attributes").as_path,
-            vec![64512, 4_200_000_000, 65000]
+            (err.code, err.subcode, err.data.as_slice()),
+            (3, 2, &[99u8][..])
         );
+    }
+
+    #[test]
+    fn mp_unreach_withdraws_ipv4_unicast() {
+        // MP_UNREACH_NLRI (optional, type 15): AFI 1, SAFI 1, 192.168.100.0/26.
+        let attrs = [0x80, 15, 8, 0, 1, 1, 26, 192, 168, 100, 0];
+        let got = decode(&update_with_attrs(&attrs, &[]), true);
+        let Ok(Message::Update(u)) = got else {
+            panic!("does not decode: {got:?}")
+        };
+        assert_eq!(u.withdrawn, vec![net("192.168.100.0/26")]);
     }
 
     #[test]
     fn missing_next_hop_is_update_error_3_3() {
         // An UPDATE with ORIGIN and AS_PATH but no NEXT_HOP, NLRI 10.0.0.0/8.
-        let mut body = vec![0, 0]; // no withdrawn routes
-        let attrs = [0x40, 1, 1, 0, 0x40, 2, 0];
-        body.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
-        body.extend_from_slice(&attrs);
-        body.extend_from_slice(&[8, 10]);
-        let mut msg = vec![0xff; 16];
-        msg.extend_from_slice(&((HEADER_LEN + body.len()) as u16).to_be_bytes());
-        msg.push(2);
-        msg.extend_from_slice(&body);
+        let msg = update_with_attrs(&[0x40, 1, 1, 0, 0x40, 2, 0], &[8, 10]);
         let err = decode(&msg, true).expect_err("must fail");
         assert_eq!(
             (err.code, err.subcode, err.data.as_slice()),
@@ -800,6 +970,7 @@ mod tests {
             (Notification::fsm_error(3), 5, 3),
             (Notification::admin_shutdown(), 6, 2),
             (Notification::connection_rejected(), 6, 5),
+            (Notification::connection_collision(), 6, 7),
             (Notification::invalid_next_hop(Ipv4Addr::UNSPECIFIED), 3, 8),
         ] {
             assert_eq!((n.code, n.subcode), (code, sub), "{n}");

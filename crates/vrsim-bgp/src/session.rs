@@ -81,6 +81,8 @@ pub enum Down {
     Received(Notification),
     /// The peer closed the TCP connection without a NOTIFICATION.
     ConnectionClosed,
+    /// The peer stopped reading: sending to it timed out.
+    SendTimeout,
 }
 
 impl std::fmt::Display for Down {
@@ -89,6 +91,7 @@ impl std::fmt::Display for Down {
             Down::Sent(n) => write!(f, "sent NOTIFICATION {n}"),
             Down::Received(n) => write!(f, "received NOTIFICATION {n}"),
             Down::ConnectionClosed => f.write_str("the peer closed the connection"),
+            Down::SendTimeout => f.write_str("the peer stopped reading (a send timed out)"),
         }
     }
 }
@@ -264,7 +267,8 @@ impl Session {
         } else if id.is_unspecified()
             || id.is_multicast()
             || id.is_broadcast()
-            || id == self.config.router_id
+            // Equal identifiers only matter inside one AS (RFC 6286 §2.2).
+            || (id == self.config.router_id && self.config.peer_as == self.config.local_as)
         {
             Some(Notification::bad_bgp_identifier(id))
         } else {
@@ -304,6 +308,26 @@ impl Session {
         let mut out = Vec::new();
         if self.state != State::Closed {
             self.close(Down::ConnectionClosed, &mut out);
+        }
+        out
+    }
+
+    /// Sending to the peer timed out: the session is down without a
+    /// NOTIFICATION (there is no way to send one).
+    pub fn send_timeout(&mut self) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.state != State::Closed {
+            self.close(Down::SendTimeout, &mut out);
+        }
+        out
+    }
+
+    /// A newer connection for the same session replaces this one (Cease /
+    /// Connection Collision Resolution).
+    pub fn collision(&mut self) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.state != State::Closed {
+            self.fail(Notification::connection_collision(), &mut out);
         }
         out
     }
@@ -415,11 +439,9 @@ mod tests {
         let [Output::Update(u)] = &out[..] else {
             panic!("{out:?}")
         };
-        assert_eq!(u.announced, vec![prefix]);
-        assert_eq!(
-            u.attrs.as_ref().map(|a| a.as_path.clone()),
-            Some(vec![65000])
-        );
+        assert_eq!(u.announced.len(), 1);
+        assert_eq!(u.announced[0].0, prefix);
+        assert_eq!(u.announced[0].1.as_path, vec![65000]);
     }
 
     #[test]
@@ -511,7 +533,8 @@ mod tests {
         let [Message::Update(u)] = &sent(&out)[..] else {
             panic!("{out:?}")
         };
-        assert_eq!(u.announced, vec![a, b]);
+        let announced: Vec<Ipv4Net> = u.announced.iter().map(|(p, _)| *p).collect();
+        assert_eq!(announced, vec![a, b]);
         assert!(
             s.advertise(&[(a, attrs.clone()), (b, attrs.clone())])
                 .is_empty()

@@ -104,6 +104,7 @@ pub(crate) fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode, String> {
         a.control.display(),
         a.control.display()
     );
+    eprint!("{}", live.describe_sessions());
     let done = AtomicBool::new(false);
     let seen = std::thread::scope(|scope| {
         // The log, as it grows, on stderr.
@@ -120,6 +121,10 @@ pub(crate) fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode, String> {
         });
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
+            // One request at a time: a client that says nothing or reads
+            // nothing must not hold the socket for the others.
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
             let mut request = String::new();
             if BufReader::new(&stream).read_line(&mut request).is_err() {
                 continue;
@@ -186,6 +191,17 @@ pub(crate) fn ctl(a: &CtlArgs) -> Result<ExitCode, String> {
             a.control.display()
         )
     })?;
+    if let Some(word) = a
+        .command
+        .iter()
+        .find(|w| w.is_empty() || w.contains(char::is_whitespace))
+    {
+        return Err(format!(
+            "{word:?}: the control socket takes words without spaces"
+        ));
+    }
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
     writeln!(stream, "{}", a.command.join(" ")).map_err(|e| e.to_string())?;
     let _ = stream.shutdown(std::net::Shutdown::Write);
     let mut reply = String::new();

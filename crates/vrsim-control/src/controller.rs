@@ -401,19 +401,21 @@ impl Controller {
     /// Contrail's ribout does (reference §9): the session's network's routes,
     /// that is every VM port's /32 and every BGPaaS route selected in it whose
     /// best path came from another session, each with NEXT_HOP rewritten to
-    /// the vRouter address the VM peers with (`peer`). The AS path is the
-    /// stored one; prepending Contrail's AS toward an eBGP peer is the wire's
-    /// business. Empty for an unknown session. In prefix order.
+    /// the vRouter address the VM peers with (`peer`). Toward an iBGP session
+    /// (the BGPaaS object's AS is Contrail's) routes learned over iBGP are
+    /// left out (RFC 4271 §9.2: vrsim does not act as a route reflector,
+    /// which would need ORIGINATOR_ID and CLUSTER_LIST, RFC 4456). The AS
+    /// path is the stored one; prepending Contrail's AS toward an eBGP peer is
+    /// the wire's business. Empty for an unknown session. In prefix order.
     pub fn bgpaas_routes_out(&self, bgpaas: &str, peer: Ipv4Addr) -> Vec<(Ipv4Net, PathAttrs)> {
         if self.check_session(bgpaas, peer).is_err() {
             return Vec::new();
         }
-        let Some(network) = self
-            .config
-            .bgpaas(bgpaas)
-            .and_then(|b| self.config.port(&b.port))
-            .map(|p| p.network.clone())
-        else {
+        let Some(b) = self.config.bgpaas(bgpaas) else {
+            return Vec::new();
+        };
+        let ibgp = b.asn == self.config.asn;
+        let Some(network) = self.config.port(&b.port).map(|p| p.network.clone()) else {
             return Vec::new();
         };
         let mut out = BTreeMap::new();
@@ -422,7 +424,8 @@ impl Controller {
         }
         for ((n, prefix), sel) in &self.selections {
             let best = sel.best();
-            if *n != network || (best.source.bgpaas == bgpaas && best.source.peer == peer) {
+            let own = best.source.bgpaas == bgpaas && best.source.peer == peer;
+            if *n != network || own || (ibgp && !best.source.ebgp) {
                 continue;
             }
             let mut attrs = best.attrs.clone();
