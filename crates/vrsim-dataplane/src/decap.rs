@@ -8,6 +8,10 @@ use vrsim_wire::gre::GreView;
 use vrsim_wire::ipv4::Ipv4View;
 use vrsim_wire::udp::UdpView;
 use vrsim_wire::vxlan::{FLAG_I, VxlanView};
+
+/// Contrail's router-alert bit in the VXLAN flags: 0x01000000 of the first
+/// word, the lowest bit of the flags byte (reference §3, `vr_vxlan_input`).
+const FLAG_ROUTER_ALERT: u8 = 0x01;
 use vrsim_wire::{EtherType, IpProtocol, UDP_PORT_MPLS, UDP_PORT_MPLS_LEGACY, UDP_PORT_VXLAN, Vni};
 
 use crate::drop::DropReason;
@@ -173,7 +177,8 @@ impl VRouter {
         let Ok(vx) = VxlanView::new_checked(buf.frame()) else {
             return Disposition::Drop(DropReason::Pull);
         };
-        if vx.flags() & FLAG_I == 0 {
+        let flags = vx.flags();
+        if flags & FLAG_I == 0 {
             return Disposition::Drop(DropReason::InvalidVnid);
         }
         let vni: Vni = vx.vni();
@@ -190,6 +195,10 @@ impl VRouter {
         fmd.key_nh = Some(nh);
         if let Some(n) = self.nh(nh) {
             fmd.vrf = n.config.vrf;
+        }
+        // Reference §3 step 6: the router-alert bit traps to the agent.
+        if flags & FLAG_ROUTER_ALERT != 0 {
+            return self.trap_to_agent(TrapReason::RouterAlert, trace);
         }
         self.nh_output(fmd, nh, false, buf, trace)
     }

@@ -33,6 +33,9 @@ pub enum TrapReason {
     ZeroTtl,
     /// Too big for the tunnel with DF set (`AGENT_TRAP_HANDLE_DF`).
     HandleDf,
+    /// A VXLAN packet with the router-alert bit (`AGENT_TRAP_ROUTER_ALERT`,
+    /// reference §3).
+    RouterAlert,
 }
 
 /// One step of the pipeline.
@@ -316,6 +319,9 @@ impl fmt::Display for Step {
             Step::Trap {
                 reason: TrapReason::HandleDf,
             } => f.write_str("trap to agent: too big with DF set"),
+            Step::Trap {
+                reason: TrapReason::RouterAlert,
+            } => f.write_str("trap to agent: router alert"),
             Step::ToHost { vif } => write!(f, "to host via vif0/{vif}"),
             Step::Drop { reason } => write!(f, "drop: {reason}"),
         }

@@ -370,6 +370,7 @@ fn dp_step(st: &DpStep) -> StepKind {
             reason: match reason {
                 TrapReason::ZeroTtl => "zero ttl",
                 TrapReason::HandleDf => "handle df",
+                TrapReason::RouterAlert => "router alert",
             }
             .into(),
         },
