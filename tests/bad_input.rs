@@ -235,10 +235,7 @@ fn i2_i6_bad_ipv4_fields_are_invalid_packet() {
         (seed::mx_to_compute01_gre(), FABRIC_VIF),
         (seed::container_reply_from_vm(), TAP_VIF),
     ] {
-        for (what, byte, value) in [
-            ("version 6", 14, 0x65u8),
-            ("IHL 4", 14, 0x44),
-        ] {
+        for (what, byte, value) in [("version 6", 14, 0x65u8), ("IHL 4", 14, 0x44)] {
             let mut f = frame.clone();
             f[byte] = value;
             assert_eq!(on(vif, &f), dropped(InvalidPacket), "{what} on vif {vif}");

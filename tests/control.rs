@@ -163,3 +163,134 @@ fn scenario_b_nexthops_local_and_tunnelled() {
         );
     }
 }
+
+/// The catalogue's control-plane rows (docs/robustness.md): configurations and
+/// events the control plane refuses, with their messages; a refused event
+/// changes nothing.
+#[test]
+fn refused_configurations_and_events() {
+    use std::net::Ipv4Addr;
+    use vrsim::control::Controller;
+    use vrsim::control::bgp::PathAttrs;
+    use vrsim::control::config::Config;
+    let base = || -> Config {
+        vrsim::scenarios::load("seed-bgpaas")
+            .unwrap()
+            .control()
+            .config()
+            .clone()
+    };
+    let refused = |c: Config| Controller::new(c).unwrap_err().to_string();
+
+    let mut c = base();
+    let b = c.bgpaas[0].clone();
+    c.bgpaas.push(b);
+    assert_eq!(refused(c), "BGPaaS object dockerhost is defined twice");
+
+    let mut c = base();
+    let mut p = c.ports[0].clone();
+    p.name = "twin".into();
+    p.mac = vrsim::wire::MacAddr(0x02, 0, 0, 0, 0, 0x77);
+    p.tap = "taptwin".into();
+    p.pins = Default::default();
+    c.ports.push(p);
+    let e = refused(c);
+    assert!(
+        e.contains("VM ports twin and dockerhost both have address 172.16.10.3"),
+        "{e}"
+    );
+
+    let mut c = base();
+    c.ports[0].pins.vif = Some(1);
+    assert!(refused(c).contains("by both the agent and VM port dockerhost"));
+
+    let mut c = base();
+    c.networks[0].vxlan_id = 0;
+    assert!(refused(c).contains("network public's vxlan id 0 (1 to 16777215) is out of range"));
+
+    let mut c = base();
+    c.networks[0].pins.vrf = Some(65535);
+    assert!(refused(c).contains("network public's vrf 65535"));
+
+    for (ip, what) in [
+        ("172.16.10.2", "the network's DNS address"),
+        ("172.16.10.0", "the network address"),
+    ] {
+        let mut c = base();
+        c.ports[0].ip = ip.parse().unwrap();
+        let e = refused(c);
+        assert!(e.contains(what), "{e}");
+    }
+
+    let mut c = base();
+    c.ports[0].pins.label = Some(1 << 20);
+    assert!(refused(c).contains("VM port dockerhost's label 1048576"));
+
+    // Events on a running controller: refused, nothing changes.
+    let mut ctl = Controller::new(base()).unwrap();
+    let gw: Ipv4Addr = "172.16.10.1".parse().unwrap();
+    ctl.apply(Event::SessionUp {
+        bgpaas: "dockerhost".into(),
+        peer: gw,
+    })
+    .unwrap();
+    let before = ctl.node_state("compute01").cloned();
+    let errors = [
+        ctl.apply(Event::SessionUp {
+            bgpaas: "dockerhost".into(),
+            peer: "172.16.10.9".parse().unwrap(),
+        }),
+        ctl.apply(Event::Withdraw {
+            bgpaas: "dockerhost".into(),
+            peer: gw,
+            prefix: "10.9.0.0/16".parse().unwrap(),
+        }),
+        ctl.apply(Event::SetRpf {
+            network: "nosuch".into(),
+            on: false,
+        }),
+        ctl.apply(Event::RemovePort {
+            name: "nosuch".into(),
+        }),
+    ]
+    .map(|r| r.unwrap_err().to_string());
+    assert_eq!(
+        errors[0],
+        "BGPaaS dockerhost peers with 172.16.10.9, which is neither its network's gateway nor its DNS address"
+    );
+    assert_eq!(
+        errors[1],
+        "BGPaaS dockerhost has not advertised 10.9.0.0/16 on its session with 172.16.10.1"
+    );
+    assert!(
+        errors[2].contains("names network nosuch, which does not exist"),
+        "{}",
+        errors[2]
+    );
+    assert!(
+        errors[3].contains("nosuch, which does not exist"),
+        "{}",
+        errors[3]
+    );
+    assert_eq!(ctl.node_state("compute01").cloned(), before);
+    ctl.apply(Event::SessionDown {
+        bgpaas: "dockerhost".into(),
+        peer: gw,
+    })
+    .unwrap();
+    let down = ctl.node_state("compute01").cloned();
+    let e = ctl
+        .apply(Event::Advertise {
+            bgpaas: "dockerhost".into(),
+            peer: gw,
+            prefix: "10.9.0.0/16".parse().unwrap(),
+            attrs: PathAttrs::new("172.16.10.3".parse().unwrap(), vec![65000]),
+        })
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "BGPaaS dockerhost's session with 172.16.10.1 is not established"
+    );
+    assert_eq!(ctl.node_state("compute01").cloned(), down);
+}

@@ -204,3 +204,94 @@ fn composite_loops_are_refused() {
         "the refused change left nh 40 as it was"
     );
 }
+
+/// The rest of the catalogue's dataplane rows (docs/robustness.md): each
+/// refused call says what is wrong and changes nothing.
+#[test]
+fn missing_objects_and_fixed_ones_are_refused() {
+    use vrsim::dataplane::nexthop::EcmpMember;
+    use vrsim::dataplane::route::BridgeEntry;
+    use vrsim::wire::MacAddr;
+    let mut r = compute01();
+    let before = snapshot(&r);
+    let tap = r.vif(vif(37)).unwrap().config.clone();
+    assert_eq!(
+        r.add_vif(tap).unwrap_err().to_string(),
+        "vif 37 already exists"
+    );
+    assert_eq!(
+        r.delete_vif(vif(38)).unwrap_err().to_string(),
+        "vif 38 does not exist"
+    );
+    let composite = |id: u32, members: Vec<EcmpMember>| NexthopConfig {
+        id: nh(id),
+        kind: NhKind::Composite {
+            members: members.into_iter().collect(),
+        },
+        family: NhFamily::Inet,
+        flags: NhFlags::VALID,
+        vrf: public(),
+    };
+    assert_eq!(
+        r.add_nh(composite(95, vec![])).unwrap_err().to_string(),
+        "composite nh 95 has no members"
+    );
+    let member = |n: u32| EcmpMember {
+        nh: nh(n),
+        label: None,
+    };
+    assert_eq!(
+        r.add_nh(composite(95, vec![member(95)]))
+            .unwrap_err()
+            .to_string(),
+        "nh 95 names member nh 95, which does not exist"
+    );
+    assert_eq!(
+        r.delete_nh(nh(99)).unwrap_err().to_string(),
+        "nh 99 does not exist"
+    );
+    let mut discard = r.nh(nh(90)).unwrap().config.clone();
+    discard.id = NhId::DISCARD;
+    assert_eq!(
+        r.add_nh(discard).unwrap_err().to_string(),
+        "nh 0 is the discard nexthop and cannot be changed"
+    );
+    let v6: ipnet::Ipv6Net = "2001:db8::/64".parse().unwrap();
+    assert_eq!(
+        r.add_route6(public(), v6, route(nh(96)))
+            .unwrap_err()
+            .to_string(),
+        "route 2001:db8::/64 in vrf 1 names nh 96, which does not exist"
+    );
+    assert_eq!(
+        r.delete_route6(public(), v6).unwrap_err().to_string(),
+        "no route 2001:db8::/64 in vrf 1"
+    );
+    let mac = MacAddr(0x02, 0, 0, 0, 0, 0x42);
+    assert_eq!(
+        r.add_bridge(
+            public(),
+            mac,
+            BridgeEntry {
+                nh: nh(96),
+                label: None
+            }
+        )
+        .unwrap_err()
+        .to_string(),
+        "bridge entry 02:00:00:00:00:42 in vrf 1 names nh 96, which does not exist"
+    );
+    assert_eq!(
+        r.delete_bridge(public(), mac).unwrap_err().to_string(),
+        "no bridge entry 02:00:00:00:00:42 in vrf 1"
+    );
+    assert_eq!(
+        r.delete_label(label(36)).unwrap_err().to_string(),
+        "label 36 is not mapped"
+    );
+    assert_eq!(
+        r.delete_vnid(vni(5)).unwrap_err().to_string(),
+        "vnid 5 is not mapped"
+    );
+    assert_eq!(snapshot(&r), before);
+}

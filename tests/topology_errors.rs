@@ -231,3 +231,76 @@ fn the_control_plane_refuses_reserved_and_clashing_values() {
         "{e}"
     );
 }
+
+/// The rest of the catalogue's scenario-file rows (docs/robustness.md).
+#[test]
+fn names_networks_bgpaas_gateway_vrfs_and_links() {
+    bad(
+        "name = \"compute01\"",
+        "name = \"fabric\"",
+        15,
+        "\"fabric\" is the underlay's name",
+    );
+    let twice = BASE.replace(
+        "[[vm]]",
+        "[[network]]\nname = \"public\"\nsubnet = \"172.16.11.0/24\"\nvxlan_id = 5\n[[vm]]",
+    );
+    let e = load(&twice).err().unwrap();
+    assert!(e.message.contains("network public is defined twice"), "{e}");
+    bad(
+        "vxlan_id = 4",
+        "vxlan_id = 4\ngateway = \"172.16.11.1\"",
+        22,
+        "172.16.11.1 is outside 172.16.10.0/24",
+    );
+    let with = |extra: &str| BASE.replace("[[host]]", &format!("{extra}\n[[host]]"));
+    let e = load(&with(
+        "[[bgpaas]]\nname = \"b\"\nvm = \"nosuch\"\nasn = 65000\npeers = [\"172.16.10.1\"]",
+    ))
+    .err()
+    .unwrap();
+    assert!(
+        e.message
+            .contains("BGPaaS b names VM nosuch, which does not exist"),
+        "{e}"
+    );
+    let e = load(&with(
+        "[[bgpaas]]\nname = \"b\"\nvm = \"vm1\"\nasn = 65000\npeers = [\"172.16.10.9\"]",
+    ))
+    .err()
+    .unwrap();
+    assert!(e.message.contains("BGPaaS b peers with 172.16.10.9"), "{e}");
+    let vrf = |network: &str, label: u32| {
+        BASE.replace(
+            "[[compute]]",
+            &format!(
+                "[[gateway.vrf]]\nname = \"v\"\nnetwork = \"{network}\"\nlabel = {label}\n[[compute]]"
+            ),
+        )
+    };
+    let e = load(&vrf("nosuch", 16)).err().unwrap();
+    assert!(
+        e.message
+            .contains("gateway VRF v is bound to network nosuch, which does not exist"),
+        "{e}"
+    );
+    let e = load(&vrf("public", 3)).err().unwrap();
+    assert!(e.message.contains("label 3 is outside 16..1048575"), "{e}");
+    bad(
+        "link = \"gw-01:ge-0/0/1\"",
+        "link = \"compute01:eth1\"",
+        33,
+        "host earth cannot link to compute node compute01",
+    );
+    let two = BASE
+        .replace(
+            "mac = \"02:00:00:00:00:03\"",
+            "mac = \"02:00:00:00:00:03\"\nroutes = [\"192.168.1.1 dev cali0 scope link\"]",
+        )
+        .replace(
+            "[[host]]",
+            "[[host]]\nname = \"c1\"\nip = \"192.168.1.1/32\"\nlink = \"vm1:cali0\"\n[[host]]\nname = \"c2\"\nip = \"192.168.1.2/32\"\nlink = \"vm1:cali0\"\n[[host]]",
+        );
+    let e = load(&two).err().unwrap();
+    assert!(e.message.contains("vm1:cali0 is already in use"), "{e}");
+}
