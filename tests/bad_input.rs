@@ -34,9 +34,20 @@ fn send(r: &mut VRouter, vif: VifId, frame: &[u8]) -> (Disposition, Vec<u8>) {
     let mut trace = Trace::default();
     let d = r.process(vif, frame, &mut buf, &mut trace);
     let tx = |r: &VRouter| -> u64 { r.vifs().map(|v| v.stats.tx_packets).sum() };
+    let rx = |r: &VRouter| -> u64 { r.vifs().map(|v| v.stats.rx_packets).sum() };
+    // Received on the ingress vif (a missing vif counts nowhere).
+    let ingress = |r: &VRouter| r.vif(vif).map(|v| v.stats.rx_packets);
+    assert_eq!(ingress(r), ingress(&before).map(|n| n + 1), "{trace}");
+    assert_eq!(
+        rx(r),
+        rx(&before) + u64::from(before.vif(vif).is_some()),
+        "{trace}"
+    );
     match d {
-        Disposition::Transmit { .. } | Disposition::ToHost { .. } => {
+        Disposition::Transmit { vif: out } | Disposition::ToHost { vif: out } => {
             assert_eq!(tx(r), tx(&before) + 1, "{trace}");
+            let sent = |r: &VRouter| r.vif(out).map(|v| v.stats.tx_packets);
+            assert_eq!(sent(r), sent(&before).map(|n| n + 1), "{trace}");
             assert_eq!(r.drops().total(), before.drops().total(), "{trace}");
         }
         Disposition::Drop(reason) => {
@@ -102,13 +113,16 @@ fn udp_label(entry: [u8; 4]) -> Vec<u8> {
 fn t1_t3_ethernet_cut_is_if_drop_on_every_vif() {
     let gre = seed::mx_to_compute01_gre();
     for vif in [FABRIC_VIF, VHOST_VIF, AGENT_VIF, TAP_VIF] {
+        let mut r = compute01();
         for n in 0..14 {
             assert_eq!(
-                on(vif, &gre[..n]),
+                send(&mut r, vif, &gre[..n]).0,
                 dropped(InterfaceDrop),
                 "vif {vif} n {n}"
             );
         }
+        // Each counted as an rx error on the vif.
+        assert_eq!(r.vif(vif).unwrap().stats.rx_errors, 14, "vif {vif}");
     }
 }
 
@@ -207,10 +221,23 @@ fn t17_t18_arp_cut() {
 
 #[test]
 fn t19_l4_header_cut_is_forwarded() {
-    // The container's reply cut inside its ICMP header, lengths consistent.
-    let mut f = seed::container_reply_from_vm()[..38].to_vec();
-    ip_len(&mut f, 38);
-    assert_eq!(on(TAP_VIF, &f), TO_FABRIC);
+    // ICMP, UDP and TCP from the container, cut inside the L4 header with the
+    // IP length consistent: forwarded (L4 is read only for the ECMP hash).
+    let icmp = seed::container_reply_from_vm();
+    let from_vm = || {
+        Frame::new()
+            .ethernet(seed::DOCKERHOST_MAC, seed::VROUTER_MAC)
+            .ipv4(seed::CONTAINER_IP, seed::EARTH_IP)
+    };
+    let udp = from_vm().udp(1000, 53).payload(&[0; 8]).build().unwrap();
+    let tcp = from_vm().tcp(1000, 22, 0x02).build().unwrap();
+    for (what, frame) in [("icmp", icmp), ("udp", udp), ("tcp", tcp)] {
+        for n in [35, 37, 38] {
+            let mut f = frame[..n].to_vec();
+            ip_len(&mut f, n);
+            assert_eq!(on(TAP_VIF, &f), TO_FABRIC, "{what} cut at {n}");
+        }
+    }
 }
 
 // ---- IPv4 header fields, options, fragments ----

@@ -235,6 +235,8 @@ fn refused_configurations_and_events() {
     })
     .unwrap();
     let before = ctl.node_state("compute01").cloned();
+    let sessions = |c: &Controller| format!("{:?}", c.sessions().collect::<Vec<_>>());
+    let sessions_before = sessions(&ctl);
     let errors = [
         ctl.apply(Event::SessionUp {
             bgpaas: "dockerhost".into(),
@@ -272,7 +274,9 @@ fn refused_configurations_and_events() {
         "{}",
         errors[3]
     );
+    // Refused events changed nothing.
     assert_eq!(ctl.node_state("compute01").cloned(), before);
+    assert_eq!(sessions(&ctl), sessions_before);
     ctl.apply(Event::SessionDown {
         bgpaas: "dockerhost".into(),
         peer: gw,

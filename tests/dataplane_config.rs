@@ -223,6 +223,12 @@ fn missing_objects_and_fixed_ones_are_refused() {
         r.delete_vif(vif(38)).unwrap_err().to_string(),
         "vif 38 does not exist"
     );
+    let mut missing = r.vif(vif(37)).unwrap().config.clone();
+    missing.id = vif(38);
+    assert_eq!(
+        r.change_vif(missing).unwrap_err().to_string(),
+        "vif 38 does not exist"
+    );
     let composite = |id: u32, members: Vec<EcmpMember>| NexthopConfig {
         id: nh(id),
         kind: NhKind::Composite {

@@ -186,6 +186,7 @@ fn refused(from: &str, to: &str, says: &str) {
         .err()
         .unwrap_or_else(|| panic!("{to:?} loaded"));
     assert!(e.message.contains(says), "{e}");
+    assert_eq!(e.line, 0, "{e}");
 }
 
 #[test]
@@ -252,6 +253,12 @@ fn names_networks_bgpaas_gateway_vrfs_and_links() {
         "vxlan_id = 4\ngateway = \"172.16.11.1\"",
         22,
         "172.16.11.1 is outside 172.16.10.0/24",
+    );
+    bad(
+        "vxlan_id = 4",
+        "vxlan_id = 4\ndns = \"172.16.12.2\"",
+        22,
+        "172.16.12.2 is outside 172.16.10.0/24",
     );
     let with = |extra: &str| BASE.replace("[[host]]", &format!("{extra}\n[[host]]"));
     let e = load(&with(

@@ -364,9 +364,17 @@ impl Live {
     /// The log lines from the `from`-th on (counting from the first ever
     /// logged; only the last 10,000 are kept).
     pub fn log_since(&self, from: usize) -> Vec<String> {
+        self.log_from(from).1
+    }
+
+    /// As [`Live::log_since`], with the number of the line after the last
+    /// one returned: the `from` of the next call, so that nothing is read
+    /// twice even when lines were dropped meanwhile.
+    pub fn log_from(&self, from: usize) -> (usize, Vec<String>) {
         let log = lock(&self.shared.log);
         let skip = from.saturating_sub(log.first);
-        log.lines.iter().skip(skip).cloned().collect()
+        let lines: Vec<String> = log.lines.iter().skip(skip).cloned().collect();
+        (log.first + log.lines.len(), lines)
     }
 
     /// The number the next log line will have.
@@ -604,6 +612,15 @@ async fn claim(
             s.busy = true;
             return true;
         }
+        drop(s);
+        // The old session made it to Established meanwhile: it keeps the slot
+        // (it ignores the kick then).
+        let up = lock(&shared.status)
+            .get(i)
+            .is_some_and(|st| st.state == State::Established);
+        if up {
+            return false;
+        }
     }
     false
 }
@@ -624,10 +641,19 @@ async fn perform(
                 // A peer that stops reading must not hold the session (and
                 // its routes) forever: give it the hold time (at least 3 s).
                 let limit = Duration::from_secs(u64::from(s.hold_time().max(3)));
+                // A failed or stalled send ends the session at once: nothing
+                // queued after it is sent (the stream may hold half a message)
+                // or applied.
                 match tokio::time::timeout(limit, sock.write_all(&bytes)).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(_)) => queue.extend(s.connection_closed()),
-                    Err(_) => queue.extend(s.send_timeout()),
+                    Ok(Err(_)) => {
+                        queue.clear();
+                        queue.extend(s.connection_closed());
+                    }
+                    Err(_) => {
+                        queue.clear();
+                        queue.extend(s.send_timeout());
+                    }
                 }
             }
             Output::Established(open) => {

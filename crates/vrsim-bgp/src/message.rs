@@ -574,7 +574,7 @@ fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notificati
         let a = attrs(next_hop)?;
         out.extend(announced.into_iter().map(|p| (p, a.clone())));
     }
-    if let Some(nh) = mp_next_hop {
+    if let Some(nh) = mp_next_hop.filter(|_| !mp_announced.is_empty()) {
         let a = attrs(nh)?;
         out.extend(mp_announced.into_iter().map(|p| (p, a.clone())));
     }
@@ -724,7 +724,19 @@ pub fn encode_updates(
     withdraw: &[Ipv4Net],
     announce: &[(Ipv4Net, PathAttrs)],
 ) -> Vec<Vec<u8>> {
+    encode_updates_checked(s, withdraw, announce).0
+}
+
+/// As [`encode_updates`], with the announced prefixes that could not be sent:
+/// those whose attributes leave no room for them in a 4096-byte message (a
+/// path of hundreds of ASes), or that are not IPv4 unicast.
+pub fn encode_updates_checked(
+    s: Sender,
+    withdraw: &[Ipv4Net],
+    announce: &[(Ipv4Net, PathAttrs)],
+) -> (Vec<Vec<u8>>, Vec<Ipv4Net>) {
     let mut out = Vec::new();
+    let mut unsent = Vec::new();
     let withdrawn: Vec<_> = withdraw.iter().filter_map(|&p| unicast(p)).collect();
     for chunk in withdrawn.chunks(prefixes_per_update(HEADER_LEN + 4)) {
         out.push(write(BgpMessage::Update(BgpUpdateMessage::new(
@@ -735,24 +747,30 @@ pub fn encode_updates(
     }
     let mut groups: BTreeMap<&PathAttrs, Vec<Ipv4UnicastAddress>> = BTreeMap::new();
     for (prefix, attrs) in announce {
-        if let Some(a) = unicast(*prefix) {
-            groups.entry(attrs).or_default().push(a);
+        match unicast(*prefix) {
+            Some(a) => groups.entry(attrs).or_default().push(a),
+            None => unsent.push(*prefix),
         }
     }
     for (attrs, prefixes) in groups {
         let attributes = attributes(s, attrs);
         let fixed = HEADER_LEN + 4 + attributes.iter().map(|a| a.len()).sum::<usize>();
         for chunk in prefixes.chunks(prefixes_per_update(fixed)) {
-            out.push(write(BgpMessage::Update(BgpUpdateMessage::new(
+            let m = write(BgpMessage::Update(BgpUpdateMessage::new(
                 Vec::new(),
                 attributes.clone(),
                 chunk.to_vec(),
-            ))));
+            )));
+            // A message netgauze refused or that came out too long is not sent.
+            if m.is_empty() {
+                unsent.extend(chunk.iter().map(|a| a.network().address()));
+            } else {
+                out.push(m);
+            }
         }
     }
-    // A message netgauze refused or that came out too long is not sent.
     out.retain(|m| !m.is_empty());
-    out
+    (out, unsent)
 }
 
 #[cfg(test)]
@@ -861,6 +879,22 @@ mod tests {
             }
             assert_eq!(seen, 700);
         }
+    }
+
+    #[test]
+    fn routes_too_big_to_send_are_reported() {
+        // 1,100 4-octet ASes to a 2-octet peer: AS_PATH and AS4_PATH together
+        // exceed 4096 bytes.
+        let path: Vec<u32> = (0..1100).map(|i| 4_200_000_000 + i).collect();
+        let attrs = PathAttrs::new(Ipv4Addr::new(172, 16, 10, 1), path);
+        let s = Sender {
+            local_as: 64512,
+            ebgp: true,
+            asn4: false,
+        };
+        let (msgs, unsent) = encode_updates_checked(s, &[], &[(net("10.1.0.0/16"), attrs)]);
+        assert!(msgs.is_empty());
+        assert_eq!(unsent, vec![net("10.1.0.0/16")]);
     }
 
     #[test]

@@ -323,10 +323,11 @@ impl Session {
     }
 
     /// A newer connection for the same session replaces this one (Cease /
-    /// Connection Collision Resolution).
+    /// Connection Collision Resolution), unless this one is Established: then
+    /// it stays and nothing happens.
     pub fn collision(&mut self) -> Vec<Output> {
         let mut out = Vec::new();
-        if self.state != State::Closed {
+        if !matches!(self.state, State::Closed | State::Established) {
             self.fail(Notification::connection_collision(), &mut out);
         }
         out
@@ -366,11 +367,21 @@ impl Session {
             ebgp: self.config.local_as != self.config.peer_as,
             asn4: self.asn4(),
         };
+        let (mut msgs, unsent) = message::encode_updates_checked(sender, &withdraw, &announce);
+        // What could not be sent is not the peer's: leave it out of `sent`,
+        // and withdraw an older version of it the peer still has.
+        let mut wanted = wanted;
+        let stale: Vec<Ipv4Net> = unsent
+            .iter()
+            .filter(|p| self.sent.contains_key(p))
+            .copied()
+            .collect();
+        for p in &unsent {
+            wanted.remove(p);
+        }
+        msgs.extend(message::encode_updates(sender, &stale, &[]));
         self.sent = wanted;
-        message::encode_updates(sender, &withdraw, &announce)
-            .into_iter()
-            .map(Output::Send)
-            .collect()
+        msgs.into_iter().map(Output::Send).collect()
     }
 }
 

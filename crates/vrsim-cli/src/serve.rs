@@ -9,7 +9,7 @@
 //! so what-if options (`--bgpaas-down`, `--withdraw`, `--rpf`) never change
 //! the live state, and `diff` compares the live fabric with its what-if copy.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -111,10 +111,11 @@ pub(crate) fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode, String> {
         let printer = scope.spawn(|| {
             let mut seen = 0;
             while !done.load(Ordering::Relaxed) {
-                for line in live.log_since(seen) {
+                let (next, lines) = live.log_from(seen);
+                for line in lines {
                     eprintln!("{line}");
-                    seen += 1;
                 }
+                seen = next;
                 std::thread::sleep(Duration::from_millis(50));
             }
             seen
@@ -125,10 +126,9 @@ pub(crate) fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode, String> {
             // nothing must not hold the socket for the others.
             let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
             let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-            let mut request = String::new();
-            if BufReader::new(&stream).read_line(&mut request).is_err() {
+            let Some(request) = read_request(&stream) else {
                 continue;
-            }
+            };
             let words: Vec<String> = request.split_whitespace().map(str::to_owned).collect();
             let stop = words.first().is_some_and(|w| w == "stop");
             let (code, text) = answer(&live, &words);
@@ -143,10 +143,30 @@ pub(crate) fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode, String> {
     });
     let _ = std::fs::remove_file(&a.control);
     live.stop();
-    for line in live.log_since(seen) {
+    for line in live.log_from(seen).1 {
         eprintln!("{line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One request line: at most 4 KiB, within 5 seconds in all; `None` for a
+/// client that sends nothing usable in time.
+fn read_request(stream: &UnixStream) -> Option<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut reader = BufReader::new(stream).take(4096);
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\n") {
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        match reader.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => line.push(byte[0]),
+            Err(_) => return None,
+        }
+    }
+    String::from_utf8(line).ok()
 }
 
 /// Answer one control request: the exit code and the text.
