@@ -118,6 +118,21 @@ fn duplicate_pinned_ids_and_names() {
         31,
         "host earth has the name of a VM",
     );
+    for (kind, value) in [("nh", 95), ("label", 40)] {
+        let twice = BASE.replace("vif = 37", &format!("vif = 37\n{kind} = {value}")).replace(
+            "[[host]]",
+            &format!(
+                "[[vm]]\nname = \"vm2\"\nnetwork = \"public\"\ncompute = \"compute01\"\nip = \"172.16.10.4\"\nmac = \"02:00:00:00:00:04\"\n[vm.pin]\n{kind} = {value}\n[[host]]"
+            ),
+        );
+        let e = load(&twice).err().unwrap();
+        assert!(
+            e.message.contains(&format!(
+                "{kind} {value} on compute01 is pinned by both vm1 and vm2"
+            )),
+            "{e}"
+        );
+    }
 }
 
 #[test]
