@@ -1,6 +1,7 @@
 //! Control-plane invariants, on both seed scenarios:
 //! - incremental programming equals a fresh build: after any sequence of
-//!   BGPaaS session changes, advertisements, withdrawals and RPF changes, every
+//!   BGPaaS session changes, advertisements, withdrawals, RPF changes and VM
+//!   ports added and removed (a removed one may come back), every
 //!   vRouter holds what a controller built from scratch for the final
 //!   configuration and sessions holds (state, nexthop reference counts, dumps);
 //! - a refused event changes nothing;
@@ -16,6 +17,7 @@ use ipnet::Ipv4Net;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use vrsim::control::bgp::{Origin, PathAttrs};
+use vrsim::control::config::PortConfig;
 use vrsim::control::{Controller, Event};
 use vrsim::dataplane::dump::{self, Layout};
 
@@ -84,6 +86,8 @@ enum Op {
         prefix: usize,
     },
     Rpf(bool),
+    AddPort(usize),
+    RemovePort(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -96,10 +100,36 @@ fn op() -> impl Strategy<Value = Op> {
             }),
         2 => (any::<usize>(), any::<usize>()).prop_map(|(session, prefix)| Op::Withdraw { session, prefix }),
         1 => any::<bool>().prop_map(Op::Rpf),
+        1 => any::<usize>().prop_map(Op::AddPort),
+        1 => any::<usize>().prop_map(Op::RemovePort),
     ]
 }
 
-fn event(s: &Scenario, op: &Op) -> Event {
+/// The VM ports the port events draw from: the scenario's own (so a removed
+/// one can come back) and two more on the scenario's network.
+fn port_pool(s: &Scenario) -> Vec<PortConfig> {
+    let config = control(s.name).config().clone();
+    let mut pool = config.ports.clone();
+    let network = config.network(s.network).unwrap();
+    let base = u32::from(network.subnet.network());
+    for (i, compute) in config.computes.iter().take(2).enumerate() {
+        let i = i as u8;
+        let mac = vrsim::wire::MacAddr(0x02, 0xee, 0, 0, 0, i);
+        pool.push(PortConfig {
+            name: format!("extra{i}"),
+            network: s.network.to_owned(),
+            compute: compute.name.clone(),
+            ip: Ipv4Addr::from(base + 50 + u32::from(i)),
+            mac,
+            tap: PortConfig::default_tap(mac),
+            mtu: 1500,
+            pins: Default::default(),
+        });
+    }
+    pool
+}
+
+fn event(s: &Scenario, pool: &[PortConfig], op: &Op) -> Event {
     let session = |i: usize| {
         let (b, p) = s.sessions[i % s.sessions.len()];
         (b.to_owned(), p)
@@ -148,6 +178,10 @@ fn event(s: &Scenario, op: &Op) -> Event {
         Op::Rpf(on) => Event::SetRpf {
             network: s.network.to_owned(),
             on,
+        },
+        Op::AddPort(i) => Event::AddPort(pool[i % pool.len()].clone()),
+        Op::RemovePort(i) => Event::RemovePort {
+            name: pool[i % pool.len()].name.clone(),
         },
     }
 }
@@ -213,10 +247,11 @@ proptest! {
     #[test]
     fn incremental_programming_equals_a_fresh_build(which in 0usize..2, ops in proptest::collection::vec(op(), 0..24)) {
         let s = &scenarios()[which];
+        let pool = port_pool(s);
         let mut c = control(s.name);
         for op in &ops {
             let before = programmed(&c);
-            if c.apply(event(s, op)).is_err() {
+            if c.apply(event(s, &pool, op)).is_err() {
                 prop_assert_eq!(programmed(&c), before, "a refused event changed the state");
             }
         }
@@ -250,5 +285,26 @@ proptest! {
         }
         prop_assert_eq!(a.selection(s.network, block(1)).unwrap().best().source.bgpaas.as_str(), "rtr01");
         prop_assert_eq!(programmed(&a), programmed(&b));
+    }
+}
+
+/// The port events the property draws are real changes, not refusals: each
+/// scenario accepts adding its extra ports and removing and re-adding its own.
+#[test]
+fn port_events_are_accepted() {
+    for s in &scenarios() {
+        let pool = port_pool(s);
+        let mut c = control(s.name);
+        let own = c.config().ports.len();
+        for p in &pool[own..] {
+            assert!(!c.apply(Event::AddPort(p.clone())).unwrap().is_empty());
+        }
+        let first = pool[0].clone();
+        c.apply(Event::RemovePort {
+            name: first.name.clone(),
+        })
+        .unwrap();
+        c.apply(Event::AddPort(first)).unwrap();
+        assert_eq!(programmed(&c), programmed(&fresh(&c)));
     }
 }
