@@ -377,12 +377,6 @@ impl Live {
         (log.first + log.lines.len(), lines)
     }
 
-    /// The number the next log line will have.
-    pub fn log_len(&self) -> usize {
-        let log = lock(&self.shared.log);
-        log.first + log.lines.len()
-    }
-
     /// Poll until `pred` holds for the fabric and the sessions, or `timeout`
     /// passes; whether it held.
     pub fn wait_until(

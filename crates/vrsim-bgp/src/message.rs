@@ -164,15 +164,6 @@ impl Notification {
         ))
     }
 
-    /// UPDATE Message Error / Malformed AS_PATH.
-    pub fn malformed_as_path() -> Notification {
-        Self::from_wire_model(BgpNotificationMessage::UpdateMessageError(
-            UpdateMessageError::MalformedAsPath {
-                value: Vec::new().into(),
-            },
-        ))
-    }
-
     /// Hold Timer Expired.
     pub fn hold_timer_expired() -> Notification {
         Self::from_wire_model(BgpNotificationMessage::HoldTimerExpiredError(
