@@ -8,7 +8,7 @@
 use std::net::Ipv6Addr;
 
 use crate::bits::level_of;
-use crate::trie::{NODE, NONE, TAG, Trie, byte_at};
+use crate::trie::{EMPTY, NODE, NONE, Trie, byte_at};
 use crate::v6::Ipv6Table;
 
 /// Addresses resolved together by `lookup_batch`.
@@ -31,7 +31,11 @@ impl State {
     fn start(entry: u64) -> Self {
         let low = entry as u32;
         State {
-            node: if low & TAG == 0 { NONE } else { low & NODE },
+            node: if (low & NODE) as usize == EMPTY {
+                NONE
+            } else {
+                low & NODE
+            },
             depth: 16,
             code: (entry >> 32) as u32,
             ..State::default()

@@ -25,8 +25,8 @@
 //! ```text
 //!  direct: [u64; 65536], indexed by the top 16 address bits
 //!  +-----------------------------+-------------------------------+
-//!  | fallback code (node, bit):  | 1 | deep | depth-16 node     |   (or 0: no node)
-//!  | longest prefix <= /16       |   | flag | index             |
+//!  | fallback code (node, bit):  | 0 | deep | depth-16 node     |   (or the empty
+//!  | longest prefix <= /16       |   | flag | index             |    node, 1)
 //!  +-----------------------------+-------------------------------+
 //!                                                |
 //!     bits[node]: 64 bytes, one cache line       |     aux[node]: 24 bytes
@@ -66,14 +66,15 @@
 //! 3. Find the longest prefix on the path of the third byte: bit tests for the
 //!    levels 8, 7 and 6 and one masked `leading_zeros` for levels 0 to 5.
 //! 4. If there is none, the fallback code names the answer instead. Its value
-//!    is `values[rank]`.
+//!    is `values[rank]`. A slot no short prefix covers has a code naming the
+//!    empty node, whose empty value slice makes the lookup a miss.
 //!
 //! Steps 3 and 4 use `select_unpredictable` instead of branches: whether a
 //! random address matches at level 8 is a coin toss, and a mispredicted branch
 //! would throw away the work the CPU had started on the following lookups.
-//! `lookup_batch` runs a software pipeline: while it resolves one address it has
-//! prefetched the nodes of the next sixteen and the values of the next eight,
-//! so their memory accesses overlap.
+//! `lookup_batch` works on groups of 32 addresses in stages (direct entries and
+//! node prefetches; resolution and value prefetches; copies), so the group's
+//! memory accesses of one stage overlap.
 //!
 //! IPv6 uses the same nodes below the same `/16` direct table and walks down
 //! child lists byte by byte, remembering the best match as tree bitmap does.
@@ -111,9 +112,9 @@
 //!   against `prefix-trie`, 200,000 addresses after the full load and after
 //!   removing a random third; the same for the synthetic IPv6 table.
 //! - The cargo-fuzz target `lpm_ops` in the workspace's `fuzz/`.
-//! - Under Miri (`cargo +nightly miri test -p vrsim-lpm --lib`, about a
-//!   minute): all unit tests, including `lookup_batch`, whose prefetches are the
-//!   crate's only `unsafe` code. The proptests are too slow under Miri (four
+//! - Under Miri (`cargo +nightly miri test -p vrsim-lpm --lib`, about two and
+//!   a half minutes): all unit tests, including `lookup_batch`, whose prefetches
+//!   and CPU-feature dispatch are the crate's only `unsafe` code. The proptests are too slow under Miri (four
 //!   cases did not finish in 15 minutes: every table zeroes a 512 KiB direct
 //!   table); they, the differential test and the fuzz target run with debug
 //!   assertions and overflow checks (the workspace's dev profile) or in release.

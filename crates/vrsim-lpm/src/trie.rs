@@ -8,15 +8,19 @@ use crate::slice::{boxed_insert, boxed_remove};
 
 /// "No node" / "no children" in an index field.
 pub(crate) const NONE: u32 = u32::MAX;
-/// A node that is always empty: lookups in `/16` slots without a depth-16 node
-/// read it instead of branching, and fall through to the slot's fallback code.
+/// A node that is always empty: `/16` slots without a depth-16 node name it, so
+/// a lookup reads it instead of branching and falls through to the slot's
+/// fallback code; the fallback code of a slot that no short prefix covers names
+/// it too, and its empty value slice turns the lookup into a miss.
 pub(crate) const EMPTY: usize = 1;
-/// Set in the low half of a direct-table entry that names a depth-16 node.
-pub(crate) const TAG: u32 = 1 << 31;
 /// Set in the low half of a direct-table entry whose node has children.
 pub(crate) const DEEP: u32 = 1 << 30;
 /// The node index in the low half of a direct-table entry.
 pub(crate) const NODE: u32 = DEEP - 1;
+/// The fallback code of a slot that no prefix of length `<= 16` covers.
+pub(crate) const NO_CODE: u32 = (EMPTY as u32) << 9;
+/// A direct-table entry with no depth-16 node and no fallback.
+const EMPTY_ENTRY: u64 = ((NO_CODE as u64) << 32) | EMPTY as u64;
 
 /// What a lookup needs of a node besides its bitmap, kept in a parallel array
 /// so the bitmap stays one aligned cache line.
@@ -38,9 +42,9 @@ pub(crate) struct Trie<V> {
     free: Vec<u32>,
     pub(crate) kids: Vec<Kids>,
     pub(crate) free_kids: Vec<u32>,
-    /// Indexed by the top 16 bits. Low half: `TAG | node` of the depth-16 node
-    /// (with [`DEEP`] if it has children), or 0. High half: the fallback code
-    /// (see [`Trie::code`]) of the longest prefix of length `<= 16` covering it.
+    /// Indexed by the top 16 bits. Low half: the depth-16 node (with [`DEEP`] if
+    /// it has children), or [`EMPTY`]. High half: the fallback code (see
+    /// [`Trie::code`]) of the longest prefix of length `<= 16` covering it.
     pub(crate) direct: Box<[u64; 1 << 16]>,
     width: u32,
     len: usize,
@@ -61,12 +65,14 @@ pub(crate) fn mask(key: u128, len: u32) -> u128 {
     }
 }
 
-/// A direct table of zeroes, built on the heap.
-fn zeroed_direct() -> Box<[u64; 1 << 16]> {
-    let table: Box<[u64]> = vec![0; 1 << 16].into_boxed_slice();
+/// A direct table of empty entries, built on the heap.
+fn empty_direct() -> Box<[u64; 1 << 16]> {
+    let table: Box<[u64]> = vec![EMPTY_ENTRY; 1 << 16].into_boxed_slice();
     // The length is exactly 1 << 16, so the conversion cannot fail; the fallback
     // keeps this total without a panic path.
-    table.try_into().unwrap_or_else(|_| Box::new([0; 1 << 16]))
+    table
+        .try_into()
+        .unwrap_or_else(|_| Box::new([EMPTY_ENTRY; 1 << 16]))
 }
 
 /// The depth of the node owning prefixes of length `len`, and their level in it.
@@ -94,7 +100,7 @@ impl<V> Trie<V> {
             free: Vec::new(),
             kids: Vec::new(),
             free_kids: Vec::new(),
-            direct: zeroed_direct(),
+            direct: empty_direct(),
             width,
             len: 0,
         };
@@ -111,14 +117,18 @@ impl<V> Trie<V> {
         self.width
     }
 
-    /// The fallback code naming the prefix at `pos` of `node`; 0 means none.
-    /// Only prefixes of length `<= 16` get codes; they live in the root (node 0)
-    /// and in depth-8 nodes.
+    /// The fallback code naming the prefix at `pos` of `node`; position 0 means
+    /// none ([`NO_CODE`]). Only prefixes of length `<= 16` get codes; they live in
+    /// the root (node 0) and in depth-8 nodes.
     fn code(node: u32, pos: usize) -> u32 {
-        (node << 9) | pos as u32
+        if pos == 0 {
+            NO_CODE
+        } else {
+            (node << 9) | pos as u32
+        }
     }
 
-    /// The prefix length a fallback code stands for, or `None` for code 0.
+    /// The prefix length a fallback code stands for, or `None` for [`NO_CODE`].
     fn code_len(code: u32) -> Option<u32> {
         let pos = (code & 511) as usize;
         if pos == 0 {
@@ -176,7 +186,7 @@ impl<V> Trie<V> {
                     self.add_child(node, b, c);
                     let s = slot(key);
                     if d == 8 {
-                        self.direct[s] = (self.direct[s] & !0xffff_ffff) | u64::from(TAG | c);
+                        self.direct[s] = (self.direct[s] & !0xffff_ffff) | u64::from(c);
                     } else if d == 16 {
                         self.direct[s] |= u64::from(DEEP);
                     }
@@ -291,7 +301,7 @@ impl<V> Trie<V> {
             self.remove_child(parent, byte_at(key, d));
             let s = slot(key);
             if d == 8 {
-                self.direct[s] &= !0xffff_ffff;
+                self.direct[s] = (self.direct[s] & !0xffff_ffff) | EMPTY as u64;
             } else if d == 16 && self.links[parent as usize] == NONE {
                 self.direct[s] &= !u64::from(DEEP);
             }
@@ -302,7 +312,7 @@ impl<V> Trie<V> {
     /// covering `key`; `any` false means none may match.
     fn best_short(&self, key: u128, max_len: u32, any: bool) -> u32 {
         if !any {
-            return 0;
+            return NO_CODE;
         }
         let b0 = byte_at(key, 0);
         if max_len > 8
@@ -334,7 +344,7 @@ impl<V> Trie<V> {
     pub(crate) fn lookup(&self, key: u128) -> Option<(u32, &V)> {
         let e = self.direct[slot(key)];
         let (low, code) = (e as u32, (e >> 32) as u32);
-        if low & TAG == 0 {
+        if (low & NODE) as usize == EMPTY {
             return self.code_value(code);
         }
         let mut node = (low & NODE) as usize;

@@ -43,10 +43,18 @@ pub(crate) fn key(addr: Ipv4Addr) -> u128 {
 
 /// The prefix of length `len` containing the left-aligned `key`.
 fn net(key: u128, len: u32) -> Ipv4Net {
-    let addr = Ipv4Addr::from((key >> 96) as u32);
-    // `len <= 32` always holds for prefixes of an IPv4 trie, so this never falls
-    // back; the fallback keeps the function total.
-    Ipv4Net::new(addr, len as u8).map_or_else(|_| Ipv4Net::default(), |n| n.trunc())
+    net32((key >> 96) as u32, len)
+}
+
+/// The prefix of length `len` containing `addr`. Cheaper than
+/// `Ipv4Net::new(..).trunc()`, which recomputes the mask through checked shifts.
+#[inline(always)]
+fn net32(addr: u32, len: u32) -> Ipv4Net {
+    // `len <= 32` always holds for prefixes of an IPv4 trie, so the shift is at
+    // most 32 bits of a 64-bit value (a /0 masks everything) and the fallback
+    // below is never taken; it keeps the function total.
+    let mask = (u64::from(u32::MAX) << (32 - len.min(32))) as u32;
+    Ipv4Net::new(Ipv4Addr::from(addr & mask), len as u8).unwrap_or_default()
 }
 
 impl<V> Ipv4Table<V> {
@@ -97,7 +105,7 @@ impl<V> Ipv4Table<V> {
     pub fn longest_match(&self, addr: Ipv4Addr) -> Option<(Ipv4Net, &V)> {
         let a = u32::from(addr);
         let (len, value) = self.lookup(a)?;
-        Some((net(u128::from(a) << 96, len), value))
+        Some((net32(a, len), value))
     }
 
     /// As [`longest_match`](Self::longest_match), with the matched prefix's
