@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 
 use crate::arch::prefetch;
 use crate::bits::{level_of, rank};
-use crate::trie::{DEEP, NODE};
+use crate::trie::{DEEP, NODE, ROOT};
 use crate::v4::Ipv4Table;
 
 /// Where a lookup's value lives: node and heap position (0: no match), and the
@@ -53,7 +53,11 @@ impl<V> Ipv4Table<V> {
         Found {
             node: select_unpredictable(hit, n, code_node),
             pos: select_unpredictable(hit, pos, code & 511),
-            depth: select_unpredictable(hit, 16, select_unpredictable(code_node == 0, 0, 8)),
+            depth: select_unpredictable(
+                hit,
+                16,
+                select_unpredictable(code_node == ROOT as usize, 0, 8),
+            ),
         }
     }
 

@@ -12,14 +12,17 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// a lookup reads it instead of branching and falls through to the slot's
 /// fallback code; the fallback code of a slot that no short prefix covers names
 /// it too, and its empty value slice turns the lookup into a miss.
-pub(crate) const EMPTY: usize = 1;
+pub(crate) const EMPTY: usize = 0;
+/// The root node, at depth 0: it holds the prefixes of lengths 0 to 8.
+pub(crate) const ROOT: u32 = 1;
 /// Set in the low half of a direct-table entry whose node has children.
 pub(crate) const DEEP: u32 = 1 << 30;
 /// The node index in the low half of a direct-table entry.
 pub(crate) const NODE: u32 = DEEP - 1;
 /// The fallback code of a slot that no prefix of length `<= 16` covers.
 pub(crate) const NO_CODE: u32 = (EMPTY as u32) << 9;
-/// A direct-table entry with no depth-16 node and no fallback.
+/// A direct-table entry with no depth-16 node and no fallback: zero, so a new
+/// direct table is zeroed memory that the allocator hands out without writing.
 const EMPTY_ENTRY: u64 = ((NO_CODE as u64) << 32) | EMPTY as u64;
 
 /// What a lookup needs of a node besides its bitmap, kept in a parallel array
@@ -104,6 +107,7 @@ impl<V> Trie<V> {
             width,
             len: 0,
         };
+        // Node 0 is `EMPTY`, node 1 the `ROOT`; neither is ever freed.
         t.alloc_node();
         t.alloc_node();
         t
@@ -119,7 +123,7 @@ impl<V> Trie<V> {
 
     /// The fallback code naming the prefix at `pos` of `node`; position 0 means
     /// none ([`NO_CODE`]). Only prefixes of length `<= 16` get codes; they live in
-    /// the root (node 0) and in depth-8 nodes.
+    /// the root and in depth-8 nodes.
     fn code(node: u32, pos: usize) -> u32 {
         if pos == 0 {
             NO_CODE
@@ -134,7 +138,7 @@ impl<V> Trie<V> {
         if pos == 0 {
             return None;
         }
-        let depth = if code >> 9 == 0 { 0 } else { 8 };
+        let depth = if code >> 9 == ROOT { 0 } else { 8 };
         Some(depth + level_of(pos))
     }
 
@@ -175,7 +179,7 @@ impl<V> Trie<V> {
 
     /// The node at `depth` on the path of `key`, created if `create`.
     pub(crate) fn walk(&mut self, key: u128, depth: u32, create: bool) -> Option<u32> {
-        let mut node = 0;
+        let mut node = ROOT;
         let mut d = 0;
         while d < depth {
             let b = byte_at(key, d);
@@ -201,7 +205,7 @@ impl<V> Trie<V> {
 
     pub(crate) fn get(&self, key: u128, len: u32) -> Option<&V> {
         let (depth, k) = locate(len);
-        let mut node = 0;
+        let mut node = ROOT;
         let mut d = 0;
         while d < depth {
             node = self.child(node, byte_at(key, d))?;
@@ -255,7 +259,7 @@ impl<V> Trie<V> {
     pub(crate) fn remove(&mut self, key: u128, len: u32) -> Option<V> {
         let key = mask(key, len);
         let (depth, k) = locate(len);
-        let mut path = [0u32; 17];
+        let mut path = [ROOT; 17];
         let mut d = 0;
         while d < depth {
             path[(d / 8 + 1) as usize] = self.child(path[(d / 8) as usize], byte_at(key, d))?;
@@ -316,15 +320,15 @@ impl<V> Trie<V> {
         }
         let b0 = byte_at(key, 0);
         if max_len > 8
-            && let Some(c) = self.child(0, b0)
+            && let Some(c) = self.child(ROOT, b0)
         {
             let pos = self.bits[c as usize].best_up_to(byte_at(key, 8), max_len - 8);
             if pos != 0 {
                 return Self::code(c, pos);
             }
         }
-        let pos = self.bits[0].best_up_to(b0, max_len.min(8));
-        Self::code(0, pos)
+        let pos = self.bits[ROOT as usize].best_up_to(b0, max_len.min(8));
+        Self::code(ROOT, pos)
     }
 
     /// Applies `f` to the fallback code of every `/16` slot under `key/len`.

@@ -47,7 +47,7 @@ fn first_level(x: u32) -> u32 {
 impl<'a, V> Walk<'a, V> {
     pub(crate) fn new(trie: &'a Trie<V>) -> Self {
         let root = Frame {
-            node: 0,
+            node: crate::trie::ROOT,
             depth: 0,
             base: 0,
             x: 0,
