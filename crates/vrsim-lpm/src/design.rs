@@ -26,7 +26,7 @@
 //!  direct: [u64; 65536], indexed by the top 16 address bits
 //!  +-----------------------------+-------------------------------+
 //!  | fallback code (node, bit):  | 0 | deep | depth-16 node     |   (or the empty
-//!  | longest prefix <= /16       |   | flag | index             |    node, 1)
+//!  | longest prefix <= /16       |   | flag | index             |    node, 0)
 //!  +-----------------------------+-------------------------------+
 //!                                                |
 //!     bits[node]: 64 bytes, one cache line       |     aux[node]: 24 bytes
@@ -66,8 +66,10 @@
 //! 3. Find the longest prefix on the path of the third byte: bit tests for the
 //!    levels 8, 7 and 6 and one masked `leading_zeros` for levels 0 to 5.
 //! 4. If there is none, the fallback code names the answer instead. Its value
-//!    is `values[rank]`. A slot no short prefix covers has a code naming the
-//!    empty node, whose empty value slice makes the lookup a miss.
+//!    is `values[rank]`. A slot no short prefix covers has code 0, naming the
+//!    empty node, whose empty value slice makes the lookup a miss; so an entry
+//!    of a new table is 0 in both halves, and a new direct table is zeroed
+//!    memory.
 //!
 //! Steps 3 and 4 use `select_unpredictable` instead of branches: whether a
 //! random address matches at level 8 is a coin toss, and a mispredicted branch
