@@ -202,7 +202,7 @@ impl VRouter {
 
     /// The route for `dst` in `vrf`: nexthop (discard when none), the matched
     /// prefix's length, label. [`matched_prefix`] makes the prefix for traces.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn route4(
         &self,
         vrf: crate::ids::VrfId,

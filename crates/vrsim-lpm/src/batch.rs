@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 
 use crate::arch::prefetch;
 use crate::bits::{level_of, rank};
-use crate::trie::{DEEP, NODE, ROOT};
+use crate::trie::{DEEP, EMPTY, NODE, ROOT};
 use crate::v4::Ipv4Table;
 
 /// Where a lookup's value lives: node and heap position (0: no match), and the
@@ -37,10 +37,11 @@ impl<V> Ipv4Table<V> {
         // Slots without a depth-16 node name the always-empty node.
         let n = (entry as u32 & NODE) as usize;
         let b = ((a >> 8) & 0xff) as usize;
-        if entry as u32 & DEEP != 0
-            && let Some(found) = self.resolve_deep(n, b, a)
-        {
-            return found;
+        if entry as u32 & DEEP != 0 {
+            let found = self.resolve_deep(n, b, a);
+            if found.pos != 0 {
+                return found;
+            }
         }
         let pos = t.bits.get(n).map_or(0, |bits| bits.best(b));
         // Selects rather than `if`: a branch would mispredict on random
@@ -61,27 +62,30 @@ impl<V> Ipv4Table<V> {
         }
     }
 
-    /// The match inside the depth-24 child for byte `b`, if there is one.
+    /// The match inside the depth-24 child for byte `b`; position 0 if there is
+    /// none. Out of line: on an Internet table few slots have such children.
     #[inline(never)]
-    fn resolve_deep(&self, node: usize, b: usize, a: u32) -> Option<Found> {
+    fn resolve_deep(&self, node: usize, b: usize, a: u32) -> Found {
         let t = &self.trie;
-        let c = t.via(*t.links.get(node)?, b as u32)? as usize;
-        let pos = t.bits.get(c)?.best((a & 0xff) as usize);
-        (pos != 0).then_some(Found {
+        let child = t.links.get(node).and_then(|&link| t.via(link, b as u32));
+        let c = child.map_or(EMPTY, |c| c as usize);
+        Found {
             node: c,
-            pos,
+            pos: t
+                .bits
+                .get(c)
+                .map_or(0, |bits| bits.best((a & 0xff) as usize)),
             depth: 24,
-        })
+        }
     }
 
-    /// The index of the found value in its node's values.
+    /// The found value.
     #[inline(always)]
-    fn index(&self, f: Found) -> usize {
+    fn value_of(&self, f: Found) -> Option<&V> {
         let t = &self.trie;
-        match (t.bits.get(f.node), t.aux.get(f.node)) {
-            (Some(bits), Some(aux)) => rank(bits, aux.cum, f.pos),
-            _ => 0,
-        }
+        let (bits, aux) = (t.bits.get(f.node)?, t.aux.get(f.node)?);
+        // A miss resolves to the empty node, which has no values.
+        aux.values.get(rank(bits, aux.cum, f.pos))
     }
 
     /// The longest match for `a` as (prefix length, value).
@@ -99,9 +103,7 @@ impl<V> Ipv4Table<V> {
     fn lookup_portable(&self, a: u32) -> Option<(u32, &V)> {
         let entry = self.trie.direct[(a >> 16) as usize];
         let f = self.resolve(entry, a);
-        // A miss resolves to the empty node, which has no values.
-        let value = self.trie.aux.get(f.node)?.values.get(self.index(f));
-        value.map(|v| (f.depth + level_of(f.pos), v))
+        self.value_of(f).map(|v| (f.depth + level_of(f.pos), v))
     }
 }
 
@@ -160,9 +162,7 @@ fn batch_portable<V: Copy>(table: &Ipv4Table<V>, addrs: &[Ipv4Addr], out: &mut [
         // Stage 2: resolve each address in its node; prefetch the value.
         let mut values: [Option<&V>; GROUP] = [None; GROUP];
         for ((v, e), addr) in values.iter_mut().zip(entries).zip(addrs) {
-            let f = table.resolve(e, u32::from(*addr));
-            let index = table.index(f);
-            *v = t.aux.get(f.node).and_then(|x| x.values.get(index));
+            *v = table.value_of(table.resolve(e, u32::from(*addr)));
             if let Some(v) = v {
                 prefetch(*v);
             }
