@@ -96,10 +96,10 @@
 //! into the full table. Uniform random addresses: 39–45 M single lookups/s
 //! (1.5–1.6× prefix-trie in the same run) and 57–60 M/s with `lookup_batch`
 //! (2.2–3.5× prefix-trie); addresses inside the table's prefixes: 48–71 M/s
-//! batched (8–17× prefix-trie). A lookup costs about 110 instructions single and
-//! 135 batched (callgrind), so with 4,096 cache-resident addresses the batch
+//! batched (8–17× prefix-trie). A lookup costs about 108 instructions single and
+//! 127 batched (callgrind), so with 4,096 cache-resident addresses the batch
 //! runs at 89 M/s: instructions, not only cache misses, bound it. What cut them
-//! (162 → 111 single, 188 → 135 batched): building the returned `Ipv4Net` with
+//! (162 → 108 single, 188 → 127 batched): building the returned `Ipv4Net` with
 //! one mask instead of `Ipv4Net::trunc`, direct-table entries that name the
 //! empty node instead of carrying a tag to test, a staged batch loop instead of
 //! a rolling pipeline, and POPCNT/LZCNT in the batch. IPv6 nodes are sparse: 119
