@@ -93,14 +93,8 @@ impl<V> Ipv4Table<V> {
     /// Compiled for the baseline target: detecting POPCNT and LZCNT at run time
     /// costs more per lookup than the instructions save (see `arch`), unlike in
     /// `lookup_batch`, which detects them once per batch.
-    #[inline]
-    pub(crate) fn lookup(&self, a: u32) -> Option<(u32, &V)> {
-        self.lookup_portable(a)
-    }
-
-    /// The lookup itself.
     #[inline(always)]
-    fn lookup_portable(&self, a: u32) -> Option<(u32, &V)> {
+    pub(crate) fn lookup(&self, a: u32) -> Option<(u32, &V)> {
         let entry = self.trie.direct[(a >> 16) as usize];
         let f = self.resolve(entry, a);
         self.value_of(f).map(|v| (f.depth + level_of(f.pos), v))
