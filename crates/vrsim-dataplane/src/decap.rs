@@ -7,7 +7,7 @@ use ipnet::IpNet;
 use vrsim_wire::gre::GreView;
 use vrsim_wire::ipv4::Ipv4View;
 use vrsim_wire::udp::UdpView;
-use vrsim_wire::vxlan::{FLAG_I, VxlanView};
+use vrsim_wire::vxlan::{FLAG_I, FLAG_ROUTER_ALERT, VxlanView};
 use vrsim_wire::{EtherType, IpProtocol, UDP_PORT_MPLS, UDP_PORT_MPLS_LEGACY, UDP_PORT_VXLAN, Vni};
 
 use crate::drop::DropReason;
@@ -163,8 +163,7 @@ impl VRouter {
         self.nh_output(fmd, nh_id, l3, buf, trace)
     }
 
-    /// `vr_vxlan_input`. Contrail's router-alert bit (0x01000000 of the first
-    /// word, the lowest bit of the flags byte) traps to the agent (reference §3).
+    /// `vr_vxlan_input`. The router-alert bit traps to the agent (reference §3).
     fn vxlan_input<T: Tracer>(
         &self,
         mut fmd: Fmd,
@@ -194,7 +193,7 @@ impl VRouter {
             fmd.vrf = n.config.vrf;
         }
         // Reference §3 step 6: the router-alert bit traps to the agent.
-        if flags & 0x01 != 0 {
+        if flags & FLAG_ROUTER_ALERT != 0 {
             return self.trap_to_agent(TrapReason::RouterAlert, trace);
         }
         self.nh_output(fmd, nh, false, buf, trace)

@@ -16,6 +16,9 @@ use crate::types::Vni;
 pub const HEADER_LEN: usize = 8;
 /// The I flag: the VNI is valid.
 pub const FLAG_I: u8 = 0x08;
+/// Contrail's router-alert bit: 0x01000000 of the first word, the lowest bit of
+/// the flags byte. The vRouter traps such packets to its agent.
+pub const FLAG_ROUTER_ALERT: u8 = 0x01;
 
 /// A checked view of a VXLAN header (8 bytes present) and the frame after it.
 /// The I flag is not checked here: [`VxlanRepr::parse`] requires it.
