@@ -30,7 +30,8 @@
 //! leaves, measured outside the repository, reached 78–97 M/s where
 //! `vrsim-lpm`'s `lookup_batch` did 58–68 M/s in the same process.
 //!
-//! Printed at start: its size (the leaves alone take about 4.5 bytes per
+//! Printed at start: the number of prefixes that no leaf names (longer prefixes
+//! cover all their addresses), its size (the leaves alone take about 4.5 bytes per
 //! prefix, as a leaf must tell apart 886,116 prefixes, so with 4-byte values the
 //! whole is about 11 bytes per prefix before any key storage), and a check that
 //! it agrees with `vrsim-lpm` on every benchmark address.
@@ -170,6 +171,21 @@ impl Fib {
         (self.nodes.len() - 1) as u32
     }
 
+    /// The number of prefixes no leaf names: longer prefixes cover all their
+    /// addresses, so a leaf-pushed table would have to keep them elsewhere.
+    fn unnamed(&self) -> usize {
+        let mut named = vec![false; self.values.len()];
+        let direct_leaves = self.direct.iter().filter(|&&e| e & NODE == 0);
+        for &lf in direct_leaves.chain(&self.leaves) {
+            if lf & CHILD == 0
+                && let Some(n) = named.get_mut((lf >> 7) as usize)
+            {
+                *n = true;
+            }
+        }
+        named.iter().filter(|&&n| !n).count()
+    }
+
     fn memory(&self) -> usize {
         4 * (self.direct.len() + self.leaves.len() + self.values.len())
             + std::mem::size_of::<Node>() * self.nodes.len()
@@ -218,10 +234,12 @@ fn bench(c: &mut Criterion) {
     }
     let fib = Fib::build(pfx.clone());
     eprintln!(
-        "leaf-pushed FIB: {} nodes, {} leaves ({:.2} per prefix), {:.2} bytes/prefix; vrsim-lpm {:.2}",
+        "leaf-pushed FIB: {} nodes, {} leaves ({:.2} per prefix), {} prefixes in no leaf, \
+         {:.2} bytes/prefix; vrsim-lpm {:.2}",
         fib.nodes.len(),
         fib.leaves.len(),
         fib.leaves.len() as f64 / n as f64,
+        fib.unnamed(),
         fib.memory() as f64 / n as f64,
         vrsim.memory_usage() as f64 / n as f64,
     );

@@ -102,9 +102,18 @@
 //! (162 → 108 single, 188 → 127 batched): building the returned `Ipv4Net` with
 //! one mask instead of `Ipv4Net::trunc`, direct-table entries that name the
 //! empty node instead of carrying a tag to test, a staged batch loop instead of
-//! a rolling pipeline, and POPCNT/LZCNT in the batch. IPv6 nodes are sparse: 119
-//! bytes per prefix on the synthetic table, and deep lookups walk up to four
-//! nodes below the direct table.
+//! a rolling pipeline, and POPCNT/LZCNT in the batch.
+//!
+//! A leaf-pushed alternative (Poptrie-style, every prefix expanded to the slots
+//! it covers, runs found by one popcount; the workspace's `benches/leafpush.rs`)
+//! looks up in 33–40 instructions and ran 1.9–2.1× faster single than this
+//! table in the same run, but needs 10.9 bytes per prefix without keys or
+//! updates: a leaf must name one of 886,116 prefixes and there are 1.11 leaves
+//! per prefix. Within 8 bytes per prefix, with the values stored once, the
+//! implicit keys of the tree bitmap are what fits.
+//!
+//! IPv6 nodes are sparse: 119 bytes per prefix on the synthetic table, and deep
+//! lookups walk up to four nodes below the direct table.
 //!
 //! # Correctness
 //!
