@@ -1,14 +1,15 @@
 //! Design study: what a leaf-pushed FIB would buy over `vrsim-lpm`'s tree bitmap.
 //!
-//! Issue 3 asks for both ≤ 8 bytes per prefix and batched lookups ≥ 100 M/s.
-//! `vrsim-lpm` meets the first; its lookup (an 8-level search of a 511-bit
+//! The project's targets for `vrsim-lpm` include both ≤ 8 bytes per prefix and
+//! batched lookups ≥ 100 M/s. `vrsim-lpm` meets the first; its lookup (an 8-level search of a 511-bit
 //! tree-bitmap node, then a rank) costs about 108 instructions single and 127
 //! batched, and tops out near 60 M/s batched on uniform addresses here. This
 //! benchmark measures the other side of the trade: a read-only, statically built
 //! structure in the style of Poptrie (Asai & Ohara, SIGCOMM 2015) with 8-bit
-//! strides, DIR-16-8-8 like the vRouter's `mtrie`, whose lookups cost 33 to 40
-//! instructions (with and without POPCNT). It is not part of the library: it has no updates, no `get`,
-//! `remove` or `iter`, and no keys.
+//! strides, DIR-16-8-8 like the vRouter's `mtrie`. Its lookups cost 40
+//! instructions as compiled here and 33 with POPCNT (callgrind, on a standalone
+//! copy of this code). It is not part of the library: it has no updates, no
+//! `get`, `remove` or `iter`, and no keys.
 //!
 //! ```text
 //!  direct: [u32; 65536]    a leaf, or NODE | node index
@@ -24,17 +25,18 @@
 //! A `/24` slot holding longer prefixes names a child node instead.
 //!
 //! Only single lookups are compared. A batch needs software prefetch to
-//! overlap its fetches, which needs `unsafe` that this study does not add to
-//! the repository: a staged batch without it ran slower than single lookups
-//! (20–61 M/s), and a version with `_mm_prefetch` and a fourth stage for the
-//! leaves, measured outside the repository, reached 78–97 M/s where
-//! `vrsim-lpm`'s `lookup_batch` did 58–68 M/s in the same process.
+//! overlap its fetches, and so `unsafe`, which this study does not add to the
+//! repository. Two batches were timed on a standalone copy, not reproducible
+//! from here: a staged one without prefetch ran slower than single lookups
+//! (20–61 M/s), and one with `_mm_prefetch` and a fourth stage for the leaves
+//! reached 78–97 M/s where `vrsim-lpm`'s `lookup_batch` did 58–68 M/s.
 //!
-//! Printed at start: the number of prefixes that no leaf names (longer prefixes
-//! cover all their addresses), its size (the leaves alone take about 4.5 bytes per
-//! prefix, as a leaf must tell apart 886,116 prefixes, so with 4-byte values the
-//! whole is about 11 bytes per prefix before any key storage), and a check that
-//! it agrees with `vrsim-lpm` on every benchmark address.
+//! Before measuring, the study checks that the structure answers exactly as
+//! `vrsim-lpm` does (the same matched prefix) at the first and last address of
+//! every prefix and the address just past it, and on every benchmark address.
+//! It then prints the structure's node and leaf counts, the number of prefixes
+//! that no leaf names (longer prefixes cover all their addresses), and its
+//! bytes per prefix beside `vrsim-lpm`'s.
 //!
 //! Run: `cargo bench --bench leafpush -- --warm-up-time 1 --measurement-time 3`.
 
@@ -95,6 +97,8 @@ fn push(slots: &mut [u32], lo: usize, len: u8, stride_end: u8, lf: u32) {
 
 impl Fib {
     fn build(mut pfx: Vec<(Ipv4Net, u32)>) -> Fib {
+        // Value and node indices must stay below the `NODE` bit and `MISS`.
+        assert!(pfx.len() < 1 << 24, "too many prefixes for 24-bit indices");
         // Shorter prefixes first, so longer ones overwrite the slots they cover.
         pfx.sort_by_key(|(p, _)| (p.prefix_len(), u32::from(p.addr())));
         let values = pfx.iter().map(|p| p.1).collect();
@@ -123,15 +127,9 @@ impl Fib {
             let d = direct[(top24 >> 8) as usize];
             level24.entry(top24 >> 8).or_insert_with(|| vec![d; 256]);
         }
-        // Node 0 is a stand-in for slots without a node: every slot starts a
-        // run, so the batch can read it without a branch and ignore the result.
         let mut fib = Fib {
             direct,
-            nodes: vec![Node {
-                starts: [!0; 4],
-                base: 0,
-                cum: 64 | (128 << 8) | (192 << 16),
-            }],
+            nodes: Vec::new(),
             leaves: Vec::new(),
             values,
         };
@@ -202,9 +200,9 @@ impl Fib {
 
     #[inline(always)]
     fn in_node(&self, node: usize, b: u32) -> u32 {
-        let n = self.nodes.get(node).unwrap_or(&self.nodes[0]);
-        self.leaves
-            .get(Self::leaf_index(n, b))
+        self.nodes
+            .get(node)
+            .and_then(|n| self.leaves.get(Self::leaf_index(n, b)))
             .copied()
             .unwrap_or(MISS)
     }
@@ -224,6 +222,27 @@ impl Fib {
     }
 }
 
+/// The design is only worth measuring if it answers correctly: with each
+/// prefix's index as its value, the structure must find the same prefix as
+/// `vrsim-lpm` at both ends of every prefix and just past its end.
+fn check(pfx: &[(Ipv4Net, u32)]) {
+    let ids: Vec<(Ipv4Net, u32)> = (0..).zip(pfx).map(|(i, &(p, _))| (p, i)).collect();
+    let table: Ipv4Table<u32> = ids.iter().copied().collect();
+    let fib = Fib::build(ids);
+    for (p, _) in pfx {
+        let last = u32::from(p.broadcast());
+        for a in [u32::from(p.network()), last, last.wrapping_add(1)] {
+            let want = table.longest_match_len(Ipv4Addr::from(a));
+            assert_eq!(
+                want.map(|(l, v)| (u32::from(l), v)),
+                fib.lookup(a),
+                "{}",
+                Ipv4Addr::from(a)
+            );
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let pfx = load_v4();
     let n = pfx.len();
@@ -233,6 +252,7 @@ fn bench(c: &mut Criterion) {
         ptrie.insert(p, v);
     }
     let fib = Fib::build(pfx.clone());
+    check(&pfx);
     eprintln!(
         "leaf-pushed FIB: {} nodes, {} leaves ({:.2} per prefix), {} prefixes in no leaf, \
          {:.2} bytes/prefix; vrsim-lpm {:.2}",
@@ -254,7 +274,6 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     for (set, addrs) in [("uniform", &uniform), ("matching", &matching)] {
-        // The design is only worth measuring if it answers correctly.
         for &a in addrs.iter() {
             let want = vrsim.longest_match_len(a);
             let got = fib.lookup(u32::from(a));
