@@ -56,7 +56,7 @@ use vrsim_lpm::Ipv4Table;
 #[path = "lpm/data.rs"]
 mod data;
 
-use data::{Rng, load_v4};
+use data::{Rng, load_v4, matching4};
 
 /// A direct-table entry naming a node rather than holding a leaf.
 const NODE: u32 = 1 << 31;
@@ -267,12 +267,7 @@ fn bench(c: &mut Criterion) {
     let uniform: Vec<Ipv4Addr> = (0..1 << 16)
         .map(|_| Ipv4Addr::from(rng.next() as u32))
         .collect();
-    let matching: Vec<Ipv4Addr> = (0..1 << 16)
-        .map(|_| {
-            let p = pfx[rng.below(n)].0;
-            Ipv4Addr::from(u32::from(p.network()) | (rng.next() as u32 & !u32::from(p.netmask())))
-        })
-        .collect();
+    let matching = matching4(&pfx, &mut rng, 1 << 16);
     for (set, addrs) in [("uniform", &uniform), ("matching", &matching)] {
         for &a in addrs.iter() {
             let want = vrsim.longest_match_len(a);

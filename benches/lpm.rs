@@ -38,7 +38,7 @@ mod data;
 #[path = "lpm/v6.rs"]
 mod v6;
 
-use data::{Rng, load_v4};
+use data::{Rng, load_v4, matching4};
 
 /// Addresses per lookup set.
 pub(crate) const SET: usize = 1 << 16;
@@ -78,17 +78,6 @@ fn build_rtrie4(pfx: &[(Ipv4Net, u32)]) -> RTrieMap<Ipv4Net, u32> {
         m.insert(p, v);
     }
     m
-}
-
-/// Addresses inside prefixes drawn uniformly from `pfx`.
-fn matching4(pfx: &[(Ipv4Net, u32)], rng: &mut Rng, n: usize) -> Vec<Ipv4Addr> {
-    (0..n)
-        .map(|_| {
-            let p = pfx[rng.below(pfx.len())].0;
-            let host = rng.next() as u32 & !u32::from(p.netmask());
-            Ipv4Addr::from(u32::from(p.network()) | host)
-        })
-        .collect()
 }
 
 pub(crate) fn print_memory(name: &str, bytes: Option<usize>, n: usize) {

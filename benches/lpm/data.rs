@@ -70,6 +70,17 @@ pub(crate) fn load_v4() -> Vec<(Ipv4Net, u32)> {
     out
 }
 
+/// Addresses inside prefixes drawn uniformly from `pfx`.
+pub(crate) fn matching4(pfx: &[(Ipv4Net, u32)], rng: &mut Rng, n: usize) -> Vec<Ipv4Addr> {
+    (0..n)
+        .map(|_| {
+            let p = pfx[rng.below(pfx.len())].0;
+            let host = rng.next() as u32 & !u32::from(p.netmask());
+            Ipv4Addr::from(u32::from(p.network()) | host)
+        })
+        .collect()
+}
+
 /// Prefix lengths of the synthetic IPv6 table, per mille, modelled on the
 /// IPv6 default-free zone: /48 48%, /32 13%, /44 8%, /40 7%, /36 4%, /29 3%,
 /// /46 3%, /47, /42, /45 2% each, and 1% or less each of /28, /30, /31, /33,
