@@ -42,17 +42,16 @@
 //! println!("{trace}");
 //! ```
 
-mod decap;
 pub mod drop;
 pub mod dump;
-mod encap;
 mod error;
-mod forward;
 mod ids;
 pub mod nexthop;
 mod packet;
 mod pipeline;
 pub mod route;
+#[cfg(test)]
+mod testing;
 pub mod trace;
 pub mod vif;
 mod vrouter;

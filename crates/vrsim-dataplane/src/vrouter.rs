@@ -2,7 +2,6 @@
 //! that programs it, validating every reference (nothing is half-applied).
 
 use hashbrown::HashMap;
-use std::sync::atomic::{AtomicU16, Ordering};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
@@ -42,7 +41,7 @@ impl Nexthop {
 
 /// One vRouter: vifs, nexthops, the MPLS ILM, the VXLAN table, VRFs and the
 /// global drop counters.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct VRouter {
     pub(crate) vifs: Vec<Option<Vif>>,
     pub(crate) nhs: Vec<Option<Nexthop>>,
@@ -50,22 +49,8 @@ pub struct VRouter {
     pub(crate) vxlan: HashMap<Vni, NhId>,
     pub(crate) vrfs: Vec<Vrf>,
     pub(crate) drops: DropCounters,
-    /// The outer IPv4 ID counter of UDP tunnels.
-    pub(crate) ip_id: AtomicU16,
-}
-
-impl Clone for VRouter {
-    fn clone(&self) -> Self {
-        VRouter {
-            vifs: self.vifs.clone(),
-            nhs: self.nhs.clone(),
-            ilm: self.ilm.clone(),
-            vxlan: self.vxlan.clone(),
-            vrfs: self.vrfs.clone(),
-            drops: self.drops,
-            ip_id: AtomicU16::new(self.ip_id.load(Ordering::Relaxed)),
-        }
-    }
+    /// The outer IPv4 ID counter of UDP tunnels (`vr_generate_unique_ip_id`).
+    pub(crate) ip_id: u16,
 }
 
 impl Default for VRouter {
@@ -93,7 +78,7 @@ impl VRouter {
             vxlan: HashMap::new(),
             vrfs: Vec::new(),
             drops: DropCounters::default(),
-            ip_id: AtomicU16::new(0),
+            ip_id: 0,
         }
     }
 
@@ -502,4 +487,95 @@ fn set<T>(v: &mut Vec<Option<T>>, index: usize, value: T) {
         v.resize_with(index + 1, || None);
     }
     v[index] = Some(value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nexthop::{NhFamily, NhFlags};
+    use crate::testing::{self, TAP, VRF, node};
+
+    fn encap_to(oif: VifId, id: u32) -> NexthopConfig {
+        NexthopConfig {
+            id: testing::nh(id),
+            kind: NhKind::Encap {
+                oif,
+                rewrite: [0; 14],
+                encap_family: 0x0800,
+            },
+            family: NhFamily::Inet,
+            flags: NhFlags::VALID,
+            vrf: VRF,
+        }
+    }
+
+    #[test]
+    fn a_nexthop_naming_a_missing_vif_is_refused_and_nothing_changes() {
+        let mut r = node();
+        let before = r.nexthops().count();
+        let missing = VifId::new(9).expect("in range");
+        let err = r.add_nh(encap_to(missing, 50)).expect_err("no vif 9");
+        assert_eq!(err.to_string(), "nh 50 names vif 9, which does not exist");
+        assert_eq!(r.nexthops().count(), before);
+    }
+
+    #[test]
+    fn a_nexthop_in_use_cannot_be_deleted_until_its_route_goes() {
+        let mut r = node();
+        r.add_nh(encap_to(TAP, 50)).expect("a new nexthop");
+        let prefix: Ipv4Net = "198.18.0.0/15".parse().expect("prefix");
+        let route = Route {
+            nh: testing::nh(50),
+            label: None,
+            flags: RouteFlags::empty(),
+            stitched_mac: None,
+        };
+        r.add_route4(VRF, prefix, route).expect("route");
+        assert_eq!(r.nh(testing::nh(50)).map(Nexthop::ref_cnt), Some(2));
+        let err = r.delete_nh(testing::nh(50)).expect_err("in use");
+        assert_eq!(err.to_string(), "nh 50 is still referenced 1 times");
+        r.delete_route4(VRF, prefix).expect("the route");
+        assert!(r.delete_nh(testing::nh(50)).is_ok());
+    }
+
+    #[test]
+    fn the_discard_nexthop_is_fixed() {
+        let mut r = node();
+        assert_eq!(r.delete_nh(NhId::DISCARD), Err(ConfigError::DiscardNhFixed));
+    }
+
+    #[test]
+    fn a_vif_cannot_go_while_a_nexthop_sends_out_of_it() {
+        let mut r = node();
+        let err = r.delete_vif(TAP).expect_err("nh 10 sends out of it");
+        assert!(
+            matches!(err, ConfigError::VifInUse { vif, .. } if vif == TAP),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn labels_beyond_the_table_are_refused() {
+        let mut r = VRouter::with_label_table(16);
+        let label = MplsLabel::new(16).expect("in range");
+        let err = r
+            .add_label(label, NhId::DISCARD)
+            .expect_err("beyond 16 labels");
+        assert_eq!(
+            err.to_string(),
+            "label 16 is beyond the label table (16 labels)"
+        );
+    }
+
+    #[test]
+    fn changing_a_vif_keeps_its_counters() {
+        let mut r = node();
+        let frame = testing::from_vm(testing::echo(testing::VM_IP, testing::REMOTE_IP, 64));
+        testing::run(&mut r, TAP, &frame);
+        let mut config = r.vif(TAP).expect("the tap").config.clone();
+        config.mtu = 9000;
+        r.change_vif(config).expect("change");
+        let tap = r.vif(TAP).expect("the tap");
+        assert_eq!((tap.config.mtu, tap.stats.rx_packets), (9000, 1));
+    }
 }

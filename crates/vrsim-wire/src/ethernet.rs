@@ -75,6 +75,50 @@ impl<'a> EthernetView<'a> {
     }
 }
 
+/// A checked, writable view of an Ethernet II header, for rewriting a frame
+/// in place (as the vRouter's nexthops do): the header is checked to be whole
+/// once, then no setter panics.
+#[derive(Debug)]
+pub struct EthernetViewMut<'a> {
+    header: &'a mut [u8; HEADER_LEN],
+}
+
+impl<'a> EthernetViewMut<'a> {
+    /// Check that `bytes` holds a whole header.
+    #[inline(always)]
+    pub fn new_checked(bytes: &'a mut [u8]) -> Result<Self> {
+        let available = bytes.len();
+        let header = bytes
+            .first_chunk_mut::<HEADER_LEN>()
+            .ok_or(Error::truncated(Layer::Ethernet, HEADER_LEN, available))?;
+        Ok(EthernetViewMut { header })
+    }
+
+    /// Write the destination MAC address.
+    #[inline(always)]
+    pub fn set_dst(&mut self, mac: MacAddr) {
+        self.header[0..6].copy_from_slice(&mac.octets());
+    }
+
+    /// Write the source MAC address.
+    #[inline(always)]
+    pub fn set_src(&mut self, mac: MacAddr) {
+        self.header[6..12].copy_from_slice(&mac.octets());
+    }
+
+    /// Write the EtherType.
+    #[inline(always)]
+    pub fn set_ethertype(&mut self, ethertype: EtherType) {
+        self.header[12..14].copy_from_slice(&ethertype.value().to_be_bytes());
+    }
+
+    /// Overwrite the whole header with `header` (a nexthop's stored rewrite).
+    #[inline(always)]
+    pub fn set_header(&mut self, header: &[u8; HEADER_LEN]) {
+        *self.header = *header;
+    }
+}
+
 /// An Ethernet II header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EthernetRepr {

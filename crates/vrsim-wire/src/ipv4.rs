@@ -155,6 +155,18 @@ impl<'a> Ipv4View<'a> {
         self.checksum() == self.compute_checksum()
     }
 
+    /// The identification field.
+    #[inline]
+    pub fn ident(&self) -> u16 {
+        u16::from_be_bytes([self.fixed[4], self.fixed[5]])
+    }
+
+    /// Whether the don't-fragment flag is set.
+    #[inline]
+    pub fn dont_fragment(&self) -> bool {
+        self.fixed[6] & (FLAG_DF << 5) != 0
+    }
+
     /// Whether this is a fragment (more-fragments set or a non-zero offset).
     #[inline]
     pub fn is_fragment(&self) -> bool {
@@ -171,6 +183,88 @@ impl<'a> Ipv4View<'a> {
     #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[self.header_len..self.total_len]
+    }
+}
+
+/// A checked, writable view of an IPv4 header, for the fields a router
+/// rewrites in place: the TTL, with the header checksum updated
+/// incrementally (RFC 1624). The fixed header is checked to be whole and of
+/// version 4 once, then no setter panics.
+#[derive(Debug)]
+pub struct Ipv4ViewMut<'a> {
+    fixed: &'a mut [u8; MIN_HEADER_LEN],
+}
+
+impl<'a> Ipv4ViewMut<'a> {
+    /// Check that `bytes` starts with a whole fixed IPv4 header.
+    #[inline(always)]
+    pub fn new_checked(bytes: &'a mut [u8]) -> Result<Self> {
+        let available = bytes.len();
+        let fixed = bytes
+            .first_chunk_mut::<MIN_HEADER_LEN>()
+            .ok_or(Error::truncated(Layer::Ipv4, MIN_HEADER_LEN, available))?;
+        let version = fixed[0] >> 4;
+        if version != 4 {
+            return Err(Error::new(
+                Layer::Ipv4,
+                ErrorKind::Version {
+                    found: version,
+                    expected: 4,
+                },
+            ));
+        }
+        Ok(Ipv4ViewMut { fixed })
+    }
+
+    /// Time to live.
+    #[inline(always)]
+    pub fn ttl(&self) -> u8 {
+        self.fixed[8]
+    }
+
+    /// The identification field.
+    #[inline(always)]
+    pub fn ident(&self) -> u16 {
+        u16::from_be_bytes([self.fixed[4], self.fixed[5]])
+    }
+
+    /// Whether the don't-fragment flag is set.
+    #[inline(always)]
+    pub fn dont_fragment(&self) -> bool {
+        self.fixed[6] & (FLAG_DF << 5) != 0
+    }
+
+    /// Decrement the TTL by one, patching the checksum for it (RFC 1624 eqn.
+    /// 3 with the TTL/protocol word lowered by 0x0100); `None` and nothing
+    /// written when the TTL is already 0.
+    #[inline(always)]
+    pub fn decrement_ttl(&mut self) -> Option<u8> {
+        let f = &mut *self.fixed;
+        let ttl = f[8].checked_sub(1)?;
+        f[8] = ttl;
+        // ~m + m' is 0xfeff for m' = m - 0x0100.
+        let old_sum = u16::from_be_bytes([f[10], f[11]]);
+        let sum = u32::from(!old_sum) + 0xfeff;
+        let folded = (sum & 0xffff) + (sum >> 16);
+        let new_sum = !((folded & 0xffff) + (folded >> 16)) as u16;
+        f[10..12].copy_from_slice(&new_sum.to_be_bytes());
+        Some(ttl)
+    }
+
+    /// Write the TTL and patch the header checksum for the change (RFC 1624
+    /// eqn. 3, `HC' = ~(~HC + ~m + m')`, over the TTL/protocol word), so a
+    /// header whose checksum was right stays right without summing it again.
+    #[inline(always)]
+    pub fn set_ttl(&mut self, ttl: u8) {
+        let f = &mut *self.fixed;
+        let old_word = u16::from_be_bytes([f[8], f[9]]);
+        let new_word = u16::from_be_bytes([ttl, f[9]]);
+        f[8] = ttl;
+        let old_sum = u16::from_be_bytes([f[10], f[11]]);
+        let sum = u32::from(!old_sum) + u32::from(!old_word) + u32::from(new_word);
+        let folded = (sum & 0xffff) + (sum >> 16);
+        let new_sum = !((folded & 0xffff) + (folded >> 16)) as u16;
+        f[10..12].copy_from_slice(&new_sum.to_be_bytes());
     }
 }
 

@@ -54,6 +54,29 @@ impl MplsEntry {
         (entry, word & field::BOTTOM != 0)
     }
 
+    /// Read the entry at the start of `bytes` and its S bit, without walking
+    /// the rest of the stack (as a router pops one label at a time).
+    #[inline(always)]
+    pub fn read(bytes: &[u8]) -> Result<(Self, bool)> {
+        let word = bytes.first_chunk::<ENTRY_LEN>().ok_or(Error::truncated(
+            Layer::Mpls,
+            ENTRY_LEN,
+            bytes.len(),
+        ))?;
+        Ok(MplsEntry::from_word(u32::from_be_bytes(*word)))
+    }
+
+    /// Write the entry with the given S bit into the first [`ENTRY_LEN`] bytes of `buf`.
+    #[inline(always)]
+    pub fn write(self, bottom: bool, buf: &mut [u8]) -> Result<()> {
+        let available = buf.len();
+        let out = buf
+            .first_chunk_mut::<ENTRY_LEN>()
+            .ok_or(Error::buffer_too_small(Layer::Mpls, ENTRY_LEN, available))?;
+        *out = self.to_word(bottom).to_be_bytes();
+        Ok(())
+    }
+
     /// Encode the entry with the given S bit. A traffic class above 7 is masked.
     #[inline]
     pub fn to_word(self, bottom: bool) -> u32 {

@@ -2,7 +2,25 @@
 //! returns what became of it, counting it exactly once: transmitted on a vif,
 //! handed to the host, or dropped under one [`DropReason`].
 //!
-//! The receive paths follow the vRouter's (reference §1, §3, §4):
+//! The files follow a packet as it moves (the vRouter's functions in brackets):
+//! - this file: receive on a vif and account for the outcome (`vr_pkt_type`,
+//!   the vif's receive handlers);
+//! - [`fabric`]: from the fabric, the outer lookup and decapsulation
+//!   (`vr_fabric_input`, `vr_ip_rcv`, `vr_mpls_input`, `vr_vxlan_input`);
+//! - [`tap`]: from a VM, the bridge lookup and proxy ARP
+//!   (`vr_virtual_input`, `vr_bridge_input`, `vr_arp_input`);
+//! - [`forward`]: the common core, routing, flow processing with RPF and
+//!   the nexthop walk (`vr_forward`, `vr_flow_forward`, `nh_output`);
+//! - [`encap`]: tunnel nexthops pushing MPLSoGRE, MPLSoUDP or VXLAN
+//!   (`nh_gre_tunnel`, `nh_mpls_udp_tunnel`, `nh_vxlan_tunnel`);
+//! - [`lookup`]: what the stages share (the inet route lookup and its trace
+//!   step, the flow hash, the TTL decrement).
+//!
+//! The stages only read the vRouter's tables (`&VRouter`); the one counter a
+//! packet moves, the outer IPv4 ID of UDP tunnels, travels in [`Ctx`] beside
+//! the tracer and is written back after the packet's trip.
+//!
+//! The receive paths:
 //! - **fabric** (`Physical`): IPv4 to an address whose route is a Receive
 //!   nexthop (vhost0's) is decapsulated: GRE 0x8847 or UDP 6635/51234 carry
 //!   MPLS, UDP 4789 carries VXLAN; anything else goes to the host;
@@ -13,13 +31,19 @@
 //!   vif present the real vRouter routes vhost's packets in the fabric VRF;
 //!   vrsim does not model that yet.)
 
+mod encap;
+mod fabric;
+mod forward;
+mod lookup;
+mod tap;
+
 use std::net::Ipv4Addr;
 
-use vrsim_wire::ethernet::{EthernetView, HEADER_LEN as ETH_LEN};
-use vrsim_wire::{EtherType, MplsLabel};
+use vrsim_wire::MplsLabel;
+use vrsim_wire::ethernet::EthernetView;
 
 use crate::drop::DropReason;
-use crate::ids::{VifId, VrfId};
+use crate::ids::{NhId, VifId, VrfId};
 use crate::packet::PacketBuf;
 use crate::trace::{Step, Tracer, TrapReason};
 use crate::vif::VifType;
@@ -49,12 +73,13 @@ pub(crate) struct Fmd {
     pub(crate) ingress: VifId,
     /// Whether it entered on the fabric.
     pub(crate) from_fabric: bool,
+
     /// The outer source address of a decapsulated packet (for RPF).
     pub(crate) outer_src: Option<Ipv4Addr>,
     /// The label (or VNID) to push, from the route or the ECMP member.
     pub(crate) label: Option<u32>,
     /// The label or VNID nexthop a fabric packet came through (the flow key nexthop).
-    pub(crate) key_nh: Option<crate::ids::NhId>,
+    pub(crate) key_nh: Option<NhId>,
     /// The VRF lookups happen in.
     pub(crate) vrf: VrfId,
     /// Whether flow processing (and RPF) has run.
@@ -64,6 +89,17 @@ pub(crate) struct Fmd {
     pub(crate) ttl: Option<u8>,
     /// Nexthops followed so far, bounded against loops.
     pub(crate) hops: u8,
+}
+
+/// What a packet's trip lends the stages besides its buffer: the tracer, and
+/// the router's outer IPv4 ID counter (the one piece of router state a
+/// packet changes), copied out of the [`VRouter`] before the trip and back
+/// after it so that the stages read the tables through `&VRouter`.
+pub(crate) struct Ctx<'t, T> {
+    /// Where steps are recorded.
+    pub(crate) trace: &'t mut T,
+    /// The last outer IPv4 ID handed out.
+    pub(crate) ip_id: u16,
 }
 
 /// How many nexthops one packet may follow before it is dropped as a loop.
@@ -91,7 +127,13 @@ impl VRouter {
             Some(vif) => {
                 vif.stats.rx_packets += 1;
                 vif.stats.rx_bytes += frame.len() as u64;
-                self.receive(ingress, buf, trace)
+                let mut cx = Ctx {
+                    trace,
+                    ip_id: self.ip_id,
+                };
+                let outcome = self.receive(ingress, buf, &mut cx);
+                self.ip_id = cx.ip_id;
+                outcome
             }
             None => Disposition::Drop(DropReason::InvalidIf),
         };
@@ -141,7 +183,7 @@ impl VRouter {
         &self,
         ingress: VifId,
         buf: &mut PacketBuf,
-        trace: &mut T,
+        cx: &mut Ctx<'_, T>,
     ) -> Disposition {
         let Some(vif) = self.vif(ingress) else {
             return Disposition::Drop(DropReason::InvalidIf);
@@ -163,8 +205,8 @@ impl VRouter {
             hops: 0,
         };
         match vif.config.kind {
-            VifType::Physical => self.fabric_input(fmd, ethertype, buf, trace),
-            VifType::Virtual | VifType::VirtualVlan => self.virtual_input(fmd, buf, trace),
+            VifType::Physical => self.fabric_input(fmd, ethertype, buf, cx),
+            VifType::Virtual | VifType::VirtualVlan => self.virtual_input(fmd, buf, cx),
             // Cross-connected to the fabric. (With an agent the vRouter routes
             // vhost's packets in the fabric VRF instead; vrsim does not model that.)
             VifType::Host => match self.fabric_vif() {
@@ -179,25 +221,8 @@ impl VRouter {
         }
     }
 
-    /// `vr_fabric_input`: IPv4 to the outer lookup, everything else to the host.
-    fn fabric_input<T: Tracer>(
-        &self,
-        fmd: Fmd,
-        ethertype: EtherType,
-        buf: &mut PacketBuf,
-        trace: &mut T,
-    ) -> Disposition {
-        match ethertype {
-            EtherType::Ipv4 => {
-                buf.pull(ETH_LEN);
-                self.fabric_l3(fmd, buf, trace)
-            }
-            _ => self.to_host(),
-        }
-    }
-
     /// The vhost vif, where packets for the host go; `Trap No IF` without one.
-    pub(crate) fn to_host(&self) -> Disposition {
+    fn to_host(&self) -> Disposition {
         match self.vifs().find(|v| v.config.kind == VifType::Host) {
             Some(v) => Disposition::ToHost { vif: v.id() },
             None => Disposition::Drop(DropReason::TrapNoIf),
@@ -205,11 +230,7 @@ impl VRouter {
     }
 
     /// Trap to the agent (`vr_trap`): through the agent vif, `Trap No IF` without one.
-    pub(crate) fn trap_to_agent<T: Tracer>(
-        &self,
-        reason: TrapReason,
-        trace: &mut T,
-    ) -> Disposition {
+    fn trap_to_agent<T: Tracer>(&self, reason: TrapReason, trace: &mut T) -> Disposition {
         trace.step(Step::Trap { reason });
         match self.vifs().find(|v| v.config.kind == VifType::Agent) {
             Some(v) => Disposition::ToHost { vif: v.id() },
@@ -224,8 +245,72 @@ impl VRouter {
     }
 
     /// The label table size.
-    pub(crate) fn label_in_table(&self, label: u32) -> Option<MplsLabel> {
+    fn label_in_table(&self, label: u32) -> Option<MplsLabel> {
         let l = MplsLabel::new(label)?;
         (usize::try_from(label).ok()? < self.ilm.len()).then_some(l)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+    use crate::trace::NoTrace;
+
+    #[test]
+    fn a_frame_on_a_missing_vif_is_an_invalid_if_drop() {
+        let mut r = node();
+        let vif = VifId::new(40).expect("in range");
+        let (d, _, steps) = run(&mut r, vif, &[0u8; 60]);
+        assert_eq!(d, Disposition::Drop(DropReason::InvalidIf));
+        assert_eq!(r.drops().get(DropReason::InvalidIf), 1);
+        assert!(matches!(
+            steps.last(),
+            Some(Step::Drop {
+                reason: DropReason::InvalidIf
+            })
+        ));
+    }
+
+    #[test]
+    fn a_runt_frame_is_an_interface_drop_counted_on_its_vif() {
+        let mut r = node();
+        let (d, _, _) = run(&mut r, TAP, &[0u8; 10]);
+        assert_eq!(d, Disposition::Drop(DropReason::InterfaceDrop));
+        let tap = r.vif(TAP).expect("the tap");
+        assert_eq!((tap.stats.rx_packets, tap.stats.rx_errors), (1, 1));
+        assert_eq!(tap.drops.get(DropReason::InterfaceDrop), 1);
+    }
+
+    #[test]
+    fn vhost_is_cross_connected_to_the_fabric_and_counted_both_ways() {
+        let mut r = node();
+        let frame = from_vm(echo(NODE_IP, GW_IP, 64));
+        let (d, out, _) = run(&mut r, VHOST, &frame);
+        assert_eq!(d, Disposition::Transmit { vif: FABRIC });
+        assert_eq!(out, frame);
+        let fabric = r.vif(FABRIC).expect("the fabric vif");
+        assert_eq!(
+            (fabric.stats.tx_packets, fabric.stats.tx_bytes),
+            (1, frame.len() as u64)
+        );
+    }
+
+    #[test]
+    fn frames_from_the_agent_vif_are_not_modelled_and_counted() {
+        let mut r = node();
+        let (d, _, _) = run(&mut r, AGENT, &from_vm(echo(VM_IP, GW_IP, 64)));
+        assert_eq!(d, Disposition::Drop(DropReason::InvalidPacket));
+    }
+
+    #[test]
+    fn tracing_does_not_change_the_outcome() {
+        let frame = from_gateway(LABEL_IN, 64, echo(REMOTE_IP, VM_IP, 63));
+        let (mut a, mut b) = (node(), node());
+        let (traced, out, _) = run(&mut a, FABRIC, &frame);
+        let mut buf = PacketBuf::with_capacity(1514);
+        let untraced = b.process(FABRIC, &frame, &mut buf, &mut NoTrace);
+        assert_eq!(traced, untraced);
+        assert_eq!(out, buf.frame());
     }
 }

@@ -1,0 +1,296 @@
+//! From a VM's tap: `vr_virtual_input`, the bridge lookup of
+//! `vr_bridge_input` (with unknown-unicast flooding), and proxy ARP
+//! (`vr_arp_input`, `vm_arp_request`, `vr_get_proxy_mac`).
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use vrsim_wire::arp::{ArpOperation, ArpRepr, ArpView};
+use vrsim_wire::ethernet::{EthernetRepr, EthernetView, HEADER_LEN as ETH_LEN};
+use vrsim_wire::{EtherType, MacAddr};
+
+use super::{Ctx, Disposition, Fmd};
+use crate::drop::DropReason;
+use crate::ids::NhId;
+use crate::nexthop::{NhFlags, NhKind};
+use crate::packet::PacketBuf;
+use crate::route::{BridgeEntry, RouteFlags};
+use crate::trace::{Step, Tracer};
+use crate::vif::VifFlags;
+use crate::vrouter::VRouter;
+
+impl VRouter {
+    /// `vr_virtual_input`: a frame from a VM's tap.
+    pub(super) fn virtual_input<T: Tracer>(
+        &self,
+        fmd: Fmd,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Disposition {
+        let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
+            return Disposition::Drop(DropReason::InterfaceDrop);
+        };
+        if eth.ethertype() == EtherType::Arp {
+            return self.arp_from_vm(fmd, buf, cx);
+        }
+        self.bridge_input(fmd, buf, cx)
+    }
+
+    /// `vr_bridge_input`: look the destination MAC up in the VRF's bridge table.
+    /// An entry whose nexthop is Discard counts as a miss. A multicast or
+    /// broadcast miss uses the broadcast entry; a unicast miss floods through
+    /// it when unknown-unicast flooding is on (the tap's `Uuf` flag for frames
+    /// from a VM, the label or VNID nexthop's `Unicast Flood` flag for frames
+    /// from the fabric), and is dropped as `No L2 Route` otherwise.
+    pub(super) fn bridge_input<T: Tracer>(
+        &self,
+        fmd: Fmd,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Disposition {
+        let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
+            return Disposition::Drop(DropReason::InvalidPacket);
+        };
+        let mac = eth.dst();
+        let found = self
+            .bridge_entry(&fmd, mac, cx.trace)
+            .filter(|e| e.nh != NhId::DISCARD);
+        let entry = match found {
+            Some(e) => e,
+            None if mac.is_multicast() || self.floods_unknown_unicast(&fmd) => {
+                match self.bridge_entry(&fmd, MacAddr::broadcast(), cx.trace) {
+                    Some(e) if !mac.is_broadcast() => e,
+                    // The broadcast entry itself was the lookup: its Discard nexthop stands.
+                    Some(e) => e,
+                    None => return Disposition::Drop(DropReason::L2NoRoute),
+                }
+            }
+            None => return Disposition::Drop(DropReason::L2NoRoute),
+        };
+        // Unicast from the fabric back into a tunnel is refused (`vr_bridge_input`).
+        let to_tunnel = matches!(
+            self.nh(entry.nh).map(|n| &n.config.kind),
+            Some(NhKind::Tunnel { .. })
+        );
+        if fmd.from_fabric && to_tunnel && !mac.is_multicast() {
+            return Disposition::Drop(DropReason::InvalidSource);
+        }
+        let fmd = Fmd {
+            label: entry.label,
+            ..fmd
+        };
+        self.nh_output(fmd, entry.nh, false, buf, cx)
+    }
+
+    fn bridge_entry<T: Tracer>(
+        &self,
+        fmd: &Fmd,
+        mac: MacAddr,
+        trace: &mut T,
+    ) -> Option<BridgeEntry> {
+        let entry = self
+            .vrfs
+            .get(fmd.vrf.index())
+            .and_then(|v| v.bridge.get(&mac))
+            .copied();
+        trace.step(Step::BridgeLookup {
+            vrf: fmd.vrf,
+            mac,
+            nh: entry.map(|e| e.nh),
+        });
+        entry
+    }
+
+    fn floods_unknown_unicast(&self, fmd: &Fmd) -> bool {
+        if fmd.from_fabric {
+            fmd.key_nh
+                .and_then(|n| self.nh(n))
+                .is_some_and(|n| n.config.flags.contains(NhFlags::UNKNOWN_UC_FLOOD))
+        } else {
+            self.vif(fmd.ingress)
+                .is_some_and(|v| v.config.flags.contains(VifFlags::UNKNOWN_UC_FLOOD))
+        }
+    }
+
+    /// ARP from a VM (`vr_arp_input`, `vm_arp_request`, `vr_get_proxy_mac`).
+    /// Replies and gratuitous ARP are bridged like any frame. A request is
+    /// answered by proxy when the vif proxies MAC requests or the target's
+    /// route has the P flag: with the route's stitched MAC, else flooded when
+    /// the route has F, else with the vif's MAC. Anything else is bridged
+    /// (flooded when broadcast).
+    fn arp_from_vm<T: Tracer>(
+        &self,
+        fmd: Fmd,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Disposition {
+        let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
+            return Disposition::Drop(DropReason::InterfaceDrop);
+        };
+        let Ok(arp) = ArpView::new_checked(eth.payload()).and_then(|v| ArpRepr::parse(&v)) else {
+            return Disposition::Drop(DropReason::InvalidArp);
+        };
+        let vif = self.vif(fmd.ingress);
+        let vif_flags = vif.map_or(VifFlags::empty(), |v| v.config.flags);
+        match arp.operation {
+            ArpOperation::Request => {}
+            ArpOperation::Reply => return self.bridge_input(fmd, buf, cx),
+            ArpOperation::Unknown(_) => return Disposition::Drop(DropReason::InvalidArp),
+        }
+        if arp.sender_ip == arp.target_ip {
+            // Gratuitous ARP: flooded, except on a vif that proxies every MAC request.
+            if vif_flags.contains(VifFlags::MAC_PROXY) {
+                return Disposition::Drop(DropReason::InvalidArp);
+            }
+            return self.bridge_input(fmd, buf, cx);
+        }
+        if eth.dst().is_broadcast()
+            && self
+                .bridge_entry(&fmd, MacAddr::broadcast(), cx.trace)
+                .is_none()
+        {
+            return Disposition::Drop(DropReason::L2NoRoute);
+        }
+        let route = self
+            .vrfs
+            .get(fmd.vrf.index())
+            .and_then(|v| v.inet4.longest_match(arp.target_ip));
+        cx.trace.step(Step::InetLookup {
+            vrf: fmd.vrf,
+            key: IpAddr::V4(arp.target_ip),
+            matched: route.map(|(p, _)| IpNet::V4(p)),
+            nh: route.map_or(NhId::DISCARD, |(_, r)| r.nh),
+            label: route.and_then(|(_, r)| r.label),
+        });
+        let vif_mac = vif.map_or(MacAddr::zero(), |v| v.config.mac);
+        let proxy = vif_flags.contains(VifFlags::MAC_PROXY)
+            || route.is_some_and(|(_, r)| r.flags.contains(RouteFlags::ARP_PROXY));
+        let answer = match route {
+            Some((_, r)) if proxy => match r.stitched_mac {
+                Some((mac, _)) => Some(mac),
+                None if r.flags.contains(RouteFlags::ARP_FLOOD) => None,
+                None => Some(vif_mac),
+            },
+            None if proxy => Some(vif_mac),
+            _ => None,
+        };
+        let Some(mac) = answer else {
+            return self.bridge_input(fmd, buf, cx);
+        };
+        // The reply goes back out of the tap, which needs a bridge entry for the
+        // asker unless the vif proxies MAC requests itself.
+        let proxies =
+            vif_flags.contains(VifFlags::NO_ARP_PROXY) || vif_flags.contains(VifFlags::MAC_PROXY);
+        let known = self
+            .vrfs
+            .get(fmd.vrf.index())
+            .is_some_and(|v| v.bridge.contains_key(&arp.sender_mac));
+        if !proxies && !known {
+            return Disposition::Drop(DropReason::InvalidNh);
+        }
+        cx.trace.step(Step::ArpProxy {
+            target: arp.target_ip,
+            mac,
+        });
+        let reply = ArpRepr {
+            operation: ArpOperation::Reply,
+            sender_mac: mac,
+            sender_ip: arp.target_ip,
+            target_mac: arp.sender_mac,
+            target_ip: arp.sender_ip,
+        };
+        let eth = EthernetRepr {
+            dst: arp.sender_mac,
+            src: mac,
+            ethertype: EtherType::Arp,
+        };
+        buf.trim_to(ETH_LEN + reply.buffer_len());
+        let frame = buf.frame_mut();
+        if eth.emit(frame).is_err() || reply.emit(&mut frame[ETH_LEN..]).is_err() {
+            return Disposition::Drop(DropReason::Push);
+        }
+        Disposition::Transmit { vif: fmd.ingress }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+    use vrsim_wire::{Frame, Header, dissect};
+
+    fn arp_request(target: std::net::Ipv4Addr) -> Vec<u8> {
+        Frame::new()
+            .ethernet(VM_MAC, MacAddr::broadcast())
+            .arp_request(VM_MAC, VM_IP, target)
+            .build()
+            .expect("builds")
+    }
+
+    #[test]
+    fn arp_for_the_gateway_is_answered_by_proxy_with_the_vif_mac() {
+        let mut r = node();
+        // The broadcast entry the request needs before it is answered.
+        r.add_bridge(
+            VRF,
+            MacAddr::broadcast(),
+            BridgeEntry {
+                nh: NhId::DISCARD,
+                label: None,
+            },
+        )
+        .expect("bridge");
+        let (d, out, steps) = run(&mut r, TAP, &arp_request(GATEWAY_IP));
+        assert_eq!(d, Disposition::Transmit { vif: TAP });
+        assert!(
+            steps
+                .iter()
+                .any(|s| matches!(s, Step::ArpProxy { mac, .. } if *mac == VROUTER_MAC))
+        );
+        let d = dissect(&out);
+        let Some(Header::Arp(reply)) = d.iter().nth(1) else {
+            panic!("no arp: {d}")
+        };
+        assert_eq!(
+            (reply.sender_mac, reply.sender_ip, reply.target_ip),
+            (VROUTER_MAC, GATEWAY_IP, VM_IP)
+        );
+    }
+
+    #[test]
+    fn a_broadcast_arp_without_a_broadcast_entry_has_no_l2_route() {
+        let mut r = node();
+        let (d, _, _) = run(&mut r, TAP, &arp_request(GATEWAY_IP));
+        assert_eq!(d, Disposition::Drop(DropReason::L2NoRoute));
+    }
+
+    #[test]
+    fn unknown_unicast_without_flooding_has_no_l2_route() {
+        let mut r = node();
+        let frame = Frame::new()
+            .ethernet(VM_MAC, MacAddr::new(2, 0, 0, 0, 0, 0x99))
+            .append(echo(VM_IP, REMOTE_IP, 64))
+            .build()
+            .expect("builds");
+        let (d, _, steps) = run(&mut r, TAP, &frame);
+        assert_eq!(d, Disposition::Drop(DropReason::L2NoRoute));
+        assert!(matches!(
+            steps.get(1),
+            Some(Step::BridgeLookup { nh: None, .. })
+        ));
+    }
+
+    #[test]
+    fn a_frame_to_the_vrouter_mac_is_routed_at_layer_3() {
+        let mut r = node();
+        let (d, _, steps) = run(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 64)));
+        assert_eq!(d, Disposition::Transmit { vif: FABRIC });
+        assert!(steps.iter().any(|s| matches!(
+            s,
+            Step::Nexthop {
+                kind: "L2 Receive",
+                ..
+            }
+        )));
+    }
+}
