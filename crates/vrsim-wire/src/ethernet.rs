@@ -351,4 +351,25 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_writable_view_sets_each_field_and_checks_the_length() {
+        let mut frame = [0u8; 20];
+        let mut v = EthernetViewMut::new_checked(&mut frame).expect("long enough");
+        v.set_header(&[0xff; HEADER_LEN]);
+        v.set_dst(MacAddr::new(2, 0, 0, 0, 0, 1));
+        v.set_src(MacAddr::new(2, 0, 0, 0, 0, 2));
+        v.set_ethertype(EtherType::Mpls);
+        let view = EthernetView::new_checked(&frame).expect("whole");
+        assert_eq!(view.dst(), MacAddr::new(2, 0, 0, 0, 0, 1));
+        assert_eq!(view.src(), MacAddr::new(2, 0, 0, 0, 0, 2));
+        assert_eq!(view.ethertype(), EtherType::Mpls);
+        assert_eq!(frame[14..], [0; 6], "the payload is untouched");
+        let mut short = [0u8; 13];
+        let err = EthernetViewMut::new_checked(&mut short).expect_err("a byte short");
+        assert_eq!(
+            err.to_string(),
+            Error::truncated(Layer::Ethernet, 14, 13).to_string()
+        );
+    }
 }

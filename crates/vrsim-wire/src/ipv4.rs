@@ -572,4 +572,62 @@ mod tests {
             }
         ));
     }
+
+    fn header(ttl: u8) -> Vec<u8> {
+        let repr = Ipv4Repr {
+            ttl,
+            ident: 0x1234,
+            dont_frag: true,
+            ..Ipv4Repr::new(
+                Ipv4Addr::new(10, 0, 0, 1),
+                Ipv4Addr::new(10, 0, 0, 21),
+                IpProtocol::Udp,
+                0,
+            )
+        };
+        let mut buf = vec![0u8; repr.buffer_len()];
+        repr.emit(&mut buf).expect("fits");
+        buf
+    }
+
+    #[test]
+    fn ttl_setters_patch_the_checksum_as_a_full_sum_would() {
+        for ttl in [1u8, 2, 64, 128, 255] {
+            let mut buf = header(ttl);
+            let mut v = Ipv4ViewMut::new_checked(&mut buf).expect("ipv4");
+            assert_eq!((v.ident(), v.dont_fragment()), (0x1234, true));
+            assert_eq!(v.decrement_ttl(), Some(ttl - 1));
+            let view = Ipv4View::new_checked(&buf).expect("still ipv4");
+            assert_eq!(view.ttl(), ttl - 1);
+            assert!(view.verify_checksum(), "ttl {ttl}");
+            let mut buf = header(ttl);
+            Ipv4ViewMut::new_checked(&mut buf).expect("ipv4").set_ttl(7);
+            assert!(Ipv4View::new_checked(&buf).expect("ipv4").verify_checksum());
+        }
+        let mut zero = header(0);
+        let before = zero.clone();
+        assert_eq!(
+            Ipv4ViewMut::new_checked(&mut zero)
+                .expect("ipv4")
+                .decrement_ttl(),
+            None
+        );
+        assert_eq!(zero, before);
+    }
+
+    #[test]
+    fn the_writable_view_checks_length_and_version() {
+        let mut short = [0x45u8; 19];
+        assert!(Ipv4ViewMut::new_checked(&mut short).is_err());
+        let mut v6 = header(64);
+        v6[0] = 0x65;
+        let err = Ipv4ViewMut::new_checked(&mut v6).expect_err("version 6");
+        assert!(matches!(
+            err.kind,
+            ErrorKind::Version {
+                found: 6,
+                expected: 4
+            }
+        ));
+    }
 }

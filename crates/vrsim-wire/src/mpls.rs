@@ -311,4 +311,15 @@ mod tests {
             deepest
         );
     }
+
+    #[test]
+    fn one_entry_reads_and_writes_in_place() {
+        let entry = MplsEntry::new(MplsLabel::new(35).expect("in range"), 63);
+        let mut buf = [0u8; 6];
+        entry.write(true, &mut buf).expect("fits");
+        assert_eq!(buf[..4], [0x00, 0x02, 0x31, 0x3f]);
+        assert_eq!(MplsEntry::read(&buf).expect("whole"), (entry, true));
+        assert!(MplsEntry::read(&buf[..3]).is_err());
+        assert!(entry.write(false, &mut buf[..3]).is_err());
+    }
 }
