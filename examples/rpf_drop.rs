@@ -22,18 +22,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nthe reply with the BGPaaS session down:\n{}",
         trip.forward
     );
-    let Outcome::Dropped {
-        device,
-        reason,
-        cause,
-        ..
-    } = &trip.forward.outcome
-    else {
+    let Outcome::Dropped { device, cause } = &trip.forward.outcome else {
         return Err("the reply should be dropped".into());
     };
     println!(
-        "\nwhy: {device} dropped it as {reason}: {}",
-        cause.as_deref().unwrap_or("?")
+        "\nwhy: {device} dropped it as {cause}: {}",
+        cause.detail().as_deref().unwrap_or("?")
     );
 
     fabric.set_rpf("public", false)?;

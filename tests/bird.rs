@@ -207,10 +207,8 @@ fn route_nh(f: &Fabric, node: &str, vrf: u16, prefix: Ipv4Net) -> Option<NhId> {
 
 fn assert_rpf_drop(t: &FabricTrace, device: &str) {
     match &t.outcome {
-        Outcome::Dropped {
-            device: d, vrouter, ..
-        } => assert_eq!(
-            (d.as_str(), *vrouter),
+        Outcome::Dropped { device: d, cause } => assert_eq!(
+            (d.as_str(), cause.vrouter()),
             (device, Some(DropReason::InvalidSource)),
             "{t}"
         ),

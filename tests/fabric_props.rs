@@ -113,13 +113,9 @@ fn run(name: &str, steps: &[Step]) -> Result<(), TestCaseError> {
                     prop_assert!(!t.hops.is_empty() && t.hops.len() <= MAX_HOPS, "{}", t);
                     let kind = match &t.outcome {
                         Outcome::Delivered { .. } => "delivered".to_owned(),
-                        Outcome::Dropped {
-                            device,
-                            reason,
-                            vrouter,
-                            ..
-                        } => {
-                            if let Some(r) = vrouter {
+                        Outcome::Dropped { device, cause } => {
+                            let reason = cause.to_string();
+                            if let Some(r) = cause.vrouter() {
                                 by_vrouter += 1;
                                 *expected.entry((device.clone(), r.to_string())).or_default() += 1;
                                 let key = (device.clone(), r.to_string());

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use vrsim::dataplane::drop::DropReason;
 use vrsim::fabric::packet::Probe;
-use vrsim::fabric::trace::{FabricTrace, Outcome};
+use vrsim::fabric::trace::{DropCause, FabricTrace, Outcome};
 use vrsim::fabric::{Fabric, RoundTrip};
 use vrsim::seed;
 
@@ -64,11 +64,9 @@ fn hop_frame<'a>(t: &'a FabricTrace, device: &str) -> &'a [u8] {
 
 fn assert_rpf_drop(t: &FabricTrace, device: &str) {
     match &t.outcome {
-        Outcome::Dropped {
-            device: d, vrouter, ..
-        } => {
+        Outcome::Dropped { device: d, cause } => {
             assert_eq!(
-                (d.as_str(), *vrouter),
+                (d.as_str(), cause.vrouter()),
                 (device, Some(DropReason::InvalidSource)),
                 "{t}"
             );
@@ -131,7 +129,7 @@ fn a3_without_bgpaas_rpf_drops_the_reply_and_the_gateway_has_no_route() {
     assert_rpf_drop(&reply.forward, "compute01");
     let fwd = f.probe("earth", seed::CONTAINER_IP, Probe::Icmp).unwrap();
     assert!(
-        matches!(&fwd.forward.outcome, Outcome::Dropped { device, reason, .. } if device == "gw-01" && reason == "no route"),
+        matches!(&fwd.forward.outcome, Outcome::Dropped { device, cause: DropCause::NoRoute { .. } } if device == "gw-01"),
         "{}",
         fwd.forward
     );
@@ -176,7 +174,10 @@ fn a4_vxlan_known_and_unknown_vnid() {
         matches!(
             &t.outcome,
             Outcome::Dropped {
-                vrouter: Some(DropReason::InvalidVnid),
+                cause: DropCause::VRouter {
+                    reason: DropReason::InvalidVnid,
+                    ..
+                },
                 ..
             }
         ),

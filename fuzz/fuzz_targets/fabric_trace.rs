@@ -26,7 +26,7 @@ use libfuzzer_sys::fuzz_target;
 use vrsim::dataplane::VifId;
 use vrsim::dataplane::drop::DropReason;
 use vrsim::fabric::packet::Probe;
-use vrsim::fabric::trace::{FabricTrace, Outcome};
+use vrsim::fabric::trace::{DropCause, FabricTrace, Outcome};
 use vrsim::fabric::{Fabric, MAX_HOPS, topology};
 
 #[derive(Debug, Arbitrary)]
@@ -284,8 +284,7 @@ fuzz_target!(|input: Input| {
             check(t);
             if let Outcome::Dropped {
                 device,
-                vrouter: Some(reason),
-                ..
+                cause: DropCause::VRouter { reason, .. },
             } = &t.outcome
             {
                 let r = fabric

@@ -93,8 +93,27 @@ pub struct GatewayRoute {
     pub attrs: PathAttrs,
     /// The control node it was learned from.
     pub from: Ipv4Addr,
-    /// Where the route comes from (`VM port dockerhost`, or the BGPaaS selection).
-    pub source: String,
+    /// Where the route comes from.
+    pub source: RouteSource,
+}
+
+/// Where a route the gateway learns comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteSource {
+    /// A VM port's own address (the port's name).
+    VmPort(String),
+    /// A prefix BGPaaS peers advertise, and the decision that chose its path.
+    Bgpaas(Selection),
+}
+
+impl core::fmt::Display for RouteSource {
+    /// `VM port dockerhost`, or the selection (`best of 2 paths: …`).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RouteSource::VmPort(name) => write!(f, "VM port {name}"),
+            RouteSource::Bgpaas(selection) => selection.fmt(f),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -457,7 +476,7 @@ impl Controller {
             let Some(net) = self.config.network(&v.network) else {
                 continue;
             };
-            let mut route = |prefix, port: &PortConfig, attrs: PathAttrs, source: String| {
+            let mut route = |prefix, port: &PortConfig, attrs: PathAttrs, source: RouteSource| {
                 let label = self
                     .ids
                     .get(&port.compute)
@@ -479,7 +498,12 @@ impl Controller {
             };
             for p in self.config.ports.iter().filter(|p| p.network == net.name) {
                 let attrs = PathAttrs::new(p.ip, Vec::new());
-                route(Ipv4Net::from(p.ip), p, attrs, format!("VM port {}", p.name));
+                route(
+                    Ipv4Net::from(p.ip),
+                    p,
+                    attrs,
+                    RouteSource::VmPort(p.name.clone()),
+                );
             }
             if net.allow_transit {
                 for ((n, prefix), sel) in &self.selections {
@@ -488,7 +512,12 @@ impl Controller {
                         continue;
                     }
                     if let Some(port) = inputs.resolve(n, best.attrs.next_hop) {
-                        route(*prefix, port, best.attrs.clone(), sel.to_string());
+                        route(
+                            *prefix,
+                            port,
+                            best.attrs.clone(),
+                            RouteSource::Bgpaas(sel.clone()),
+                        );
                     }
                 }
             }

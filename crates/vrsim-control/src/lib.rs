@@ -51,5 +51,5 @@ mod controller;
 mod error;
 pub mod program;
 
-pub use controller::{Controller, Event, GatewayRoute, Session};
+pub use controller::{Controller, Event, GatewayRoute, RouteSource, Session};
 pub use error::ControlError;

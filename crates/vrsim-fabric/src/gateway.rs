@@ -12,9 +12,14 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use vrsim_control::GatewayRoute;
+use vrsim_control::{GatewayRoute, RouteSource};
 use vrsim_lpm::Ipv4Table;
-use vrsim_wire::MacAddr;
+use vrsim_wire::ethernet::{EthernetRepr, HEADER_LEN as ETH_LEN};
+use vrsim_wire::{EtherType, Frame, Header, MacAddr, dissect};
+
+use crate::device::{Action, ArpAnswer, Device, Resolve};
+use crate::packet;
+use crate::trace::{DropCause, HopStep};
 
 /// A gateway port outside the fabric.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,5 +206,229 @@ impl Gateway {
             ));
         }
         out
+    }
+}
+
+impl Device for Gateway {
+    /// The gateway's forwarding: from the fabric, pop MPLSoGRE into the
+    /// label's VRF; from a port, deliver what is for the gateway and route
+    /// the rest from `inet.0`; then look up, decrement the TTL and send.
+    fn receive(&mut self, port: Option<&str>, frame: &[u8], steps: &mut Vec<HopStep>) -> Action {
+        let port = port.unwrap_or("");
+        let entry = if port == self.fabric_port {
+            self.enter_from_fabric(frame, steps)
+        } else {
+            self.enter_from_port(port, frame)
+        };
+        let (vrf, mut ip, dst) = match entry {
+            Ok(e) => e,
+            Err(action) => return action,
+        };
+        let Some((from, to)) = packet::decrement_ttl(&mut ip) else {
+            return Action::Drop(DropCause::TtlExceeded);
+        };
+        steps.push(HopStep::Ttl { from, to });
+        self.route_out(vrf.as_deref(), dst, &ip, to, steps)
+    }
+
+    /// The gateway answers for its own port addresses.
+    fn answer_arp(
+        &mut self,
+        port: &str,
+        _asker: (MacAddr, Ipv4Addr),
+        target: Ipv4Addr,
+    ) -> Option<ArpAnswer> {
+        let p = self.port(port)?;
+        (p.addr.addr() == target).then(|| (p.mac, format!("{}:{port}, its address", self.name)))
+    }
+}
+
+/// Where a packet entered the gateway's routing: the VRF (`None`: `inet.0`),
+/// the IPv4 packet, its destination. `Err` carries what became of a packet
+/// that goes no further.
+type Entry = Result<(Option<String>, Vec<u8>, Ipv4Addr), Action>;
+
+impl Gateway {
+    /// A frame from the fabric: MPLSoGRE to this gateway with IPv4 inside,
+    /// whose label names a VRF.
+    fn enter_from_fabric(&self, frame: &[u8], steps: &mut Vec<HopStep>) -> Entry {
+        let d = dissect(frame);
+        let mut hs = d.headers.iter();
+        let Some((_, Header::Ethernet(eth))) = hs.next() else {
+            return Err(Action::Drop(DropCause::Malformed { error: d.error }));
+        };
+        if eth.dst != self.fabric_mac {
+            return Err(Action::Drop(DropCause::NotFabricMac));
+        }
+        let (
+            Some((_, Header::Ipv4(outer))),
+            Some((_, Header::Gre(_))),
+            Some((_, Header::Mpls(stack))),
+            Some((at, Header::Ipv4(inner))),
+        ) = (hs.next(), hs.next(), hs.next(), hs.next())
+        else {
+            return Err(Action::Drop(DropCause::NotMplsOverGre));
+        };
+        if outer.dst != self.fabric_ip {
+            return Err(Action::Drop(DropCause::TunnelNotOurs { dst: outer.dst }));
+        }
+        let label = stack.top().label.value();
+        let Some(vrf) = self.vrf_of_label(label) else {
+            steps.push(HopStep::Pop {
+                label,
+                table: "no VRF".into(),
+            });
+            return Err(Action::Drop(DropCause::UnknownLabel { label }));
+        };
+        steps.push(HopStep::Pop {
+            label,
+            table: format!("{vrf}.inet.0"),
+        });
+        Ok((Some(vrf.to_owned()), frame[*at..].to_vec(), inner.dst))
+    }
+
+    /// A frame on one of the gateway's own ports: delivered when it is for
+    /// the gateway, routed from `inet.0` otherwise.
+    fn enter_from_port(&self, port: &str, frame: &[u8]) -> Entry {
+        let d = dissect(frame);
+        let mut hs = d.headers.iter();
+        let Some((_, Header::Ethernet(eth))) = hs.next() else {
+            return Err(Action::Drop(DropCause::Malformed { error: d.error }));
+        };
+        let Some(p) = self.port(port) else {
+            return Err(Action::Drop(DropCause::NoPort {
+                port: port.to_owned(),
+            }));
+        };
+        if eth.dst != p.mac {
+            return Err(Action::Drop(DropCause::NotOurMac {
+                port: port.to_owned(),
+            }));
+        }
+        let Some((at, Header::Ipv4(ip))) = hs.next() else {
+            return Err(Action::Drop(DropCause::NotIpv4));
+        };
+        if self.ports.iter().any(|q| q.addr.addr() == ip.dst) || ip.dst == self.fabric_ip {
+            return Err(Action::Deliver(ip.dst));
+        }
+        Ok((None, frame[*at..].to_vec(), ip.dst))
+    }
+
+    /// Look `dst` up (in `vrf`, then `inet.0` where the VRF says so),
+    /// record each lookup, and send `ip` (whose TTL is now `ttl`) out of a
+    /// direct port or into the route's MPLSoGRE tunnel.
+    fn route_out(
+        &self,
+        vrf: Option<&str>,
+        dst: Ipv4Addr,
+        ip: &[u8],
+        ttl: u8,
+        steps: &mut Vec<HopStep>,
+    ) -> Action {
+        let mut last = None;
+        for (table, matched, next) in self.lookup(vrf, dst) {
+            steps.push(HopStep::Lookup {
+                table: table.clone(),
+                key: dst,
+                matched,
+                route: self.describe(next.as_ref()),
+            });
+            last = Some((table, next));
+        }
+        match last {
+            Some((_, Some(GwNext::Direct(p)))) => self.direct_out(p, dst, ip),
+            Some((_, Some(GwNext::Learned(i)))) => self.tunnel_out(i, ip, ttl, steps),
+            Some((table, _)) => Action::Drop(DropCause::NoRoute {
+                lookup: Some((table, dst)),
+            }),
+            None => Action::Drop(DropCause::NoRoute { lookup: None }),
+        }
+    }
+
+    /// A route as `show route` sums it up in a trace.
+    fn describe(&self, next: Option<&GwNext>) -> String {
+        match next {
+            Some(GwNext::Direct(p)) => format!("Direct via {p}"),
+            Some(GwNext::Learned(i)) => {
+                let r = &self.learned[*i];
+                let unit = self
+                    .tunnels
+                    .get(&r.compute)
+                    .map_or("-", |(u, _)| u.as_str());
+                format!(
+                    "BGP from {}, AS path {}, via {unit}, Push {}",
+                    r.from,
+                    r.attrs.as_path_text(),
+                    r.label
+                )
+            }
+            Some(GwNext::NextTable) => "next-table inet.0".into(),
+            None => String::new(),
+        }
+    }
+
+    /// Out of a directly connected port, to `dst` once ARP resolves it.
+    fn direct_out(&self, port: String, dst: Ipv4Addr, ip: &[u8]) -> Action {
+        let p = self.port(&port);
+        let mac = p.map_or(MacAddr::zero(), |q| q.mac);
+        let src_ip = p.map_or(Ipv4Addr::UNSPECIFIED, |q| q.addr.addr());
+        let eth = EthernetRepr {
+            dst: MacAddr::zero(),
+            src: MacAddr::zero(),
+            ethertype: EtherType::Ipv4,
+        };
+        let mut out = vec![0u8; ETH_LEN];
+        if let Err(error) = eth.emit(&mut out) {
+            return Action::Drop(DropCause::Encapsulation { error });
+        }
+        out.extend_from_slice(ip);
+        Action::Out {
+            port,
+            frame: out,
+            resolve: Some(Resolve {
+                target: dst,
+                src_mac: mac,
+                src_ip,
+            }),
+        }
+    }
+
+    /// Into the dynamic GRE tunnel to the compute node of learned route
+    /// `i`, with its label.
+    fn tunnel_out(&self, i: usize, ip: &[u8], ttl: u8, steps: &mut Vec<HopStep>) -> Action {
+        let r = &self.learned[i];
+        let Some((unit, mac)) = self.tunnels.get(&r.compute) else {
+            return Action::Drop(DropCause::NoTunnel {
+                compute: r.compute.clone(),
+            });
+        };
+        if let RouteSource::Bgpaas(selection) = &r.source {
+            steps.push(HopStep::RouteOrigin {
+                prefix: r.prefix,
+                why: selection.to_string(),
+            });
+        }
+        steps.push(HopStep::Push {
+            label: r.label,
+            sip: self.fabric_ip,
+            dip: r.compute_ip,
+            via: unit.clone(),
+        });
+        let built = Frame::new()
+            .ethernet(self.fabric_mac, *mac)
+            .ipv4(self.fabric_ip, r.compute_ip)
+            .gre()
+            .mpls(r.label)
+            .ttl(ttl)
+            .payload(ip)
+            .build();
+        match built {
+            Ok(frame) => Action::Out {
+                port: self.fabric_port.clone(),
+                frame,
+                resolve: None,
+            },
+            Err(error) => Action::Drop(DropCause::Encapsulation { error }),
+        }
     }
 }

@@ -12,6 +12,11 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use vrsim_lpm::Ipv4Table;
 use vrsim_wire::MacAddr;
+use vrsim_wire::ethernet::{EthernetView, HEADER_LEN as ETH_LEN};
+
+use crate::device::{Action, ArpAnswer, Device, Resolve};
+use crate::packet;
+use crate::trace::{DropCause, HopStep};
 
 /// The MAC Calico gives every host-side veth.
 pub const CALICO_VETH_MAC: MacAddr = MacAddr(0xee, 0xee, 0xee, 0xee, 0xee, 0xee);
@@ -266,6 +271,101 @@ impl Host {
             }
         };
         (d, Some(prefix))
+    }
+}
+
+impl Device for Host {
+    /// Linux's receive and forward: a frame for the port's MAC is delivered
+    /// when it is for one of the host's addresses; a VM routes the rest
+    /// (`ip_forward`, TTL decremented), an end host drops it. A packet the
+    /// host creates is routed without a TTL decrement.
+    fn receive(&mut self, port: Option<&str>, frame: &[u8], steps: &mut Vec<HopStep>) -> Action {
+        let Some(ip) = packet::ipv4(frame) else {
+            return Action::Drop(DropCause::NotIpv4);
+        };
+        let dst = ip.dst();
+        if let Some(p) = port {
+            let ours = self.iface(p).map(|i| i.mac);
+            let to = EthernetView::new_checked(frame).map(|e| e.dst()).ok();
+            if ours.is_none() || ours != to {
+                return Action::Drop(DropCause::NotOurMac { port: p.to_owned() });
+            }
+            if self.owns(dst) {
+                return Action::Deliver(dst);
+            }
+            if self.kind == HostKind::End {
+                return Action::Drop(DropCause::NotForwarding);
+            }
+        }
+        let (decision, matched) = self.route(dst);
+        let route_text = match &decision {
+            Decision::Out { route, .. } | Decision::Blackhole(route) => route.text.clone(),
+            _ => String::new(),
+        };
+        if decision != Decision::Local {
+            steps.push(HopStep::Lookup {
+                table: "main".into(),
+                key: dst,
+                matched,
+                route: route_text.clone(),
+            });
+        }
+        match decision {
+            Decision::Local => Action::Deliver(dst),
+            Decision::NoRoute => Action::Drop(DropCause::Unreachable {
+                table: "main".into(),
+                dst,
+            }),
+            Decision::Blackhole(r) => Action::Drop(DropCause::Blackhole { route: r.text }),
+            Decision::Out {
+                iface, next_hop, ..
+            } => {
+                let mut out = frame.to_vec();
+                if port.is_some() {
+                    match packet::decrement_ttl(out.get_mut(ETH_LEN..).unwrap_or_default()) {
+                        Some((from, to)) => steps.push(HopStep::Ttl { from, to }),
+                        None => return Action::Drop(DropCause::TtlExceeded),
+                    }
+                }
+                let Some(i) = self.iface(&iface) else {
+                    return Action::Drop(DropCause::NoSuchInterface {
+                        iface,
+                        route: route_text,
+                    });
+                };
+                let src_ip = i
+                    .addr
+                    .map(|a| a.addr())
+                    .or(self.primary_ip())
+                    .unwrap_or(Ipv4Addr::UNSPECIFIED);
+                Action::Out {
+                    port: iface.clone(),
+                    frame: out,
+                    resolve: Some(Resolve {
+                        target: next_hop,
+                        src_mac: i.mac,
+                        src_ip,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Linux answers for its own address on the port, and a proxy-ARP port
+    /// (Calico's veths) for any address.
+    fn answer_arp(
+        &mut self,
+        port: &str,
+        _asker: (MacAddr, Ipv4Addr),
+        target: Ipv4Addr,
+    ) -> Option<ArpAnswer> {
+        let mac = self.arp_answer(port, target)?;
+        let how = if self.iface(port).is_some_and(|i| i.proxy_arp) {
+            "proxy ARP"
+        } else {
+            "its address"
+        };
+        Some((mac, format!("{}:{port}, {how}", self.name)))
     }
 }
 

@@ -469,17 +469,12 @@ fn outcome(o: &FabricOutcome) -> Outcome {
             out.device = device.clone();
             out.ip = Some(s(ip));
         }
-        FabricOutcome::Dropped {
-            device,
-            reason,
-            vrouter,
-            cause,
-        } => {
+        FabricOutcome::Dropped { device, cause } => {
             out.outcome = "dropped".into();
             out.device = device.clone();
-            out.reason = Some(reason.clone());
-            out.dropstats = opt(*vrouter);
-            out.cause = cause.clone();
+            out.reason = Some(cause.to_string());
+            out.dropstats = opt(cause.vrouter());
+            out.cause = cause.detail();
         }
         FabricOutcome::Looped { device, hops } => {
             out.outcome = "looped".into();

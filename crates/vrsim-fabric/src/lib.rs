@@ -57,6 +57,8 @@
 //! ```
 
 pub mod capture;
+mod compute;
+mod device;
 pub mod diff;
 mod fabric;
 pub mod gateway;
@@ -65,5 +67,6 @@ pub mod json;
 pub mod packet;
 pub mod topology;
 pub mod trace;
+mod underlay;
 
 pub use fabric::{Fabric, FabricError, MAX_HOPS, PortRef, RoundTrip, UNDERLAY};

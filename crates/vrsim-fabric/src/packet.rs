@@ -4,9 +4,9 @@
 use core::fmt;
 use std::net::Ipv4Addr;
 
-use vrsim_wire::ethernet::HEADER_LEN as ETH_LEN;
+use vrsim_wire::ethernet::EthernetViewMut;
 use vrsim_wire::icmpv4::Icmpv4Message;
-use vrsim_wire::ipv4::Ipv4View;
+use vrsim_wire::ipv4::{Ipv4View, Ipv4ViewMut};
 use vrsim_wire::tcp::flags;
 use vrsim_wire::{Frame, Header, MacAddr, dissect};
 
@@ -132,29 +132,26 @@ pub fn describe(frame: &[u8]) -> String {
     }
 }
 
-/// Decrement the TTL of the IPv4 header at `at` and fix its checksum
-/// (RFC 1624's incremental update would do; recomputing is clearer).
-/// Returns the TTL before and after, or `None` if it was 0 or 1 (the packet
-/// must be dropped) or there is no valid header.
-pub fn decrement_ttl(frame: &mut [u8], at: usize) -> Option<(u8, u8)> {
-    let hdr = frame.get_mut(at..)?;
-    let view = Ipv4View::new_checked(hdr).ok()?;
-    let ttl = view.ttl();
+/// Decrement the TTL of the IPv4 header `ip` starts with, patching its
+/// checksum (RFC 1624), as a router forwarding it does. Returns the TTL
+/// before and after, or `None` if it was 0 or 1 (the packet must be
+/// dropped) or there is no IPv4 header.
+pub fn decrement_ttl(ip: &mut [u8]) -> Option<(u8, u8)> {
+    let mut v = Ipv4ViewMut::new_checked(ip).ok()?;
+    let ttl = v.ttl();
     if ttl <= 1 {
         return None;
     }
-    hdr[8] = ttl - 1;
-    hdr[10..12].copy_from_slice(&[0, 0]);
-    let sum = Ipv4View::new_checked(hdr).ok()?.compute_checksum();
-    hdr[10..12].copy_from_slice(&sum.to_be_bytes());
-    Some((ttl, ttl - 1))
+    let to = v.decrement_ttl()?;
+    Some((ttl, to))
 }
 
-/// Write the Ethernet destination and source of a frame.
+/// Write the Ethernet destination and source of a frame (nothing if it is
+/// shorter than an Ethernet header).
 pub fn set_macs(frame: &mut [u8], dst: MacAddr, src: MacAddr) {
-    if frame.len() >= ETH_LEN {
-        frame[..6].copy_from_slice(&dst.octets());
-        frame[6..12].copy_from_slice(&src.octets());
+    if let Ok(mut eth) = EthernetViewMut::new_checked(frame) {
+        eth.set_dst(dst);
+        eth.set_src(src);
     }
 }
 

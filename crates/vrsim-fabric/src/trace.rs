@@ -112,12 +112,8 @@ pub enum Outcome {
     Dropped {
         /// Where.
         device: String,
-        /// Why, in the device's words (a vRouter `dropstats` name, `blackhole route`, …).
-        reason: String,
-        /// The vRouter's drop reason, when a vRouter dropped it.
-        vrouter: Option<DropReason>,
-        /// The lookup that caused it, rendered.
-        cause: Option<String>,
+        /// Why.
+        cause: DropCause,
     },
     /// The packet came back to a device and port it had been at, unchanged, or
     /// exceeded the hop bound.
@@ -134,6 +130,165 @@ pub enum Outcome {
         /// The port.
         port: String,
     },
+}
+
+/// Why a device dropped a packet. [`fmt::Display`] gives the reason in the
+/// device's words (the vRouter's `dropstats` name, Linux's `Network is
+/// unreachable`, …) and [`DropCause::detail`] the lookup or object behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DropCause {
+    /// A vRouter dropped it, counted under `reason`.
+    VRouter {
+        /// The `dropstats` counter.
+        reason: DropReason,
+        /// The last lookup it made before the drop (inet, RPF, label, VNID or bridge).
+        lookup: Option<Step>,
+    },
+    /// A frame the device cannot read.
+    Malformed {
+        /// What the dissector found wrong, if anything.
+        error: Option<vrsim_wire::Error>,
+    },
+    /// Not an IPv4 packet.
+    NotIpv4,
+    /// The destination MAC is not the port's.
+    NotOurMac {
+        /// The port.
+        port: String,
+    },
+    /// The destination MAC is not the gateway's fabric port's.
+    NotFabricMac,
+    /// An end host received a packet for another address (it does not forward).
+    NotForwarding,
+    /// A port the device does not have.
+    NoPort {
+        /// The port.
+        port: String,
+    },
+    /// A device the fabric does not have.
+    NoDevice {
+        /// Its name.
+        name: String,
+    },
+    /// The underlay has no port with the destination MAC.
+    UnknownMac,
+    /// A Linux host has no route (`Network is unreachable`).
+    Unreachable {
+        /// The table looked up.
+        table: String,
+        /// The destination.
+        dst: Ipv4Addr,
+    },
+    /// The gateway has no route, after looking up `lookup` (table, destination) if any.
+    NoRoute {
+        /// The last table looked up and the destination.
+        lookup: Option<(String, Ipv4Addr)>,
+    },
+    /// A blackhole route.
+    Blackhole {
+        /// The route, as `ip route` shows it.
+        route: String,
+    },
+    /// A route names an interface the host does not have.
+    NoSuchInterface {
+        /// The interface.
+        iface: String,
+        /// The route.
+        route: String,
+    },
+    /// The TTL ran out.
+    TtlExceeded,
+    /// The gateway's fabric port received something other than MPLSoGRE with IPv4 inside.
+    NotMplsOverGre,
+    /// An MPLSoGRE tunnel to another address.
+    TunnelNotOurs {
+        /// Its outer destination.
+        dst: Ipv4Addr,
+    },
+    /// A label the gateway has no VRF for.
+    UnknownLabel {
+        /// The label.
+        label: u32,
+    },
+    /// The gateway has no dynamic tunnel to the route's compute node.
+    NoTunnel {
+        /// The compute node.
+        compute: String,
+    },
+    /// The gateway could not build the encapsulated frame.
+    Encapsulation {
+        /// What the frame builder refused.
+        error: vrsim_wire::Error,
+    },
+    /// Nobody answered the ARP request for the next hop.
+    NoArpAnswer {
+        /// The address asked for.
+        target: Ipv4Addr,
+        /// The port it was asked on.
+        port: String,
+    },
+}
+
+impl DropCause {
+    /// The vRouter's drop reason, when a vRouter dropped the packet.
+    pub fn vrouter(&self) -> Option<DropReason> {
+        match self {
+            DropCause::VRouter { reason, .. } => Some(*reason),
+            _ => None,
+        }
+    }
+
+    /// The lookup or object behind the drop, rendered (`route lookup main 10.1.1.1`,
+    /// a vRouter's last lookup step), if there is one.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            DropCause::VRouter { lookup, .. } => lookup.map(|s| s.to_string()),
+            DropCause::Malformed { error } => error.as_ref().map(ToString::to_string),
+            DropCause::Unreachable { table, dst } => Some(format!("route lookup {table} {dst}")),
+            DropCause::NoRoute { lookup } => lookup
+                .as_ref()
+                .map(|(table, dst)| format!("route lookup {table} {dst}")),
+            DropCause::Blackhole { route } | DropCause::NoSuchInterface { route, .. } => {
+                Some(route.clone())
+            }
+            DropCause::UnknownLabel { label } => Some(format!("label {label}")),
+            DropCause::NoTunnel { compute } => Some(compute.clone()),
+            DropCause::Encapsulation { error } => Some(error.to_string()),
+            DropCause::NoArpAnswer { target, port } => Some(format!("arp {target} on {port}")),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for DropCause {
+    /// The reason in the device's words.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DropCause::VRouter { reason, .. } => reason.fmt(f),
+            DropCause::Malformed { .. } => f.write_str("malformed frame"),
+            DropCause::NotIpv4 => f.write_str("not an IPv4 packet"),
+            DropCause::NotOurMac { port } => write!(f, "not addressed to {port}'s MAC"),
+            DropCause::NotFabricMac => f.write_str("not addressed to the fabric port's MAC"),
+            DropCause::NotForwarding => f.write_str("not for this host (it does not forward)"),
+            DropCause::NoPort { port } => write!(f, "no port {port}"),
+            DropCause::NoDevice { name } => write!(f, "no device {name}"),
+            DropCause::UnknownMac => f.write_str("no fabric port has the destination MAC"),
+            DropCause::Unreachable { .. } => f.write_str("no route (Network is unreachable)"),
+            DropCause::NoRoute { .. } => f.write_str("no route"),
+            DropCause::Blackhole { .. } => f.write_str("blackhole route"),
+            DropCause::NoSuchInterface { iface, .. } => {
+                write!(f, "route names interface {iface}, which does not exist")
+            }
+            DropCause::TtlExceeded => f.write_str("ttl exceeded"),
+            DropCause::NotMplsOverGre => f.write_str("not MPLSoGRE carrying IPv4"),
+            DropCause::TunnelNotOurs { dst } => write!(f, "tunnel to {dst}, not this gateway"),
+            DropCause::UnknownLabel { .. } => f.write_str("unknown MPLS label"),
+            DropCause::NoTunnel { .. } => f.write_str("no tunnel to the route's compute node"),
+            DropCause::Encapsulation { .. } => f.write_str("cannot encapsulate"),
+            DropCause::NoArpAnswer { .. } => f.write_str("neighbour unreachable (no ARP answer)"),
+        }
+    }
 }
 
 /// A packet's path through the fabric.
@@ -234,15 +389,10 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::Delivered { device, ip } => write!(f, "delivered to {device} ({ip})"),
-            Outcome::Dropped {
-                device,
-                reason,
-                cause,
-                ..
-            } => {
-                write!(f, "dropped by {device}: {reason}")?;
-                match cause {
-                    Some(c) => write!(f, " ({c})"),
+            Outcome::Dropped { device, cause } => {
+                write!(f, "dropped by {device}: {cause}")?;
+                match cause.detail() {
+                    Some(d) => write!(f, " ({d})"),
                     None => Ok(()),
                 }
             }

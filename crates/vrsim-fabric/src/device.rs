@@ -1,0 +1,62 @@
+//! The seam between the fabric and its devices. The fabric carries a frame
+//! across a link and hands it to the device at the far end ([`Device::receive`]);
+//! the device says what became of it as an [`Action`] and records its own
+//! steps. Each kind of device forwards in its own file: Linux hosts
+//! ([`crate::host`]), the gateway ([`crate::gateway`]), compute nodes
+//! ([`crate::compute`]) and the underlay switch ([`crate::underlay`]).
+
+use std::net::Ipv4Addr;
+
+use vrsim_wire::MacAddr;
+
+use crate::trace::{DropCause, HopStep};
+
+/// What a device did with a frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Delivered to one of the device's own addresses.
+    Deliver(Ipv4Addr),
+    /// Sent out of `port`.
+    Out {
+        /// The port.
+        port: String,
+        /// The frame as it leaves.
+        frame: Vec<u8>,
+        /// The neighbour to resolve first, whose MAC the fabric writes into
+        /// the frame (Linux hosts and the gateway route to an address; the
+        /// vRouter and the underlay have written their MACs already).
+        resolve: Option<Resolve>,
+    },
+    /// Dropped.
+    Drop(DropCause),
+}
+
+/// A neighbour to resolve with ARP before a frame leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resolve {
+    /// The address to resolve.
+    pub(crate) target: Ipv4Addr,
+    /// The asking port's MAC (and the frame's source MAC).
+    pub(crate) src_mac: MacAddr,
+    /// The asking port's address.
+    pub(crate) src_ip: Ipv4Addr,
+}
+
+/// An ARP answer: the MAC, and who gave it (`compute01:vif0/37, vRouter proxy ARP`).
+pub(crate) type ArpAnswer = (MacAddr, String);
+
+/// A device of the fabric.
+pub(crate) trait Device {
+    /// Receive `frame` on `port` (`None`: the device created it), record
+    /// the device's steps, and say what became of it.
+    fn receive(&mut self, port: Option<&str>, frame: &[u8], steps: &mut Vec<HopStep>) -> Action;
+
+    /// Answer an ARP request for `target` arriving on `port` from `asker`
+    /// (its MAC and address), if the device answers it.
+    fn answer_arp(
+        &mut self,
+        port: &str,
+        asker: (MacAddr, Ipv4Addr),
+        target: Ipv4Addr,
+    ) -> Option<ArpAnswer>;
+}
