@@ -385,13 +385,9 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, String> {
             return Err("serve and ctl cannot run inside a running vrsim serve".into());
         }
         Command::Scenarios => {
-            for (name, text) in vrsim::scenarios::BUILTIN {
-                let about = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("description = "))
-                    .unwrap_or("")
-                    .trim_matches('"');
-                sayln!(o, "{name:<14}{about}");
+            for (name, _) in vrsim::scenarios::BUILTIN {
+                let scenario = vrsim::scenarios::load(name).map_err(|e| e.to_string())?;
+                sayln!(o, "{name:<14}{}", scenario.description());
             }
             return Ok(ExitCode::SUCCESS);
         }

@@ -93,6 +93,7 @@ pub struct RoundTrip {
 #[derive(Debug, Clone)]
 pub struct Fabric {
     name: String,
+    description: String,
     control: Controller,
     hosts: BTreeMap<String, Host>,
     gateways: BTreeMap<String, Gateway>,
@@ -112,6 +113,7 @@ impl Fabric {
     ) -> Result<Self, FabricError> {
         let mut f = Fabric {
             name: name.to_owned(),
+            description: String::new(),
             control,
             hosts: hosts.into_iter().map(|h| (h.name.clone(), h)).collect(),
             gateways: gateways.into_iter().map(|g| (g.name.clone(), g)).collect(),
@@ -179,6 +181,16 @@ impl Fabric {
     /// The scenario's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What the scenario is, in a line (its file's `description`; empty when none).
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Set the scenario's description.
+    pub fn set_description(&mut self, description: &str) {
+        description.clone_into(&mut self.description);
     }
 
     /// The control plane (and through it every vRouter).
