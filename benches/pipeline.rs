@@ -8,7 +8,7 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use vrsim::dataplane::trace::{NoTrace, Trace};
 use vrsim::dataplane::{Disposition, PacketBuf, VifId};
-use vrsim::seed;
+use vrsim_testkit::seed;
 
 fn paths() -> Vec<(&'static str, VifId, Vec<u8>, VifId)> {
     vec![

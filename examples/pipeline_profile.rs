@@ -18,7 +18,7 @@ use std::hint::black_box;
 
 use vrsim::dataplane::trace::NoTrace;
 use vrsim::dataplane::{Disposition, PacketBuf};
-use vrsim::seed;
+use vrsim_testkit::seed;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -8,7 +8,7 @@ use vrsim::control::Event;
 use vrsim::control::program::{Object, Op};
 use vrsim::dataplane::VRouter;
 use vrsim::dataplane::dump::{self, Layout};
-use vrsim::seed;
+use vrsim_testkit::seed;
 
 /// Every object of a vRouter, as comparable data.
 fn objects(r: &VRouter) -> String {

@@ -1,44 +1,23 @@
 //! End-to-end traces of every trace the scenario plan lists, for scenarios A
 //! (`seed-bgpaas`) and B (`k8s-rr`): outcomes and frames asserted here, and
 //! the minimal text form compared with the golden files in
-//! `scenarios/golden/` (`VRSIM_BLESS=1 cargo test --test fabric_traces`
+//! `tests/golden/<scenario>/` (`VRSIM_BLESS=1 cargo test --test fabric_traces`
 //! rewrites them after a deliberate change; review the diff).
 
 // Test helpers: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
 
 use vrsim::dataplane::drop::DropReason;
 use vrsim::fabric::packet::Probe;
 use vrsim::fabric::trace::{DropCause, FabricTrace, Outcome};
 use vrsim::fabric::{Fabric, RoundTrip};
 use vrsim::seed;
+use vrsim_testkit::golden::assert_golden;
 
 fn golden(scenario: &str, name: &str, text: &str) {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "scenarios",
-        "golden",
-        scenario,
-        &format!("{name}.txt"),
-    ]
-    .iter()
-    .collect();
-    if std::env::var_os("VRSIM_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (VRSIM_BLESS=1 writes it)", path.display()));
-    assert_eq!(
-        text,
-        want,
-        "{} differs (VRSIM_BLESS=1 rewrites it)",
-        path.display()
-    );
+    assert_golden(&format!("{scenario}/{name}.txt"), text);
 }
 
 fn round_trip_text(t: &RoundTrip) -> String {

@@ -13,8 +13,7 @@ use vrsim::fabric::json::{self, Document, SCHEMA};
 use vrsim::fabric::packet::Probe;
 use vrsim::seed;
 
-mod common;
-use common::{bad_frames, tshark};
+use vrsim_testkit::tools::{bad_frames, tshark};
 
 fn seed_document() -> (String, vrsim::fabric::RoundTrip) {
     let mut f = vrsim::scenarios::load("seed-bgpaas").unwrap();

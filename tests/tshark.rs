@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 
 use vrsim::seed::{self, SeedFrame};
 
-mod common;
-use common::{bad_frames, tshark};
+use vrsim_testkit::tools::{bad_frames, tshark};
 
 fn write(name: &str, frames: &[SeedFrame]) -> PathBuf {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);

@@ -36,7 +36,7 @@ fn records(mut data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
 fn compute01() -> VRouter {
     static ROUTER: OnceLock<VRouter> = OnceLock::new();
     ROUTER
-        .get_or_init(|| match vrsim::seed::compute01(true) {
+        .get_or_init(|| match vrsim_testkit::seed::compute01(true) {
             Ok(r) => r,
             Err(e) => panic!("compute01 builds: {e}"),
         })

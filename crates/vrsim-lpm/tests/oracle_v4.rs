@@ -5,15 +5,13 @@
 // always-valid lengths.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::net::Ipv4Addr;
 
-use common::{Op, Oracle, ops};
 use ipnet::Ipv4Net;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use vrsim_lpm::Ipv4Table;
+use vrsim_testkit::strategies::lpm::{Op, Oracle, ops};
 
 fn addr(key: u128) -> Ipv4Addr {
     Ipv4Addr::from((key >> 96) as u32)

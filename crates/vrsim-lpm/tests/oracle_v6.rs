@@ -5,15 +5,13 @@
 // always-valid lengths.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::net::Ipv6Addr;
 
-use common::{Op, Oracle, ops};
 use ipnet::Ipv6Net;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use vrsim_lpm::Ipv6Table;
+use vrsim_testkit::strategies::lpm::{Op, Oracle, ops};
 
 fn addr(key: u128) -> Ipv6Addr {
     Ipv6Addr::from(key)

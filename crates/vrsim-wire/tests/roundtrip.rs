@@ -13,15 +13,14 @@
 // already checked.
 #![allow(clippy::unwrap_used)]
 
-mod strategies;
-
 use std::fmt::Debug;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::FileFailurePersistence;
-use strategies::{Stack, extent, fill, frame, without_length};
+use vrsim_testkit::strategies::wire as strategies;
+use vrsim_testkit::strategies::wire::{Stack, extent, fill, frame, without_length};
 use vrsim_wire::arp::ArpView;
 use vrsim_wire::dissect::MAX_HEADERS;
 use vrsim_wire::ethernet::{EthernetView, VlanView};

@@ -12,8 +12,6 @@
 //! [`fill`] is an independent model of what `Frame::build` fills in, used as
 //! the oracle for built and dissected headers.
 
-#![allow(dead_code, unreachable_pub)]
-
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use proptest::collection::vec;

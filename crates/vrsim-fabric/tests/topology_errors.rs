@@ -1,7 +1,7 @@
 //! Bad scenario files: each is a typed error naming the line, the column and
 //! the offending name.
 
-use vrsim::fabric::topology::{self, TopologyError};
+use vrsim_fabric::topology::{self, TopologyError};
 
 const BASE: &str = r#"version = 1
 name = "t"
@@ -38,7 +38,7 @@ ip = "203.0.113.10/24"
 link = "gw-01:ge-0/0/1"
 "#;
 
-fn load(text: &str) -> Result<vrsim::fabric::Fabric, TopologyError> {
+fn load(text: &str) -> Result<vrsim_fabric::Fabric, TopologyError> {
     topology::load("t.toml", text)
 }
 

@@ -7,15 +7,14 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
-use vrsim::dataplane::drop::DropReason::{self, *};
-use vrsim::dataplane::route::BridgeEntry;
-use vrsim::dataplane::trace::Trace;
-use vrsim::dataplane::{Disposition, PacketBuf, VRouter, VifId};
-use vrsim::seed::{self, AGENT_VIF, FABRIC_VIF, TAP_VIF, VHOST_VIF};
-use vrsim::wire::{Frame, MacAddr};
+use vrsim_dataplane::drop::DropReason::{self, *};
+use vrsim_dataplane::route::BridgeEntry;
+use vrsim_dataplane::trace::Trace;
+use vrsim_dataplane::{Disposition, PacketBuf, VRouter, VifId};
+use vrsim_testkit::compute01;
+use vrsim_testkit::ids::*;
+use vrsim_testkit::seed::{self, AGENT_VIF, FABRIC_VIF, TAP_VIF, VHOST_VIF};
+use vrsim_wire::{Frame, MacAddr};
 
 const TO_VM: Disposition = Disposition::Transmit { vif: TAP_VIF };
 const TO_FABRIC: Disposition = Disposition::Transmit { vif: FABRIC_VIF };
@@ -252,8 +251,8 @@ fn i1_checksums_are_not_verified() {
     let (d, out) = send(&mut compute01(), TAP_VIF, &reply);
     assert_eq!(d, TO_FABRIC);
     // The TTL decrement patches the checksum incrementally: still wrong.
-    let inner = vrsim::wire::ipv4::Ipv4View::new_checked(&out[42..]).unwrap();
-    assert!(vrsim::wire::ipv4::Ipv4Repr::parse(&inner).is_err());
+    let inner = vrsim_wire::ipv4::Ipv4View::new_checked(&out[42..]).unwrap();
+    assert!(vrsim_wire::ipv4::Ipv4Repr::parse(&inner).is_err());
 }
 
 #[test]

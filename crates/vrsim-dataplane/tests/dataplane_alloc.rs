@@ -9,16 +9,15 @@
 // A `GlobalAlloc` is an `unsafe impl`; it only forwards to `System`.
 #![allow(unsafe_code)]
 
-mod common;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use common::{compute01, public};
-use vrsim::dataplane::drop::DropReason;
-use vrsim::dataplane::trace::NoTrace;
-use vrsim::dataplane::{Disposition, PacketBuf, VRouter, VifId};
-use vrsim::seed::{self, FABRIC_VIF, TAP_VIF, VHOST_VIF};
+use vrsim_dataplane::drop::DropReason;
+use vrsim_dataplane::trace::NoTrace;
+use vrsim_dataplane::{Disposition, PacketBuf, VRouter, VifId};
+use vrsim_testkit::compute01;
+use vrsim_testkit::ids::public;
+use vrsim_testkit::seed::{self, FABRIC_VIF, TAP_VIF, VHOST_VIF};
 
 /// Forwards to `System`, counting allocations and reallocations made by a
 /// thread while its `COUNTING` flag is set.
@@ -103,7 +102,7 @@ fn the_counter_counts() {
     let mut buf = PacketBuf::with_capacity(1514);
     let frame = seed::mx_to_compute01_gre();
     let n = allocations(|| {
-        let mut trace = vrsim::dataplane::trace::Trace::default();
+        let mut trace = vrsim_dataplane::trace::Trace::default();
         r.process(FABRIC_VIF, &frame, &mut buf, &mut trace);
     });
     assert!(n > 0);
@@ -147,7 +146,7 @@ fn tap_to_mplsogre_with_rpf() {
 
 #[test]
 fn to_host() {
-    let ping = vrsim::wire::Frame::new()
+    let ping = vrsim_wire::Frame::new()
         .ethernet(seed::DOCKERHOST_MAC, seed::VROUTER_MAC)
         .ipv4(seed::DOCKERHOST_IP, seed::VN_GATEWAY_IP)
         .icmp_echo_request(1, 1, b"gw?")

@@ -4,18 +4,17 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
-use vrsim::dataplane::drop::DropReason;
-use vrsim::dataplane::trace::{NoTrace, RpfExpect, Step, Trace};
-use vrsim::dataplane::{Disposition, PacketBuf, VRouter};
-use vrsim::seed::{self, FABRIC_VIF, TAP_VIF, VHOST_VIF};
-use vrsim::wire::{Frame, Header, dissect};
+use vrsim_dataplane::drop::DropReason;
+use vrsim_dataplane::trace::{NoTrace, RpfExpect, Step, Trace};
+use vrsim_dataplane::{Disposition, PacketBuf, VRouter};
+use vrsim_testkit::compute01;
+use vrsim_testkit::ids::*;
+use vrsim_testkit::seed::{self, FABRIC_VIF, TAP_VIF, VHOST_VIF};
+use vrsim_wire::{Frame, Header, dissect};
 
 fn run(
     r: &mut VRouter,
-    vif: vrsim::dataplane::VifId,
+    vif: vrsim_dataplane::VifId,
     frame: &[u8],
 ) -> (Disposition, Vec<u8>, Trace) {
     let mut buf = PacketBuf::with_capacity(1514);
@@ -176,7 +175,7 @@ fn trace5_to_the_vrouter_gateway_address_goes_to_the_host() {
 fn arp_for_the_gateway_is_answered_with_the_vrouter_mac() {
     let mut r = compute01();
     let ask = Frame::new()
-        .ethernet(seed::DOCKERHOST_MAC, vrsim::wire::MacAddr::broadcast())
+        .ethernet(seed::DOCKERHOST_MAC, vrsim_wire::MacAddr::broadcast())
         .arp_request(
             seed::DOCKERHOST_MAC,
             seed::DOCKERHOST_IP,
@@ -342,7 +341,7 @@ fn malformed_and_misdirected_frames_are_counted_once() {
     let stray = Frame::new()
         .ethernet(
             seed::DOCKERHOST_MAC,
-            vrsim::wire::MacAddr::new(2, 0, 0, 0, 0, 9),
+            vrsim_wire::MacAddr::new(2, 0, 0, 0, 0, 9),
         )
         .ipv4(seed::DOCKERHOST_IP, [172, 16, 10, 9])
         .icmp_echo_request(1, 1, b"x")
@@ -385,12 +384,12 @@ fn ipv6_inside_mplsogre_keeps_its_ethertype() {
 #[test]
 fn arp_replies_and_gratuitous_arp_are_bridged() {
     let mut r = compute01();
-    let arp = |op: vrsim::wire::arp::ArpOperation, target: std::net::Ipv4Addr, dst| {
-        let repr = vrsim::wire::arp::ArpRepr {
+    let arp = |op: vrsim_wire::arp::ArpOperation, target: std::net::Ipv4Addr, dst| {
+        let repr = vrsim_wire::arp::ArpRepr {
             operation: op,
             sender_mac: seed::DOCKERHOST_MAC,
             sender_ip: seed::DOCKERHOST_IP,
-            target_mac: vrsim::wire::MacAddr::zero(),
+            target_mac: vrsim_wire::MacAddr::zero(),
             target_ip: target,
         };
         Frame::new()
@@ -399,10 +398,10 @@ fn arp_replies_and_gratuitous_arp_are_bridged() {
             .build()
             .unwrap()
     };
-    use vrsim::wire::arp::ArpOperation::{Reply, Request};
+    use vrsim_wire::arp::ArpOperation::{Reply, Request};
     // A reply to another VM's MAC is bridged; with no entry for it and Uuf set, it floods
     // through the broadcast entry (the discard nexthop in vrsim's compute01).
-    let other = vrsim::wire::MacAddr::new(2, 0, 0, 0, 0, 7);
+    let other = vrsim_wire::MacAddr::new(2, 0, 0, 0, 0, 7);
     assert_eq!(
         run(&mut r, TAP_VIF, &arp(Reply, [172, 16, 10, 7].into(), other)).0,
         Disposition::Drop(DropReason::Discard)
@@ -414,7 +413,7 @@ fn arp_replies_and_gratuitous_arp_are_bridged() {
         &arp(
             Request,
             seed::DOCKERHOST_IP,
-            vrsim::wire::MacAddr::broadcast(),
+            vrsim_wire::MacAddr::broadcast(),
         ),
     );
     assert_eq!(d, Disposition::Drop(DropReason::Discard), "{trace}");
@@ -431,7 +430,7 @@ fn arp_replies_and_gratuitous_arp_are_bridged() {
         &arp(
             Request,
             [10, 9, 9, 9].into(),
-            vrsim::wire::MacAddr::broadcast(),
+            vrsim_wire::MacAddr::broadcast(),
         ),
     );
     assert!(
@@ -452,7 +451,7 @@ fn bridged_ip_from_the_fabric_is_rpf_checked() {
     let outer = Frame::new()
         .ethernet(seed::GW_FABRIC_MAC, seed::COMPUTE01_FABRIC_MAC)
         .ipv4(seed::GW_FABRIC_IP, seed::COMPUTE01_IP)
-        .udp(52000, vrsim::wire::UDP_PORT_VXLAN)
+        .udp(52000, vrsim_wire::UDP_PORT_VXLAN)
         .vxlan(4);
     let spoof = Frame::new()
         .ethernet(seed::VROUTER_MAC, seed::DOCKERHOST_MAC)
@@ -466,10 +465,10 @@ fn bridged_ip_from_the_fabric_is_rpf_checked() {
 #[test]
 fn too_big_with_df_is_trapped_before_encapsulation() {
     let mut r = compute01();
-    let mut ip = vrsim::wire::ipv4::Ipv4Repr::new(
+    let mut ip = vrsim_wire::ipv4::Ipv4Repr::new(
         seed::CONTAINER_IP,
         seed::EARTH_IP,
-        vrsim::wire::IpProtocol::Udp,
+        vrsim_wire::IpProtocol::Udp,
         0,
     );
     ip.dont_frag = true;
@@ -489,7 +488,7 @@ fn too_big_with_df_is_trapped_before_encapsulation() {
         "{trace}"
     );
     assert!(trace.steps.contains(&Step::Trap {
-        reason: vrsim::dataplane::trace::TrapReason::HandleDf
+        reason: vrsim_dataplane::trace::TrapReason::HandleDf
     }));
     assert_eq!(
         out.len(),

@@ -4,8 +4,6 @@
 //! overlap and nest far more often than uniform ones would; lengths favour the
 //! edges of the nodes (0, 1, 7-9, 15-17, 23-25, the full width).
 
-#![allow(dead_code, unreachable_pub)]
-
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;

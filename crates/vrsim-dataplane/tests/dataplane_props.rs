@@ -12,25 +12,23 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::net::Ipv4Addr;
 
-use common::strategies::{FrameInput, Ingress, RpfCase, Target, frame_inputs, rpf_case};
-use common::{label, nh, public, vif};
 use ipnet::Ipv4Net;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use vrsim::dataplane::drop::{DropCounters, DropReason};
-use vrsim::dataplane::nexthop::{
-    EcmpMember, NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap,
+use vrsim_dataplane::drop::{DropCounters, DropReason};
+use vrsim_dataplane::nexthop::{EcmpMember, NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap};
+use vrsim_dataplane::route::{BridgeEntry, Route, RouteFlags};
+use vrsim_dataplane::trace::{NoTrace, Step, Trace};
+use vrsim_dataplane::vif::{VifConfig, VifFlags, VifType};
+use vrsim_dataplane::{Disposition, NhId, PacketBuf, VRouter, VifId, VrfId};
+use vrsim_testkit::ids::{label, nh, public, vif};
+use vrsim_testkit::seed::{self, COMPUTE01_FABRIC_MAC, COMPUTE01_IP, GW_FABRIC_MAC, VROUTER_MAC};
+use vrsim_testkit::strategies::dataplane::{
+    FrameInput, Ingress, RpfCase, Target, frame_inputs, rpf_case,
 };
-use vrsim::dataplane::route::{BridgeEntry, Route, RouteFlags};
-use vrsim::dataplane::trace::{NoTrace, Step, Trace};
-use vrsim::dataplane::vif::{VifConfig, VifFlags, VifType};
-use vrsim::dataplane::{Disposition, NhId, PacketBuf, VRouter, VifId, VrfId};
-use vrsim::seed::{self, COMPUTE01_FABRIC_MAC, COMPUTE01_IP, GW_FABRIC_MAC, VROUTER_MAC};
-use vrsim::wire::{Frame, MacAddr};
+use vrsim_wire::{Frame, MacAddr};
 
 // ---- the RPF model: ids and the router built from a case ----
 

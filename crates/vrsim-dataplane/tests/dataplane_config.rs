@@ -4,16 +4,15 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::net::Ipv4Addr;
 
-use common::*;
-use vrsim::dataplane::ConfigError;
-use vrsim::dataplane::NhId;
-use vrsim::dataplane::dump::{self, Layout};
-use vrsim::dataplane::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind};
-use vrsim::dataplane::route::{Route, RouteFlags};
+use vrsim_dataplane::ConfigError;
+use vrsim_dataplane::NhId;
+use vrsim_dataplane::dump::{self, Layout};
+use vrsim_dataplane::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind};
+use vrsim_dataplane::route::{Route, RouteFlags};
+use vrsim_testkit::compute01;
+use vrsim_testkit::ids::*;
 
 fn route(nh: NhId) -> Route {
     Route {
@@ -25,7 +24,7 @@ fn route(nh: NhId) -> Route {
 }
 
 /// Every dump, to check that a refused change left no trace.
-fn snapshot(r: &vrsim::dataplane::VRouter) -> String {
+fn snapshot(r: &vrsim_dataplane::VRouter) -> String {
     [
         dump::vif_list(r, Layout::Current),
         dump::nh_list(r),
@@ -110,7 +109,7 @@ fn dangling_references_are_refused_and_change_nothing() {
         "no route 10.1.0.0/16 in vrf 1"
     );
     let ecmp = NhKind::Composite {
-        members: [vrsim::dataplane::nexthop::EcmpMember {
+        members: [vrsim_dataplane::nexthop::EcmpMember {
             nh: nh(99),
             label: None,
         }]
@@ -134,7 +133,7 @@ fn dangling_references_are_refused_and_change_nothing() {
 #[test]
 fn references_are_counted_and_released() {
     let mut r = compute01();
-    let refs = |r: &vrsim::dataplane::VRouter, id| r.nh(nh(id)).unwrap().refs;
+    let refs = |r: &vrsim_dataplane::VRouter, id| r.nh(nh(id)).unwrap().refs;
     assert_eq!(refs(&r, 90), 3); // two routes and label 35
     r.delete_route4(public(), "192.168.100.0/26".parse().unwrap())
         .unwrap();
@@ -173,7 +172,7 @@ fn references_are_counted_and_released() {
 
 #[test]
 fn composite_loops_are_refused() {
-    use vrsim::dataplane::nexthop::EcmpMember;
+    use vrsim_dataplane::nexthop::EcmpMember;
     let mut r = compute01();
     let ecmp = |id: u32, member: u32| NexthopConfig {
         id: nh(id),
@@ -209,9 +208,9 @@ fn composite_loops_are_refused() {
 /// refused call says what is wrong and changes nothing.
 #[test]
 fn missing_objects_and_fixed_ones_are_refused() {
-    use vrsim::dataplane::nexthop::EcmpMember;
-    use vrsim::dataplane::route::BridgeEntry;
-    use vrsim::wire::MacAddr;
+    use vrsim_dataplane::nexthop::EcmpMember;
+    use vrsim_dataplane::route::BridgeEntry;
+    use vrsim_wire::MacAddr;
     let mut r = compute01();
     let before = snapshot(&r);
     let tap = r.vif(vif(37)).unwrap().config.clone();

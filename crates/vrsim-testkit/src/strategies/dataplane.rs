@@ -14,7 +14,7 @@ use proptest::prelude::*;
 
 /// What a random route (or an ECMP member) points at, by position in the case's tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
+pub enum Target {
     /// The Encap nexthop of tap `i`.
     Encap(usize),
     /// Tunnel nexthop `i` (MPLSoGRE to `RpfCase::tunnel_dips[i]`).
@@ -29,35 +29,40 @@ pub(crate) enum Target {
 
 /// Where the packet enters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ingress {
+pub enum Ingress {
     /// From tap `i`, addressed to the vRouter MAC.
     Tap(usize),
     /// From the fabric as MPLSoGRE with outer source `outer_src`, its label
     /// leading to the Encap nexthop of tap `to_tap`.
-    Fabric { outer_src: Ipv4Addr, to_tap: usize },
+    Fabric {
+        /// The outer source address of the tunnel it came through.
+        outer_src: Ipv4Addr,
+        /// The tap whose Encap nexthop its label leads to.
+        to_tap: usize,
+    },
 }
 
 /// One RPF test case: tables and a packet.
 #[derive(Debug, Clone)]
-pub(crate) struct RpfCase {
+pub struct RpfCase {
     /// Whether each tap's Encap nexthop has the Policy flag (2 or 3 taps).
-    pub(crate) encap_policy: Vec<bool>,
+    pub encap_policy: Vec<bool>,
     /// The tunnels' destinations (1 to 3).
-    pub(crate) tunnel_dips: Vec<Ipv4Addr>,
+    pub tunnel_dips: Vec<Ipv4Addr>,
     /// The ECMP composite's members, if there is one.
-    pub(crate) ecmp: Option<Vec<Target>>,
+    pub ecmp: Option<Vec<Target>>,
     /// Routes in the VMs' VRF, in insertion order (a later equal prefix replaces).
-    pub(crate) routes: Vec<(Ipv4Net, Target)>,
+    pub routes: Vec<(Ipv4Net, Target)>,
     /// The default route's target, if any.
-    pub(crate) default: Option<Target>,
+    pub default: Option<Target>,
     /// RPF on the VMs' VRF.
-    pub(crate) rpf: bool,
+    pub rpf: bool,
     /// The packet's source.
-    pub(crate) src: Ipv4Addr,
+    pub src: Ipv4Addr,
     /// The packet's destination.
-    pub(crate) dst: Ipv4Addr,
+    pub dst: Ipv4Addr,
     /// Where it enters.
-    pub(crate) ingress: Ingress,
+    pub ingress: Ingress,
 }
 
 /// Tunnel endpoints come from a small pool, so that outer sources often match one.
@@ -93,17 +98,20 @@ fn prefix_near(src: Ipv4Addr) -> impl Strategy<Value = Ipv4Net> {
     (0u32..=32, any::<u32>(), 0u8..=32).prop_map(move |(flip_from, bits, len)| {
         let mask = u32::MAX.checked_shr(flip_from).unwrap_or(0);
         let addr = Ipv4Addr::from(u32::from(src) ^ (bits & mask));
-        Ipv4Net::new(addr, len).unwrap().trunc()
+        Ipv4Net::new(addr, len).expect("len is at most 32").trunc()
     })
 }
 
 fn prefix_anywhere() -> impl Strategy<Value = Ipv4Net> {
-    (any::<u32>(), 0u8..=32)
-        .prop_map(|(a, len)| Ipv4Net::new(Ipv4Addr::from(a), len).unwrap().trunc())
+    (any::<u32>(), 0u8..=32).prop_map(|(a, len)| {
+        Ipv4Net::new(Ipv4Addr::from(a), len)
+            .expect("len is at most 32")
+            .trunc()
+    })
 }
 
 /// A random RPF case.
-pub(crate) fn rpf_case() -> impl Strategy<Value = RpfCase> {
+pub fn rpf_case() -> impl Strategy<Value = RpfCase> {
     // Mostly Policy nexthops and RPF on, so that most cases are checked.
     let shape = (
         vec(prop::bool::weighted(0.8), 2..=3),
@@ -168,11 +176,11 @@ pub(crate) fn rpf_case() -> impl Strategy<Value = RpfCase> {
 
 /// A frame and the vif it is sent on.
 #[derive(Debug, Clone)]
-pub(crate) struct FrameInput {
+pub struct FrameInput {
     /// The vif index (some do not exist on compute01).
-    pub(crate) vif: u16,
+    pub vif: u16,
     /// The frame.
-    pub(crate) bytes: Vec<u8>,
+    pub bytes: Vec<u8>,
 }
 
 /// compute01's vifs (0, 1, 2, 37) and indices it does not have.
@@ -180,8 +188,8 @@ const VIF_CHOICES: [u16; 7] = [0, 1, 2, 37, 3, 36, 4354];
 
 /// The scenario frames plus the ARP and ping a VM sends to its gateway, each
 /// with the vif it arrives on at compute01.
-pub(crate) fn valid_frames() -> Vec<(u16, Vec<u8>)> {
-    use vrsim::seed;
+pub fn valid_frames() -> Vec<(u16, Vec<u8>)> {
+    use crate::seed;
     use vrsim::wire::{Frame, MacAddr};
     let from_vm = ["container-reply-from-vm"];
     let mut frames: Vec<(u16, Vec<u8>)> = seed::frames()
@@ -202,8 +210,8 @@ pub(crate) fn valid_frames() -> Vec<(u16, Vec<u8>)> {
         .ethernet(seed::DOCKERHOST_MAC, seed::VROUTER_MAC)
         .ipv4(seed::DOCKERHOST_IP, seed::VN_GATEWAY_IP)
         .icmp_echo_request(1, 1, b"gw?");
-    frames.push((37, arp.build().unwrap()));
-    frames.push((37, ping.build().unwrap()));
+    frames.push((37, arp.build().expect("a fixed frame builds")));
+    frames.push((37, ping.build().expect("a fixed frame builds")));
     frames
 }
 
@@ -229,7 +237,7 @@ fn mutate(f: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
 /// One frame on one vif: a valid frame, a mutated one (byte flips and
 /// truncations) or garbage; valid and mutated frames mostly on the vif they
 /// belong to, otherwise on any vif, missing ones included.
-pub(crate) fn frame_input() -> impl Strategy<Value = FrameInput> {
+pub fn frame_input() -> impl Strategy<Value = FrameInput> {
     let any_vif = || prop::sample::select(&VIF_CHOICES[..]);
     let seed = prop::sample::select(valid_frames());
     let frame = prop_oneof![
@@ -243,6 +251,6 @@ pub(crate) fn frame_input() -> impl Strategy<Value = FrameInput> {
     })
 }
 /// A sequence of frames.
-pub(crate) fn frame_inputs() -> impl Strategy<Value = Vec<FrameInput>> {
+pub fn frame_inputs() -> impl Strategy<Value = Vec<FrameInput>> {
     vec(frame_input(), 1..40)
 }

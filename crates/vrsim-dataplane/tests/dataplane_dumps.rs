@@ -7,24 +7,14 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use vrsim_dataplane::dump::{self, DumpError, Layout};
+use vrsim_testkit::compute01;
+use vrsim_testkit::golden::assert_golden;
+use vrsim_testkit::ids::*;
 
-use std::path::Path;
-
-use common::*;
-use vrsim::dataplane::dump::{self, DumpError, Layout};
-
-/// Compare with `tests/golden/NAME`; `VRSIM_BLESS=1` rewrites it.
+/// Compare with `tests/golden/compute01/NAME`; `VRSIM_BLESS=1` rewrites it.
 fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/compute01")
-        .join(name);
-    if std::env::var_os("VRSIM_BLESS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (VRSIM_BLESS=1 writes it)", path.display()));
-    assert_eq!(actual, want, "{name} differs from its golden file");
+    assert_golden(&format!("compute01/{name}"), actual);
 }
 
 /// Mask the values the plan calls the simulator's own (each number after
@@ -219,5 +209,5 @@ fn unknown_ids_are_errors() {
     );
     assert!(dump::mpls_get(&r, label(36)).is_err());
     assert!(dump::vxlan_get(&r, vni(5)).is_err());
-    assert!(dump::rt_dump(&r, vrsim::dataplane::VrfId::from(9), Layout::Legacy).is_err());
+    assert!(dump::rt_dump(&r, vrsim_dataplane::VrfId::from(9), Layout::Legacy).is_err());
 }

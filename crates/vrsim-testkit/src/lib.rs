@@ -1,0 +1,40 @@
+//! # vrsim-testkit
+//!
+//! What vrsim's tests, benchmarks, examples and fuzz targets share, in one
+//! unpublished crate so that none of it ships in the published ones:
+//!
+//! - [`seed`]: scenario A's frames and address plan (from [`vrsim::seed`])
+//!   with compute01's vRouter programmed by hand ([`seed::compute01`]);
+//! - [`golden`]: golden files under one root, `tests/golden/`, rewritten with
+//!   `VRSIM_BLESS=1`;
+//! - [`strategies`]: the proptest strategies of the wire, LPM and dataplane
+//!   properties;
+//! - [`tools`]: the external programs tests compare against (tshark), which
+//!   fail the test with the way to install them rather than skip;
+//! - [`ids`]: bounded ids from literals.
+//!
+//! Integration tests of a crate depend on it as a dev-dependency (a cycle
+//! cargo allows for integration tests, which link the crate once); unit
+//! tests inside a crate cannot, and keep their fixtures beside them.
+
+pub mod golden;
+pub mod ids;
+pub mod strategies;
+pub mod tools;
+
+mod compute01;
+
+/// Scenario A: its frames and address plan ([`vrsim::seed`]) and compute01's
+/// hand-programmed vRouter.
+pub mod seed {
+    pub use crate::compute01::*;
+    pub use vrsim::seed::*;
+}
+
+/// Scenario A's compute01 with the BGPaaS /26 installed, as most tests want it.
+///
+/// # Panics
+/// If the hand-programmed configuration is refused (a broken fixture).
+pub fn compute01() -> vrsim::dataplane::VRouter {
+    seed::compute01(true).unwrap_or_else(|e| panic!("compute01's fixture is refused: {e}"))
+}

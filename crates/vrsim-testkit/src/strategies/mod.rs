@@ -1,0 +1,7 @@
+//! proptest strategies, one module per crate under test. Each produces plain
+//! descriptions (operations, headers, routes); the tests build the objects
+//! and compute their expectations from them.
+
+pub mod dataplane;
+pub mod lpm;
+pub mod wire;
