@@ -22,7 +22,10 @@ use vrsim::fabric::{Fabric, capture, json};
 use vrsim::seed;
 use vrsim::wire::{MplsLabel, Vni, dissect};
 
+mod error;
 mod serve;
+
+use error::CliError;
 
 /// Simulate the Tungsten Fabric vRouter: trace packets through a scenario's
 /// fabric and show a compute node's vRouter tables.
@@ -242,7 +245,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::serve(&cli, a),
         Command::Ctl(a) => serve::ctl(a),
         _ => vrsim::scenarios::load(&cli.scenario)
-            .map_err(|e| e.to_string())
+            .map_err(CliError::from)
             .and_then(|fabric| run(&cli, fabric, &mut o)),
     };
     print!("{o}");
@@ -257,27 +260,38 @@ fn main() -> ExitCode {
 
 /// Apply the what-if options to a fabric, in the order given by kind:
 /// sessions down, withdrawals, RPF.
-fn what_if(cli: &Cli, mut fabric: Fabric) -> Result<Fabric, String> {
+fn what_if(cli: &Cli, mut fabric: Fabric) -> Result<Fabric, CliError> {
     for vm in &cli.bgpaas_down {
-        fabric
-            .bgpaas_down(vm)
-            .map_err(|e| format!("--bgpaas-down {vm}: {e}"))?;
+        fabric.bgpaas_down(vm).map_err(|source| CliError::WhatIf {
+            option: format!("--bgpaas-down {vm}"),
+            source,
+        })?;
     }
     for w in &cli.withdraw {
-        let (vm, prefix) = w
-            .split_once(':')
-            .ok_or_else(|| format!("--withdraw {w}: expected VM:PREFIX"))?;
-        let prefix: Ipv4Net = prefix
-            .parse()
-            .map_err(|_| format!("--withdraw {w}: {prefix:?} is not a prefix"))?;
+        let (vm, prefix) = w.split_once(':').ok_or_else(|| CliError::BadValue {
+            option: "--withdraw",
+            value: w.clone(),
+            problem: "expected VM:PREFIX".into(),
+        })?;
+        let prefix: Ipv4Net = prefix.parse().map_err(|_| CliError::BadValue {
+            option: "--withdraw",
+            value: w.clone(),
+            problem: format!("{prefix:?} is not a prefix"),
+        })?;
         fabric
             .withdraw(vm, prefix)
-            .map_err(|e| format!("--withdraw {w}: {e}"))?;
+            .map_err(|source| CliError::WhatIf {
+                option: format!("--withdraw {w}"),
+                source,
+            })?;
     }
     if let (Some(on), Some(network)) = (cli.rpf, &cli.network) {
         fabric
             .set_rpf(network, matches!(on, OnOff::On))
-            .map_err(|e| format!("--rpf: {e}"))?;
+            .map_err(|source| CliError::WhatIf {
+                option: "--rpf".into(),
+                source,
+            })?;
     }
     Ok(fabric)
 }
@@ -290,21 +304,26 @@ fn probe_of(proto: ProtoArg, port: u16) -> Probe {
     }
 }
 
-fn trace(fabric: &mut Fabric, a: &TraceArgs, o: &mut String) -> Result<ExitCode, String> {
+fn trace(fabric: &mut Fabric, a: &TraceArgs, o: &mut String) -> Result<ExitCode, CliError> {
     let probe = probe_of(a.proto, a.port);
-    let trip = fabric
-        .probe(&a.from, a.to, probe)
-        .map_err(|e| e.to_string())?;
+    let trip = fabric.probe(&a.from, a.to, probe)?;
     if let Some(path) = &a.pcap {
         let mut traces = vec![("forward", &trip.forward)];
         traces.extend(trip.reply.as_ref().map(|r| ("reply", r)));
         let frames = capture::link_frames(traces);
-        let file =
-            std::fs::File::create(path).map_err(|e| format!("--pcap {}: {e}", path.display()))?;
+        let file_error = |source| CliError::File {
+            option: "--pcap",
+            path: path.clone(),
+            source,
+        };
+        let file = std::fs::File::create(path).map_err(file_error)?;
         capture::write_pcapng(std::io::BufWriter::new(file), &frames)
-            .map_err(|e| format!("--pcap {}: {e}", path.display()))?
+            .map_err(|source| CliError::Capture {
+                path: path.clone(),
+                source,
+            })?
             .flush()
-            .map_err(|e| format!("--pcap {}: {e}", path.display()))?;
+            .map_err(file_error)?;
     }
     let render = |t: &vrsim::fabric::trace::FabricTrace| match a.format {
         FormatArg::Minimal => t.minimal(),
@@ -319,7 +338,7 @@ fn trace(fabric: &mut Fabric, a: &TraceArgs, o: &mut String) -> Result<ExitCode,
             &trip.forward,
             trip.reply.as_ref(),
         );
-        let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string_pretty(&doc)?;
         sayln!(o, "{text}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -338,21 +357,33 @@ fn trace(fabric: &mut Fabric, a: &TraceArgs, o: &mut String) -> Result<ExitCode,
     Ok(ExitCode::SUCCESS)
 }
 
-fn diff(before: &Fabric, after: &Fabric, a: &DiffArgs, o: &mut String) -> Result<ExitCode, String> {
+fn diff(
+    before: &Fabric,
+    after: &Fabric,
+    a: &DiffArgs,
+    o: &mut String,
+) -> Result<ExitCode, CliError> {
     let flows = match (&a.which.flows, &a.which.from, a.to) {
         (Some(path), _, _) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("--flows {}: {e}", path.display()))?;
-            vrsim::fabric::diff::parse_flows(&text).map_err(|e| e.to_string())?
+            let text = std::fs::read_to_string(path).map_err(|source| CliError::File {
+                option: "--flows",
+                path: path.clone(),
+                source,
+            })?;
+            vrsim::fabric::diff::parse_flows(&text)?
         }
         (None, Some(from), Some(to)) => vec![vrsim::fabric::diff::Flow {
             from: from.clone(),
             to,
             probe: probe_of(a.proto, a.port),
         }],
-        _ => return Err("diff needs --flows FILE, or --from HOST --to ADDRESS".into()),
+        _ => {
+            return Err(CliError::Usage {
+                message: "diff needs --flows FILE, or --from HOST --to ADDRESS",
+            });
+        }
     };
-    let changed = vrsim::fabric::diff::diff(before, after, &flows).map_err(|e| e.to_string())?;
+    let changed = vrsim::fabric::diff::diff(before, after, &flows)?;
     for c in &changed {
         sayln!(o, "{c}");
     }
@@ -376,17 +407,19 @@ fn diff(before: &Fabric, after: &Fabric, a: &DiffArgs, o: &mut String) -> Result
 
 /// Run a command on `base` (changed by the what-if options first), writing
 /// what it prints to `o`.
-fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, String> {
+fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
     let mut fabric = what_if(cli, base.clone())?;
     match &cli.command {
         Command::Trace(a) => return trace(&mut fabric, a, o),
         Command::Diff(a) => return diff(&base, &fabric, a, o),
         Command::Serve(_) | Command::Ctl(_) => {
-            return Err("serve and ctl cannot run inside a running vrsim serve".into());
+            return Err(CliError::Usage {
+                message: "serve and ctl cannot run inside a running vrsim serve",
+            });
         }
         Command::Scenarios => {
             for (name, _) in vrsim::scenarios::BUILTIN {
-                let scenario = vrsim::scenarios::load(name).map_err(|e| e.to_string())?;
+                let scenario = vrsim::scenarios::load(name)?;
                 sayln!(o, "{name:<14}{}", scenario.description());
             }
             return Ok(ExitCode::SUCCESS);
@@ -399,11 +432,13 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, String> {
                     .gateways
                     .first()
                     .map(|g| g.name.clone())
-                    .ok_or("the scenario has no gateway")?,
+                    .ok_or(CliError::Usage {
+                        message: "the scenario has no gateway",
+                    })?,
             };
             let g = fabric
                 .gateway(&name)
-                .ok_or_else(|| format!("no gateway {name}"))?;
+                .ok_or_else(|| CliError::NoGateway { name: name.clone() })?;
             match g.show_route(a.prefix.trunc()) {
                 Some(text) => say!(o, "{text}"),
                 None => {
@@ -424,13 +459,19 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, String> {
             .computes
             .first()
             .map(|c| c.name.clone())
-            .ok_or("the scenario has no compute node")?,
+            .ok_or(CliError::Usage {
+                message: "the scenario has no compute node",
+            })?,
     };
-    let mut router = fabric
-        .control()
-        .vrouter(&node)
-        .cloned()
-        .ok_or_else(|| format!("no compute node {node} in {}", fabric.name()))?;
+    let mut router =
+        fabric
+            .control()
+            .vrouter(&node)
+            .cloned()
+            .ok_or_else(|| CliError::NoComputeNode {
+                node: node.clone(),
+                scenario: fabric.name().to_owned(),
+            })?;
     let layout = match cli.layout {
         LayoutArg::Legacy => Layout::Legacy,
         LayoutArg::Current => Layout::Current,
@@ -452,19 +493,28 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, String> {
                 dump::rt_get(&router, VrfId::from(vrf), prefix, layout)
                     .map_err(|e| response(e, o))?
             }
-            _ => return Err("rt needs --dump VRF, or --get PREFIX --vrf VRF".into()),
+            _ => {
+                return Err(CliError::Usage {
+                    message: "rt needs --dump VRF, or --get PREFIX --vrf VRF",
+                });
+            }
         },
         Command::Mpls(a) => match a.get {
             Some(l) => {
-                let label =
-                    MplsLabel::new(l).ok_or_else(|| format!("mpls label {l} out of range"))?;
+                let label = MplsLabel::new(l).ok_or(CliError::OutOfRange {
+                    what: "mpls label",
+                    value: l,
+                })?;
                 dump::mpls_get(&router, label).map_err(|e| response(e, o))?
             }
             None => dump::mpls_dump(&router),
         },
         Command::Vxlan(a) => match a.get {
             Some(v) => {
-                let vni = Vni::new(v).ok_or_else(|| format!("vnid {v} out of range"))?;
+                let vni = Vni::new(v).ok_or(CliError::OutOfRange {
+                    what: "vnid",
+                    value: v,
+                })?;
                 dump::vxlan_get(&router, vni).map_err(|e| response(e, o))?
             }
             None => dump::vxlan_dump(&router),
@@ -486,42 +536,47 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Print the vRouter CLI's response line for a failed get, and return our own message.
-fn response(e: dump::DumpError, o: &mut String) -> String {
+/// Print the vRouter CLI's response line for a failed get, and return our own error.
+fn response(e: dump::DumpError, o: &mut String) -> CliError {
     sayln!(o, "{}", e.vrouter_response());
-    e.to_string()
+    CliError::Dump(e)
 }
 
-fn vif_id(n: u32) -> Result<VifId, String> {
+fn vif_id(n: u32) -> Result<VifId, CliError> {
     u16::try_from(n)
         .ok()
         .and_then(VifId::new)
-        .ok_or_else(|| format!("vif {n} out of range"))
+        .ok_or(CliError::OutOfRange {
+            what: "vif",
+            value: n,
+        })
 }
 
-fn nh_id(n: u32) -> Result<NhId, String> {
-    NhId::new(n).ok_or_else(|| format!("nh {n} out of range"))
+fn nh_id(n: u32) -> Result<NhId, CliError> {
+    NhId::new(n).ok_or(CliError::OutOfRange {
+        what: "nh",
+        value: n,
+    })
 }
 
-fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
+fn parse_hex(s: &str) -> Result<Vec<u8>, CliError> {
     let digits: Vec<u8> = s
         .bytes()
         .filter(|b| !matches!(b, b' ' | b':' | b'\n' | b'\t'))
         .collect();
     if !digits.len().is_multiple_of(2) {
-        return Err("--hex needs an even number of hex digits".into());
+        return Err(CliError::Usage {
+            message: "--hex needs an even number of hex digits",
+        });
     }
     digits
         .chunks(2)
         .map(|pair| {
+            let byte = String::from_utf8_lossy(pair);
             if !pair.iter().all(u8::is_ascii_hexdigit) {
-                return Err(format!(
-                    "--hex: {:?} is not a hex byte",
-                    String::from_utf8_lossy(pair)
-                ));
+                return Err(CliError::BadHex { byte: byte.into() });
             }
-            let text = std::str::from_utf8(pair).map_err(|_| "--hex: not hex".to_string())?;
-            u8::from_str_radix(text, 16).map_err(|_| format!("--hex: {text:?} is not a hex byte"))
+            u8::from_str_radix(&byte, 16).map_err(|_| CliError::BadHex { byte: byte.into() })
         })
         .collect()
 }
@@ -562,17 +617,24 @@ fn counter_lines(before: &VRouter, after: &VRouter) -> Vec<String> {
     lines
 }
 
-fn inject(router: &mut VRouter, a: &InjectArgs, o: &mut String) -> Result<ExitCode, String> {
+fn inject(router: &mut VRouter, a: &InjectArgs, o: &mut String) -> Result<ExitCode, CliError> {
     let frame = match (&a.frame, &a.hex) {
         (Some(name), _) => seed::frames()
             .into_iter()
             .find(|f| f.name == name.as_str())
             .map(|f| f.bytes)
-            .ok_or_else(|| format!("no scenario frame {name:?} (see `vrsim frames`)"))?,
+            .ok_or_else(|| CliError::NoFrame { name: name.clone() })?,
         (None, Some(hex)) => parse_hex(hex)?,
-        (None, None) => return Err("inject needs --frame NAME or --hex BYTES".into()),
+        (None, None) => {
+            return Err(CliError::Usage {
+                message: "inject needs --frame NAME or --hex BYTES",
+            });
+        }
     };
-    let vif = VifId::new(a.vif).ok_or_else(|| format!("vif {} out of range", a.vif))?;
+    let vif = VifId::new(a.vif).ok_or(CliError::OutOfRange {
+        what: "vif",
+        value: u32::from(a.vif),
+    })?;
     let before = router.clone();
     let mut buf = PacketBuf::with_capacity(9216);
     let mut trace = Trace::default();

@@ -21,6 +21,7 @@ use clap::{Args, Parser};
 use vrsim_bgp::live::{Live, LiveConfig};
 
 use crate::Cli;
+use crate::error::CliError;
 
 /// Options of `vrsim serve`.
 #[derive(Debug, Args)]
@@ -54,36 +55,42 @@ pub(crate) struct CtlArgs {
     command: Vec<String>,
 }
 
-fn parse_remote(s: &str) -> Result<(String, IpAddr), String> {
+fn parse_remote(s: &str) -> Result<(String, IpAddr), CliError> {
+    let bad = |problem: String| CliError::BadValue {
+        option: "--bgp-remote",
+        value: s.to_owned(),
+        problem,
+    };
     let (name, addr) = s
         .split_once('=')
-        .ok_or_else(|| format!("--bgp-remote {s}: expected NAME=ADDR"))?;
+        .ok_or_else(|| bad("expected NAME=ADDR".into()))?;
     let addr = addr
         .parse()
-        .map_err(|_| format!("--bgp-remote {s}: {addr:?} is not an address"))?;
+        .map_err(|_| bad(format!("{addr:?} is not an address")))?;
     Ok((name.to_owned(), addr))
 }
 
 /// Bind the control socket, replacing a stale socket file but never a live
 /// server's.
-fn bind(path: &Path) -> Result<UnixListener, String> {
+fn bind(path: &Path) -> Result<UnixListener, CliError> {
+    let file_error = |source| CliError::File {
+        option: "--control",
+        path: path.to_owned(),
+        source,
+    };
     if path.exists() {
         if UnixStream::connect(path).is_ok() {
-            return Err(format!(
-                "--control {}: another vrsim serve is answering there",
-                path.display()
-            ));
+            return Err(CliError::ControlBusy {
+                path: path.to_owned(),
+            });
         }
-        std::fs::remove_file(path).map_err(|e| format!("--control {}: {e}", path.display()))?;
+        std::fs::remove_file(path).map_err(file_error)?;
     }
-    UnixListener::bind(path).map_err(|e| format!("--control {}: {e}", path.display()))
+    UnixListener::bind(path).map_err(file_error)
 }
 
-pub(crate) fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode, String> {
-    let fabric = crate::what_if(
-        cli,
-        vrsim::scenarios::load(&cli.scenario).map_err(|e| e.to_string())?,
-    )?;
+pub(crate) fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode, CliError> {
+    let fabric = crate::what_if(cli, vrsim::scenarios::load(&cli.scenario)?)?;
     let mut cfg = LiveConfig::new(a.bgp_listen);
     cfg.hold_time = a.hold_time;
     for r in &a.bgp_remote {
@@ -95,7 +102,7 @@ pub(crate) fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode, String> {
         Ok(live) => live,
         Err(e) => {
             let _ = std::fs::remove_file(&a.control);
-            return Err(e.to_string());
+            return Err(e.into());
         }
     };
     eprintln!(
@@ -204,35 +211,33 @@ fn exit_number(code: ExitCode) -> u8 {
     }
 }
 
-pub(crate) fn ctl(a: &CtlArgs) -> Result<ExitCode, String> {
-    let mut stream = UnixStream::connect(&a.control).map_err(|e| {
-        format!(
-            "--control {}: {e} (is vrsim serve running there?)",
-            a.control.display()
-        )
+pub(crate) fn ctl(a: &CtlArgs) -> Result<ExitCode, CliError> {
+    let mut stream = UnixStream::connect(&a.control).map_err(|source| CliError::NoServer {
+        path: a.control.clone(),
+        source,
     })?;
     if let Some(word) = a
         .command
         .iter()
         .find(|w| w.is_empty() || w.contains(char::is_whitespace))
     {
-        return Err(format!(
-            "{word:?}: the control socket takes words without spaces"
-        ));
+        return Err(CliError::SpacedWord { word: word.clone() });
     }
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
     let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
-    writeln!(stream, "{}", a.command.join(" ")).map_err(|e| e.to_string())?;
+    writeln!(stream, "{}", a.command.join(" ")).map_err(CliError::Control)?;
     let _ = stream.shutdown(std::net::Shutdown::Write);
     let mut reply = String::new();
     stream
         .read_to_string(&mut reply)
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::Control)?;
     let (status, text) = reply.split_once('\n').unwrap_or((reply.as_str(), ""));
     let code: u8 = status
         .strip_prefix("exit ")
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("vrsim serve answered {status:?}"))?;
+        .ok_or_else(|| CliError::BadAnswer {
+            status: status.to_owned(),
+        })?;
     print!("{text}");
     Ok(ExitCode::from(code))
 }
