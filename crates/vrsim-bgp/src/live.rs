@@ -43,30 +43,61 @@ use vrsim_fabric::Fabric;
 use crate::message::Notification;
 use crate::session::{self, Output, Session, State};
 
-/// Errors starting the live runner.
+/// The live runner's one error type: what stops it from starting.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LiveError {
     /// A remote address was given for a BGPaaS object that does not exist.
-    #[error("--bgp-remote {0}: the scenario has no BGPaaS object {0} (it has: {1})")]
-    UnknownBgpaas(String, String),
+    #[error("--bgp-remote {name}: the scenario has no BGPaaS object {name} (it has: {known})")]
+    UnknownBgpaas {
+        /// The name given.
+        name: String,
+        /// The BGPaaS objects there are, comma-separated.
+        known: String,
+    },
     /// The port range runs past 65535.
-    #[error("BGPaaS session {0} would listen on port {1}, past 65535: choose a lower first port")]
-    PortRange(String, u32),
+    #[error(
+        "BGPaaS session {session} would listen on port {port}, past 65535: choose a lower first port"
+    )]
+    PortRange {
+        /// The session (`BGPAAS PEER`).
+        session: String,
+        /// The port it would need.
+        port: u32,
+    },
     /// The hold time is 1 or 2 (RFC 4271 §4.2 allows 0 or at least 3).
-    #[error("hold time {0}: must be 0 or at least 3 seconds")]
-    HoldTime(u16),
+    #[error("hold time {hold_time}: must be 0 or at least 3 seconds")]
+    HoldTime {
+        /// The hold time given.
+        hold_time: u16,
+    },
     /// The scenario has no BGPaaS session to serve.
     #[error("the scenario has no BGPaaS session to serve")]
     NoSessions,
     /// A socket could not be bound.
-    #[error("cannot listen on {0} for BGPaaS session {1}: {2}")]
-    Bind(SocketAddr, String, std::io::Error),
+    #[error("cannot listen on {addr} for BGPaaS session {session}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The session.
+        session: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The runtime could not start.
-    #[error("cannot start the BGP runtime: {0}")]
-    Runtime(std::io::Error),
+    #[error("cannot start the BGP runtime: {source}")]
+    Runtime {
+        /// Why.
+        source: std::io::Error,
+    },
     /// The model refused to take the live sessions down at start.
-    #[error("cannot reset BGPaaS session {0}: {1}")]
-    Reset(String, vrsim_fabric::FabricError),
+    #[error("cannot reset BGPaaS session {session}: {source}")]
+    Reset {
+        /// The session.
+        session: String,
+        /// Why.
+        source: vrsim_fabric::FabricError,
+    },
 }
 
 /// How to run the live sessions.
@@ -126,7 +157,10 @@ pub fn endpoints(fabric: &Fabric, cfg: &LiveConfig) -> Result<Vec<Endpoint>, Liv
     let config = fabric.control().config();
     let names: Vec<&str> = config.bgpaas.iter().map(|b| b.name.as_str()).collect();
     if let Some(unknown) = cfg.remotes.keys().find(|r| !names.contains(&r.as_str())) {
-        return Err(LiveError::UnknownBgpaas(unknown.clone(), names.join(", ")));
+        return Err(LiveError::UnknownBgpaas {
+            name: unknown.clone(),
+            known: names.join(", "),
+        });
     }
     let mut out = Vec::new();
     for b in &config.bgpaas {
@@ -137,8 +171,10 @@ pub fn endpoints(fabric: &Fabric, cfg: &LiveConfig) -> Result<Vec<Endpoint>, Liv
         for &peer in &b.peers {
             let i = u32::try_from(out.len()).unwrap_or(u32::MAX);
             let number = u32::from(cfg.listen.port()).saturating_add(i);
-            let number = u16::try_from(number)
-                .map_err(|_| LiveError::PortRange(format!("{} {peer}", b.name), number))?;
+            let number = u16::try_from(number).map_err(|_| LiveError::PortRange {
+                session: format!("{} {peer}", b.name),
+                port: number,
+            })?;
             let dns = network.is_some_and(|n| n.dns_ip == peer);
             let control = if dns {
                 config.control_nodes.get(1)
@@ -272,7 +308,9 @@ impl Live {
     /// them), bind every session's socket and start serving.
     pub fn start(mut fabric: Fabric, cfg: &LiveConfig) -> Result<Live, LiveError> {
         if cfg.hold_time == 1 || cfg.hold_time == 2 {
-            return Err(LiveError::HoldTime(cfg.hold_time));
+            return Err(LiveError::HoldTime {
+                hold_time: cfg.hold_time,
+            });
         }
         let endpoints = endpoints(&fabric, cfg)?;
         for e in &endpoints {
@@ -281,19 +319,26 @@ impl Live {
                     bgpaas: e.bgpaas.clone(),
                     peer: e.peer,
                 })
-                .map_err(|err| LiveError::Reset(e.to_string(), err))?;
+                .map_err(|source| LiveError::Reset {
+                    session: e.to_string(),
+                    source,
+                })?;
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("vrsim-bgp")
             .enable_all()
             .build()
-            .map_err(LiveError::Runtime)?;
+            .map_err(|source| LiveError::Runtime { source })?;
         let mut listeners = Vec::new();
         for e in &endpoints {
             let l = runtime
                 .block_on(TcpListener::bind(e.listen))
-                .map_err(|err| LiveError::Bind(e.listen, e.to_string(), err))?;
+                .map_err(|source| LiveError::Bind {
+                    addr: e.listen,
+                    session: e.to_string(),
+                    source,
+                })?;
             listeners.push(l);
         }
         let now = Instant::now();

@@ -5,9 +5,8 @@
 
 use std::path::PathBuf;
 
-use vrsim::dataplane::dump::DumpError;
+use vrsim::dataplane::DataplaneError;
 use vrsim::fabric::FabricError;
-use vrsim::fabric::diff::FlowParseError;
 use vrsim::fabric::topology::TopologyError;
 use vrsim_bgp::live::LiveError;
 
@@ -100,12 +99,9 @@ pub(crate) enum CliError {
     /// JSON output failed.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
-    /// A `--flows` file that does not parse.
-    #[error(transparent)]
-    Flows(#[from] FlowParseError),
     /// A dump of an object the vRouter does not have.
     #[error(transparent)]
-    Dump(#[from] DumpError),
+    Dump(#[from] DataplaneError),
     /// The live BGP runner refused to start.
     #[error(transparent)]
     Live(#[from] LiveError),

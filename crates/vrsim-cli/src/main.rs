@@ -15,7 +15,7 @@ use ipnet::Ipv4Net;
 use std::io::Write;
 use vrsim::dataplane::dump::{self, Layout};
 use vrsim::dataplane::trace::Trace;
-use vrsim::dataplane::{Disposition, NhId, PacketBuf, VRouter, VifId, VrfId};
+use vrsim::dataplane::{DataplaneError, Disposition, NhId, PacketBuf, VRouter, VifId, VrfId};
 
 use vrsim::fabric::packet::Probe;
 use vrsim::fabric::{Fabric, capture, json};
@@ -537,7 +537,7 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
 }
 
 /// Print the vRouter CLI's response line for a failed get, and return our own error.
-fn response(e: dump::DumpError, o: &mut String) -> CliError {
+fn response(e: DataplaneError, o: &mut String) -> CliError {
     sayln!(o, "{}", e.vrouter_response());
     CliError::Dump(e)
 }

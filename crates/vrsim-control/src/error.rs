@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use vrsim_dataplane::ConfigError;
+use vrsim_dataplane::DataplaneError;
 
 /// A configuration or event the control plane refuses. Nothing is applied
 /// when one is returned.
@@ -106,6 +106,6 @@ pub enum ControlError {
         /// The compute node.
         node: String,
         /// The vRouter's error.
-        source: ConfigError,
+        source: DataplaneError,
     },
 }

@@ -6,7 +6,7 @@ use core::fmt;
 use std::collections::BTreeMap;
 
 use ipnet::Ipv4Net;
-use vrsim_dataplane::{ConfigError, NhId, VRouter, VifId, VrfId};
+use vrsim_dataplane::{DataplaneError, NhId, VRouter, VifId, VrfId};
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
 
 use crate::agent::NodeState;
@@ -104,9 +104,9 @@ fn mac(octets: [u8; 6]) -> MacAddr {
     MacAddr::new(a, b, c, d, e, f)
 }
 
-fn vni(v: u32) -> Result<Vni, ConfigError> {
+fn vni(v: u32) -> Result<Vni, DataplaneError> {
     // The agent only programs VNIDs from validated network configuration.
-    Vni::new(v).ok_or(ConfigError::NoSuchVnid(Vni::MAX))
+    Vni::new(v).ok_or(DataplaneError::NoSuchVnid { vni: Vni::MAX })
 }
 
 /// Take `router` from `from` to `to`, returning the calls made. `from` must be
@@ -116,7 +116,7 @@ pub fn apply(
     router: &mut VRouter,
     from: &NodeState,
     to: &NodeState,
-) -> Result<Vec<Change>, ConfigError> {
+) -> Result<Vec<Change>, DataplaneError> {
     let mut out = Vec::new();
     let mut log = |op, object| {
         out.push(Change {

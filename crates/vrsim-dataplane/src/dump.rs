@@ -9,6 +9,7 @@ use ipnet::Ipv4Net;
 use vrsim_lpm::Ipv4Table;
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
 
+use crate::error::{DataplaneError, Object};
 use crate::ids::{NhId, VifId, VrfId};
 use crate::nexthop::NhKind;
 use crate::route::Route;
@@ -24,39 +25,6 @@ pub enum Layout {
     Legacy,
     /// Today's tf-vrouter: `Vrf:1 Mcast Vrf:1 Flags:… QOS:-1 Ref:5`, `Drops:`.
     Current,
-}
-
-/// What a `--get` names that does not exist, with the message to print.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DumpError {
-    /// No such vif.
-    #[error("vif {0}: no such interface")]
-    NoSuchVif(VifId),
-    /// No such nexthop.
-    #[error("nh {0}: no such nexthop")]
-    NoSuchNh(NhId),
-    /// No such label.
-    #[error("mpls label {0}: no such label")]
-    NoSuchLabel(MplsLabel),
-    /// No such VNID.
-    #[error("vxlan vnid {0}: no such vnid")]
-    NoSuchVnid(Vni),
-    /// No such VRF (no route was ever added to it).
-    #[error("vrf {0}: no such vrf")]
-    NoSuchVrf(VrfId),
-}
-
-impl DumpError {
-    /// The line the vRouter's CLI prints for this error: the kernel's errno,
-    /// as `vr_response_common_process` shows it (`-ENODEV` for a missing vif,
-    /// `-ENOENT` for the rest).
-    pub fn vrouter_response(&self) -> &'static str {
-        match self {
-            DumpError::NoSuchVif(_) => "vRouter(Response): No such device (19)",
-            _ => "vRouter(Response): No such file or directory (2)",
-        }
-    }
 }
 
 // ---- vif ----
@@ -144,8 +112,10 @@ pub fn vif_list(router: &VRouter, layout: Layout) -> String {
 }
 
 /// `vif --get N`.
-pub fn vif_get(router: &VRouter, id: VifId, layout: Layout) -> Result<String, DumpError> {
-    let vif = router.vif(id).ok_or(DumpError::NoSuchVif(id))?;
+pub fn vif_get(router: &VRouter, id: VifId, layout: Layout) -> Result<String, DataplaneError> {
+    let vif = router.vif(id).ok_or(DataplaneError::NotFound {
+        object: Object::Vif(id),
+    })?;
     let mut out = String::new();
     vif_header(&mut out, layout);
     vif_block(&mut out, router, vif, layout);
@@ -232,8 +202,10 @@ pub fn nh_list(router: &VRouter) -> String {
 }
 
 /// `nh --get N` (for a composite, its members follow, as the CLI fetches them).
-pub fn nh_get(router: &VRouter, id: NhId) -> Result<String, DumpError> {
-    let nh = router.nh(id).ok_or(DumpError::NoSuchNh(id))?;
+pub fn nh_get(router: &VRouter, id: NhId) -> Result<String, DataplaneError> {
+    let nh = router.nh(id).ok_or(DataplaneError::NotFound {
+        object: Object::Nh(id),
+    })?;
     let mut out = String::new();
     nh_block(&mut out, nh);
     for member in nh.config.referenced_nhs() {
@@ -295,8 +267,13 @@ fn rt_row(out: &mut String, dest: Ipv4Addr, len: u8, ppl: u8, route: Option<&Rou
 /// `rt --dump V`: one row per leaf slot of the vRouter's 8-bit-stride mtrie,
 /// the destination at the slot's level length and PPL the length of the route
 /// that owns the slot (reference §4).
-pub fn rt_dump(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, DumpError> {
-    let table = &router.vrf(vrf).ok_or(DumpError::NoSuchVrf(vrf))?.inet4;
+pub fn rt_dump(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, DataplaneError> {
+    let table = &router
+        .vrf(vrf)
+        .ok_or(DataplaneError::NotFound {
+            object: Object::Vrf(vrf),
+        })?
+        .inet4;
     let mut out = String::new();
     rt_header(&mut out, vrf, layout);
     // Slots that are buckets: a route more specific than the slot's level lies inside.
@@ -360,8 +337,13 @@ pub fn rt_get(
     vrf: VrfId,
     query: Ipv4Net,
     layout: Layout,
-) -> Result<String, DumpError> {
-    let table = &router.vrf(vrf).ok_or(DumpError::NoSuchVrf(vrf))?.inet4;
+) -> Result<String, DataplaneError> {
+    let table = &router
+        .vrf(vrf)
+        .ok_or(DataplaneError::NotFound {
+            object: Object::Vrf(vrf),
+        })?
+        .inet4;
     let mut out = String::new();
     let _ = write!(
         out,
@@ -394,8 +376,10 @@ pub fn mpls_dump(router: &VRouter) -> String {
 }
 
 /// `mpls --get L`.
-pub fn mpls_get(router: &VRouter, label: MplsLabel) -> Result<String, DumpError> {
-    let nh = router.label(label).ok_or(DumpError::NoSuchLabel(label))?;
+pub fn mpls_get(router: &VRouter, label: MplsLabel) -> Result<String, DataplaneError> {
+    let nh = router.label(label).ok_or(DataplaneError::NotFound {
+        object: Object::Label(label),
+    })?;
     Ok(format!(
         "{MPLS_HEADER}{:>8}    {:>6}\n",
         label.value(),
@@ -413,8 +397,10 @@ pub fn vxlan_dump(router: &VRouter) -> String {
 }
 
 /// `vxlan --get V`.
-pub fn vxlan_get(router: &VRouter, vni: Vni) -> Result<String, DumpError> {
-    let nh = router.vnid(vni).ok_or(DumpError::NoSuchVnid(vni))?;
+pub fn vxlan_get(router: &VRouter, vni: Vni) -> Result<String, DataplaneError> {
+    let nh = router.vnid(vni).ok_or(DataplaneError::NotFound {
+        object: Object::Vnid(vni),
+    })?;
     Ok(format!("{VXLAN_HEADER}{:>7}    {}\n", vni.value(), nh))
 }
 

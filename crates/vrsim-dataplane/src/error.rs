@@ -1,20 +1,32 @@
-//! Configuration errors: each names the object and what it refers to.
+//! The dataplane's one error type: a configuration change the vRouter
+//! refuses, or a lookup of an object it does not have. Each names the object
+//! and what it refers to.
 
 use ipnet::IpNet;
 use vrsim_wire::{MplsLabel, Vni};
 
+use core::fmt;
+
 use crate::ids::{NhId, VifId, VrfId};
 
-/// A configuration change the vRouter refuses. Nothing is applied when one is returned.
+/// What the vRouter refuses: a configuration change (nothing is applied when
+/// one is returned), or a lookup (`vif --get`, `nh --get`, …) of an object it
+/// does not have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum DataplaneError {
     /// A vif with this index exists already.
-    #[error("vif {0} already exists")]
-    VifExists(VifId),
+    #[error("vif {vif} already exists")]
+    VifExists {
+        /// The vif.
+        vif: VifId,
+    },
     /// No vif with this index.
-    #[error("vif {0} does not exist")]
-    NoSuchVif(VifId),
+    #[error("vif {vif} does not exist")]
+    NoSuchVif {
+        /// The vif.
+        vif: VifId,
+    },
     /// A vif cannot be deleted while nexthops send out of it.
     #[error("vif {vif} is still the outgoing interface of nh {nh}")]
     VifInUse {
@@ -48,11 +60,17 @@ pub enum ConfigError {
         via: NhId,
     },
     /// A composite without members.
-    #[error("composite nh {0} has no members")]
-    EmptyComposite(NhId),
+    #[error("composite nh {nh} has no members")]
+    EmptyComposite {
+        /// The composite.
+        nh: NhId,
+    },
     /// No nexthop with this id.
-    #[error("nh {0} does not exist")]
-    NoSuchNh(NhId),
+    #[error("nh {nh} does not exist")]
+    NoSuchNh {
+        /// The nexthop.
+        nh: NhId,
+    },
     /// Nexthop 0 is the discard nexthop; it cannot be replaced or deleted.
     #[error("nh 0 is the discard nexthop and cannot be changed")]
     DiscardNhFixed,
@@ -135,8 +153,11 @@ pub enum ConfigError {
         nh: NhId,
     },
     /// No such label.
-    #[error("label {0} is not mapped")]
-    NoSuchLabel(MplsLabel),
+    #[error("label {label} is not mapped")]
+    NoSuchLabel {
+        /// The label.
+        label: MplsLabel,
+    },
     /// A VNID mapped already.
     #[error("vnid {vni} is already mapped to nh {nh}")]
     VnidExists {
@@ -154,6 +175,71 @@ pub enum ConfigError {
         nh: NhId,
     },
     /// No such VNID.
-    #[error("vnid {0} is not mapped")]
-    NoSuchVnid(Vni),
+    #[error("vnid {vni} is not mapped")]
+    NoSuchVnid {
+        /// The VNID.
+        vni: Vni,
+    },
+    /// A lookup of an object the vRouter does not have (a dump's `--get`).
+    #[error("{object}: no such {}", object.noun())]
+    NotFound {
+        /// What was asked for.
+        object: Object,
+    },
+}
+
+impl DataplaneError {
+    /// The line the vRouter's CLI prints for a failed lookup: the kernel's
+    /// errno, as `vr_response_common_process` shows it (`-ENODEV` for a
+    /// missing vif, `-ENOENT` for the rest).
+    pub fn vrouter_response(&self) -> &'static str {
+        match self {
+            DataplaneError::NotFound {
+                object: Object::Vif(_),
+            } => "vRouter(Response): No such device (19)",
+            _ => "vRouter(Response): No such file or directory (2)",
+        }
+    }
+}
+
+/// An object of the vRouter, by its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Object {
+    /// A vif.
+    Vif(VifId),
+    /// A nexthop.
+    Nh(NhId),
+    /// An entry of the MPLS label table.
+    Label(MplsLabel),
+    /// An entry of the VXLAN table.
+    Vnid(Vni),
+    /// A VRF.
+    Vrf(VrfId),
+}
+
+impl Object {
+    /// What the vRouter's CLI calls such an object when it is missing.
+    fn noun(&self) -> &'static str {
+        match self {
+            Object::Vif(_) => "interface",
+            Object::Nh(_) => "nexthop",
+            Object::Label(_) => "label",
+            Object::Vnid(_) => "vnid",
+            Object::Vrf(_) => "vrf",
+        }
+    }
+}
+
+impl fmt::Display for Object {
+    /// `vif 3`, `nh 90`, `mpls label 35`, `vxlan vnid 4`, `vrf 1`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Object::Vif(v) => write!(f, "vif {v}"),
+            Object::Nh(n) => write!(f, "nh {n}"),
+            Object::Label(l) => write!(f, "mpls label {l}"),
+            Object::Vnid(v) => write!(f, "vxlan vnid {v}"),
+            Object::Vrf(v) => write!(f, "vrf {v}"),
+        }
+    }
 }

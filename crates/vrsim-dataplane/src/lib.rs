@@ -7,12 +7,12 @@
 //! names them ([`mod@drop`]). [`VRouter`] validates every configuration change:
 //! a nexthop naming a missing vif, a route or label naming a missing nexthop,
 //! a tunnel route without a label, deleting a nexthop still in use are all
-//! [`ConfigError`]s, and nothing is half-applied. [`dump`] prints the state
+//! [`DataplaneError`]s, and nothing is half-applied. [`dump`] prints the state
 //! in the vRouter CLI's own layouts (`vif`, `nh`, `rt`, `mpls`, `vxlan`,
 //! `dropstats`).
 //!
 //! ```
-//! use vrsim_dataplane::{VRouter, NhId, VifId, VrfId, ConfigError};
+//! use vrsim_dataplane::{VRouter, NhId, VifId, VrfId, DataplaneError};
 //! use vrsim_dataplane::route::{Route, RouteFlags};
 //!
 //! let mut router = VRouter::new();
@@ -56,7 +56,7 @@ pub mod trace;
 pub mod vif;
 mod vrouter;
 
-pub use error::ConfigError;
+pub use error::{DataplaneError, Object};
 pub use ids::{IdOutOfRange, NhId, VifId, VrfId};
 pub use packet::{HEADROOM, PacketBuf};
 pub use pipeline::Disposition;

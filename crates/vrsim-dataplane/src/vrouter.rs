@@ -7,7 +7,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
 
 use crate::drop::DropCounters;
-use crate::error::ConfigError;
+use crate::error::DataplaneError;
 use crate::ids::{NhId, VifId, VrfId};
 use crate::nexthop::{NexthopConfig, NhKind, discard_nh};
 use crate::route::{BridgeEntry, Route, RouteFlags, Vrf};
@@ -85,10 +85,10 @@ impl VRouter {
     // ---- vifs ----
 
     /// Add a vif.
-    pub fn add_vif(&mut self, config: VifConfig) -> Result<(), ConfigError> {
+    pub fn add_vif(&mut self, config: VifConfig) -> Result<(), DataplaneError> {
         let id = config.id;
         if self.vif(id).is_some() {
-            return Err(ConfigError::VifExists(id));
+            return Err(DataplaneError::VifExists { vif: id });
         }
         set(&mut self.vifs, id.index(), Vif::new(config));
         Ok(())
@@ -96,9 +96,11 @@ impl VRouter {
 
     /// Change an existing vif's configuration (`vif --add` on an existing
     /// index), keeping its counters.
-    pub fn change_vif(&mut self, config: VifConfig) -> Result<(), ConfigError> {
+    pub fn change_vif(&mut self, config: VifConfig) -> Result<(), DataplaneError> {
         let id = config.id;
-        let vif = self.vif_mut(id).ok_or(ConfigError::NoSuchVif(id))?;
+        let vif = self
+            .vif_mut(id)
+            .ok_or(DataplaneError::NoSuchVif { vif: id })?;
         let stats = vif.stats;
         let drops = vif.drops;
         *vif = Vif::new(config);
@@ -108,17 +110,17 @@ impl VRouter {
     }
 
     /// Delete a vif no nexthop sends out of.
-    pub fn delete_vif(&mut self, id: VifId) -> Result<Vif, ConfigError> {
-        self.vif(id).ok_or(ConfigError::NoSuchVif(id))?;
+    pub fn delete_vif(&mut self, id: VifId) -> Result<Vif, DataplaneError> {
+        self.vif(id).ok_or(DataplaneError::NoSuchVif { vif: id })?;
         if let Some(nh) = self.nexthops().find(|n| n.config.kind.oif() == Some(id)) {
-            return Err(ConfigError::VifInUse {
+            return Err(DataplaneError::VifInUse {
                 vif: id,
                 nh: nh.id(),
             });
         }
         self.vifs[id.index()]
             .take()
-            .ok_or(ConfigError::NoSuchVif(id))
+            .ok_or(DataplaneError::NoSuchVif { vif: id })
     }
 
     /// The vif with this index.
@@ -141,28 +143,28 @@ impl VRouter {
 
     /// Add a nexthop, or replace one (`nh --create` on an existing id). Its
     /// outgoing vif and members must exist.
-    pub fn add_nh(&mut self, config: NexthopConfig) -> Result<(), ConfigError> {
+    pub fn add_nh(&mut self, config: NexthopConfig) -> Result<(), DataplaneError> {
         let id = config.id;
         if id == NhId::DISCARD {
-            return Err(ConfigError::DiscardNhFixed);
+            return Err(DataplaneError::DiscardNhFixed);
         }
         if let Some(vif) = config.kind.oif()
             && self.vif(vif).is_none()
         {
-            return Err(ConfigError::NhOifMissing { nh: id, vif });
+            return Err(DataplaneError::NhOifMissing { nh: id, vif });
         }
         if let NhKind::Composite { members } = &config.kind
             && members.is_empty()
         {
-            return Err(ConfigError::EmptyComposite(id));
+            return Err(DataplaneError::EmptyComposite { nh: id });
         }
         for member in config.referenced_nhs() {
             if member == id || self.nh(member).is_none() {
-                return Err(ConfigError::NhMemberMissing { nh: id, member });
+                return Err(DataplaneError::NhMemberMissing { nh: id, member });
             }
         }
         if let Some(via) = config.referenced_nhs().find(|&m| self.reaches(m, id)) {
-            return Err(ConfigError::NhLoop { nh: id, via });
+            return Err(DataplaneError::NhLoop { nh: id, via });
         }
         let refs = match self.nh_slot(id).take() {
             Some(old) => {
@@ -196,18 +198,21 @@ impl VRouter {
     }
 
     /// Delete a nexthop nothing refers to.
-    pub fn delete_nh(&mut self, id: NhId) -> Result<NexthopConfig, ConfigError> {
+    pub fn delete_nh(&mut self, id: NhId) -> Result<NexthopConfig, DataplaneError> {
         if id == NhId::DISCARD {
-            return Err(ConfigError::DiscardNhFixed);
+            return Err(DataplaneError::DiscardNhFixed);
         }
-        let nh = self.nh(id).ok_or(ConfigError::NoSuchNh(id))?;
+        let nh = self.nh(id).ok_or(DataplaneError::NoSuchNh { nh: id })?;
         if nh.refs > 0 {
-            return Err(ConfigError::NhInUse {
+            return Err(DataplaneError::NhInUse {
                 nh: id,
                 refs: nh.refs,
             });
         }
-        let old = self.nh_slot(id).take().ok_or(ConfigError::NoSuchNh(id))?;
+        let old = self
+            .nh_slot(id)
+            .take()
+            .ok_or(DataplaneError::NoSuchNh { nh: id })?;
         old.config.referenced_nhs().for_each(|m| self.unref(m));
         Ok(old.config)
     }
@@ -245,36 +250,36 @@ impl VRouter {
     fn require_nh(
         &self,
         id: NhId,
-        missing: impl FnOnce() -> ConfigError,
-    ) -> Result<&Nexthop, ConfigError> {
+        missing: impl FnOnce() -> DataplaneError,
+    ) -> Result<&Nexthop, DataplaneError> {
         self.nh(id).ok_or_else(missing)
     }
 
     // ---- MPLS ILM ----
 
     /// Map a label to a nexthop (`mpls --create`).
-    pub fn add_label(&mut self, label: MplsLabel, nh: NhId) -> Result<(), ConfigError> {
+    pub fn add_label(&mut self, label: MplsLabel, nh: NhId) -> Result<(), DataplaneError> {
         let size = u32::try_from(self.ilm.len()).unwrap_or(u32::MAX);
         let slot = usize::try_from(label.value()).unwrap_or(usize::MAX);
         match self.ilm.get(slot) {
-            None => return Err(ConfigError::LabelOutOfRange { label, size }),
-            Some(Some(old)) => return Err(ConfigError::LabelExists { label, nh: *old }),
+            None => return Err(DataplaneError::LabelOutOfRange { label, size }),
+            Some(Some(old)) => return Err(DataplaneError::LabelExists { label, nh: *old }),
             Some(None) => {}
         }
-        self.require_nh(nh, || ConfigError::LabelNhMissing { label, nh })?;
+        self.require_nh(nh, || DataplaneError::LabelNhMissing { label, nh })?;
         self.ilm[slot] = Some(nh);
         self.add_ref(nh);
         Ok(())
     }
 
     /// Remove a label.
-    pub fn delete_label(&mut self, label: MplsLabel) -> Result<NhId, ConfigError> {
+    pub fn delete_label(&mut self, label: MplsLabel) -> Result<NhId, DataplaneError> {
         let slot = usize::try_from(label.value()).unwrap_or(usize::MAX);
         let nh = self
             .ilm
             .get_mut(slot)
             .and_then(Option::take)
-            .ok_or(ConfigError::NoSuchLabel(label))?;
+            .ok_or(DataplaneError::NoSuchLabel { label })?;
         self.unref(nh);
         Ok(nh)
     }
@@ -296,22 +301,22 @@ impl VRouter {
     // ---- VXLAN ----
 
     /// Map a VNID to a nexthop (`vxlan --create`).
-    pub fn add_vnid(&mut self, vni: Vni, nh: NhId) -> Result<(), ConfigError> {
+    pub fn add_vnid(&mut self, vni: Vni, nh: NhId) -> Result<(), DataplaneError> {
         if let Some(old) = self.vxlan.get(&vni) {
-            return Err(ConfigError::VnidExists { vni, nh: *old });
+            return Err(DataplaneError::VnidExists { vni, nh: *old });
         }
-        self.require_nh(nh, || ConfigError::VnidNhMissing { vni, nh })?;
+        self.require_nh(nh, || DataplaneError::VnidNhMissing { vni, nh })?;
         self.vxlan.insert(vni, nh);
         self.add_ref(nh);
         Ok(())
     }
 
     /// Remove a VNID.
-    pub fn delete_vnid(&mut self, vni: Vni) -> Result<NhId, ConfigError> {
+    pub fn delete_vnid(&mut self, vni: Vni) -> Result<NhId, DataplaneError> {
         let nh = self
             .vxlan
             .remove(&vni)
-            .ok_or(ConfigError::NoSuchVnid(vni))?;
+            .ok_or(DataplaneError::NoSuchVnid { vni })?;
         self.unref(nh);
         Ok(nh)
     }
@@ -343,14 +348,14 @@ impl VRouter {
         &mut self.vrfs[id.index()]
     }
 
-    fn check_route(&self, vrf: VrfId, prefix: IpNet, route: &Route) -> Result<(), ConfigError> {
-        let nh = self.require_nh(route.nh, || ConfigError::RouteNhMissing {
+    fn check_route(&self, vrf: VrfId, prefix: IpNet, route: &Route) -> Result<(), DataplaneError> {
+        let nh = self.require_nh(route.nh, || DataplaneError::RouteNhMissing {
             vrf,
             prefix,
             nh: route.nh,
         })?;
         if matches!(nh.config.kind, NhKind::Tunnel { .. }) && route.label.is_none() {
-            return Err(ConfigError::TunnelRouteWithoutLabel {
+            return Err(DataplaneError::TunnelRouteWithoutLabel {
                 vrf,
                 prefix,
                 nh: route.nh,
@@ -366,7 +371,7 @@ impl VRouter {
         vrf: VrfId,
         prefix: Ipv4Net,
         mut route: Route,
-    ) -> Result<Option<Route>, ConfigError> {
+    ) -> Result<Option<Route>, DataplaneError> {
         let prefix = prefix.trunc();
         self.check_route(vrf, IpNet::V4(prefix), &route)?;
         route.flags = label_flag(route);
@@ -381,7 +386,7 @@ impl VRouter {
         vrf: VrfId,
         prefix: Ipv6Net,
         mut route: Route,
-    ) -> Result<Option<Route>, ConfigError> {
+    ) -> Result<Option<Route>, DataplaneError> {
         let prefix = prefix.trunc();
         self.check_route(vrf, IpNet::V6(prefix), &route)?;
         route.flags = label_flag(route);
@@ -391,13 +396,13 @@ impl VRouter {
     }
 
     /// Delete an IPv4 route.
-    pub fn delete_route4(&mut self, vrf: VrfId, prefix: Ipv4Net) -> Result<Route, ConfigError> {
+    pub fn delete_route4(&mut self, vrf: VrfId, prefix: Ipv4Net) -> Result<Route, DataplaneError> {
         let prefix = prefix.trunc();
         let old = self
             .vrfs
             .get_mut(vrf.index())
             .and_then(|v| v.inet4.remove(&prefix))
-            .ok_or(ConfigError::NoSuchRoute {
+            .ok_or(DataplaneError::NoSuchRoute {
                 vrf,
                 prefix: IpNet::V4(prefix),
             })?;
@@ -406,13 +411,13 @@ impl VRouter {
     }
 
     /// Delete an IPv6 route.
-    pub fn delete_route6(&mut self, vrf: VrfId, prefix: Ipv6Net) -> Result<Route, ConfigError> {
+    pub fn delete_route6(&mut self, vrf: VrfId, prefix: Ipv6Net) -> Result<Route, DataplaneError> {
         let prefix = prefix.trunc();
         let old = self
             .vrfs
             .get_mut(vrf.index())
             .and_then(|v| v.inet6.remove(&prefix))
-            .ok_or(ConfigError::NoSuchRoute {
+            .ok_or(DataplaneError::NoSuchRoute {
                 vrf,
                 prefix: IpNet::V6(prefix),
             })?;
@@ -426,8 +431,8 @@ impl VRouter {
         vrf: VrfId,
         mac: MacAddr,
         entry: BridgeEntry,
-    ) -> Result<Option<BridgeEntry>, ConfigError> {
-        self.require_nh(entry.nh, || ConfigError::BridgeNhMissing {
+    ) -> Result<Option<BridgeEntry>, DataplaneError> {
+        self.require_nh(entry.nh, || DataplaneError::BridgeNhMissing {
             vrf,
             mac: mac.to_string(),
             nh: entry.nh,
@@ -438,12 +443,16 @@ impl VRouter {
     }
 
     /// Delete a bridge entry.
-    pub fn delete_bridge(&mut self, vrf: VrfId, mac: MacAddr) -> Result<BridgeEntry, ConfigError> {
+    pub fn delete_bridge(
+        &mut self,
+        vrf: VrfId,
+        mac: MacAddr,
+    ) -> Result<BridgeEntry, DataplaneError> {
         let old = self
             .vrfs
             .get_mut(vrf.index())
             .and_then(|v| v.bridge.remove(&mac))
-            .ok_or_else(|| ConfigError::NoSuchBridgeEntry {
+            .ok_or_else(|| DataplaneError::NoSuchBridgeEntry {
                 vrf,
                 mac: mac.to_string(),
             })?;
@@ -541,7 +550,10 @@ mod tests {
     #[test]
     fn the_discard_nexthop_is_fixed() {
         let mut r = node();
-        assert_eq!(r.delete_nh(NhId::DISCARD), Err(ConfigError::DiscardNhFixed));
+        assert_eq!(
+            r.delete_nh(NhId::DISCARD),
+            Err(DataplaneError::DiscardNhFixed)
+        );
     }
 
     #[test]
@@ -549,7 +561,7 @@ mod tests {
         let mut r = node();
         let err = r.delete_vif(TAP).expect_err("nh 10 sends out of it");
         assert!(
-            matches!(err, ConfigError::VifInUse { vif, .. } if vif == TAP),
+            matches!(err, DataplaneError::VifInUse { vif, .. } if vif == TAP),
             "{err}"
         );
     }

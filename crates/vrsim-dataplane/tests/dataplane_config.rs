@@ -6,7 +6,7 @@
 
 use std::net::Ipv4Addr;
 
-use vrsim_dataplane::ConfigError;
+use vrsim_dataplane::DataplaneError;
 use vrsim_dataplane::NhId;
 use vrsim_dataplane::dump::{self, Layout};
 use vrsim_dataplane::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind};
@@ -64,7 +64,7 @@ fn dangling_references_are_refused_and_change_nothing() {
     assert_eq!(
         r.add_route4(public(), "10.9.9.0/24".parse().unwrap(), route(nh(20)))
             .unwrap_err(),
-        ConfigError::TunnelRouteWithoutLabel {
+        DataplaneError::TunnelRouteWithoutLabel {
             vrf: public(),
             prefix: "10.9.9.0/24".parse().unwrap(),
             nh: nh(20)
@@ -96,7 +96,7 @@ fn dangling_references_are_refused_and_change_nothing() {
     );
     assert_eq!(
         r.delete_nh(NhId::DISCARD).unwrap_err(),
-        ConfigError::DiscardNhFixed
+        DataplaneError::DiscardNhFixed
     );
     assert_eq!(
         r.delete_vif(vif(37)).unwrap_err().to_string(),
@@ -192,7 +192,7 @@ fn composite_loops_are_refused() {
     r.add_nh(ecmp(41, 40)).unwrap();
     assert_eq!(
         r.add_nh(ecmp(40, 41)).unwrap_err(),
-        ConfigError::NhLoop {
+        DataplaneError::NhLoop {
             nh: nh(40),
             via: nh(41)
         }

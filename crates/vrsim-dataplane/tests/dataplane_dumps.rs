@@ -7,7 +7,8 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use vrsim_dataplane::dump::{self, DumpError, Layout};
+use vrsim_dataplane::dump::{self, Layout};
+use vrsim_dataplane::{DataplaneError, Object};
 use vrsim_testkit::compute01;
 use vrsim_testkit::golden::assert_golden;
 use vrsim_testkit::ids::*;
@@ -199,7 +200,9 @@ fn unknown_ids_are_errors() {
     let r = compute01();
     assert_eq!(
         dump::nh_get(&r, nh(999)).unwrap_err(),
-        DumpError::NoSuchNh(nh(999))
+        DataplaneError::NotFound {
+            object: Object::Nh(nh(999))
+        }
     );
     assert_eq!(
         dump::vif_get(&r, vif(99), Layout::Legacy)

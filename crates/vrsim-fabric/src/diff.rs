@@ -8,7 +8,8 @@ use std::net::Ipv4Addr;
 
 use vrsim_dataplane::trace::Step;
 
-use crate::fabric::{Fabric, FabricError};
+use crate::error::FabricError;
+use crate::fabric::Fabric;
 use crate::packet::Probe;
 use crate::trace::{FabricTrace, HopStep};
 
@@ -23,27 +24,17 @@ pub struct Flow {
     pub probe: Probe,
 }
 
-/// A flow line that cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("flow {line:?}: {why} (expected: FROM TO [icmp | udp PORT | tcp PORT])")]
-pub struct FlowParseError {
-    /// The line.
-    pub line: String,
-    /// What is wrong.
-    pub why: &'static str,
-}
-
 impl FromStr for Flow {
-    type Err = FlowParseError;
+    type Err = FabricError;
 
     /// `earth 192.168.100.1`, `pod-a 10.233.64.5 udp 53`, `earth 192.168.100.1 tcp 22`.
-    fn from_str(line: &str) -> Result<Flow, FlowParseError> {
-        let err = |why| FlowParseError {
+    fn from_str(line: &str) -> Result<Flow, FabricError> {
+        let err = |why| FabricError::Flow {
             line: line.to_owned(),
             why,
         };
         let words: Vec<&str> = line.split_whitespace().collect();
-        let port = |w: Option<&&str>| -> Result<u16, FlowParseError> {
+        let port = |w: Option<&&str>| -> Result<u16, FabricError> {
             w.ok_or_else(|| err("udp and tcp need a port"))?
                 .parse()
                 .map_err(|_| err("bad port"))
@@ -88,7 +79,7 @@ impl fmt::Display for Flow {
 }
 
 /// Read a flows file: one flow a line; blank lines and `#` comments skipped.
-pub fn parse_flows(text: &str) -> Result<Vec<Flow>, FlowParseError> {
+pub fn parse_flows(text: &str) -> Result<Vec<Flow>, FabricError> {
     text.lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())

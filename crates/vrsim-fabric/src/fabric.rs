@@ -8,11 +8,12 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 use vrsim_control::program::Change;
-use vrsim_control::{ControlError, Controller, Event};
+use vrsim_control::{Controller, Event};
 use vrsim_wire::MacAddr;
 
 use crate::compute::{ComputeNode, port_vif};
 use crate::device::{Action, Device, Resolve};
+use crate::error::FabricError;
 use crate::gateway::Gateway;
 use crate::host::{Decision, Host};
 use crate::packet::{self, Probe};
@@ -47,37 +48,6 @@ impl core::fmt::Display for PortRef {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "{}:{}", self.device, self.port)
     }
-}
-
-/// Errors of the fabric: building it and asking it for traces.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum FabricError {
-    /// The control plane refused.
-    #[error(transparent)]
-    Control(#[from] ControlError),
-    /// No host of this name to send from.
-    #[error("no host {0} to send from (hosts: {1})")]
-    UnknownHost(String, String),
-    /// A host without an address cannot send.
-    #[error("host {0} has no address to send from")]
-    NoAddress(String),
-    /// A port joined by two links.
-    #[error("port {port} is joined twice, to {first} and to {second}")]
-    PortLinkedTwice {
-        /// The port, as `device:port`.
-        port: String,
-        /// Its first peer.
-        first: String,
-        /// Its second peer.
-        second: String,
-    },
-    /// A link naming an unknown device or port.
-    #[error("link {0} names a device or port that does not exist")]
-    BadLink(PortRef),
-    /// A what-if that matches nothing.
-    #[error("{0}")]
-    WhatIf(String),
 }
 
 /// A probe's trace and, when it was delivered to a host that answers, the reply's.
@@ -138,7 +108,7 @@ impl Fabric {
         for (a, b) in all {
             for p in [&a, &b] {
                 if !f.has_port(p) {
-                    return Err(FabricError::BadLink(p.clone()));
+                    return Err(FabricError::BadLink { port: p.clone() });
                 }
             }
             for (x, y) in [(&a, &b), (&b, &a)] {
@@ -226,9 +196,7 @@ impl Fabric {
     /// node's taps); load a changed topology instead.
     pub fn apply(&mut self, event: Event) -> Result<Vec<Change>, FabricError> {
         if matches!(event, Event::AddPort(_) | Event::RemovePort { .. }) {
-            return Err(FabricError::WhatIf(
-                "VM ports cannot be added to or removed from a built fabric: change the topology and load it again".into(),
-            ));
+            return Err(FabricError::PortsFixed);
         }
         let changes = self.control.apply(event)?;
         self.sync_gateways();
@@ -238,7 +206,7 @@ impl Fabric {
     fn bgpaas_of(&self, vm: &str) -> Result<Vec<(String, Ipv4Addr)>, FabricError> {
         let config = self.control.config();
         if config.port(vm).is_none() {
-            return Err(FabricError::WhatIf(format!("there is no VM port {vm}")));
+            return Err(FabricError::NoVmPort { vm: vm.to_owned() });
         }
         Ok(self
             .control
@@ -252,9 +220,7 @@ impl Fabric {
     pub fn bgpaas_down(&mut self, vm: &str) -> Result<Vec<Change>, FabricError> {
         let sessions = self.bgpaas_of(vm)?;
         if sessions.is_empty() {
-            return Err(FabricError::WhatIf(format!(
-                "VM {vm} has no BGPaaS session up"
-            )));
+            return Err(FabricError::NoSessionUp { vm: vm.to_owned() });
         }
         let mut changes = Vec::new();
         for (bgpaas, peer) in sessions {
@@ -276,9 +242,10 @@ impl Fabric {
             })
             .collect();
         if sessions.is_empty() {
-            return Err(FabricError::WhatIf(format!(
-                "VM {vm} does not advertise {prefix}"
-            )));
+            return Err(FabricError::NotAdvertised {
+                vm: vm.to_owned(),
+                prefix,
+            });
         }
         let mut changes = Vec::new();
         for (bgpaas, peer) in sessions {
@@ -330,15 +297,16 @@ impl Fabric {
         to: Ipv4Addr,
         probe: Probe,
     ) -> Result<FabricTrace, FabricError> {
-        let host = self.hosts.get(from).ok_or_else(|| {
-            FabricError::UnknownHost(
-                from.to_owned(),
-                self.hosts.keys().cloned().collect::<Vec<_>>().join(", "),
-            )
+        let host = self
+            .hosts
+            .get(from)
+            .ok_or_else(|| FabricError::UnknownHost {
+                host: from.to_owned(),
+                hosts: self.hosts.keys().cloned().collect::<Vec<_>>().join(", "),
+            })?;
+        let src = host.primary_ip().ok_or_else(|| FabricError::NoAddress {
+            host: from.to_owned(),
         })?;
-        let src = host
-            .primary_ip()
-            .ok_or_else(|| FabricError::NoAddress(from.to_owned()))?;
         let mac = match host.route(to).0 {
             Decision::Out { iface, .. } => host.iface(&iface).map_or(MacAddr::zero(), |i| i.mac),
             _ => host.ifaces.first().map_or(MacAddr::zero(), |i| i.mac),

@@ -15,6 +15,7 @@ use vrsim_wire::MacAddr;
 use vrsim_wire::ethernet::{EthernetView, HEADER_LEN as ETH_LEN};
 
 use crate::device::{Action, ArpAnswer, Device, Resolve};
+use crate::error::FabricError;
 use crate::packet;
 use crate::trace::{DropCause, HopStep};
 
@@ -56,22 +57,12 @@ pub struct LinuxRoute {
     pub text: String,
 }
 
-/// A route that could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot parse route {text:?}: {why}")]
-pub struct RouteParseError {
-    /// The text.
-    pub text: String,
-    /// What is wrong.
-    pub why: &'static str,
-}
-
 impl LinuxRoute {
     /// Parse `ip route` syntax: `192.168.100.1 dev calid0d7ccaeef3 scope link`,
     /// `blackhole 192.168.100.0/26`, `default via 172.16.10.1 dev eth0`,
     /// `10.233.64.0/26 via 172.16.20.22 dev eth0 proto bird`.
-    pub fn parse(text: &str) -> Result<LinuxRoute, RouteParseError> {
-        let err = |why| RouteParseError {
+    pub fn parse(text: &str) -> Result<LinuxRoute, FabricError> {
+        let err = |why| FabricError::Route {
             text: text.to_owned(),
             why,
         };

@@ -60,6 +60,7 @@ pub mod capture;
 mod compute;
 mod device;
 pub mod diff;
+mod error;
 mod fabric;
 pub mod gateway;
 pub mod host;
@@ -69,4 +70,5 @@ pub mod topology;
 pub mod trace;
 mod underlay;
 
-pub use fabric::{Fabric, FabricError, MAX_HOPS, PortRef, RoundTrip, UNDERLAY};
+pub use error::FabricError;
+pub use fabric::{Fabric, MAX_HOPS, PortRef, RoundTrip, UNDERLAY};

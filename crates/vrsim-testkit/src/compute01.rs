@@ -10,7 +10,7 @@ use ipnet::Ipv4Net;
 use vrsim::dataplane::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap};
 use vrsim::dataplane::route::{BridgeEntry, Route, RouteFlags};
 use vrsim::dataplane::vif::{VifConfig, VifFlags, VifType};
-use vrsim::dataplane::{ConfigError, NhId, VRouter, VifId, VrfId};
+use vrsim::dataplane::{DataplaneError, NhId, VRouter, VifId, VrfId};
 use vrsim::seed::*;
 use vrsim::wire::{MacAddr, MplsLabel, Vni};
 
@@ -70,7 +70,7 @@ fn route(nh: NhId, flags: RouteFlags) -> Route {
 /// the scenario plan pins (vif 37, nh 90, nh 14, VNID 4, label 35) and
 /// vrsim's own for the rest (the constants above). `bgpaas` says whether the
 /// Calico /26 (192.168.100.0/26 → nh 90) is installed.
-pub fn compute01(bgpaas: bool) -> Result<VRouter, ConfigError> {
+pub fn compute01(bgpaas: bool) -> Result<VRouter, DataplaneError> {
     let mut r = VRouter::new();
     let l3l2 = VifFlags::L3 | VifFlags::L2;
     let vif = |id, kind, name: &str, mac, ip, vrf, mtu, flags| VifConfig {

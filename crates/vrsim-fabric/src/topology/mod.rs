@@ -29,7 +29,8 @@ use vrsim_control::config::*;
 use vrsim_control::{ControlError, Controller, Event};
 use vrsim_wire::MacAddr;
 
-use crate::fabric::{Fabric, FabricError, PortRef};
+use crate::error::FabricError;
+use crate::fabric::{Fabric, PortRef};
 use crate::gateway::{Gateway, GwPort};
 use crate::host::{CALICO_VETH_MAC, Host, HostKind, Iface, LinuxRoute};
 
@@ -141,7 +142,7 @@ pub fn load(file: &str, text: &str) -> Result<Fabric, TopologyError> {
         links,
     )
     .map_err(|e| match e {
-        FabricError::Control(c) => l.unplaced(c),
+        FabricError::Control { source } => l.unplaced(source),
         other => l.at(None, other.to_string()),
     })?;
     fabric.set_description(&spec.description);
