@@ -60,3 +60,28 @@ pub(crate) trait Device {
         target: Ipv4Addr,
     ) -> Option<ArpAnswer>;
 }
+
+/// One end of a link: a device and one of its ports.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortRef {
+    /// The device.
+    pub device: String,
+    /// The port (`eth0`, `ge-0/0/1`, `vif0/37`).
+    pub port: String,
+}
+
+impl PortRef {
+    /// A port reference.
+    pub fn new(device: &str, port: &str) -> Self {
+        PortRef {
+            device: device.to_owned(),
+            port: port.to_owned(),
+        }
+    }
+}
+
+impl core::fmt::Display for PortRef {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}", self.device, self.port)
+    }
+}

@@ -4,7 +4,7 @@
 use ipnet::Ipv4Net;
 use vrsim_control::ControlError;
 
-use crate::fabric::PortRef;
+use crate::device::PortRef;
 
 /// What the fabric refuses: building it, a what-if, a trace it cannot
 /// start, or text (a flow, a Linux route) it cannot read.

@@ -12,7 +12,7 @@ use vrsim_control::{Controller, Event};
 use vrsim_wire::MacAddr;
 
 use crate::compute::{ComputeNode, port_vif};
-use crate::device::{Action, Device, Resolve};
+use crate::device::{Action, Device, PortRef, Resolve};
 use crate::error::FabricError;
 use crate::gateway::Gateway;
 use crate::host::{Decision, Host};
@@ -24,31 +24,6 @@ use crate::underlay::Underlay;
 pub const UNDERLAY: &str = "fabric";
 /// The most hops one trace may make before it is reported as a loop.
 pub const MAX_HOPS: usize = 32;
-
-/// One end of a link: a device and one of its ports.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PortRef {
-    /// The device.
-    pub device: String,
-    /// The port (`eth0`, `ge-0/0/1`, `vif0/37`).
-    pub port: String,
-}
-
-impl PortRef {
-    /// A port reference.
-    pub fn new(device: &str, port: &str) -> Self {
-        PortRef {
-            device: device.to_owned(),
-            port: port.to_owned(),
-        }
-    }
-}
-
-impl core::fmt::Display for PortRef {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}:{}", self.device, self.port)
-    }
-}
 
 /// A probe's trace and, when it was delivered to a host that answers, the reply's.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -70,5 +70,6 @@ pub mod topology;
 pub mod trace;
 mod underlay;
 
+pub use device::PortRef;
 pub use error::FabricError;
-pub use fabric::{Fabric, MAX_HOPS, PortRef, RoundTrip, UNDERLAY};
+pub use fabric::{Fabric, MAX_HOPS, RoundTrip, UNDERLAY};

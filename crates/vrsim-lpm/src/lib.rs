@@ -33,6 +33,7 @@ mod bits;
 mod bulk;
 pub mod design;
 mod kids;
+mod links;
 mod slice;
 mod trie;
 mod v4;

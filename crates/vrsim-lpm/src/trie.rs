@@ -6,8 +6,7 @@ use crate::bits::{Bits, heap_pos, level_of, rank};
 use crate::kids::Kids;
 use crate::slice::{boxed_insert, boxed_remove};
 
-/// "No node" / "no children" in an index field.
-pub(crate) const NONE: u32 = u32::MAX;
+pub(crate) use crate::kids::NONE;
 /// A node that is always empty: `/16` slots without a depth-16 node name it, so
 /// a lookup reads it instead of branching and falls through to the slot's
 /// fallback code; the fallback code of a slot that no short prefix covers names

@@ -29,8 +29,9 @@ use vrsim_control::config::*;
 use vrsim_control::{ControlError, Controller, Event};
 use vrsim_wire::MacAddr;
 
+use crate::device::PortRef;
 use crate::error::FabricError;
-use crate::fabric::{Fabric, PortRef};
+use crate::fabric::Fabric;
 use crate::gateway::{Gateway, GwPort};
 use crate::host::{CALICO_VETH_MAC, Host, HostKind, Iface, LinuxRoute};
 
