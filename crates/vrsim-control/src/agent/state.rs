@@ -1,0 +1,395 @@
+//! The state a node's vRouter must hold ([`NodeState`]), computed from the
+//! configuration, every node's ids and the control node's selected routes:
+//! the host's own objects, then per network its nexthops and entries, its VM
+//! ports (local ones as Encap nexthops, remote ones through a tunnel), the
+//! gateway's default route and the routes learned over BGPaaS.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use vrsim_dataplane::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap};
+use vrsim_dataplane::route::{BridgeEntry, Route, RouteFlags};
+use vrsim_dataplane::vif::{VifConfig, VifFlags, VifType};
+use vrsim_dataplane::{NhId, VifId, VrfId};
+use vrsim_wire::{MacAddr, MplsLabel};
+
+use super::{AGENT_VIF, FABRIC_VIF, NetworkIds, NodeIds, PortIds, VHOST_VIF};
+use crate::bgp::Selection;
+use crate::config::{ComputeConfig, Config, NetworkConfig, PortConfig, VROUTER_MAC};
+use crate::error::ControlError;
+
+/// The state a vRouter must hold, as ordered maps (so two states compare and
+/// diff deterministically).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeState {
+    /// vifs.
+    pub vifs: BTreeMap<VifId, VifConfig>,
+    /// Nexthops.
+    pub nhs: BTreeMap<NhId, NexthopConfig>,
+    /// The MPLS ILM.
+    pub labels: BTreeMap<MplsLabel, NhId>,
+    /// The VXLAN table.
+    pub vnids: BTreeMap<u32, NhId>,
+    /// IPv4 routes.
+    pub routes: BTreeMap<(VrfId, Ipv4Net), Route>,
+    /// Bridge entries, keyed by the MAC's octets.
+    pub bridge: BTreeMap<(VrfId, [u8; 6]), BridgeEntry>,
+    /// RPF per VRF.
+    pub rpf: BTreeMap<VrfId, bool>,
+}
+
+/// Where a route learned over BGPaaS (or a VM's own) leads on a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved<'a> {
+    /// A port on this node: its Encap nexthop.
+    Local(&'a PortConfig),
+    /// A port on another node: a tunnel there, with the port's label.
+    Remote(&'a PortConfig),
+}
+
+/// What the agent needs to compute a node's state.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The configuration.
+    pub config: &'a Config,
+    /// Every node's ids (for remote ports' labels).
+    pub ids: &'a BTreeMap<String, NodeIds>,
+    /// The selected BGPaaS routes, per network and prefix.
+    pub selections: &'a BTreeMap<(String, Ipv4Net), Selection>,
+}
+
+fn rewrite(dst: MacAddr, src: MacAddr, ethertype: u16) -> [u8; 14] {
+    let mut r = [0u8; 14];
+    r[..6].copy_from_slice(&dst.octets());
+    r[6..12].copy_from_slice(&src.octets());
+    r[12..].copy_from_slice(&ethertype.to_be_bytes());
+    r
+}
+
+impl Inputs<'_> {
+    /// The port whose address a BGP next hop names, in the network.
+    pub fn resolve(&self, network: &str, next_hop: Ipv4Addr) -> Option<&PortConfig> {
+        self.config
+            .ports
+            .iter()
+            .find(|p| p.network == network && p.ip == next_hop)
+    }
+
+    fn port_label(&self, port: &PortConfig) -> Option<MplsLabel> {
+        Some(self.ids.get(&port.compute)?.ports.get(&port.name)?.label)
+    }
+
+    /// The state `node`'s vRouter must hold.
+    pub fn node_state(&self, node: &str) -> Result<NodeState, ControlError> {
+        let unknown = || ControlError::Unknown {
+            kind: "compute node",
+            name: node.to_owned(),
+            by: "the agent".into(),
+        };
+        let ids = self.ids.get(node).ok_or_else(unknown)?;
+        let compute = self.config.compute(node).ok_or_else(unknown)?;
+        let mut b = Builder {
+            inputs: self,
+            ids,
+            compute,
+            s: NodeState::default(),
+        };
+        b.host();
+        for (name, n) in &ids.networks {
+            let Some(net) = self.config.network(name) else {
+                continue;
+            };
+            b.network(net, n);
+            for p in self.config.ports.iter().filter(|p| p.network == *name) {
+                match ids.ports.get(&p.name) {
+                    Some(pi) => b.local_port(p, pi, n.vrf),
+                    None => b.remote_port(p, n.vrf),
+                }
+            }
+            b.gateway_default(name, n.vrf);
+            b.bgpaas_routes(name, n.vrf);
+        }
+        Ok(b.s)
+    }
+}
+
+/// A node's state while it is computed.
+struct Builder<'a> {
+    inputs: &'a Inputs<'a>,
+    ids: &'a NodeIds,
+    compute: &'a ComputeConfig,
+    s: NodeState,
+}
+
+/// The flags of every vif the agent makes for the host and of every tap.
+const L3L2: VifFlags = VifFlags::L3.union(VifFlags::L2);
+
+fn vif(
+    id: VifId,
+    kind: VifType,
+    name: &str,
+    mac: MacAddr,
+    ip: Option<Ipv4Addr>,
+    vrf: VrfId,
+) -> VifConfig {
+    VifConfig {
+        id,
+        kind,
+        name: name.into(),
+        mac,
+        ip,
+        vrf,
+        mtu: 1514,
+        flags: L3L2,
+        nh: None,
+    }
+}
+
+fn nh(id: NhId, kind: NhKind, family: NhFamily, flags: NhFlags, vrf: VrfId) -> NexthopConfig {
+    NexthopConfig {
+        id,
+        kind,
+        family,
+        flags: NhFlags::VALID | flags,
+        vrf,
+    }
+}
+
+fn plain(nh: NhId) -> Route {
+    Route {
+        nh,
+        label: None,
+        flags: RouteFlags::empty(),
+        stitched_mac: None,
+    }
+}
+
+/// A route through a tunnel nexthop with the label the far end expects.
+fn tunnelled(t: NhId, label: MplsLabel, flags: RouteFlags) -> Route {
+    Route {
+        label: Some(label),
+        flags: flags | RouteFlags::LABEL_VALID,
+        ..plain(t)
+    }
+}
+
+impl Builder<'_> {
+    /// The host's own objects: the fabric vif, vhost0, the agent's pkt0, and
+    /// vhost0's address as a Receive route in the fabric VRF.
+    fn host(&mut self) {
+        let (c, fabric) = (self.compute, VrfId::FABRIC);
+        let phys = VifConfig {
+            flags: L3L2 | VifFlags::VHOST_PHYS,
+            ..vif(
+                FABRIC_VIF,
+                VifType::Physical,
+                &c.fabric_if,
+                c.mac,
+                None,
+                fabric,
+            )
+        };
+        let vhost = vif(
+            VHOST_VIF,
+            VifType::Host,
+            "vhost0",
+            c.mac,
+            Some(c.ip),
+            fabric,
+        );
+        let agent = VifConfig {
+            flags: VifFlags::L3,
+            ..vif(
+                AGENT_VIF,
+                VifType::Agent,
+                "pkt0",
+                MacAddr::zero(),
+                None,
+                VrfId::INVALID,
+            )
+        };
+        for v in [phys, vhost, agent] {
+            self.s.vifs.insert(v.id, v);
+        }
+        let id = self.ids.vhost_receive_nh;
+        let receive = NhKind::Receive { oif: VHOST_VIF };
+        self.s.nhs.insert(
+            id,
+            nh(id, receive, NhFamily::Inet, NhFlags::empty(), fabric),
+        );
+        self.s
+            .routes
+            .insert((fabric, Ipv4Net::from(c.ip)), plain(id));
+    }
+
+    /// The tunnel nexthop to `remote` (a gateway or another compute node),
+    /// programmed only once a route uses it.
+    fn tunnel(&mut self, remote: &str) -> Option<NhId> {
+        let config = self.inputs.config;
+        let id = *self.ids.tunnels.get(remote)?;
+        let (mac, ip) = config
+            .gateways
+            .iter()
+            .find(|g| g.name == remote)
+            .map(|g| (g.mac, g.ip))
+            .or_else(|| config.compute(remote).map(|c| (c.mac, c.ip)))?;
+        let kind = NhKind::Tunnel {
+            encap: TunnelEncap::MplsOverGre,
+            oif: FABRIC_VIF,
+            rewrite: rewrite(mac, self.compute.mac, 0x0800),
+            sip: self.compute.ip,
+            dip: ip,
+        };
+        let config = nh(id, kind, NhFamily::Inet, NhFlags::empty(), VrfId::FABRIC);
+        self.s.nhs.insert(id, config);
+        Some(id)
+    }
+
+    /// A network's own objects: RPF, the Receive, L2 Receive and VXLAN
+    /// nexthops, the VNID, the gateway and DNS routes, the vRouter MAC's and
+    /// the broadcast bridge entries.
+    fn network(&mut self, net: &NetworkConfig, n: &NetworkIds) {
+        let vrf = n.vrf;
+        let s = &mut self.s;
+        s.rpf.insert(vrf, net.rpf);
+        let receive = NhKind::Receive { oif: VHOST_VIF };
+        s.nhs.insert(
+            n.receive_nh,
+            nh(
+                n.receive_nh,
+                receive,
+                NhFamily::Inet,
+                NhFlags::RELAXED_POLICY,
+                vrf,
+            ),
+        );
+        s.nhs.insert(
+            n.l2_receive_nh,
+            nh(
+                n.l2_receive_nh,
+                NhKind::L2Receive,
+                NhFamily::Bridge,
+                NhFlags::empty(),
+                vrf,
+            ),
+        );
+        let vxlan_flags = NhFlags::TUNNEL_VXLAN | NhFlags::UNKNOWN_UC_FLOOD;
+        s.nhs.insert(
+            n.vxlan_nh,
+            nh(
+                n.vxlan_nh,
+                NhKind::VrfTranslate { vrf },
+                NhFamily::Inet,
+                vxlan_flags,
+                vrf,
+            ),
+        );
+        s.vnids.insert(net.vxlan_id, n.vxlan_nh);
+        for gw in [net.gateway_ip, net.dns_ip] {
+            let r = Route {
+                flags: RouteFlags::ARP_PROXY,
+                ..plain(n.receive_nh)
+            };
+            s.routes.insert((vrf, Ipv4Net::from(gw)), r);
+        }
+        let entry = |nh| BridgeEntry { nh, label: None };
+        s.bridge
+            .insert((vrf, VROUTER_MAC.octets()), entry(n.l2_receive_nh));
+        // Flooding (a multicast composite nexthop) is not modelled: the
+        // broadcast entry leads to the discard nexthop.
+        s.bridge
+            .insert((vrf, MacAddr::broadcast().octets()), entry(NhId::DISCARD));
+    }
+
+    /// A VM port on this node: its tap, L3 and L2 Encap nexthops, label,
+    /// bridge entry and host route (with the stitched MAC).
+    fn local_port(&mut self, p: &PortConfig, pi: &PortIds, vrf: VrfId) {
+        let s = &mut self.s;
+        let tap_flags = VifFlags::POLICY | L3L2 | VifFlags::DHCP | VifFlags::UNKNOWN_UC_FLOOD;
+        let tap = VifConfig {
+            mtu: p.mtu,
+            flags: tap_flags,
+            ..vif(pi.vif, VifType::Virtual, &p.tap, VROUTER_MAC, None, vrf)
+        };
+        s.vifs.insert(pi.vif, tap);
+        let encap = |encap_family| NhKind::Encap {
+            oif: pi.vif,
+            rewrite: rewrite(p.mac, VROUTER_MAC, 0x0800),
+            encap_family,
+        };
+        s.nhs.insert(
+            pi.nh,
+            nh(pi.nh, encap(0x0806), NhFamily::Inet, NhFlags::POLICY, vrf),
+        );
+        s.nhs.insert(
+            pi.l2_nh,
+            nh(
+                pi.l2_nh,
+                encap(0x0800),
+                NhFamily::Bridge,
+                NhFlags::POLICY,
+                vrf,
+            ),
+        );
+        s.labels.insert(pi.label, pi.nh);
+        s.bridge.insert(
+            (vrf, p.mac.octets()),
+            BridgeEntry {
+                nh: pi.l2_nh,
+                label: None,
+            },
+        );
+        let r = Route {
+            flags: RouteFlags::ARP_PROXY,
+            stitched_mac: Some((p.mac, pi.bridge_index)),
+            ..plain(pi.nh)
+        };
+        s.routes.insert((vrf, Ipv4Net::from(p.ip)), r);
+    }
+
+    /// A VM port on another node: its host route through the tunnel there.
+    fn remote_port(&mut self, p: &PortConfig, vrf: VrfId) {
+        if let (Some(t), Some(label)) = (self.tunnel(&p.compute), self.inputs.port_label(p)) {
+            let r = tunnelled(t, label, RouteFlags::ARP_PROXY);
+            self.s.routes.insert((vrf, Ipv4Net::from(p.ip)), r);
+        }
+    }
+
+    /// The default route from the network's gateway, if one advertises it.
+    fn gateway_default(&mut self, network: &str, vrf: VrfId) {
+        let gw = self.inputs.config.gateways.iter().find_map(|g| {
+            g.vrfs
+                .iter()
+                .find(|v| v.network == network && v.default_route)
+                .map(|v| (g, v))
+        });
+        if let Some((g, v)) = gw
+            && let (Some(t), Some(label)) = (self.tunnel(&g.name), MplsLabel::new(v.label))
+        {
+            let r = tunnelled(t, label, RouteFlags::empty());
+            self.s.routes.insert((vrf, Ipv4Net::default()), r);
+        }
+    }
+
+    /// Routes learned over BGPaaS, resolved through the next hop's port.
+    fn bgpaas_routes(&mut self, network: &str, vrf: VrfId) {
+        let inputs = self.inputs;
+        for ((net_name, prefix), sel) in inputs.selections {
+            if net_name != network || self.s.routes.contains_key(&(vrf, *prefix)) {
+                continue;
+            }
+            let Some(port) = inputs.resolve(network, sel.best().attrs.next_hop) else {
+                continue;
+            };
+            let route = match self.ids.ports.get(&port.name) {
+                Some(pi) => plain(pi.nh),
+                None => match (self.tunnel(&port.compute), inputs.port_label(port)) {
+                    (Some(t), Some(label)) => tunnelled(t, label, RouteFlags::empty()),
+                    _ => continue,
+                },
+            };
+            self.s.routes.insert((vrf, *prefix), route);
+        }
+    }
+}
