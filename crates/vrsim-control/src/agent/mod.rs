@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use vrsim_dataplane::{NhId, VifId, VrfId};
 use vrsim_wire::{MacAddr, MplsLabel};
 
-use crate::config::{Config, PortConfig};
+use crate::config::{ComputeConfig, Config, NetworkConfig, PortConfig};
 use crate::error::ControlError;
 
 mod state;
@@ -160,80 +160,122 @@ fn nh_id(v: u32, node: &str) -> Result<NhId, ControlError> {
     })
 }
 
-/// The ids of every object the agent of `node` programs.
-pub fn node_ids(config: &Config, node: &str) -> Result<NodeIds, ControlError> {
-    let compute = config.compute(node).ok_or_else(|| ControlError::Unknown {
-        kind: "compute node",
-        name: node.to_owned(),
-        by: "the agent".into(),
-    })?;
-    let ports: Vec<&PortConfig> = config.ports.iter().filter(|p| p.compute == node).collect();
-    let networks: Vec<_> = config
-        .networks
-        .iter()
-        .filter(|n| ports.iter().any(|p| p.network == n.name))
-        .collect();
-    let remotes: Vec<&str> = config
-        .gateways
-        .iter()
-        .map(|g| g.name.as_str())
-        .chain(
-            config
-                .computes
-                .iter()
-                .filter(|c| c.name != node)
-                .map(|c| c.name.as_str()),
-        )
-        .collect();
+/// The ids in use on a node, per kind.
+struct Used {
+    nhs: BTreeSet<u32>,
+    vifs: BTreeSet<u32>,
+    labels: BTreeSet<u32>,
+}
 
-    let mut nh_pins = Pins::new(node, "nh");
-    let mut vif_pins = Pins::new(node, "vif");
-    let mut label_pins = Pins::new(node, "label");
-    for v in [FABRIC_VIF, VHOST_VIF, AGENT_VIF] {
-        vif_pins.pin(Some(u32::from(v.value())), || "the agent".into())?;
-    }
-    nh_pins.pin(compute.vhost_receive_nh, || format!("compute node {node}"))?;
-    for n in &networks {
-        let who = || format!("network {}", n.name);
-        nh_pins.pin(n.pins.receive_nh, who)?;
-        nh_pins.pin(n.pins.l2_receive_nh, who)?;
-        nh_pins.pin(n.pins.vxlan_nh, who)?;
-    }
-    for p in &ports {
-        let who = || format!("VM port {}", p.name);
-        vif_pins.pin(p.pins.vif.map(u32::from), who)?;
-        nh_pins.pin(p.pins.nh, who)?;
-        nh_pins.pin(p.pins.l2_nh, who)?;
-        label_pins.pin(p.pins.label, who)?;
-    }
-    for r in &remotes {
-        nh_pins.pin(compute.tunnel_nh.get(*r).copied(), || {
-            format!("compute node {node}'s tunnel to {r}")
+/// What lives on one compute node, in configuration order: its ports, the
+/// networks they are on, and the remote endpoints (gateways, then the other
+/// compute nodes) it may tunnel to.
+struct Local<'c> {
+    node: &'c str,
+    compute: &'c ComputeConfig,
+    ports: Vec<&'c PortConfig>,
+    networks: Vec<&'c NetworkConfig>,
+    remotes: Vec<&'c str>,
+}
+
+impl<'c> Local<'c> {
+    fn new(config: &'c Config, node: &'c str) -> Result<Self, ControlError> {
+        let compute = config.compute(node).ok_or_else(|| ControlError::Unknown {
+            kind: "compute node",
+            name: node.to_owned(),
+            by: "the agent".into(),
         })?;
+        let ports: Vec<&PortConfig> = config.ports.iter().filter(|p| p.compute == node).collect();
+        let networks = config
+            .networks
+            .iter()
+            .filter(|n| ports.iter().any(|p| p.network == n.name))
+            .collect();
+        let others = config.computes.iter().filter(|c| c.name != node);
+        let remotes = config
+            .gateways
+            .iter()
+            .map(|g| g.name.as_str())
+            .chain(others.map(|c| c.name.as_str()))
+            .collect();
+        Ok(Local {
+            node,
+            compute,
+            ports,
+            networks,
+            remotes,
+        })
     }
 
-    let (mut nh_used, mut vif_used, mut label_used) =
-        (nh_pins.used(), vif_pins.used(), label_pins.used());
-    nh_used.insert(0);
+    /// Every pinned id, checked for clashes: the ids in use before any is
+    /// allocated (nexthops, vifs, labels).
+    fn pinned(&self) -> Result<Used, ControlError> {
+        let node = self.node;
+        let mut nh_pins = Pins::new(node, "nh");
+        let mut vif_pins = Pins::new(node, "vif");
+        let mut label_pins = Pins::new(node, "label");
+        for v in [FABRIC_VIF, VHOST_VIF, AGENT_VIF] {
+            vif_pins.pin(Some(u32::from(v.value())), || "the agent".into())?;
+        }
+        nh_pins.pin(self.compute.vhost_receive_nh, || {
+            format!("compute node {node}")
+        })?;
+        for n in &self.networks {
+            let who = || format!("network {}", n.name);
+            nh_pins.pin(n.pins.receive_nh, who)?;
+            nh_pins.pin(n.pins.l2_receive_nh, who)?;
+            nh_pins.pin(n.pins.vxlan_nh, who)?;
+        }
+        for p in &self.ports {
+            let who = || format!("VM port {}", p.name);
+            vif_pins.pin(p.pins.vif.map(u32::from), who)?;
+            nh_pins.pin(p.pins.nh, who)?;
+            nh_pins.pin(p.pins.l2_nh, who)?;
+            label_pins.pin(p.pins.label, who)?;
+        }
+        for r in &self.remotes {
+            nh_pins.pin(self.compute.tunnel_nh.get(*r).copied(), || {
+                format!("compute node {node}'s tunnel to {r}")
+            })?;
+        }
+        let mut nh_used = nh_pins.used();
+        nh_used.insert(0);
+        Ok(Used {
+            nhs: nh_used,
+            vifs: vif_pins.used(),
+            labels: label_pins.used(),
+        })
+    }
+}
+
+/// The ids of every object the agent of `node` programs: pinned ids first,
+/// then the lowest free ones in configuration order.
+pub fn node_ids(config: &Config, node: &str) -> Result<NodeIds, ControlError> {
+    let local = Local::new(config, node)?;
+    let Used {
+        nhs: mut nh_used,
+        vifs: mut vif_used,
+        labels: mut label_used,
+    } = local.pinned()?;
     let mut nhs = Allocator::new(1);
     let mut nh = |pin: Option<u32>| nh_id(pin.unwrap_or_else(|| nhs.take(&mut nh_used)), node);
 
-    let vhost_receive_nh = nh(compute.vhost_receive_nh)?;
+    let vhost_receive_nh = nh(local.compute.vhost_receive_nh)?;
     let vrfs = vrf_ids(config)?;
-    let mut net_ids = BTreeMap::new();
-    for n in &networks {
+    let mut networks = BTreeMap::new();
+    for n in &local.networks {
         let ids = NetworkIds {
             vrf: vrfs[&n.name],
             receive_nh: nh(n.pins.receive_nh)?,
             l2_receive_nh: nh(n.pins.l2_receive_nh)?,
             vxlan_nh: nh(n.pins.vxlan_nh)?,
         };
-        net_ids.insert(n.name.clone(), ids);
+        networks.insert(n.name.clone(), ids);
     }
     let mut vifs = Allocator::new(3);
     let mut labels = Allocator::new(FIRST_LABEL);
-    let mut port_ids = BTreeMap::new();
-    for p in &ports {
+    let mut ports = BTreeMap::new();
+    for p in &local.ports {
         let vif = p
             .pins
             .vif
@@ -253,16 +295,19 @@ pub fn node_ids(config: &Config, node: &str) -> Result<NodeIds, ControlError> {
                 .bridge_index
                 .unwrap_or_else(|| bridge_index(vrfs[&p.network], p.mac)),
         };
-        port_ids.insert(p.name.clone(), ids);
+        ports.insert(p.name.clone(), ids);
     }
     let mut tunnels = BTreeMap::new();
-    for r in remotes {
-        tunnels.insert(r.to_owned(), nh(compute.tunnel_nh.get(r).copied())?);
+    for r in &local.remotes {
+        tunnels.insert(
+            (*r).to_owned(),
+            nh(local.compute.tunnel_nh.get(*r).copied())?,
+        );
     }
     Ok(NodeIds {
         vhost_receive_nh,
-        networks: net_ids,
-        ports: port_ids,
+        networks,
+        ports,
         tunnels,
     })
 }
