@@ -232,6 +232,23 @@ impl Config {
 
     /// Check names, references, addresses and pinned ids.
     pub fn validate(&self) -> Result<(), ControlError> {
+        self.check_names()?;
+        self.check_compute_pins()?;
+        let mut vrfs = BTreeMap::new();
+        let mut vnis = BTreeMap::new();
+        for n in &self.networks {
+            self.check_network(n, &mut vrfs, &mut vnis)?;
+        }
+        for p in &self.ports {
+            self.check_port(p)?;
+        }
+        self.check_bgpaas()?;
+        self.check_gateways()?;
+        self.check_tunnel_endpoints()
+    }
+
+    /// Names are unique within each kind of object.
+    fn check_names(&self) -> Result<(), ControlError> {
         let mut names = BTreeMap::new();
         let all = self
             .computes
@@ -249,14 +266,11 @@ impl Config {
                 });
             }
         }
-        let mut vrfs = BTreeMap::new();
-        let mut vnis = BTreeMap::new();
-        let zero_nh = |what: String, pin: Option<u32>| match pin {
-            Some(0) => Err(ControlError::OutOfRange {
-                what: format!("{what}: nh 0 is the discard nexthop"),
-            }),
-            _ => Ok(()),
-        };
+        Ok(())
+    }
+
+    /// A compute node's pinned nexthops are not the discard nexthop.
+    fn check_compute_pins(&self) -> Result<(), ControlError> {
         for c in &self.computes {
             zero_nh(
                 format!("compute node {}'s vhost receive nh", c.name),
@@ -269,114 +283,134 @@ impl Config {
                 )?;
             }
         }
-        for n in &self.networks {
-            if n.vxlan_id == 0 || n.vxlan_id > 0x00ff_ffff {
-                return Err(ControlError::OutOfRange {
-                    what: format!(
-                        "network {}'s vxlan id {} (1 to 16777215)",
-                        n.name, n.vxlan_id
-                    ),
-                });
-            }
-            if let Some(other) = vnis.insert(n.vxlan_id, &n.name) {
-                return Err(ControlError::DuplicatePin {
-                    what: format!("vxlan id {}", n.vxlan_id),
-                    first: format!("network {other}"),
-                    second: format!("network {}", n.name),
-                });
-            }
-            if let Some(v) = n.pins.vrf
-                && !(1..=65534).contains(&v)
-            {
-                return Err(ControlError::OutOfRange {
-                    what: format!(
-                        "network {}'s vrf {v} (0 is the fabric's, 65535 means none: 1 to 65534)",
-                        n.name
-                    ),
-                });
-            }
-            for (what, pin) in [
-                ("receive", n.pins.receive_nh),
-                ("l2 receive", n.pins.l2_receive_nh),
-                ("vxlan", n.pins.vxlan_nh),
-            ] {
-                zero_nh(format!("network {}'s {what} nh", n.name), pin)?;
-            }
-            for (what, ip) in [("gateway", n.gateway_ip), ("DNS", n.dns_ip)] {
-                if !n.subnet.contains(&ip) {
-                    return Err(ControlError::OutsideSubnet {
-                        what: format!("network {}'s {what} address", n.name),
-                        ip,
-                        subnet: n.subnet,
-                    });
-                }
-            }
-            if let Some(v) = n.pins.vrf
-                && let Some(other) = vrfs.insert(v, &n.name)
-            {
-                return Err(ControlError::DuplicatePin {
-                    what: format!("vrf {v}"),
-                    first: format!("network {other}"),
-                    second: format!("network {}", n.name),
-                });
-            }
+        Ok(())
+    }
+
+    /// A network's VXLAN id and VRF are in range and its own, its pinned
+    /// nexthops are not the discard nexthop, and its gateway and DNS
+    /// addresses are in its subnet.
+    fn check_network<'c>(
+        &self,
+        n: &'c NetworkConfig,
+        vrfs: &mut BTreeMap<u16, &'c String>,
+        vnis: &mut BTreeMap<u32, &'c String>,
+    ) -> Result<(), ControlError> {
+        if n.vxlan_id == 0 || n.vxlan_id > 0x00ff_ffff {
+            return Err(ControlError::OutOfRange {
+                what: format!(
+                    "network {}'s vxlan id {} (1 to 16777215)",
+                    n.name, n.vxlan_id
+                ),
+            });
         }
-        for p in &self.ports {
-            let net = self
-                .network(&p.network)
-                .ok_or_else(|| ControlError::Unknown {
-                    kind: "network",
-                    name: p.network.clone(),
-                    by: format!("VM port {}", p.name),
-                })?;
-            self.compute(&p.compute)
-                .ok_or_else(|| ControlError::Unknown {
-                    kind: "compute node",
-                    name: p.compute.clone(),
-                    by: format!("VM port {}", p.name),
-                })?;
-            if !net.subnet.contains(&p.ip) {
+        if let Some(other) = vnis.insert(n.vxlan_id, &n.name) {
+            return Err(ControlError::DuplicatePin {
+                what: format!("vxlan id {}", n.vxlan_id),
+                first: format!("network {other}"),
+                second: format!("network {}", n.name),
+            });
+        }
+        if let Some(v) = n.pins.vrf
+            && !(1..=65534).contains(&v)
+        {
+            return Err(ControlError::OutOfRange {
+                what: format!(
+                    "network {}'s vrf {v} (0 is the fabric's, 65535 means none: 1 to 65534)",
+                    n.name
+                ),
+            });
+        }
+        for (what, pin) in [
+            ("receive", n.pins.receive_nh),
+            ("l2 receive", n.pins.l2_receive_nh),
+            ("vxlan", n.pins.vxlan_nh),
+        ] {
+            zero_nh(format!("network {}'s {what} nh", n.name), pin)?;
+        }
+        for (what, ip) in [("gateway", n.gateway_ip), ("DNS", n.dns_ip)] {
+            if !n.subnet.contains(&ip) {
                 return Err(ControlError::OutsideSubnet {
-                    what: format!("VM port {}'s address", p.name),
-                    ip: p.ip,
-                    subnet: net.subnet,
-                });
-            }
-            let reserved = [
-                (net.gateway_ip, "the network's gateway address"),
-                (net.dns_ip, "the network's DNS address"),
-                (net.subnet.network(), "the network address"),
-                (net.subnet.broadcast(), "the broadcast address"),
-            ];
-            if let Some((_, what)) = reserved.iter().find(|(ip, _)| *ip == p.ip) {
-                return Err(ControlError::OutOfRange {
-                    what: format!("VM port {}'s address {}: it is {what}", p.name, p.ip),
-                });
-            }
-            zero_nh(format!("VM port {}'s nh", p.name), p.pins.nh)?;
-            zero_nh(format!("VM port {}'s l2 nh", p.name), p.pins.l2_nh)?;
-            if let Some(l) = p.pins.label
-                && !(16..1 << 20).contains(&l)
-            {
-                return Err(ControlError::OutOfRange {
-                    what: format!(
-                        "VM port {}'s label {l} (0 to 15 are reserved: 16 to 1048575)",
-                        p.name
-                    ),
-                });
-            }
-            if let Some(q) = self
-                .ports
-                .iter()
-                .find(|q| q.network == p.network && q.ip == p.ip && q.name != p.name)
-            {
-                return Err(ControlError::AddressInUse {
-                    ip: p.ip,
-                    first: q.name.clone(),
-                    second: p.name.clone(),
+                    what: format!("network {}'s {what} address", n.name),
+                    ip,
+                    subnet: n.subnet,
                 });
             }
         }
+        if let Some(v) = n.pins.vrf
+            && let Some(other) = vrfs.insert(v, &n.name)
+        {
+            return Err(ControlError::DuplicatePin {
+                what: format!("vrf {v}"),
+                first: format!("network {other}"),
+                second: format!("network {}", n.name),
+            });
+        }
+        Ok(())
+    }
+
+    /// A VM port is on an existing network and compute node, at a free,
+    /// ordinary address of the subnet, with pins in range.
+    fn check_port(&self, p: &PortConfig) -> Result<(), ControlError> {
+        let net = self
+            .network(&p.network)
+            .ok_or_else(|| ControlError::Unknown {
+                kind: "network",
+                name: p.network.clone(),
+                by: format!("VM port {}", p.name),
+            })?;
+        self.compute(&p.compute)
+            .ok_or_else(|| ControlError::Unknown {
+                kind: "compute node",
+                name: p.compute.clone(),
+                by: format!("VM port {}", p.name),
+            })?;
+        if !net.subnet.contains(&p.ip) {
+            return Err(ControlError::OutsideSubnet {
+                what: format!("VM port {}'s address", p.name),
+                ip: p.ip,
+                subnet: net.subnet,
+            });
+        }
+        let reserved = [
+            (net.gateway_ip, "the network's gateway address"),
+            (net.dns_ip, "the network's DNS address"),
+            (net.subnet.network(), "the network address"),
+            (net.subnet.broadcast(), "the broadcast address"),
+        ];
+        if let Some((_, what)) = reserved.iter().find(|(ip, _)| *ip == p.ip) {
+            return Err(ControlError::OutOfRange {
+                what: format!("VM port {}'s address {}: it is {what}", p.name, p.ip),
+            });
+        }
+        zero_nh(format!("VM port {}'s nh", p.name), p.pins.nh)?;
+        zero_nh(format!("VM port {}'s l2 nh", p.name), p.pins.l2_nh)?;
+        if let Some(l) = p.pins.label
+            && !(16..1 << 20).contains(&l)
+        {
+            return Err(ControlError::OutOfRange {
+                what: format!(
+                    "VM port {}'s label {l} (0 to 15 are reserved: 16 to 1048575)",
+                    p.name
+                ),
+            });
+        }
+        if let Some(q) = self
+            .ports
+            .iter()
+            .find(|q| q.network == p.network && q.ip == p.ip && q.name != p.name)
+        {
+            return Err(ControlError::AddressInUse {
+                ip: p.ip,
+                first: q.name.clone(),
+                second: p.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A BGPaaS object names an existing VM port and peers with its
+    /// network's gateway or DNS address.
+    fn check_bgpaas(&self) -> Result<(), ControlError> {
         for b in &self.bgpaas {
             let port = self.port(&b.port).ok_or_else(|| ControlError::Unknown {
                 kind: "VM port",
@@ -393,6 +427,11 @@ impl Config {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A gateway's VRFs are bound to existing networks.
+    fn check_gateways(&self) -> Result<(), ControlError> {
         for g in &self.gateways {
             for v in &g.vrfs {
                 self.network(&v.network)
@@ -403,6 +442,11 @@ impl Config {
                     })?;
             }
         }
+        Ok(())
+    }
+
+    /// A compute node pins tunnels only to gateways and other compute nodes.
+    fn check_tunnel_endpoints(&self) -> Result<(), ControlError> {
         for c in &self.computes {
             for remote in c.tunnel_nh.keys() {
                 let known = self.gateways.iter().any(|g| &g.name == remote)
@@ -420,5 +464,15 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// A pinned nexthop that is nh 0, the discard nexthop, is refused.
+fn zero_nh(what: String, pin: Option<u32>) -> Result<(), ControlError> {
+    match pin {
+        Some(0) => Err(ControlError::OutOfRange {
+            what: format!("{what}: nh 0 is the discard nexthop"),
+        }),
+        _ => Ok(()),
     }
 }
