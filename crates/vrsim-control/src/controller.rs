@@ -161,6 +161,8 @@ impl Controller {
         Ok(changes)
     }
 
+    /// Take the event into the configuration or the sessions; `true` when
+    /// the configuration changed (so the ids must be computed again).
     fn absorb(&mut self, event: Event) -> Result<bool, ControlError> {
         match event {
             Event::SessionUp { bgpaas, peer } => {
@@ -198,52 +200,59 @@ impl Controller {
                         prefix,
                     })
             }
-            Event::SetRpf { network, on } => {
-                let n = self
-                    .config
-                    .networks
-                    .iter_mut()
-                    .find(|n| n.name == network)
-                    .ok_or_else(|| ControlError::Unknown {
-                        kind: "network",
-                        name: network.clone(),
-                        by: "the RPF setting".into(),
-                    })?;
-                n.rpf = on;
-                Ok(true)
-            }
-            Event::AddPort(port) => {
-                if self.config.port(&port.name).is_some() {
-                    return Err(ControlError::Duplicate {
-                        kind: "VM port",
-                        name: port.name,
-                    });
-                }
-                self.config.ports.push(port);
-                Ok(true)
-            }
-            Event::RemovePort { name } => {
-                let before = self.config.ports.len();
-                self.config.ports.retain(|p| p.name != name);
-                if self.config.ports.len() == before {
-                    return Err(ControlError::Unknown {
-                        kind: "VM port",
-                        name,
-                        by: "the port removal".into(),
-                    });
-                }
-                let gone: Vec<String> = self
-                    .config
-                    .bgpaas
-                    .iter()
-                    .filter(|b| b.port == name)
-                    .map(|b| b.name.clone())
-                    .collect();
-                self.config.bgpaas.retain(|b| b.port != name);
-                self.sessions.retain(|(b, _), _| !gone.contains(b));
-                Ok(true)
-            }
+            Event::SetRpf { network, on } => self.set_rpf(&network, on).map(|()| true),
+            Event::AddPort(port) => self.add_port(port).map(|()| true),
+            Event::RemovePort { name } => self.remove_port(name).map(|()| true),
         }
+    }
+
+    fn set_rpf(&mut self, network: &str, on: bool) -> Result<(), ControlError> {
+        let n = self
+            .config
+            .networks
+            .iter_mut()
+            .find(|n| n.name == network)
+            .ok_or_else(|| ControlError::Unknown {
+                kind: "network",
+                name: network.to_owned(),
+                by: "the RPF setting".into(),
+            })?;
+        n.rpf = on;
+        Ok(())
+    }
+
+    fn add_port(&mut self, port: PortConfig) -> Result<(), ControlError> {
+        if self.config.port(&port.name).is_some() {
+            return Err(ControlError::Duplicate {
+                kind: "VM port",
+                name: port.name,
+            });
+        }
+        self.config.ports.push(port);
+        Ok(())
+    }
+
+    /// Remove a VM port, and with it its BGPaaS objects and their sessions.
+    fn remove_port(&mut self, name: String) -> Result<(), ControlError> {
+        let before = self.config.ports.len();
+        self.config.ports.retain(|p| p.name != name);
+        if self.config.ports.len() == before {
+            return Err(ControlError::Unknown {
+                kind: "VM port",
+                name,
+                by: "the port removal".into(),
+            });
+        }
+        let gone: Vec<String> = self
+            .config
+            .bgpaas
+            .iter()
+            .filter(|b| b.port == name)
+            .map(|b| b.name.clone())
+            .collect();
+        self.config.bgpaas.retain(|b| b.port != name);
+        self.sessions.retain(|(b, _), _| !gone.contains(b));
+        Ok(())
     }
 
     fn check_session(&self, bgpaas: &str, peer: Ipv4Addr) -> Result<(), ControlError> {

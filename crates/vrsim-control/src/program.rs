@@ -6,6 +6,9 @@ use core::fmt;
 use std::collections::BTreeMap;
 
 use ipnet::Ipv4Net;
+use vrsim_dataplane::nexthop::NexthopConfig;
+use vrsim_dataplane::route::{BridgeEntry, Route};
+use vrsim_dataplane::vif::VifConfig;
 use vrsim_dataplane::{DataplaneError, NhId, VRouter, VifId, VrfId};
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
 
@@ -111,107 +114,199 @@ fn vni(v: u32) -> Result<Vni, DataplaneError> {
 
 /// Take `router` from `from` to `to`, returning the calls made. `from` must be
 /// what the router holds (as left by an earlier call, or empty for a new one).
+///
+/// Objects are added and changed first, those others depend on before them
+/// (vifs, nexthops, labels, VNIDs, routes, bridge entries, RPF), then
+/// deleted in the reverse order, so that no call names a missing object.
 pub fn apply(
     node: &str,
     router: &mut VRouter,
     from: &NodeState,
     to: &NodeState,
 ) -> Result<Vec<Change>, DataplaneError> {
-    let mut out = Vec::new();
-    let mut log = |op, object| {
-        out.push(Change {
-            node: node.to_owned(),
+    let mut p = Programmer {
+        node,
+        router,
+        out: Vec::new(),
+    };
+    let gone = Gone {
+        vifs: p.vifs(&from.vifs, &to.vifs)?,
+        nhs: p.nhs(&from.nhs, &to.nhs)?,
+        labels: p.labels(&from.labels, &to.labels)?,
+        vnids: p.vnids(&from.vnids, &to.vnids)?,
+        routes: p.routes(&from.routes, &to.routes)?,
+        bridge: p.bridge(&from.bridge, &to.bridge)?,
+    };
+    p.rpf(&from.rpf, &to.rpf);
+    p.delete(gone)?;
+    Ok(p.out)
+}
+
+/// The objects to delete once the additions and changes are made.
+struct Gone {
+    vifs: Vec<VifId>,
+    nhs: Vec<NhId>,
+    labels: Vec<MplsLabel>,
+    vnids: Vec<u32>,
+    routes: Vec<(VrfId, Ipv4Net)>,
+    bridge: Vec<(VrfId, [u8; 6])>,
+}
+
+/// One node's programming session: the router and the calls made so far.
+struct Programmer<'a> {
+    node: &'a str,
+    router: &'a mut VRouter,
+    out: Vec<Change>,
+}
+
+impl Programmer<'_> {
+    fn log(&mut self, op: Op, object: Object) {
+        self.out.push(Change {
+            node: self.node.to_owned(),
             op,
             object,
         });
-    };
-
-    let (vif_add, vif_change, vif_del) = diff(&from.vifs, &to.vifs);
-    for (id, v) in vif_add {
-        router.add_vif(v.clone())?;
-        log(Op::Add, Object::Vif(id));
-    }
-    for (id, v) in vif_change {
-        router.change_vif(v.clone())?;
-        log(Op::Change, Object::Vif(id));
-    }
-    let (nh_add, nh_change, nh_del) = diff(&from.nhs, &to.nhs);
-    for (op, list) in [(Op::Add, nh_add), (Op::Change, nh_change)] {
-        for (id, n) in list {
-            router.add_nh(n.clone())?;
-            log(op, Object::Nh(id));
-        }
-    }
-    let (label_add, label_change, label_del) = diff(&from.labels, &to.labels);
-    for (l, nh) in label_change.iter().chain(&label_add) {
-        if from.labels.contains_key(l) {
-            router.delete_label(*l)?;
-        }
-        router.add_label(*l, **nh)?;
-    }
-    label_add
-        .iter()
-        .for_each(|(l, _)| log(Op::Add, Object::Label(*l)));
-    label_change
-        .iter()
-        .for_each(|(l, _)| log(Op::Change, Object::Label(*l)));
-    let (vnid_add, vnid_change, vnid_del) = diff(&from.vnids, &to.vnids);
-    for (v, nh) in vnid_change.iter().chain(&vnid_add) {
-        if from.vnids.contains_key(v) {
-            router.delete_vnid(vni(*v)?)?;
-        }
-        router.add_vnid(vni(*v)?, **nh)?;
-    }
-    vnid_add
-        .iter()
-        .for_each(|(v, _)| log(Op::Add, Object::Vnid(*v)));
-    vnid_change
-        .iter()
-        .for_each(|(v, _)| log(Op::Change, Object::Vnid(*v)));
-    let (route_add, route_change, route_del) = diff(&from.routes, &to.routes);
-    for (op, list) in [(Op::Add, route_add), (Op::Change, route_change)] {
-        for ((vrf, prefix), r) in list {
-            router.add_route4(vrf, prefix, *r)?;
-            log(op, Object::Route(vrf, prefix));
-        }
-    }
-    let (br_add, br_change, br_del) = diff(&from.bridge, &to.bridge);
-    for (op, list) in [(Op::Add, br_add), (Op::Change, br_change)] {
-        for ((vrf, m), e) in list {
-            router.add_bridge(vrf, mac(m), *e)?;
-            log(op, Object::Bridge(vrf, mac(m)));
-        }
-    }
-    for (vrf, on) in &to.rpf {
-        if from.rpf.get(vrf) != Some(on) {
-            router.set_rpf(*vrf, *on);
-            log(Op::Change, Object::Rpf(*vrf, *on));
-        }
     }
 
-    for (vrf, prefix) in route_del {
-        router.delete_route4(vrf, prefix)?;
-        log(Op::Delete, Object::Route(vrf, prefix));
+    fn vifs(
+        &mut self,
+        from: &BTreeMap<VifId, VifConfig>,
+        to: &BTreeMap<VifId, VifConfig>,
+    ) -> Result<Vec<VifId>, DataplaneError> {
+        let (add, change, del) = diff(from, to);
+        for (id, v) in add {
+            self.router.add_vif(v.clone())?;
+            self.log(Op::Add, Object::Vif(id));
+        }
+        for (id, v) in change {
+            self.router.change_vif(v.clone())?;
+            self.log(Op::Change, Object::Vif(id));
+        }
+        Ok(del)
     }
-    for (vrf, m) in br_del {
-        router.delete_bridge(vrf, mac(m))?;
-        log(Op::Delete, Object::Bridge(vrf, mac(m)));
+
+    fn nhs(
+        &mut self,
+        from: &BTreeMap<NhId, NexthopConfig>,
+        to: &BTreeMap<NhId, NexthopConfig>,
+    ) -> Result<Vec<NhId>, DataplaneError> {
+        let (add, change, del) = diff(from, to);
+        for (op, list) in [(Op::Add, add), (Op::Change, change)] {
+            for (id, n) in list {
+                self.router.add_nh(n.clone())?;
+                self.log(op, Object::Nh(id));
+            }
+        }
+        Ok(del)
     }
-    for l in label_del {
-        router.delete_label(l)?;
-        log(Op::Delete, Object::Label(l));
+
+    /// Labels are replaced by deleting the old mapping first.
+    fn labels(
+        &mut self,
+        from: &BTreeMap<MplsLabel, NhId>,
+        to: &BTreeMap<MplsLabel, NhId>,
+    ) -> Result<Vec<MplsLabel>, DataplaneError> {
+        let (add, change, del) = diff(from, to);
+        for (l, nh) in change.iter().chain(&add) {
+            if from.contains_key(l) {
+                self.router.delete_label(*l)?;
+            }
+            self.router.add_label(*l, **nh)?;
+        }
+        add.iter()
+            .for_each(|(l, _)| self.log(Op::Add, Object::Label(*l)));
+        change
+            .iter()
+            .for_each(|(l, _)| self.log(Op::Change, Object::Label(*l)));
+        Ok(del)
     }
-    for v in vnid_del {
-        router.delete_vnid(vni(v)?)?;
-        log(Op::Delete, Object::Vnid(v));
+
+    /// VNIDs are replaced by deleting the old mapping first.
+    fn vnids(
+        &mut self,
+        from: &BTreeMap<u32, NhId>,
+        to: &BTreeMap<u32, NhId>,
+    ) -> Result<Vec<u32>, DataplaneError> {
+        let (add, change, del) = diff(from, to);
+        for (v, nh) in change.iter().chain(&add) {
+            if from.contains_key(v) {
+                self.router.delete_vnid(vni(*v)?)?;
+            }
+            self.router.add_vnid(vni(*v)?, **nh)?;
+        }
+        add.iter()
+            .for_each(|(v, _)| self.log(Op::Add, Object::Vnid(*v)));
+        change
+            .iter()
+            .for_each(|(v, _)| self.log(Op::Change, Object::Vnid(*v)));
+        Ok(del)
     }
-    for id in nh_del {
-        router.delete_nh(id)?;
-        log(Op::Delete, Object::Nh(id));
+
+    fn routes(
+        &mut self,
+        from: &BTreeMap<(VrfId, Ipv4Net), Route>,
+        to: &BTreeMap<(VrfId, Ipv4Net), Route>,
+    ) -> Result<Vec<(VrfId, Ipv4Net)>, DataplaneError> {
+        let (add, change, del) = diff(from, to);
+        for (op, list) in [(Op::Add, add), (Op::Change, change)] {
+            for ((vrf, prefix), r) in list {
+                self.router.add_route4(vrf, prefix, *r)?;
+                self.log(op, Object::Route(vrf, prefix));
+            }
+        }
+        Ok(del)
     }
-    for id in vif_del {
-        router.delete_vif(id)?;
-        log(Op::Delete, Object::Vif(id));
+
+    fn bridge(
+        &mut self,
+        from: &BTreeMap<(VrfId, [u8; 6]), BridgeEntry>,
+        to: &BTreeMap<(VrfId, [u8; 6]), BridgeEntry>,
+    ) -> Result<Vec<(VrfId, [u8; 6])>, DataplaneError> {
+        let (add, change, del) = diff(from, to);
+        for (op, list) in [(Op::Add, add), (Op::Change, change)] {
+            for ((vrf, m), e) in list {
+                self.router.add_bridge(vrf, mac(m), *e)?;
+                self.log(op, Object::Bridge(vrf, mac(m)));
+            }
+        }
+        Ok(del)
     }
-    Ok(out)
+
+    fn rpf(&mut self, from: &BTreeMap<VrfId, bool>, to: &BTreeMap<VrfId, bool>) {
+        for (vrf, on) in to {
+            if from.get(vrf) != Some(on) {
+                self.router.set_rpf(*vrf, *on);
+                self.log(Op::Change, Object::Rpf(*vrf, *on));
+            }
+        }
+    }
+
+    /// Delete what is gone, users before what they use.
+    fn delete(&mut self, gone: Gone) -> Result<(), DataplaneError> {
+        for (vrf, prefix) in gone.routes {
+            self.router.delete_route4(vrf, prefix)?;
+            self.log(Op::Delete, Object::Route(vrf, prefix));
+        }
+        for (vrf, m) in gone.bridge {
+            self.router.delete_bridge(vrf, mac(m))?;
+            self.log(Op::Delete, Object::Bridge(vrf, mac(m)));
+        }
+        for l in gone.labels {
+            self.router.delete_label(l)?;
+            self.log(Op::Delete, Object::Label(l));
+        }
+        for v in gone.vnids {
+            self.router.delete_vnid(vni(v)?)?;
+            self.log(Op::Delete, Object::Vnid(v));
+        }
+        for id in gone.nhs {
+            self.router.delete_nh(id)?;
+            self.log(Op::Delete, Object::Nh(id));
+        }
+        for id in gone.vifs {
+            self.router.delete_vif(id)?;
+            self.log(Op::Delete, Object::Vif(id));
+        }
+        Ok(())
+    }
 }
