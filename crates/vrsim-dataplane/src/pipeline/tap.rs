@@ -2,7 +2,7 @@
 //! `vr_bridge_input` (with unknown-unicast flooding), and proxy ARP
 //! (`vr_arp_input`, `vm_arp_request`, `vr_get_proxy_mac`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 use vrsim_wire::arp::{ArpOperation, ArpRepr, ArpView};
@@ -11,7 +11,7 @@ use vrsim_wire::{EtherType, MacAddr};
 
 use super::{Ctx, Disposition, Fmd};
 use crate::drop::DropReason;
-use crate::ids::NhId;
+use crate::ids::{NhId, VifId};
 use crate::nexthop::{NhFlags, NhKind};
 use crate::packet::PacketBuf;
 use crate::route::{BridgeEntry, RouteFlags};
@@ -151,30 +151,8 @@ impl VRouter {
         {
             return Disposition::Drop(DropReason::L2NoRoute);
         }
-        let route = self
-            .vrfs
-            .get(fmd.vrf.index())
-            .and_then(|v| v.inet4.longest_match(arp.target_ip));
-        cx.trace.step(Step::InetLookup {
-            vrf: fmd.vrf,
-            key: IpAddr::V4(arp.target_ip),
-            matched: route.map(|(p, _)| IpNet::V4(p)),
-            nh: route.map_or(NhId::DISCARD, |(_, r)| r.nh),
-            label: route.and_then(|(_, r)| r.label),
-        });
         let vif_mac = vif.map_or(MacAddr::zero(), |v| v.config.mac);
-        let proxy = vif_flags.contains(VifFlags::MAC_PROXY)
-            || route.is_some_and(|(_, r)| r.flags.contains(RouteFlags::ARP_PROXY));
-        let answer = match route {
-            Some((_, r)) if proxy => match r.stitched_mac {
-                Some((mac, _)) => Some(mac),
-                None if r.flags.contains(RouteFlags::ARP_FLOOD) => None,
-                None => Some(vif_mac),
-            },
-            None if proxy => Some(vif_mac),
-            _ => None,
-        };
-        let Some(mac) = answer else {
+        let Some(mac) = self.proxy_mac(&fmd, arp.target_ip, vif_flags, vif_mac, cx.trace) else {
             return self.bridge_input(fmd, buf, cx);
         };
         // The reply goes back out of the tap, which needs a bridge entry for the
@@ -192,25 +170,72 @@ impl VRouter {
             target: arp.target_ip,
             mac,
         });
-        let reply = ArpRepr {
-            operation: ArpOperation::Reply,
-            sender_mac: mac,
-            sender_ip: arp.target_ip,
-            target_mac: arp.sender_mac,
-            target_ip: arp.sender_ip,
-        };
-        let eth = EthernetRepr {
-            dst: arp.sender_mac,
-            src: mac,
-            ethertype: EtherType::Arp,
-        };
-        buf.trim_to(ETH_LEN + reply.buffer_len());
-        let frame = buf.frame_mut();
-        if eth.emit(frame).is_err() || reply.emit(&mut frame[ETH_LEN..]).is_err() {
-            return Disposition::Drop(DropReason::Push);
-        }
-        Disposition::Transmit { vif: fmd.ingress }
+        arp_reply(&arp, mac, buf, fmd.ingress)
     }
+
+    /// `vr_get_proxy_mac`: the MAC a request for `target` is answered with,
+    /// when the vif proxies MAC requests or the target's route has the P
+    /// flag: the route's stitched MAC, else none when the route has F (the
+    /// request is flooded), else the vif's MAC. The route lookup is traced.
+    fn proxy_mac<T: Tracer>(
+        &self,
+        fmd: &Fmd,
+        target: Ipv4Addr,
+        vif_flags: VifFlags,
+        vif_mac: MacAddr,
+        trace: &mut T,
+    ) -> Option<MacAddr> {
+        let route = self
+            .vrfs
+            .get(fmd.vrf.index())
+            .and_then(|v| v.inet4.longest_match(target));
+        trace.step(Step::InetLookup {
+            vrf: fmd.vrf,
+            key: IpAddr::V4(target),
+            matched: route.map(|(p, _)| IpNet::V4(p)),
+            nh: route.map_or(NhId::DISCARD, |(_, r)| r.nh),
+            label: route.and_then(|(_, r)| r.label),
+        });
+        let proxy = vif_flags.contains(VifFlags::MAC_PROXY)
+            || route.is_some_and(|(_, r)| r.flags.contains(RouteFlags::ARP_PROXY));
+        match route {
+            Some((_, r)) if proxy => match r.stitched_mac {
+                Some((mac, _)) => Some(mac),
+                None if r.flags.contains(RouteFlags::ARP_FLOOD) => None,
+                None => Some(vif_mac),
+            },
+            None if proxy => Some(vif_mac),
+            _ => None,
+        }
+    }
+}
+
+/// The ARP reply to `arp` from `mac`, written over the request in `buf` and
+/// sent back out of the vif it came in on.
+fn arp_reply(
+    arp: &ArpRepr,
+    mac: MacAddr,
+    buf: &mut PacketBuf,
+    ingress: VifId,
+) -> Disposition {
+    let reply = ArpRepr {
+        operation: ArpOperation::Reply,
+        sender_mac: mac,
+        sender_ip: arp.target_ip,
+        target_mac: arp.sender_mac,
+        target_ip: arp.sender_ip,
+    };
+    let eth = EthernetRepr {
+        dst: arp.sender_mac,
+        src: mac,
+        ethertype: EtherType::Arp,
+    };
+    buf.trim_to(ETH_LEN + reply.buffer_len());
+    let frame = buf.frame_mut();
+    if eth.emit(frame).is_err() || reply.emit(&mut frame[ETH_LEN..]).is_err() {
+        return Disposition::Drop(DropReason::Push);
+    }
+    Disposition::Transmit { vif: ingress }
 }
 
 #[cfg(test)]
