@@ -331,56 +331,8 @@ impl Frame {
                     },
                 )
             };
-            let next_layer = next.map(|n| n.layer());
-            match &mut headers[i] {
-                Header::Ethernet(EthernetRepr { ethertype, .. })
-                | Header::Vlan(VlanRepr { ethertype, .. }) => {
-                    *ethertype = ethertype_for(*ethertype, next_layer).ok_or_else(misplaced)?;
-                }
-                Header::Ipv4(r) => {
-                    r.protocol = ip_protocol_for(r.protocol, next, false).ok_or_else(misplaced)?;
-                }
-                Header::Ipv6(r) => {
-                    r.next_header =
-                        ip_protocol_for(r.next_header, next, true).ok_or_else(misplaced)?;
-                }
-                Header::Ipv6Ext(r) => {
-                    r.next_header =
-                        ip_protocol_for(r.next_header, next, true).ok_or_else(misplaced)?;
-                }
-                Header::Gre(r) => {
-                    r.protocol = match next_layer {
-                        None => r.protocol,
-                        Some(Layer::Mpls) => EtherType::Mpls,
-                        Some(Layer::Ipv4) => EtherType::Ipv4,
-                        Some(Layer::Ipv6) => EtherType::Ipv6,
-                        Some(Layer::Ethernet) => EtherType::TransparentEthernet,
-                        Some(_) => return Err(misplaced()),
-                    };
-                }
-                Header::Udp(_) => {
-                    if !matches!(next_layer, None | Some(Layer::Mpls | Layer::Vxlan)) {
-                        return Err(misplaced());
-                    }
-                }
-                Header::Mpls(_) => {
-                    if !matches!(
-                        next_layer,
-                        None | Some(Layer::Ipv4 | Layer::Ipv6 | Layer::Ethernet)
-                    ) {
-                        return Err(misplaced());
-                    }
-                }
-                Header::Vxlan(_) => {
-                    if !matches!(next_layer, None | Some(Layer::Ethernet)) {
-                        return Err(misplaced());
-                    }
-                }
-                Header::Icmpv4(_) | Header::Tcp(_) | Header::Arp(_) => {
-                    if next.is_some() {
-                        return Err(misplaced());
-                    }
-                }
+            if !fill_next(&mut headers[i], next) {
+                return Err(misplaced());
             }
             let needs_ip = matches!(this, Layer::Udp | Layer::Tcp | Layer::Icmpv4);
             if needs_ip && enclosing_ip(&headers[..i]).is_none() {
@@ -400,6 +352,55 @@ impl Frame {
         }
         Ok((headers, carried))
     }
+}
+
+/// Fill in the field of `h` that names what follows it (`next`, or nothing
+/// at the end of the frame): an EtherType, an IP protocol, a GRE protocol
+/// type. `false` when `next` cannot follow `h`.
+fn fill_next(h: &mut Header, next: Option<Header>) -> bool {
+    let next_layer = next.map(|n| n.layer());
+    match h {
+        Header::Ethernet(EthernetRepr { ethertype, .. })
+        | Header::Vlan(VlanRepr { ethertype, .. }) => {
+            let t = ethertype_for(*ethertype, next_layer);
+            set(ethertype, t)
+        }
+        Header::Ipv4(r) => {
+            let p = ip_protocol_for(r.protocol, next, false);
+            set(&mut r.protocol, p)
+        }
+        Header::Ipv6(r) => {
+            let p = ip_protocol_for(r.next_header, next, true);
+            set(&mut r.next_header, p)
+        }
+        Header::Ipv6Ext(r) => {
+            let p = ip_protocol_for(r.next_header, next, true);
+            set(&mut r.next_header, p)
+        }
+        Header::Gre(r) => {
+            let p = match next_layer {
+                None => Some(r.protocol),
+                Some(Layer::Mpls) => Some(EtherType::Mpls),
+                Some(Layer::Ipv4) => Some(EtherType::Ipv4),
+                Some(Layer::Ipv6) => Some(EtherType::Ipv6),
+                Some(Layer::Ethernet) => Some(EtherType::TransparentEthernet),
+                Some(_) => None,
+            };
+            set(&mut r.protocol, p)
+        }
+        Header::Udp(_) => matches!(next_layer, None | Some(Layer::Mpls | Layer::Vxlan)),
+        Header::Mpls(_) => matches!(
+            next_layer,
+            None | Some(Layer::Ipv4 | Layer::Ipv6 | Layer::Ethernet)
+        ),
+        Header::Vxlan(_) => matches!(next_layer, None | Some(Layer::Ethernet)),
+        Header::Icmpv4(_) | Header::Tcp(_) | Header::Arp(_) => next.is_none(),
+    }
+}
+
+/// Write `value` into `field` if there is one; whether there was.
+fn set<T>(field: &mut T, value: Option<T>) -> bool {
+    value.map(|v| *field = v).is_some()
 }
 
 /// The payload-length field of the headers that have one.

@@ -208,7 +208,7 @@ fn after_ip(proto: IpProtocol, ip: IpPair) -> Next {
 
 /// Parse one header at the start of `bytes`: the header, its length, the
 /// bytes it carries and what to parse in them.
-fn step(next: Next, bytes: &[u8]) -> Result<(Header, usize, &[u8], Next)> {
+fn step(next: Next, bytes: &[u8]) -> Result<Step<'_>> {
     Ok(match next {
         Next::Ethernet => {
             let v = EthernetView::new_checked(bytes)?;
@@ -240,88 +240,22 @@ fn step(next: Next, bytes: &[u8]) -> Result<(Header, usize, &[u8], Next)> {
                 Next::Done,
             )
         }
-        Next::Ipv4 => {
-            let v = Ipv4View::new_checked(bytes)?;
-            let r = Ipv4Repr::parse(&v)?;
-            // A fragment's payload is only part of the upper-layer message.
-            let after = if r.is_fragment() {
-                Next::Done
-            } else {
-                after_ip(
-                    r.protocol,
-                    IpPair::V4 {
-                        src: r.src,
-                        dst: r.dst,
-                    },
-                )
-            };
-            (Header::Ipv4(r), r.buffer_len(), v.payload(), after)
-        }
-        Next::Ipv6 => {
-            let v = Ipv6View::new_checked(bytes)?;
-            let r = Ipv6Repr::parse(&v)?;
-            let after = after_ip(
-                r.next_header,
-                IpPair::V6 {
-                    src: r.src,
-                    dst: r.dst,
-                },
-            );
-            (Header::Ipv6(r), r.buffer_len(), v.payload(), after)
-        }
-        Next::Ipv6Ext(kind, ip) => {
-            let r = ExtHeader::parse(kind, bytes)?;
-            let after = match r.fragment {
-                // A fragment's payload is only part of the upper-layer message.
-                Some((offset, more)) if offset != 0 || more => Next::Done,
-                _ => after_ip(r.next_header, ip),
-            };
-            (Header::Ipv6Ext(r), r.len, &bytes[r.len..], after)
-        }
+        Next::Ipv4 => ipv4(bytes)?,
+        Next::Ipv6 => ipv6(bytes)?,
+        Next::Ipv6Ext(kind, ip) => ipv6_ext(kind, ip, bytes)?,
         Next::Icmpv4 => {
             let v = Icmpv4View::new_checked(bytes)?;
             let r = Icmpv4Repr::parse(&v)?;
             (Header::Icmpv4(r), r.buffer_len(), v.payload(), Next::Done)
         }
-        Next::Udp(ip) => {
-            let v = UdpView::new_checked(bytes)?;
-            let r = UdpRepr::parse(&v, &ip)?;
-            let after = match r.dst_port {
-                UDP_PORT_MPLS | UDP_PORT_MPLS_LEGACY => Next::Mpls,
-                UDP_PORT_VXLAN => Next::Vxlan,
-                _ => Next::Done,
-            };
-            (Header::Udp(r), r.buffer_len(), v.payload(), after)
-        }
+        Next::Udp(ip) => udp(ip, bytes)?,
         Next::Tcp(ip) => {
             let v = TcpView::new_checked(bytes)?;
             let r = TcpRepr::parse(&v, &ip)?;
             (Header::Tcp(r), r.buffer_len(), v.payload(), Next::Done)
         }
-        Next::Gre => {
-            let v = GreView::new_checked(bytes)?;
-            let r = GreRepr::parse(&v)?;
-            let after = match r.protocol {
-                EtherType::Mpls => Next::Mpls,
-                EtherType::Ipv4 => Next::Ipv4,
-                EtherType::Ipv6 => Next::Ipv6,
-                EtherType::TransparentEthernet => Next::Ethernet,
-                _ => Next::Done,
-            };
-            (Header::Gre(r), r.buffer_len(), v.payload(), after)
-        }
-        Next::Mpls => {
-            let v = MplsView::new_checked(bytes)?;
-            let r = MplsRepr::parse(&v)?;
-            // MPLS does not name its payload; look at the first nibble as
-            // dissectors do (RFC 4385 §2): 4 is IPv4, 6 is IPv6.
-            let after = match v.payload().first().map(|b| b >> 4) {
-                Some(4) => Next::Ipv4,
-                Some(6) => Next::Ipv6,
-                _ => Next::Done,
-            };
-            (Header::Mpls(r), r.buffer_len(), v.payload(), after)
-        }
+        Next::Gre => gre(bytes)?,
+        Next::Mpls => mpls(bytes)?,
         Next::Vxlan => {
             let v = VxlanView::new_checked(bytes)?;
             let r = VxlanRepr::parse(&v)?;
@@ -334,6 +268,86 @@ fn step(next: Next, bytes: &[u8]) -> Result<(Header, usize, &[u8], Next)> {
         }
         Next::Done => unreachable!("the loop stops at Done"),
     })
+}
+
+/// One parsed header: the header, its length, the bytes it carries, what
+/// to parse in them.
+type Step<'b> = (Header, usize, &'b [u8], Next);
+
+fn ipv4(bytes: &[u8]) -> Result<Step<'_>> {
+    let v = Ipv4View::new_checked(bytes)?;
+    let r = Ipv4Repr::parse(&v)?;
+    // A fragment's payload is only part of the upper-layer message.
+    let after = if r.is_fragment() {
+        Next::Done
+    } else {
+        let ip = IpPair::V4 {
+            src: r.src,
+            dst: r.dst,
+        };
+        after_ip(r.protocol, ip)
+    };
+    Ok((Header::Ipv4(r), r.buffer_len(), v.payload(), after))
+}
+
+fn ipv6(bytes: &[u8]) -> Result<Step<'_>> {
+    let v = Ipv6View::new_checked(bytes)?;
+    let r = Ipv6Repr::parse(&v)?;
+    let ip = IpPair::V6 {
+        src: r.src,
+        dst: r.dst,
+    };
+    let after = after_ip(r.next_header, ip);
+    Ok((Header::Ipv6(r), r.buffer_len(), v.payload(), after))
+}
+
+fn ipv6_ext(kind: IpProtocol, ip: IpPair, bytes: &[u8]) -> Result<Step<'_>> {
+    let r = ExtHeader::parse(kind, bytes)?;
+    let after = match r.fragment {
+        // A fragment's payload is only part of the upper-layer message.
+        Some((offset, more)) if offset != 0 || more => Next::Done,
+        _ => after_ip(r.next_header, ip),
+    };
+    Ok((Header::Ipv6Ext(r), r.len, &bytes[r.len..], after))
+}
+
+/// UDP, followed into MPLS (RFC 7510) or VXLAN (RFC 7348) by destination port.
+fn udp(ip: IpPair, bytes: &[u8]) -> Result<Step<'_>> {
+    let v = UdpView::new_checked(bytes)?;
+    let r = UdpRepr::parse(&v, &ip)?;
+    let after = match r.dst_port {
+        UDP_PORT_MPLS | UDP_PORT_MPLS_LEGACY => Next::Mpls,
+        UDP_PORT_VXLAN => Next::Vxlan,
+        _ => Next::Done,
+    };
+    Ok((Header::Udp(r), r.buffer_len(), v.payload(), after))
+}
+
+/// GRE, followed by its protocol type.
+fn gre(bytes: &[u8]) -> Result<Step<'_>> {
+    let v = GreView::new_checked(bytes)?;
+    let r = GreRepr::parse(&v)?;
+    let after = match r.protocol {
+        EtherType::Mpls => Next::Mpls,
+        EtherType::Ipv4 => Next::Ipv4,
+        EtherType::Ipv6 => Next::Ipv6,
+        EtherType::TransparentEthernet => Next::Ethernet,
+        _ => Next::Done,
+    };
+    Ok((Header::Gre(r), r.buffer_len(), v.payload(), after))
+}
+
+/// An MPLS label stack. MPLS does not name its payload; look at the first
+/// nibble as dissectors do (RFC 4385 §2): 4 is IPv4, 6 is IPv6.
+fn mpls(bytes: &[u8]) -> Result<Step<'_>> {
+    let v = MplsView::new_checked(bytes)?;
+    let r = MplsRepr::parse(&v)?;
+    let after = match v.payload().first().map(|b| b >> 4) {
+        Some(4) => Next::Ipv4,
+        Some(6) => Next::Ipv6,
+        _ => Next::Done,
+    };
+    Ok((Header::Mpls(r), r.buffer_len(), v.payload(), after))
 }
 
 impl Dissection<'_> {

@@ -212,12 +212,7 @@ impl VRouter {
 
 /// The ARP reply to `arp` from `mac`, written over the request in `buf` and
 /// sent back out of the vif it came in on.
-fn arp_reply(
-    arp: &ArpRepr,
-    mac: MacAddr,
-    buf: &mut PacketBuf,
-    ingress: VifId,
-) -> Disposition {
+fn arp_reply(arp: &ArpRepr, mac: MacAddr, buf: &mut PacketBuf, ingress: VifId) -> Disposition {
     let reply = ArpRepr {
         operation: ArpOperation::Reply,
         sender_mac: mac,
