@@ -410,47 +410,73 @@ fn diff(
 fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
     let mut fabric = what_if(cli, base.clone())?;
     match &cli.command {
-        Command::Trace(a) => return trace(&mut fabric, a, o),
-        Command::Diff(a) => return diff(&base, &fabric, a, o),
-        Command::Serve(_) | Command::Ctl(_) => {
-            return Err(CliError::Usage {
-                message: "serve and ctl cannot run inside a running vrsim serve",
-            });
-        }
+        Command::Trace(a) => trace(&mut fabric, a, o),
+        Command::Diff(a) => diff(&base, &fabric, a, o),
+        Command::Serve(_) | Command::Ctl(_) => Err(CliError::Usage {
+            message: "serve and ctl cannot run inside a running vrsim serve",
+        }),
         Command::Scenarios => {
             for (name, _) in vrsim::scenarios::BUILTIN {
                 let scenario = vrsim::scenarios::load(name)?;
                 sayln!(o, "{name:<14}{}", scenario.description());
             }
-            return Ok(ExitCode::SUCCESS);
+            Ok(ExitCode::SUCCESS)
         }
-        Command::ShowRoute(a) => {
-            let config = fabric.control().config();
-            let name = match &a.gateway {
-                Some(g) => g.clone(),
-                None => config
-                    .gateways
-                    .first()
-                    .map(|g| g.name.clone())
-                    .ok_or(CliError::Usage {
-                        message: "the scenario has no gateway",
-                    })?,
-            };
-            let g = fabric
-                .gateway(&name)
-                .ok_or_else(|| CliError::NoGateway { name: name.clone() })?;
-            match g.show_route(a.prefix.trunc()) {
-                Some(text) => say!(o, "{text}"),
-                None => {
-                    sayln!(o, "(no route {} in any VRF of {name})", a.prefix.trunc());
-                    return Ok(ExitCode::FAILURE);
-                }
+        Command::ShowRoute(a) => show_route(&fabric, a, o),
+        Command::Frames => {
+            for f in seed::frames() {
+                sayln!(o, "{:<26}{}", f.name, f.description);
             }
-            sayln!(o, "\n{}", g.show_dynamic_tunnels());
-            return Ok(ExitCode::SUCCESS);
+            Ok(ExitCode::SUCCESS)
         }
-        _ => {}
+        Command::Vif(_)
+        | Command::Nh(_)
+        | Command::Rt(_)
+        | Command::Mpls(_)
+        | Command::Vxlan(_)
+        | Command::Dropstats
+        | Command::Inject(_) => {
+            let mut router = compute_node(cli, &fabric)?;
+            if let Command::Inject(a) = &cli.command {
+                return inject(&mut router, a, o);
+            }
+            let text = vrouter_dump(cli, &router, o)?;
+            say!(o, "{text}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The gateway's `show route` for a prefix, and its dynamic tunnels.
+fn show_route(fabric: &Fabric, a: &ShowRouteArgs, o: &mut String) -> Result<ExitCode, CliError> {
+    let name = match &a.gateway {
+        Some(g) => g.clone(),
+        None => fabric
+            .control()
+            .config()
+            .gateways
+            .first()
+            .map(|g| g.name.clone())
+            .ok_or(CliError::Usage {
+                message: "the scenario has no gateway",
+            })?,
+    };
+    let g = fabric
+        .gateway(&name)
+        .ok_or_else(|| CliError::NoGateway { name: name.clone() })?;
+    match g.show_route(a.prefix.trunc()) {
+        Some(text) => say!(o, "{text}"),
+        None => {
+            sayln!(o, "(no route {} in any VRF of {name})", a.prefix.trunc());
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    sayln!(o, "\n{}", g.show_dynamic_tunnels());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A copy of the vRouter of `--node` (the first compute node by default).
+fn compute_node(cli: &Cli, fabric: &Fabric) -> Result<VRouter, CliError> {
     let node = match &cli.node {
         Some(n) => n.clone(),
         None => fabric
@@ -463,34 +489,38 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
                 message: "the scenario has no compute node",
             })?,
     };
-    let mut router =
-        fabric
-            .control()
-            .vrouter(&node)
-            .cloned()
-            .ok_or_else(|| CliError::NoComputeNode {
-                node: node.clone(),
-                scenario: fabric.name().to_owned(),
-            })?;
+    fabric
+        .control()
+        .vrouter(&node)
+        .cloned()
+        .ok_or_else(|| CliError::NoComputeNode {
+            node,
+            scenario: fabric.name().to_owned(),
+        })
+}
+
+/// One of the vRouter CLI's dumps (`vif`, `nh`, `rt`, `mpls`, `vxlan`,
+/// `dropstats`); a failed get prints the vRouter's own response line first.
+fn vrouter_dump(cli: &Cli, router: &VRouter, o: &mut String) -> Result<String, CliError> {
     let layout = match cli.layout {
         LayoutArg::Legacy => Layout::Legacy,
         LayoutArg::Current => Layout::Current,
     };
-    let text = match &cli.command {
+    Ok(match &cli.command {
         Command::Vif(a) => match a.get {
-            Some(id) => dump::vif_get(&router, vif_id(id)?, layout).map_err(|e| response(e, o))?,
-            None => dump::vif_list(&router, layout),
+            Some(id) => dump::vif_get(router, vif_id(id)?, layout).map_err(|e| response(e, o))?,
+            None => dump::vif_list(router, layout),
         },
         Command::Nh(a) => match a.get {
-            Some(id) => dump::nh_get(&router, nh_id(id)?).map_err(|e| response(e, o))?,
-            None => dump::nh_list(&router),
+            Some(id) => dump::nh_get(router, nh_id(id)?).map_err(|e| response(e, o))?,
+            None => dump::nh_list(router),
         },
         Command::Rt(a) => match (a.dump, a.get, a.vrf) {
             (Some(vrf), _, _) => {
-                dump::rt_dump(&router, VrfId::from(vrf), layout).map_err(|e| response(e, o))?
+                dump::rt_dump(router, VrfId::from(vrf), layout).map_err(|e| response(e, o))?
             }
             (None, Some(prefix), Some(vrf)) => {
-                dump::rt_get(&router, VrfId::from(vrf), prefix, layout)
+                dump::rt_get(router, VrfId::from(vrf), prefix, layout)
                     .map_err(|e| response(e, o))?
             }
             _ => {
@@ -505,9 +535,9 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
                     what: "mpls label",
                     value: l,
                 })?;
-                dump::mpls_get(&router, label).map_err(|e| response(e, o))?
+                dump::mpls_get(router, label).map_err(|e| response(e, o))?
             }
-            None => dump::mpls_dump(&router),
+            None => dump::mpls_dump(router),
         },
         Command::Vxlan(a) => match a.get {
             Some(v) => {
@@ -515,25 +545,14 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
                     what: "vnid",
                     value: v,
                 })?;
-                dump::vxlan_get(&router, vni).map_err(|e| response(e, o))?
+                dump::vxlan_get(router, vni).map_err(|e| response(e, o))?
             }
-            None => dump::vxlan_dump(&router),
+            None => dump::vxlan_dump(router),
         },
-        Command::Dropstats => dump::dropstats(&router),
-        Command::Frames => seed::frames()
-            .iter()
-            .map(|f| format!("{:<26}{}\n", f.name, f.description))
-            .collect(),
-        Command::Inject(a) => return inject(&mut router, a, o),
-        Command::Trace(_)
-        | Command::Diff(_)
-        | Command::Scenarios
-        | Command::ShowRoute(_)
-        | Command::Serve(_)
-        | Command::Ctl(_) => String::new(),
-    };
-    say!(o, "{text}");
-    Ok(ExitCode::SUCCESS)
+        Command::Dropstats => dump::dropstats(router),
+        // The other commands print no dump.
+        _ => String::new(),
+    })
 }
 
 /// Print the vRouter CLI's response line for a failed get, and return our own error.
