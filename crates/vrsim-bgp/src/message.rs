@@ -450,62 +450,83 @@ fn flatten<T: Copy + Into<u32>>(
     path
 }
 
-fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notification> {
-    let mut withdrawn: Vec<Ipv4Net> = update
-        .withdraw_routes()
-        .iter()
-        .map(|a| a.network().address().trunc())
-        .collect();
-    let announced: Vec<Ipv4Net> = update
-        .nlri()
-        .iter()
-        .map(|a| a.network().address().trunc())
-        .collect();
-    let mut seen = Vec::new();
-    let (mut origin, mut as_path, mut as4_path, mut next_hop) = (None, None, None, None);
-    let (mut med, mut local_pref) = (0, 100);
-    let (mut mp_announced, mut mp_next_hop) = (Vec::new(), None);
-    for attr in update.path_attributes() {
-        let code = attr.path_attribute_type().map_or_else(|c| c, u8::from);
-        if seen.contains(&code) {
-            return Err(Notification::malformed_attribute_list());
+/// The path attributes of an UPDATE as read, before the checks that need
+/// them all.
+struct ReadAttrs {
+    origin: Option<Origin>,
+    as_path: Option<Vec<u32>>,
+    as4_path: Option<Vec<u32>>,
+    next_hop: Option<Ipv4Addr>,
+    med: u32,
+    local_pref: u32,
+    mp_announced: Vec<Ipv4Net>,
+    mp_next_hop: Option<Ipv4Addr>,
+    mp_withdrawn: Vec<Ipv4Net>,
+}
+
+impl ReadAttrs {
+    /// Read every attribute: each at most once (RFC 7606 §3 g), unknown
+    /// well-known ones refused (RFC 4271 §6.3).
+    fn read(update: &BgpUpdateMessage) -> Result<Self, Notification> {
+        let mut r = ReadAttrs {
+            origin: None,
+            as_path: None,
+            as4_path: None,
+            next_hop: None,
+            med: 0,
+            local_pref: 100,
+            mp_announced: Vec::new(),
+            mp_next_hop: None,
+            mp_withdrawn: Vec::new(),
+        };
+        let mut seen = Vec::new();
+        for attr in update.path_attributes() {
+            let code = attr.path_attribute_type().map_or_else(|c| c, u8::from);
+            if seen.contains(&code) {
+                return Err(Notification::malformed_attribute_list());
+            }
+            seen.push(code);
+            if let PathAttributeValue::UnknownAttribute(_) = attr.value()
+                && !attr.optional()
+            {
+                return Err(Notification::unrecognized_well_known(code));
+            }
+            r.take(attr.value())?;
         }
-        seen.push(code);
-        if let PathAttributeValue::UnknownAttribute(_) = attr.value()
-            && !attr.optional()
-        {
-            return Err(Notification::unrecognized_well_known(code));
-        }
-        match attr.value() {
+        Ok(r)
+    }
+
+    fn take(&mut self, value: &PathAttributeValue) -> Result<(), Notification> {
+        match value {
             PathAttributeValue::Origin(o) => {
-                origin = Some(match o {
+                self.origin = Some(match o {
                     WireOrigin::IGP => Origin::Igp,
                     WireOrigin::EGP => Origin::Egp,
                     WireOrigin::Incomplete => Origin::Incomplete,
                 })
             }
             PathAttributeValue::AsPath(AsPath::As2PathSegments(s)) => {
-                as_path = Some(flatten(
+                self.as_path = Some(flatten(
                     s.iter()
                         .map(|s| (s.segment_type(), s.as_numbers().to_vec())),
                 ))
             }
             PathAttributeValue::AsPath(AsPath::As4PathSegments(s)) => {
-                as_path = Some(flatten(
+                self.as_path = Some(flatten(
                     s.iter()
                         .map(|s| (s.segment_type(), s.as_numbers().to_vec())),
                 ))
             }
             PathAttributeValue::As4Path(p) => {
-                as4_path = Some(flatten(
+                self.as4_path = Some(flatten(
                     p.segments()
                         .iter()
                         .map(|s| (s.segment_type(), s.as_numbers().to_vec())),
                 ))
             }
-            PathAttributeValue::NextHop(n) => next_hop = Some(n.next_hop()),
-            PathAttributeValue::MultiExitDiscriminator(m) => med = m.metric(),
-            PathAttributeValue::LocalPreference(l) => local_pref = l.metric(),
+            PathAttributeValue::NextHop(n) => self.next_hop = Some(n.next_hop()),
+            PathAttributeValue::MultiExitDiscriminator(m) => self.med = m.metric(),
+            PathAttributeValue::LocalPreference(l) => self.local_pref = l.metric(),
             PathAttributeValue::MpReach(MpReach::Ipv4Unicast {
                 next_hop: nh, nlri, ..
             }) => {
@@ -513,16 +534,29 @@ fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notificati
                     // An IPv6 next hop for IPv4 NLRI (RFC 8950) was not negotiated.
                     return Err(Notification::optional_attribute_error());
                 };
-                mp_next_hop = Some(nh);
-                mp_announced.extend(nlri.iter().map(|a| a.network().address().trunc()));
+                self.mp_next_hop = Some(nh);
+                let prefixes = nlri.iter().map(|a| a.network().address().trunc());
+                self.mp_announced.extend(prefixes);
             }
             PathAttributeValue::MpUnreach(MpUnreach::Ipv4Unicast { nlri }) => {
-                withdrawn.extend(nlri.iter().map(|a| a.network().address().trunc()));
+                let prefixes = nlri.iter().map(|a| a.network().address().trunc());
+                self.mp_withdrawn.extend(prefixes);
             }
             _ => {}
         }
+        Ok(())
     }
-    if announced.is_empty() && mp_announced.is_empty() {
+}
+
+fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notification> {
+    let prefixes = |list: &[Ipv4UnicastAddress]| -> Vec<Ipv4Net> {
+        list.iter().map(|a| a.network().address().trunc()).collect()
+    };
+    let mut withdrawn = prefixes(update.withdraw_routes());
+    let announced = prefixes(update.nlri());
+    let r = ReadAttrs::read(update)?;
+    withdrawn.extend(r.mp_withdrawn);
+    if announced.is_empty() && r.mp_announced.is_empty() {
         return Ok(Update {
             withdrawn,
             announced: Vec::new(),
@@ -531,15 +565,15 @@ fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notificati
     // RFC 4271 §6.3: ORIGIN (1) and AS_PATH (2) are mandatory when there is
     // NLRI, and NEXT_HOP (3) too when it is in the body (RFC 4760 §3: MP_REACH
     // carries its own).
-    let Some(origin) = origin else {
+    let Some(origin) = r.origin else {
         return Err(Notification::missing_well_known(1));
     };
-    let Some(mut as_path) = as_path else {
+    let Some(mut as_path) = r.as_path else {
         return Err(Notification::missing_well_known(2));
     };
     // RFC 6793 §4.2.3: a 2-octet peer carries 4-octet ASes in AS4_PATH; keep
     // AS_PATH's leading ASes that AS4_PATH does not cover.
-    if let (false, Some(as4)) = (asn4, as4_path)
+    if let (false, Some(as4)) = (asn4, r.as4_path)
         && as4.len() <= as_path.len()
     {
         as_path.truncate(as_path.len() - as4.len());
@@ -553,21 +587,21 @@ fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notificati
             next_hop,
             as_path: as_path.clone(),
             origin,
-            local_pref,
-            med,
+            local_pref: r.local_pref,
+            med: r.med,
         })
     };
-    let mut out = Vec::with_capacity(announced.len() + mp_announced.len());
+    let mut out = Vec::with_capacity(announced.len() + r.mp_announced.len());
     if !announced.is_empty() {
-        let Some(next_hop) = next_hop else {
+        let Some(next_hop) = r.next_hop else {
             return Err(Notification::missing_well_known(3));
         };
         let a = attrs(next_hop)?;
         out.extend(announced.into_iter().map(|p| (p, a.clone())));
     }
-    if let Some(nh) = mp_next_hop.filter(|_| !mp_announced.is_empty()) {
+    if let Some(nh) = r.mp_next_hop.filter(|_| !r.mp_announced.is_empty()) {
         let a = attrs(nh)?;
-        out.extend(mp_announced.into_iter().map(|p| (p, a.clone())));
+        out.extend(r.mp_announced.into_iter().map(|p| (p, a.clone())));
     }
     Ok(Update {
         withdrawn,
