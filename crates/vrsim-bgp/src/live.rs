@@ -40,8 +40,8 @@ use vrsim_control::Event;
 use vrsim_control::bgp::PathAttrs;
 use vrsim_fabric::Fabric;
 
-use crate::message::Notification;
-use crate::session::{self, Output, Session, State};
+use crate::message::{Notification, Open, Update};
+use crate::session::{self, Down, Output, Session, State};
 
 /// The live runner's one error type: what stops it from starting.
 #[derive(Debug, thiserror::Error)]
@@ -695,93 +695,10 @@ async fn perform(
                     }
                 }
             }
-            Output::Established(open) => {
-                let hold = s.hold_time();
-                shared.set_status(i, |st| {
-                    st.state = State::Established;
-                    st.since = Instant::now();
-                    st.established += 1;
-                    st.hold_time = hold;
-                    st.last_error = None;
-                });
-                let up = Event::SessionUp {
-                    bgpaas: e.bgpaas.clone(),
-                    peer: e.peer,
-                };
-                shared.apply(
-                    &format!(
-                        "{e}: Established with AS {} ({}), hold time {hold} s",
-                        open.asn, open.router_id
-                    ),
-                    up,
-                );
-                let routes = shared.routes_out(e);
-                queue.extend(s.advertise(&routes));
-                let n = s.sent().len();
-                shared.set_status(i, |st| st.sent = n);
-            }
-            Output::Update(u) => {
-                for prefix in u.withdrawn {
-                    let known = lock(&shared.fabric)
-                        .control()
-                        .sessions()
-                        .any(|((b, p), sess)| {
-                            *b == e.bgpaas && *p == e.peer && sess.routes.contains_key(&prefix)
-                        });
-                    // Withdrawing what was never announced is allowed in BGP
-                    // and changes nothing.
-                    if known {
-                        shared.apply(
-                            &format!("{e}: withdraw {prefix}"),
-                            Event::Withdraw {
-                                bgpaas: e.bgpaas.clone(),
-                                peer: e.peer,
-                                prefix,
-                            },
-                        );
-                    }
-                }
-                for (prefix, mut attrs) in u.announced {
-                    if IpAddr::V4(attrs.next_hop) == e.remote.to_canonical() {
-                        attrs.next_hop = e.vm_ip;
-                    }
-                    shared.apply(
-                        &format!(
-                            "{e}: advertise {prefix} next hop {} AS path {}",
-                            attrs.next_hop,
-                            attrs.as_path_text()
-                        ),
-                        Event::Advertise {
-                            bgpaas: e.bgpaas.clone(),
-                            peer: e.peer,
-                            prefix,
-                            attrs,
-                        },
-                    );
-                }
-                let received = lock(&shared.fabric)
-                    .control()
-                    .sessions()
-                    .find(|((b, p), _)| *b == e.bgpaas && *p == e.peer)
-                    .map_or(0, |(_, sess)| sess.routes.len());
-                shared.set_status(i, |st| st.received = received);
-            }
+            Output::Established(open) => queue.extend(established(shared, i, e, s, &open)),
+            Output::Update(u) => received(shared, i, e, u),
             Output::Down(why) => {
-                let text = why.to_string();
-                shared.apply(
-                    &format!("{e}: down: {text}"),
-                    Event::SessionDown {
-                        bgpaas: e.bgpaas.clone(),
-                        peer: e.peer,
-                    },
-                );
-                shared.set_status(i, |st| {
-                    st.state = State::Closed;
-                    st.since = Instant::now();
-                    st.received = 0;
-                    st.sent = 0;
-                    st.last_error = Some(text);
-                });
+                went_down(shared, i, e, &why);
                 return false;
             }
         }
@@ -794,6 +711,110 @@ async fn perform(
         }
     });
     true
+}
+
+/// The session reached Established with `open`'s speaker: tell the model,
+/// and return the UPDATEs that advertise the routes the VM should learn.
+fn established(
+    shared: &Shared,
+    i: usize,
+    e: &Endpoint,
+    s: &mut Session,
+    open: &Open,
+) -> Vec<Output> {
+    let hold = s.hold_time();
+    shared.set_status(i, |st| {
+        st.state = State::Established;
+        st.since = Instant::now();
+        st.established += 1;
+        st.hold_time = hold;
+        st.last_error = None;
+    });
+    let up = Event::SessionUp {
+        bgpaas: e.bgpaas.clone(),
+        peer: e.peer,
+    };
+    shared.apply(
+        &format!(
+            "{e}: Established with AS {} ({}), hold time {hold} s",
+            open.asn, open.router_id
+        ),
+        up,
+    );
+    let routes = shared.routes_out(e);
+    let out = s.advertise(&routes);
+    let n = s.sent().len();
+    shared.set_status(i, |st| st.sent = n);
+    out
+}
+
+/// The peer sent an UPDATE: its withdrawals (of routes it had announced)
+/// and announcements go to the model, a next hop of the peer's own
+/// connection address read as the VM's.
+fn received(shared: &Shared, i: usize, e: &Endpoint, u: Update) {
+    for prefix in u.withdrawn {
+        let known = lock(&shared.fabric)
+            .control()
+            .sessions()
+            .any(|((b, p), sess)| {
+                *b == e.bgpaas && *p == e.peer && sess.routes.contains_key(&prefix)
+            });
+        // Withdrawing what was never announced is allowed in BGP
+        // and changes nothing.
+        if known {
+            shared.apply(
+                &format!("{e}: withdraw {prefix}"),
+                Event::Withdraw {
+                    bgpaas: e.bgpaas.clone(),
+                    peer: e.peer,
+                    prefix,
+                },
+            );
+        }
+    }
+    for (prefix, mut attrs) in u.announced {
+        if IpAddr::V4(attrs.next_hop) == e.remote.to_canonical() {
+            attrs.next_hop = e.vm_ip;
+        }
+        shared.apply(
+            &format!(
+                "{e}: advertise {prefix} next hop {} AS path {}",
+                attrs.next_hop,
+                attrs.as_path_text()
+            ),
+            Event::Advertise {
+                bgpaas: e.bgpaas.clone(),
+                peer: e.peer,
+                prefix,
+                attrs,
+            },
+        );
+    }
+    let received = lock(&shared.fabric)
+        .control()
+        .sessions()
+        .find(|((b, p), _)| *b == e.bgpaas && *p == e.peer)
+        .map_or(0, |(_, sess)| sess.routes.len());
+    shared.set_status(i, |st| st.received = received);
+}
+
+/// The session went down: its routes leave the model.
+fn went_down(shared: &Shared, i: usize, e: &Endpoint, why: &Down) {
+    let text = why.to_string();
+    shared.apply(
+        &format!("{e}: down: {text}"),
+        Event::SessionDown {
+            bgpaas: e.bgpaas.clone(),
+            peer: e.peer,
+        },
+    );
+    shared.set_status(i, |st| {
+        st.state = State::Closed;
+        st.since = Instant::now();
+        st.received = 0;
+        st.sent = 0;
+        st.last_error = Some(text);
+    });
 }
 
 async fn run(
