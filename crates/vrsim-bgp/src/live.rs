@@ -16,7 +16,7 @@
 //! - UPDATE: [`Event::Withdraw`] for each withdrawn prefix the session had
 //!   sent, [`Event::Advertise`] for each announced one. A NEXT_HOP equal to
 //!   the remote address is the VM's address (the agent NATs the VM's session
-//!   through the vhost, reference §9), so it is rewritten to the VM's;
+//!   through the vhost, docs/vrouter-reference.md §9), so it is rewritten to the VM's;
 //! - down (NOTIFICATION either way, TCP close, hold timer expiry):
 //!   [`Event::SessionDown`], which withdraws every path the session sent.
 //!

@@ -105,7 +105,7 @@ pub struct NetworkConfig {
     /// Whether routes learned from VMs (BGPaaS) are advertised beyond the
     /// network, to the gateway. vrsim models the "allow transit" setting of
     /// document 000 as this switch; in Contrail the setting belongs to
-    /// service chaining (reference §5).
+    /// service chaining (docs/vrouter-reference.md §5).
     pub allow_transit: bool,
     /// The vRouter's gateway address (the subnet's first host by default).
     pub gateway_ip: Ipv4Addr,

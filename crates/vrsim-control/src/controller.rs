@@ -426,7 +426,7 @@ impl Controller {
     }
 
     /// The routes the control node advertises to a BGPaaS session, the way
-    /// Contrail's ribout does (reference §9): the session's network's routes,
+    /// Contrail's ribout does (docs/vrouter-reference.md §9): the session's network's routes,
     /// that is every VM port's /32 and every BGPaaS route selected in it whose
     /// best path came from another session, each with NEXT_HOP rewritten to
     /// the vRouter address the VM peers with (`peer`). Toward an iBGP session

@@ -5,7 +5,7 @@
 //! ([`config::Config`]: virtual networks, VM ports, BGPaaS objects, compute
 //! nodes, gateways) and BGP events ([`Event`]: session up and down, advertise,
 //! withdraw), selects the best path per prefix ([`bgp`], RFC 4271 §9.1),
-//! resolves BGPaaS next hops through the VM's own port (reference §9), and
+//! resolves BGPaaS next hops through the VM's own port (docs/vrouter-reference.md §9), and
 //! programs every compute node's [`vrsim_dataplane::VRouter`] incrementally:
 //! an event changes only the objects it must ([`program::Change`]).
 //!

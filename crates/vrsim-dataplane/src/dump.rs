@@ -1,4 +1,4 @@
-//! The vRouter's CLI dumps, rebuilt from its format strings (reference §1–4,
+//! The vRouter's CLI dumps, rebuilt from its format strings (docs/vrouter-reference.md §1–4,
 //! §6): `vif`, `nh`, `rt`, `mpls`, `vxlan` and `dropstats`.
 
 use core::fmt::Write;
@@ -266,7 +266,7 @@ fn rt_row(out: &mut String, dest: Ipv4Addr, len: u8, ppl: u8, route: Option<&Rou
 
 /// `rt --dump V`: one row per leaf slot of the vRouter's 8-bit-stride mtrie,
 /// the destination at the slot's level length and PPL the length of the route
-/// that owns the slot (reference §4).
+/// that owns the slot (docs/vrouter-reference.md §4).
 pub fn rt_dump(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, DataplaneError> {
     let table = &router
         .vrf(vrf)

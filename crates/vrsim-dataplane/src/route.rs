@@ -1,5 +1,5 @@
 //! Routes and VRFs: an IPv4 and an IPv6 table on `vrsim-lpm`, and a bridge
-//! table, per VRF (reference §4).
+//! table, per VRF (docs/vrouter-reference.md §4).
 
 use core::fmt;
 
@@ -89,7 +89,7 @@ pub struct BridgeEntry {
 #[derive(Debug, Clone)]
 pub struct Vrf {
     /// Whether RPF applies to packets looked up in this VRF: the setting of
-    /// the virtual network it belongs to, on by default (reference §5).
+    /// the virtual network it belongs to, on by default (docs/vrouter-reference.md §5).
     pub rpf: bool,
     /// IPv4 routes.
     pub inet4: Ipv4Table<Route>,

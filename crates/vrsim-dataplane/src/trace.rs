@@ -11,7 +11,7 @@ use crate::drop::DropReason;
 use crate::ids::{NhId, VifId, VrfId};
 use crate::nexthop::TunnelEncap;
 
-/// Where a source address's route must lead for RPF to pass (reference §5).
+/// Where a source address's route must lead for RPF to pass (docs/vrouter-reference.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RpfExpect {
     /// Encap nexthop: the packet must have entered on this vif.
@@ -34,7 +34,7 @@ pub enum TrapReason {
     /// Too big for the tunnel with DF set (`AGENT_TRAP_HANDLE_DF`).
     HandleDf,
     /// A VXLAN packet with the router-alert bit (`AGENT_TRAP_ROUTER_ALERT`,
-    /// reference §3).
+    /// docs/vrouter-reference.md §3).
     RouterAlert,
 }
 

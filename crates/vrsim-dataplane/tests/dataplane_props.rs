@@ -1,5 +1,5 @@
 //! Properties of the pipeline:
-//! - **RPF** (reference §5): on random tables and packets, a packet that
+//! - **RPF** (docs/vrouter-reference.md §5): on random tables and packets, a packet that
 //!   reaches flow processing is dropped as `Invalid Source` exactly when RPF
 //!   is on and its source's longest-match route leads elsewhere, and as
 //!   `Flow Action Drop` exactly when RPF is on and there is no source route.
