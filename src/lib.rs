@@ -8,6 +8,9 @@
 //! - [`dataplane`]: one vRouter's state, pipeline, drop counters and CLI dumps;
 //! - [`control`]: the control node and agents: BGPaaS route selection and vRouter programming;
 //! - [`fabric`]: gateways, Linux hosts, links and end-to-end traces;
+//! - [`bgp`]: BGP-4 for BGPaaS peers: messages, the session state machine,
+//!   and (feature `live`, on by default) live sessions with real speakers
+//!   such as BIRD;
 //!
 //! and holds the two seed scenarios ([`scenarios`]) and scenario A's frames ([`seed`]).
 //!
@@ -28,6 +31,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub use vrsim_bgp as bgp;
 pub use vrsim_control as control;
 pub use vrsim_dataplane as dataplane;
 pub use vrsim_fabric as fabric;
