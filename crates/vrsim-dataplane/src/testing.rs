@@ -6,7 +6,8 @@
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use vrsim_wire::{Frame, MacAddr, MplsLabel, Vni};
+use vrsim_wire::ethernet::EthernetRepr;
+use vrsim_wire::{EtherType, Frame, MacAddr, MplsLabel, Vni};
 
 use crate::ids::{NhId, VifId, VrfId};
 use crate::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap};
@@ -49,11 +50,12 @@ pub(crate) fn nh(v: u32) -> NhId {
 }
 
 pub(crate) fn rewrite(dst: MacAddr, src: MacAddr) -> [u8; 14] {
-    let mut r = [0u8; 14];
-    r[..6].copy_from_slice(&dst.octets());
-    r[6..12].copy_from_slice(&src.octets());
-    r[12..].copy_from_slice(&0x0800u16.to_be_bytes());
-    r
+    EthernetRepr {
+        dst,
+        src,
+        ethertype: EtherType::Ipv4,
+    }
+    .to_bytes()
 }
 
 fn vif(

@@ -12,7 +12,8 @@ use vrsim::dataplane::route::{BridgeEntry, Route, RouteFlags};
 use vrsim::dataplane::vif::{VifConfig, VifFlags, VifType};
 use vrsim::dataplane::{DataplaneError, NhId, VRouter, VifId, VrfId};
 use vrsim::seed::*;
-use vrsim::wire::{MacAddr, MplsLabel, Vni};
+use vrsim::wire::ethernet::EthernetRepr;
+use vrsim::wire::{EtherType, MacAddr, MplsLabel, Vni};
 
 /// Build an id in a `const` item: an out-of-range value fails to compile.
 macro_rules! const_id {
@@ -50,11 +51,12 @@ pub const NH_VM_L2: NhId = const_id!(NhId, 91);
 pub const VRF_PUBLIC: VrfId = VrfId::new(1).expect("in range");
 
 fn rewrite(dst: MacAddr, src: MacAddr, ethertype: u16) -> [u8; 14] {
-    let mut r = [0u8; 14];
-    r[..6].copy_from_slice(&dst.octets());
-    r[6..12].copy_from_slice(&src.octets());
-    r[12..].copy_from_slice(&ethertype.to_be_bytes());
-    r
+    EthernetRepr {
+        dst,
+        src,
+        ethertype: EtherType::from(ethertype),
+    }
+    .to_bytes()
 }
 
 fn route(nh: NhId, flags: RouteFlags) -> Route {

@@ -147,6 +147,17 @@ impl EthernetRepr {
         HEADER_LEN
     }
 
+    /// The header's bytes, as a nexthop stores its rewrite.
+    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        if let Ok(mut v) = EthernetViewMut::new_checked(&mut out) {
+            v.set_dst(self.dst);
+            v.set_src(self.src);
+            v.set_ethertype(self.ethertype);
+        }
+        out
+    }
+
     /// Write the header into the first [`buffer_len`](Self::buffer_len) bytes of `buf`.
     #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {

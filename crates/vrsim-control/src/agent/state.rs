@@ -12,7 +12,8 @@ use vrsim_dataplane::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind, TunnelE
 use vrsim_dataplane::route::{BridgeEntry, Route, RouteFlags};
 use vrsim_dataplane::vif::{VifConfig, VifFlags, VifType};
 use vrsim_dataplane::{NhId, VifId, VrfId};
-use vrsim_wire::{MacAddr, MplsLabel};
+use vrsim_wire::ethernet::EthernetRepr;
+use vrsim_wire::{EtherType, MacAddr, MplsLabel};
 
 use super::{AGENT_VIF, FABRIC_VIF, NetworkIds, NodeIds, PortIds, VHOST_VIF};
 use crate::bgp::Selection;
@@ -60,11 +61,12 @@ pub struct Inputs<'a> {
 }
 
 fn rewrite(dst: MacAddr, src: MacAddr, ethertype: u16) -> [u8; 14] {
-    let mut r = [0u8; 14];
-    r[..6].copy_from_slice(&dst.octets());
-    r[6..12].copy_from_slice(&src.octets());
-    r[12..].copy_from_slice(&ethertype.to_be_bytes());
-    r
+    EthernetRepr {
+        dst,
+        src,
+        ethertype: EtherType::from(ethertype),
+    }
+    .to_bytes()
 }
 
 impl Inputs<'_> {
