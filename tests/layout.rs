@@ -111,6 +111,38 @@ fn imports(text: &str, here: &[String], modules: &BTreeSet<Vec<String>>) -> BTre
             out.insert(m);
         }
     }
+    // Paths written out in the code (`crate::batch::lookup_batch_v4(…)`) use
+    // a module as much as a `use` does; links in doc comments do not.
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (i, _) in code.match_indices("crate::") {
+        let rest = &code[i + "crate::".len()..];
+        let mut at = Vec::new();
+        let mut best = None;
+        for seg in rest.split("::") {
+            let name: String = seg
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if name.is_empty() {
+                break;
+            }
+            let whole = name.len() == seg.len();
+            at.push(name);
+            if modules.contains(&at) {
+                best = Some(at.clone());
+            }
+            if !whole {
+                break;
+            }
+        }
+        if let Some(m) = best.filter(|m| m.as_slice() != here) {
+            out.insert(m);
+        }
+    }
     out
 }
 

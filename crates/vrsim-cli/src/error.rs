@@ -16,10 +16,18 @@ use vrsim_bgp::live::LiveError;
 pub(crate) enum CliError {
     /// The scenario cannot be loaded.
     #[error(transparent)]
-    Scenario(#[from] TopologyError),
+    Scenario {
+        /// Its error.
+        #[from]
+        source: TopologyError,
+    },
     /// The fabric refused a request (an unknown host, a flow it cannot send).
     #[error(transparent)]
-    Fabric(#[from] FabricError),
+    Fabric {
+        /// Its error.
+        #[from]
+        source: FabricError,
+    },
     /// A what-if option the fabric refused.
     #[error("{option}: {source}")]
     WhatIf {
@@ -57,6 +65,12 @@ pub(crate) enum CliError {
     Usage {
         /// What the command needs.
         message: &'static str,
+    },
+    /// The scenario has no object of a kind a command needs.
+    #[error("the scenario has no {what}")]
+    NoneInScenario {
+        /// The kind (`gateway`, `compute node`).
+        what: &'static str,
     },
     /// No gateway of this name.
     #[error("no gateway {name}")]
@@ -98,13 +112,25 @@ pub(crate) enum CliError {
     },
     /// JSON output failed.
     #[error(transparent)]
-    Json(#[from] serde_json::Error),
+    Json {
+        /// Its error.
+        #[from]
+        source: serde_json::Error,
+    },
     /// A dump of an object the vRouter does not have.
     #[error(transparent)]
-    Dump(#[from] DataplaneError),
+    Dump {
+        /// Its error.
+        #[from]
+        source: DataplaneError,
+    },
     /// The live BGP runner refused to start.
     #[error(transparent)]
-    Live(#[from] LiveError),
+    Live {
+        /// Its error.
+        #[from]
+        source: LiveError,
+    },
     /// Another `vrsim serve` answers on the control socket.
     #[error("--control {}: another vrsim serve is answering there", path.display())]
     ControlBusy {
@@ -127,7 +153,10 @@ pub(crate) enum CliError {
     },
     /// Talking to `vrsim serve` failed midway.
     #[error(transparent)]
-    Control(std::io::Error),
+    Control {
+        /// Why.
+        source: std::io::Error,
+    },
     /// `vrsim serve` answered something that is not a status line.
     #[error("vrsim serve answered {status:?}")]
     BadAnswer {

@@ -457,9 +457,7 @@ fn show_route(fabric: &Fabric, a: &ShowRouteArgs, o: &mut String) -> Result<Exit
             .gateways
             .first()
             .map(|g| g.name.clone())
-            .ok_or(CliError::Usage {
-                message: "the scenario has no gateway",
-            })?,
+            .ok_or(CliError::NoneInScenario { what: "gateway" })?,
     };
     let g = fabric
         .gateway(&name)
@@ -485,8 +483,8 @@ fn compute_node(cli: &Cli, fabric: &Fabric) -> Result<VRouter, CliError> {
             .computes
             .first()
             .map(|c| c.name.clone())
-            .ok_or(CliError::Usage {
-                message: "the scenario has no compute node",
+            .ok_or(CliError::NoneInScenario {
+                what: "compute node",
             })?,
     };
     fabric
@@ -550,15 +548,21 @@ fn vrouter_dump(cli: &Cli, router: &VRouter, o: &mut String) -> Result<String, C
             None => dump::vxlan_dump(router),
         },
         Command::Dropstats => dump::dropstats(router),
-        // The other commands print no dump.
-        _ => String::new(),
+        Command::Trace(_)
+        | Command::Diff(_)
+        | Command::Scenarios
+        | Command::ShowRoute(_)
+        | Command::Frames
+        | Command::Inject(_)
+        | Command::Serve(_)
+        | Command::Ctl(_) => String::new(),
     })
 }
 
 /// Print the vRouter CLI's response line for a failed get, and return our own error.
 fn response(e: DataplaneError, o: &mut String) -> CliError {
     sayln!(o, "{}", e.vrouter_response());
-    CliError::Dump(e)
+    CliError::Dump { source: e }
 }
 
 fn vif_id(n: u32) -> Result<VifId, CliError> {

@@ -225,12 +225,12 @@ pub(crate) fn ctl(a: &CtlArgs) -> Result<ExitCode, CliError> {
     }
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
     let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
-    writeln!(stream, "{}", a.command.join(" ")).map_err(CliError::Control)?;
+    writeln!(stream, "{}", a.command.join(" ")).map_err(|source| CliError::Control { source })?;
     let _ = stream.shutdown(std::net::Shutdown::Write);
     let mut reply = String::new();
     stream
         .read_to_string(&mut reply)
-        .map_err(CliError::Control)?;
+        .map_err(|source| CliError::Control { source })?;
     let (status, text) = reply.split_once('\n').unwrap_or((reply.as_str(), ""));
     let code: u8 = status
         .strip_prefix("exit ")

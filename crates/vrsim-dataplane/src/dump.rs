@@ -9,7 +9,7 @@ use ipnet::Ipv4Net;
 use vrsim_lpm::Ipv4Table;
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
 
-use crate::error::{DataplaneError, Object};
+use crate::error::{DataplaneError, ObjectKey};
 use crate::ids::{NhId, VifId, VrfId};
 use crate::nexthop::NhKind;
 use crate::route::Route;
@@ -114,7 +114,7 @@ pub fn vif_list(router: &VRouter, layout: Layout) -> String {
 /// `vif --get N`.
 pub fn vif_get(router: &VRouter, id: VifId, layout: Layout) -> Result<String, DataplaneError> {
     let vif = router.vif(id).ok_or(DataplaneError::NotFound {
-        object: Object::Vif(id),
+        object: ObjectKey::Vif(id),
     })?;
     let mut out = String::new();
     vif_header(&mut out, layout);
@@ -204,7 +204,7 @@ pub fn nh_list(router: &VRouter) -> String {
 /// `nh --get N` (for a composite, its members follow, as the CLI fetches them).
 pub fn nh_get(router: &VRouter, id: NhId) -> Result<String, DataplaneError> {
     let nh = router.nh(id).ok_or(DataplaneError::NotFound {
-        object: Object::Nh(id),
+        object: ObjectKey::Nh(id),
     })?;
     let mut out = String::new();
     nh_block(&mut out, nh);
@@ -271,7 +271,7 @@ pub fn rt_dump(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, D
     let table = &router
         .vrf(vrf)
         .ok_or(DataplaneError::NotFound {
-            object: Object::Vrf(vrf),
+            object: ObjectKey::Vrf(vrf),
         })?
         .inet4;
     let mut out = String::new();
@@ -341,7 +341,7 @@ pub fn rt_get(
     let table = &router
         .vrf(vrf)
         .ok_or(DataplaneError::NotFound {
-            object: Object::Vrf(vrf),
+            object: ObjectKey::Vrf(vrf),
         })?
         .inet4;
     let mut out = String::new();
@@ -378,7 +378,7 @@ pub fn mpls_dump(router: &VRouter) -> String {
 /// `mpls --get L`.
 pub fn mpls_get(router: &VRouter, label: MplsLabel) -> Result<String, DataplaneError> {
     let nh = router.label(label).ok_or(DataplaneError::NotFound {
-        object: Object::Label(label),
+        object: ObjectKey::Label(label),
     })?;
     Ok(format!(
         "{MPLS_HEADER}{:>8}    {:>6}\n",
@@ -399,7 +399,7 @@ pub fn vxlan_dump(router: &VRouter) -> String {
 /// `vxlan --get V`.
 pub fn vxlan_get(router: &VRouter, vni: Vni) -> Result<String, DataplaneError> {
     let nh = router.vnid(vni).ok_or(DataplaneError::NotFound {
-        object: Object::Vnid(vni),
+        object: ObjectKey::Vnid(vni),
     })?;
     Ok(format!("{VXLAN_HEADER}{:>7}    {}\n", vni.value(), nh))
 }

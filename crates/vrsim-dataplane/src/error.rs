@@ -180,11 +180,21 @@ pub enum DataplaneError {
         /// The VNID.
         vni: Vni,
     },
+    /// An identifier out of its range.
+    #[error("{what} {value} out of range (maximum {max})")]
+    IdOutOfRange {
+        /// The kind of identifier.
+        what: &'static str,
+        /// The value given.
+        value: u64,
+        /// The largest valid value.
+        max: u64,
+    },
     /// A lookup of an object the vRouter does not have (a dump's `--get`).
     #[error("{object}: no such {}", object.noun())]
     NotFound {
         /// What was asked for.
-        object: Object,
+        object: ObjectKey,
     },
 }
 
@@ -195,7 +205,7 @@ impl DataplaneError {
     pub fn vrouter_response(&self) -> &'static str {
         match self {
             DataplaneError::NotFound {
-                object: Object::Vif(_),
+                object: ObjectKey::Vif(_),
             } => "vRouter(Response): No such device (19)",
             _ => "vRouter(Response): No such file or directory (2)",
         }
@@ -205,7 +215,7 @@ impl DataplaneError {
 /// An object of the vRouter, by its key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Object {
+pub enum ObjectKey {
     /// A vif.
     Vif(VifId),
     /// A nexthop.
@@ -218,28 +228,48 @@ pub enum Object {
     Vrf(VrfId),
 }
 
-impl Object {
+impl ObjectKey {
     /// What the vRouter's CLI calls such an object when it is missing.
     fn noun(&self) -> &'static str {
         match self {
-            Object::Vif(_) => "interface",
-            Object::Nh(_) => "nexthop",
-            Object::Label(_) => "label",
-            Object::Vnid(_) => "vnid",
-            Object::Vrf(_) => "vrf",
+            ObjectKey::Vif(_) => "interface",
+            ObjectKey::Nh(_) => "nexthop",
+            ObjectKey::Label(_) => "label",
+            ObjectKey::Vnid(_) => "vnid",
+            ObjectKey::Vrf(_) => "vrf",
         }
     }
 }
 
-impl fmt::Display for Object {
+impl fmt::Display for ObjectKey {
     /// `vif 3`, `nh 90`, `mpls label 35`, `vxlan vnid 4`, `vrf 1`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Object::Vif(v) => write!(f, "vif {v}"),
-            Object::Nh(n) => write!(f, "nh {n}"),
-            Object::Label(l) => write!(f, "mpls label {l}"),
-            Object::Vnid(v) => write!(f, "vxlan vnid {v}"),
-            Object::Vrf(v) => write!(f, "vrf {v}"),
+            ObjectKey::Vif(v) => write!(f, "vif {v}"),
+            ObjectKey::Nh(n) => write!(f, "nh {n}"),
+            ObjectKey::Label(l) => write!(f, "mpls label {l}"),
+            ObjectKey::Vnid(v) => write!(f, "vxlan vnid {v}"),
+            ObjectKey::Vrf(v) => write!(f, "vrf {v}"),
         }
     }
 }
+
+/// `TryFrom<u64>` for the bounded ids, failing with
+/// [`DataplaneError::IdOutOfRange`].
+macro_rules! try_from_u64 {
+    ($($id:ty),*) => {$(
+        impl TryFrom<u64> for $id {
+            type Error = DataplaneError;
+
+            fn try_from(value: u64) -> Result<Self, DataplaneError> {
+                <$id>::from_u64(value).ok_or(DataplaneError::IdOutOfRange {
+                    what: <$id>::KIND,
+                    value,
+                    max: u64::from(<$id>::MAX.value()),
+                })
+            }
+        }
+    )*};
+}
+
+try_from_u64!(VifId, NhId, VrfId);

@@ -2,18 +2,6 @@
 
 use core::fmt;
 
-/// An identifier out of its range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{what} {value} out of range (maximum {max})")]
-pub struct IdOutOfRange {
-    /// The kind of identifier.
-    pub what: &'static str,
-    /// The value given.
-    pub value: u64,
-    /// The largest valid value.
-    pub max: u64,
-}
-
 macro_rules! bounded_id {
     ($(#[$doc:meta])* $name:ident($repr:ty), max = $max:expr, what = $what:expr) => {
         $(#[$doc])*
@@ -41,13 +29,15 @@ macro_rules! bounded_id {
             }
         }
 
-        impl TryFrom<u64> for $name {
-            type Error = IdOutOfRange;
-            fn try_from(value: u64) -> Result<Self, IdOutOfRange> {
-                <$repr>::try_from(value)
-                    .ok()
-                    .and_then(Self::new)
-                    .ok_or(IdOutOfRange { what: $what, value, max: $max as u64 })
+        impl $name {
+            /// What the vRouter's messages call this kind of identifier.
+            pub const KIND: &'static str = $what;
+
+            /// The identifier, or `None` above [`MAX`](Self::MAX) (the
+            /// conversion behind `TryFrom<u64>`, whose error is a
+            /// [`crate::DataplaneError`]).
+            pub fn from_u64(value: u64) -> Option<Self> {
+                <$repr>::try_from(value).ok().and_then(Self::new)
             }
         }
 

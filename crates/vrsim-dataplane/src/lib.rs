@@ -56,8 +56,8 @@ pub mod trace;
 pub mod vif;
 mod vrouter;
 
-pub use error::{DataplaneError, Object};
-pub use ids::{IdOutOfRange, NhId, VifId, VrfId};
+pub use error::{DataplaneError, ObjectKey};
+pub use ids::{NhId, VifId, VrfId};
 pub use packet::{HEADROOM, PacketBuf};
 pub use pipeline::Disposition;
 pub use vrouter::{DEFAULT_LABELS, Nexthop, VRouter};

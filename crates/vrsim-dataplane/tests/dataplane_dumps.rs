@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use vrsim_dataplane::dump::{self, Layout};
-use vrsim_dataplane::{DataplaneError, Object};
+use vrsim_dataplane::{DataplaneError, ObjectKey};
 use vrsim_testkit::compute01;
 use vrsim_testkit::golden::assert_golden;
 use vrsim_testkit::ids::*;
@@ -201,7 +201,7 @@ fn unknown_ids_are_errors() {
     assert_eq!(
         dump::nh_get(&r, nh(999)).unwrap_err(),
         DataplaneError::NotFound {
-            object: Object::Nh(nh(999))
+            object: ObjectKey::Nh(nh(999))
         }
     );
     assert_eq!(

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 use vrsim_control::Controller;
-use vrsim_dataplane::trace::{NoTrace, Step, Trace};
+use vrsim_dataplane::trace::{Step, Trace};
 use vrsim_dataplane::{Disposition, PacketBuf, VifId};
 use vrsim_wire::MacAddr;
 
@@ -127,7 +127,8 @@ impl Device for ComputeNode<'_> {
     }
 
     /// The vRouter's own answer: an ARP request sent into the vif, answered
-    /// if the vRouter sends a reply back out of it.
+    /// when the vRouter replies by proxy (its `ArpProxy` step names the MAC)
+    /// out of the same vif.
     fn answer_arp(
         &mut self,
         port: &str,
@@ -137,11 +138,122 @@ impl Device for ComputeNode<'_> {
         let vif = port_vif(port)?;
         let router = self.control.vrouter_mut(self.name)?;
         let mut buf = PacketBuf::with_capacity(128);
+        let mut trace = Trace::default();
         let request = packet::arp_request(asker.0, asker.1, target);
-        match router.process(vif, &request, &mut buf, &mut NoTrace) {
-            Disposition::Transmit { vif: out } if out == vif => packet::arp_reply_mac(buf.frame())
-                .map(|m| (m, format!("{}:{port}, vRouter proxy ARP", self.name))),
+        let Disposition::Transmit { vif: out } =
+            router.process(vif, &request, &mut buf, &mut trace)
+        else {
+            return None;
+        };
+        let mac = trace.steps.iter().find_map(|s| match s {
+            Step::ArpProxy { mac, .. } => Some(*mac),
             _ => None,
-        }
+        })?;
+        (out == vif).then(|| (mac, format!("{}:{port}, vRouter proxy ARP", self.name)))
+    }
+
+    fn has_port(&self, port: &str) -> bool {
+        let router = self.control.vrouter(self.name);
+        router.is_some_and(|r| port_vif(port).is_some_and(|v| r.vif(v).is_some()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology;
+    use vrsim_wire::Frame;
+
+    const TINY: &str = r#"
+version = 1
+name = "tiny"
+[contrail]
+asn = 64512
+control_nodes = [{ name = "control", ip = "10.0.0.10" }]
+[[compute]]
+name = "compute01"
+ip = "10.0.0.21"
+mac = "00:00:5e:00:53:15"
+[[network]]
+name = "blue"
+subnet = "172.16.30.0/24"
+vxlan_id = 7
+[[vm]]
+name = "vm1"
+network = "blue"
+compute = "compute01"
+ip = "172.16.30.3"
+mac = "02:00:00:00:00:03"
+"#;
+
+    fn controller() -> (Controller, String) {
+        let fabric = topology::load("tiny.toml", TINY).expect("the tiny scenario loads");
+        let port = fabric
+            .control()
+            .node_ids("compute01")
+            .and_then(|ids| ids.ports.get("vm1"))
+            .map(|p| vif_port(p.vif))
+            .expect("vm1 has a tap");
+        (fabric.control().clone(), port)
+    }
+
+    #[test]
+    fn a_packet_for_the_network_gateway_is_handed_to_the_host_for_that_address() {
+        let (mut control, tap) = controller();
+        let mut node = ComputeNode::new("compute01", &mut control);
+        let frame = Frame::new()
+            .ethernet(
+                MacAddr::new(2, 0, 0, 0, 0, 3),
+                vrsim_control::config::VROUTER_MAC,
+            )
+            .ipv4([172, 16, 30, 3], [172, 16, 30, 1])
+            .tcp(40000, 179, vrsim_wire::tcp::flags::SYN)
+            .build()
+            .expect("a fixed frame builds");
+        let mut steps = Vec::new();
+        let action = node.receive(Some(&tap), &frame, &mut steps);
+        assert_eq!(action, Action::Deliver(Ipv4Addr::new(172, 16, 30, 1)));
+        assert!(steps.iter().any(|s| matches!(
+            s,
+            HopStep::VRouter(Step::Nexthop {
+                kind: "Receive",
+                ..
+            })
+        )));
+    }
+
+    #[test]
+    fn the_vrouter_answers_arp_for_the_gateway_by_proxy() {
+        let (mut control, tap) = controller();
+        let mut node = ComputeNode::new("compute01", &mut control);
+        let asker = (
+            MacAddr::new(2, 0, 0, 0, 0, 3),
+            Ipv4Addr::new(172, 16, 30, 3),
+        );
+        let answer = node.answer_arp(&tap, asker, Ipv4Addr::new(172, 16, 30, 1));
+        assert_eq!(
+            answer,
+            Some((
+                vrsim_control::config::VROUTER_MAC,
+                format!("compute01:{tap}, vRouter proxy ARP")
+            ))
+        );
+        assert!(node.has_port(&tap) && node.has_port("vif0/0") && !node.has_port("vif0/99"));
+        assert!(!node.has_port("eth0"));
+    }
+
+    #[test]
+    fn a_port_that_is_not_a_vif_is_refused() {
+        let (mut control, _) = controller();
+        let mut node = ComputeNode::new("compute01", &mut control);
+        let mut steps = Vec::new();
+        let action = node.receive(Some("eth0"), &[0u8; 60], &mut steps);
+        assert_eq!(
+            action,
+            Action::Drop(DropCause::NoPort {
+                port: "eth0".into()
+            })
+        );
+        assert_eq!(port_vif("vif0/37").map(VifId::value), Some(37));
     }
 }

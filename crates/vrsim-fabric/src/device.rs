@@ -59,6 +59,9 @@ pub(crate) trait Device {
         asker: (MacAddr, Ipv4Addr),
         target: Ipv4Addr,
     ) -> Option<ArpAnswer>;
+
+    /// Whether the device has a port of this name (links may only join ports that exist).
+    fn has_port(&self, port: &str) -> bool;
 }
 
 /// One end of a link: a device and one of its ports.

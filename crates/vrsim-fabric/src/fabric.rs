@@ -11,7 +11,7 @@ use vrsim_control::program::Change;
 use vrsim_control::{Controller, Event};
 use vrsim_wire::MacAddr;
 
-use crate::compute::{ComputeNode, port_vif};
+use crate::compute::ComputeNode;
 use crate::device::{Action, Device, PortRef, Resolve};
 use crate::error::FabricError;
 use crate::gateway::Gateway;
@@ -82,7 +82,7 @@ impl Fabric {
         }
         for (a, b) in all {
             for p in [&a, &b] {
-                if !f.has_port(p) {
+                if !f.with_device(&p.device, |d| d.has_port(&p.port)) {
                     return Err(FabricError::BadLink { port: p.clone() });
                 }
             }
@@ -98,21 +98,6 @@ impl Fabric {
         }
         f.sync_gateways();
         Ok(f)
-    }
-
-    fn has_port(&self, p: &PortRef) -> bool {
-        if p.device == UNDERLAY {
-            return true;
-        }
-        if let Some(h) = self.hosts.get(&p.device) {
-            return h.iface(&p.port).is_some();
-        }
-        if let Some(g) = self.gateways.get(&p.device) {
-            return g.fabric_port == p.port || g.port(&p.port).is_some();
-        }
-        self.control
-            .vrouter(&p.device)
-            .is_some_and(|r| port_vif(&p.port).is_some_and(|v| r.vif(v).is_some()))
     }
 
     fn sync_gateways(&mut self) {
@@ -133,8 +118,8 @@ impl Fabric {
         &self.description
     }
 
-    /// Set the scenario's description.
-    pub fn set_description(&mut self, description: &str) {
+    /// Set the scenario's description (the topology loader does).
+    pub(crate) fn set_description(&mut self, description: &str) {
         description.clone_into(&mut self.description);
     }
 

@@ -241,6 +241,10 @@ impl Device for Gateway {
         let p = self.port(port)?;
         (p.addr.addr() == target).then(|| (p.mac, format!("{}:{port}, its address", self.name)))
     }
+
+    fn has_port(&self, port: &str) -> bool {
+        self.fabric_port == port || self.port(port).is_some()
+    }
 }
 
 /// Where a packet entered the gateway's routing: the VRF (`None`: `inet.0`),
@@ -430,5 +434,109 @@ impl Gateway {
             },
             Err(error) => Action::Drop(DropCause::Encapsulation { error }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vrsim_wire::Frame;
+
+    const FABRIC_MAC: MacAddr = MacAddr(0, 0, 0x5e, 0, 0x53, 0x01);
+    const PORT_MAC: MacAddr = MacAddr(0, 0, 0x5e, 0, 0x53, 0x02);
+
+    fn gateway() -> Gateway {
+        let port = GwPort {
+            name: "ge-0/0/1".into(),
+            addr: "203.0.113.1/24".parse().expect("a prefix"),
+            mac: PORT_MAC,
+        };
+        let labels = BTreeMap::from([("contrail-public".to_owned(), 16)]);
+        let fabric = (
+            "ge-0/0/0".to_owned(),
+            Ipv4Addr::new(10, 0, 0, 1),
+            FABRIC_MAC,
+        );
+        Gateway::new("gw-01", fabric, vec![port], labels, BTreeMap::new())
+    }
+
+    #[test]
+    fn a_packet_for_the_gateway_is_delivered_and_one_to_a_direct_subnet_routed() {
+        let mut g = gateway();
+        let mut steps = Vec::new();
+        let to = |dst: [u8; 4]| {
+            Frame::new()
+                .ethernet(MacAddr::new(2, 0, 0, 0, 0, 9), PORT_MAC)
+                .ipv4([203, 0, 113, 10], dst)
+                .icmp_echo_request(1, 1, b"ping")
+                .build()
+                .expect("a fixed frame builds")
+        };
+        assert_eq!(
+            g.receive(Some("ge-0/0/1"), &to([203, 0, 113, 1]), &mut steps),
+            Action::Deliver(Ipv4Addr::new(203, 0, 113, 1))
+        );
+        let Action::Out { port, resolve, .. } =
+            g.receive(Some("ge-0/0/1"), &to([203, 0, 113, 20]), &mut steps)
+        else {
+            panic!("not routed: {steps:?}")
+        };
+        assert_eq!(
+            (port.as_str(), resolve.map(|r| r.target)),
+            ("ge-0/0/1", Some(Ipv4Addr::new(203, 0, 113, 20)))
+        );
+        let Action::Drop(cause) = g.receive(Some("ge-0/0/1"), &to([198, 51, 100, 1]), &mut steps)
+        else {
+            panic!("routed without a route")
+        };
+        assert_eq!(
+            cause,
+            DropCause::NoRoute {
+                lookup: Some(("inet.0".into(), Ipv4Addr::new(198, 51, 100, 1)))
+            }
+        );
+    }
+
+    #[test]
+    fn mplsogre_with_an_unknown_label_is_dropped_after_the_pop() {
+        let mut g = gateway();
+        let mut steps = Vec::new();
+        let frame = Frame::new()
+            .ethernet(MacAddr::new(0, 0, 0x5e, 0, 0x53, 0x15), FABRIC_MAC)
+            .ipv4([10, 0, 0, 21], [10, 0, 0, 1])
+            .gre()
+            .mpls(99)
+            .ipv4([192, 168, 100, 1], [203, 0, 113, 10])
+            .icmp_echo_reply(1, 1, b"ping")
+            .build()
+            .expect("a fixed frame builds");
+        let action = g.receive(Some("ge-0/0/0"), &frame, &mut steps);
+        assert_eq!(action, Action::Drop(DropCause::UnknownLabel { label: 99 }));
+        assert_eq!(
+            steps,
+            [HopStep::Pop {
+                label: 99,
+                table: "no VRF".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn the_gateway_answers_arp_for_its_port_addresses_only() {
+        let mut g = gateway();
+        let asker = (
+            MacAddr::new(2, 0, 0, 0, 0, 9),
+            Ipv4Addr::new(203, 0, 113, 10),
+        );
+        let answer = g.answer_arp("ge-0/0/1", asker, Ipv4Addr::new(203, 0, 113, 1));
+        assert_eq!(
+            answer,
+            Some((PORT_MAC, "gw-01:ge-0/0/1, its address".into()))
+        );
+        assert_eq!(
+            g.answer_arp("ge-0/0/1", asker, Ipv4Addr::new(203, 0, 113, 2)),
+            None
+        );
+        assert!(g.has_port("ge-0/0/0") && g.has_port("ge-0/0/1") && !g.has_port("ge-0/0/2"));
     }
 }

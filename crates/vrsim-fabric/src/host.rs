@@ -358,6 +358,10 @@ impl Device for Host {
         };
         Some((mac, format!("{}:{port}, {how}", self.name)))
     }
+
+    fn has_port(&self, port: &str) -> bool {
+        self.iface(port).is_some()
+    }
 }
 
 impl fmt::Display for LinuxRoute {
@@ -369,6 +373,8 @@ impl fmt::Display for LinuxRoute {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vrsim_wire::Frame;
+    use vrsim_wire::ipv4::Ipv4View;
 
     #[test]
     fn parses_the_seed_routes() {
@@ -428,5 +434,133 @@ mod tests {
             Some(h.ifaces[0].mac)
         );
         assert_eq!(h.arp_answer("eth0", [172, 16, 10, 9].into()), None);
+    }
+
+    const ETH0: MacAddr = MacAddr(2, 0, 0, 0, 0, 3);
+
+    fn host(kind: HostKind) -> Host {
+        let eth0 = Iface {
+            name: "eth0".into(),
+            mac: ETH0,
+            addr: Some("172.16.10.3/24".parse().expect("a prefix")),
+            proxy_arp: false,
+        };
+        let veth = Iface {
+            name: "cali0".into(),
+            mac: CALICO_VETH_MAC,
+            addr: None,
+            proxy_arp: true,
+        };
+        let mut h = Host::new("vm", kind, vec![eth0, veth]);
+        for r in [
+            "default via 172.16.10.1 dev eth0",
+            "192.168.100.1 dev cali0 scope link",
+            "blackhole 10.9.0.0/16",
+        ] {
+            h.add_route(LinuxRoute::parse(r).expect("a route"));
+        }
+        h
+    }
+
+    fn packet(dst_mac: MacAddr, dst: [u8; 4], ttl: u8) -> Vec<u8> {
+        Frame::new()
+            .ethernet(MacAddr::new(2, 0, 0, 0, 0, 9), dst_mac)
+            .ipv4([203, 0, 113, 10], dst)
+            .ttl(ttl)
+            .icmp_echo_request(1, 1, b"ping")
+            .build()
+            .expect("a fixed frame builds")
+    }
+
+    #[test]
+    fn a_vm_routes_to_its_container_with_the_ttl_decremented() {
+        let mut h = host(HostKind::Vm);
+        let mut steps = Vec::new();
+        let Action::Out {
+            port,
+            frame,
+            resolve,
+        } = h.receive(
+            Some("eth0"),
+            &packet(ETH0, [192, 168, 100, 1], 63),
+            &mut steps,
+        )
+        else {
+            panic!("not forwarded: {steps:?}")
+        };
+        assert_eq!(port, "cali0");
+        assert_eq!(
+            resolve.map(|r| r.target),
+            Some(Ipv4Addr::new(192, 168, 100, 1))
+        );
+        let ip = Ipv4View::new_checked(&frame[14..]).expect("ipv4");
+        assert_eq!(ip.ttl(), 62);
+        assert!(ip.verify_checksum());
+        assert!(steps.contains(&HopStep::Ttl { from: 63, to: 62 }));
+    }
+
+    #[test]
+    fn a_host_delivers_its_own_address_and_refuses_other_macs() {
+        let mut h = host(HostKind::End);
+        let mut steps = Vec::new();
+        let own = Ipv4Addr::new(172, 16, 10, 3);
+        assert_eq!(
+            h.receive(Some("eth0"), &packet(ETH0, own.octets(), 64), &mut steps),
+            Action::Deliver(own)
+        );
+        let other = MacAddr::new(2, 0, 0, 0, 0, 0x77);
+        assert_eq!(
+            h.receive(Some("eth0"), &packet(other, own.octets(), 64), &mut steps),
+            Action::Drop(DropCause::NotOurMac {
+                port: "eth0".into()
+            })
+        );
+        assert_eq!(
+            h.receive(Some("eth0"), &packet(ETH0, [10, 1, 1, 1], 64), &mut steps),
+            Action::Drop(DropCause::NotForwarding)
+        );
+    }
+
+    #[test]
+    fn blackholes_expired_ttls_and_missing_routes_are_drops() {
+        let mut h = host(HostKind::Vm);
+        let mut steps = Vec::new();
+        let drop = |a: Action| match a {
+            Action::Drop(c) => c.to_string(),
+            other => panic!("not dropped: {other:?}"),
+        };
+        assert_eq!(
+            drop(h.receive(Some("eth0"), &packet(ETH0, [10, 9, 1, 1], 64), &mut steps)),
+            "blackhole route"
+        );
+        assert_eq!(
+            drop(h.receive(
+                Some("eth0"),
+                &packet(ETH0, [192, 168, 100, 1], 1),
+                &mut steps
+            )),
+            "ttl exceeded"
+        );
+        let mut lonely = Host::new("lonely", HostKind::Vm, Vec::new());
+        assert_eq!(
+            drop(lonely.receive(None, &packet(ETH0, [10, 1, 1, 1], 64), &mut steps)),
+            "no route (Network is unreachable)"
+        );
+    }
+
+    #[test]
+    fn calico_veths_answer_every_arp_request() {
+        let mut h = host(HostKind::Vm);
+        let asker = (
+            MacAddr::new(2, 0, 0, 0, 0, 1),
+            Ipv4Addr::new(192, 168, 100, 1),
+        );
+        let any = Ipv4Addr::new(169, 254, 1, 1);
+        assert_eq!(
+            h.answer_arp("cali0", asker, any),
+            Some((CALICO_VETH_MAC, "vm:cali0, proxy ARP".into()))
+        );
+        assert_eq!(h.answer_arp("eth0", asker, any), None);
+        assert!(h.has_port("cali0") && !h.has_port("eth1"));
     }
 }

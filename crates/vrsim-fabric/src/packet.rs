@@ -163,12 +163,3 @@ pub fn arp_request(mac: MacAddr, ip: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
         .build()
         .unwrap_or_else(|e| unreachable!("an ARP request failed to build: {e}"))
 }
-
-/// The sender MAC of an ARP reply frame.
-pub fn arp_reply_mac(frame: &[u8]) -> Option<MacAddr> {
-    let d = dissect(frame);
-    d.headers.iter().find_map(|(_, h)| match h {
-        Header::Arp(a) if a.operation == vrsim_wire::arp::ArpOperation::Reply => Some(a.sender_mac),
-        _ => None,
-    })
-}

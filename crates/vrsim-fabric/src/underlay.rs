@@ -53,4 +53,64 @@ impl Device for Underlay {
     ) -> Option<ArpAnswer> {
         None
     }
+
+    /// The switch has a port for every device attached to it, named after the device.
+    fn has_port(&self, _port: &str) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vrsim_wire::Frame;
+
+    const COMPUTE: MacAddr = MacAddr(0, 0, 0x5e, 0, 0x53, 0x15);
+
+    fn frame_to(dst: MacAddr) -> Vec<u8> {
+        Frame::new()
+            .ethernet(MacAddr::new(2, 0, 0, 0, 0, 1), dst)
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 21])
+            .udp(1, 2)
+            .build()
+            .expect("a fixed frame builds")
+    }
+
+    #[test]
+    fn frames_go_to_the_port_of_their_destination_mac() {
+        let mut u = Underlay::default();
+        u.attach(COMPUTE, "compute01");
+        let mut steps = Vec::new();
+        let f = frame_to(COMPUTE);
+        let action = u.receive(Some("gw-01"), &f, &mut steps);
+        assert_eq!(
+            action,
+            Action::Out {
+                port: "compute01".into(),
+                frame: f,
+                resolve: None
+            }
+        );
+        assert_eq!(
+            steps,
+            [HopStep::Switch {
+                mac: COMPUTE,
+                to: "compute01".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn unknown_macs_and_runts_are_dropped() {
+        let mut u = Underlay::default();
+        let mut steps = Vec::new();
+        let action = u.receive(Some("gw-01"), &frame_to(COMPUTE), &mut steps);
+        assert_eq!(action, Action::Drop(DropCause::UnknownMac));
+        let action = u.receive(Some("gw-01"), &[0u8; 10], &mut steps);
+        assert!(matches!(
+            action,
+            Action::Drop(DropCause::Malformed { error: Some(_) })
+        ));
+        assert!(steps.is_empty());
+    }
 }

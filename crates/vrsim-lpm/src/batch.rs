@@ -19,6 +19,19 @@ use crate::bits::{level_of, rank};
 use crate::trie::{DEEP, EMPTY, NODE, ROOT};
 use crate::v4::Ipv4Table;
 
+impl<V: Copy> Ipv4Table<V> {
+    /// Looks up every address of `addrs` and writes the value of its longest match
+    /// (or `None`) to the same index of `out`. Only the first
+    /// `addrs.len().min(out.len())` addresses are looked up.
+    ///
+    /// Independent lookups are processed in groups whose memory accesses overlap,
+    /// so this is several times faster per address than a loop of
+    /// [`longest_match`](Self::longest_match) on a large table.
+    pub fn lookup_batch(&self, addrs: &[Ipv4Addr], out: &mut [Option<V>]) {
+        lookup_batch_v4(self, addrs, out);
+    }
+}
+
 /// Where a lookup's value lives: node and heap position (0: no match), and the
 /// node's depth (so the matched length is `depth + level(pos)`).
 #[derive(Clone, Copy, Default)]

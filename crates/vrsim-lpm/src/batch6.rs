@@ -11,6 +11,17 @@ use crate::bits::level_of;
 use crate::trie::{EMPTY, NODE, NONE, Trie, byte_at};
 use crate::v6::Ipv6Table;
 
+impl<V: Copy> Ipv6Table<V> {
+    /// Looks up every address of `addrs` and writes the value of its longest match
+    /// (or `None`) to the same index of `out`. Only the first
+    /// `addrs.len().min(out.len())` addresses are looked up.
+    ///
+    /// Independent lookups are processed in groups whose memory accesses overlap.
+    pub fn lookup_batch(&self, addrs: &[Ipv6Addr], out: &mut [Option<V>]) {
+        lookup_batch_v6(self, addrs, out);
+    }
+}
+
 /// Addresses resolved together by `lookup_batch`.
 const GROUP: usize = 16;
 

@@ -147,19 +147,6 @@ impl<V> Ipv4Table<V> {
     }
 }
 
-impl<V: Copy> Ipv4Table<V> {
-    /// Looks up every address of `addrs` and writes the value of its longest match
-    /// (or `None`) to the same index of `out`. Only the first
-    /// `addrs.len().min(out.len())` addresses are looked up.
-    ///
-    /// Independent lookups are processed in groups whose memory accesses overlap,
-    /// so this is several times faster per address than a loop of
-    /// [`longest_match`](Self::longest_match) on a large table.
-    pub fn lookup_batch(&self, addrs: &[Ipv4Addr], out: &mut [Option<V>]) {
-        crate::batch::lookup_batch_v4(self, addrs, out);
-    }
-}
-
 impl<V> Default for Ipv4Table<V> {
     fn default() -> Self {
         Self::new()

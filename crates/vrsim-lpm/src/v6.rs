@@ -129,17 +129,6 @@ impl<V> Ipv6Table<V> {
     }
 }
 
-impl<V: Copy> Ipv6Table<V> {
-    /// Looks up every address of `addrs` and writes the value of its longest match
-    /// (or `None`) to the same index of `out`. Only the first
-    /// `addrs.len().min(out.len())` addresses are looked up.
-    ///
-    /// Independent lookups are processed in groups whose memory accesses overlap.
-    pub fn lookup_batch(&self, addrs: &[Ipv6Addr], out: &mut [Option<V>]) {
-        crate::batch6::lookup_batch_v6(self, addrs, out);
-    }
-}
-
 impl<V> Default for Ipv6Table<V> {
     fn default() -> Self {
         Self::new()

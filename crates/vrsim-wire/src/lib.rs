@@ -95,5 +95,5 @@ pub use header::Header;
 pub use pnet_base::MacAddr;
 pub use types::{
     EtherType, IpPair, IpProtocol, MplsLabel, Options, OutOfRange, UDP_PORT_MPLS,
-    UDP_PORT_MPLS_LEGACY, UDP_PORT_VXLAN, Vni,
+    UDP_PORT_MPLS_LEGACY, UDP_PORT_VXLAN, Vni, ip_version, transport_ports,
 };

@@ -282,6 +282,22 @@ impl MplsLabel {
     }
 }
 
+/// The version an IP header states (its first four bits: 4, 6, or another
+/// value), as a router reads it before it knows which header follows an MPLS
+/// label or which EtherType to write; `None` for no bytes.
+#[inline]
+pub fn ip_version(packet: &[u8]) -> Option<u8> {
+    packet.first().map(|b| b >> 4)
+}
+
+/// The source and destination ports at the start of a TCP or UDP header
+/// (the same four bytes in both), as they are on the wire; `None` when
+/// fewer than four bytes are there.
+#[inline]
+pub fn transport_ports(segment: &[u8]) -> Option<[u8; 4]> {
+    segment.first_chunk::<4>().copied()
+}
+
 /// UDP destination port of MPLS over UDP (RFC 7510).
 pub const UDP_PORT_MPLS: u16 = 6635;
 /// The MPLS-over-UDP port older vRouters use; accepted on receive.

@@ -7,7 +7,9 @@ use vrsim_wire::ipv4::Ipv4View;
 use vrsim_wire::mpls::{ENTRY_LEN, MplsEntry};
 use vrsim_wire::udp::{HEADER_LEN as UDP_LEN, UdpView};
 use vrsim_wire::vxlan::{FLAG_I, FLAG_ROUTER_ALERT, HEADER_LEN as VXLAN_LEN, VxlanView};
-use vrsim_wire::{EtherType, IpProtocol, UDP_PORT_MPLS, UDP_PORT_MPLS_LEGACY, UDP_PORT_VXLAN, Vni};
+use vrsim_wire::{
+    EtherType, IpProtocol, UDP_PORT_MPLS, UDP_PORT_MPLS_LEGACY, UDP_PORT_VXLAN, Vni, ip_version,
+};
 
 use super::lookup::forward_ttl;
 use super::{Ctx, Disposition, Fmd};
@@ -156,7 +158,7 @@ impl VRouter {
         };
         match nh.config.family {
             NhFamily::Inet | NhFamily::Inet6 => {
-                if !matches!(buf.frame().first().map(|b| b >> 4), Some(4 | 6)) {
+                if !matches!(ip_version(buf.frame()), Some(4 | 6)) {
                     return Disposition::Drop(DropReason::InvalidProtocol);
                 }
             }

@@ -6,9 +6,9 @@
 
 use std::net::IpAddr;
 
-use vrsim_wire::EtherType;
 use vrsim_wire::ethernet::{EthernetView, EthernetViewMut, HEADER_LEN as ETH_LEN};
 use vrsim_wire::ipv4::Ipv4View;
+use vrsim_wire::{EtherType, ip_version};
 
 use super::lookup::{flow_hash, forward_ttl, traced_prefix};
 use super::{Ctx, Disposition, Fmd, MAX_NH_CHAIN};
@@ -248,7 +248,7 @@ impl VRouter {
             if !l3 {
                 buf.pull(ETH_LEN);
             }
-            let v6 = buf.frame().first().is_some_and(|b| b >> 4 == 6);
+            let v6 = ip_version(buf.frame()) == Some(6);
             let Some(Ok(mut eth)) = buf.push(ETH_LEN).map(EthernetViewMut::new_checked) else {
                 return Disposition::Drop(DropReason::Push);
             };

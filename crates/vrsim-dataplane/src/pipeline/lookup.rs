@@ -4,13 +4,14 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::IpNet;
-use vrsim_wire::IpProtocol;
+use ipnet::{IpNet, Ipv4Net};
 use vrsim_wire::MplsLabel;
 use vrsim_wire::ethernet::HEADER_LEN as ETH_LEN;
 use vrsim_wire::ipv4::{Ipv4View, Ipv4ViewMut};
+use vrsim_wire::{IpProtocol, transport_ports};
 
 use crate::ids::{NhId, VrfId};
+use crate::route::Route;
 use crate::trace::{Step, Tracer};
 use crate::vrouter::VRouter;
 
@@ -51,6 +52,30 @@ impl VRouter {
             label,
         });
         (nh, label)
+    }
+
+    /// The whole route for `dst` in `vrf` and its prefix, recorded as an
+    /// `InetLookup` step: for the lookups that need more than the nexthop
+    /// and label (proxy ARP reads the route's flags and stitched MAC).
+    pub(super) fn inet_route<T: Tracer>(
+        &self,
+        vrf: VrfId,
+        dst: Ipv4Addr,
+        trace: &mut T,
+    ) -> Option<(Ipv4Net, Route)> {
+        let route = self
+            .vrfs
+            .get(vrf.index())
+            .and_then(|v| v.inet4.longest_match(dst))
+            .map(|(p, r)| (p, *r));
+        trace.step(Step::InetLookup {
+            vrf,
+            key: IpAddr::V4(dst),
+            matched: route.map(|(p, _)| IpNet::V4(p)),
+            nh: route.map_or(NhId::DISCARD, |(_, r)| r.nh),
+            label: route.and_then(|(_, r)| r.label),
+        });
+        route
     }
 }
 
@@ -109,9 +134,9 @@ pub(super) fn flow_hash(frame: &[u8], l3: bool) -> u32 {
     key[8] = v.protocol().value();
     if matches!(v.protocol(), IpProtocol::Tcp | IpProtocol::Udp)
         && !v.is_fragment()
-        && let Some(ports) = v.payload().get(..4)
+        && let Some(ports) = transport_ports(v.payload())
     {
-        key[9..13].copy_from_slice(ports);
+        key[9..13].copy_from_slice(&ports);
     }
     key.iter().fold(0x811c_9dc5u32, |h, b| {
         (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)

@@ -2,9 +2,8 @@
 //! `vr_bridge_input` (with unknown-unicast flooding), and proxy ARP
 //! (`vr_arp_input`, `vm_arp_request`, `vr_get_proxy_mac`).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
-use ipnet::IpNet;
 use vrsim_wire::arp::{ArpOperation, ArpRepr, ArpView};
 use vrsim_wire::ethernet::{EthernetRepr, EthernetView, HEADER_LEN as ETH_LEN};
 use vrsim_wire::{EtherType, MacAddr};
@@ -185,17 +184,7 @@ impl VRouter {
         vif_mac: MacAddr,
         trace: &mut T,
     ) -> Option<MacAddr> {
-        let route = self
-            .vrfs
-            .get(fmd.vrf.index())
-            .and_then(|v| v.inet4.longest_match(target));
-        trace.step(Step::InetLookup {
-            vrf: fmd.vrf,
-            key: IpAddr::V4(target),
-            matched: route.map(|(p, _)| IpNet::V4(p)),
-            nh: route.map_or(NhId::DISCARD, |(_, r)| r.nh),
-            label: route.and_then(|(_, r)| r.label),
-        });
+        let route = self.inet_route(fmd.vrf, target, trace);
         let proxy = vif_flags.contains(VifFlags::MAC_PROXY)
             || route.is_some_and(|(_, r)| r.flags.contains(RouteFlags::ARP_PROXY));
         match route {
