@@ -116,8 +116,10 @@ fn vni(v: u32) -> Result<Vni, DataplaneError> {
 /// what the router holds (as left by an earlier call, or empty for a new one).
 ///
 /// Objects are added and changed first, those others depend on before them
-/// (vifs, nexthops, labels, VNIDs, routes, bridge entries, RPF), then
-/// deleted in the reverse order, so that no call names a missing object.
+/// (vifs, nexthops, labels, VNIDs, routes, bridge entries, RPF); then what
+/// is gone is deleted, users before what they use (routes, bridge entries,
+/// labels, VNIDs, then nexthops, then vifs), so that no call names a
+/// missing object.
 pub fn apply(
     node: &str,
     router: &mut VRouter,

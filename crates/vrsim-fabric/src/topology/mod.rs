@@ -1,7 +1,7 @@
 //! Scenario files: TOML topologies (schema version 1), loaded into a
 //! [`Fabric`]. Every error names the line and column of the offending value.
 //!
-//! The schema, table by table (see `scenarios/README.md` for a full example):
+//! The schema, table by table (the scenarios in the repository's `scenarios/` are full examples):
 //!
 //! | table | keys |
 //! |---|---|
