@@ -127,11 +127,12 @@ impl VRouter {
             Some(vif) => {
                 vif.stats.rx_packets += 1;
                 vif.stats.rx_bytes += frame.len() as u64;
+                let (kind, vrf) = (vif.config.kind, vif.config.vrf);
                 let mut cx = Ctx {
                     trace,
                     ip_id: self.ip_id,
                 };
-                let outcome = self.receive(ingress, buf, &mut cx);
+                let outcome = self.receive(ingress, kind, vrf, buf, &mut cx);
                 self.ip_id = cx.ip_id;
                 outcome
             }
@@ -179,15 +180,15 @@ impl VRouter {
         }
     }
 
+    /// The receive handler of vif `ingress`, of type `kind` in `vrf`.
     fn receive<T: Tracer>(
         &self,
         ingress: VifId,
+        kind: VifType,
+        vrf: VrfId,
         buf: &mut PacketBuf,
         cx: &mut Ctx<'_, T>,
     ) -> Disposition {
-        let Some(vif) = self.vif(ingress) else {
-            return Disposition::Drop(DropReason::InvalidIf);
-        };
         // `vr_pkt_type`: a frame without a whole Ethernet header is an IF Drop.
         let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
             return Disposition::Drop(DropReason::InterfaceDrop);
@@ -195,16 +196,16 @@ impl VRouter {
         let ethertype = eth.ethertype();
         let fmd = Fmd {
             ingress,
-            from_fabric: vif.config.kind.is_fabric(),
+            from_fabric: kind.is_fabric(),
             outer_src: None,
             label: None,
             key_nh: None,
-            vrf: vif.config.vrf,
+            vrf,
             flow_done: false,
             ttl: None,
             hops: 0,
         };
-        match vif.config.kind {
+        match kind {
             VifType::Physical => self.fabric_input(fmd, ethertype, buf, cx),
             VifType::Virtual | VifType::VirtualVlan => self.virtual_input(fmd, buf, cx),
             // Cross-connected to the fabric. (With an agent the vRouter routes
