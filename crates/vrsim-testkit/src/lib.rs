@@ -15,23 +15,30 @@
 //!
 //! Integration tests of a crate depend on it as a dev-dependency (a cycle
 //! cargo allows for integration tests, which link the crate once); unit
-//! tests inside a crate cannot, and keep their fixtures beside them.
+//! tests inside a crate cannot, and keep their fixtures beside them. The
+//! feature `scenario` (on by default) brings what needs the whole of vrsim
+//! ([`seed`], [`ids`], [`strategies::dataplane`]); the wire and LPM tests
+//! turn it off and build only what they test.
 
 pub mod golden;
+#[cfg(feature = "scenario")]
 pub mod ids;
 pub mod strategies;
 pub mod tools;
 
+#[cfg(feature = "scenario")]
 mod compute01;
 
 /// Scenario A: its frames and address plan ([`vrsim::seed`]) and compute01's
 /// hand-programmed vRouter.
+#[cfg(feature = "scenario")]
 pub mod seed {
     pub use crate::compute01::*;
     pub use vrsim::seed::*;
 }
 
 /// Scenario A's compute01 with the BGPaaS /26 installed, as most tests want it.
+#[cfg(feature = "scenario")]
 ///
 /// # Panics
 /// If the hand-programmed configuration is refused (a broken fixture).
