@@ -219,6 +219,18 @@ fn bad_scenarios_and_what_ifs_fail() {
 }
 
 #[test]
+fn a_missing_scenario_file_is_named_with_the_os_error_and_no_position() {
+    let out = vrsim(&["--scenario", "/nonexistent.toml", "scenarios"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("vrsim: /nonexistent.toml: No such file or directory"),
+        "{err}"
+    );
+    assert!(!err.contains(":0:0"), "{err}");
+}
+
+#[test]
 fn diff_exit_codes() {
     let same = vrsim(&["diff", "--from", "earth", "--to", "192.168.100.1"]);
     assert_eq!(same.status.code(), Some(0));

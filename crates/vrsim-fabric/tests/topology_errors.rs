@@ -202,6 +202,10 @@ fn refused(from: &str, to: &str, says: &str) {
         .unwrap_or_else(|| panic!("{to:?} loaded"));
     assert!(e.message.contains(says), "{e}");
     assert_eq!(e.line, 0, "{e}");
+    assert!(
+        e.to_string().starts_with("t.toml: "),
+        "no invented position: {e}"
+    );
 }
 
 #[test]

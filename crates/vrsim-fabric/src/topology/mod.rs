@@ -38,9 +38,11 @@ use crate::host::{CALICO_VETH_MAC, Host, HostKind, Iface, LinuxRoute};
 /// The schema version this crate reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// A scenario file that cannot be loaded.
+/// A scenario file that cannot be loaded. It prints as `file:line:column:
+/// message`, or `file: message` when the error has no place in the file
+/// (the file cannot be read; the control plane refuses the whole).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
+#[error("{}", self.render())]
 pub struct TopologyError {
     /// The file (or scenario name).
     pub file: String,
@@ -50,6 +52,15 @@ pub struct TopologyError {
     pub column: usize,
     /// What is wrong.
     pub message: String,
+}
+
+impl TopologyError {
+    fn render(&self) -> String {
+        match self.line {
+            0 => format!("{}: {}", self.file, self.message),
+            line => format!("{}:{line}:{}: {}", self.file, self.column, self.message),
+        }
+    }
 }
 
 mod spec;
