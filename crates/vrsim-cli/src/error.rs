@@ -157,6 +157,12 @@ pub(crate) enum CliError {
         /// Why.
         source: std::io::Error,
     },
+    /// Standard output cannot be written.
+    #[error("cannot write the output: {source}")]
+    Output {
+        /// Why.
+        source: std::io::Error,
+    },
     /// `vrsim serve` answered something that is not a status line.
     #[error("vrsim serve answered {status:?}")]
     BadAnswer {

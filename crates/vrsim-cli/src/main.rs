@@ -107,6 +107,14 @@ enum Command {
     Mpls(DumpOrGet),
     /// The VXLAN table: `vxlan --dump`, `vxlan --get VNID`.
     Vxlan(DumpOrGet),
+    /// Shell completions for bash, zsh, fish, elvish or PowerShell, on
+    /// standard output (`vrsim completions bash > ~/.local/share/bash-completion/completions/vrsim`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// The man page, in roff, on standard output (`vrsim man > vrsim.1; man ./vrsim.1`).
+    Man,
     /// Drop counters.
     Dropstats,
     /// Send a frame into the vRouter and print its trace, disposition and the counters it changed.
@@ -244,6 +252,12 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Serve(a) => serve::serve(&cli, a),
         Command::Ctl(a) => serve::ctl(a),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "vrsim", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => man(),
         _ => vrsim::scenarios::load(&cli.scenario)
             .map_err(CliError::from)
             .and_then(|fabric| run(&cli, fabric, &mut o)),
@@ -256,6 +270,15 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Write the man page to standard output.
+fn man() -> Result<ExitCode, CliError> {
+    let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+    let mut out = std::io::stdout().lock();
+    page.render(&mut out)
+        .map_err(|source| CliError::Output { source })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Apply the what-if options to a fabric, in the order given by kind:
@@ -412,9 +435,11 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
     match &cli.command {
         Command::Trace(a) => trace(&mut fabric, a, o),
         Command::Diff(a) => diff(&base, &fabric, a, o),
-        Command::Serve(_) | Command::Ctl(_) => Err(CliError::Usage {
-            message: "serve and ctl cannot run inside a running vrsim serve",
-        }),
+        Command::Serve(_) | Command::Ctl(_) | Command::Completions { .. } | Command::Man => {
+            Err(CliError::Usage {
+                message: "serve, ctl, completions and man cannot run inside a running vrsim serve",
+            })
+        }
         Command::Scenarios => {
             for (name, _) in vrsim::scenarios::BUILTIN {
                 let scenario = vrsim::scenarios::load(name)?;
@@ -555,7 +580,9 @@ fn vrouter_dump(cli: &Cli, router: &VRouter, o: &mut String) -> Result<String, C
         | Command::Frames
         | Command::Inject(_)
         | Command::Serve(_)
-        | Command::Ctl(_) => String::new(),
+        | Command::Ctl(_)
+        | Command::Completions { .. }
+        | Command::Man => String::new(),
     })
 }
 

@@ -231,6 +231,23 @@ fn a_missing_scenario_file_is_named_with_the_os_error_and_no_position() {
 }
 
 #[test]
+fn completions_and_the_man_page_need_no_scenario() {
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout(&["--scenario", "/nonexistent.toml", "completions", shell]);
+        assert!(
+            script.contains("vrsim") && script.contains("show-route"),
+            "{shell}: {script}"
+        );
+    }
+    let page = stdout(&["man"]);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH vrsim"),
+        "{page}"
+    );
+    assert!(page.contains("trace"), "{page}");
+}
+
+#[test]
 fn diff_exit_codes() {
     let same = vrsim(&["diff", "--from", "earth", "--to", "192.168.100.1"]);
     assert_eq!(same.status.code(), Some(0));
