@@ -95,6 +95,8 @@ enum Command {
     Diff(DiffArgs),
     /// The gateway's `show route PREFIX` (and `show dynamic-tunnels database`).
     ShowRoute(ShowRouteArgs),
+    /// Draw the scenario's topology, with a trace's path (`--trace HOST:ADDRESS`).
+    Graph(GraphArgs),
     /// List the built-in scenarios.
     Scenarios,
     /// Interfaces: `vif --list`, `vif --get N`.
@@ -163,6 +165,33 @@ struct RtArgs {
     /// The VRF of --get.
     #[arg(long)]
     vrf: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+struct GraphArgs {
+    /// Draw the path of a probe from HOST to ADDRESS (`earth:192.168.100.1`).
+    #[arg(long, value_name = "HOST:ADDRESS")]
+    trace: Option<String>,
+    /// The probe's protocol.
+    #[arg(long, value_enum, default_value_t = ProtoArg::Icmp)]
+    proto: ProtoArg,
+    /// The destination port of UDP and TCP probes.
+    #[arg(long, default_value_t = 7)]
+    port: u16,
+    /// The picture: the topology as Graphviz DOT or a Mermaid flowchart, or
+    /// the trace as a Mermaid sequence diagram (ladder).
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    /// Graphviz DOT (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart (renders in GitHub and GitLab markdown).
+    Mermaid,
+    /// The trace as a Mermaid sequence diagram, one arrow per link crossed.
+    Ladder,
 }
 
 #[derive(Debug, Args)]
@@ -448,6 +477,7 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ShowRoute(a) => show_route(&fabric, a, o),
+        Command::Graph(a) => graph(&mut fabric, a, o),
         Command::Frames => {
             for f in seed::frames() {
                 sayln!(o, "{:<26}{}", f.name, f.description);
@@ -470,6 +500,42 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A picture of the scenario, with a trace's path when one is asked for.
+fn graph(fabric: &mut Fabric, a: &GraphArgs, o: &mut String) -> Result<ExitCode, CliError> {
+    let trip = match &a.trace {
+        Some(t) => {
+            let bad = |problem: String| CliError::BadValue {
+                option: "--trace",
+                value: t.clone(),
+                problem,
+            };
+            let (from, to) = t
+                .split_once(':')
+                .ok_or_else(|| bad("expected HOST:ADDRESS".into()))?;
+            let to: Ipv4Addr = to
+                .parse()
+                .map_err(|_| bad(format!("{to:?} is not an address")))?;
+            Some(fabric.probe(from, to, probe_of(a.proto, a.port))?)
+        }
+        None => None,
+    };
+    let trace = trip.as_ref().map(|t| &t.forward);
+    let text = match a.format {
+        GraphFormat::Dot => vrsim::fabric::graph::dot(fabric, trace),
+        GraphFormat::Mermaid => vrsim::fabric::graph::mermaid(fabric, trace),
+        GraphFormat::Ladder => match trace {
+            Some(t) => vrsim::fabric::graph::ladder(t),
+            None => {
+                return Err(CliError::Usage {
+                    message: "a ladder draws a trace: give --trace HOST:ADDRESS",
+                });
+            }
+        },
+    };
+    say!(o, "{text}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The gateway's `show route` for a prefix, and its dynamic tunnels.
@@ -577,6 +643,7 @@ fn vrouter_dump(cli: &Cli, router: &VRouter, o: &mut String) -> Result<String, C
         | Command::Diff(_)
         | Command::Scenarios
         | Command::ShowRoute(_)
+        | Command::Graph(_)
         | Command::Frames
         | Command::Inject(_)
         | Command::Serve(_)

@@ -143,9 +143,19 @@ impl Fabric {
         self.gateways.get(name)
     }
 
+    /// Every gateway, by name.
+    pub fn gateways(&self) -> impl Iterator<Item = &Gateway> {
+        self.gateways.values()
+    }
+
     /// The port linked to `port`.
     pub fn peer(&self, port: &PortRef) -> Option<&PortRef> {
         self.links.get(port)
+    }
+
+    /// Every link once, as its two ends (the lower end first), in order.
+    pub fn links(&self) -> impl Iterator<Item = (&PortRef, &PortRef)> {
+        self.links.iter().filter(|(a, b)| a < b)
     }
 
     // ---- changes ----

@@ -63,6 +63,7 @@ pub mod diff;
 mod error;
 mod fabric;
 pub mod gateway;
+pub mod graph;
 pub mod host;
 pub mod json;
 pub mod packet;
