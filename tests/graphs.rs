@@ -49,3 +49,48 @@ fn the_k8s_topology_as_a_mermaid_flowchart() {
     let fabric = vrsim::scenarios::load("k8s-rr").expect("a built-in scenario");
     assert_golden("k8s-rr/graph.mmd", &graph::mermaid(&fabric, None));
 }
+
+#[test]
+fn the_svg_picture_renders_and_names_every_hop() {
+    let mut fabric = vrsim::scenarios::load("seed-bgpaas").expect("a built-in scenario");
+    let trip = fabric
+        .probe("earth", Ipv4Addr::new(192, 168, 100, 1), Probe::Icmp)
+        .expect("earth can send");
+    let svg = graph::svg(&fabric, Some(&trip.forward));
+    for hop in &trip.forward.hops {
+        assert!(
+            svg.contains(&format!(">{}</text>", hop.device)),
+            "{} missing",
+            hop.device
+        );
+    }
+    assert!(svg.contains(">delivered 192.168.100.1</text>"), "{svg}");
+    assert_golden("seed-bgpaas/graph-ping.svg", &svg);
+    // Render it to pixels with resvg: it parses, has a size, and draws the
+    // red path on the white background.
+    let tree = resvg::usvg::Tree::from_str(&svg, &resvg::usvg::Options::default())
+        .expect("the SVG parses");
+    let size = tree.size().to_int_size();
+    assert!(size.width() > 400 && size.height() > 50, "{size:?}");
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).expect("a pixmap");
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::default(),
+        &mut pixmap.as_mut(),
+    );
+    let pixels = pixmap.pixels();
+    let red = pixels
+        .iter()
+        .filter(|p| p.red() > 200 && p.green() < 60 && p.blue() < 60)
+        .count();
+    let white = pixels
+        .iter()
+        .filter(|p| p.red() == 255 && p.green() == 255 && p.blue() == 255)
+        .count();
+    assert!(red > 500, "{red} red pixels");
+    assert!(
+        white > pixels.len() / 4 && white < pixels.len(),
+        "{white} of {} white",
+        pixels.len()
+    );
+}

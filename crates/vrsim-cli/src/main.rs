@@ -190,6 +190,8 @@ enum GraphFormat {
     Dot,
     /// A Mermaid flowchart (renders in GitHub and GitLab markdown).
     Mermaid,
+    /// A standalone SVG picture.
+    Svg,
     /// The trace as a Mermaid sequence diagram, one arrow per link crossed.
     Ladder,
 }
@@ -525,6 +527,7 @@ fn graph(fabric: &mut Fabric, a: &GraphArgs, o: &mut String) -> Result<ExitCode,
     let text = match a.format {
         GraphFormat::Dot => vrsim::fabric::graph::dot(fabric, trace),
         GraphFormat::Mermaid => vrsim::fabric::graph::mermaid(fabric, trace),
+        GraphFormat::Svg => vrsim::fabric::graph::svg(fabric, trace),
         GraphFormat::Ladder => match trace {
             Some(t) => vrsim::fabric::graph::ladder(t),
             None => {

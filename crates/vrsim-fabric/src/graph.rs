@@ -6,6 +6,8 @@
 //!   device that dropped it;
 //! - [`mermaid`]: the same as a Mermaid flowchart, which GitHub and GitLab
 //!   render in markdown;
+//! - [`svg`]: the topology as a standalone SVG, laid out here in layers
+//!   (no system tool needed), with the trace's path in red;
 //! - [`ladder`]: a trace as a Mermaid sequence diagram, one lifeline per
 //!   device and one arrow per link crossed, labelled with what the frame
 //!   carried there (`GRE/MPLS 35`, `VXLAN 4`, `IPv4`).
@@ -306,6 +308,179 @@ pub fn ladder(trace: &FabricTrace) -> String {
         );
     }
     out
+}
+
+/// Layers of the topology for drawing, left to right: breadth first over
+/// the links from the first host (end hosts sort first), devices in a layer
+/// by name; devices no link reaches come last.
+fn layers(fabric: &Fabric, nodes: &[Node]) -> Vec<Vec<String>> {
+    let mut adjacent: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (a, b) in fabric.links() {
+        adjacent.entry(&a.device).or_default().push(&b.device);
+        adjacent.entry(&b.device).or_default().push(&a.device);
+    }
+    let root = fabric
+        .hosts()
+        .find(|h| {
+            h.kind == crate::host::HostKind::End
+                && adjacent
+                    .get(h.name.as_str())
+                    .is_some_and(|n| n.iter().any(|d| fabric.gateway(d).is_some()))
+        })
+        .map(|h| h.name.as_str())
+        .or_else(|| nodes.first().map(|n| n.name.as_str()));
+    let mut layer_of: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::new();
+    if let Some(r) = root {
+        layer_of.insert(r, 0);
+        queue.push_back(r);
+    }
+    while let Some(d) = queue.pop_front() {
+        let next = layer_of[d] + 1;
+        for n in adjacent.get(d).into_iter().flatten() {
+            if !layer_of.contains_key(n) {
+                layer_of.insert(n, next);
+                queue.push_back(n);
+            }
+        }
+    }
+    let last = layer_of.values().max().map_or(0, |m| m + 1);
+    let mut out = vec![Vec::new(); last + 1];
+    for n in nodes {
+        let l = layer_of.get(n.name.as_str()).copied().unwrap_or(last);
+        out[l].push(n.name.clone());
+    }
+    out.retain(|l| !l.is_empty());
+    for l in &mut out {
+        l.sort();
+    }
+    out
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Box geometry of the SVG picture.
+const BOX_W: usize = 200;
+const LINE_H: usize = 16;
+const COL_GAP: usize = 90;
+const ROW_GAP: usize = 36;
+const MARGIN: usize = 20;
+
+/// Where each device's box is: x, y and height.
+type Boxes = BTreeMap<String, (usize, usize, usize)>;
+
+/// The lines a device's box holds: its name, its addresses, and where a
+/// trace ended there.
+fn box_lines(n: &Node, path: &Path) -> usize {
+    n.lines.len() + 1 + usize::from(path.end_at(&n.name).is_some())
+}
+
+/// Lay the devices out in [`layers`], one column each; the picture's width
+/// and height.
+fn place(fabric: &Fabric, nodes: &[Node], path: &Path) -> (Boxes, usize, usize) {
+    let by_name: BTreeMap<&str, &Node> = nodes.iter().map(|n| (n.name.as_str(), n)).collect();
+    let mut boxes = Boxes::new();
+    let mut total_h = 0;
+    for (col, layer) in layers(fabric, nodes).iter().enumerate() {
+        let mut y = MARGIN;
+        for name in layer {
+            let lines = by_name.get(name.as_str()).map_or(1, |n| box_lines(n, path));
+            let h = lines * LINE_H + 10;
+            boxes.insert(name.clone(), (MARGIN + col * (BOX_W + COL_GAP), y, h));
+            y += h + ROW_GAP;
+        }
+        total_h = total_h.max(y);
+    }
+    let total_w = boxes.values().map(|(x, _, _)| x + BOX_W).max().unwrap_or(0) + MARGIN;
+    (boxes, total_w, total_h)
+}
+
+/// The topology as a standalone SVG (no system tool needed): devices in
+/// layers left to right, links as lines, the trace's path in red and
+/// numbered, the device where it ended marked.
+pub fn svg(fabric: &Fabric, trace: Option<&FabricTrace>) -> String {
+    let path = Path::of(trace);
+    let nodes = nodes(fabric);
+    let (boxes, w, h) = place(fabric, &nodes, &path);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"monospace\" font-size=\"12\">"
+    );
+    let _ = writeln!(out, "  <title>{}</title>", xml(fabric.name()));
+    let _ = writeln!(out, "  <rect width=\"{w}\" height=\"{h}\" fill=\"white\"/>");
+    draw_links(&mut out, fabric, &boxes, &path);
+    draw_devices(&mut out, &nodes, &boxes, &path);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The links, from box centre to box centre; those the trace crossed in red
+/// with their number.
+fn draw_links(out: &mut String, fabric: &Fabric, boxes: &Boxes, path: &Path) {
+    let centre = |name: &str| boxes.get(name).map(|(x, y, h)| (x + BOX_W / 2, y + h / 2));
+    for (a, b) in fabric.links() {
+        let (Some((x1, y1)), Some((x2, y2))) = (centre(&a.device), centre(&b.device)) else {
+            continue;
+        };
+        let line = |stroke: &str, width: &str| {
+            format!(
+                "  <line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" stroke=\"{stroke}\" stroke-width=\"{width}\"/>\n"
+            )
+        };
+        match path.hop(&a.device, &b.device) {
+            Some((i, _)) => {
+                out.push_str(&line("red", "3"));
+                let (mx, my) = ((x1 + x2) / 2, (y1 + y2) / 2);
+                let _ = writeln!(
+                    out,
+                    "  <circle cx=\"{mx}\" cy=\"{my}\" r=\"10\" fill=\"red\"/>"
+                );
+                let _ = writeln!(
+                    out,
+                    "  <text x=\"{mx}\" y=\"{}\" fill=\"white\" text-anchor=\"middle\">{i}</text>",
+                    my + 4
+                );
+            }
+            None => out.push_str(&line("#888", "1.5")),
+        }
+    }
+}
+
+/// Each device as a box with its name and addresses, the one where the
+/// trace ended outlined in red with the outcome.
+fn draw_devices(out: &mut String, nodes: &[Node], boxes: &Boxes, path: &Path) {
+    for n in nodes {
+        let Some(&(x, y, h)) = boxes.get(&n.name) else {
+            continue;
+        };
+        let end = path.end_at(&n.name);
+        let stroke = if end.is_some() { "red" } else { "#333" };
+        let _ = writeln!(
+            out,
+            "  <rect x=\"{x}\" y=\"{y}\" width=\"{BOX_W}\" height=\"{h}\" rx=\"6\" fill=\"#f4f6fb\" stroke=\"{stroke}\" stroke-width=\"1.5\"/>"
+        );
+        let text = |k: usize, attrs: &str, s: &str| {
+            format!(
+                "  <text x=\"{}\" y=\"{}\"{attrs}>{}</text>\n",
+                x + 8,
+                y + LINE_H * (k + 1),
+                xml(s)
+            )
+        };
+        out.push_str(&text(0, " font-weight=\"bold\"", &n.name));
+        for (k, line) in n.lines.iter().enumerate() {
+            out.push_str(&text(k + 1, "", line));
+        }
+        if let Some(words) = end {
+            out.push_str(&text(n.lines.len() + 1, " fill=\"red\"", words));
+        }
+    }
 }
 
 #[cfg(test)]
