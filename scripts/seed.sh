@@ -2,7 +2,8 @@
 # The main job: trace the seed scenario end to end, the test PC `earth`
 # pinging the container 192.168.100.1 behind compute01's vRouter and the
 # reply coming back (`vrsim trace --scenario seed-bgpaas --from earth --to
-# 192.168.100.1`), with the frames on every link written to seed-trace.pcapng;
+# 192.168.100.1`), with the frames on every link written to seed-trace.pcapng
+# and dissected by vrsim (`vrsim dissect`);
 # then write scenario A's frames to seed.pcap (or $1) and dissect them with
 # vrsim. tshark's view of both captures is shown when tshark is installed
 # and said to be skipped when it is not: the job needs only a Rust toolchain,
@@ -28,7 +29,8 @@ tshark_view() {
 echo "\$ vrsim trace --scenario seed-bgpaas --from earth --to 192.168.100.1 --pcap $capture"
 vrsim trace --scenario seed-bgpaas --from earth --to 192.168.100.1 --pcap "$capture"
 echo
-echo "(one frame per link crossed)"
+echo "\$ vrsim dissect $capture   (one frame per link crossed)"
+vrsim dissect "$capture"
 tshark_view "$capture" -e frame.number -e frame.interface_name -e frame.protocols -e mpls.label
 echo
 echo "\$ vrsim show-route 192.168.100.0/26"

@@ -110,6 +110,14 @@ pub(crate) enum CliError {
         /// Why.
         source: pcap_file::PcapError,
     },
+    /// A capture that cannot be read.
+    #[error("{}: {source}", path.display())]
+    ReadCapture {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: pcap_file::PcapError,
+    },
     /// JSON output failed.
     #[error(transparent)]
     Json {

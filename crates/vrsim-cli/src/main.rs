@@ -22,6 +22,7 @@ use vrsim::fabric::{Fabric, capture, json};
 use vrsim::seed;
 use vrsim::wire::{MplsLabel, Vni, dissect};
 
+mod capture_file;
 mod error;
 mod serve;
 
@@ -95,6 +96,11 @@ enum Command {
     Diff(DiffArgs),
     /// The gateway's `show route PREFIX` (and `show dynamic-tunnels database`).
     ShowRoute(ShowRouteArgs),
+    /// Dissect every frame of a pcap or pcapng file with vrsim's own dissector.
+    Dissect {
+        /// The capture (`vrsim trace --pcap`, `seed_frames`, or any Ethernet capture).
+        file: std::path::PathBuf,
+    },
     /// Draw the scenario's topology, with a trace's path (`--trace HOST:ADDRESS`).
     Graph(GraphArgs),
     /// List the built-in scenarios.
@@ -289,6 +295,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => man(),
+        Command::Dissect { file } => capture_file::dissect(file, &mut o),
         _ => vrsim::scenarios::load(&cli.scenario)
             .map_err(CliError::from)
             .and_then(|fabric| run(&cli, fabric, &mut o)),
@@ -466,11 +473,13 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
     match &cli.command {
         Command::Trace(a) => trace(&mut fabric, a, o),
         Command::Diff(a) => diff(&base, &fabric, a, o),
-        Command::Serve(_) | Command::Ctl(_) | Command::Completions { .. } | Command::Man => {
-            Err(CliError::Usage {
-                message: "serve, ctl, completions and man cannot run inside a running vrsim serve",
-            })
-        }
+        Command::Serve(_)
+        | Command::Ctl(_)
+        | Command::Completions { .. }
+        | Command::Man
+        | Command::Dissect { .. } => Err(CliError::Usage {
+            message: "serve, ctl, completions and man cannot run inside a running vrsim serve",
+        }),
         Command::Scenarios => {
             for (name, _) in vrsim::scenarios::BUILTIN {
                 let scenario = vrsim::scenarios::load(name)?;
@@ -652,7 +661,8 @@ fn vrouter_dump(cli: &Cli, router: &VRouter, o: &mut String) -> Result<String, C
         | Command::Serve(_)
         | Command::Ctl(_)
         | Command::Completions { .. }
-        | Command::Man => String::new(),
+        | Command::Man
+        | Command::Dissect { .. } => String::new(),
     })
 }
 

@@ -248,6 +248,33 @@ fn completions_and_the_man_page_need_no_scenario() {
 }
 
 #[test]
+fn a_trace_capture_dissects_with_vrsims_own_dissector() {
+    let dir = std::env::temp_dir().join(format!("vrsim-dissect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let capture = dir.join("trace.pcapng");
+    let path = capture.to_str().expect("a UTF-8 path");
+    stdout(&[
+        "trace",
+        "--from",
+        "earth",
+        "--to",
+        "192.168.100.1",
+        "--pcap",
+        path,
+    ]);
+    let text = stdout(&["dissect", path]);
+    assert!(text.starts_with("frame 1 ("), "{text}");
+    assert!(
+        text.contains(" on earth:eth0 <-> gw-01:ge-0/0/1):"),
+        "{text}"
+    );
+    assert!(text.contains("mpls label 35 tc 0 ttl 63 [S]"), "{text}");
+    let out = vrsim(&["dissect", "/nonexistent.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn diff_exit_codes() {
     let same = vrsim(&["diff", "--from", "earth", "--to", "192.168.100.1"]);
     assert_eq!(same.status.code(), Some(0));
