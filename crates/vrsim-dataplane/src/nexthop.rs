@@ -4,7 +4,8 @@ use core::fmt;
 use std::net::Ipv4Addr;
 
 use smallvec::SmallVec;
-use vrsim_wire::MplsLabel;
+use vrsim_wire::ethernet::EthernetRepr;
+use vrsim_wire::{EtherType, MacAddr, MplsLabel};
 
 use crate::ids::{NhId, VifId, VrfId};
 
@@ -228,6 +229,18 @@ impl NhKind {
             _ => None,
         }
     }
+}
+
+/// The 14-byte Ethernet rewrite of a nexthop that sends IPv4 from `src` to
+/// `dst` (an Encap nexthop towards a VM, a Tunnel's outer header), as the
+/// agent programs it.
+pub fn ipv4_rewrite(dst: MacAddr, src: MacAddr) -> [u8; 14] {
+    EthernetRepr {
+        dst,
+        src,
+        ethertype: EtherType::Ipv4,
+    }
+    .to_bytes()
 }
 
 /// A nexthop as configured (`nh --create`).

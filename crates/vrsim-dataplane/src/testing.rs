@@ -6,11 +6,10 @@
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use vrsim_wire::ethernet::EthernetRepr;
-use vrsim_wire::{EtherType, Frame, MacAddr, MplsLabel, Vni};
+use vrsim_wire::{Frame, MacAddr, MplsLabel, Vni};
 
 use crate::ids::{NhId, VifId, VrfId};
-use crate::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap};
+use crate::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap, ipv4_rewrite};
 use crate::route::{BridgeEntry, Route, RouteFlags};
 use crate::trace::{Step, Trace};
 use crate::vif::{VifConfig, VifFlags, VifType};
@@ -47,15 +46,6 @@ const fn id_vif(v: u16) -> VifId {
 
 pub(crate) fn nh(v: u32) -> NhId {
     NhId::new(v).expect("in range")
-}
-
-pub(crate) fn rewrite(dst: MacAddr, src: MacAddr) -> [u8; 14] {
-    EthernetRepr {
-        dst,
-        src,
-        ethertype: EtherType::Ipv4,
-    }
-    .to_bytes()
 }
 
 fn vif(
@@ -145,13 +135,13 @@ pub(crate) fn node() -> VRouter {
     let tunnel = NhKind::Tunnel {
         encap: TunnelEncap::MplsOverGre,
         oif: FABRIC,
-        rewrite: rewrite(GW_MAC, NODE_MAC),
+        rewrite: ipv4_rewrite(GW_MAC, NODE_MAC),
         sip: NODE_IP,
         dip: GW_IP,
     };
     let to_vm = NhKind::Encap {
         oif: TAP,
-        rewrite: rewrite(VM_MAC, VROUTER_MAC),
+        rewrite: ipv4_rewrite(VM_MAC, VROUTER_MAC),
         encap_family: 0x0806,
     };
     let fabric = VrfId::FABRIC;

@@ -7,13 +7,14 @@
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use vrsim::dataplane::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap};
+use vrsim::dataplane::nexthop::{
+    NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap, ipv4_rewrite,
+};
 use vrsim::dataplane::route::{BridgeEntry, Route, RouteFlags};
 use vrsim::dataplane::vif::{VifConfig, VifFlags, VifType};
 use vrsim::dataplane::{DataplaneError, NhId, VRouter, VifId, VrfId};
 use vrsim::seed::*;
-use vrsim::wire::ethernet::EthernetRepr;
-use vrsim::wire::{EtherType, MacAddr, MplsLabel, Vni};
+use vrsim::wire::{MacAddr, MplsLabel, Vni};
 
 /// Build an id in a `const` item: an out-of-range value fails to compile.
 macro_rules! const_id {
@@ -49,15 +50,6 @@ pub const NH_VM: NhId = const_id!(NhId, 90);
 pub const NH_VM_L2: NhId = const_id!(NhId, 91);
 /// The `public` network's VRF.
 pub const VRF_PUBLIC: VrfId = VrfId::new(1).expect("in range");
-
-fn rewrite(dst: MacAddr, src: MacAddr, ethertype: u16) -> [u8; 14] {
-    EthernetRepr {
-        dst,
-        src,
-        ethertype: EtherType::from(ethertype),
-    }
-    .to_bytes()
-}
 
 fn route(nh: NhId, flags: RouteFlags) -> Route {
     Route {
@@ -136,7 +128,7 @@ pub fn compute01(bgpaas: bool) -> Result<VRouter, DataplaneError> {
         vrf,
     };
     let valid = NhFlags::VALID;
-    let to_vm = rewrite(DOCKERHOST_MAC, VROUTER_MAC, 0x0800);
+    let to_vm = ipv4_rewrite(DOCKERHOST_MAC, VROUTER_MAC);
     r.add_nh(nh(
         NH_VHOST_RECEIVE,
         NhKind::Receive { oif: VHOST_VIF },
@@ -188,7 +180,7 @@ pub fn compute01(bgpaas: bool) -> Result<VRouter, DataplaneError> {
     let tunnel = NhKind::Tunnel {
         encap: TunnelEncap::MplsOverGre,
         oif: FABRIC_VIF,
-        rewrite: rewrite(GW_FABRIC_MAC, COMPUTE01_FABRIC_MAC, 0x0800),
+        rewrite: ipv4_rewrite(GW_FABRIC_MAC, COMPUTE01_FABRIC_MAC),
         sip: COMPUTE01_IP,
         dip: GW_FABRIC_IP,
     };

@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use vrsim_dataplane::nexthop::{NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap};
+use vrsim_dataplane::nexthop::{
+    NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap, ipv4_rewrite,
+};
 use vrsim_dataplane::route::{BridgeEntry, Route, RouteFlags};
 use vrsim_dataplane::vif::{VifConfig, VifFlags, VifType};
 use vrsim_dataplane::{NhId, VifId, VrfId};
-use vrsim_wire::ethernet::EthernetRepr;
-use vrsim_wire::{EtherType, MacAddr, MplsLabel};
+use vrsim_wire::{MacAddr, MplsLabel};
 
 use super::{AGENT_VIF, FABRIC_VIF, NetworkIds, NodeIds, PortIds, VHOST_VIF};
 use crate::bgp::Selection;
@@ -58,15 +59,6 @@ pub struct Inputs<'a> {
     pub ids: &'a BTreeMap<String, NodeIds>,
     /// The selected BGPaaS routes, per network and prefix.
     pub selections: &'a BTreeMap<(String, Ipv4Net), Selection>,
-}
-
-fn rewrite(dst: MacAddr, src: MacAddr, ethertype: u16) -> [u8; 14] {
-    EthernetRepr {
-        dst,
-        src,
-        ethertype: EtherType::from(ethertype),
-    }
-    .to_bytes()
 }
 
 impl Inputs<'_> {
@@ -239,7 +231,7 @@ impl Builder<'_> {
         let kind = NhKind::Tunnel {
             encap: TunnelEncap::MplsOverGre,
             oif: FABRIC_VIF,
-            rewrite: rewrite(mac, self.compute.mac, 0x0800),
+            rewrite: ipv4_rewrite(mac, self.compute.mac),
             sip: self.compute.ip,
             dip: ip,
         };
@@ -317,7 +309,7 @@ impl Builder<'_> {
         s.vifs.insert(pi.vif, tap);
         let encap = |encap_family| NhKind::Encap {
             oif: pi.vif,
-            rewrite: rewrite(p.mac, VROUTER_MAC, 0x0800),
+            rewrite: ipv4_rewrite(p.mac, VROUTER_MAC),
             encap_family,
         };
         s.nhs.insert(

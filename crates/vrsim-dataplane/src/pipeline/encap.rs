@@ -225,7 +225,7 @@ mod tests {
         let udp = NhKind::Tunnel {
             encap: TunnelEncap::MplsOverUdp,
             oif: FABRIC,
-            rewrite: rewrite(GW_MAC, NODE_MAC),
+            rewrite: crate::nexthop::ipv4_rewrite(GW_MAC, NODE_MAC),
             sip: NODE_IP,
             dip: GW_IP,
         };

@@ -368,6 +368,19 @@ mod tests {
         );
     }
 
+    /// Route 198.18.0.0/15 in the VM's VRF through nh `id`; an address in it.
+    fn route_via(r: &mut crate::VRouter, id: u32) -> std::net::Ipv4Addr {
+        let route = crate::route::Route {
+            nh: nh(id),
+            label: None,
+            flags: crate::route::RouteFlags::empty(),
+            stitched_mac: None,
+        };
+        r.add_route4(VRF, "198.18.0.0/15".parse().expect("prefix"), route)
+            .expect("route");
+        std::net::Ipv4Addr::new(198, 18, 0, 1)
+    }
+
     #[test]
     fn a_composite_keeps_each_flow_on_one_member() {
         let mut r = node();
@@ -389,15 +402,7 @@ mod tests {
             vrf: VRF,
         })
         .expect("composite");
-        let route = crate::route::Route {
-            nh: nh(30),
-            label: None,
-            flags: crate::route::RouteFlags::empty(),
-            stitched_mac: None,
-        };
-        r.add_route4(VRF, "198.18.0.0/15".parse().expect("prefix"), route)
-            .expect("route");
-        let dst = std::net::Ipv4Addr::new(198, 18, 0, 1);
+        let dst = route_via(&mut r, 30);
         let (_, first, steps) = run(&mut r, TAP, &from_vm(echo(VM_IP, dst, 64)));
         let (_, again, _) = run(&mut r, TAP, &from_vm(echo(VM_IP, dst, 64)));
         assert!(steps.iter().any(|s| matches!(s, Step::Ecmp { .. })));
@@ -417,15 +422,7 @@ mod tests {
             vrf: VRF,
         })
         .expect("translate");
-        let route = crate::route::Route {
-            nh: nh(40),
-            label: None,
-            flags: crate::route::RouteFlags::empty(),
-            stitched_mac: None,
-        };
-        r.add_route4(VRF, "198.18.0.0/15".parse().expect("prefix"), route)
-            .expect("route");
-        let dst = std::net::Ipv4Addr::new(198, 18, 0, 1);
+        let dst = route_via(&mut r, 40);
         let (d, _, _) = run(&mut r, TAP, &from_vm(echo(VM_IP, dst, 64)));
         assert_eq!(d, Disposition::Drop(DropReason::PacketLoop));
     }
