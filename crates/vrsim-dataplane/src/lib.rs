@@ -45,6 +45,7 @@
 pub mod drop;
 pub mod dump;
 mod error;
+pub mod flow;
 mod ids;
 pub mod nexthop;
 mod packet;
