@@ -55,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             peers: vec!["172.16.30.1".parse()?],
         }],
         gateways: Vec::new(),
+        policies: Vec::new(),
     };
     let mut control = Controller::new(config)?;
     let (bgpaas, peer) = ("vm2-bgp".to_string(), "172.16.30.1".parse()?);

@@ -27,7 +27,7 @@
 //! fabric.bgpaas_down("dockerhost")?;
 //! let trip = fabric.probe("centos-ssh", "203.0.113.10".parse()?, Probe::Icmp)?;
 //! assert_eq!(trip.forward.outcome.to_string(),
-//!     "dropped by compute01: Invalid Source (rpf vrf 1 source 192.168.100.1 -> 0.0.0.0/0 nh 20: expects outer source 10.0.0.1, fail)");
+//!     "dropped by compute01: Invalid Source (rpf flow 87820 source 192.168.100.1 S(nh) 20: expects outer source 10.0.0.1, fail)");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

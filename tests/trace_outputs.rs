@@ -74,6 +74,11 @@ fn json_round_trips_and_matches_the_schema() {
         "arp",
         "pop",
         "switch",
+        "flow",
+        "flow_held",
+        "flow_rpf",
+        "held",
+        "agent",
     ];
     for dir in ["forward", "reply"] {
         for hop in value[dir]["hops"].as_array().unwrap() {
@@ -118,7 +123,7 @@ fn json_round_trips_and_matches_the_schema() {
     assert!(
         o.cause
             .unwrap()
-            .starts_with("rpf vrf 1 source 192.168.100.1")
+            .starts_with("rpf flow 87820 source 192.168.100.1")
     );
 }
 
@@ -224,7 +229,7 @@ fn diff_reports_what_changed_and_why() {
     );
     assert_eq!(changed[1].flow.from, "centos-ssh");
     assert!(
-        text[1].contains("`rpf vrf 1 source 192.168.100.1 -> 192.168.100.0/26 nh 90: expects ingress vif0/37, pass` became `rpf vrf 1 source 192.168.100.1 -> 0.0.0.0/0 nh 20: expects outer source 10.0.0.1, fail`"),
+        text[1].contains("S(nh) 90, reverse S(nh) 20` became `agent: flow 87820<=>512228 action F (no policy rule of network public matches: allowed), S(nh) 20, reverse S(nh) 20`"),
         "{}",
         text[1]
     );

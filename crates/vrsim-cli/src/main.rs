@@ -769,18 +769,37 @@ fn inject(router: &mut VRouter, a: &InjectArgs, o: &mut String) -> Result<ExitCo
     let mut buf = PacketBuf::with_capacity(9216);
     let mut trace = Trace::default();
     sayln!(o, "input ({} bytes):\n{}\n", frame.len(), dissect(&frame));
-    let outcome = router.process(vif, &frame, &mut buf, &mut trace);
+    let mut outcome = router.process(vif, &frame, &mut buf, &mut trace);
+    let mut sent = buf.frame().to_vec();
     sayln!(o, "trace:\n{trace}\n");
+    if let Disposition::Held { flow } = outcome {
+        // The agent answers the flow miss (no policies on a vRouter
+        // programmed by hand), and the vRouter sends the packet on.
+        let policy = vrsim::control::flows::Policies {
+            network: None,
+            policies: &[],
+            subnet: &|_| None,
+        };
+        let decision = vrsim::control::flows::answer_flow_miss(router, flow, &policy)?;
+        sayln!(o, "{decision}\n");
+        let mut trace = Trace::default();
+        if let Some((d, out)) = router.release(flow, &mut trace).into_iter().next() {
+            sent = out;
+            outcome = d;
+        }
+        sayln!(o, "released:\n{trace}\n");
+    }
     match outcome {
         Disposition::Transmit { vif } => {
             sayln!(
                 o,
                 "disposition: transmitted on vif0/{vif} ({} bytes)\n{}\n",
-                buf.len(),
-                dissect(buf.frame())
+                sent.len(),
+                dissect(&sent)
             )
         }
         Disposition::ToHost { vif } => sayln!(o, "disposition: to the host via vif0/{vif}\n"),
+        Disposition::Held { flow } => sayln!(o, "disposition: held in flow {flow}\n"),
         Disposition::Drop(reason) => sayln!(o, "disposition: dropped ({reason})\n"),
     }
     sayln!(o, "counters:");

@@ -34,6 +34,8 @@ pub struct Config {
     pub ports: Vec<PortConfig>,
     /// BGP-as-a-Service objects.
     pub bgpaas: Vec<BgpaasConfig>,
+    /// Network policies, evaluated when the agent answers a flow miss.
+    pub policies: Vec<crate::policy::PolicyConfig>,
 }
 
 /// A Contrail control node.

@@ -319,6 +319,12 @@ impl Controller {
                 },
             )?;
             node.state = state;
+            // The agent re-evaluates a node's flows when what it programmed
+            // changes (routes, RPF, ports); vrsim evicts them instead, and
+            // the next packet of each is a miss the agent answers anew.
+            if !done.is_empty() {
+                node.router.flush_flows();
+            }
             changes.extend(done);
         }
         self.nodes

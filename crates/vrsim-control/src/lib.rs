@@ -49,7 +49,10 @@ pub mod bgp;
 pub mod config;
 mod controller;
 mod error;
+pub mod flows;
+pub mod policy;
 pub mod program;
 
 pub use controller::{Controller, Event, GatewayRoute, RouteSource, Session};
 pub use error::ControlError;
+pub use flows::FlowDecision;

@@ -52,7 +52,8 @@ fn vif_header(out: &mut String, layout: Layout) {
 fn vif_block(out: &mut String, router: &VRouter, vif: &Vif, layout: Layout) {
     let c = &vif.config;
     let _ = write!(out, "{:<12}OS: {}", format!("vif0/{}", c.id), c.name);
-    if let Some(nh) = c.nh {
+    // The 2017 release the seed shows printed no NH; today's `vif` does.
+    if let (Layout::Current, Some(nh)) = (layout, c.nh) {
         let _ = write!(out, " NH: {nh}");
     }
     let ip = match (layout, c.ip) {

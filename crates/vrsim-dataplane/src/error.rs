@@ -65,6 +65,38 @@ pub enum DataplaneError {
         /// The composite.
         nh: NhId,
     },
+    /// No flow at this index.
+    #[error("flow {index} does not exist")]
+    NoSuchFlow {
+        /// The index.
+        index: u32,
+    },
+    /// A flow with this key exists already.
+    #[error("a flow with this key exists already, at index {index}")]
+    FlowExists {
+        /// Its index.
+        index: u32,
+    },
+    /// A change names a flow index whose flow has another key.
+    #[error("flow {index} has another key")]
+    FlowKeyMismatch {
+        /// The index.
+        index: u32,
+    },
+    /// No free entry in the key's bucket nor in the overflow table.
+    #[error(
+        "the flow table is full (no free entry in the bucket of index {bucket}, nor in the overflow table)"
+    )]
+    FlowTableFull {
+        /// The key's bucket.
+        bucket: u32,
+    },
+    /// A flow action vrsim does not model.
+    #[error("flow action {action} is not modelled by vrsim")]
+    FlowActionUnsupported {
+        /// The action's letter as `flow -l` prints it.
+        action: char,
+    },
     /// No nexthop with this id.
     #[error("nh {nh} does not exist")]
     NoSuchNh {

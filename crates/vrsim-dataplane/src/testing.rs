@@ -244,3 +244,33 @@ pub(crate) fn run(r: &mut VRouter, vif: VifId, frame: &[u8]) -> (Disposition, Ve
     let d = r.process(vif, frame, &mut buf, &mut trace);
     (d, buf.frame().to_vec(), trace.steps)
 }
+
+/// [`run`], with flow misses answered the way the agent answers them in
+/// the simplest case (vrsim-control has the real agent): the Hold flow
+/// forwards, S(nh) is the nexthop of the route for its source in its VRF
+/// (nh 0 with RPF off), and the held packet is sent on. Its steps follow.
+pub(crate) fn run_with_agent(
+    r: &mut VRouter,
+    vif: VifId,
+    frame: &[u8],
+) -> (Disposition, Vec<u8>, Vec<Step>) {
+    let (d, out, mut steps) = run(r, vif, frame);
+    let Disposition::Held { flow } = d else {
+        return (d, out, steps);
+    };
+    let e = r.flows().get(flow).expect("the held flow").clone();
+    let vrf = r.vrf(e.vrf).expect("the flow's vrf");
+    let src_nh = match vrf.inet4.longest_match(e.key.src) {
+        Some((_, route)) if vrf.rpf => route.nh,
+        _ => NhId::DISCARD,
+    };
+    let req = crate::flow::FlowRequest {
+        index: Some(flow),
+        ..crate::flow::FlowRequest::forward(e.key, e.vrf, src_nh)
+    };
+    r.set_flow(&req).expect("the agent's flow");
+    let mut trace = Trace::default();
+    let (d, out) = r.release(flow, &mut trace).pop().expect("one held packet");
+    steps.extend(trace.steps);
+    (d, out, steps)
+}

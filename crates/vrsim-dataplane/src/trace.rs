@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
 
 use crate::drop::DropReason;
+use crate::flow::{FlowAction, FlowKey};
 use crate::ids::{NhId, VifId, VrfId};
 use crate::nexthop::TunnelEncap;
 
@@ -36,6 +37,22 @@ pub enum TrapReason {
     /// A VXLAN packet with the router-alert bit (`AGENT_TRAP_ROUTER_ALERT`,
     /// docs/vrouter-reference.md §3).
     RouterAlert,
+    /// The first packet of a new flow (`AGENT_TRAP_FLOW_MISS`).
+    FlowMiss,
+    /// The first packet queued on a flow the agent set back to Hold
+    /// (`AGENT_TRAP_FLOW_ACTION_HOLD`).
+    FlowActionHold,
+}
+
+/// What a flow lookup found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlowOutcome {
+    /// A flow with this action.
+    Hit(FlowAction),
+    /// No flow: a Hold entry was created for it.
+    Miss,
+    /// No flow, and none made: the nexthop has RelaxedPolicy or FlowLookup.
+    Bypass,
 }
 
 /// One step of the pipeline.
@@ -176,6 +193,40 @@ pub enum Step {
         /// Why.
         reason: TrapReason,
     },
+    /// A flow lookup (`vr_flow_lookup`).
+    Flow {
+        /// The flow's index (`None` when none was made).
+        index: Option<u32>,
+        /// The key looked up.
+        key: FlowKey,
+        /// What it found.
+        outcome: FlowOutcome,
+    },
+    /// A packet was queued on a Hold flow.
+    FlowHeld {
+        /// The flow.
+        index: u32,
+        /// Packets queued now, this one included.
+        queued: u8,
+    },
+    /// The reverse-path check against a flow's S(nh) (`nh_validate_src`).
+    FlowRpf {
+        /// The flow.
+        index: u32,
+        /// The packet's source address.
+        src: Ipv4Addr,
+        /// The flow's reverse-path nexthop.
+        nh: NhId,
+        /// What that nexthop requires.
+        expect: RpfExpect,
+        /// Whether the check passed.
+        pass: bool,
+    },
+    /// The packet stays queued on its flow.
+    Held {
+        /// The flow.
+        flow: u32,
+    },
     /// The packet was handed to the host stack or the agent.
     ToHost {
         /// The vif it went through.
@@ -283,13 +334,7 @@ impl fmt::Display for Step {
                     "rpf vrf {vrf} source {src} -> {} nh {nh}: ",
                     opt_prefix(matched)
                 )?;
-                match expect {
-                    RpfExpect::Vif(v) => write!(f, "expects ingress vif0/{v}")?,
-                    RpfExpect::TunnelEndpoint(ip) => write!(f, "expects outer source {ip}")?,
-                    RpfExpect::AnyEcmpMember => write!(f, "expects any ecmp member")?,
-                    RpfExpect::NoCheck => write!(f, "no check for this nexthop type")?,
-                    RpfExpect::NoSourceRoute => write!(f, "no source route")?,
-                }
+                write_expect(f, expect)?;
                 f.write_str(if *pass { ", pass" } else { ", fail" })
             }
             Step::Ttl { from, to } => write!(f, "ttl {from} -> {to}"),
@@ -322,9 +367,89 @@ impl fmt::Display for Step {
             Step::Trap {
                 reason: TrapReason::RouterAlert,
             } => f.write_str("trap to agent: router alert"),
+            Step::Trap {
+                reason: TrapReason::FlowMiss,
+            } => f.write_str("trap to agent: flow miss"),
+            Step::Trap {
+                reason: TrapReason::FlowActionHold,
+            } => f.write_str("trap to agent: flow in hold"),
+            Step::Flow {
+                index: Some(index),
+                key,
+                outcome,
+            } => match outcome {
+                FlowOutcome::Hit(action) => write!(
+                    f,
+                    "flow {index} hit: {}, action {}",
+                    FlowKeyText(key),
+                    action.letter()
+                ),
+                _ => write!(
+                    f,
+                    "flow {index} miss: {}, new flow in hold",
+                    FlowKeyText(key)
+                ),
+            },
+            Step::Flow {
+                index: None, key, ..
+            } => write!(
+                f,
+                "flow miss: {}, forwarded without a flow (nexthop has RelaxedPolicy or FlowLookup)",
+                FlowKeyText(key)
+            ),
+            Step::FlowHeld { index, queued } => {
+                write!(
+                    f,
+                    "flow {index} queues the packet ({queued} of {})",
+                    crate::flow::MAX_QUEUED
+                )
+            }
+            Step::FlowRpf {
+                index,
+                src,
+                nh,
+                expect,
+                pass,
+            } => {
+                write!(f, "rpf flow {index} source {src} S(nh) {nh}: ")?;
+                write_expect(f, expect)?;
+                f.write_str(if *pass { ", pass" } else { ", fail" })
+            }
+            Step::Held { flow } => write!(f, "held in flow {flow} until the agent decides"),
             Step::ToHost { vif } => write!(f, "to host via vif0/{vif}"),
             Step::Drop { reason } => write!(f, "drop: {reason}"),
         }
+    }
+}
+
+fn write_expect(f: &mut fmt::Formatter<'_>, expect: &RpfExpect) -> fmt::Result {
+    match expect {
+        RpfExpect::Vif(v) => write!(f, "expects ingress vif0/{v}"),
+        RpfExpect::TunnelEndpoint(ip) => write!(f, "expects outer source {ip}"),
+        RpfExpect::AnyEcmpMember => write!(f, "expects any ecmp member"),
+        RpfExpect::NoCheck => write!(f, "no check for this nexthop type"),
+        RpfExpect::NoSourceRoute => write!(f, "no source route"),
+    }
+}
+
+/// A flow key as traces show it: `proto src:sport > dst:dport K(nh) n`.
+#[derive(Debug)]
+pub struct FlowKeyText<'k>(pub &'k FlowKey);
+
+impl fmt::Display for FlowKeyText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let k = self.0;
+        let proto = match k.proto {
+            1 => "icmp".to_string(),
+            6 => "tcp".to_string(),
+            17 => "udp".to_string(),
+            p => format!("proto {p}"),
+        };
+        write!(
+            f,
+            "{proto} {}:{} > {}:{} K(nh) {}",
+            k.src, k.sport, k.dst, k.dport, k.nh
+        )
     }
 }
 

@@ -8,6 +8,7 @@ use vrsim_wire::{MacAddr, MplsLabel, Vni};
 
 use crate::drop::DropCounters;
 use crate::error::DataplaneError;
+use crate::flow::FlowTable;
 use crate::ids::{NhId, VifId, VrfId};
 use crate::nexthop::{NexthopConfig, NhKind, discard_nh};
 use crate::route::{BridgeEntry, Route, RouteFlags, Vrf};
@@ -51,6 +52,8 @@ pub struct VRouter {
     pub(crate) drops: DropCounters,
     /// The outer IPv4 ID counter of UDP tunnels (`vr_generate_unique_ip_id`).
     pub(crate) ip_id: u16,
+    /// The flow table.
+    pub(crate) flows: FlowTable,
 }
 
 impl Default for VRouter {
@@ -79,6 +82,7 @@ impl VRouter {
             vrfs: Vec::new(),
             drops: DropCounters::default(),
             ip_id: 0,
+            flows: FlowTable::default(),
         }
     }
 

@@ -10,7 +10,7 @@
 use vrsim_dataplane::drop::DropReason::{self, *};
 use vrsim_dataplane::route::BridgeEntry;
 use vrsim_dataplane::trace::Trace;
-use vrsim_dataplane::{Disposition, PacketBuf, VRouter, VifId};
+use vrsim_dataplane::{Disposition, VRouter, VifId};
 use vrsim_testkit::compute01;
 use vrsim_testkit::ids::*;
 use vrsim_testkit::seed::{self, AGENT_VIF, FABRIC_VIF, TAP_VIF, VHOST_VIF};
@@ -29,9 +29,9 @@ fn dropped(reason: DropReason) -> Disposition {
 /// moved; return the disposition and the output frame.
 fn send(r: &mut VRouter, vif: VifId, frame: &[u8]) -> (Disposition, Vec<u8>) {
     let before = r.clone();
-    let mut buf = PacketBuf::with_capacity(frame.len() + 128);
     let mut trace = Trace::default();
-    let d = r.process(vif, frame, &mut buf, &mut trace);
+    // A new flow is held and answered by the agent, then sent on.
+    let (d, out) = vrsim_testkit::process_with_agent(r, vif, frame, &mut trace);
     let tx = |r: &VRouter| -> u64 { r.vifs().map(|v| v.stats.tx_packets).sum() };
     let rx = |r: &VRouter| -> u64 { r.vifs().map(|v| v.stats.rx_packets).sum() };
     // Received on the ingress vif (a missing vif counts nowhere).
@@ -49,6 +49,11 @@ fn send(r: &mut VRouter, vif: VifId, frame: &[u8]) -> (Disposition, Vec<u8>) {
             assert_eq!(sent(r), sent(&before).map(|n| n + 1), "{trace}");
             assert_eq!(r.drops().total(), before.drops().total(), "{trace}");
         }
+        Disposition::Held { flow } => {
+            assert_eq!(tx(r), tx(&before), "{trace}");
+            assert_eq!(r.drops().total(), before.drops().total(), "{trace}");
+            assert!(r.flows().get(flow).is_some_and(|f| !f.held.is_empty()));
+        }
         Disposition::Drop(reason) => {
             assert_eq!(tx(r), tx(&before), "{trace}");
             assert_eq!(r.drops().get(reason), before.drops().get(reason) + 1);
@@ -58,7 +63,7 @@ fn send(r: &mut VRouter, vif: VifId, frame: &[u8]) -> (Disposition, Vec<u8>) {
             }
         }
     }
-    (d, buf.frame().to_vec())
+    (d, out)
 }
 
 /// The disposition of `frame` on a fresh compute01.

@@ -238,16 +238,22 @@ fn packet(case: &RpfCase) -> (VifId, Vec<u8>) {
 
 // ---- the oracle ----
 
-/// What RPF should do with a case's packet.
+/// What the flow stage should do with a case's packet, its flow made by
+/// the agent (`vrsim_control::flows`): S(nh) from the source route, nh 0
+/// with RPF off; short flows for a missing source or destination route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
-    /// No flow processing, or RPF off: no check at all.
+    /// No flow processing: no check at all.
     NotChecked,
+    /// RPF off: S(nh) is nh 0, which the vRouter does not check.
+    RpfOff,
     Pass,
     /// The source route leads elsewhere: `Invalid Source`.
     Fail,
     /// No source route: the agent's `NoSrcRt` flow, `Flow Action Drop`.
     NoSourceRoute,
+    /// No destination route: the agent's `NoDstRt` flow, `Flow Action Drop`.
+    NoDestRoute,
 }
 
 /// The longest prefix among the inserted routes that covers `a` (the last
@@ -279,22 +285,25 @@ fn verdict(case: &RpfCase) -> Verdict {
         Ingress::Tap(_) => true,
         Ingress::Fabric { to_tap, .. } => case.encap_policy[to_tap],
     };
-    if !flow || !case.rpf {
+    // No flows for multicast or broadcast destinations (`vr_inet_flow_lookup`).
+    if !flow || case.dst.is_multicast() || case.dst.is_broadcast() {
         return Verdict::NotChecked;
     }
+    // The vRouter checks S(nh) before it applies the action (`vr_flow_action`).
     match longest_match(all_routes(case), case.src) {
         None => Verdict::NoSourceRoute,
-        Some(t) if leads_back(case, t) => Verdict::Pass,
-        Some(_) => Verdict::Fail,
+        Some(t) if case.rpf && !leads_back(case, t) => Verdict::Fail,
+        Some(_) if longest_match(all_routes(case), case.dst).is_none() => Verdict::NoDestRoute,
+        Some(_) if !case.rpf => Verdict::RpfOff,
+        Some(_) => Verdict::Pass,
     }
 }
 
 fn check_rpf(case: &RpfCase) -> Result<(), TestCaseError> {
     let mut r = build(case);
     let (ingress, frame) = packet(case);
-    let mut buf = PacketBuf::with_capacity(256);
     let mut trace = Trace::default();
-    let d = r.process(ingress, &frame, &mut buf, &mut trace);
+    let (d, _) = vrsim_testkit::process_with_agent(&mut r, ingress, &frame, &mut trace);
     let want = verdict(case);
     let invalid_source = d == Disposition::Drop(DropReason::InvalidSource);
     let no_src_route = d == Disposition::Drop(DropReason::FlowActionDrop);
@@ -307,7 +316,7 @@ fn check_rpf(case: &RpfCase) -> Result<(), TestCaseError> {
     );
     prop_assert_eq!(
         no_src_route,
-        want == Verdict::NoSourceRoute,
+        matches!(want, Verdict::NoSourceRoute | Verdict::NoDestRoute),
         "{:?}: {}",
         want,
         trace
@@ -323,14 +332,14 @@ fn check_rpf(case: &RpfCase) -> Result<(), TestCaseError> {
         .steps
         .iter()
         .filter_map(|s| match s {
-            Step::Rpf { pass, .. } => Some(*pass),
+            Step::FlowRpf { pass, .. } => Some(*pass),
             _ => None,
         })
         .collect();
     let want_steps: &[bool] = match want {
         Verdict::NotChecked => &[],
-        Verdict::Pass => &[true],
-        Verdict::Fail | Verdict::NoSourceRoute => &[false],
+        Verdict::Fail => &[false],
+        _ => &[true],
     };
     prop_assert_eq!(&rpf_steps[..], want_steps, "{}", trace);
     // Counted once, globally and on the ingress vif.
@@ -376,7 +385,7 @@ fn check_accounting(bgpaas: bool, rpf: bool, inputs: &[FrameInput]) -> Result<()
     r.set_rpf(public(), rpf);
     // Small, so that it grows on the way.
     let mut buf = PacketBuf::with_capacity(16);
-    let (mut sent, mut missing) = (0u64, 0u64);
+    let (mut sent, mut missing, mut held) = (0u64, 0u64, 0u64);
     for (n, input) in inputs.iter().enumerate() {
         let id = vif(input.vif);
         let exists = r.vif(id).is_some();
@@ -401,6 +410,12 @@ fn check_accounting(bgpaas: bool, rpf: bool, inputs: &[FrameInput]) -> Result<()
                 prop_assert_eq!(after.tx(vif), before.tx(vif) + 1);
                 prop_assert_eq!(after.drops, before.drops);
             }
+            // Queued on a Hold flow: no counter moves until the agent decides.
+            Disposition::Held { flow } => {
+                held += 1;
+                prop_assert_eq!(&after.drops, &before.drops);
+                prop_assert!(r.flows().get(flow).is_some_and(|f| !f.held.is_empty()));
+            }
             Disposition::Drop(reason) => {
                 prop_assert_eq!(after.drops.get(reason), before.drops.get(reason) + 1);
                 prop_assert_eq!(after.drops.total(), before.drops.total() + 1);
@@ -419,9 +434,9 @@ fn check_accounting(bgpaas: bool, rpf: bool, inputs: &[FrameInput]) -> Result<()
             "rx counts every frame to an existing vif"
         );
         prop_assert_eq!(
-            tx + r.drops().total(),
+            tx + r.drops().total() + held,
             sent,
-            "every frame out or dropped once"
+            "every frame out, held or dropped once"
         );
         let per_vif: u64 = r.vifs().map(|v| v.drops.total()).sum();
         prop_assert_eq!(per_vif, r.drops().total() - missing);

@@ -6,7 +6,7 @@
 
 use vrsim_dataplane::drop::DropReason;
 use vrsim_dataplane::trace::{NoTrace, RpfExpect, Step, Trace};
-use vrsim_dataplane::{Disposition, PacketBuf, VRouter};
+use vrsim_dataplane::{Disposition, NhId, PacketBuf, VRouter};
 use vrsim_testkit::compute01;
 use vrsim_testkit::ids::*;
 use vrsim_testkit::seed::{self, FABRIC_VIF, TAP_VIF, VHOST_VIF};
@@ -17,10 +17,10 @@ fn run(
     vif: vrsim_dataplane::VifId,
     frame: &[u8],
 ) -> (Disposition, Vec<u8>, Trace) {
-    let mut buf = PacketBuf::with_capacity(1514);
     let mut trace = Trace::default();
-    let d = r.process(vif, frame, &mut buf, &mut trace);
-    (d, buf.frame().to_vec(), trace)
+    // A new flow is held, answered by the agent and sent on (one trace).
+    let (d, out) = vrsim_testkit::process_with_agent(r, vif, frame, &mut trace);
+    (d, out, trace)
 }
 
 /// rx on every vif = tx + to-host + drops, globally.
@@ -59,10 +59,10 @@ fn trace1_gateway_to_container_over_mplsogre() {
     let rpf = trace
         .steps
         .iter()
-        .find(|s| matches!(s, Step::Rpf { .. }))
+        .find(|s| matches!(s, Step::FlowRpf { .. }))
         .unwrap();
     assert!(
-        matches!(rpf, Step::Rpf { expect: RpfExpect::TunnelEndpoint(ip), pass: true, .. } if *ip == seed::GW_FABRIC_IP)
+        matches!(rpf, Step::FlowRpf { expect: RpfExpect::TunnelEndpoint(ip), pass: true, .. } if *ip == seed::GW_FABRIC_IP)
     );
     let tap = r.vif(TAP_VIF).unwrap();
     assert_eq!(
@@ -95,10 +95,10 @@ fn trace2_container_reply_to_gateway() {
     let rpf = trace
         .steps
         .iter()
-        .find(|s| matches!(s, Step::Rpf { .. }))
+        .find(|s| matches!(s, Step::FlowRpf { .. }))
         .unwrap();
     assert!(
-        matches!(rpf, Step::Rpf { expect: RpfExpect::Vif(v), pass: true, nh: n, .. } if *v == TAP_VIF && *n == nh(90)),
+        matches!(rpf, Step::FlowRpf { expect: RpfExpect::Vif(v), pass: true, nh: n, .. } if *v == TAP_VIF && *n == nh(90)),
         "{trace}"
     );
     assert_accounting(&r, 1);
@@ -112,10 +112,10 @@ fn trace3_without_the_bgpaas_route_rpf_drops_the_reply() {
     let rpf = trace
         .steps
         .iter()
-        .find(|s| matches!(s, Step::Rpf { .. }))
+        .find(|s| matches!(s, Step::FlowRpf { .. }))
         .unwrap();
     assert!(
-        matches!(rpf, Step::Rpf { expect: RpfExpect::TunnelEndpoint(ip), pass: false, .. } if *ip == seed::GW_FABRIC_IP),
+        matches!(rpf, Step::FlowRpf { expect: RpfExpect::TunnelEndpoint(ip), pass: false, .. } if *ip == seed::GW_FABRIC_IP),
         "{trace}"
     );
     assert_eq!(r.drops().get(DropReason::InvalidSource), 1);
@@ -125,11 +125,16 @@ fn trace3_without_the_bgpaas_route_rpf_drops_the_reply() {
     );
     assert_accounting(&r, 1);
 
-    // With RPF off on the network the reply passes.
+    // With RPF off on the network (the agent re-evaluates the flows: here
+    // they are flushed and made anew) the reply passes: S(nh) is nh 0.
     r.set_rpf(public(), false);
+    r.flush_flows();
     let (d, _, trace) = run(&mut r, TAP_VIF, &seed::container_reply_from_vm());
     assert_eq!(d, Disposition::Transmit { vif: FABRIC_VIF }, "{trace}");
-    assert!(!trace.steps.iter().any(|s| matches!(s, Step::Rpf { .. })));
+    assert!(trace.steps.iter().any(|s| matches!(
+        s,
+        Step::FlowRpf { nh, expect: RpfExpect::NoCheck, pass: true, .. } if *nh == NhId::DISCARD
+    )));
 }
 
 #[test]
@@ -207,12 +212,14 @@ fn untraced_path_gives_the_same_disposition() {
         (TAP_VIF, seed::container_reply_from_vm()),
         (FABRIC_VIF, seed::vxlan_vni4_to_vm()),
     ] {
+        // The first packet makes the flow; the next two hit it.
+        run(&mut r, vif, &frame);
         let untraced = r.process(vif, &frame, &mut buf, &mut NoTrace);
         let untraced_out = buf.frame().to_vec();
         let (traced, traced_out, _) = run(&mut r, vif, &frame);
         assert_eq!((untraced, untraced_out), (traced, traced_out));
     }
-    assert_accounting(&r, 6);
+    assert_accounting(&r, 9);
 }
 
 /// The container's echo reply with the given inner TTL, as the VM sends it.

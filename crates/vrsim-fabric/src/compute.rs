@@ -10,8 +10,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 use vrsim_control::Controller;
+use vrsim_dataplane::drop::DropReason;
 use vrsim_dataplane::trace::{Step, Trace};
-use vrsim_dataplane::{Disposition, PacketBuf, VifId};
+use vrsim_dataplane::{DataplaneError, Disposition, PacketBuf, VifId};
 use vrsim_wire::MacAddr;
 
 use crate::device::{Action, ArpAnswer, Device};
@@ -75,6 +76,8 @@ impl<'c> ComputeNode<'c> {
                 s,
                 Step::InetLookup { .. }
                     | Step::Rpf { .. }
+                    | Step::FlowRpf { .. }
+                    | Step::Flow { .. }
                     | Step::Label { .. }
                     | Step::Vnid { .. }
                     | Step::BridgeLookup { .. }
@@ -96,6 +99,50 @@ impl<'c> ComputeNode<'c> {
     }
 }
 
+impl ComputeNode<'_> {
+    /// The agent answers the flow miss of Hold flow `flow` (the decision is
+    /// the hop's next step) and the vRouter sends the held packet on; its
+    /// steps from the flow lookup on are the hop's too. Returns the held
+    /// packet's disposition and frame, and its last lookup and inet key;
+    /// the drop reason when the agent could not install the pair.
+    #[allow(clippy::type_complexity)]
+    fn answer_flow_miss(
+        &mut self,
+        flow: u32,
+        steps: &mut Vec<HopStep>,
+    ) -> Result<(Disposition, Vec<u8>, Option<Step>, Option<Ipv4Addr>), DropReason> {
+        let decision = self
+            .control
+            .answer_flow_miss(self.name, flow)
+            .map_err(|e| match e {
+                vrsim_control::ControlError::Dataplane {
+                    source: DataplaneError::FlowTableFull { .. },
+                    ..
+                } => DropReason::FlowTableFull,
+                _ => DropReason::FlowUnusable,
+            })?;
+        steps.push(HopStep::Agent { decision });
+        let router = self
+            .control
+            .vrouter_mut(self.name)
+            .ok_or(DropReason::FlowUnusable)?;
+        let mut trace = Trace::default();
+        let released = router.release(flow, &mut trace);
+        let from_flow = trace
+            .steps
+            .iter()
+            .position(|s| matches!(s, Step::Flow { .. }))
+            .unwrap_or(0);
+        trace.steps.drain(..from_flow);
+        let (lookup, inet_key) = self.record(steps, trace);
+        let (d, out) = released
+            .into_iter()
+            .next()
+            .ok_or(DropReason::FlowUnusable)?;
+        Ok((d, out, lookup, inet_key))
+    }
+}
+
 impl Device for ComputeNode<'_> {
     fn receive(&mut self, port: Option<&str>, frame: &[u8], steps: &mut Vec<HopStep>) -> Action {
         let port = port.unwrap_or("");
@@ -112,16 +159,31 @@ impl Device for ComputeNode<'_> {
         let mut trace = Trace::default();
         let mut buf = PacketBuf::with_capacity(frame.len() + 128);
         let disposition = router.process(vif, frame, &mut buf, &mut trace);
-        let (lookup, inet_key) = self.record(steps, trace);
+        let (mut lookup, mut inet_key) = self.record(steps, trace);
+        let (disposition, out) = match disposition {
+            Disposition::Held { flow } => match self.answer_flow_miss(flow, steps) {
+                Ok((d, out, l, k)) => {
+                    (lookup, inet_key) = (l.or(lookup), k.or(inet_key));
+                    (d, out)
+                }
+                Err(reason) => (Disposition::Drop(reason), Vec::new()),
+            },
+            d => (d, buf.frame().to_vec()),
+        };
         match disposition {
             Disposition::Transmit { vif } => Action::Out {
                 port: vif_port(vif),
-                frame: buf.frame().to_vec(),
+                frame: out,
                 resolve: None,
             },
             Disposition::ToHost { .. } => {
                 Action::Deliver(inet_key.unwrap_or(Ipv4Addr::UNSPECIFIED))
             }
+            // The agent decides every flow it is asked about, so nothing stays held.
+            Disposition::Held { .. } => Action::Drop(DropCause::VRouter {
+                reason: DropReason::FlowUnusable,
+                lookup,
+            }),
             Disposition::Drop(reason) => Action::Drop(DropCause::VRouter { reason, lookup }),
         }
     }

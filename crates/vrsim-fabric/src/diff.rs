@@ -128,9 +128,11 @@ fn is_lookup(s: &HopStep) -> bool {
         HopStep::Lookup { .. }
             | HopStep::RouteOrigin { .. }
             | HopStep::Arp { .. }
+            | HopStep::Agent { .. }
             | HopStep::VRouter(
                 Step::InetLookup { .. }
                     | Step::Rpf { .. }
+                    | Step::FlowRpf { .. }
                     | Step::Label { .. }
                     | Step::Vnid { .. }
                     | Step::BridgeLookup { .. }

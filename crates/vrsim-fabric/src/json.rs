@@ -27,7 +27,7 @@
 //! `other {}` for a step this schema version does not know.
 
 use serde::{Deserialize, Serialize};
-use vrsim_dataplane::trace::{RpfExpect, Step as DpStep, TrapReason};
+use vrsim_dataplane::trace::{FlowOutcome, RpfExpect, Step as DpStep, TrapReason};
 use vrsim_wire::dissect;
 
 use crate::packet::Probe as ProbeKind;
@@ -227,6 +227,40 @@ pub enum StepKind {
         mac: String,
         to: String,
     },
+    Flow {
+        index: Option<u32>,
+        proto: u8,
+        source: String,
+        sport: u16,
+        destination: String,
+        dport: u16,
+        key_nh: u32,
+        outcome: String,
+    },
+    FlowHeld {
+        index: u32,
+        queued: u8,
+    },
+    FlowRpf {
+        index: u32,
+        source: String,
+        nh: u32,
+        expect: String,
+        pass: bool,
+    },
+    Held {
+        flow: u32,
+    },
+    Agent {
+        forward: u32,
+        reverse: u32,
+        action: String,
+        drop_reason: Option<String>,
+        why: String,
+        src_nh: u32,
+        reverse_src_nh: u32,
+        ecmp_index: Option<u8>,
+    },
     Other {},
 }
 
@@ -256,6 +290,16 @@ pub struct Outcome {
 
 fn s(x: impl ToString) -> String {
     x.to_string()
+}
+
+fn expect_text(expect: RpfExpect) -> String {
+    match expect {
+        RpfExpect::Vif(v) => format!("ingress vif0/{v}"),
+        RpfExpect::TunnelEndpoint(ip) => format!("outer source {ip}"),
+        RpfExpect::AnyEcmpMember => "any ecmp member".into(),
+        RpfExpect::NoCheck => "no check".into(),
+        RpfExpect::NoSourceRoute => "no source route".into(),
+    }
 }
 
 fn opt<T: ToString>(x: Option<T>) -> Option<String> {
@@ -323,13 +367,7 @@ fn dp_step(st: &DpStep) -> StepKind {
             source: s(src),
             matched: opt(matched),
             nh: nh.value(),
-            expect: match expect {
-                RpfExpect::Vif(v) => format!("ingress vif0/{v}"),
-                RpfExpect::TunnelEndpoint(ip) => format!("outer source {ip}"),
-                RpfExpect::AnyEcmpMember => "any ecmp member".into(),
-                RpfExpect::NoCheck => "no check".into(),
-                RpfExpect::NoSourceRoute => "no source route".into(),
-            },
+            expect: expect_text(expect),
             pass,
         },
         DpStep::Ttl { from, to } => StepKind::Ttl { from, to },
@@ -371,9 +409,44 @@ fn dp_step(st: &DpStep) -> StepKind {
                 TrapReason::ZeroTtl => "zero ttl",
                 TrapReason::HandleDf => "handle df",
                 TrapReason::RouterAlert => "router alert",
+                TrapReason::FlowMiss => "flow miss",
+                TrapReason::FlowActionHold => "flow action hold",
             }
             .into(),
         },
+        DpStep::Flow {
+            index,
+            key,
+            outcome,
+        } => StepKind::Flow {
+            index,
+            proto: key.proto,
+            source: s(key.src),
+            sport: key.sport,
+            destination: s(key.dst),
+            dport: key.dport,
+            key_nh: key.nh.value(),
+            outcome: match outcome {
+                FlowOutcome::Hit(a) => format!("hit {}", a.letter()),
+                FlowOutcome::Miss => "miss".into(),
+                FlowOutcome::Bypass => "no flow".into(),
+            },
+        },
+        DpStep::FlowHeld { index, queued } => StepKind::FlowHeld { index, queued },
+        DpStep::FlowRpf {
+            index,
+            src,
+            nh,
+            expect,
+            pass,
+        } => StepKind::FlowRpf {
+            index,
+            source: s(src),
+            nh: nh.value(),
+            expect: expect_text(expect),
+            pass,
+        },
+        DpStep::Held { flow } => StepKind::Held { flow },
         DpStep::ToHost { vif } => StepKind::ToHost { vif: vif.value() },
         DpStep::Drop { reason } => StepKind::Drop { reason: s(reason) },
         _ => StepKind::Other {},
@@ -383,6 +456,18 @@ fn dp_step(st: &DpStep) -> StepKind {
 fn step(st: &HopStep) -> Step {
     let kind = match st {
         HopStep::Send { what } => StepKind::Send { what: what.clone() },
+        HopStep::Agent { decision: d } => StepKind::Agent {
+            forward: d.forward,
+            reverse: d.reverse,
+            action: d.action.letter().to_string(),
+            drop_reason: (d.action == vrsim_dataplane::flow::FlowAction::Drop)
+                .then(|| d.drop_reason.name().map(str::to_owned))
+                .flatten(),
+            why: d.why.clone(),
+            src_nh: d.src_nh.value(),
+            reverse_src_nh: d.reverse_src_nh.value(),
+            ecmp_index: d.ecmp_index,
+        },
         HopStep::VRouter(d) => dp_step(d),
         HopStep::RouteOrigin { prefix, why } => StepKind::RouteOrigin {
             prefix: s(prefix),

@@ -7,6 +7,7 @@ use core::fmt;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
+use vrsim_control::FlowDecision;
 use vrsim_dataplane::drop::DropReason;
 use vrsim_dataplane::trace::Step;
 use vrsim_wire::{MacAddr, dissect};
@@ -73,6 +74,11 @@ pub enum HopStep {
         label: u32,
         /// Where it leads.
         table: String,
+    },
+    /// A compute node's agent answered a flow miss and installed a flow pair.
+    Agent {
+        /// What it decided.
+        decision: FlowDecision,
     },
     /// The underlay switched the frame by destination MAC.
     Switch {
@@ -335,8 +341,11 @@ impl FabricTrace {
                         | Step::Rewrite { .. }
                         | Step::Decap { .. }
                         | Step::Label { .. }
-                        | Step::Rpf { .. }),
+                        | Step::Rpf { .. }
+                        | Step::Flow { .. }
+                        | Step::FlowRpf { .. }),
                     ) => Some(st.to_string()),
+                    HopStep::Agent { decision } => Some(decision.to_string()),
                     _ => None,
                 };
                 if let Some(l) = line {
@@ -381,6 +390,7 @@ impl fmt::Display for HopStep {
             } => write!(f, "push MPLSoGRE label {label} {sip} > {dip} via {via}"),
             HopStep::Pop { label, table } => write!(f, "pop MPLSoGRE label {label} -> {table}"),
             HopStep::Switch { mac, to } => write!(f, "switch {mac} -> {to}"),
+            HopStep::Agent { decision } => write!(f, "{decision}"),
         }
     }
 }

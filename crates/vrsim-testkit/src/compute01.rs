@@ -109,16 +109,20 @@ pub fn compute01(bgpaas: bool) -> Result<VRouter, DataplaneError> {
         VifFlags::L3,
     ))?;
     let tap_flags = VifFlags::POLICY | l3l2 | VifFlags::DHCP | VifFlags::UNKNOWN_UC_FLOOD;
-    r.add_vif(vif(
-        TAP_VIF,
-        VifType::Virtual,
-        "tapc7807e22-f2",
-        VROUTER_MAC,
-        None,
-        VRF_PUBLIC,
-        9160,
-        tap_flags,
-    ))?;
+    // The tap's flow-key nexthop (`vif_nh_id`) is its L3 Encap nexthop, as the agent programs it.
+    r.add_vif(VifConfig {
+        nh: Some(NH_VM),
+        ..vif(
+            TAP_VIF,
+            VifType::Virtual,
+            "tapc7807e22-f2",
+            VROUTER_MAC,
+            None,
+            VRF_PUBLIC,
+            9160,
+            tap_flags,
+        )
+    })?;
 
     let nh = |id, kind, family, flags, vrf| NexthopConfig {
         id,

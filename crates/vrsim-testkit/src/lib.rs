@@ -45,3 +45,31 @@ pub mod seed {
 pub fn compute01() -> vrsim::dataplane::VRouter {
     seed::compute01(true).unwrap_or_else(|e| panic!("compute01's fixture is refused: {e}"))
 }
+
+/// Process `frame` on `router` as a compute node does with its agent: a
+/// packet held on a new flow is answered by the agent's logic
+/// (`vrsim::control::flows::answer_flow_miss`, no policies) and sent on.
+/// The frame that left (if any) is returned with the disposition.
+#[cfg(feature = "scenario")]
+pub fn process_with_agent<T: vrsim::dataplane::trace::Tracer>(
+    router: &mut vrsim::dataplane::VRouter,
+    vif: vrsim::dataplane::VifId,
+    frame: &[u8],
+    trace: &mut T,
+) -> (vrsim::dataplane::Disposition, Vec<u8>) {
+    use vrsim::dataplane::{Disposition, PacketBuf};
+    let mut buf = PacketBuf::with_capacity(frame.len() + 128);
+    let d = router.process(vif, frame, &mut buf, trace);
+    let Disposition::Held { flow } = d else {
+        return (d, buf.frame().to_vec());
+    };
+    let policy = vrsim::control::flows::Policies {
+        network: None,
+        policies: &[],
+        subnet: &|_| None,
+    };
+    if vrsim::control::flows::answer_flow_miss(router, flow, &policy).is_err() {
+        return (d, Vec::new());
+    }
+    router.release(flow, trace).pop().unwrap_or((d, Vec::new()))
+}

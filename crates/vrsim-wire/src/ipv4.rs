@@ -173,6 +173,13 @@ impl<'a> Ipv4View<'a> {
         self.packet.get_flags() & FLAG_MF != 0 || self.packet.get_fragment_offset() != 0
     }
 
+    /// The fragment offset, in 8-byte units (0 for a whole packet or the
+    /// first fragment).
+    #[inline]
+    pub fn fragment_offset(&self) -> u16 {
+        self.packet.get_fragment_offset()
+    }
+
     /// The header bytes, options included.
     #[inline]
     pub fn header(&self) -> &'a [u8] {

@@ -304,6 +304,8 @@ impl Builder<'_> {
         let tap = VifConfig {
             mtu: p.mtu,
             flags: tap_flags,
+            // The interface's flow-key nexthop (`vif_nh_id`): its L3 Encap nexthop.
+            nh: Some(pi.nh),
             ..vif(pi.vif, VifType::Virtual, &p.tap, VROUTER_MAC, None, vrf)
         };
         s.vifs.insert(pi.vif, tap);

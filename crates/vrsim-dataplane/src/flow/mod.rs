@@ -11,12 +11,14 @@
 //! a handful of entries.
 
 mod key;
+mod program;
 
 use std::net::Ipv4Addr;
 
 use hashbrown::HashMap;
 
 pub use key::{AF_INET, FlowKey, IPV4_KEY_LEN, vr_hash};
+pub use program::FlowRequest;
 
 use crate::ids::{NhId, VifId, VrfId};
 
@@ -426,6 +428,36 @@ impl FlowTable {
     /// The counters.
     pub fn stats(&self) -> FlowTableStats {
         self.stats
+    }
+
+    /// Count a Hold flow the datapath created on a miss.
+    pub(crate) fn count_created(&mut self) {
+        self.stats.created += 1;
+    }
+
+    /// Evict the flow at `index` and its reverse flow when TCP made the
+    /// pair dead (`vr_flow_mark_evict`): both entries are freed.
+    pub(crate) fn evict_if_dead(&mut self, index: u32) {
+        let Some(e) = self.entries.get(&index) else {
+            return;
+        };
+        if !e.tcp.contains(TcpFlags::DEAD) {
+            return;
+        }
+        let rflow = e.rflow.filter(|_| e.flags.contains(FlowFlags::RFLOW_VALID));
+        self.remove(index);
+        if let Some(r) = rflow
+            && self
+                .entries
+                .get(&r)
+                .is_some_and(|e| e.action != FlowAction::Hold)
+        {
+            self.remove(r);
+        }
+    }
+
+    pub(crate) fn stats_mut(&mut self) -> &mut FlowTableStats {
+        &mut self.stats
     }
 
     /// The first entry of the bucket `key` hashes to (`vr_htable_find_free_hentry`).

@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn mplsogre_carries_the_route_label_and_the_inner_ip_id() {
         let mut r = node();
-        let (d, out, steps) = run(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 64)));
+        let (d, out, steps) = run_with_agent(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 64)));
         assert_eq!(d, Disposition::Transmit { vif: FABRIC });
         let d = dissect(&out);
         assert_eq!(d.chain(), "eth:ipv4:gre:mpls:ipv4:icmp", "{d}");
@@ -247,7 +247,7 @@ mod tests {
             .expect("route");
         let mut ids = Vec::new();
         for _ in 0..2 {
-            let (_, out, _) = run(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 64)));
+            let (_, out, _) = run_with_agent(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 64)));
             let d = dissect(&out);
             let hs: Vec<_> = d.iter().collect();
             let (Header::Ipv4(outer), Header::Udp(u)) = (hs[1], hs[2]) else {
@@ -260,7 +260,7 @@ mod tests {
         assert_eq!(ids, [1, 2]);
         // A clone carries the counter on.
         let mut copy = r.clone();
-        let (_, out, _) = run(&mut copy, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 64)));
+        let (_, out, _) = run_with_agent(&mut copy, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 64)));
         let Some(Header::Ipv4(outer)) = dissect(&out).iter().nth(1).copied() else {
             panic!()
         };
@@ -293,7 +293,7 @@ mod tests {
             .expect("ipv4")
             .compute_checksum();
         frame[14 + 10..14 + 12].copy_from_slice(&sum.to_be_bytes());
-        let (d, _, steps) = run(&mut r, TAP, &frame);
+        let (d, _, steps) = run_with_agent(&mut r, TAP, &frame);
         assert_eq!(d, Disposition::ToHost { vif: AGENT });
         assert!(steps.iter().any(|s| matches!(
             s,

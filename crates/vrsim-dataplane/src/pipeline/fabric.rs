@@ -218,7 +218,7 @@ mod tests {
     fn mplsogre_is_decapsulated_and_its_label_leads_to_the_vm() {
         let mut r = node();
         let frame = from_gateway(LABEL_IN, 64, echo(REMOTE_IP, VM_IP, 63));
-        let (d, out, steps) = run(&mut r, FABRIC, &frame);
+        let (d, out, steps) = run_with_agent(&mut r, FABRIC, &frame);
         assert_eq!(d, Disposition::Transmit { vif: TAP });
         assert!(steps.iter().any(|s| matches!(
             s,
@@ -250,7 +250,7 @@ mod tests {
     fn an_unknown_label_is_an_invalid_label_drop() {
         let mut r = node();
         let frame = from_gateway(99, 64, echo(REMOTE_IP, VM_IP, 63));
-        let (d, _, _) = run(&mut r, FABRIC, &frame);
+        let (d, _, _) = run_with_agent(&mut r, FABRIC, &frame);
         assert_eq!(d, Disposition::Drop(DropReason::InvalidLabel));
     }
 
@@ -258,7 +258,7 @@ mod tests {
     fn an_outer_ttl_of_one_is_trapped_to_the_agent_before_decapsulation() {
         let mut r = node();
         let frame = from_gateway(LABEL_IN, 1, echo(REMOTE_IP, VM_IP, 63));
-        let (d, _, steps) = run(&mut r, FABRIC, &frame);
+        let (d, _, steps) = run_with_agent(&mut r, FABRIC, &frame);
         assert_eq!(d, Disposition::ToHost { vif: AGENT });
         assert!(steps.iter().any(|s| matches!(
             s,
@@ -283,7 +283,7 @@ mod tests {
             .expect("ipv4")
             .compute_checksum();
         frame[24..26].copy_from_slice(&sum.to_be_bytes());
-        let (d, _, _) = run(&mut r, FABRIC, &frame);
+        let (d, _, _) = run_with_agent(&mut r, FABRIC, &frame);
         assert_eq!(d, Disposition::Drop(DropReason::Pull));
     }
 
@@ -297,7 +297,7 @@ mod tests {
             .payload(b"ssh")
             .build()
             .expect("builds");
-        let (d, out, _) = run(&mut r, FABRIC, &frame);
+        let (d, out, _) = run_with_agent(&mut r, FABRIC, &frame);
         assert_eq!(d, Disposition::ToHost { vif: VHOST });
         assert_eq!(out.len(), frame.len(), "handed up with its Ethernet header");
     }
@@ -316,7 +316,7 @@ mod tests {
             .append(inner)
             .build()
             .expect("builds");
-        let (d, _, steps) = run(&mut r, FABRIC, &frame);
+        let (d, _, steps) = run_with_agent(&mut r, FABRIC, &frame);
         assert_eq!(d, Disposition::Transmit { vif: TAP });
         assert!(
             steps
@@ -345,7 +345,7 @@ mod tests {
             )
             .build()
             .expect("builds");
-        let (d, _, _) = run(&mut r, FABRIC, &frame);
+        let (d, _, _) = run_with_agent(&mut r, FABRIC, &frame);
         assert_eq!(d, Disposition::Drop(DropReason::InvalidVnid));
     }
 }

@@ -1,23 +1,21 @@
 //! The common forwarding core: `vr_forward` (the inet lookup and the TTL),
-//! flow processing with RPF (`vr_flow_forward`: vrsim applies RPF as the
-//! agent's flows would, without a flow table yet), and `nh_output`, which
+//! the call into flow processing (in [`super::flow`]), and `nh_output`, which
 //! walks the nexthop chain: Receive, L2 Receive, Vrf_Translate, Encap,
 //! Composite ECMP, and Tunnel (in [`super::encap`]).
-
-use std::net::IpAddr;
 
 use vrsim_wire::ethernet::{EthernetView, EthernetViewMut, HEADER_LEN as ETH_LEN};
 use vrsim_wire::ipv4::Ipv4View;
 use vrsim_wire::{EtherType, ip_version};
 
-use super::lookup::{flow_hash, forward_ttl, traced_prefix};
+use super::lookup::forward_ttl;
 use super::{Ctx, Disposition, Fmd, MAX_NH_CHAIN};
 use crate::drop::DropReason;
+use crate::flow::vr_hash;
 use crate::ids::{NhId, VifId};
 use crate::nexthop::{EcmpMember, NexthopConfig, NhFamily, NhFlags, NhKind};
 use crate::packet::PacketBuf;
 use crate::trace::{RpfExpect, Step, Tracer, TrapReason};
-use crate::vif::{VifFlags, VifType};
+use crate::vif::VifType;
 use crate::vrouter::VRouter;
 
 impl VRouter {
@@ -52,37 +50,11 @@ impl VRouter {
         self.nh_output(fmd, nh, true, buf, cx)
     }
 
-    /// RPF on the packet's source (the agent's reverse-path flows, `vr_flow_forward`): `None` when it passes.
-    fn rpf<T: Tracer>(&self, fmd: &Fmd, ip: &[u8], trace: &mut T) -> Option<DropReason> {
-        if !self.vrfs.get(fmd.vrf.index()).is_none_or(|v| v.rpf) {
-            return None;
-        }
-        let src = Ipv4View::new_checked(ip).ok()?.src();
-        let (nh, matched, _) = self.route4(fmd.vrf, src);
-        let (expect, pass) = match (matched, self.nh(nh).map(|n| &n.config.kind)) {
-            (None, _) => (RpfExpect::NoSourceRoute, false),
-            (Some(_), Some(kind)) => self.rpf_rule(fmd, kind, 0),
-            (Some(_), None) => (RpfExpect::NoCheck, true),
-        };
-        trace.step(Step::Rpf {
-            vrf: fmd.vrf,
-            src: IpAddr::V4(src),
-            matched: traced_prefix::<T>(src, matched),
-            nh,
-            expect,
-            pass,
-        });
-        match (pass, expect) {
-            (true, _) => None,
-            // The agent makes a short flow (`NoSrcRt`): the vRouter drops by flow action.
-            (false, RpfExpect::NoSourceRoute) => Some(DropReason::FlowActionDrop),
-            (false, _) => Some(DropReason::InvalidSource),
-        }
-    }
-
-    /// The RPF rule of a source nexthop (the agent's reverse-path flows, `vr_flow_forward`). Composites recurse
-    /// into their members, as deep as the nexthop chain may go.
-    fn rpf_rule(&self, fmd: &Fmd, kind: &NhKind, depth: u8) -> (RpfExpect, bool) {
+    /// The reverse-path rule of a flow's source nexthop (`nh_validate_src`:
+    /// `nh_encap_validate_src`, `nh_gre_tunnel_validate_src`,
+    /// `nh_composite_ecmp_validate_src`). Composites recurse into their
+    /// members, as deep as the nexthop chain may go.
+    pub(super) fn rpf_rule(&self, fmd: &Fmd, kind: &NhKind, depth: u8) -> (RpfExpect, bool) {
         match kind {
             NhKind::Encap { oif, .. } => (
                 RpfExpect::Vif(*oif),
@@ -132,16 +104,8 @@ impl VRouter {
         if !c.flags.contains(NhFlags::VALID) {
             return Disposition::Drop(DropReason::InvalidNh);
         }
-        // Flow processing (and so RPF) for IPv4, routed or bridged
-        // (`vr_flow_forward`), once per packet.
-        if !fmd.flow_done
-            && let Some(at) = self.flow_ip_offset(&fmd, c, l3, buf.frame())
-        {
-            fmd.flow_done = true;
-            let ip = buf.frame().get(at..).unwrap_or_default();
-            if let Some(reason) = self.flow_rpf(&fmd, ip, cx.trace) {
-                return Disposition::Drop(reason);
-            }
+        if let Some(d) = self.flow_gate(&mut fmd, c, l3, buf, cx) {
+            return d;
         }
         match &c.kind {
             NhKind::Discard => Disposition::Drop(DropReason::Discard),
@@ -177,7 +141,7 @@ impl VRouter {
             }
             kind @ NhKind::Tunnel { .. } => self.tunnel_output(&fmd, kind, l3, buf, cx),
             NhKind::Composite { members } => {
-                let Some(member) = ecmp_member(id, members, l3, buf.frame(), cx.trace) else {
+                let Some(member) = self.ecmp_member(&fmd, id, members, l3, buf.frame(), cx) else {
                     return Disposition::Drop(DropReason::InvalidNh);
                 };
                 if let Some(l) = member.label {
@@ -188,43 +152,31 @@ impl VRouter {
         }
     }
 
-    /// Whether the packet goes through flow processing, and where its IPv4
-    /// header is if so: when the nexthop has the Policy or FlowLookup flag or
-    /// the packet entered on a vif with Policy, and it is IPv4 (`frame`
-    /// starts where `l3` says).
+    /// Flow processing for IPv4, routed or bridged (`vr_flow_forward`), once
+    /// per packet: `Some` when the packet is held or dropped there.
     #[inline(always)]
-    fn flow_ip_offset(
+    fn flow_gate<T: Tracer>(
         &self,
-        fmd: &Fmd,
+        fmd: &mut Fmd,
         c: &NexthopConfig,
         l3: bool,
-        frame: &[u8],
-    ) -> Option<usize> {
-        let policy = c.flags.contains(NhFlags::POLICY) || c.flags.contains(NhFlags::FLOW_LOOKUP);
-        let flow = policy
-            || self
-                .vif(fmd.ingress)
-                .is_some_and(|v| v.config.flags.contains(VifFlags::POLICY));
-        match (flow, l3) {
-            (false, _) => None,
-            (true, true) => Some(0),
-            (true, false) => EthernetView::new_checked(frame)
-                .is_ok_and(|e| e.ethertype() == EtherType::Ipv4)
-                .then_some(ETH_LEN),
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Option<Disposition> {
+        if fmd.flow_done {
+            return None;
         }
-    }
-
-    /// The flow stage's checks on an IPv4 packet (`ip`): RPF, the drop reason if it fails.
-    #[inline(always)]
-    fn flow_rpf<T: Tracer>(&self, fmd: &Fmd, ip: &[u8], trace: &mut T) -> Option<DropReason> {
+        let forced = self.flow_wanted(fmd, c)?;
+        fmd.flow_done = true;
+        let at = ipv4_offset(l3, buf.frame())?;
         // A packet that came by label skips routing: show the route its flow takes.
         if T::ENABLED
             && fmd.from_fabric
-            && let Ok(v) = Ipv4View::new_checked(ip)
+            && let Ok(v) = Ipv4View::new_checked(buf.frame().get(at..).unwrap_or_default())
         {
-            self.inet_lookup(fmd.vrf, v.dst(), trace);
+            self.inet_lookup(fmd.vrf, v.dst(), cx.trace);
         }
-        self.rpf(fmd, ip, trace)
+        self.flow_stage(fmd, c, forced, at, buf, cx)
     }
 
     /// An Encap nexthop (`nh_encap_l3_unicast`, `nh_encap_l2_unicast`): an
@@ -267,29 +219,68 @@ impl VRouter {
     }
 }
 
-/// A Composite ECMP nexthop's member for this packet: the one its flow hash
-/// picks (`nh_composite_ecmp`), recorded as an `Ecmp` step.
-fn ecmp_member<'m, T: Tracer>(
-    id: NhId,
-    members: &'m [EcmpMember],
-    l3: bool,
-    frame: &[u8],
-    trace: &mut T,
-) -> Option<&'m EcmpMember> {
-    let index = flow_hash(frame, l3) as usize % members.len().max(1);
-    let member = members.get(index)?;
-    trace.step(Step::Ecmp {
-        nh: id,
-        index,
-        member: member.nh,
-    });
-    Some(member)
+/// Where the IPv4 header of `frame` starts (`l3`: at 0; else after an
+/// Ethernet header carrying IPv4); `None` for anything else.
+fn ipv4_offset(l3: bool, frame: &[u8]) -> Option<usize> {
+    if l3 {
+        return (ip_version(frame) == Some(4)).then_some(0);
+    }
+    EthernetView::new_checked(frame)
+        .is_ok_and(|e| e.ethertype() == EtherType::Ipv4)
+        .then_some(ETH_LEN)
+}
+
+impl VRouter {
+    /// A Composite ECMP nexthop's member for this packet
+    /// (`nh_composite_ecmp_select_nh`): the one its flow is pinned to, else
+    /// the vRouter's hash of the flow key modulo the member count, pinned
+    /// in the flow when there is one; recorded as an `Ecmp` step. Without a
+    /// flow the key is built from the packet as the flow's would be; a
+    /// frame that is not IPv4 hashes its Ethernet header.
+    fn ecmp_member<'m, T: Tracer>(
+        &self,
+        fmd: &Fmd,
+        id: NhId,
+        members: &'m [EcmpMember],
+        l3: bool,
+        frame: &[u8],
+        cx: &mut Ctx<'_, T>,
+    ) -> Option<&'m EcmpMember> {
+        let n = members.len().max(1) as u32;
+        let flow = fmd.flow_index.and_then(|i| cx.flows.get_mut(i));
+        let index = match flow {
+            Some(e) => match e.ecmp_index {
+                Some(i) if u32::from(i) < n => u32::from(i),
+                _ => {
+                    let i = e.key.hash() % n;
+                    e.ecmp_index = u8::try_from(i).ok();
+                    i
+                }
+            },
+            None => {
+                let key = ipv4_offset(l3, frame)
+                    .and_then(|at| Ipv4View::new_checked(frame.get(at..)?).ok())
+                    .and_then(|ip| self.flow_key(fmd, &ip).ok().flatten());
+                match key {
+                    Some(k) => k.hash() % n,
+                    None => vr_hash(frame.get(..ETH_LEN).unwrap_or(frame), 0) % n,
+                }
+            }
+        } as usize;
+        let member = members.get(index)?;
+        cx.trace.step(Step::Ecmp {
+            nh: id,
+            index,
+            member: member.nh,
+        });
+        Some(member)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nexthop::{NhFamily, NhFlags};
+    use crate::nexthop::{NexthopConfig, NhFamily, NhFlags};
     use crate::testing::*;
     use smallvec::smallvec;
     use vrsim_wire::MplsLabel;
@@ -297,7 +288,7 @@ mod tests {
     #[test]
     fn a_vm_packet_is_routed_with_its_ttl_decremented_and_rpf_passing() {
         let mut r = node();
-        let (d, _, steps) = run(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 64)));
+        let (d, _, steps) = run_with_agent(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 64)));
         assert_eq!(d, Disposition::Transmit { vif: FABRIC });
         assert!(
             steps
@@ -305,7 +296,7 @@ mod tests {
                 .any(|s| matches!(s, Step::Ttl { from: 64, to: 63 }))
         );
         assert!(steps.iter().any(
-            |s| matches!(s, Step::Rpf { pass: true, expect: RpfExpect::Vif(v), .. } if *v == TAP)
+            |s| matches!(s, Step::FlowRpf { pass: true, expect: RpfExpect::Vif(v), .. } if *v == TAP)
         ));
     }
 
@@ -313,12 +304,12 @@ mod tests {
     fn a_spoofed_source_fails_rpf_as_invalid_source() {
         let mut r = node();
         let spoofed = std::net::Ipv4Addr::new(198, 51, 100, 7);
-        let (d, _, steps) = run(&mut r, TAP, &from_vm(echo(spoofed, REMOTE_IP, 64)));
+        let (d, _, steps) = run_with_agent(&mut r, TAP, &from_vm(echo(spoofed, REMOTE_IP, 64)));
         assert_eq!(d, Disposition::Drop(DropReason::InvalidSource));
         assert!(
             steps
                 .iter()
-                .any(|s| matches!(s, Step::Rpf { pass: false, .. }))
+                .any(|s| matches!(s, Step::FlowRpf { pass: false, .. }))
         );
     }
 
@@ -327,14 +318,14 @@ mod tests {
         let mut r = node();
         r.set_rpf(VRF, false);
         let spoofed = std::net::Ipv4Addr::new(198, 51, 100, 7);
-        let (d, _, _) = run(&mut r, TAP, &from_vm(echo(spoofed, REMOTE_IP, 64)));
+        let (d, _, _) = run_with_agent(&mut r, TAP, &from_vm(echo(spoofed, REMOTE_IP, 64)));
         assert_eq!(d, Disposition::Transmit { vif: FABRIC });
     }
 
     #[test]
     fn a_ttl_that_reaches_zero_is_trapped_to_the_agent() {
         let mut r = node();
-        let (d, _, steps) = run(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 1)));
+        let (d, _, steps) = run_with_agent(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 1)));
         assert_eq!(d, Disposition::ToHost { vif: AGENT });
         assert!(steps.iter().any(|s| matches!(
             s,
@@ -347,7 +338,7 @@ mod tests {
     #[test]
     fn a_ttl_of_zero_is_a_ttl_exceeded_drop() {
         let mut r = node();
-        let (d, _, _) = run(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 0)));
+        let (d, _, _) = run_with_agent(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 0)));
         assert_eq!(d, Disposition::Drop(DropReason::TtlExceeded));
     }
 
@@ -355,7 +346,7 @@ mod tests {
     fn the_encap_rewrite_keeps_the_packet_ethertype() {
         let mut r = node();
         let frame = from_gateway(LABEL_IN, 64, echo(REMOTE_IP, VM_IP, 63));
-        let (_, out, steps) = run(&mut r, FABRIC, &frame);
+        let (_, out, steps) = run_with_agent(&mut r, FABRIC, &frame);
         let eth = EthernetView::new_checked(&out).expect("ethernet");
         assert_eq!(
             (eth.dst(), eth.src(), eth.ethertype()),
@@ -403,8 +394,8 @@ mod tests {
         })
         .expect("composite");
         let dst = route_via(&mut r, 30);
-        let (_, first, steps) = run(&mut r, TAP, &from_vm(echo(VM_IP, dst, 64)));
-        let (_, again, _) = run(&mut r, TAP, &from_vm(echo(VM_IP, dst, 64)));
+        let (_, first, steps) = run_with_agent(&mut r, TAP, &from_vm(echo(VM_IP, dst, 64)));
+        let (_, again, _) = run_with_agent(&mut r, TAP, &from_vm(echo(VM_IP, dst, 64)));
         assert!(steps.iter().any(|s| matches!(s, Step::Ecmp { .. })));
         // The same flow takes the same member, so the same label (the IP IDs differ only per packet).
         let label_at = 14 + 20 + 4;
@@ -423,7 +414,7 @@ mod tests {
         })
         .expect("translate");
         let dst = route_via(&mut r, 40);
-        let (d, _, _) = run(&mut r, TAP, &from_vm(echo(VM_IP, dst, 64)));
+        let (d, _, _) = run_with_agent(&mut r, TAP, &from_vm(echo(VM_IP, dst, 64)));
         assert_eq!(d, Disposition::Drop(DropReason::PacketLoop));
     }
 }

@@ -33,6 +33,7 @@
 
 mod encap;
 mod fabric;
+mod flow;
 mod forward;
 mod lookup;
 mod tap;
@@ -43,6 +44,7 @@ use vrsim_wire::MplsLabel;
 use vrsim_wire::ethernet::EthernetView;
 
 use crate::drop::DropReason;
+use crate::flow::FlowTable;
 use crate::ids::{NhId, VifId, VrfId};
 use crate::packet::PacketBuf;
 use crate::trace::{Step, Tracer, TrapReason};
@@ -61,6 +63,13 @@ pub enum Disposition {
     ToHost {
         /// The vif it went through.
         vif: VifId,
+    },
+    /// Queued on a Hold flow until the agent decides it (the first packet
+    /// of a flow is also trapped to the agent as a flow miss);
+    /// [`VRouter::release`] sends it on.
+    Held {
+        /// The flow's index.
+        flow: u32,
     },
     /// Dropped and counted.
     Drop(DropReason),
@@ -84,6 +93,8 @@ pub(crate) struct Fmd {
     pub(crate) vrf: VrfId,
     /// Whether flow processing (and RPF) has run.
     pub(crate) flow_done: bool,
+    /// The flow the packet matched (`fmd_flow_index`).
+    pub(crate) flow_index: Option<u32>,
     /// The packet's TTL as the vRouter tracks it (`vp_ttl`): the IPv4 TTL
     /// after `vr_forward`'s decrement, or the MPLS TTL less one.
     pub(crate) ttl: Option<u8>,
@@ -100,6 +111,13 @@ pub(crate) struct Ctx<'t, T> {
     pub(crate) trace: &'t mut T,
     /// The last outer IPv4 ID handed out.
     pub(crate) ip_id: u16,
+    /// The flow table, lent out of the router for the trip.
+    pub(crate) flows: &'t mut FlowTable,
+    /// The frame as it arrived (what a Hold flow queues).
+    pub(crate) frame: &'t [u8],
+    /// Whether this is a held packet sent on after the agent's decision
+    /// (its flow counted it when it was held).
+    pub(crate) reinjected: bool,
 }
 
 /// How many nexthops one packet may follow before it is dropped as a loop.
@@ -118,6 +136,18 @@ impl VRouter {
         buf: &mut PacketBuf,
         trace: &mut T,
     ) -> Disposition {
+        self.run(ingress, frame, buf, trace, false)
+    }
+
+    /// Receive (or, `reinjected`, send on a held) `frame`, and count the outcome.
+    fn run<T: Tracer>(
+        &mut self,
+        ingress: VifId,
+        frame: &[u8],
+        buf: &mut PacketBuf,
+        trace: &mut T,
+        reinjected: bool,
+    ) -> Disposition {
         buf.load(frame);
         trace.step(Step::Rx {
             vif: ingress,
@@ -125,21 +155,47 @@ impl VRouter {
         });
         let outcome = match self.vif_mut(ingress) {
             Some(vif) => {
-                vif.stats.rx_packets += 1;
-                vif.stats.rx_bytes += frame.len() as u64;
+                if !reinjected {
+                    vif.stats.rx_packets += 1;
+                    vif.stats.rx_bytes += frame.len() as u64;
+                }
                 let (kind, vrf) = (vif.config.kind, vif.config.vrf);
+                let mut flows = std::mem::take(&mut self.flows);
                 let mut cx = Ctx {
                     trace,
                     ip_id: self.ip_id,
+                    flows: &mut flows,
+                    frame,
+                    reinjected,
                 };
                 let outcome = self.receive(ingress, kind, vrf, buf, &mut cx);
                 self.ip_id = cx.ip_id;
+                self.flows = flows;
                 outcome
             }
             None => Disposition::Drop(DropReason::InvalidIf),
         };
         self.account(ingress, buf, outcome, trace);
         outcome
+    }
+
+    /// Send on the packets held by flow `index` once the agent has decided
+    /// it (`vr_flush_entry`): each goes through the pipeline again, as the
+    /// vRouter reinjects it, and meets the flow's action. Returns each
+    /// packet's disposition and the frame it left as; nothing while the flow
+    /// is still in Hold.
+    pub fn release<T: Tracer>(&mut self, index: u32, trace: &mut T) -> Vec<(Disposition, Vec<u8>)> {
+        let held = match self.flows.get_mut(index) {
+            Some(e) if e.action != crate::flow::FlowAction::Hold => std::mem::take(&mut e.held),
+            _ => return Vec::new(),
+        };
+        let mut buf = PacketBuf::with_capacity(2048);
+        held.into_iter()
+            .map(|p| {
+                let d = self.run(p.ingress, &p.frame, &mut buf, trace, true);
+                (d, buf.frame().to_vec())
+            })
+            .collect()
     }
 
     fn account<T: Tracer>(
@@ -167,6 +223,7 @@ impl VRouter {
                 }
                 trace.step(Step::ToHost { vif });
             }
+            Disposition::Held { flow } => trace.step(Step::Held { flow }),
             Disposition::Drop(reason) => {
                 self.drops.count(reason);
                 if let Some(v) = self.vif_mut(ingress) {
@@ -202,6 +259,7 @@ impl VRouter {
             key_nh: None,
             vrf,
             flow_done: false,
+            flow_index: None,
             ttl: None,
             hops: 0,
         };
@@ -262,7 +320,7 @@ mod tests {
     fn a_frame_on_a_missing_vif_is_an_invalid_if_drop() {
         let mut r = node();
         let vif = VifId::new(40).expect("in range");
-        let (d, _, steps) = run(&mut r, vif, &[0u8; 60]);
+        let (d, _, steps) = run_with_agent(&mut r, vif, &[0u8; 60]);
         assert_eq!(d, Disposition::Drop(DropReason::InvalidIf));
         assert_eq!(r.drops().get(DropReason::InvalidIf), 1);
         assert!(matches!(
@@ -276,7 +334,7 @@ mod tests {
     #[test]
     fn a_runt_frame_is_an_interface_drop_counted_on_its_vif() {
         let mut r = node();
-        let (d, _, _) = run(&mut r, TAP, &[0u8; 10]);
+        let (d, _, _) = run_with_agent(&mut r, TAP, &[0u8; 10]);
         assert_eq!(d, Disposition::Drop(DropReason::InterfaceDrop));
         let tap = r.vif(TAP).expect("the tap");
         assert_eq!((tap.stats.rx_packets, tap.stats.rx_errors), (1, 1));
@@ -287,7 +345,7 @@ mod tests {
     fn vhost_is_cross_connected_to_the_fabric_and_counted_both_ways() {
         let mut r = node();
         let frame = from_vm(echo(NODE_IP, GW_IP, 64));
-        let (d, out, _) = run(&mut r, VHOST, &frame);
+        let (d, out, _) = run_with_agent(&mut r, VHOST, &frame);
         assert_eq!(d, Disposition::Transmit { vif: FABRIC });
         assert_eq!(out, frame);
         let fabric = r.vif(FABRIC).expect("the fabric vif");
@@ -300,7 +358,7 @@ mod tests {
     #[test]
     fn frames_from_the_agent_vif_are_not_modelled_and_counted() {
         let mut r = node();
-        let (d, _, _) = run(&mut r, AGENT, &from_vm(echo(VM_IP, GW_IP, 64)));
+        let (d, _, _) = run_with_agent(&mut r, AGENT, &from_vm(echo(VM_IP, GW_IP, 64)));
         assert_eq!(d, Disposition::Drop(DropReason::InvalidPacket));
     }
 
@@ -308,8 +366,28 @@ mod tests {
     fn tracing_does_not_change_the_outcome() {
         let frame = from_gateway(LABEL_IN, 64, echo(REMOTE_IP, VM_IP, 63));
         let (mut a, mut b) = (node(), node());
-        let (traced, out, _) = run(&mut a, FABRIC, &frame);
+        // A miss is held the same way, traced or not; then, with the flow in
+        // place, the next packet leaves the same way.
+        let (traced, _, _) = run(&mut a, FABRIC, &frame);
         let mut buf = PacketBuf::with_capacity(1514);
+        let untraced = b.process(FABRIC, &frame, &mut buf, &mut NoTrace);
+        assert_eq!(traced, untraced);
+        let (Disposition::Held { flow: fa }, Disposition::Held { flow: fb }) = (traced, untraced)
+        else {
+            panic!("a first packet is held");
+        };
+        assert_eq!(fa, fb);
+        for r in [&mut a, &mut b] {
+            let mut req = crate::flow::FlowRequest::forward(
+                r.flows().get(fa).expect("held").key,
+                VRF,
+                NhId::DISCARD,
+            );
+            req.index = Some(fa);
+            r.set_flow(&req).expect("flow");
+            r.release(fa, &mut NoTrace);
+        }
+        let (traced, out, _) = run(&mut a, FABRIC, &frame);
         let untraced = b.process(FABRIC, &frame, &mut buf, &mut NoTrace);
         assert_eq!(traced, untraced);
         assert_eq!(out, buf.frame());

@@ -249,7 +249,7 @@ mod tests {
             },
         )
         .expect("bridge");
-        let (d, out, steps) = run(&mut r, TAP, &arp_request(GATEWAY_IP));
+        let (d, out, steps) = run_with_agent(&mut r, TAP, &arp_request(GATEWAY_IP));
         assert_eq!(d, Disposition::Transmit { vif: TAP });
         assert!(
             steps
@@ -269,7 +269,7 @@ mod tests {
     #[test]
     fn a_broadcast_arp_without_a_broadcast_entry_has_no_l2_route() {
         let mut r = node();
-        let (d, _, _) = run(&mut r, TAP, &arp_request(GATEWAY_IP));
+        let (d, _, _) = run_with_agent(&mut r, TAP, &arp_request(GATEWAY_IP));
         assert_eq!(d, Disposition::Drop(DropReason::L2NoRoute));
     }
 
@@ -281,7 +281,7 @@ mod tests {
             .append(echo(VM_IP, REMOTE_IP, 64))
             .build()
             .expect("builds");
-        let (d, _, steps) = run(&mut r, TAP, &frame);
+        let (d, _, steps) = run_with_agent(&mut r, TAP, &frame);
         assert_eq!(d, Disposition::Drop(DropReason::L2NoRoute));
         assert!(matches!(
             steps.get(1),
@@ -292,7 +292,7 @@ mod tests {
     #[test]
     fn a_frame_to_the_vrouter_mac_is_routed_at_layer_3() {
         let mut r = node();
-        let (d, _, steps) = run(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 64)));
+        let (d, _, steps) = run_with_agent(&mut r, TAP, &from_vm(echo(VM_IP, REMOTE_IP, 64)));
         assert_eq!(d, Disposition::Transmit { vif: FABRIC });
         assert!(steps.iter().any(|s| matches!(
             s,

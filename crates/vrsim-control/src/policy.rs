@@ -1,0 +1,217 @@
+//! Contrail network policies: ordered rules (pass or deny, a protocol, a
+//! source and destination network or prefix with port ranges, one way or
+//! both ways), attached to virtual networks. The agent evaluates them when
+//! it answers a flow miss (tf-controller `src/vnsw/agent/filter/acl.cc`,
+//! `pkt/pkt_flow_info.cc`): the first rule that matches decides, and a flow
+//! no rule matches is allowed (vrsim's VRFs only hold the routes the
+//! network may reach; Contrail leaks inter-network routes by policy).
+
+use core::fmt;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+/// What a rule does with the flows it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyAction {
+    /// `pass`.
+    Pass,
+    /// `deny`: the flow pair is installed with action Drop (`Policy`).
+    Deny,
+}
+
+/// One side of a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// Any address.
+    Any,
+    /// The addresses of a virtual network (its subnet).
+    Network(String),
+    /// A prefix.
+    Prefix(Ipv4Net),
+}
+
+/// An inclusive port range; `0-65535` is any port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PortRange {
+    /// The first port.
+    pub start: u16,
+    /// The last port.
+    pub end: u16,
+}
+
+impl PortRange {
+    /// Every port.
+    pub const ANY: PortRange = PortRange {
+        start: 0,
+        end: u16::MAX,
+    };
+
+    fn contains(self, port: u16) -> bool {
+        (self.start..=self.end).contains(&port)
+    }
+}
+
+/// A rule of a network policy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PolicyRule {
+    /// Pass or deny.
+    pub action: PolicyAction,
+    /// The IP protocol; `None` for any.
+    pub protocol: Option<u8>,
+    /// The source.
+    pub src: Endpoint,
+    /// The source ports (TCP, UDP, SCTP).
+    pub src_ports: PortRange,
+    /// The destination.
+    pub dst: Endpoint,
+    /// The destination ports.
+    pub dst_ports: PortRange,
+    /// `<>`: the rule also matches the other direction; `>`: one way.
+    pub both_ways: bool,
+}
+
+/// A network policy: named rules, attached to networks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PolicyConfig {
+    /// The name.
+    pub name: String,
+    /// The networks it is attached to.
+    pub networks: Vec<String>,
+    /// The rules, in order.
+    pub rules: Vec<PolicyRule>,
+}
+
+/// What a flow looks like to a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowTuple {
+    /// The IP protocol.
+    pub proto: u8,
+    /// The source address.
+    pub src: Ipv4Addr,
+    /// The source port (0 when the protocol has none).
+    pub sport: u16,
+    /// The destination address.
+    pub dst: Ipv4Addr,
+    /// The destination port.
+    pub dport: u16,
+}
+
+/// The rule that decided a flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMatch {
+    /// The policy's name.
+    pub policy: String,
+    /// The rule's position, from 1.
+    pub rule: usize,
+    /// Its action.
+    pub action: PolicyAction,
+}
+
+impl fmt::Display for RuleMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.action {
+            PolicyAction::Pass => "passes",
+            PolicyAction::Deny => "denies",
+        };
+        write!(f, "policy {} rule {} {what}", self.policy, self.rule)
+    }
+}
+
+impl PolicyRule {
+    /// Whether the rule matches `t`, in its direction (or either, `<>`).
+    /// `subnet` gives a network's subnet by name.
+    pub fn matches(&self, t: &FlowTuple, subnet: &dyn Fn(&str) -> Option<Ipv4Net>) -> bool {
+        if self.protocol.is_some_and(|p| p != t.proto) {
+            return false;
+        }
+        let ports = matches!(t.proto, 6 | 17 | 132);
+        let side = |e: &Endpoint, addr: Ipv4Addr, range: PortRange, port: u16| {
+            let addr_ok = match e {
+                Endpoint::Any => true,
+                Endpoint::Network(n) => subnet(n).is_some_and(|s| s.contains(&addr)),
+                Endpoint::Prefix(p) => p.contains(&addr),
+            };
+            addr_ok && (!ports || range.contains(port))
+        };
+        let forward = side(&self.src, t.src, self.src_ports, t.sport)
+            && side(&self.dst, t.dst, self.dst_ports, t.dport);
+        let backward = self.both_ways
+            && side(&self.src, t.dst, self.src_ports, t.dport)
+            && side(&self.dst, t.src, self.dst_ports, t.sport);
+        forward || backward
+    }
+}
+
+/// The first rule of the policies attached to `network` that matches `t`.
+pub fn evaluate(
+    policies: &[PolicyConfig],
+    network: &str,
+    t: &FlowTuple,
+    subnet: &dyn Fn(&str) -> Option<Ipv4Net>,
+) -> Option<RuleMatch> {
+    policies
+        .iter()
+        .filter(|p| p.networks.iter().any(|n| n == network))
+        .find_map(|p| {
+            p.rules
+                .iter()
+                .position(|r| r.matches(t, subnet))
+                .map(|i| RuleMatch {
+                    policy: p.name.clone(),
+                    rule: i + 1,
+                    action: p.rules[i].action,
+                })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn web_deny() -> PolicyConfig {
+        PolicyConfig {
+            name: "no-web".into(),
+            networks: vec!["blue".into()],
+            rules: vec![PolicyRule {
+                action: PolicyAction::Deny,
+                protocol: Some(6),
+                src: Endpoint::Any,
+                src_ports: PortRange::ANY,
+                dst: Endpoint::Prefix("10.1.0.0/16".parse().expect("prefix")),
+                dst_ports: PortRange { start: 80, end: 80 },
+                both_ways: true,
+            }],
+        }
+    }
+
+    fn tuple(proto: u8, dst: [u8; 4], dport: u16) -> FlowTuple {
+        FlowTuple {
+            proto,
+            src: Ipv4Addr::new(172, 16, 0, 3),
+            sport: 40000,
+            dst: dst.into(),
+            dport,
+        }
+    }
+
+    #[test]
+    fn the_first_matching_rule_decides_both_ways() {
+        let p = [web_deny()];
+        let none = |_: &str| None;
+        let m = evaluate(&p, "blue", &tuple(6, [10, 1, 2, 3], 80), &none).expect("matches");
+        assert_eq!(m.to_string(), "policy no-web rule 1 denies");
+        // The reply direction matches a both-ways rule too.
+        let back = FlowTuple {
+            proto: 6,
+            src: Ipv4Addr::new(10, 1, 2, 3),
+            sport: 80,
+            dst: Ipv4Addr::new(172, 16, 0, 3),
+            dport: 40000,
+        };
+        assert!(evaluate(&p, "blue", &back, &none).is_some());
+        assert!(evaluate(&p, "blue", &tuple(6, [10, 1, 2, 3], 443), &none).is_none());
+        assert!(evaluate(&p, "blue", &tuple(1, [10, 1, 2, 3], 0), &none).is_none());
+        assert!(evaluate(&p, "red", &tuple(6, [10, 1, 2, 3], 80), &none).is_none());
+    }
+}

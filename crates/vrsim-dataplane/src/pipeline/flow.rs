@@ -1,0 +1,434 @@
+//! Flow processing, as `vr_flow_forward` does it: the key
+//! (`vr_inet_flow_lookup`, `vr_inet_proto_flow`, `vr_inet_flow_nexthop`),
+//! the lookup and the Hold entry a miss creates (`vr_flow_lookup`,
+//! `vr_flow_new_hold_flow`), the queue and the trap to the agent
+//! (`vr_enqueue_flow`, `vr_trap_flow`), and on a decided flow the
+//! reverse-path check against S(nh), the action and the TCP state
+//! (`vr_flow_action`, `vr_flow_action_default`, `vr_flow_tcp_digest`).
+
+use std::net::Ipv4Addr;
+
+use vrsim_wire::icmpv4::Icmpv4View;
+use vrsim_wire::ipv4::{Ipv4View, Ipv4ViewMut};
+use vrsim_wire::tcp::{TcpView, flags as tcp};
+use vrsim_wire::{IpProtocol, transport_ports};
+
+use super::{Ctx, Disposition, Fmd};
+use crate::drop::DropReason;
+use crate::flow::{FlowAction, FlowFlags, FlowKey, FlowTable, HeldPacket, MAX_QUEUED, TcpFlags};
+use crate::ids::NhId;
+use crate::nexthop::{NexthopConfig, NhFlags, NhKind};
+use crate::trace::{FlowOutcome, RpfExpect, Step, Tracer, TrapReason};
+use crate::vif::{VifFlags, VifType};
+use crate::vrouter::VRouter;
+
+/// The UDP ports that carry MPLS (`vr_mpls_udp_port`) or VXLAN.
+const TUNNEL_UDP_PORTS: [u16; 3] = [6635, 51234, 4789];
+
+/// Whether an ICMP type is an error the vRouter keys on its quoted header
+/// (`vr_icmp_error`: destination unreachable, time exceeded).
+fn icmp_error(kind: u8) -> bool {
+    matches!(kind, 3 | 11)
+}
+
+impl VRouter {
+    /// The flow stage on the IPv4 packet at offset `at` of `buf`. `nh` is the
+    /// nexthop being output and `forced` whether its flags (rather than the
+    /// ingress vif's Policy) asked for the lookup. `None`: forward on;
+    /// otherwise the packet is held or dropped.
+    pub(super) fn flow_stage<T: Tracer>(
+        &self,
+        fmd: &mut Fmd,
+        nh: &NexthopConfig,
+        forced: bool,
+        at: usize,
+        buf: &mut super::PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Option<Disposition> {
+        let frame_len = buf.len() - at + vrsim_wire::ethernet::HEADER_LEN;
+        let ip = Ipv4View::new_checked(buf.frame().get(at..).unwrap_or_default()).ok()?;
+        // No flows for broadcast or multicast destinations.
+        if ip.dst().is_broadcast() || ip.dst().is_multicast() {
+            return None;
+        }
+        let key = match self.flow_key(fmd, &ip) {
+            Ok(Some(key)) => key,
+            Ok(None) => return None,
+            Err(reason) => return Some(Disposition::Drop(reason)),
+        };
+        let index = match cx.flows.find(&key) {
+            Some(index) => index,
+            None => {
+                if forced
+                    && (nh.flags.contains(NhFlags::RELAXED_POLICY)
+                        || nh.flags.contains(NhFlags::FLOW_LOOKUP))
+                {
+                    cx.trace.step(Step::Flow {
+                        index: None,
+                        key,
+                        outcome: FlowOutcome::Bypass,
+                    });
+                    return None;
+                }
+                match self.new_hold_flow(fmd, key, ip.fragment_offset() != 0, cx.flows) {
+                    Ok(index) => index,
+                    Err(reason) => return Some(Disposition::Drop(reason)),
+                }
+            }
+        };
+        self.flow_hit(fmd, index, frame_len, at, buf, cx)
+    }
+
+    /// The key of the packet `ip` (`vr_inet_proto_flow`): `Ok(None)` for
+    /// fabric traffic still in its tunnel, which flows do not see.
+    pub(super) fn flow_key(
+        &self,
+        fmd: &Fmd,
+        ip: &Ipv4View<'_>,
+    ) -> Result<Option<FlowKey>, DropReason> {
+        // Without a fragment table, a fragment other than the first cannot be keyed.
+        if ip.fragment_offset() != 0 {
+            return Err(DropReason::NoFragEntry);
+        }
+        let proto = ip.protocol().value();
+        // A transport header cut short keys with ports 0 (docs/robustness.md, T19).
+        let (src, dst, sport, dport) = if ip.protocol() == IpProtocol::Icmp {
+            match Icmpv4View::new_checked(ip.payload()) {
+                Ok(icmp) if icmp_error(icmp.kind()) => {
+                    return self.icmp_error_key(fmd, icmp.payload()).map(Some);
+                }
+                Ok(icmp) => {
+                    let (sport, dport) = icmp_ports(&icmp);
+                    (ip.src(), ip.dst(), sport, dport)
+                }
+                Err(_) => (ip.src(), ip.dst(), 0, 0),
+            }
+        } else {
+            let (sport, dport) = ports(ip);
+            (ip.src(), ip.dst(), sport, dport)
+        };
+        if fmd.from_fabric
+            && fmd.outer_src.is_none()
+            && (ip.protocol() == IpProtocol::Gre
+                || (ip.protocol() == IpProtocol::Udp && TUNNEL_UDP_PORTS.contains(&dport)))
+        {
+            return Ok(None);
+        }
+        Ok(Some(FlowKey {
+            proto,
+            sport,
+            dport,
+            nh: self.flow_key_nh(fmd),
+            src,
+            dst,
+        }))
+    }
+
+    /// An ICMP error's key: the header it quotes, reversed; an error quoting
+    /// an ICMP error is dropped (`ICMP errors`).
+    fn icmp_error_key(&self, fmd: &Fmd, quoted: &[u8]) -> Result<FlowKey, DropReason> {
+        let inner = Ipv4View::new_checked(quoted).map_err(|_| DropReason::InvalidPacket)?;
+        let (sport, dport) = if inner.protocol() == IpProtocol::Icmp {
+            let icmp =
+                Icmpv4View::new_checked(inner.payload()).map_err(|_| DropReason::InvalidPacket)?;
+            if icmp_error(icmp.kind()) {
+                return Err(DropReason::IcmpError);
+            }
+            icmp_ports(&icmp)
+        } else {
+            let (s, d) = ports(&inner);
+            (d, s)
+        };
+        Ok(FlowKey {
+            proto: inner.protocol().value(),
+            sport,
+            dport,
+            nh: self.flow_key_nh(fmd),
+            src: inner.dst(),
+            dst: inner.src(),
+        })
+    }
+
+    /// The key nexthop (`vr_inet_flow_nexthop`): for fabric traffic the
+    /// label's nexthop, or when that is an Encap or Receive nexthop the
+    /// nexthop of the vif it leads to; otherwise the ingress vif's nexthop.
+    fn flow_key_nh(&self, fmd: &Fmd) -> NhId {
+        if fmd.from_fabric
+            && let Some(n) = fmd.key_nh.and_then(|id| self.nh(id))
+        {
+            return match n.config.kind {
+                NhKind::Encap { oif, .. } | NhKind::Receive { oif } => self
+                    .vif(oif)
+                    .and_then(|v| v.config.nh)
+                    .unwrap_or(NhId::DISCARD),
+                _ => n.id(),
+            };
+        }
+        self.vif(fmd.ingress)
+            .and_then(|v| v.config.nh)
+            .unwrap_or(NhId::DISCARD)
+    }
+
+    /// A miss (`vr_flow_new_hold_flow`): refused for a non-first fragment
+    /// (`Flow Unusable`) or a vif dropping new flows (`New Flow Drops`),
+    /// else a Hold entry, or `Flow Table Full`.
+    fn new_hold_flow(
+        &self,
+        fmd: &Fmd,
+        key: FlowKey,
+        fragment: bool,
+        flows: &mut FlowTable,
+    ) -> Result<u32, DropReason> {
+        if fragment {
+            return Err(DropReason::FlowUnusable);
+        }
+        let vif = if fmd.from_fabric {
+            fmd.key_nh
+                .and_then(|id| self.nh(id))
+                .and_then(|n| n.config.kind.oif())
+        } else {
+            Some(fmd.ingress)
+        };
+        if vif
+            .and_then(|v| self.vif(v))
+            .is_some_and(|v| v.config.flags.contains(VifFlags::DROP_NEW_FLOWS))
+        {
+            return Err(DropReason::NewFlows);
+        }
+        let index = flows.insert(key).ok_or(DropReason::FlowTableFull)?;
+        flows.count_created();
+        if let Some(e) = flows.get_mut(index) {
+            e.vrf = fmd.vrf;
+            e.flags.set(FlowFlags::NEW_FLOW, true);
+        }
+        Ok(index)
+    }
+
+    /// The flow at `index` meets the packet (`vr_flow_lookup` on):
+    /// statistics, Hold, the reverse-path check, the action.
+    fn flow_hit<T: Tracer>(
+        &self,
+        fmd: &mut Fmd,
+        index: u32,
+        frame_len: usize,
+        at: usize,
+        buf: &mut super::PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Option<Disposition> {
+        let Some(e) = cx.flows.get_mut(index) else {
+            return Some(Disposition::Drop(DropReason::FlowUnusable));
+        };
+        let new = e.flags.contains(FlowFlags::NEW_FLOW)
+            && e.action == FlowAction::Hold
+            && e.held.is_empty();
+        cx.trace.step(Step::Flow {
+            index: Some(index),
+            key: e.key,
+            outcome: if new {
+                FlowOutcome::Miss
+            } else {
+                FlowOutcome::Hit(e.action)
+            },
+        });
+        if e.flags.contains(FlowFlags::EVICT_CANDIDATE) {
+            return Some(Disposition::Drop(DropReason::FlowEvict));
+        }
+        e.src_info = match fmd.outer_src {
+            Some(outer) if fmd.from_fabric => u32::from_le_bytes(outer.octets()),
+            _ => u32::from(fmd.ingress.value()),
+        };
+        fmd.flow_index = Some(index);
+        if !cx.reinjected {
+            e.packets = e.packets.wrapping_add(1);
+            e.bytes = e.bytes.wrapping_add(frame_len as u32);
+        }
+        if e.action == FlowAction::Hold {
+            return Some(self.hold(fmd, index, cx));
+        }
+        let (src_nh, action, ttl, vrft, dvrf) = (
+            e.src_nh,
+            e.action,
+            e.ttl,
+            e.flags.contains(FlowFlags::VRFT),
+            e.dvrf,
+        );
+        let ip = buf.frame().get(at..).unwrap_or_default();
+        let src = Ipv4View::new_checked(ip)
+            .map(|v| v.src())
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        if let Some(d) = self.flow_rpf(fmd, index, src, src_nh, cx.trace) {
+            return Some(d);
+        }
+        tcp_digest(cx.flows, index, ip);
+        let verdict = match action {
+            FlowAction::Drop => Some(Disposition::Drop(DropReason::FlowActionDrop)),
+            FlowAction::Forward => None,
+            // `set_flow` refuses NAT flows, which vrsim does not model.
+            FlowAction::Nat | FlowAction::Hold => {
+                Some(Disposition::Drop(DropReason::FlowActionInvalid))
+            }
+        };
+        if verdict.is_none() {
+            if vrft {
+                fmd.vrf = dvrf;
+            }
+            if ttl != 0
+                && let Some(Ok(mut v)) = buf.frame_mut().get_mut(at..).map(Ipv4ViewMut::new_checked)
+            {
+                v.set_ttl(ttl);
+            }
+        }
+        cx.flows.evict_if_dead(index);
+        verdict
+    }
+
+    /// Queue the packet on its Hold flow (`vr_enqueue_flow`); the first is
+    /// trapped to the agent as a flow miss (`vr_trap_flow`).
+    fn hold<T: Tracer>(&self, fmd: &Fmd, index: u32, cx: &mut Ctx<'_, T>) -> Disposition {
+        let Some(e) = cx.flows.get_mut(index) else {
+            return Disposition::Drop(DropReason::FlowUnusable);
+        };
+        if e.held.len() >= MAX_QUEUED {
+            return Disposition::Drop(DropReason::FlowQueueLimitExceeded);
+        }
+        e.held.push(HeldPacket {
+            ingress: fmd.ingress,
+            frame: cx.frame.to_vec(),
+        });
+        let queued = e.held.len();
+        cx.trace.step(Step::FlowHeld {
+            index,
+            queued: queued as u8,
+        });
+        if queued == 1 {
+            let reason = if e.flags.contains(FlowFlags::NEW_FLOW) {
+                e.flags.set(FlowFlags::NEW_FLOW, false);
+                TrapReason::FlowMiss
+            } else {
+                TrapReason::FlowActionHold
+            };
+            cx.trace.step(Step::Trap { reason });
+        }
+        Disposition::Held { flow: index }
+    }
+
+    /// The reverse-path check against the flow's S(nh) (`nh_validate_src`):
+    /// nh 0 (or any nexthop without a check) lets everything through.
+    fn flow_rpf<T: Tracer>(
+        &self,
+        fmd: &Fmd,
+        index: u32,
+        src: Ipv4Addr,
+        src_nh: NhId,
+        trace: &mut T,
+    ) -> Option<Disposition> {
+        let Some(nh) = self.nh(src_nh) else {
+            return Some(Disposition::Drop(DropReason::InvalidNh));
+        };
+        let (expect, pass) = self.rpf_rule(fmd, &nh.config.kind, 0);
+        trace.step(Step::FlowRpf {
+            index,
+            src,
+            nh: src_nh,
+            expect,
+            pass,
+        });
+        (!pass && expect != RpfExpect::NoCheck)
+            .then_some(Disposition::Drop(DropReason::InvalidSource))
+    }
+
+    /// Whether flow processing applies, and where the IPv4 header is: the
+    /// nexthop has Policy or FlowLookup (`nh_output`), or the packet entered
+    /// on a vif with Policy (`vr_inet_flow_lookup`). The flag says which.
+    pub(super) fn flow_wanted(&self, fmd: &Fmd, c: &NexthopConfig) -> Option<bool> {
+        let forced = c.flags.contains(NhFlags::POLICY) || c.flags.contains(NhFlags::FLOW_LOOKUP);
+        let vif_policy = || {
+            self.vif(fmd.ingress).is_some_and(|v| {
+                v.config.flags.contains(VifFlags::POLICY) && v.config.kind != VifType::Host
+            })
+        };
+        if forced {
+            Some(true)
+        } else if vif_policy() {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// The ports of an ICMP message's key: an echo's identifier and 0, else 0
+/// and the type as the vRouter stores it (host order, printed × 256).
+fn icmp_ports(icmp: &Icmpv4View<'_>) -> (u16, u16) {
+    if matches!(icmp.kind(), 0 | 8) {
+        ((icmp.rest_of_header() >> 16) as u16, 0)
+    } else {
+        (0, u16::from(icmp.kind()) << 8)
+    }
+}
+
+/// TCP, UDP and SCTP ports; 0 and 0 for other protocols or a header cut short.
+fn ports(ip: &Ipv4View<'_>) -> (u16, u16) {
+    match ip.protocol().value() {
+        6 | 17 | 132 => transport_ports(ip.payload()).map_or((0, 0), |p| {
+            (
+                u16::from_be_bytes([p[0], p[1]]),
+                u16::from_be_bytes([p[2], p[3]]),
+            )
+        }),
+        _ => (0, 0),
+    }
+}
+
+/// TCP state (`vr_flow_tcp_digest`): SYN, SYN from the other side, the ACK
+/// that establishes, FIN both ways, RST. A RST, or FIN in both directions,
+/// makes the pair dead, and it is evicted after this packet. (The vRouter
+/// checks a RST's sequence number against the ACK the reverse flow saw, RFC
+/// 5961; vrsim closes on any RST, as the vRouter does with
+/// `vr_uncond_close_flow_on_tcp_rst` set.)
+fn tcp_digest(flows: &mut FlowTable, index: u32, ip: &[u8]) {
+    let Ok(v) = Ipv4View::new_checked(ip) else {
+        return;
+    };
+    if v.protocol() != IpProtocol::Tcp || v.is_fragment() {
+        return;
+    }
+    let Ok(t) = TcpView::new_checked(v.payload()) else {
+        return;
+    };
+    let f = t.flags();
+    let rflow = flows
+        .get(index)
+        .filter(|e| e.flags.contains(FlowFlags::RFLOW_VALID))
+        .and_then(|e| e.rflow);
+    let (mut mine, mut theirs) = (TcpFlags::empty(), TcpFlags::empty());
+    if f & tcp::RST != 0 {
+        mine = TcpFlags::RST | TcpFlags::DEAD;
+        theirs = mine;
+    } else if f & tcp::SYN != 0 {
+        mine = TcpFlags::SYN;
+        theirs = TcpFlags::SYN_R;
+        let seen = flows.get(index).map_or(TcpFlags::empty(), |e| e.tcp);
+        if seen.contains(TcpFlags::SYN_R) && f & tcp::ACK != 0 {
+            mine = mine | TcpFlags::ESTABLISHED_R;
+            theirs = theirs | TcpFlags::ESTABLISHED;
+        }
+    } else if f & tcp::FIN != 0 {
+        mine = TcpFlags::FIN;
+        theirs = TcpFlags::FIN_R;
+    }
+    let mut dead = mine.contains(TcpFlags::DEAD);
+    if let Some(e) = flows.get_mut(index) {
+        e.tcp = e.tcp | mine;
+        if e.tcp.contains(TcpFlags::FIN) && e.tcp.contains(TcpFlags::FIN_R) {
+            e.tcp = e.tcp | TcpFlags::HALF_CLOSE | TcpFlags::DEAD;
+            dead = true;
+        }
+    }
+    if let Some(r) = rflow.and_then(|r| flows.get_mut(r)) {
+        r.tcp = r.tcp | theirs;
+        if dead {
+            r.tcp = r.tcp | TcpFlags::DEAD;
+        }
+    }
+}
