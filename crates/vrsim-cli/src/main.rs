@@ -123,6 +123,9 @@ enum Command {
     },
     /// The man page, in roff, on standard output (`vrsim man > vrsim.1; man ./vrsim.1`).
     Man,
+    /// The flow table: `flow -l`, after the pings given with `--after`
+    /// (each a round trip, whose flows the node's agent installs).
+    Flow(FlowArgs),
     /// Drop counters.
     Dropstats,
     /// Send a frame into the vRouter and print its trace, disposition and the counters it changed.
@@ -147,6 +150,17 @@ struct ListOrGet {
     /// Show one.
     #[arg(long, value_name = "ID")]
     get: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+struct FlowArgs {
+    /// List the flows (`flow -l`).
+    #[arg(short = 'l', long)]
+    list: bool,
+    /// First trace a ping from HOST to ADDRESS and its reply (repeatable;
+    /// in order), so that the table holds the flows they made.
+    #[arg(long, value_name = "HOST:ADDRESS")]
+    after: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -495,6 +509,15 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Flow(a) => {
+            for spec in &a.after {
+                let (from, to) = host_address("--after", spec)?;
+                fabric.probe(from, to, Probe::Icmp)?;
+            }
+            let router = compute_node(cli, &fabric)?;
+            say!(o, "{}", dump::flow_list(&router));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Vif(_)
         | Command::Nh(_)
         | Command::Rt(_)
@@ -513,21 +536,27 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
     }
 }
 
+/// `HOST:ADDRESS`, as `option` takes it.
+fn host_address<'s>(option: &'static str, spec: &'s str) -> Result<(&'s str, Ipv4Addr), CliError> {
+    let bad = |problem: String| CliError::BadValue {
+        option,
+        value: spec.to_owned(),
+        problem,
+    };
+    let (from, to) = spec
+        .split_once(':')
+        .ok_or_else(|| bad("expected HOST:ADDRESS".into()))?;
+    let to: Ipv4Addr = to
+        .parse()
+        .map_err(|_| bad(format!("{to:?} is not an address")))?;
+    Ok((from, to))
+}
+
 /// A picture of the scenario, with a trace's path when one is asked for.
 fn graph(fabric: &mut Fabric, a: &GraphArgs, o: &mut String) -> Result<ExitCode, CliError> {
     let trip = match &a.trace {
         Some(t) => {
-            let bad = |problem: String| CliError::BadValue {
-                option: "--trace",
-                value: t.clone(),
-                problem,
-            };
-            let (from, to) = t
-                .split_once(':')
-                .ok_or_else(|| bad("expected HOST:ADDRESS".into()))?;
-            let to: Ipv4Addr = to
-                .parse()
-                .map_err(|_| bad(format!("{to:?} is not an address")))?;
+            let (from, to) = host_address("--trace", t)?;
             Some(fabric.probe(from, to, probe_of(a.proto, a.port))?)
         }
         None => None,
@@ -662,7 +691,8 @@ fn vrouter_dump(cli: &Cli, router: &VRouter, o: &mut String) -> Result<String, C
         | Command::Ctl(_)
         | Command::Completions { .. }
         | Command::Man
-        | Command::Dissect { .. } => String::new(),
+        | Command::Dissect { .. }
+        | Command::Flow(_) => String::new(),
     })
 }
 

@@ -362,3 +362,24 @@ fn trace_json_and_pcap() {
     assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a]);
     std::fs::remove_file(&pcap).unwrap();
 }
+
+/// `vrsim flow -l` after the seed ping: the pair the agent installed, in
+/// the vRouter's layout; with the BGPaaS session down, the container's
+/// flow gets the default route's tunnel as S(nh), so its packets fail RPF.
+#[test]
+fn flow_list_after_the_seed_ping() {
+    let out = stdout(&["flow", "-l", "--after", "earth:192.168.100.1"]);
+    vrsim_testkit::golden::assert_golden("seed-bgpaas/flow-l-after-ping.txt", &out);
+    let out = stdout(&[
+        "--bgpaas-down",
+        "dockerhost",
+        "flow",
+        "-l",
+        "--after",
+        "centos-ssh:203.0.113.10",
+    ]);
+    vrsim_testkit::golden::assert_golden("seed-bgpaas/flow-l-bgpaas-down.txt", &out);
+    let bad = vrsim(&["flow", "-l", "--after", "earth"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected HOST:ADDRESS"));
+}

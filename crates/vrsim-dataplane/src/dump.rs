@@ -413,3 +413,158 @@ pub fn dropstats(router: &VRouter) -> String {
     }
     out
 }
+
+// ---- flow ----
+
+/// The bytes of one flow entry in the table `flow -l` maps
+/// (`sizeof(struct vr_flow_entry)` on today's vRouter: 161218560 bytes for
+/// 629760 entries in tf-vrouter's test docstrings).
+const FLOW_ENTRY_SIZE: u64 = 256;
+
+/// `flow -l` (`flow_dump_table` in `utils/flow.c`): the table's counters,
+/// the legend, then every active flow in index order, two lines of key and
+/// one or more of state, wrapped where `flow` wraps them at 70 columns.
+/// vrsim runs on one CPU, so `Created Flows/CPU` has one number.
+pub fn flow_list(router: &VRouter) -> String {
+    let t = router.flows();
+    let s = t.stats();
+    let entries = t.main_entries() + t.overflow_entries();
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "Flow table(size {}, entries {entries})\n\n",
+        u64::from(entries) * FLOW_ENTRY_SIZE
+    );
+    let _ = writeln!(
+        out,
+        "Entries: Created {} Added {} Deleted {} Changed {}Processed {} Used Overflow entries {}",
+        s.created,
+        s.added,
+        s.deleted,
+        s.changed,
+        s.processed,
+        t.used_overflow()
+    );
+    let _ = write!(out, "(Created Flows/CPU: {})(oflows 0)\n\n", s.created);
+    out.push_str(
+        "Action:F=Forward, D=Drop N=NAT(S=SNAT, D=DNAT, Ps=SPAT, Pd=DPAT, L=Link Local Port)\n",
+    );
+    out.push_str(" Other:K(nh)=Key_Nexthop, S(nh)=RPF_Nexthop\n");
+    out.push_str(" Flags:E=Evicted, Ec=Evict Candidate, N=New Flow, M=Modified Dm=Delete Marked\n");
+    out.push_str("TCP(r=reverse):S=SYN, F=FIN, R=RST, C=HalfClose, E=Established, D=Dead\n\n");
+    let _ = writeln!(
+        out,
+        "    Index            {:4}Source:Port/Destination:Port                  {:4}Proto(V)",
+        "", ""
+    );
+    out.push_str(
+        "-----------------------------------------------------------------------------------\n",
+    );
+    // Every entry that is active or heads an overflow chain, in index order.
+    let mut indices: BTreeSet<u32> = t.iter().map(|(i, _)| i).collect();
+    indices.extend(
+        (0..t.main_entries())
+            .step_by(4)
+            .map(|b| b + 3)
+            .filter(|i| !t.overflow_chain(*i).is_empty()),
+    );
+    for i in indices {
+        let active = t.get(i);
+        if let Some(e) = active {
+            flow_entry(&mut out, i, e);
+        }
+        let chain = t.overflow_chain(i);
+        if !chain.is_empty() {
+            if active.is_none() {
+                let _ = write!(out, "{i:6}");
+            }
+            out.push_str("\n     Oflow entries:\n\t");
+            let mut j = 0;
+            for o in chain {
+                let piece = format!(" {o}");
+                j += piece.len();
+                out.push_str(&piece);
+                if j > 65 {
+                    out.push_str("\n     ");
+                    j = 0;
+                }
+            }
+        }
+        out.push_str("\n\n");
+    }
+    out
+}
+
+/// One entry of `flow -l`.
+fn flow_entry(out: &mut String, i: u32, e: &crate::flow::FlowEntry) {
+    use crate::flow::{FlowAction, FlowFlags};
+    let _ = write!(out, "{i:9}");
+    match e.rflow {
+        Some(r) => {
+            let _ = write!(out, "<=>{r:<9}");
+        }
+        None => out.push_str(&" ".repeat(12)),
+    }
+    out.push_str("    ");
+    let src = format!("{}:{:<5}", e.key.src, e.key.sport);
+    let _ = write!(out, "{src:<46}    {:3} ({}", e.key.proto, e.vrf);
+    if e.flags.contains(FlowFlags::VRFT) {
+        let _ = write!(out, "->{}", e.dvrf);
+    }
+    let _ = writeln!(out, ")\n{:25}{}:{:<5}", "", e.key.dst, e.key.dport);
+    let mut line = format!(
+        "(Gen: {}, K(nh):{}, Action:{}",
+        e.generation,
+        e.key.nh,
+        e.action.letter()
+    );
+    if e.action == FlowAction::Drop {
+        match e.drop_reason.name() {
+            Some(n) => line.push_str(&format!("({n})")),
+            None => line.push_str(&format!("({})", e.drop_reason.0)),
+        }
+    }
+    line.push_str(", Flags:");
+    for (f, l) in [
+        (FlowFlags::EVICTED, "E"),
+        (FlowFlags::EVICT_CANDIDATE, "Ec"),
+        (FlowFlags::NEW_FLOW, "N"),
+        (FlowFlags::MODIFIED, "M"),
+        (FlowFlags::DELETE_MARKED, "Dm"),
+    ] {
+        if e.flags.contains(f) {
+            line.push_str(l);
+        }
+    }
+    line.push_str(", ");
+    if e.key.proto == 6 {
+        line.push_str(&format!("TCP:{}, ", e.tcp.letters()));
+    }
+    if let Some(x) = e.ecmp_index {
+        line.push_str(&format!("E:{x}, "));
+    }
+    line.push_str(&format!("QOS:-1, S(nh):{}, ", e.src_nh));
+    // `print_new_line_if_required(printed, 70)` after S(nh), Stats and SPort;
+    // the TTL is printed without being counted, as `flow` does.
+    let mut printed = wrap(out, &line, 0);
+    printed = wrap(out, &format!(" Stats:{}/{}, ", e.packets, e.bytes), printed);
+    printed = wrap(out, &format!(" SPort {},", e.udp_sport), printed);
+    out.push_str(&format!(" TTL {},", e.ttl));
+    if printed >= 70 {
+        out.push('\n');
+    }
+    let _ = write!(out, " Sinfo {})", e.src_info_addr());
+}
+
+/// Print `piece` after `printed` columns, then break the line when 70 are
+/// reached; the columns printed on the current line.
+fn wrap(out: &mut String, piece: &str, printed: usize) -> usize {
+    out.push_str(piece);
+    let printed = printed + piece.len();
+    if printed >= 70 {
+        out.push('\n');
+        0
+    } else {
+        printed
+    }
+}
