@@ -52,8 +52,8 @@ pub struct VRouter {
     pub(crate) drops: DropCounters,
     /// The outer IPv4 ID counter of UDP tunnels (`vr_generate_unique_ip_id`).
     pub(crate) ip_id: u16,
-    /// The flow table.
-    pub(crate) flows: FlowTable,
+    /// The flow table (boxed, so that a packet's trip borrows it cheaply).
+    pub(crate) flows: Option<Box<FlowTable>>,
 }
 
 impl Default for VRouter {
@@ -82,7 +82,7 @@ impl VRouter {
             vrfs: Vec::new(),
             drops: DropCounters::default(),
             ip_id: 0,
-            flows: FlowTable::default(),
+            flows: Some(Box::default()),
         }
     }
 

@@ -22,7 +22,7 @@ pub const IPV4_KEY_LEN: usize = 20;
 /// network order): TCP, UDP and SCTP ports; the identifier and 0 for ICMP
 /// echo; for other ICMP messages 0 and the type, which the vRouter stores in
 /// host order, so that `flow -l` prints type × 256.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
     /// The IP protocol.
     pub proto: u8,
@@ -37,6 +37,19 @@ pub struct FlowKey {
     pub src: Ipv4Addr,
     /// The destination address.
     pub dst: Ipv4Addr,
+}
+
+impl core::hash::Hash for FlowKey {
+    /// Two words, not six fields: the table's own lookups hash every packet's key.
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        let ports = (u64::from(self.proto) << 48)
+            | (u64::from(self.sport) << 32)
+            | (u64::from(self.dport) << 16);
+        state.write_u64(
+            ports ^ (u64::from(self.nh.value()) << 56) ^ u64::from(self.nh.value() >> 8),
+        );
+        state.write_u64((u64::from(u32::from(self.src)) << 32) | u64::from(u32::from(self.dst)));
+    }
 }
 
 impl FlowKey {

@@ -62,13 +62,22 @@ impl FlowRequest {
 impl VRouter {
     /// The flow table.
     pub fn flows(&self) -> &FlowTable {
-        &self.flows
+        static EMPTY: std::sync::LazyLock<FlowTable> =
+            std::sync::LazyLock::new(|| FlowTable::with_overflow(0, 0));
+        // The table is out of its slot only while a packet is processed,
+        // when nothing else can ask for it.
+        self.flows.as_deref().unwrap_or(&EMPTY)
+    }
+
+    /// The flow table, to change.
+    pub(crate) fn flows_mut(&mut self) -> &mut FlowTable {
+        self.flows.get_or_insert_with(Box::default)
     }
 
     /// Replace the flow table with an empty one of `entries` main entries
     /// (the `vr_flow_entries` module parameter); the flows are lost.
     pub fn set_flow_table(&mut self, table: FlowTable) {
-        self.flows = table;
+        self.flows = Some(Box::new(table));
     }
 
     /// Add or change a flow (`vr_flow_set`), returning its index. A change
@@ -82,21 +91,21 @@ impl VRouter {
         self.nh(req.src_nh)
             .ok_or(DataplaneError::NoSuchNh { nh: req.src_nh })?;
         if let Some(r) = req.rflow {
-            self.flows
+            self.flows_mut()
                 .get(r)
                 .ok_or(DataplaneError::NoSuchFlow { index: r })?;
         }
         let index = match req.index {
             Some(index) => {
                 let e = self
-                    .flows
+                    .flows()
                     .get(index)
                     .ok_or(DataplaneError::NoSuchFlow { index })?;
                 if e.key != req.key {
                     return Err(DataplaneError::FlowKeyMismatch { index });
                 }
                 let decided = e.action == FlowAction::Hold && req.action != FlowAction::Hold;
-                let stats = self.flows.stats_mut();
+                let stats = self.flows_mut().stats_mut();
                 if decided {
                     stats.processed += 1;
                 } else {
@@ -105,19 +114,19 @@ impl VRouter {
                 index
             }
             None => {
-                if let Some(index) = self.flows.find(&req.key) {
+                if let Some(index) = self.flows().find(&req.key) {
                     return Err(DataplaneError::FlowExists { index });
                 }
-                let bucket = self.flows.bucket_of(&req.key);
+                let bucket = self.flows().bucket_of(&req.key);
                 let index = self
-                    .flows
+                    .flows_mut()
                     .insert(req.key)
                     .ok_or(DataplaneError::FlowTableFull { bucket })?;
-                self.flows.stats_mut().added += 1;
+                self.flows_mut().stats_mut().added += 1;
                 index
             }
         };
-        if let Some(e) = self.flows.get_mut(index) {
+        if let Some(e) = self.flows_mut().get_mut(index) {
             apply(e, req);
         }
         Ok(index)
@@ -126,7 +135,7 @@ impl VRouter {
     /// Delete the flow at `index` (`vr_flow_delete`); its held packets are dropped.
     pub fn delete_flow(&mut self, index: u32) -> Result<FlowEntry, DataplaneError> {
         let e = self
-            .flows
+            .flows_mut()
             .remove(index)
             .ok_or(DataplaneError::NoSuchFlow { index })?;
         for _ in &e.held {
@@ -137,7 +146,7 @@ impl VRouter {
 
     /// Delete every flow (`flow -F`); held packets are dropped.
     pub fn flush_flows(&mut self) {
-        let indices: Vec<u32> = self.flows.iter().map(|(i, _)| i).collect();
+        let indices: Vec<u32> = self.flows().iter().map(|(i, _)| i).collect();
         for i in indices {
             let _ = self.delete_flow(i);
         }

@@ -76,7 +76,8 @@ impl VRouter {
                 }
             }
         };
-        self.flow_hit(fmd, index, frame_len, at, buf, cx)
+        let (src, tcp) = (ip.src(), ip.protocol() == IpProtocol::Tcp);
+        self.flow_hit(fmd, index, (frame_len, src, tcp), at, buf, cx)
     }
 
     /// The key of the packet `ip` (`vr_inet_proto_flow`): `Ok(None)` for
@@ -210,7 +211,7 @@ impl VRouter {
         &self,
         fmd: &mut Fmd,
         index: u32,
-        frame_len: usize,
+        (frame_len, src, tcp): (usize, Ipv4Addr, bool),
         at: usize,
         buf: &mut super::PacketBuf,
         cx: &mut Ctx<'_, T>,
@@ -252,14 +253,10 @@ impl VRouter {
             e.flags.contains(FlowFlags::VRFT),
             e.dvrf,
         );
-        let ip = buf.frame().get(at..).unwrap_or_default();
-        let src = Ipv4View::new_checked(ip)
-            .map(|v| v.src())
-            .unwrap_or(Ipv4Addr::UNSPECIFIED);
         if let Some(d) = self.flow_rpf(fmd, index, src, src_nh, cx.trace) {
             return Some(d);
         }
-        tcp_digest(cx.flows, index, ip);
+        let dead = tcp && tcp_digest(cx.flows, index, buf.frame().get(at..).unwrap_or_default());
         let verdict = match action {
             FlowAction::Drop => Some(Disposition::Drop(DropReason::FlowActionDrop)),
             FlowAction::Forward => None,
@@ -278,7 +275,9 @@ impl VRouter {
                 v.set_ttl(ttl);
             }
         }
-        cx.flows.evict_if_dead(index);
+        if dead {
+            cx.flows.evict_if_dead(index);
+        }
         verdict
     }
 
@@ -385,16 +384,16 @@ fn ports(ip: &Ipv4View<'_>) -> (u16, u16) {
 /// makes the pair dead, and it is evicted after this packet. (The vRouter
 /// checks a RST's sequence number against the ACK the reverse flow saw, RFC
 /// 5961; vrsim closes on any RST, as the vRouter does with
-/// `vr_uncond_close_flow_on_tcp_rst` set.)
-fn tcp_digest(flows: &mut FlowTable, index: u32, ip: &[u8]) {
+/// `vr_uncond_close_flow_on_tcp_rst` set.) Returns whether the pair is dead.
+fn tcp_digest(flows: &mut FlowTable, index: u32, ip: &[u8]) -> bool {
     let Ok(v) = Ipv4View::new_checked(ip) else {
-        return;
+        return false;
     };
     if v.protocol() != IpProtocol::Tcp || v.is_fragment() {
-        return;
+        return false;
     }
     let Ok(t) = TcpView::new_checked(v.payload()) else {
-        return;
+        return false;
     };
     let f = t.flags();
     let rflow = flows
@@ -431,4 +430,5 @@ fn tcp_digest(flows: &mut FlowTable, index: u32, ip: &[u8]) {
             r.tcp = r.tcp | TcpFlags::DEAD;
         }
     }
+    dead
 }

@@ -160,7 +160,8 @@ impl VRouter {
                     vif.stats.rx_bytes += frame.len() as u64;
                 }
                 let (kind, vrf) = (vif.config.kind, vif.config.vrf);
-                let mut flows = std::mem::take(&mut self.flows);
+                // Lent out of its slot for the trip (a pointer moved, nothing copied).
+                let mut flows = self.flows.take().unwrap_or_default();
                 let mut cx = Ctx {
                     trace,
                     ip_id: self.ip_id,
@@ -170,7 +171,7 @@ impl VRouter {
                 };
                 let outcome = self.receive(ingress, kind, vrf, buf, &mut cx);
                 self.ip_id = cx.ip_id;
-                self.flows = flows;
+                self.flows = Some(flows);
                 outcome
             }
             None => Disposition::Drop(DropReason::InvalidIf),
@@ -185,7 +186,7 @@ impl VRouter {
     /// packet's disposition and the frame it left as; nothing while the flow
     /// is still in Hold.
     pub fn release<T: Tracer>(&mut self, index: u32, trace: &mut T) -> Vec<(Disposition, Vec<u8>)> {
-        let held = match self.flows.get_mut(index) {
+        let held = match self.flows_mut().get_mut(index) {
             Some(e) if e.action != crate::flow::FlowAction::Hold => std::mem::take(&mut e.held),
             _ => return Vec::new(),
         };
