@@ -48,7 +48,13 @@ struct Cli {
     /// What-if: turn RPF on or off on the network given with --network.
     #[arg(long, global = true, value_enum, requires = "network")]
     rpf: Option<OnOff>,
-    /// The network of --rpf.
+    /// What-if: a network-policy rule denying flows, put first among the
+    /// rules of the network given with --network (repeatable):
+    /// `PROTOCOL SOURCE > DESTINATION` or `<>` for both ways, such as
+    /// `icmp any <> 203.0.113.0/24` or `tcp any > 10.1.0.0/16:80`.
+    #[arg(long, global = true, value_name = "RULE", requires = "network")]
+    deny: Vec<String>,
+    /// The network of --rpf and --deny.
     #[arg(long, global = true)]
     network: Option<String>,
     /// The output layout of `vif` and `rt`: the seed document's (2017) or today's.
@@ -334,7 +340,7 @@ fn man() -> Result<ExitCode, CliError> {
 }
 
 /// Apply the what-if options to a fabric, in the order given by kind:
-/// sessions down, withdrawals, RPF.
+/// sessions down, withdrawals, RPF, policy rules.
 fn what_if(cli: &Cli, mut fabric: Fabric) -> Result<Fabric, CliError> {
     for vm in &cli.bgpaas_down {
         fabric.bgpaas_down(vm).map_err(|source| CliError::WhatIf {
@@ -365,6 +371,25 @@ fn what_if(cli: &Cli, mut fabric: Fabric) -> Result<Fabric, CliError> {
             .set_rpf(network, matches!(on, OnOff::On))
             .map_err(|source| CliError::WhatIf {
                 option: "--rpf".into(),
+                source,
+            })?;
+    }
+    for d in &cli.deny {
+        let rule: vrsim::control::policy::PolicyRule =
+            format!("deny {d}")
+                .parse()
+                .map_err(
+                    |e: vrsim::control::policy::RuleParseError| CliError::BadValue {
+                        option: "--deny",
+                        value: d.clone(),
+                        problem: e.problem,
+                    },
+                )?;
+        let network = cli.network.as_deref().unwrap_or_default();
+        fabric
+            .add_policy_rule(network, rule)
+            .map_err(|source| CliError::WhatIf {
+                option: format!("--deny {d}"),
                 source,
             })?;
     }

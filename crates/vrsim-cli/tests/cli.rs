@@ -383,3 +383,47 @@ fn flow_list_after_the_seed_ping() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected HOST:ADDRESS"));
 }
+
+/// A deny rule as a what-if: `vrsim diff` shows the flow it cuts, and why.
+#[test]
+fn a_deny_rule_shows_in_diff() {
+    let deny = ["--network", "public", "--deny", "icmp any <> 203.0.113.10"];
+    let mut args = vec!["diff", "--from", "earth", "--to", "192.168.100.1"];
+    args.extend(deny);
+    let out = vrsim(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("dropped by compute01: Flow Action Drop"),
+        "{text}"
+    );
+    assert!(
+        text.contains("action D(Policy) (policy what-if rule 1 denies)"),
+        "{text}"
+    );
+    let bad = vrsim(&[
+        "--network",
+        "public",
+        "--deny",
+        "icmp any",
+        "trace",
+        "--from",
+        "earth",
+        "--to",
+        "192.168.100.1",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--deny icmp any: expected"));
+    let bad = vrsim(&[
+        "--network",
+        "red",
+        "--deny",
+        "icmp any > any",
+        "trace",
+        "--from",
+        "earth",
+        "--to",
+        "192.168.100.1",
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("network red"));
+}

@@ -12,6 +12,7 @@ use crate::agent::{self, Inputs, NodeIds, NodeState};
 use crate::bgp::{BgpPath, PathAttrs, PathSource, Selection};
 use crate::config::{Config, NetworkConfig, PortConfig};
 use crate::error::ControlError;
+use crate::policy::{Endpoint, PolicyConfig, PolicyRule};
 use crate::program::{self, Change};
 
 /// Something that happens to the control plane.
@@ -218,6 +219,51 @@ impl Controller {
                 by: "the RPF setting".into(),
             })?;
         n.rpf = on;
+        Ok(())
+    }
+
+    /// Put `rule` first among the rules of `network` (in a policy named
+    /// `what-if`, attached to it, made if needed), and evict every node's
+    /// flows: the agent decides each anew on its next packet, as Contrail's
+    /// agent re-evaluates flows when a policy changes.
+    pub fn add_policy_rule(&mut self, network: &str, rule: PolicyRule) -> Result<(), ControlError> {
+        let by = format!("the policy rule for {network}");
+        for name in [Some(network)]
+            .into_iter()
+            .chain([&rule.src, &rule.dst].map(|e| match e {
+                Endpoint::Network(n) => Some(n.as_str()),
+                _ => None,
+            }))
+            .flatten()
+        {
+            if self.config.network(name).is_none() {
+                return Err(ControlError::Unknown {
+                    kind: "network",
+                    name: name.to_owned(),
+                    by: by.clone(),
+                });
+            }
+        }
+        let policies = &mut self.config.policies;
+        match policies.iter_mut().find(|p| p.name == "what-if") {
+            Some(p) => {
+                p.rules.insert(0, rule);
+                if !p.networks.iter().any(|n| n == network) {
+                    p.networks.push(network.to_owned());
+                }
+            }
+            None => policies.insert(
+                0,
+                PolicyConfig {
+                    name: "what-if".into(),
+                    networks: vec![network.to_owned()],
+                    rules: vec![rule],
+                },
+            ),
+        }
+        for node in self.nodes.values_mut() {
+            node.router.flush_flows();
+        }
         Ok(())
     }
 

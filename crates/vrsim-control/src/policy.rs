@@ -215,3 +215,136 @@ mod tests {
         assert!(evaluate(&p, "red", &tuple(6, [10, 1, 2, 3], 80), &none).is_none());
     }
 }
+
+/// A policy rule that does not parse: the text and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("policy rule {rule:?}: {problem}")]
+pub struct RuleParseError {
+    /// The rule's text.
+    pub rule: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl core::str::FromStr for PolicyRule {
+    type Err = RuleParseError;
+
+    /// `ACTION PROTOCOL SOURCE DIRECTION DESTINATION`, Contrail's rule in
+    /// one line: `pass` or `deny`; `any`, `icmp`, `tcp`, `udp` or a number;
+    /// an endpoint is `any`, a prefix, an address or a network name, with
+    /// `:PORT` or `:FIRST-LAST` for TCP and UDP; `>` one way, `<>` both.
+    /// `deny tcp any <> 10.1.0.0/16:80`, `pass icmp blue > red`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = |problem: String| RuleParseError {
+            rule: s.to_owned(),
+            problem,
+        };
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let [action, proto, src, dir, dst] = words[..] else {
+            return Err(err(
+                "expected ACTION PROTOCOL SOURCE > DESTINATION (or <>), five words".into(),
+            ));
+        };
+        let action = match action {
+            "pass" => PolicyAction::Pass,
+            "deny" => PolicyAction::Deny,
+            other => return Err(err(format!("action {other:?} is neither pass nor deny"))),
+        };
+        let protocol = match proto {
+            "any" => None,
+            "icmp" => Some(1),
+            "tcp" => Some(6),
+            "udp" => Some(17),
+            n => Some(n.parse::<u8>().map_err(|_| {
+                err(format!(
+                    "protocol {n:?} is not any, icmp, tcp, udp or a number"
+                ))
+            })?),
+        };
+        let both_ways = match dir {
+            "<>" => true,
+            ">" => false,
+            other => return Err(err(format!("direction {other:?} is neither > nor <>"))),
+        };
+        let (src, src_ports) = endpoint(src).map_err(err)?;
+        let (dst, dst_ports) = endpoint(dst).map_err(err)?;
+        Ok(PolicyRule {
+            action,
+            protocol,
+            src,
+            src_ports,
+            dst,
+            dst_ports,
+            both_ways,
+        })
+    }
+}
+
+/// `ENDPOINT[:PORTS]`.
+fn endpoint(s: &str) -> Result<(Endpoint, PortRange), String> {
+    let (addr, ports) = match s.split_once(':') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let e = if addr == "any" {
+        Endpoint::Any
+    } else if let Ok(p) = addr.parse::<Ipv4Net>() {
+        Endpoint::Prefix(p.trunc())
+    } else if let Ok(a) = addr.parse::<Ipv4Addr>() {
+        Endpoint::Prefix(Ipv4Net::from(a))
+    } else if !addr.is_empty()
+        && addr
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        Endpoint::Network(addr.to_owned())
+    } else {
+        return Err(format!(
+            "{addr:?} is not any, a prefix, an address or a network name"
+        ));
+    };
+    let range = match ports {
+        None => PortRange::ANY,
+        Some(p) => {
+            let bad = || format!("ports {p:?} are not PORT or FIRST-LAST");
+            let (a, b) = p.split_once('-').unwrap_or((p, p));
+            let (start, end) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+            if start > end {
+                return Err(bad());
+            }
+            PortRange { start, end }
+        }
+    };
+    Ok((e, range))
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn rules_parse_and_bad_ones_say_why() {
+        let r: PolicyRule = "deny tcp any <> 10.1.0.0/16:80".parse().expect("a rule");
+        assert_eq!(r.action, PolicyAction::Deny);
+        assert_eq!(r.protocol, Some(6));
+        assert!(r.both_ways);
+        assert_eq!(r.dst_ports, PortRange { start: 80, end: 80 });
+        let r: PolicyRule = "pass icmp blue > 203.0.113.10".parse().expect("a rule");
+        assert_eq!(r.src, Endpoint::Network("blue".into()));
+        assert_eq!(
+            r.dst,
+            Endpoint::Prefix("203.0.113.10/32".parse().expect("prefix"))
+        );
+        for (bad, why) in [
+            ("deny tcp any", "five words"),
+            ("drop tcp any > any", "neither pass nor deny"),
+            ("deny gre any > any", "not any, icmp"),
+            ("deny tcp any >> any", "neither > nor <>"),
+            ("deny tcp any > any:90-80", "not PORT or FIRST-LAST"),
+            ("deny tcp a/b > any", "not any, a prefix"),
+        ] {
+            let e = bad.parse::<PolicyRule>().expect_err(bad);
+            assert!(e.to_string().contains(why), "{e}");
+        }
+    }
+}

@@ -76,7 +76,7 @@ impl<'c> ComputeNode<'c> {
                 s,
                 Step::InetLookup { .. }
                     | Step::Rpf { .. }
-                    | Step::FlowRpf { .. }
+                    | Step::FlowRpf { pass: false, .. }
                     | Step::Flow { .. }
                     | Step::Label { .. }
                     | Step::Vnid { .. }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
+use vrsim_control::policy::PolicyRule;
 use vrsim_control::program::Change;
 use vrsim_control::{Controller, Event};
 use vrsim_wire::MacAddr;
@@ -234,6 +235,14 @@ impl Fabric {
             network: network.to_owned(),
             on,
         })
+    }
+
+    /// What-if: a network-policy rule put first among `network`'s rules
+    /// (`deny tcp any <> 10.1.0.0/16:80`, see [`PolicyRule`]'s syntax). Every
+    /// vRouter's flows are evicted, so that each flow is decided anew.
+    pub fn add_policy_rule(&mut self, network: &str, rule: PolicyRule) -> Result<(), FabricError> {
+        self.control.add_policy_rule(network, rule)?;
+        Ok(())
     }
 
     // ---- traces ----

@@ -330,3 +330,31 @@ fn names_networks_bgpaas_gateway_vrfs_and_links() {
     let e = load(&two).err().unwrap();
     assert!(e.message.contains("vm1:cali0 is already in use"), "{e}");
 }
+
+#[test]
+fn policies_load_and_bad_ones_name_the_rule() {
+    let policy = |rule: &str, net: &str| {
+        format!("{BASE}[[policy]]\nname = \"p\"\nnetworks = [\"{net}\"]\nrules = [\"{rule}\"]\n")
+    };
+    let f = load(&policy("deny icmp any <> 203.0.113.0/24", "public")).expect("a policy");
+    assert_eq!(f.control().config().policies[0].rules.len(), 1);
+    let line_of =
+        |text: &str, key: &str| 1 + text.lines().position(|l| l.starts_with(key)).unwrap_or(0);
+    for (text, key, says) in [
+        (policy("deny icmp any", "public"), "rules", "five words"),
+        (
+            policy("deny icmp red > any", "public"),
+            "rules",
+            "names network red",
+        ),
+        (
+            policy("deny icmp any > any", "red"),
+            "networks",
+            "attached to network red",
+        ),
+    ] {
+        let e = load(&text).err().unwrap_or_else(|| panic!("{text} loaded"));
+        assert_eq!(e.line, line_of(&text, key), "{e}");
+        assert!(e.message.contains(says), "{e}");
+    }
+}

@@ -26,6 +26,7 @@ use ipnet::Ipv4Net;
 use toml::Spanned;
 use vrsim_control::bgp::{Origin, PathAttrs};
 use vrsim_control::config::*;
+use vrsim_control::policy::{Endpoint, PolicyConfig, PolicyRule, RuleParseError};
 use vrsim_control::{ControlError, Controller, Event};
 use vrsim_wire::MacAddr;
 
@@ -141,6 +142,7 @@ pub fn load(file: &str, text: &str) -> Result<Fabric, TopologyError> {
     l.networks(&spec, &mut config)?;
     l.vm_ports(&spec, &nets, &mut config)?;
     l.bgpaas(&spec, &mut config)?;
+    l.policies(&spec, &mut config)?;
     let gateways = l.gateways(&spec, &nets, &mut config)?;
     let mut control = Controller::new(config).map_err(|e| l.unplaced(e))?;
     l.sessions(&spec, &mut control)?;
@@ -422,6 +424,48 @@ impl<'s> Loader<'_> {
                 port: b.vm.get_ref().clone(),
                 asn: b.asn,
                 peers: b.peers.iter().map(|p| *p.get_ref()).collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `[[policy]]`: each rule parsed, every network it names known.
+    fn policies(&self, spec: &FileSpec, config: &mut Config) -> Result<(), TopologyError> {
+        for p in &spec.policy {
+            let name = p.name.get_ref();
+            let known = |n: &str| config.network(n).is_some();
+            let mut rules = Vec::new();
+            for r in &p.rules {
+                let rule: PolicyRule = r.get_ref().parse().map_err(|e: RuleParseError| {
+                    self.at(Some(r.span()), format!("policy {name}: {e}"))
+                })?;
+                for e in [&rule.src, &rule.dst] {
+                    if let Endpoint::Network(n) = e
+                        && !known(n)
+                    {
+                        return Err(self.at(
+                            Some(r.span()),
+                            format!("policy {name} names network {n}, which does not exist"),
+                        ));
+                    }
+                }
+                rules.push(rule);
+            }
+            for n in &p.networks {
+                if !known(n.get_ref()) {
+                    return Err(self.at(
+                        Some(n.span()),
+                        format!(
+                            "policy {name} is attached to network {}, which does not exist",
+                            n.get_ref()
+                        ),
+                    ));
+                }
+            }
+            config.policies.push(PolicyConfig {
+                name: name.clone(),
+                networks: p.networks.iter().map(|n| n.get_ref().clone()).collect(),
+                rules,
             });
         }
         Ok(())

@@ -29,6 +29,19 @@ pub(super) struct FileSpec {
     pub(super) bgpaas: Vec<BgpaasSpec>,
     #[serde(default)]
     pub(super) host: Vec<HostSpec>,
+    #[serde(default)]
+    pub(super) policy: Vec<PolicySpec>,
+}
+
+/// `[[policy]]`: a network policy, its rules in order (each one line in the
+/// syntax of `vrsim_control::policy::PolicyRule`), and the networks it is
+/// attached to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PolicySpec {
+    pub(super) name: Spanned<String>,
+    pub(super) networks: Vec<Spanned<String>>,
+    pub(super) rules: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
