@@ -249,3 +249,55 @@ fn tcp_rst_evicts_the_pair() {
     assert!(r.flows().get(f).is_none() && r.flows().get(b).is_none());
     assert_eq!(r.flows().stats().deleted, 2);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use vrsim_dataplane::flow::FlowFlags;
+    use vrsim_testkit::seed;
+
+    /// A UDP packet from the container to `dst`, from source port `sport`.
+    fn udp(sport: u16, dst: [u8; 4]) -> Vec<u8> {
+        Frame::new()
+            .ethernet(seed::DOCKERHOST_MAC, seed::VROUTER_MAC)
+            .ipv4(seed::CONTAINER_IP, dst)
+            .udp(sport, 53)
+            .payload(b"q")
+            .build()
+            .expect("a fixed frame builds")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Packets from the container, their misses answered by the agent,
+        /// into a small table that fills: never a panic, Flow Table Full
+        /// once it is full, every packet out, held or dropped once, and every
+        /// reverse link mutual.
+        #[test]
+        fn a_small_table_fills_without_panic_and_links_stay_mutual(
+            packets in proptest::collection::vec((0u16..64, 0u8..3), 1..120),
+        ) {
+            let mut r = vrsim_testkit::compute01();
+            r.set_flow_table(FlowTable::with_overflow(16, 8));
+            let dsts = [[203, 0, 113, 10], [10, 0, 0, 1], [192, 168, 100, 1]];
+            let mut full = 0u64;
+            for (sport, d) in &packets {
+                let frame = udp(1000 + sport, dsts[usize::from(*d)]);
+                let (d, _) = vrsim_testkit::process_with_agent(&mut r, seed::TAP_VIF, &frame, &mut NoTrace);
+                full += u64::from(d == Disposition::Drop(DropReason::FlowTableFull));
+            }
+            prop_assert_eq!(r.drops().get(DropReason::FlowTableFull), full);
+            prop_assert!(r.flows().len() <= 24);
+            let tx: u64 = r.vifs().map(|v| v.stats.tx_packets).sum();
+            let held: u64 = r.flows().iter().map(|(_, f)| f.held.len() as u64).sum();
+            prop_assert_eq!(tx + r.drops().total() + held, packets.len() as u64);
+            for (i, f) in r.flows().iter() {
+                if let Some(rf) = f.rflow.filter(|_| f.flags.contains(FlowFlags::RFLOW_VALID)) {
+                    let back = r.flows().get(rf).and_then(|e| e.rflow);
+                    prop_assert_eq!(back, Some(i), "flow {} -> {} does not link back", i, rf);
+                }
+            }
+        }
+    }
+}
