@@ -58,7 +58,6 @@ fn json_round_trips_and_matches_the_schema() {
         "label",
         "vnid",
         "vrf_translate",
-        "rpf",
         "ttl",
         "ecmp",
         "nexthop",

@@ -23,8 +23,6 @@ pub enum RpfExpect {
     AnyEcmpMember,
     /// Discard, Receive and other nexthops: no check.
     NoCheck,
-    /// No route for the source: the agent's flow drops it (`NoSrcRt`).
-    NoSourceRoute,
 }
 
 /// Why a packet was trapped to the agent.
@@ -117,21 +115,6 @@ pub enum Step {
         nh: NhId,
         /// The VRF.
         vrf: VrfId,
-    },
-    /// The reverse-path check on the source address.
-    Rpf {
-        /// The VRF the source was looked up in.
-        vrf: VrfId,
-        /// The source address.
-        src: IpAddr,
-        /// The source route's prefix.
-        matched: Option<IpNet>,
-        /// The source route's nexthop.
-        nh: NhId,
-        /// What that nexthop requires.
-        expect: RpfExpect,
-        /// Whether the check passed.
-        pass: bool,
     },
     /// The IPv4 TTL was decremented.
     Ttl {
@@ -321,22 +304,6 @@ impl fmt::Display for Step {
             Step::Vnid { vni, nh: Some(nh) } => write!(f, "vxlan vnid {vni} -> nh {nh}"),
             Step::Vnid { vni, nh: None } => write!(f, "vxlan vnid {vni} -> no entry"),
             Step::VrfTranslate { nh, vrf } => write!(f, "nh {nh} Vrf_Translate -> vrf {vrf}"),
-            Step::Rpf {
-                vrf,
-                src,
-                matched,
-                nh,
-                expect,
-                pass,
-            } => {
-                write!(
-                    f,
-                    "rpf vrf {vrf} source {src} -> {} nh {nh}: ",
-                    opt_prefix(matched)
-                )?;
-                write_expect(f, expect)?;
-                f.write_str(if *pass { ", pass" } else { ", fail" })
-            }
             Step::Ttl { from, to } => write!(f, "ttl {from} -> {to}"),
             Step::Ecmp { nh, index, member } => {
                 write!(f, "ecmp nh {nh} member {index} -> nh {member}")
@@ -428,7 +395,6 @@ fn write_expect(f: &mut fmt::Formatter<'_>, expect: &RpfExpect) -> fmt::Result {
         RpfExpect::TunnelEndpoint(ip) => write!(f, "expects outer source {ip}"),
         RpfExpect::AnyEcmpMember => write!(f, "expects any ecmp member"),
         RpfExpect::NoCheck => write!(f, "no check for this nexthop type"),
-        RpfExpect::NoSourceRoute => write!(f, "no source route"),
     }
 }
 

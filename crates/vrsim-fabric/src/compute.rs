@@ -64,18 +64,12 @@ impl<'c> ComputeNode<'c> {
                     vrf,
                     matched: Some(p),
                     ..
-                }
-                | Step::Rpf {
-                    vrf,
-                    matched: Some(p),
-                    ..
                 } => Some((vrf, p)),
                 _ => None,
             };
             if matches!(
                 s,
                 Step::InetLookup { .. }
-                    | Step::Rpf { .. }
                     | Step::FlowRpf { pass: false, .. }
                     | Step::Flow { .. }
                     | Step::Label { .. }

@@ -131,7 +131,6 @@ fn is_lookup(s: &HopStep) -> bool {
             | HopStep::Agent { .. }
             | HopStep::VRouter(
                 Step::InetLookup { .. }
-                    | Step::Rpf { .. }
                     | Step::FlowRpf { .. }
                     | Step::Label { .. }
                     | Step::Vnid { .. }

@@ -155,14 +155,6 @@ pub enum StepKind {
         nh: u32,
         vrf: u16,
     },
-    Rpf {
-        vrf: u16,
-        source: String,
-        matched: Option<String>,
-        nh: u32,
-        expect: String,
-        pass: bool,
-    },
     Ttl {
         from: u8,
         to: u8,
@@ -298,7 +290,6 @@ fn expect_text(expect: RpfExpect) -> String {
         RpfExpect::TunnelEndpoint(ip) => format!("outer source {ip}"),
         RpfExpect::AnyEcmpMember => "any ecmp member".into(),
         RpfExpect::NoCheck => "no check".into(),
-        RpfExpect::NoSourceRoute => "no source route".into(),
     }
 }
 
@@ -354,21 +345,6 @@ fn dp_step(st: &DpStep) -> StepKind {
         DpStep::VrfTranslate { nh, vrf } => StepKind::VrfTranslate {
             nh: nh.value(),
             vrf: vrf.value(),
-        },
-        DpStep::Rpf {
-            vrf,
-            src,
-            matched,
-            nh,
-            expect,
-            pass,
-        } => StepKind::Rpf {
-            vrf: vrf.value(),
-            source: s(src),
-            matched: opt(matched),
-            nh: nh.value(),
-            expect: expect_text(expect),
-            pass,
         },
         DpStep::Ttl { from, to } => StepKind::Ttl { from, to },
         DpStep::Ecmp { nh, index, member } => StepKind::Ecmp {

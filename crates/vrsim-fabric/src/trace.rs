@@ -341,7 +341,6 @@ impl FabricTrace {
                         | Step::Rewrite { .. }
                         | Step::Decap { .. }
                         | Step::Label { .. }
-                        | Step::Rpf { .. }
                         | Step::Flow { .. }
                         | Step::FlowRpf { .. }),
                     ) => Some(st.to_string()),
