@@ -85,11 +85,7 @@ fn flow_setup(c: &mut Criterion) {
                 .unwrap_or_default()
         })
         .collect();
-    let policy = vrsim::control::flows::Policies {
-        network: None,
-        policies: &[],
-        subnet: &|_| None,
-    };
+    let policy = vrsim::control::flows::Policies::NONE;
     let mut buf = PacketBuf::with_capacity(1514);
     let mut group = c.benchmark_group("flows");
     group.throughput(Throughput::Elements(1));

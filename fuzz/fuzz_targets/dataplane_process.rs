@@ -58,11 +58,7 @@ fuzz_target!(|data: &[u8]| {
         let d = r.process(id, frame, &mut buf, &mut NoTrace);
         sent += 1;
         if let (Disposition::Held { flow }, true) = (d, sel & 0x80 != 0) {
-            let policy = vrsim::control::flows::Policies {
-                network: None,
-                policies: &[],
-                subnet: &|_| None,
-            };
+            let policy = vrsim::control::flows::Policies::NONE;
             if vrsim::control::flows::answer_flow_miss(&mut r, flow, &policy).is_ok() {
                 r.release(flow, &mut NoTrace);
             }

@@ -830,11 +830,7 @@ fn inject(router: &mut VRouter, a: &InjectArgs, o: &mut String) -> Result<ExitCo
     if let Disposition::Held { flow } = outcome {
         // The agent answers the flow miss (no policies on a vRouter
         // programmed by hand), and the vRouter sends the packet on.
-        let policy = vrsim::control::flows::Policies {
-            network: None,
-            policies: &[],
-            subnet: &|_| None,
-        };
+        let policy = vrsim::control::flows::Policies::NONE;
         let decision = vrsim::control::flows::answer_flow_miss(router, flow, &policy)?;
         sayln!(o, "{decision}\n");
         let mut trace = Trace::default();

@@ -450,6 +450,15 @@ impl Controller {
         self.nodes.get_mut(node).map(|n| &mut n.router)
     }
 
+    /// The configuration and a node's vRouter at once (the agent reads
+    /// the policies while it programs flows).
+    pub(crate) fn config_and_vrouter_mut(&mut self, node: &str) -> (&Config, Option<&mut VRouter>) {
+        (
+            &self.config,
+            self.nodes.get_mut(node).map(|n| &mut n.router),
+        )
+    }
+
     /// The state the agent last programmed on a node.
     pub fn node_state(&self, node: &str) -> Option<&NodeState> {
         self.nodes.get(node).map(|n| &n.state)

@@ -93,24 +93,16 @@ impl Controller {
         index: u32,
     ) -> Result<FlowDecision, ControlError> {
         let network = self.network_name(node, index);
-        let policies = self.config().policies.clone();
-        let subnets: Vec<(String, Ipv4Net)> = self
-            .config()
-            .networks
-            .iter()
-            .map(|n| (n.name.clone(), n.subnet))
-            .collect();
-        let subnet = |n: &str| subnets.iter().find(|(name, _)| name == n).map(|(_, s)| *s);
-        let router = self
-            .vrouter_mut(node)
-            .ok_or_else(|| ControlError::Unknown {
-                kind: "compute node",
-                name: node.to_owned(),
-                by: format!("flow {index}"),
-            })?;
+        let (config, router) = self.config_and_vrouter_mut(node);
+        let router = router.ok_or_else(|| ControlError::Unknown {
+            kind: "compute node",
+            name: node.to_owned(),
+            by: format!("flow {index}"),
+        })?;
+        let subnet = |n: &str| config.network(n).map(|n| n.subnet);
         let policy = Policies {
             network: network.as_deref(),
-            policies: &policies,
+            policies: &config.policies,
             subnet: &subnet,
         };
         answer_flow_miss(router, index, &policy).map_err(|source| ControlError::Dataplane {
@@ -133,6 +125,16 @@ pub struct Policies<'p> {
     pub policies: &'p [PolicyConfig],
     /// A network's subnet, by name.
     pub subnet: &'p dyn Fn(&str) -> Option<Ipv4Net>,
+}
+
+impl Policies<'static> {
+    /// No network and no policies: every flow with its routes is allowed
+    /// (for a vRouter programmed by hand).
+    pub const NONE: Policies<'static> = Policies {
+        network: None,
+        policies: &[],
+        subnet: &|_| None,
+    };
 }
 
 impl fmt::Debug for Policies<'_> {

@@ -405,15 +405,15 @@ pub struct FlowKeyText<'k>(pub &'k FlowKey);
 impl fmt::Display for FlowKeyText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let k = self.0;
-        let proto = match k.proto {
-            1 => "icmp".to_string(),
-            6 => "tcp".to_string(),
-            17 => "udp".to_string(),
-            p => format!("proto {p}"),
-        };
+        match k.proto {
+            1 => f.write_str("icmp")?,
+            6 => f.write_str("tcp")?,
+            17 => f.write_str("udp")?,
+            p => write!(f, "proto {p}")?,
+        }
         write!(
             f,
-            "{proto} {}:{} > {}:{} K(nh) {}",
+            " {}:{} > {}:{} K(nh) {}",
             k.src, k.sport, k.dst, k.dport, k.nh
         )
     }

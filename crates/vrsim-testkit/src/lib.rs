@@ -63,11 +63,7 @@ pub fn process_with_agent<T: vrsim::dataplane::trace::Tracer>(
     let Disposition::Held { flow } = d else {
         return (d, buf.frame().to_vec());
     };
-    let policy = vrsim::control::flows::Policies {
-        network: None,
-        policies: &[],
-        subnet: &|_| None,
-    };
+    let policy = vrsim::control::flows::Policies::NONE;
     if vrsim::control::flows::answer_flow_miss(router, flow, &policy).is_err() {
         return (d, Vec::new());
     }

@@ -37,6 +37,14 @@ pub const fn overflow_entries(entries: u32) -> u32 {
     ((entries / 5) + 1023) & !1023
 }
 
+/// `entries` rounded up to whole buckets, at least one (`__vr_htable_create`).
+fn whole_buckets(entries: u32) -> u32 {
+    entries
+        .max(1)
+        .div_ceil(BUCKET_SIZE)
+        .saturating_mul(BUCKET_SIZE)
+}
+
 /// What a flow does with its packets (`VR_FLOW_ACTION_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FlowAction {
@@ -373,20 +381,14 @@ impl FlowTable {
     /// A table of `entries` main entries (rounded up to whole buckets, at
     /// least one) and the overflow table the vRouter sizes from them.
     pub fn new(entries: u32) -> Self {
-        let hentries = entries
-            .max(1)
-            .div_ceil(BUCKET_SIZE)
-            .saturating_mul(BUCKET_SIZE);
+        let hentries = whole_buckets(entries);
         FlowTable::with_overflow(hentries, overflow_entries(hentries))
     }
 
     /// A table of `entries` main entries and exactly `oentries` overflow
     /// entries (the `vr_oflow_entries` parameter; 0 for none).
     pub fn with_overflow(entries: u32, oentries: u32) -> Self {
-        let hentries = entries
-            .max(1)
-            .div_ceil(BUCKET_SIZE)
-            .saturating_mul(BUCKET_SIZE);
+        let hentries = whole_buckets(entries);
         FlowTable {
             hentries,
             oentries: oentries.min(u32::MAX - hentries),
@@ -529,18 +531,13 @@ impl FlowTable {
         self.by_key.remove(&entry.key);
         if index >= self.hentries {
             self.oflow_free.push(index - self.hentries);
-            let mut emptied = None;
-            for (head, chain) in self.chains.iter_mut() {
-                if let Some(pos) = chain.iter().position(|&i| i == index) {
-                    chain.remove(pos);
-                    if chain.is_empty() {
-                        emptied = Some(*head);
-                    }
-                    break;
+            // The chain it hangs on is its key's bucket's.
+            let head = self.bucket_of(&entry.key) + BUCKET_SIZE - 1;
+            if let Some(chain) = self.chains.get_mut(&head) {
+                chain.retain(|&i| i != index);
+                if chain.is_empty() {
+                    self.chains.remove(&head);
                 }
-            }
-            if let Some(head) = emptied {
-                self.chains.remove(&head);
             }
         }
         self.stats.deleted += 1;
