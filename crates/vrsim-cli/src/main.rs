@@ -160,9 +160,13 @@ struct ListOrGet {
 
 #[derive(Debug, Args)]
 struct FlowArgs {
-    /// List the flows (`flow -l`).
+    /// List the flows (`flow -l`; the default).
     #[arg(short = 'l', long)]
     list: bool,
+    /// Show one flow in full (`flow --get N`): its expected source, the
+    /// routes its addresses match, its state and the drop totals.
+    #[arg(long, value_name = "INDEX", conflicts_with = "list")]
+    get: Option<u32>,
     /// First trace a ping from HOST to ADDRESS and its reply (repeatable;
     /// in order), so that the table holds the flows they made.
     #[arg(long, value_name = "HOST:ADDRESS")]
@@ -540,7 +544,17 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
                 fabric.probe(from, to, Probe::Icmp)?;
             }
             let router = compute_node(cli, &fabric)?;
-            say!(o, "{}", dump::flow_list(&router));
+            match a.get {
+                None => say!(o, "{}", dump::flow_list(&router)),
+                Some(index) => {
+                    let text = dump::flow_get(&router, index).map_err(|e| {
+                        // `fill_flow_req`'s answer for an entry not in use.
+                        sayln!(o, "Flow index {index} is not active");
+                        CliError::Dump { source: e }
+                    })?;
+                    say!(o, "{text}");
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Vif(_)

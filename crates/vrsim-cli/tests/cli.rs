@@ -384,6 +384,18 @@ fn flow_list_after_the_seed_ping() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected HOST:ADDRESS"));
 }
 
+/// `vrsim flow --get N` after the seed ping: the container's reply flow in
+/// full, with the routes its addresses match; an index not in use is refused
+/// as `flow` refuses it.
+#[test]
+fn flow_get_after_the_seed_ping() {
+    let out = stdout(&["flow", "--get", "87820", "--after", "earth:192.168.100.1"]);
+    vrsim_testkit::golden::assert_golden("seed-bgpaas/flow-get-after-ping.txt", &out);
+    let bad = vrsim(&["flow", "--get", "5", "--after", "earth:192.168.100.1"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("Flow index 5 is not active"));
+}
+
 /// A deny rule as a what-if: `vrsim diff` shows the flow it cuts, and why.
 #[test]
 fn a_deny_rule_shows_in_diff() {

@@ -9,6 +9,7 @@ use ipnet::Ipv4Net;
 use vrsim_lpm::Ipv4Table;
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
 
+use crate::drop::DropReason;
 use crate::error::{DataplaneError, ObjectKey};
 use crate::ids::{NhId, VifId, VrfId};
 use crate::nexthop::NhKind;
@@ -518,6 +519,11 @@ fn flow_entry(out: &mut String, i: u32, e: &crate::flow::FlowEntry) {
         e.key.nh,
         e.action.letter()
     );
+    if e.action == FlowAction::Nat {
+        line.push('(');
+        line.push_str(&nat_letters(e.flags));
+        line.push(')');
+    }
     if e.action == FlowAction::Drop {
         match e.drop_reason.name() {
             Some(n) => line.push_str(&format!("({n})")),
@@ -556,6 +562,22 @@ fn flow_entry(out: &mut String, i: u32, e: &crate::flow::FlowEntry) {
     let _ = write!(out, " Sinfo {})", e.src_info_addr());
 }
 
+/// A NAT flow's rewrites as `flow -l` letters them, in flag-bit order.
+fn nat_letters(flags: crate::flow::FlowFlags) -> String {
+    use crate::flow::FlowFlags;
+    [
+        (FlowFlags::SNAT, "S"),
+        (FlowFlags::SPAT, "Ps"),
+        (FlowFlags::DNAT, "D"),
+        (FlowFlags::DPAT, "Pd"),
+        (FlowFlags::LINK_LOCAL, "L"),
+    ]
+    .iter()
+    .filter(|(f, _)| flags.contains(*f))
+    .map(|(_, l)| *l)
+    .collect()
+}
+
 /// Print `piece` after `printed` columns, then break the line when 70 are
 /// reached; the columns printed on the current line.
 fn wrap(out: &mut String, piece: &str, printed: usize) -> usize {
@@ -567,4 +589,380 @@ fn wrap(out: &mut String, piece: &str, printed: usize) -> usize {
     } else {
         printed
     }
+}
+
+// ---- flow --get ----
+
+/// The width of `flow --get`'s field names (`FLOW_GET_FIELD_LENGTH`).
+const FIELD: usize = 30;
+
+fn field(out: &mut String, name: &str) {
+    let _ = write!(out, "{:<FIELD$}", format!("{name}:"));
+}
+
+fn spaces(out: &mut String) {
+    out.push_str(&" ".repeat(FIELD));
+}
+
+/// `vr_nexthop_type_string`.
+fn nh_type_string(kind: &NhKind) -> &'static str {
+    match kind {
+        NhKind::Receive { .. } => "RECEIVE",
+        NhKind::Encap { .. } => "ENCAP",
+        NhKind::Tunnel { .. } => "TUNNEL",
+        NhKind::Discard => "DISCARD",
+        NhKind::Composite { .. } => "COMPOSITE",
+        NhKind::VrfTranslate { .. } => "VRF_TRANSLATE",
+        NhKind::L2Receive => "L2_RECEIVE",
+    }
+}
+
+/// `vr_proto_string`.
+fn proto_string(proto: u8) -> &'static str {
+    match proto {
+        6 => "TCP",
+        17 => "UDP",
+        1 => "ICMP",
+        132 => "SCTP",
+        58 => "ICMPv6",
+        _ => "UNKNOWN",
+    }
+}
+
+/// `flow_print_vif`.
+fn get_vif(out: &mut String, router: &VRouter, vif: Option<VifId>, ingress: bool) {
+    let Some(v) = vif.and_then(|v| router.vif(v)) else {
+        return;
+    };
+    spaces(out);
+    let _ = writeln!(
+        out,
+        "{} Interface(Index, VRF, OS): vif0/{}, {}, {}",
+        if ingress { "Ingress" } else { "Egress" },
+        v.id(),
+        v.config.vrf,
+        v.config.name
+    );
+    spaces(out);
+    let _ = writeln!(
+        out,
+        "Interface Statistics(Out, In, Errors): {}, {}, {}",
+        v.stats.tx_packets,
+        v.stats.rx_packets,
+        v.stats.rx_errors + v.stats.tx_errors
+    );
+}
+
+/// `flow_dump_nexthop` and the functions it calls per type; `ecmp` is the
+/// member a composite marks with `*` (the reverse flow's ECMP index).
+fn get_nexthop(out: &mut String, router: &VRouter, nh: &Nexthop, ingress: bool, ecmp: Option<u8>) {
+    let c = &nh.config;
+    let header = |out: &mut String| {
+        let _ = writeln!(
+            out,
+            "NextHop(Index, VRF, Type): {}, {}, {}",
+            c.id,
+            c.vrf,
+            nh_type_string(&c.kind)
+        );
+    };
+    match &c.kind {
+        NhKind::Encap { oif, .. } | NhKind::Receive { oif } => {
+            header(out);
+            get_vif(out, router, Some(*oif), ingress);
+        }
+        NhKind::Tunnel { oif, dip, .. } => {
+            header(out);
+            spaces(out);
+            let _ = writeln!(out, "Tunnel Source: {dip}");
+            get_vif(out, router, Some(*oif), ingress);
+        }
+        NhKind::Composite { members } => {
+            header(out);
+            spaces(out);
+            out.push_str("ECMP\n");
+            spaces(out);
+            for (i, m) in members.iter().enumerate() {
+                let star = if ecmp == Some(i as u8) { "*" } else { "" };
+                let _ = write!(out, "{}{star}, ", m.nh);
+            }
+            out.push('\n');
+            spaces(out);
+            if let Some(member) = ecmp
+                .and_then(|i| members.get(usize::from(i)))
+                .and_then(|m| router.nh(m.nh))
+            {
+                get_nexthop(out, router, member, ingress, None);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `flow_get_route` and the lines `flow_dump_entry` prints for it: the
+/// route the address matches (without one, the address as a /32 and nh 0,
+/// whose Discard type prints nothing, not even the line's end), its
+/// nexthop, and with a stitched MAC the bridge entry of that MAC.
+fn get_route(
+    out: &mut String,
+    router: &VRouter,
+    (title, mac_label): (&str, &str),
+    vrf: VrfId,
+    addr: Ipv4Addr,
+    (ingress, ecmp): (bool, Option<u8>),
+) {
+    let tables = router.vrf(vrf);
+    let found = tables.and_then(|t| t.inet4.longest_match(addr));
+    let (prefix, route) = match found {
+        Some((p, r)) => (p, Some(*r)),
+        // `mtrie_lookup` answers the default nexthop (nh 0) and leaves the
+        // request's /32 as it was.
+        None => (Ipv4Net::from(addr), None),
+    };
+    field(out, title);
+    let _ = writeln!(out, "VRF: {vrf}");
+    spaces(out);
+    out.push_str("Layer 3 Route Information\n");
+    spaces(out);
+    let _ = writeln!(
+        out,
+        "Matching Route: {}/{:<2}",
+        prefix.addr(),
+        prefix.prefix_len()
+    );
+    let nh = route.map_or(NhId::DISCARD, |r| r.nh);
+    if let Some(n) = router.nh(nh) {
+        spaces(out);
+        get_nexthop(out, router, n, ingress, ecmp);
+    }
+    if let Some((mac, _)) = route.and_then(|r| r.stitched_mac) {
+        out.push('\n');
+        spaces(out);
+        out.push_str("Layer 2 Route Information\n");
+        spaces(out);
+        let _ = writeln!(out, "{mac_label}: {}", ether_ntoa(mac));
+        if let Some(n) = tables
+            .and_then(|t| t.bridge.get(&mac))
+            .and_then(|b| router.nh(b.nh))
+        {
+            spaces(out);
+            get_nexthop(out, router, n, ingress, ecmp);
+        }
+    }
+}
+
+/// The counters `flow_sum_drops_stats` adds up: the flow drops.
+const FLOW_BLOCK_DROPS: [DropReason; 9] = [
+    DropReason::FlowQueueLimitExceeded,
+    DropReason::FlowNoMemory,
+    DropReason::FlowInvalidProtocol,
+    DropReason::FlowNatNoRflow,
+    DropReason::FlowActionDrop,
+    DropReason::FlowActionInvalid,
+    DropReason::FlowUnusable,
+    DropReason::FlowTableFull,
+    DropReason::NewFlows,
+];
+
+/// The counters `vr_sum_drop_stats` leaves out of `System Wide Packet
+/// Drops` (newer than it, or not drops).
+const NOT_SYSTEM_WIDE: [DropReason; 7] = [
+    DropReason::FlowEvict,
+    DropReason::LeafToLeaf,
+    DropReason::BmacIsidMismatch,
+    DropReason::InvalidHbsPacket,
+    DropReason::NoFragEntry,
+    DropReason::IcmpError,
+    DropReason::CloneFail,
+];
+
+/// `flow --get N` (`flow_dump_entry` in `utils/flow.c`): one flow in full,
+/// its expected source, the routes its source and destination match, its
+/// state and the router's drop totals. An index whose entry is not active
+/// is an error, as `flow` says `Flow index N is not active`.
+pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> {
+    use crate::flow::{FlowAction, FlowFlags, TcpFlags};
+    let t = router.flows();
+    let e = t.get(index).ok_or(DataplaneError::NoSuchFlow { index })?;
+    let rfe = e
+        .rflow
+        .filter(|_| e.flags.contains(FlowFlags::RFLOW_VALID))
+        .and_then(|r| t.get(r).map(|x| (r, x)));
+    let mut out = String::new();
+    field(&mut out, "Flow Index");
+    let _ = writeln!(out, "{index}");
+    field(&mut out, "Flow Generation ID");
+    let _ = writeln!(out, "{}", e.generation);
+    field(&mut out, "Reverse Flow Index");
+    match e.rflow.filter(|_| e.flags.contains(FlowFlags::RFLOW_VALID)) {
+        Some(r) => {
+            let _ = writeln!(out, "{r}");
+        }
+        None => out.push_str("-1\n"),
+    }
+    field(&mut out, "VRF");
+    let _ = writeln!(out, "{}", e.vrf);
+    let dvrf = if e.flags.contains(FlowFlags::VRFT) {
+        e.dvrf
+    } else {
+        e.vrf
+    };
+    field(&mut out, "Destination VRF");
+    let _ = writeln!(out, "{dvrf}");
+    field(&mut out, "Flow Source");
+    let _ = writeln!(out, "[{}]:{:<5}", e.key.src, e.key.sport);
+    field(&mut out, "Flow Destination");
+    let _ = writeln!(out, "[{}]:{:<5}", e.key.dst, e.key.dport);
+    field(&mut out, "Flow Protocol");
+    let _ = writeln!(out, "{}", proto_string(e.key.proto));
+    field(&mut out, "Flow Action");
+    match e.action {
+        FlowAction::Hold => out.push_str("HOLD"),
+        FlowAction::Forward => out.push_str("FORWARD"),
+        FlowAction::Drop => {
+            out.push_str("DROP:");
+            spaces(&mut out);
+            match e.drop_reason.name() {
+                Some(n) => out.push_str(n),
+                None => out.push_str("Unknown"),
+            }
+        }
+        FlowAction::Nat => {
+            out.push_str("NAT: ");
+            for (f, name) in [
+                (FlowFlags::SNAT, "SourceNAT, "),
+                (FlowFlags::SPAT, "SourcePortNAT, "),
+                (FlowFlags::DNAT, "DestinationNAT, "),
+                (FlowFlags::DPAT, "DestinationPortNAT, "),
+                (FlowFlags::LINK_LOCAL, "LinkLocalNAT, "),
+            ] {
+                if e.flags.contains(f) {
+                    out.push_str(name);
+                }
+            }
+        }
+    }
+    out.push('\n');
+    if e.action == FlowAction::Nat {
+        spaces(&mut out);
+        out.push_str("NAT(Source, Destination): ");
+        if let Some((_, r)) = rfe {
+            let has = |f| e.flags.contains(f);
+            let src = if has(FlowFlags::SNAT) {
+                r.key.dst
+            } else {
+                e.key.src
+            };
+            let sport = if has(FlowFlags::SPAT) {
+                r.key.dport
+            } else {
+                e.key.sport
+            };
+            let dst = if has(FlowFlags::DNAT) {
+                r.key.src
+            } else {
+                e.key.dst
+            };
+            let dport = if has(FlowFlags::DPAT) {
+                r.key.sport
+            } else {
+                e.key.dport
+            };
+            let _ = write!(out, "[{src}]:{sport}, [{dst}]:{dport}");
+        }
+        out.push('\n');
+    }
+    // With a composite S(nh), the member the reverse flow took is marked
+    // (`flow_get_source`).
+    let ecmp = rfe.and_then(|(_, r)| r.ecmp_index).filter(|_| {
+        router
+            .nh(e.src_nh)
+            .is_some_and(|n| matches!(n.config.kind, NhKind::Composite { .. }))
+    });
+    if let Some(src_nh) = router.nh(e.src_nh) {
+        field(&mut out, "Expected Source");
+        get_nexthop(&mut out, router, src_nh, true, ecmp);
+    }
+    // A NAT flow without its reverse flow shows no routes.
+    if e.action != FlowAction::Nat || rfe.is_some() {
+        get_route(
+            &mut out,
+            router,
+            ("Source Information", "SourceMAC"),
+            e.vrf,
+            e.key.src,
+            (true, ecmp),
+        );
+        let dst = match rfe {
+            Some((_, r)) if e.flags.contains(FlowFlags::DNAT) => r.key.src,
+            _ => e.key.dst,
+        };
+        get_route(
+            &mut out,
+            router,
+            ("Destination Information", "DestinationMAC"),
+            dvrf,
+            dst,
+            (false, ecmp),
+        );
+    }
+    out.push('\n');
+    field(&mut out, "Flow Flags");
+    for (f, name) in [
+        (FlowFlags::EVICTED, "EVICTED "),
+        (FlowFlags::EVICT_CANDIDATE, "EVICT CANDIDATE "),
+        (FlowFlags::NEW_FLOW, "NEW "),
+        (FlowFlags::MODIFIED, "MODIFIED "),
+        (FlowFlags::MIRROR, "MIRROR "),
+    ] {
+        if e.flags.contains(f) {
+            out.push_str(name);
+        }
+    }
+    out.push('\n');
+    if e.key.proto == 6 {
+        field(&mut out, "TCP FLAGS");
+        for (f, name) in [
+            (TcpFlags::SYN, "SYN, "),
+            (TcpFlags::SYN_R, "SYN(REVERSE), "),
+            (TcpFlags::ESTABLISHED, "ESTABLISHED, "),
+            (TcpFlags::ESTABLISHED_R, "ESTABLISHED(REVERSE), "),
+            (TcpFlags::FIN, "FIN, "),
+            (TcpFlags::FIN_R, "FIN(REVERSE), "),
+            (TcpFlags::RST, "RESET, "),
+            (TcpFlags::HALF_CLOSE, "HALFCLOSED, "),
+            (TcpFlags::DEAD, "DEAD, "),
+        ] {
+            if e.tcp.contains(f) {
+                out.push_str(name);
+            }
+        }
+        out.push('\n');
+    }
+    field(&mut out, "UDP Source Port");
+    let _ = writeln!(out, "{}", e.udp_sport);
+    out.push('\n');
+    field(&mut out, "Flow Statistics");
+    let _ = writeln!(out, "{}/{}", e.packets, e.bytes);
+    let drops = router.drops();
+    let system_wide: u64 = drops
+        .non_zero()
+        .filter(|(r, _)| !NOT_SYSTEM_WIDE.contains(r))
+        .map(|(_, n)| n)
+        .sum();
+    field(&mut out, "System Wide Packet Drops");
+    let _ = writeln!(out, "{system_wide}");
+    spaces(&mut out);
+    let _ = writeln!(
+        out,
+        "Reverse Path Failures: {}",
+        drops.get(DropReason::InvalidSource)
+    );
+    spaces(&mut out);
+    let _ = writeln!(
+        out,
+        "Flow Block Drops: {}",
+        FLOW_BLOCK_DROPS.iter().map(|r| drops.get(*r)).sum::<u64>()
+    );
+    Ok(out)
 }

@@ -91,12 +91,6 @@ pub enum DataplaneError {
         /// The key's bucket.
         bucket: u32,
     },
-    /// A flow action vrsim does not model.
-    #[error("flow action {action} is not modelled by vrsim")]
-    FlowActionUnsupported {
-        /// The action's letter as `flow -l` prints it.
-        action: char,
-    },
     /// No nexthop with this id.
     #[error("nh {nh} does not exist")]
     NoSuchNh {

@@ -205,6 +205,19 @@ pub enum Step {
         /// Whether the check passed.
         pass: bool,
     },
+    /// A NAT flow rewrote the packet (`vr_inet_flow_nat`): what it now carries.
+    FlowNat {
+        /// The flow.
+        index: u32,
+        /// The source address after the rewrite.
+        src: Ipv4Addr,
+        /// The source port after the rewrite.
+        sport: u16,
+        /// The destination address after the rewrite.
+        dst: Ipv4Addr,
+        /// The destination port after the rewrite.
+        dport: u16,
+    },
     /// The packet stays queued on its flow.
     Held {
         /// The flow.
@@ -382,6 +395,13 @@ impl fmt::Display for Step {
                 write_expect(f, expect)?;
                 f.write_str(if *pass { ", pass" } else { ", fail" })
             }
+            Step::FlowNat {
+                index,
+                src,
+                sport,
+                dst,
+                dport,
+            } => write!(f, "nat flow {index}: now {src}:{sport} > {dst}:{dport}"),
             Step::Held { flow } => write!(f, "held in flow {flow} until the agent decides"),
             Step::ToHost { vif } => write!(f, "to host via vif0/{vif}"),
             Step::Drop { reason } => write!(f, "drop: {reason}"),

@@ -301,3 +301,105 @@ mod properties {
         }
     }
 }
+
+/// A destination NAT pair, as the agent programs one for a virtual address:
+/// VM3 (1.1.1.4) talks to 1.1.1.100, which is VM4 (1.1.1.5). The forward
+/// flow rewrites the destination from the reverse flow's key; the reverse
+/// flow rewrites VM4's source back to 1.1.1.100.
+fn add_nat_pair(r: &mut VRouter) -> (u32, u32) {
+    use vrsim_dataplane::flow::FlowFlags;
+    let vrf = VrfId::from(2);
+    let mut fwd = FlowRequest::forward(icmp_key(23, [1, 1, 1, 4], [1, 1, 1, 100]), vrf, nh(23));
+    fwd.action = FlowAction::Nat;
+    fwd.flags = FlowFlags::DNAT;
+    let f = r.set_flow(&fwd).expect("forward flow");
+    let mut rev = FlowRequest::forward(icmp_key(28, [1, 1, 1, 5], [1, 1, 1, 4]), vrf, nh(28));
+    rev.action = FlowAction::Nat;
+    rev.flags = FlowFlags::SNAT;
+    rev.rflow = Some(f);
+    let b = r.set_flow(&rev).expect("reverse flow");
+    fwd.index = Some(f);
+    fwd.rflow = Some(b);
+    r.set_flow(&fwd).expect("linked");
+    (f, b)
+}
+
+#[test]
+fn a_nat_pair_rewrites_both_ways_with_checksums_right() {
+    use vrsim_wire::ipv4::Ipv4View;
+    let mut r = vm_to_vm_intra_vn();
+    let (f, b) = add_nat_pair(&mut r);
+    let mut buf = PacketBuf::with_capacity(256);
+    let there = echo(VM3_MAC, VM4_MAC, [1, 1, 1, 4], [1, 1, 1, 100]);
+    let mut trace = vrsim_dataplane::trace::Trace::default();
+    let d = r.process(vif(3), &there, &mut buf, &mut trace);
+    assert_eq!(d, Disposition::Transmit { vif: vif(4) });
+    let ip = Ipv4View::new_checked(&buf.frame()[14..]).expect("ip");
+    assert_eq!(
+        (ip.src(), ip.dst()),
+        ([1, 1, 1, 4].into(), [1, 1, 1, 5].into())
+    );
+    assert!(ip.verify_checksum());
+    assert!(
+        trace
+            .steps
+            .iter()
+            .any(|s| s.to_string() == format!("nat flow {f}: now 1.1.1.4:0 > 1.1.1.5:0")),
+        "{:?}",
+        trace.steps
+    );
+    let back = echo(VM4_MAC, VM3_MAC, [1, 1, 1, 5], [1, 1, 1, 4]);
+    let d = r.process(vif(4), &back, &mut buf, &mut NoTrace);
+    assert_eq!(d, Disposition::Transmit { vif: vif(3) });
+    let ip = Ipv4View::new_checked(&buf.frame()[14..]).expect("ip");
+    assert_eq!(
+        (ip.src(), ip.dst()),
+        ([1, 1, 1, 100].into(), [1, 1, 1, 4].into())
+    );
+    assert!(ip.verify_checksum());
+    assert_golden("flows/nat-pair-flow-l.txt", &dump::flow_list(&r));
+    assert_golden(
+        "flows/nat-forward-flow-get.txt",
+        &dump::flow_get(&r, f).expect("active"),
+    );
+    assert_golden(
+        "flows/nat-reverse-flow-get.txt",
+        &dump::flow_get(&r, b).expect("active"),
+    );
+}
+
+#[test]
+fn a_nat_flow_without_its_reverse_flow_is_a_nat_no_rflow_drop() {
+    use vrsim_dataplane::flow::FlowFlags;
+    let mut r = vm_to_vm_intra_vn();
+    let mut req = FlowRequest::forward(
+        icmp_key(23, [1, 1, 1, 4], [1, 1, 1, 100]),
+        VrfId::from(2),
+        nh(23),
+    );
+    req.action = FlowAction::Nat;
+    req.flags = FlowFlags::DNAT;
+    r.set_flow(&req)
+        .expect("a NAT flow alone is accepted, as vr_flow_set does");
+    let mut buf = PacketBuf::with_capacity(256);
+    let there = echo(VM3_MAC, VM4_MAC, [1, 1, 1, 4], [1, 1, 1, 100]);
+    let d = r.process(vif(3), &there, &mut buf, &mut NoTrace);
+    assert_eq!(d, Disposition::Drop(DropReason::FlowNatNoRflow));
+}
+
+#[test]
+fn flow_get_prints_one_flow_in_the_vrouter_layout() {
+    let mut r = vm_to_vm_intra_vn();
+    let (f, _) = add_flow_pair(&mut r);
+    let mut buf = PacketBuf::with_capacity(256);
+    let there = echo(VM3_MAC, VM4_MAC, [1, 1, 1, 4], [1, 1, 1, 5]);
+    r.process(vif(3), &there, &mut buf, &mut NoTrace);
+    assert_golden(
+        "flows/vm-to-vm-intra-vn-flow-get.txt",
+        &dump::flow_get(&r, f).expect("active"),
+    );
+    assert!(matches!(
+        dump::flow_get(&r, 7),
+        Err(vrsim_dataplane::DataplaneError::NoSuchFlow { index: 7 })
+    ));
+}

@@ -240,6 +240,13 @@ pub enum StepKind {
         expect: String,
         pass: bool,
     },
+    FlowNat {
+        index: u32,
+        source: String,
+        sport: u16,
+        destination: String,
+        dport: u16,
+    },
     Held {
         flow: u32,
     },
@@ -421,6 +428,19 @@ fn dp_step(st: &DpStep) -> StepKind {
             nh: nh.value(),
             expect: expect_text(expect),
             pass,
+        },
+        DpStep::FlowNat {
+            index,
+            src,
+            sport,
+            dst,
+            dport,
+        } => StepKind::FlowNat {
+            index,
+            source: s(src),
+            sport,
+            destination: s(dst),
+            dport,
         },
         DpStep::Held { flow } => StepKind::Held { flow },
         DpStep::ToHost { vif } => StepKind::ToHost { vif: vif.value() },

@@ -16,7 +16,9 @@ pub struct FlowRequest {
     pub index: Option<u32>,
     /// The key.
     pub key: FlowKey,
-    /// The action ([`FlowAction::Nat`] is refused: vrsim does not model NAT).
+    /// The action. A NAT flow rewrites from its reverse flow's key: the
+    /// source with [`FlowFlags::SNAT`], the destination with
+    /// [`FlowFlags::DNAT`], the ports with `SPAT`/`DPAT`.
     pub action: FlowAction,
     /// Why it drops, with [`FlowAction::Drop`].
     pub drop_reason: FlowDropReason,
@@ -85,9 +87,6 @@ impl VRouter {
     /// names must exist. Deciding a Hold flow does not send its packets:
     /// [`VRouter::release`] does.
     pub fn set_flow(&mut self, req: &FlowRequest) -> Result<u32, DataplaneError> {
-        if req.action == FlowAction::Nat {
-            return Err(DataplaneError::FlowActionUnsupported { action: 'N' });
-        }
         self.nh(req.src_nh)
             .ok_or(DataplaneError::NoSuchNh { nh: req.src_nh })?;
         if let Some(r) = req.rflow {

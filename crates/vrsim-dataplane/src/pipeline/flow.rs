@@ -246,12 +246,15 @@ impl VRouter {
         if e.action == FlowAction::Hold {
             return Some(self.hold(fmd, index, cx));
         }
-        let (src_nh, action, ttl, vrft, dvrf) = (
+        let (src_nh, action, ttl, vrft, dvrf, flags, fwd_key, rflow) = (
             e.src_nh,
             e.action,
             e.ttl,
             e.flags.contains(FlowFlags::VRFT),
             e.dvrf,
+            e.flags,
+            e.key,
+            e.rflow,
         );
         if let Some(d) = self.flow_rpf(fmd, index, src, src_nh, cx.trace) {
             return Some(d);
@@ -260,10 +263,8 @@ impl VRouter {
         let verdict = match action {
             FlowAction::Drop => Some(Disposition::Drop(DropReason::FlowActionDrop)),
             FlowAction::Forward => None,
-            // `set_flow` refuses NAT flows, which vrsim does not model.
-            FlowAction::Nat | FlowAction::Hold => {
-                Some(Disposition::Drop(DropReason::FlowActionInvalid))
-            }
+            FlowAction::Nat => self.flow_nat(fmd, index, (flags, fwd_key, rflow), at, buf, cx),
+            FlowAction::Hold => Some(Disposition::Drop(DropReason::FlowActionInvalid)),
         };
         if verdict.is_none() {
             if vrft {
@@ -279,6 +280,37 @@ impl VRouter {
             cx.flows.evict_if_dead(index);
         }
         verdict
+    }
+
+    /// A NAT flow's action (`vr_inet_flow_nat`): without a reverse flow the
+    /// packet is a `Flow NAT no rflow` drop; otherwise its addresses and ports
+    /// are rewritten from the reverse key and, with VRF translation, the new
+    /// destination is looked up in the destination VRF.
+    fn flow_nat<T: Tracer>(
+        &self,
+        fmd: &mut Fmd,
+        index: u32,
+        (flags, fwd, rflow): (FlowFlags, FlowKey, Option<u32>),
+        at: usize,
+        buf: &mut super::PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Option<Disposition> {
+        let Some(rev) = rflow.and_then(|r| cx.flows.get(r)).map(|r| r.key) else {
+            return Some(Disposition::Drop(DropReason::FlowNatNoRflow));
+        };
+        let ip = buf.frame_mut().get_mut(at..).unwrap_or_default();
+        let out = super::nat::rewrite(ip, flags, &fwd, &rev);
+        cx.trace.step(Step::FlowNat {
+            index,
+            src: out.src,
+            sport: out.sport,
+            dst: out.dst,
+            dport: out.dport,
+        });
+        if flags.contains(FlowFlags::VRFT) {
+            fmd.nat_dst = Some(out.dst);
+        }
+        None
     }
 
     /// Queue the packet on its Hold flow (`vr_enqueue_flow`); the first is

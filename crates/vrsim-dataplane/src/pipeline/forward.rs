@@ -176,7 +176,22 @@ impl VRouter {
         {
             self.inet_lookup(fmd.vrf, v.dst(), cx.trace);
         }
-        self.flow_stage(fmd, c, forced, at, buf, cx)
+        if let Some(d) = self.flow_stage(fmd, c, forced, at, buf, cx) {
+            return Some(d);
+        }
+        // After a NAT flow with VRF translation, a nexthop of another VRF is
+        // left for the new destination's route in the destination VRF
+        // (`vr_inet_flow_nat`, then `nh_output`: `if (nh != pkt->vp_nh)`).
+        let dst = fmd.nat_dst.take()?;
+        if c.vrf == fmd.vrf {
+            return None;
+        }
+        let (nh, label) = self.inet_lookup(fmd.vrf, dst, cx.trace);
+        if nh == c.id {
+            return None;
+        }
+        fmd.label = label.map(|l| l.value());
+        Some(self.nh_output(*fmd, nh, l3, buf, cx))
     }
 
     /// An Encap nexthop (`nh_encap_l3_unicast`, `nh_encap_l2_unicast`): an

@@ -36,6 +36,7 @@ mod fabric;
 mod flow;
 mod forward;
 mod lookup;
+mod nat;
 mod tap;
 
 use std::net::Ipv4Addr;
@@ -100,6 +101,9 @@ pub(crate) struct Fmd {
     pub(crate) ttl: Option<u8>,
     /// Nexthops followed so far, bounded against loops.
     pub(crate) hops: u8,
+    /// The destination a NAT flow with VRF translation rewrote the packet
+    /// to, to be looked up in the destination VRF.
+    pub(crate) nat_dst: Option<Ipv4Addr>,
 }
 
 /// What a packet's trip lends the stages besides its buffer: the tracer, and
@@ -263,6 +267,7 @@ impl VRouter {
             flow_index: None,
             ttl: None,
             hops: 0,
+            nat_dst: None,
         };
         match kind {
             VifType::Physical => self.fabric_input(fmd, ethertype, buf, cx),
