@@ -154,7 +154,7 @@ pub(crate) enum CliError {
         source: std::io::Error,
     },
     /// A control command word that the line protocol cannot carry.
-    #[error("{word:?}: the control socket takes words without spaces")]
+    #[error("{word:?}: the control socket takes words without line breaks")]
     SpacedWord {
         /// The word.
         word: String,

@@ -322,7 +322,7 @@ fn main() -> ExitCode {
         Command::Dissect { file } => capture_file::dissect(file, &mut o),
         _ => vrsim::scenarios::load(&cli.scenario)
             .map_err(CliError::from)
-            .and_then(|fabric| run(&cli, fabric, &mut o)),
+            .and_then(|mut fabric| run(&cli, &mut fabric, &mut o)),
     };
     print!("{o}");
     match result {
@@ -509,13 +509,34 @@ fn diff(
     })
 }
 
-/// Run a command on `base` (changed by the what-if options first), writing
-/// what it prints to `o`.
-fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
-    let mut fabric = what_if(cli, base.clone())?;
+/// Whether any what-if option is given.
+fn has_what_if(cli: &Cli) -> bool {
+    !cli.bgpaas_down.is_empty()
+        || !cli.withdraw.is_empty()
+        || (cli.rpf.is_some() && cli.network.is_some())
+        || !cli.deny.is_empty()
+}
+
+/// Run a command on `base`, writing what it prints to `o`. Without what-if
+/// options the command runs on `base` itself, so that the packets it sends
+/// leave their flows and counters there (`vrsim serve` keeps them from one
+/// command to the next); with them, on a copy changed by them, and `base`
+/// stays as it was.
+fn run(cli: &Cli, base: &mut Fabric, o: &mut String) -> Result<ExitCode, CliError> {
+    if let Command::Diff(a) = &cli.command {
+        let fabric = what_if(cli, base.clone())?;
+        return diff(base, &fabric, a, o);
+    }
+    let mut copy;
+    let fabric = if has_what_if(cli) {
+        copy = what_if(cli, base.clone())?;
+        &mut copy
+    } else {
+        base
+    };
     match &cli.command {
-        Command::Trace(a) => trace(&mut fabric, a, o),
-        Command::Diff(a) => diff(&base, &fabric, a, o),
+        Command::Trace(a) => trace(fabric, a, o),
+        Command::Diff(_) => unreachable!("answered above"),
         Command::Serve(_)
         | Command::Ctl(_)
         | Command::Completions { .. }
@@ -531,7 +552,7 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ShowRoute(a) => show_route(&fabric, a, o),
-        Command::Graph(a) => graph(&mut fabric, a, o),
+        Command::Graph(a) => graph(fabric, a, o),
         Command::Frames => {
             for f in seed::frames() {
                 sayln!(o, "{:<26}{}", f.name, f.description);
@@ -564,11 +585,12 @@ fn run(cli: &Cli, base: Fabric, o: &mut String) -> Result<ExitCode, CliError> {
         | Command::Vxlan(_)
         | Command::Dropstats
         | Command::Inject(_) => {
-            let mut router = compute_node(cli, &fabric)?;
             if let Command::Inject(a) = &cli.command {
-                return inject(&mut router, a, o);
+                let node = node_name(cli, fabric)?;
+                return inject(fabric, &node, a, o);
             }
-            let text = vrouter_dump(cli, &router, o)?;
+            let router = compute_node(cli, fabric)?;
+            let text = vrouter_dump(cli, router, o)?;
             say!(o, "{text}");
             Ok(ExitCode::SUCCESS)
         }
@@ -644,8 +666,8 @@ fn show_route(fabric: &Fabric, a: &ShowRouteArgs, o: &mut String) -> Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// A copy of the vRouter of `--node` (the first compute node by default).
-fn compute_node(cli: &Cli, fabric: &Fabric) -> Result<VRouter, CliError> {
+/// The compute node `--node` names (the first one by default).
+fn node_name(cli: &Cli, fabric: &Fabric) -> Result<String, CliError> {
     let node = match &cli.node {
         Some(n) => n.clone(),
         None => fabric
@@ -658,13 +680,30 @@ fn compute_node(cli: &Cli, fabric: &Fabric) -> Result<VRouter, CliError> {
                 what: "compute node",
             })?,
     };
+    if fabric.control().vrouter(&node).is_none() {
+        return Err(CliError::NoComputeNode {
+            node,
+            scenario: fabric.name().to_owned(),
+        });
+    }
+    Ok(node)
+}
+
+/// Compute node `node`'s vRouter, to send packets into.
+fn vrouter_of<'f>(fabric: &'f mut Fabric, node: &str) -> Result<&'f mut VRouter, CliError> {
+    fabric.vrouter_mut(node).ok_or(CliError::NoneInScenario {
+        what: "compute node",
+    })
+}
+
+/// The vRouter of `--node` (the first compute node by default).
+fn compute_node<'f>(cli: &Cli, fabric: &'f Fabric) -> Result<&'f VRouter, CliError> {
+    let node = node_name(cli, fabric)?;
     fabric
         .control()
         .vrouter(&node)
-        .cloned()
-        .ok_or_else(|| CliError::NoComputeNode {
-            node,
-            scenario: fabric.name().to_owned(),
+        .ok_or(CliError::NoneInScenario {
+            what: "compute node",
         })
 }
 
@@ -816,7 +855,12 @@ fn counter_lines(before: &VRouter, after: &VRouter) -> Vec<String> {
     lines
 }
 
-fn inject(router: &mut VRouter, a: &InjectArgs, o: &mut String) -> Result<ExitCode, CliError> {
+fn inject(
+    fabric: &mut Fabric,
+    node: &str,
+    a: &InjectArgs,
+    o: &mut String,
+) -> Result<ExitCode, CliError> {
     let frame = match (&a.frame, &a.hex) {
         (Some(name), _) => seed::frames()
             .into_iter()
@@ -834,21 +878,24 @@ fn inject(router: &mut VRouter, a: &InjectArgs, o: &mut String) -> Result<ExitCo
         what: "vif",
         value: u32::from(a.vif),
     })?;
-    let before = router.clone();
+    let before = vrouter_of(fabric, node)?.clone();
     let mut buf = PacketBuf::with_capacity(9216);
     let mut trace = Trace::default();
     sayln!(o, "input ({} bytes):\n{}\n", frame.len(), dissect(&frame));
-    let mut outcome = router.process(vif, &frame, &mut buf, &mut trace);
+    let mut outcome = vrouter_of(fabric, node)?.process(vif, &frame, &mut buf, &mut trace);
     let mut sent = buf.frame().to_vec();
     sayln!(o, "trace:\n{trace}\n");
     if let Disposition::Held { flow } = outcome {
-        // The agent answers the flow miss (no policies on a vRouter
-        // programmed by hand), and the vRouter sends the packet on.
-        let policy = vrsim::control::flows::Policies::NONE;
-        let decision = vrsim::control::flows::answer_flow_miss(router, flow, &policy)?;
+        // The node's agent answers the flow miss (with its networks'
+        // policies), and the vRouter sends the packet on.
+        let decision = fabric.answer_flow_miss(node, flow)?;
         sayln!(o, "{decision}\n");
         let mut trace = Trace::default();
-        if let Some((d, out)) = router.release(flow, &mut trace).into_iter().next() {
+        if let Some((d, out)) = vrouter_of(fabric, node)?
+            .release(flow, &mut trace)
+            .into_iter()
+            .next()
+        {
             sent = out;
             outcome = d;
         }
@@ -868,7 +915,7 @@ fn inject(router: &mut VRouter, a: &InjectArgs, o: &mut String) -> Result<ExitCo
         Disposition::Drop(reason) => sayln!(o, "disposition: dropped ({reason})\n"),
     }
     sayln!(o, "counters:");
-    for line in counter_lines(&before, router) {
+    for line in counter_lines(&before, vrouter_of(fabric, node)?) {
         sayln!(o, "  {line}");
     }
     Ok(ExitCode::SUCCESS)

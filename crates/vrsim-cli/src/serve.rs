@@ -3,11 +3,17 @@
 //!
 //! The control socket is a Unix stream socket. A client sends one request, a
 //! line of words (a vrsim command line without the program name, or
-//! `sessions`, `log`, `stop`), and half-closes; the server answers
+//! `sessions`, `log`, `stop`; a word with spaces, quotes or backslashes in
+//! double quotes, `\"` and `\\` escaped), and half-closes; the server answers
 //! `exit N` on the first line, then what the command printed, then closes.
-//! Commands run on a copy of the live fabric taken when the request arrives,
-//! so what-if options (`--bgpaas-down`, `--withdraw`, `--rpf`) never change
-//! the live state, and `diff` compares the live fabric with its what-if copy.
+//! A command without what-if options runs on the live fabric itself, under
+//! its lock: the packets it sends (`trace`, `inject`, `flow --after`) leave
+//! their flows and counters in the vRouters, as packets do on a real node, so
+//! `vrsim ctl flow -l` shows the flows earlier commands made, until a route
+//! or policy change evicts them. A command with what-if options
+//! (`--bgpaas-down`, `--withdraw`, `--rpf`, `--deny`) runs on a copy taken
+//! when the request arrives, so they never change the live state, and `diff`
+//! compares the live fabric with its what-if copy.
 
 use std::io::{BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -136,7 +142,10 @@ pub(crate) fn serve(cli: &Cli, a: &ServeArgs) -> Result<ExitCode, CliError> {
             let Some(request) = read_request(&stream) else {
                 continue;
             };
-            let words: Vec<String> = request.split_whitespace().map(str::to_owned).collect();
+            let Some(words) = split_words(&request) else {
+                let _ = write!(stream, "exit 2\nvrsim: unbalanced quote in the request\n");
+                continue;
+            };
             let stop = words.first().is_some_and(|w| w == "stop");
             let (code, text) = answer(&live, &words);
             let _ = write!(stream, "exit {code}\n{text}");
@@ -193,7 +202,8 @@ fn answer(live: &Live, words: &[String]) -> (u8, String) {
                 Err(e) => return (2, e.render().to_string()),
             };
             let mut o = String::new();
-            match crate::run(&cli, live.snapshot(), &mut o) {
+            // Under the fabric's lock: sessions wait while a command runs.
+            match live.with_fabric(|fabric| crate::run(&cli, fabric, &mut o)) {
                 Ok(code) => (exit_number(code), o),
                 Err(msg) => (2, format!("{o}vrsim: {msg}\n")),
             }
@@ -216,16 +226,13 @@ pub(crate) fn ctl(a: &CtlArgs) -> Result<ExitCode, CliError> {
         path: a.control.clone(),
         source,
     })?;
-    if let Some(word) = a
-        .command
-        .iter()
-        .find(|w| w.is_empty() || w.contains(char::is_whitespace))
-    {
+    if let Some(word) = a.command.iter().find(|w| w.contains(['\n', '\r'])) {
         return Err(CliError::SpacedWord { word: word.clone() });
     }
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
     let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
-    writeln!(stream, "{}", a.command.join(" ")).map_err(|source| CliError::Control { source })?;
+    writeln!(stream, "{}", join_words(&a.command))
+        .map_err(|source| CliError::Control { source })?;
     let _ = stream.shutdown(std::net::Shutdown::Write);
     let mut reply = String::new();
     stream
@@ -240,4 +247,75 @@ pub(crate) fn ctl(a: &CtlArgs) -> Result<ExitCode, CliError> {
         })?;
     print!("{text}");
     Ok(ExitCode::from(code))
+}
+
+/// The request line for `words`: a word that is empty or holds whitespace,
+/// a quote or a backslash goes in double quotes, with `"` and `\` escaped.
+fn join_words(words: &[String]) -> String {
+    let quoted = words.iter().map(|w| {
+        if !w.is_empty() && !w.contains(|c: char| c.is_whitespace() || c == '"' || c == '\\') {
+            return w.clone();
+        }
+        let mut q = String::with_capacity(w.len() + 2);
+        q.push('"');
+        for c in w.chars() {
+            if c == '"' || c == '\\' {
+                q.push('\\');
+            }
+            q.push(c);
+        }
+        q.push('"');
+        q
+    });
+    quoted.collect::<Vec<_>>().join(" ")
+}
+
+/// The words of a request line, as [`join_words`] writes them; `None` for
+/// a quote left open.
+fn split_words(line: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let Some(first) = chars.next() else {
+            return Some(words);
+        };
+        let mut word = String::new();
+        if first == '"' {
+            loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => word.push(chars.next()?),
+                    c => word.push(c),
+                }
+            }
+        } else {
+            word.push(first);
+            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                word.push(c);
+            }
+        }
+        words.push(word);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_with_spaces_quotes_and_backslashes_cross_the_socket() {
+        let words: Vec<String> = ["diff", "--deny", "icmp any <> 10.0.0.0/8", "", "a\"b\\c"]
+            .map(str::to_owned)
+            .to_vec();
+        let line = join_words(&words);
+        assert_eq!(line, r#"diff --deny "icmp any <> 10.0.0.0/8" "" "a\"b\\c""#);
+        assert_eq!(split_words(&line), Some(words));
+        assert_eq!(
+            split_words("  flow   -l \n"),
+            Some(vec!["flow".into(), "-l".into()])
+        );
+        assert_eq!(split_words(r#"trace "--from"#), None);
+        assert_eq!(split_words(r#"x "a\"#), None);
+    }
 }

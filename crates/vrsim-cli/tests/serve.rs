@@ -140,6 +140,32 @@ fn serve_answers_while_a_route_arrives() {
     );
     assert!(what_if.contains("no route"), "{what_if}");
     assert!(ctl_ok(&sock, &trace).contains("=> delivered to centos-ssh"));
+    // The live traces left their flow pair in compute01's table; the
+    // what-if trace ran on a copy and left nothing.
+    let flows = ctl_ok(&sock, &["flow", "-l"]);
+    assert!(flows.contains("<=>"), "{flows}");
+    assert!(flows.contains("203.0.113.10:"), "{flows}");
+    assert!(flows.contains("Action:F"), "{flows}");
+    let what_if_flows = ctl_ok(
+        &sock,
+        &[
+            "flow",
+            "-l",
+            "--deny",
+            "icmp any <> any",
+            "--network",
+            "public",
+        ],
+    );
+    assert!(!what_if_flows.contains("<=>"), "{what_if_flows}");
+    assert_eq!(ctl_ok(&sock, &["flow", "-l"]), flows);
+    // The route withdrawn: the agent evicts the flows it decided.
+    for m in message::encode_updates(vm_side, &[block], &[]) {
+        peer.write_all(&m).expect("UPDATE");
+    }
+    wait_for("the flows to go", || {
+        !ctl_ok(&sock, &["flow", "-l"]).contains("<=>")
+    });
     let log = ctl_ok(&sock, &["log"]);
     assert!(
         log.contains("compute01: add route 192.168.100.0/26 in vrf 1"),

@@ -245,6 +245,27 @@ impl Fabric {
         Ok(())
     }
 
+    // ---- packets into one vRouter ----
+
+    /// Compute node `node`'s vRouter, to send packets into by hand
+    /// ([`VRouter::process`], [`VRouter::release`]): the flows and counters
+    /// they leave stay in the fabric. Its tables belong to the control plane;
+    /// change them through the fabric's events, not here.
+    pub fn vrouter_mut(&mut self, node: &str) -> Option<&mut vrsim_dataplane::VRouter> {
+        self.control.vrouter_mut(node)
+    }
+
+    /// The agent of compute node `node` answers the flow miss of flow
+    /// `index` (the flow pair, decided by the node's policies); the held
+    /// packets are then the vRouter's to release.
+    pub fn answer_flow_miss(
+        &mut self,
+        node: &str,
+        index: u32,
+    ) -> Result<vrsim_control::flows::FlowDecision, FabricError> {
+        Ok(self.control.answer_flow_miss(node, index)?)
+    }
+
     // ---- traces ----
 
     /// Send a probe from host `from` to `to`, trace it, and trace the reply
