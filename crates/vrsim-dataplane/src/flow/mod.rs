@@ -304,6 +304,8 @@ pub struct FlowEntry {
     pub(crate) tcp_ack: u32,
     /// Packets held while the action is Hold.
     pub held: Vec<HeldPacket>,
+    /// Where it sits in the table.
+    pub(crate) index: u32,
 }
 
 impl FlowEntry {
@@ -328,6 +330,7 @@ impl FlowEntry {
             tcp_seq: 0,
             tcp_ack: 0,
             held: Vec::new(),
+            index: 0,
         }
     }
 
@@ -359,8 +362,10 @@ pub struct FlowTableStats {
 pub struct FlowTable {
     hentries: u32,
     oentries: u32,
-    entries: HashMap<u32, FlowEntry>,
-    by_key: HashMap<FlowKey, u32>,
+    /// The flows by key: a hit is one probe (`vr_find_flow`).
+    entries: HashMap<FlowKey, FlowEntry>,
+    /// Each index in use, with its flow's key.
+    by_index: HashMap<u32, FlowKey>,
     /// Each slot's generation, kept after its flow is deleted.
     gens: HashMap<u32, u8>,
     /// Overflow entries freed, reused last-freed first; then the ones never used.
@@ -393,7 +398,7 @@ impl FlowTable {
             hentries,
             oentries: oentries.min(u32::MAX - hentries),
             entries: HashMap::new(),
-            by_key: HashMap::new(),
+            by_index: HashMap::new(),
             gens: HashMap::new(),
             oflow_free: Vec::new(),
             oflow_unused: 0,
@@ -424,7 +429,10 @@ impl FlowTable {
 
     /// Overflow entries in use.
     pub fn used_overflow(&self) -> usize {
-        self.entries.keys().filter(|&&i| i >= self.hentries).count()
+        self.by_index
+            .keys()
+            .filter(|&&i| i >= self.hentries)
+            .count()
     }
 
     /// The counters.
@@ -440,7 +448,7 @@ impl FlowTable {
     /// Evict the flow at `index` and its reverse flow when TCP made the
     /// pair dead (`vr_flow_mark_evict`): both entries are freed.
     pub(crate) fn evict_if_dead(&mut self, index: u32) {
-        let Some(e) = self.entries.get(&index) else {
+        let Some(e) = self.get(index) else {
             return;
         };
         if !e.tcp.contains(TcpFlags::DEAD) {
@@ -449,10 +457,7 @@ impl FlowTable {
         let rflow = e.rflow.filter(|_| e.flags.contains(FlowFlags::RFLOW_VALID));
         self.remove(index);
         if let Some(r) = rflow
-            && self
-                .entries
-                .get(&r)
-                .is_some_and(|e| e.action != FlowAction::Hold)
+            && self.get(r).is_some_and(|e| e.action != FlowAction::Hold)
         {
             self.remove(r);
         }
@@ -471,19 +476,27 @@ impl FlowTable {
     /// The index of the flow with this key (`vr_find_flow`).
     #[inline]
     pub fn find(&self, key: &FlowKey) -> Option<u32> {
-        self.by_key.get(key).copied()
+        self.entries.get(key).map(|e| e.index)
+    }
+
+    /// The flow with this key and its index, to change: one probe, for
+    /// the datapath's hits.
+    #[inline]
+    pub(crate) fn find_mut(&mut self, key: &FlowKey) -> Option<(u32, &mut FlowEntry)> {
+        self.entries.get_mut(key).map(|e| (e.index, e))
     }
 
     /// The flow at `index`.
     #[inline]
     pub fn get(&self, index: u32) -> Option<&FlowEntry> {
-        self.entries.get(&index)
+        self.by_index.get(&index).and_then(|k| self.entries.get(k))
     }
 
     /// The flow at `index`, to change.
     #[inline]
     pub fn get_mut(&mut self, index: u32) -> Option<&mut FlowEntry> {
-        self.entries.get_mut(&index)
+        let key = self.by_index.get(&index)?;
+        self.entries.get_mut(key)
     }
 
     /// Take an entry for `key` (`vr_flow_table_get_free_entry`): the first
@@ -493,7 +506,7 @@ impl FlowTable {
     pub fn insert(&mut self, key: FlowKey) -> Option<u32> {
         debug_assert!(self.find(&key).is_none());
         let bucket = self.bucket_of(&key);
-        let index = match (bucket..bucket + BUCKET_SIZE).find(|i| !self.entries.contains_key(i)) {
+        let index = match (bucket..bucket + BUCKET_SIZE).find(|i| !self.by_index.contains_key(i)) {
             Some(i) => i,
             None => {
                 let o = self.take_overflow()?;
@@ -507,9 +520,10 @@ impl FlowTable {
         };
         let generation = self.gens.entry(index).or_insert(0);
         *generation = generation.wrapping_add(1);
-        let entry = FlowEntry::new(key, *generation);
-        self.entries.insert(index, entry);
-        self.by_key.insert(key, index);
+        let mut entry = FlowEntry::new(key, *generation);
+        entry.index = index;
+        self.entries.insert(key, entry);
+        self.by_index.insert(index, key);
         Some(index)
     }
 
@@ -527,8 +541,8 @@ impl FlowTable {
     /// reverse flow, if any, is left alone; its link goes stale as in the
     /// vRouter, which is why the reverse-valid flag is checked before use.
     pub fn remove(&mut self, index: u32) -> Option<FlowEntry> {
-        let entry = self.entries.remove(&index)?;
-        self.by_key.remove(&entry.key);
+        let key = self.by_index.remove(&index)?;
+        let entry = self.entries.remove(&key)?;
         if index >= self.hentries {
             self.oflow_free.push(index - self.hentries);
             // The chain it hangs on is its key's bucket's.
@@ -546,11 +560,11 @@ impl FlowTable {
 
     /// Every flow in index order (main table, then overflow).
     pub fn iter(&self) -> impl Iterator<Item = (u32, &FlowEntry)> {
-        let mut indices: Vec<u32> = self.entries.keys().copied().collect();
+        let mut indices: Vec<u32> = self.by_index.keys().copied().collect();
         indices.sort_unstable();
         indices
             .into_iter()
-            .filter_map(move |i| self.entries.get(&i).map(|e| (i, e)))
+            .filter_map(move |i| self.get(i).map(|e| (i, e)))
     }
 
     /// The overflow entries hung on main entry `index`, newest first.
@@ -562,7 +576,7 @@ impl FlowTable {
     pub fn clear(&mut self) {
         let n = self.entries.len() as u64;
         self.entries.clear();
-        self.by_key.clear();
+        self.by_index.clear();
         self.chains.clear();
         self.oflow_free.clear();
         self.oflow_unused = 0;

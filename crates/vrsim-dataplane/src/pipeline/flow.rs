@@ -15,7 +15,9 @@ use vrsim_wire::{IpProtocol, transport_ports};
 
 use super::{Ctx, Disposition, Fmd};
 use crate::drop::DropReason;
-use crate::flow::{FlowAction, FlowFlags, FlowKey, FlowTable, HeldPacket, MAX_QUEUED, TcpFlags};
+use crate::flow::{
+    FlowAction, FlowEntry, FlowFlags, FlowKey, FlowTable, HeldPacket, MAX_QUEUED, TcpFlags,
+};
 use crate::ids::NhId;
 use crate::nexthop::{NexthopConfig, NhFlags, NhKind};
 use crate::trace::{FlowOutcome, RpfExpect, Step, Tracer, TrapReason};
@@ -56,8 +58,11 @@ impl VRouter {
             Ok(None) => return None,
             Err(reason) => return Some(Disposition::Drop(reason)),
         };
-        let index = match cx.flows.find(&key) {
-            Some(index) => index,
+        // A hit is one probe of the table; a miss makes the Hold entry, then
+        // meets it as a hit does.
+        let seen = (fmd.source_info(), frame_len as u32, cx.reinjected);
+        let met = match cx.flows.find_mut(&key) {
+            Some((index, e)) => meet(index, e, seen),
             None => {
                 if forced
                     && (nh.flags.contains(NhFlags::RELAXED_POLICY)
@@ -70,14 +75,19 @@ impl VRouter {
                     });
                     return None;
                 }
-                match self.new_hold_flow(fmd, key, ip.fragment_offset() != 0, cx.flows) {
-                    Ok(index) => index,
-                    Err(reason) => return Some(Disposition::Drop(reason)),
+                if let Err(reason) =
+                    self.new_hold_flow(fmd, key, ip.fragment_offset() != 0, cx.flows)
+                {
+                    return Some(Disposition::Drop(reason));
+                }
+                match cx.flows.find_mut(&key) {
+                    Some((index, e)) => meet(index, e, seen),
+                    None => return Some(Disposition::Drop(DropReason::FlowUnusable)),
                 }
             }
         };
         let (src, tcp) = (ip.src(), ip.protocol() == IpProtocol::Tcp);
-        self.flow_hit(fmd, index, (frame_len, src, tcp), at, buf, cx)
+        self.flow_hit(fmd, met, (src, tcp), at, buf, cx)
     }
 
     /// The key of the packet `ip` (`vr_inet_proto_flow`): `Ok(None)` for
@@ -205,57 +215,44 @@ impl VRouter {
         Ok(index)
     }
 
-    /// The flow at `index` meets the packet (`vr_flow_lookup` on):
-    /// statistics, Hold, the reverse-path check, the action.
+    /// The flow the packet met (`vr_flow_lookup` on): Hold, the
+    /// reverse-path check, the action.
     fn flow_hit<T: Tracer>(
         &self,
         fmd: &mut Fmd,
-        index: u32,
-        (frame_len, src, tcp): (usize, Ipv4Addr, bool),
+        met: Met,
+        (src, tcp): (Ipv4Addr, bool),
         at: usize,
         buf: &mut super::PacketBuf,
         cx: &mut Ctx<'_, T>,
     ) -> Option<Disposition> {
-        let Some(e) = cx.flows.get_mut(index) else {
-            return Some(Disposition::Drop(DropReason::FlowUnusable));
-        };
-        let new = e.flags.contains(FlowFlags::NEW_FLOW)
-            && e.action == FlowAction::Hold
-            && e.held.is_empty();
+        let index = met.index;
         cx.trace.step(Step::Flow {
             index: Some(index),
-            key: e.key,
-            outcome: if new {
+            key: met.key,
+            outcome: if met.new {
                 FlowOutcome::Miss
             } else {
-                FlowOutcome::Hit(e.action)
+                FlowOutcome::Hit(met.action)
             },
         });
-        if e.flags.contains(FlowFlags::EVICT_CANDIDATE) {
+        if met.flags.contains(FlowFlags::EVICT_CANDIDATE) {
             return Some(Disposition::Drop(DropReason::FlowEvict));
         }
-        e.src_info = match fmd.outer_src {
-            Some(outer) if fmd.from_fabric => u32::from_le_bytes(outer.octets()),
-            _ => u32::from(fmd.ingress.value()),
-        };
         fmd.flow_index = Some(index);
-        if !cx.reinjected {
-            e.packets = e.packets.wrapping_add(1);
-            e.bytes = e.bytes.wrapping_add(frame_len as u32);
-        }
-        if e.action == FlowAction::Hold {
+        if met.action == FlowAction::Hold {
             return Some(self.hold(fmd, index, cx));
         }
-        let (src_nh, action, ttl, vrft, dvrf, flags, fwd_key, rflow) = (
-            e.src_nh,
-            e.action,
-            e.ttl,
-            e.flags.contains(FlowFlags::VRFT),
-            e.dvrf,
-            e.flags,
-            e.key,
-            e.rflow,
-        );
+        let Met {
+            src_nh,
+            action,
+            ttl,
+            dvrf,
+            flags,
+            rflow,
+            ..
+        } = met;
+        let (vrft, fwd_key) = (flags.contains(FlowFlags::VRFT), met.key);
         if let Some(d) = self.flow_rpf(fmd, index, src, src_nh, cx.trace) {
             return Some(d);
         }
@@ -385,6 +382,49 @@ impl VRouter {
         } else {
             None
         }
+    }
+}
+
+/// What the datapath reads of a flow once it has met a packet.
+#[derive(Debug, Clone, Copy)]
+struct Met {
+    index: u32,
+    key: FlowKey,
+    /// A Hold flow this very packet made.
+    new: bool,
+    action: FlowAction,
+    flags: FlowFlags,
+    src_nh: NhId,
+    ttl: u8,
+    dvrf: crate::ids::VrfId,
+    rflow: Option<u32>,
+}
+
+/// A flow meets a packet: where it came from (`Sinfo`) and, unless it is a
+/// held packet sent on again or the flow is about to be evicted, its
+/// statistics; what the rest of the flow stage needs is copied out, so the
+/// table is free again.
+#[inline(always)]
+fn meet(index: u32, e: &mut FlowEntry, (src_info, len, reinjected): (u32, u32, bool)) -> Met {
+    let new =
+        e.flags.contains(FlowFlags::NEW_FLOW) && e.action == FlowAction::Hold && e.held.is_empty();
+    if !e.flags.contains(FlowFlags::EVICT_CANDIDATE) {
+        e.src_info = src_info;
+        if !reinjected {
+            e.packets = e.packets.wrapping_add(1);
+            e.bytes = e.bytes.wrapping_add(len);
+        }
+    }
+    Met {
+        index,
+        key: e.key,
+        new,
+        action: e.action,
+        flags: e.flags,
+        src_nh: e.src_nh,
+        ttl: e.ttl,
+        dvrf: e.dvrf,
+        rflow: e.rflow,
     }
 }
 

@@ -106,6 +106,18 @@ pub(crate) struct Fmd {
     pub(crate) nat_dst: Option<Ipv4Addr>,
 }
 
+impl Fmd {
+    /// Where the packet came from, as a flow records it (`Sinfo`): the
+    /// outer source address of a fabric packet, else the vif index.
+    #[inline(always)]
+    pub(crate) fn source_info(&self) -> u32 {
+        match self.outer_src {
+            Some(outer) if self.from_fabric => u32::from_le_bytes(outer.octets()),
+            _ => u32::from(self.ingress.value()),
+        }
+    }
+}
+
 /// What a packet's trip lends the stages besides its buffer: the tracer, and
 /// the router's outer IPv4 ID counter (the one piece of router state a
 /// packet changes), copied out of the [`VRouter`] before the trip and back
