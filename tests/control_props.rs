@@ -6,7 +6,12 @@
 //!   configuration and sessions holds (state, nexthop reference counts, dumps);
 //! - a refused event changes nothing;
 //! - route-reflector convergence: the same advertisements from RTR01 and RTR02
-//!   in any order end in the same best paths and the same programmed state.
+//!   in any order end in the same best paths and the same programmed state;
+//! - incremental agent decisions equal fresh ones: with probes sent between
+//!   the events (so flows are decided, and evicted when what the agent
+//!   programmed changes), every flow left in a vRouter is the flow the agent
+//!   would install for its key in a fabric that saw the same events and no
+//!   traffic, and the probes end the same way in both.
 
 // Test helpers: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -235,6 +240,120 @@ fn fresh(c: &Controller) -> Controller {
 
 fn control(name: &str) -> Controller {
     vrsim::scenarios::load(name).unwrap().control().clone()
+}
+
+/// The probes the flow property sends: host and destination, both ways
+/// through a compute node.
+fn probes(s: &Scenario) -> Vec<(&'static str, Ipv4Addr)> {
+    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    match s.name {
+        "seed-bgpaas" => vec![
+            ("earth", ip("192.168.100.1")),
+            ("centos-ssh", ip("203.0.113.10")),
+            ("earth", ip("172.16.10.3")),
+        ],
+        _ => vec![
+            ("earth", ip("10.233.65.7")),
+            ("earth", ip("10.233.64.5")),
+            ("pod-a", ip("10.233.64.5")),
+            ("pod-b", ip("203.0.113.10")),
+        ],
+    }
+}
+
+/// One step of the flow property: an event, a probe, or a deny rule.
+#[derive(Debug, Clone)]
+enum FlowOp {
+    Event(Op),
+    Probe(usize),
+    Deny(usize),
+}
+
+fn flow_op() -> impl Strategy<Value = FlowOp> {
+    prop_oneof![
+        3 => op().prop_map(FlowOp::Event),
+        3 => any::<usize>().prop_map(FlowOp::Probe),
+        1 => any::<usize>().prop_map(FlowOp::Deny),
+    ]
+}
+
+const DENY_RULES: [&str; 2] = ["icmp any <> 203.0.113.10", "icmp any > 10.233.64.0/26"];
+
+/// Every decided flow of every vRouter, by node and key: what the agent
+/// decided (action, drop reason, S(nh), ECMP member, VRF translation) and
+/// the key of its reverse flow.
+fn decisions(f: &vrsim::fabric::Fabric) -> std::collections::BTreeMap<String, String> {
+    use vrsim::dataplane::flow::FlowAction;
+    let mut out = std::collections::BTreeMap::new();
+    for compute in &f.control().config().computes {
+        let t = f.control().vrouter(&compute.name).unwrap().flows();
+        for (_, e) in t.iter().filter(|(_, e)| e.action != FlowAction::Hold) {
+            let reverse = e.rflow.and_then(|r| t.get(r)).map(|r| r.key);
+            out.insert(
+                format!("{} {:?}", compute.name, e.key),
+                format!(
+                    "{:?} {:?} S(nh) {} E {:?} vrf {} dvrf {} flags {:#x} reverse {reverse:?}",
+                    e.action, e.drop_reason, e.src_nh, e.ecmp_index, e.vrf, e.dvrf, e.flags.0
+                ),
+            );
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 32,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn incremental_agent_decisions_equal_fresh_ones(which in 0usize..2, ops in proptest::collection::vec(flow_op(), 0..24)) {
+        let s = &scenarios()[which];
+        let pool = port_pool(s);
+        let probes = probes(s);
+        let mut live = vrsim::scenarios::load(s.name).unwrap();
+        let mut fresh = live.clone();
+        for op in &ops {
+            match op {
+                FlowOp::Event(e) => {
+                    let _ = live.apply(event(s, &pool, e));
+                    let _ = fresh.apply(event(s, &pool, e));
+                }
+                FlowOp::Probe(i) => {
+                    let (from, to) = probes[i % probes.len()];
+                    live.probe(from, to, vrsim::fabric::packet::Probe::Icmp).unwrap();
+                }
+                FlowOp::Deny(i) => {
+                    let rule = format!("deny {}", DENY_RULES[i % DENY_RULES.len()]);
+                    live.add_policy_rule(s.network, rule.parse().unwrap()).unwrap();
+                    fresh.add_policy_rule(s.network, rule.parse().unwrap()).unwrap();
+                }
+            }
+        }
+        // Where both hold a flow for a key, they decided it alike.
+        let before = decisions(&live);
+        for (from, to) in &probes {
+            let a = live.probe(from, *to, vrsim::fabric::packet::Probe::Icmp).unwrap();
+            let b = fresh.probe(from, *to, vrsim::fabric::packet::Probe::Icmp).unwrap();
+            prop_assert_eq!(format!("{:?}", a.forward.outcome), format!("{:?}", b.forward.outcome), "{} -> {}", from, to);
+            prop_assert_eq!(
+                a.reply.as_ref().map(|r| format!("{:?}", r.outcome)),
+                b.reply.as_ref().map(|r| format!("{:?}", r.outcome)),
+                "reply of {} -> {}", from, to
+            );
+        }
+        let (after, made) = (decisions(&live), decisions(&fresh));
+        for (key, decided) in &before {
+            if let Some(fresh_decision) = made.get(key) {
+                prop_assert_eq!(decided, fresh_decision, "stale flow at {}", key);
+            }
+        }
+        for (key, decided) in &made {
+            prop_assert_eq!(after.get(key), Some(decided), "flow at {}", key);
+        }
+    }
 }
 
 proptest! {
