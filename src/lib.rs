@@ -32,6 +32,7 @@
 //! ```
 
 pub use vrsim_bgp as bgp;
+pub use vrsim_check as conformance;
 pub use vrsim_control as control;
 pub use vrsim_dataplane as dataplane;
 pub use vrsim_fabric as fabric;

@@ -21,6 +21,13 @@ pub(crate) enum CliError {
         #[from]
         source: TopologyError,
     },
+    /// A conformance case path cannot be read.
+    #[error(transparent)]
+    Case {
+        /// Its error.
+        #[from]
+        source: vrsim::conformance::CaseError,
+    },
     /// The fabric refused a request (an unknown host, a flow it cannot send).
     #[error(transparent)]
     Fabric {

@@ -107,6 +107,13 @@ enum Command {
         /// The capture (`vrsim trace --pcap`, `seed_frames`, or any Ethernet capture).
         file: std::path::PathBuf,
     },
+    /// Run conformance case files (`tests/conformance/`, or your own): one
+    /// line per case, then `N passed, M failed`; exit 0 only if all pass.
+    Check {
+        /// Case files, or directories of `*.toml` case files.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+    },
     /// Draw the scenario's topology, with a trace's path (`--trace HOST:ADDRESS`).
     Graph(GraphArgs),
     /// List the built-in scenarios.
@@ -320,6 +327,7 @@ fn main() -> ExitCode {
         }
         Command::Man => man(),
         Command::Dissect { file } => capture_file::dissect(file, &mut o),
+        Command::Check { paths } => check(paths, &mut o),
         _ => vrsim::scenarios::load(&cli.scenario)
             .map_err(CliError::from)
             .and_then(|mut fabric| run(&cli, &mut fabric, &mut o)),
@@ -541,8 +549,9 @@ fn run(cli: &Cli, base: &mut Fabric, o: &mut String) -> Result<ExitCode, CliErro
         | Command::Ctl(_)
         | Command::Completions { .. }
         | Command::Man
-        | Command::Dissect { .. } => Err(CliError::Usage {
-            message: "serve, ctl, completions and man cannot run inside a running vrsim serve",
+        | Command::Dissect { .. }
+        | Command::Check { .. } => Err(CliError::Usage {
+            message: "serve, ctl, completions, man, dissect and check cannot run inside a running vrsim serve",
         }),
         Command::Scenarios => {
             for (name, _) in vrsim::scenarios::BUILTIN {
@@ -595,6 +604,17 @@ fn run(cli: &Cli, base: &mut Fabric, o: &mut String) -> Result<ExitCode, CliErro
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `vrsim check`: run the case files and print the report.
+fn check(paths: &[std::path::PathBuf], o: &mut String) -> Result<ExitCode, CliError> {
+    let report = vrsim::conformance::Report::run(paths)?;
+    sayln!(o, "{report}");
+    Ok(if report.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `HOST:ADDRESS`, as `option` takes it.
@@ -770,6 +790,7 @@ fn vrouter_dump(cli: &Cli, router: &VRouter, o: &mut String) -> Result<String, C
         | Command::Completions { .. }
         | Command::Man
         | Command::Dissect { .. }
+        | Command::Check { .. }
         | Command::Flow(_) => String::new(),
     })
 }

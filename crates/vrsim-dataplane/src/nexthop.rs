@@ -113,6 +113,16 @@ const NH_FLAG_LABELS: [(u32, &str); 26] = [
     (0x8000000, ""),
 ];
 
+impl NhFlags {
+    /// The flag `nh` prints as `label` (`Valid`, `Policy`, `Etree Root`, …).
+    pub fn from_label(label: &str) -> Option<NhFlags> {
+        NH_FLAG_LABELS
+            .iter()
+            .find(|(_, l)| !l.is_empty() && *l == label)
+            .map(|(bit, _)| NhFlags(*bit))
+    }
+}
+
 impl fmt::Display for NhFlags {
     /// Each label followed by `", "`, as `nh` prints them; `None` for no flags.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
