@@ -277,7 +277,11 @@ fn flow_op() -> impl Strategy<Value = FlowOp> {
     ]
 }
 
-const DENY_RULES: [&str; 2] = ["icmp any <> 203.0.113.10", "icmp any > 10.233.64.0/26"];
+/// Rules for both directions: a flow's decision then does not depend on
+/// which end sent first (with a one-way rule, the reverse flow of an allowed
+/// ping rightly lets the other end's ping with the same key through, which a
+/// fabric that saw no traffic would deny).
+const DENY_RULES: [&str; 2] = ["icmp any <> 203.0.113.10", "icmp any <> 10.233.64.0/26"];
 
 /// Every decided flow of every vRouter, by node and key: what the agent
 /// decided (action, drop reason, S(nh), ECMP member, VRF translation) and

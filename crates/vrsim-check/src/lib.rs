@@ -14,6 +14,7 @@
 //! assert!(result.passed(), "{result}");
 //! ```
 
+mod cli;
 mod program;
 mod run;
 mod spec;

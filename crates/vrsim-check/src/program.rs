@@ -293,91 +293,7 @@ impl Parser<'_, '_> {
     }
 
     fn nh(&self, n: &NhSpec, span: Span) -> Result<Object, CaseError> {
-        let oif = || {
-            n.oif
-                .ok_or_else(|| self.err(span.clone(), "this nexthop needs oif"))
-                .and_then(|o| self.vif_id(o, &span))
-        };
-        let addr = |a: &Option<Spanned<String>>, what: &str| -> Result<Ipv4Addr, CaseError> {
-            match a {
-                Some(a) => self.value(a, "an IPv4 address"),
-                None => Err(self.err(span.clone(), format!("a tunnel nexthop needs {what}"))),
-            }
-        };
-        let kind = match n.kind.get_ref().as_str() {
-            "discard" => NhKind::Discard,
-            "receive" => NhKind::Receive { oif: oif()? },
-            "l2-receive" => NhKind::L2Receive,
-            "encap" => NhKind::Encap {
-                oif: oif()?,
-                rewrite: self.rewrite(&n.encap, &span)?,
-                encap_family: n.encap_family.unwrap_or(0),
-            },
-            "tunnel" => {
-                let encap = match n.tunnel.as_ref().map(|t| (t.get_ref().as_str(), t.span())) {
-                    Some(("mplsogre", _)) => TunnelEncap::MplsOverGre,
-                    Some(("mplsoudp", _)) => TunnelEncap::MplsOverUdp,
-                    Some(("vxlan", _)) => TunnelEncap::Vxlan,
-                    Some((other, s)) => {
-                        return Err(self.err(
-                            s,
-                            format!("tunnel {other:?}: expected mplsogre, mplsoudp or vxlan"),
-                        ));
-                    }
-                    None => {
-                        return Err(self.err(
-                            span,
-                            "a tunnel nexthop needs tunnel = mplsogre | mplsoudp | vxlan",
-                        ));
-                    }
-                };
-                if n.sport.is_some() || n.dport.is_some() {
-                    return Err(self.err(
-                        span,
-                        "tunnel sport/dport: per-nexthop UDP ports are not modelled yet",
-                    ));
-                }
-                NhKind::Tunnel {
-                    encap,
-                    oif: oif()?,
-                    rewrite: self.rewrite(&n.encap, &span)?,
-                    sip: addr(&n.sip, "sip")?,
-                    dip: addr(&n.dip, "dip")?,
-                }
-            }
-            "vrf-translate" => NhKind::VrfTranslate {
-                vrf: VrfId::from(n.translate_vrf.ok_or_else(|| {
-                    self.err(span.clone(), "a vrf-translate nexthop needs translate_vrf")
-                })?),
-            },
-            "composite" => {
-                let mut members: Vec<EcmpMember> = Vec::new();
-                for m in &n.members {
-                    members.push(EcmpMember {
-                        nh: self.nh_id(m.nh, &span)?,
-                        label: m
-                            .label
-                            .map(|l| {
-                                MplsLabel::new(l).ok_or_else(|| {
-                                    self.err(span.clone(), format!("label {l} is out of range"))
-                                })
-                            })
-                            .transpose()?,
-                    });
-                }
-                NhKind::Composite {
-                    members: members.into_iter().collect(),
-                }
-            }
-            other => {
-                return Err(self.err(
-                    n.kind.span(),
-                    format!(
-                        "nh type {other:?}: expected discard, receive, l2-receive, encap, tunnel, vrf-translate or composite"
-                    ),
-                ));
-            }
-        };
+        let kind = self.nh_kind(n, &span)?;
         let family = match n.family.as_ref().map(|f| (f.get_ref().as_str(), f.span())) {
             None | Some(("inet", _)) => NhFamily::Inet,
             Some(("inet6", _)) => NhFamily::Inet6,
@@ -410,6 +326,94 @@ impl Parser<'_, '_> {
             flags,
             vrf: VrfId::from(n.vrf),
         }))
+    }
+
+    fn nh_kind(&self, n: &NhSpec, span: &Span) -> Result<NhKind, CaseError> {
+        let oif = || {
+            n.oif
+                .ok_or_else(|| self.err(span.clone(), "this nexthop needs oif"))
+                .and_then(|o| self.vif_id(o, span))
+        };
+        Ok(match n.kind.get_ref().as_str() {
+            "discard" => NhKind::Discard,
+            "receive" => NhKind::Receive { oif: oif()? },
+            "l2-receive" => NhKind::L2Receive,
+            "encap" => NhKind::Encap {
+                oif: oif()?,
+                rewrite: self.rewrite(&n.encap, span)?,
+                encap_family: n.encap_family.unwrap_or(0),
+            },
+            "tunnel" => self.tunnel(n, span, oif()?)?,
+            "vrf-translate" => NhKind::VrfTranslate {
+                vrf: VrfId::from(n.translate_vrf.ok_or_else(|| {
+                    self.err(span.clone(), "a vrf-translate nexthop needs translate_vrf")
+                })?),
+            },
+            "composite" => {
+                let mut members: Vec<EcmpMember> = Vec::new();
+                for m in &n.members {
+                    members.push(EcmpMember {
+                        nh: self.nh_id(m.nh, span)?,
+                        label: m.label.map(|l| self.label(l, span)).transpose()?,
+                    });
+                }
+                NhKind::Composite {
+                    members: members.into_iter().collect(),
+                }
+            }
+            other => {
+                return Err(self.err(
+                    n.kind.span(),
+                    format!(
+                        "nh type {other:?}: expected discard, receive, l2-receive, encap, tunnel, vrf-translate or composite"
+                    ),
+                ));
+            }
+        })
+    }
+
+    fn label(&self, l: u32, span: &Span) -> Result<MplsLabel, CaseError> {
+        MplsLabel::new(l)
+            .ok_or_else(|| self.err(span.clone(), format!("label {l} is out of range")))
+    }
+
+    fn tunnel(&self, n: &NhSpec, span: &Span, oif: VifId) -> Result<NhKind, CaseError> {
+        let addr = |a: &Option<Spanned<String>>, what: &str| -> Result<Ipv4Addr, CaseError> {
+            match a {
+                Some(a) => self.value(a, "an IPv4 address"),
+                None => Err(self.err(span.clone(), format!("a tunnel nexthop needs {what}"))),
+            }
+        };
+        let encap = match n.tunnel.as_ref().map(|t| (t.get_ref().as_str(), t.span())) {
+            Some(("mplsogre", _)) => TunnelEncap::MplsOverGre,
+            Some(("mplsoudp", _)) => TunnelEncap::MplsOverUdp,
+            Some(("vxlan", _)) => TunnelEncap::Vxlan,
+            Some((other, s)) => {
+                return Err(self.err(
+                    s,
+                    format!("tunnel {other:?}: expected mplsogre, mplsoudp or vxlan"),
+                ));
+            }
+            None => {
+                return Err(self.err(
+                    span.clone(),
+                    "a tunnel nexthop needs tunnel = mplsogre | mplsoudp | vxlan",
+                ));
+            }
+        };
+        if n.sport.is_some() || n.dport.is_some() {
+            return Err(self.err(
+                span.clone(),
+                "tunnel sport/dport: per-nexthop UDP ports are not modelled yet",
+            ));
+        }
+        Ok(NhKind::Tunnel {
+            encap,
+            oif,
+            rewrite: self.rewrite(&n.encap, span)?,
+            sip: addr(&n.sip, "sip")?,
+            dip: addr(&n.dip, "dip")?,
+        })
     }
 
     fn route(&self, r: &RouteSpec, span: Span, adding: bool) -> Result<Object, CaseError> {
@@ -509,7 +513,7 @@ impl Parser<'_, '_> {
         })
     }
 
-    fn flow(&self, f: &FlowSpec, span: Span, flows: Option<usize>) -> Result<Object, CaseError> {
+    fn flow_key(&self, f: &FlowSpec, span: &Span) -> Result<FlowKey, CaseError> {
         let proto = match f.proto.get_ref() {
             NumberOrName::Number(n) => *n,
             NumberOrName::Name(n) => match n.to_ascii_lowercase().as_str() {
@@ -526,14 +530,17 @@ impl Parser<'_, '_> {
                 }
             },
         };
-        let key = FlowKey {
+        Ok(FlowKey {
             proto,
             sport: f.sport,
             dport: f.dport,
-            nh: self.nh_id(f.nh, &span)?,
+            nh: self.nh_id(f.nh, span)?,
             src: self.value(&f.sip, "an IPv4 address (IPv6 flows are not modelled yet)")?,
             dst: self.value(&f.dip, "an IPv4 address (IPv6 flows are not modelled yet)")?,
-        };
+        })
+    }
+
+    fn flow_action(&self, f: &FlowSpec) -> Result<(FlowAction, FlowFlags), CaseError> {
         let action = match f.action.as_ref().map(|a| (a.get_ref().as_str(), a.span())) {
             None | Some(("forward", _)) => FlowAction::Forward,
             Some(("drop", _)) => FlowAction::Drop,
@@ -566,6 +573,12 @@ impl Parser<'_, '_> {
                     }
                 };
         }
+        Ok((action, flags))
+    }
+
+    fn flow(&self, f: &FlowSpec, span: Span, flows: Option<usize>) -> Result<Object, CaseError> {
+        let key = self.flow_key(f, &span)?;
+        let (action, mut flags) = self.flow_action(f)?;
         if f.dvrf.is_some() && !flags.contains(FlowFlags::VRFT) {
             flags = flags | FlowFlags::VRFT;
         }
@@ -804,7 +817,7 @@ impl Parser<'_, '_> {
             return Ok(Check::Dropstats(out));
         }
         if let Some(cli) = &c.cli {
-            crate::run::cli_words(cli.get_ref()).map_err(|m| self.err(cli.span(), m))?;
+            crate::cli::cli_words(cli.get_ref()).map_err(|m| self.err(cli.span(), m))?;
             return Ok(Check::Cli {
                 command: cli.get_ref().clone(),
                 contains: c.contains.clone(),

@@ -781,7 +781,7 @@ const NOT_SYSTEM_WIDE: [DropReason; 7] = [
 /// state and the router's drop totals. An index whose entry is not active
 /// is an error, as `flow` says `Flow index N is not active`.
 pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> {
-    use crate::flow::{FlowAction, FlowFlags, TcpFlags};
+    use crate::flow::FlowFlags;
     let t = router.flows();
     let e = t.get(index).ok_or(DataplaneError::NoSuchFlow { index })?;
     let rfe = e
@@ -815,13 +815,26 @@ pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> 
     let _ = writeln!(out, "[{}]:{:<5}", e.key.dst, e.key.dport);
     field(&mut out, "Flow Protocol");
     let _ = writeln!(out, "{}", proto_string(e.key.proto));
-    field(&mut out, "Flow Action");
+    flow_get_action(&mut out, e, rfe);
+    flow_get_sources(&mut out, router, e, rfe, dvrf);
+    flow_get_state(&mut out, router, e);
+    Ok(out)
+}
+
+/// `Flow Action` and, for NAT, the addresses and ports after it.
+fn flow_get_action(
+    out: &mut String,
+    e: &crate::flow::FlowEntry,
+    rfe: Option<(u32, &crate::flow::FlowEntry)>,
+) {
+    use crate::flow::{FlowAction, FlowFlags};
+    field(out, "Flow Action");
     match e.action {
         FlowAction::Hold => out.push_str("HOLD"),
         FlowAction::Forward => out.push_str("FORWARD"),
         FlowAction::Drop => {
             out.push_str("DROP:");
-            spaces(&mut out);
+            spaces(out);
             match e.drop_reason.name() {
                 Some(n) => out.push_str(n),
                 None => out.push_str("Unknown"),
@@ -844,7 +857,7 @@ pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> 
     }
     out.push('\n');
     if e.action == FlowAction::Nat {
-        spaces(&mut out);
+        spaces(out);
         out.push_str("NAT(Source, Destination): ");
         if let Some((_, r)) = rfe {
             let has = |f| e.flags.contains(f);
@@ -872,6 +885,17 @@ pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> 
         }
         out.push('\n');
     }
+}
+
+/// The expected source, then the routes the source and destination match.
+fn flow_get_sources(
+    out: &mut String,
+    router: &VRouter,
+    e: &crate::flow::FlowEntry,
+    rfe: Option<(u32, &crate::flow::FlowEntry)>,
+    dvrf: VrfId,
+) {
+    use crate::flow::{FlowAction, FlowFlags};
     // With a composite S(nh), the member the reverse flow took is marked
     // (`flow_get_source`).
     let ecmp = rfe.and_then(|(_, r)| r.ecmp_index).filter(|_| {
@@ -880,13 +904,13 @@ pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> 
             .is_some_and(|n| matches!(n.config.kind, NhKind::Composite { .. }))
     });
     if let Some(src_nh) = router.nh(e.src_nh) {
-        field(&mut out, "Expected Source");
-        get_nexthop(&mut out, router, src_nh, true, ecmp);
+        field(out, "Expected Source");
+        get_nexthop(out, router, src_nh, true, ecmp);
     }
     // A NAT flow without its reverse flow shows no routes.
     if e.action != FlowAction::Nat || rfe.is_some() {
         get_route(
-            &mut out,
+            out,
             router,
             ("Source Information", "SourceMAC"),
             e.vrf,
@@ -898,7 +922,7 @@ pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> 
             _ => e.key.dst,
         };
         get_route(
-            &mut out,
+            out,
             router,
             ("Destination Information", "DestinationMAC"),
             dvrf,
@@ -906,8 +930,13 @@ pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> 
             (false, ecmp),
         );
     }
+}
+
+/// Flags, TCP state, the UDP source port, statistics and the drop totals.
+fn flow_get_state(out: &mut String, router: &VRouter, e: &crate::flow::FlowEntry) {
+    use crate::flow::{FlowFlags, TcpFlags};
     out.push('\n');
-    field(&mut out, "Flow Flags");
+    field(out, "Flow Flags");
     for (f, name) in [
         (FlowFlags::EVICTED, "EVICTED "),
         (FlowFlags::EVICT_CANDIDATE, "EVICT CANDIDATE "),
@@ -921,7 +950,7 @@ pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> 
     }
     out.push('\n');
     if e.key.proto == 6 {
-        field(&mut out, "TCP FLAGS");
+        field(out, "TCP FLAGS");
         for (f, name) in [
             (TcpFlags::SYN, "SYN, "),
             (TcpFlags::SYN_R, "SYN(REVERSE), "),
@@ -939,10 +968,10 @@ pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> 
         }
         out.push('\n');
     }
-    field(&mut out, "UDP Source Port");
+    field(out, "UDP Source Port");
     let _ = writeln!(out, "{}", e.udp_sport);
     out.push('\n');
-    field(&mut out, "Flow Statistics");
+    field(out, "Flow Statistics");
     let _ = writeln!(out, "{}/{}", e.packets, e.bytes);
     let drops = router.drops();
     let system_wide: u64 = drops
@@ -950,19 +979,18 @@ pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> 
         .filter(|(r, _)| !NOT_SYSTEM_WIDE.contains(r))
         .map(|(_, n)| n)
         .sum();
-    field(&mut out, "System Wide Packet Drops");
+    field(out, "System Wide Packet Drops");
     let _ = writeln!(out, "{system_wide}");
-    spaces(&mut out);
+    spaces(out);
     let _ = writeln!(
         out,
         "Reverse Path Failures: {}",
         drops.get(DropReason::InvalidSource)
     );
-    spaces(&mut out);
+    spaces(out);
     let _ = writeln!(
         out,
         "Flow Block Drops: {}",
         FLOW_BLOCK_DROPS.iter().map(|r| drops.get(*r)).sum::<u64>()
     );
-    Ok(out)
 }

@@ -41,8 +41,7 @@ impl VRouter {
     pub(super) fn flow_stage<T: Tracer>(
         &self,
         fmd: &mut Fmd,
-        nh: &NexthopConfig,
-        forced: bool,
+        bypass: bool,
         at: usize,
         buf: &mut super::PacketBuf,
         cx: &mut Ctx<'_, T>,
@@ -64,10 +63,7 @@ impl VRouter {
         let met = match cx.flows.find_mut(&key) {
             Some((index, e)) => meet(index, e, seen),
             None => {
-                if forced
-                    && (nh.flags.contains(NhFlags::RELAXED_POLICY)
-                        || nh.flags.contains(NhFlags::FLOW_LOOKUP))
-                {
+                if bypass {
                     cx.trace.step(Step::Flow {
                         index: None,
                         key,
@@ -365,14 +361,32 @@ impl VRouter {
             .then_some(Disposition::Drop(DropReason::InvalidSource))
     }
 
-    /// Whether flow processing applies, and where the IPv4 header is: the
-    /// nexthop has Policy or FlowLookup (`nh_output`), or the packet entered
-    /// on a vif with Policy (`vr_inet_flow_lookup`). The flag says which.
+    /// Whether a frame from a tap meets the flow table in
+    /// `vr_virtual_input` (`vr_flow_forward`, `vr_inet_flow_lookup`): the
+    /// tap has Policy, and is not a VLAN sub-interface unless it is a
+    /// service interface.
+    pub(super) fn vm_flow_wanted(&self, fmd: &Fmd) -> bool {
+        self.vif(fmd.ingress).is_some_and(|v| {
+            let f = v.config.flags;
+            f.contains(VifFlags::POLICY)
+                && (v.config.kind == VifType::Virtual
+                    || (v.config.kind == VifType::VirtualVlan && f.contains(VifFlags::SERVICE_IF)))
+        })
+    }
+
+    /// Whether flow processing applies at `nh_output`: the nexthop has
+    /// Policy or FlowLookup, or the packet entered on a vif with Policy other
+    /// than a tap (whose frames met the flow table on entry) or vhost
+    /// (`vr_inet_flow_lookup`). `Some(true)` when the nexthop asked.
     pub(super) fn flow_wanted(&self, fmd: &Fmd, c: &NexthopConfig) -> Option<bool> {
         let forced = c.flags.contains(NhFlags::POLICY) || c.flags.contains(NhFlags::FLOW_LOOKUP);
         let vif_policy = || {
             self.vif(fmd.ingress).is_some_and(|v| {
-                v.config.flags.contains(VifFlags::POLICY) && v.config.kind != VifType::Host
+                v.config.flags.contains(VifFlags::POLICY)
+                    && !matches!(
+                        v.config.kind,
+                        VifType::Host | VifType::Virtual | VifType::VirtualVlan
+                    )
             })
         };
         if forced {

@@ -176,7 +176,10 @@ impl VRouter {
         {
             self.inet_lookup(fmd.vrf, v.dst(), cx.trace);
         }
-        if let Some(d) = self.flow_stage(fmd, c, forced, at, buf, cx) {
+        let bypass = forced
+            && (c.flags.contains(NhFlags::RELAXED_POLICY)
+                || c.flags.contains(NhFlags::FLOW_LOOKUP));
+        if let Some(d) = self.flow_stage(fmd, bypass, at, buf, cx) {
             return Some(d);
         }
         // After a NAT flow with VRF translation, a nexthop of another VRF is

@@ -32,6 +32,19 @@ impl VRouter {
         if eth.ethertype() == EtherType::Arp {
             return self.arp_from_vm(fmd, buf, cx);
         }
+        // `vr_flow_forward` before `vr_bridge_input`: a unicast IPv4 frame
+        // from a tap with Policy meets the flow table before any lookup, so
+        // a flow is made (and the agent asked) even when no route leads on.
+        let mut fmd = fmd;
+        if eth.ethertype() == EtherType::Ipv4
+            && !eth.dst().is_multicast()
+            && self.vm_flow_wanted(&fmd)
+        {
+            fmd.flow_done = true;
+            if let Some(d) = self.flow_stage(&mut fmd, false, ETH_LEN, buf, cx) {
+                return d;
+            }
+        }
         self.bridge_input(fmd, buf, cx)
     }
 
@@ -283,10 +296,12 @@ mod tests {
             .expect("builds");
         let (d, _, steps) = run_with_agent(&mut r, TAP, &frame);
         assert_eq!(d, Disposition::Drop(DropReason::L2NoRoute));
-        assert!(matches!(
-            steps.get(1),
-            Some(Step::BridgeLookup { nh: None, .. })
-        ));
+        // The tap has Policy: the frame meets its flow first, then the bridge table.
+        let flow = steps.iter().position(|s| matches!(s, Step::Flow { .. }));
+        let bridge = steps
+            .iter()
+            .position(|s| matches!(s, Step::BridgeLookup { nh: None, .. }));
+        assert!(flow.is_some() && flow < bridge, "{steps:?}");
     }
 
     #[test]
