@@ -234,14 +234,6 @@ impl Parser<'_, '_> {
                 "vif ip6: IPv6 addresses on vifs are not modelled yet",
             ));
         }
-        if let Some(m) = v.mcast_vrf
-            && m != v.vrf
-        {
-            return Err(self.err(
-                span,
-                format!("vif mcast_vrf {m}: a multicast VRF other than the vif's VRF is not modelled yet"),
-            ));
-        }
         let mut flags = VifFlags::empty();
         for f in &v.flags {
             let bit = VIF_FLAG_LEGEND
@@ -271,6 +263,7 @@ impl Parser<'_, '_> {
                 .transpose()?,
             vrf: VrfId::from(v.vrf),
             mtu: v.mtu.unwrap_or(1514),
+            mcast_vrf: v.mcast_vrf.map(VrfId::from),
             flags,
             nh: v.nh.map(|n| self.nh_id(n, &span)).transpose()?,
         }))

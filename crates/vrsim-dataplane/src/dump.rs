@@ -82,7 +82,9 @@ fn vif_block(out: &mut String, router: &VRouter, vif: &Vif, layout: Layout) {
             let _ = writeln!(
                 out,
                 "            Vrf:{} Mcast Vrf:{} Flags:{} QOS:-1 Ref:{refs}",
-                c.vrf, c.vrf, c.flags
+                c.vrf,
+                c.mcast_vrf.unwrap_or(c.vrf),
+                c.flags
             );
         }
     }

@@ -64,6 +64,7 @@ fn vif(
         ip: None,
         vrf,
         mtu: 1514,
+        mcast_vrf: None,
         flags,
         nh: None,
     }

@@ -205,6 +205,9 @@ pub struct VifConfig {
     pub ip: Option<Ipv4Addr>,
     /// The VRF packets entering the vif are looked up in.
     pub vrf: VrfId,
+    /// The multicast VRF (`Mcast Vrf:`, where broadcast and multicast frames
+    /// are bridged); `None` is the vif's VRF, as the agent gives taps.
+    pub mcast_vrf: Option<VrfId>,
     /// MTU.
     pub mtu: u16,
     /// Flags. Neither L3 nor L2 set means both, as the vRouter does.
@@ -268,6 +271,7 @@ mod tests {
             ip: None,
             vrf: VrfId::FABRIC,
             mtu: 1514,
+            mcast_vrf: None,
             flags: VifFlags::empty(),
             nh: None,
         });

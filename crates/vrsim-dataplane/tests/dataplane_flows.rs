@@ -40,6 +40,7 @@ fn vm_to_vm_intra_vn() -> VRouter {
             ip: None,
             vrf,
             mtu: 1514,
+            mcast_vrf: None,
             // `VirtualVif`'s default flags: Policy and DHCP.
             flags: VifFlags::POLICY | VifFlags::DHCP,
             nh: Some(nh(nh_id)),

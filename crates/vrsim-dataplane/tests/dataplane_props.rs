@@ -89,6 +89,7 @@ fn add_vif(r: &mut VRouter, id: VifId, kind: VifType, vrf: VrfId, flags: VifFlag
         ip: (kind == VifType::Host).then_some(COMPUTE01_IP),
         vrf,
         mtu: 9000,
+        mcast_vrf: None,
         flags,
         nh: None,
     })

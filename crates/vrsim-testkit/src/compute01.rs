@@ -75,6 +75,7 @@ pub fn compute01(bgpaas: bool) -> Result<VRouter, DataplaneError> {
         ip,
         vrf,
         mtu,
+        mcast_vrf: None,
         flags,
         nh: None,
     };

@@ -135,6 +135,7 @@ fn vif(
         ip,
         vrf,
         mtu: 1514,
+        mcast_vrf: None,
         flags: L3L2,
         nh: None,
     }
@@ -303,6 +304,7 @@ impl Builder<'_> {
         let tap_flags = VifFlags::POLICY | L3L2 | VifFlags::DHCP | VifFlags::UNKNOWN_UC_FLOOD;
         let tap = VifConfig {
             mtu: p.mtu,
+            mcast_vrf: None,
             flags: tap_flags,
             // The interface's flow-key nexthop (`vif_nh_id`): its L3 Encap nexthop.
             nh: Some(pi.nh),

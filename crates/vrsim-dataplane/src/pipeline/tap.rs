@@ -10,7 +10,7 @@ use vrsim_wire::{EtherType, MacAddr};
 
 use super::{Ctx, Disposition, Fmd};
 use crate::drop::DropReason;
-use crate::ids::{NhId, VifId};
+use crate::ids::{NhId, VifId, VrfId};
 use crate::nexthop::{NhFlags, NhKind};
 use crate::packet::PacketBuf;
 use crate::route::{BridgeEntry, RouteFlags};
@@ -64,6 +64,15 @@ impl VRouter {
             return Disposition::Drop(DropReason::InvalidPacket);
         };
         let mac = eth.dst();
+        // Broadcast and multicast frames are bridged in the vif's multicast
+        // VRF, unless it is 65535 (none).
+        let mut fmd = fmd;
+        if mac.is_multicast()
+            && let Some(m) = self.vif(fmd.ingress).and_then(|v| v.config.mcast_vrf)
+            && m != VrfId::from(u16::MAX)
+        {
+            fmd.vrf = m;
+        }
         let found = self
             .bridge_entry(&fmd, mac, cx.trace)
             .filter(|e| e.nh != NhId::DISCARD);
