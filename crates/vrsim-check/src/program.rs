@@ -432,8 +432,11 @@ impl Parser<'_, '_> {
             (None, false) => NhId::DISCARD,
             (None, true) => return Err(self.err(span, "a route needs nh")),
         };
+        // Without the label-valid flag the vRouter keeps no label (it stores
+        // 0xffffff, printed "-"): `mtrie_add`.
         let label = r
             .label
+            .filter(|_| flags.contains(RouteFlags::LABEL_VALID) || !adding)
             .map(|l| {
                 MplsLabel::new(l)
                     .ok_or_else(|| self.err(span.clone(), format!("label {l} is out of range")))

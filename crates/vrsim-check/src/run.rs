@@ -451,8 +451,9 @@ fn delete(r: &mut VRouter, o: &Object) -> Result<(), String> {
 }
 
 /// The route lookup of the vRouter's `rt --get`: the nexthop, the prefix it
-/// came from and the label; without a matching route, nh 0 and the
-/// address's host prefix, as `mtrie_lookup` answers (the VRF's default).
+/// came from and the label; without a matching route, nh 0 (the VRF's
+/// default, as `mtrie_lookup` answers) and the address's host prefix (the
+/// vRouter answers the request's own length then; cases check only the nh).
 fn lookup(r: &VRouter, vrf: VrfId, addr: IpAddr) -> (NhId, IpNet, Option<u32>) {
     let tables = r.vrf(vrf);
     let found = match addr {

@@ -336,18 +336,17 @@ fn rt_walk(
 }
 
 /// `rt --get A/L --vrf V`: the route that covers `A/L` (its true prefix) with PPL 0.
+/// A VRF without routes answers as the vRouter's `mtrie_lookup` does for a
+/// table it does not have: nh 0, the query's own prefix.
 pub fn rt_get(
     router: &VRouter,
     vrf: VrfId,
     query: Ipv4Net,
     layout: Layout,
 ) -> Result<String, DataplaneError> {
-    let table = &router
-        .vrf(vrf)
-        .ok_or(DataplaneError::NotFound {
-            object: ObjectKey::Vrf(vrf),
-        })?
-        .inet4;
+    let empty = Ipv4Table::new();
+    let vrf_table = router.vrf(vrf);
+    let table = vrf_table.map_or(&empty, |v| &v.inet4);
     let mut out = String::new();
     let _ = write!(
         out,
@@ -360,6 +359,9 @@ pub fn rt_get(
     });
     match found {
         Some((p, r)) => rt_row(&mut out, p.addr(), p.prefix_len(), 0, Some(r)),
+        None if vrf_table.is_none() => {
+            rt_row(&mut out, query.addr(), query.prefix_len(), 0, None);
+        }
         None => rt_row(&mut out, Ipv4Addr::UNSPECIFIED, 0, 0, None),
     }
     Ok(out)
