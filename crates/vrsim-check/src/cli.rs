@@ -77,7 +77,11 @@ pub(crate) fn cli(r: &VRouter, command: &str) -> Result<String, String> {
         }
         ["dropstats"] => Ok(dump::dropstats(r)),
         ["flow", "-l"] => Ok(dump::flow_list(r)),
-        ["flow", "--get", i] => dump::flow_get(r, n(i)?).map_err(e),
+        ["flow", "--get", i] => {
+            let index = n(i)?;
+            Ok(dump::flow_get(r, index)
+                .unwrap_or_else(|_| format!("Flow index {index} is not active\n")))
+        }
         _ => Err(format!("cli {command:?} is not a dump vrsim prints")),
     }
 }

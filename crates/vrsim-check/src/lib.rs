@@ -92,6 +92,7 @@ pub struct Case {
     /// The file it was read from.
     pub file: String,
     flow_entries: Option<u32>,
+    uncond_close_on_tcp_rst: bool,
     objects: Vec<(String, Object)>,
     steps: Vec<Step>,
     checks: Vec<Check>,

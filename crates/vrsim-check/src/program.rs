@@ -182,6 +182,7 @@ pub(crate) fn parse(src: &Source<'_>) -> Result<Case, CaseError> {
         description: spec.description,
         file: src.file.to_owned(),
         flow_entries: spec.flow_entries,
+        uncond_close_on_tcp_rst: spec.uncond_close_flow_on_tcp_rst,
         objects,
         steps,
         checks,

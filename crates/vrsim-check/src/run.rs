@@ -88,6 +88,7 @@ pub(crate) fn run(case: &Case) -> CaseResult {
     if let Some(n) = case.flow_entries {
         r.set_flow_table(FlowTable::new(n));
     }
+    r.set_uncond_close_on_tcp_rst(case.uncond_close_on_tcp_rst);
     let mut runner = Runner {
         r,
         flows: Vec::new(),

@@ -22,6 +22,9 @@ pub(crate) struct FileSpec {
     /// the vRouter's 524,288).
     #[serde(default)]
     pub(crate) flow_entries: Option<u32>,
+    /// The vRouter's `--vr_uncond_close_flow_on_tcp_rst` (default off).
+    #[serde(default)]
+    pub(crate) uncond_close_flow_on_tcp_rst: bool,
     #[serde(default)]
     pub(crate) vif: Vec<Spanned<VifSpec>>,
     #[serde(default)]

@@ -782,11 +782,18 @@ const NOT_SYSTEM_WIDE: [DropReason; 7] = [
 
 /// `flow --get N` (`flow_dump_entry` in `utils/flow.c`): one flow in full,
 /// its expected source, the routes its source and destination match, its
-/// state and the router's drop totals. An index whose entry is not active
-/// is an error, as `flow` says `Flow index N is not active`.
+/// state and the router's drop totals. An evicted entry is the line `flow`
+/// prints for it; an index whose entry is not active is an error, as `flow`
+/// says `Flow index N is not active`.
 pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> {
     use crate::flow::FlowFlags;
     let t = router.flows();
+    if t.get(index).is_none() && t.evicted(index).is_some() {
+        // `fill_flow_req` without `--show-evicted`.
+        return Ok(format!(
+            "Flow at index {index} is EVICTED. Use --show-evicted\n"
+        ));
+    }
     let e = t.get(index).ok_or(DataplaneError::NoSuchFlow { index })?;
     let rfe = e
         .rflow

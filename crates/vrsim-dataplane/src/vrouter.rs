@@ -54,6 +54,9 @@ pub struct VRouter {
     pub(crate) ip_id: u16,
     /// The flow table (boxed, so that a packet's trip borrows it cheaply).
     pub(crate) flows: Option<Box<FlowTable>>,
+    /// `vr_uncond_close_flow_on_tcp_rst`: close a flow on any TCP RST, not
+    /// only one whose sequence number RFC 5961 §3.2 accepts (off by default).
+    pub(crate) uncond_close_on_tcp_rst: bool,
 }
 
 impl Default for VRouter {
@@ -83,6 +86,7 @@ impl VRouter {
             drops: DropCounters::default(),
             ip_id: 0,
             flows: Some(Box::default()),
+            uncond_close_on_tcp_rst: false,
         }
     }
 

@@ -249,6 +249,12 @@ fn tcp_rst_evicts_the_pair() {
     assert_eq!(d, Disposition::Transmit { vif: vif(4) });
     assert!(r.flows().get(f).is_none() && r.flows().get(b).is_none());
     assert_eq!(r.flows().stats().deleted, 2);
+    // Evicted, not gone: `flow --get` says so until the slot is taken again.
+    assert!(r.flows().evicted(f).is_some() && r.flows().evicted(b).is_some());
+    assert_eq!(
+        dump::flow_get(&r, f).expect("an evicted entry"),
+        format!("Flow at index {f} is EVICTED. Use --show-evicted\n")
+    );
 }
 
 mod properties {

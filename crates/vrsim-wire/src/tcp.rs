@@ -89,6 +89,18 @@ impl<'a> TcpView<'a> {
         be16(self.bytes, 2)
     }
 
+    /// Sequence number.
+    #[inline]
+    pub fn seq(&self) -> u32 {
+        be32(self.bytes, 4)
+    }
+
+    /// Acknowledgment number.
+    #[inline]
+    pub fn ack(&self) -> u32 {
+        be32(self.bytes, 8)
+    }
+
     /// The flag bits (see [`flags`]).
     #[inline]
     pub fn flags(&self) -> u16 {

@@ -373,6 +373,10 @@ pub struct FlowTable {
     oflow_unused: u32,
     /// Overflow entries hung on the last entry of a bucket, newest first.
     chains: HashMap<u32, Vec<u32>>,
+    /// Entries the datapath evicted (`vr_flow_evict_flow`): out of the hash
+    /// table, so no packet finds them and their slot can be taken again, but
+    /// still Active and Evicted until then, as `flow --get` shows them.
+    evicted: HashMap<u32, FlowEntry>,
     stats: FlowTableStats,
 }
 
@@ -403,6 +407,7 @@ impl FlowTable {
             oflow_free: Vec::new(),
             oflow_unused: 0,
             chains: HashMap::new(),
+            evicted: HashMap::new(),
             stats: FlowTableStats::default(),
         }
     }
@@ -446,7 +451,10 @@ impl FlowTable {
     }
 
     /// Evict the flow at `index` and its reverse flow when TCP made the
-    /// pair dead (`vr_flow_mark_evict`): both entries are freed.
+    /// pair dead (`vr_flow_mark_evict`, `vr_flow_evict_flow`): the reverse
+    /// flow goes too when it is dead, points back (or nowhere) and is not
+    /// in Hold. An evicted entry leaves the hash table, keeps Active and
+    /// gains Evicted, and is reset as `__vr_flow_reset_entry` resets it.
     pub(crate) fn evict_if_dead(&mut self, index: u32) {
         let Some(e) = self.get(index) else {
             return;
@@ -454,13 +462,43 @@ impl FlowTable {
         if !e.tcp.contains(TcpFlags::DEAD) {
             return;
         }
-        let rflow = e.rflow.filter(|_| e.flags.contains(FlowFlags::RFLOW_VALID));
-        self.remove(index);
+        let rflow = e.rflow;
+        self.evict(index);
         if let Some(r) = rflow
-            && self.get(r).is_some_and(|e| e.action != FlowAction::Hold)
+            && self.get(r).is_some_and(|r| {
+                r.tcp.contains(TcpFlags::DEAD)
+                    && r.rflow.is_none_or(|back| back == index)
+                    && r.action != FlowAction::Hold
+            })
         {
-            self.remove(r);
+            self.evict(r);
         }
+    }
+
+    fn evict(&mut self, index: u32) {
+        let Some(mut e) = self.remove(index) else {
+            return;
+        };
+        let keep = FlowFlags::ACTIVE.0
+            | FlowFlags::EVICTED.0
+            | FlowFlags::NEW_FLOW.0
+            | FlowFlags::DELETE_MARKED.0;
+        e.flags = FlowFlags((e.flags.0 | FlowFlags::EVICTED.0) & keep);
+        e.action = FlowAction::Drop;
+        e.rflow = None;
+        e.src_nh = NhId::DISCARD;
+        e.ecmp_index = None;
+        e.udp_sport = 0;
+        e.tcp = TcpFlags::empty();
+        e.ttl = 0;
+        e.src_info = 0;
+        e.held.clear();
+        self.evicted.insert(index, e);
+    }
+
+    /// The evicted entry at `index`, while its slot is not taken again.
+    pub fn evicted(&self, index: u32) -> Option<&FlowEntry> {
+        self.evicted.get(&index)
     }
 
     pub(crate) fn stats_mut(&mut self) -> &mut FlowTableStats {
@@ -522,6 +560,7 @@ impl FlowTable {
         *generation = generation.wrapping_add(1);
         let mut entry = FlowEntry::new(key, *generation);
         entry.index = index;
+        self.evicted.remove(&index);
         self.entries.insert(key, entry);
         self.by_index.insert(index, key);
         Some(index)
@@ -577,6 +616,7 @@ impl FlowTable {
         let n = self.entries.len() as u64;
         self.entries.clear();
         self.by_index.clear();
+        self.evicted.clear();
         self.chains.clear();
         self.oflow_free.clear();
         self.oflow_unused = 0;

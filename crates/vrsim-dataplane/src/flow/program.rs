@@ -131,6 +131,14 @@ impl VRouter {
         Ok(index)
     }
 
+    /// Close flows on any TCP RST (`--vr_uncond_close_flow_on_tcp_rst 1`),
+    /// or only on one RFC 5961 §3.2 accepts (the default): a RST whose
+    /// sequence number is the last one the other side acknowledged, or, in
+    /// answer to a SYN, whose ACK acknowledges it.
+    pub fn set_uncond_close_on_tcp_rst(&mut self, on: bool) {
+        self.uncond_close_on_tcp_rst = on;
+    }
+
     /// Delete the flow at `index` (`vr_flow_delete`); its held packets are dropped.
     pub fn delete_flow(&mut self, index: u32) -> Result<FlowEntry, DataplaneError> {
         let e = self

@@ -252,7 +252,14 @@ impl VRouter {
         if let Some(d) = self.flow_rpf(fmd, index, src, src_nh, cx.trace) {
             return Some(d);
         }
-        let dead = tcp && tcp_digest(cx.flows, index, buf.frame().get(at..).unwrap_or_default());
+        let uncond = self.uncond_close_on_tcp_rst;
+        let dead = tcp
+            && tcp_digest(
+                cx.flows,
+                index,
+                buf.frame().get(at..).unwrap_or_default(),
+                uncond,
+            );
         let verdict = match action {
             FlowAction::Drop => Some(Disposition::Drop(DropReason::FlowActionDrop)),
             FlowAction::Forward => None,
@@ -465,56 +472,122 @@ fn ports(ip: &Ipv4View<'_>) -> (u16, u16) {
     }
 }
 
-/// TCP state (`vr_flow_tcp_digest`): SYN, SYN from the other side, the ACK
-/// that establishes, FIN both ways, RST. A RST, or FIN in both directions,
-/// makes the pair dead, and it is evicted after this packet. (The vRouter
-/// checks a RST's sequence number against the ACK the reverse flow saw, RFC
-/// 5961; vrsim closes on any RST, as the vRouter does with
-/// `vr_uncond_close_flow_on_tcp_rst` set.) Returns whether the pair is dead.
-fn tcp_digest(flows: &mut FlowTable, index: u32, ip: &[u8]) -> bool {
+/// TCP state (`vr_flow_tcp_digest`): the last ACK; a RST (checked against
+/// the other side's last ACK, or in answer to a SYN against its sequence
+/// number, unless `uncond` closes on any RST) makes the pair dead; SYN and
+/// the ACK that establishes; FIN both ways and the ACKs of both FINs make
+/// the pair half-closed, then dead. Returns whether the flow is dead, to
+/// be evicted after this packet.
+fn tcp_digest(flows: &mut FlowTable, index: u32, ip: &[u8], uncond: bool) -> bool {
     let Ok(v) = Ipv4View::new_checked(ip) else {
         return false;
     };
-    if v.protocol() != IpProtocol::Tcp || v.is_fragment() {
+    if v.protocol() != IpProtocol::Tcp || v.fragment_offset() != 0 {
         return false;
     }
     let Ok(t) = TcpView::new_checked(v.payload()) else {
         return false;
     };
-    let f = t.flags();
-    let rflow = flows
-        .get(index)
-        .filter(|e| e.flags.contains(FlowFlags::RFLOW_VALID))
-        .and_then(|e| e.rflow);
-    let (mut mine, mut theirs) = (TcpFlags::empty(), TcpFlags::empty());
+    let (f, seq, ack) = (t.flags(), t.seq(), t.ack());
+    let Some(e) = flows.get_mut(index) else {
+        return false;
+    };
+    if f & tcp::ACK != 0 {
+        e.tcp_ack = ack;
+    }
+    let rflow = e.rflow.filter(|_| e.flags.contains(FlowFlags::RFLOW_VALID));
+    let reverse = |flows: &FlowTable| {
+        rflow
+            .and_then(|r| flows.get(r))
+            .map(|r| (r.tcp, r.tcp_seq, r.tcp_ack))
+    };
     if f & tcp::RST != 0 {
-        mine = TcpFlags::RST | TcpFlags::DEAD;
-        theirs = mine;
-    } else if f & tcp::SYN != 0 {
-        mine = TcpFlags::SYN;
-        theirs = TcpFlags::SYN_R;
-        let seen = flows.get(index).map_or(TcpFlags::empty(), |e| e.tcp);
-        if seen.contains(TcpFlags::SYN_R) && f & tcp::ACK != 0 {
-            mine = mine | TcpFlags::ESTABLISHED_R;
-            theirs = theirs | TcpFlags::ESTABLISHED;
+        return tcp_rst(flows, index, rflow, (f, seq, ack), uncond);
+    }
+    if f & tcp::SYN != 0 {
+        let mine = flows.get_mut(index).map_or(TcpFlags::empty(), |e| {
+            e.tcp_seq = seq;
+            e.tcp = e.tcp | TcpFlags::SYN;
+            e.tcp
+        });
+        or_tcp(flows, rflow, TcpFlags::SYN_R);
+        if let Some((_, r_seq, _)) = reverse(flows)
+            && mine.contains(TcpFlags::SYN_R)
+            && f & tcp::ACK != 0
+            && ack == r_seq.wrapping_add(1)
+        {
+            or_tcp(flows, rflow, TcpFlags::ESTABLISHED);
+            or_tcp(flows, Some(index), TcpFlags::ESTABLISHED_R);
         }
     } else if f & tcp::FIN != 0 {
-        mine = TcpFlags::FIN;
-        theirs = TcpFlags::FIN_R;
+        let data = v
+            .total_len()
+            .saturating_sub(v.header_len() + t.header_len());
+        if let Some(e) = flows.get_mut(index) {
+            e.tcp_seq = seq.wrapping_add(data as u32);
+            e.tcp = e.tcp | TcpFlags::FIN;
+        }
+        or_tcp(flows, rflow, TcpFlags::FIN_R);
     }
-    let mut dead = mine.contains(TcpFlags::DEAD);
-    if let Some(e) = flows.get_mut(index) {
-        e.tcp = e.tcp | mine;
-        if e.tcp.contains(TcpFlags::FIN) && e.tcp.contains(TcpFlags::FIN_R) {
-            e.tcp = e.tcp | TcpFlags::HALF_CLOSE | TcpFlags::DEAD;
-            dead = true;
+    let mine = flows.get(index).map_or(TcpFlags::empty(), |e| e.tcp);
+    let acking = mine.contains(TcpFlags::FIN_R)
+        || (!mine.contains(TcpFlags::ESTABLISHED_R) && mine.contains(TcpFlags::SYN_R));
+    if acking
+        && f & tcp::ACK != 0
+        && let Some((_, r_seq, _)) = reverse(flows)
+    {
+        if ack == r_seq.wrapping_add(1) && mine.contains(TcpFlags::FIN_R) {
+            or_tcp(flows, rflow, TcpFlags::HALF_CLOSE);
+            if mine.contains(TcpFlags::HALF_CLOSE) {
+                or_tcp(flows, Some(index), TcpFlags::DEAD);
+                let r = flows.get(index).and_then(|e| e.rflow);
+                or_tcp(flows, r, TcpFlags::DEAD);
+            }
+        } else if ack != r_seq && !mine.contains(TcpFlags::ESTABLISHED_R) {
+            or_tcp(flows, rflow, TcpFlags::ESTABLISHED);
+            or_tcp(flows, Some(index), TcpFlags::ESTABLISHED_R);
         }
     }
-    if let Some(r) = rflow.and_then(|r| flows.get_mut(r)) {
-        r.tcp = r.tcp | theirs;
-        if dead {
-            r.tcp = r.tcp | TcpFlags::DEAD;
+    flows
+        .get(index)
+        .is_some_and(|e| e.tcp.contains(TcpFlags::DEAD))
+}
+
+/// A RST (`vr_flow_tcp_digest`): unless `uncond`, accepted only as RFC 5961
+/// §3.2 says (in answer to a SYN, its ACK acknowledges the SYN; otherwise
+/// its sequence number is the last the other side acknowledged); an
+/// accepted RST makes the pair dead (`vr_flow_init_close`).
+fn tcp_rst(
+    flows: &mut FlowTable,
+    index: u32,
+    rflow: Option<u32>,
+    (f, seq, ack): (u16, u32, u32),
+    uncond: bool,
+) -> bool {
+    let reverse = rflow
+        .and_then(|r| flows.get(r))
+        .map(|r| (r.tcp, r.tcp_seq, r.tcp_ack));
+    if !uncond && let Some((r_tcp, r_seq, r_ack)) = reverse {
+        let accepted = if f & tcp::ACK != 0 && r_tcp.contains(TcpFlags::SYN) {
+            ack == r_seq.wrapping_add(1)
+        } else {
+            seq == r_ack
+        };
+        if !accepted {
+            return false;
         }
     }
-    dead
+    or_tcp(flows, Some(index), TcpFlags::RST | TcpFlags::DEAD);
+    or_tcp(flows, rflow, TcpFlags::RST);
+    // `vr_flow_init_close` marks the reverse flow dead by `fe_rflow`.
+    let r = flows.get(index).and_then(|e| e.rflow);
+    or_tcp(flows, r, TcpFlags::DEAD);
+    true
+}
+
+/// Set TCP state bits on the flow at `index`, if there is one.
+fn or_tcp(flows: &mut FlowTable, index: Option<u32>, bits: TcpFlags) {
+    if let Some(e) = index.and_then(|i| flows.get_mut(i)) {
+        e.tcp = e.tcp | bits;
+    }
 }
