@@ -560,7 +560,7 @@ fn run(cli: &Cli, base: &mut Fabric, o: &mut String) -> Result<ExitCode, CliErro
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::ShowRoute(a) => show_route(&fabric, a, o),
+        Command::ShowRoute(a) => show_route(fabric, a, o),
         Command::Graph(a) => graph(fabric, a, o),
         Command::Frames => {
             for f in seed::frames() {
@@ -573,11 +573,11 @@ fn run(cli: &Cli, base: &mut Fabric, o: &mut String) -> Result<ExitCode, CliErro
                 let (from, to) = host_address("--after", spec)?;
                 fabric.probe(from, to, Probe::Icmp)?;
             }
-            let router = compute_node(cli, &fabric)?;
+            let router = compute_node(cli, fabric)?;
             match a.get {
-                None => say!(o, "{}", dump::flow_list(&router)),
+                None => say!(o, "{}", dump::flow_list(router)),
                 Some(index) => {
-                    let text = dump::flow_get(&router, index).map_err(|e| {
+                    let text = dump::flow_get(router, index).map_err(|e| {
                         // `fill_flow_req`'s answer for an entry not in use.
                         sayln!(o, "Flow index {index} is not active");
                         CliError::Dump { source: e }
