@@ -248,7 +248,7 @@ impl Fabric {
     // ---- packets into one vRouter ----
 
     /// Compute node `node`'s vRouter, to send packets into by hand
-    /// ([`VRouter::process`], [`VRouter::release`]): the flows and counters
+    /// ([`vrsim_dataplane::VRouter::process`], [`vrsim_dataplane::VRouter::release`]): the flows and counters
     /// they leave stay in the fabric. Its tables belong to the control plane;
     /// change them through the fabric's events, not here.
     pub fn vrouter_mut(&mut self, node: &str) -> Option<&mut vrsim_dataplane::VRouter> {
