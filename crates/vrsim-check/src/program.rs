@@ -110,6 +110,7 @@ pub(crate) enum Check {
     Cli {
         command: String,
         contains: Vec<String>,
+        lacks: Vec<String>,
         equals: Option<String>,
     },
     Flows(usize),
@@ -623,6 +624,7 @@ impl Parser<'_, '_> {
                 rflow: None,
                 src_nh: self.nh_id(f.src_nh, &span)?,
                 ecmp_index: f.ecmp_index,
+                underlay_ecmp_index: f.underlay_ecmp_index,
                 udp_sport: f.udp_sport,
                 ttl: f.ttl,
             },
@@ -818,6 +820,7 @@ impl Parser<'_, '_> {
             return Ok(Check::Cli {
                 command: cli.get_ref().clone(),
                 contains: c.contains.clone(),
+                lacks: c.lacks.clone(),
                 equals: c.equals.clone(),
             });
         }

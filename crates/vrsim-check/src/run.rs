@@ -330,6 +330,7 @@ impl Runner {
             Check::Cli {
                 command,
                 contains,
+                lacks,
                 equals,
             } => {
                 let out = cli(&self.r, command)
@@ -338,6 +339,13 @@ impl Runner {
                     return Err(failure(
                         format!(": {command}"),
                         format!("output containing {missing:?}"),
+                        out,
+                    ));
+                }
+                if let Some(there) = lacks.iter().find(|c| out.contains(c.as_str())) {
+                    return Err(failure(
+                        format!(": {command}"),
+                        format!("output without {there:?}"),
                         out,
                     ));
                 }

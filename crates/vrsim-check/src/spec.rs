@@ -205,6 +205,8 @@ pub(crate) struct FlowSpec {
     #[serde(default)]
     pub(crate) ecmp_index: Option<u8>,
     #[serde(default)]
+    pub(crate) underlay_ecmp_index: Option<u8>,
+    #[serde(default)]
     pub(crate) udp_sport: u16,
     #[serde(default)]
     pub(crate) ttl: u8,
@@ -316,6 +318,9 @@ pub(crate) struct CheckSpec {
     pub(crate) cli: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) contains: Vec<String>,
+    /// Strings the output must not contain.
+    #[serde(default)]
+    pub(crate) lacks: Vec<String>,
     /// The whole output, compared exactly (a golden text).
     #[serde(default)]
     pub(crate) equals: Option<String>,

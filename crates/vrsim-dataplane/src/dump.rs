@@ -563,6 +563,9 @@ fn flow_entry(out: &mut String, i: u32, e: &crate::flow::FlowEntry) {
     if printed >= 70 {
         out.push('\n');
     }
+    if let Some(u) = e.underlay_ecmp_index {
+        out.push_str(&format!(" UnderlayEcmpIdx:{u},"));
+    }
     let _ = write!(out, " Sinfo {})", e.src_info_addr());
 }
 
@@ -826,6 +829,10 @@ pub fn flow_get(router: &VRouter, index: u32) -> Result<String, DataplaneError> 
     let _ = writeln!(out, "[{}]:{:<5}", e.key.dst, e.key.dport);
     field(&mut out, "Flow Protocol");
     let _ = writeln!(out, "{}", proto_string(e.key.proto));
+    if let Some(u) = e.underlay_ecmp_index {
+        field(&mut out, "Flow Underlay ECMP Index");
+        let _ = writeln!(out, "{u}");
+    }
     flow_get_action(&mut out, e, rfe);
     flow_get_sources(&mut out, router, e, rfe, dvrf);
     flow_get_state(&mut out, router, e);

@@ -286,6 +286,10 @@ pub struct FlowEntry {
     pub src_nh: NhId,
     /// The ECMP member the flow is pinned to (`E:n`).
     pub ecmp_index: Option<u8>,
+    /// The fabric vif the agent pins the flow's tunnel to when the tunnel
+    /// nexthop has Underlay ECMP (`fe_underlay_ecmp_index`). Kept and
+    /// printed; vrsim models one fabric vif, so it changes no forwarding.
+    pub underlay_ecmp_index: Option<u8>,
     /// Packets counted.
     pub packets: u32,
     /// Bytes counted.
@@ -321,6 +325,7 @@ impl FlowEntry {
             rflow: None,
             src_nh: NhId::DISCARD,
             ecmp_index: None,
+            underlay_ecmp_index: None,
             packets: 0,
             bytes: 0,
             generation,
@@ -488,6 +493,7 @@ impl FlowTable {
         e.rflow = None;
         e.src_nh = NhId::DISCARD;
         e.ecmp_index = None;
+        e.underlay_ecmp_index = None;
         e.udp_sport = 0;
         e.tcp = TcpFlags::empty();
         e.ttl = 0;

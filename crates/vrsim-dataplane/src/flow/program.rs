@@ -34,6 +34,8 @@ pub struct FlowRequest {
     pub src_nh: NhId,
     /// The ECMP member to pin the flow to.
     pub ecmp_index: Option<u8>,
+    /// The fabric vif of an Underlay ECMP tunnel (`fr_underlay_ecmp_index`).
+    pub underlay_ecmp_index: Option<u8>,
     /// The UDP source port for tunnels.
     pub udp_sport: u16,
     /// A TTL to rewrite packets to (0: none).
@@ -55,6 +57,7 @@ impl FlowRequest {
             rflow: None,
             src_nh,
             ecmp_index: None,
+            underlay_ecmp_index: None,
             udp_sport: 0,
             ttl: 0,
         }
@@ -171,6 +174,7 @@ fn apply(e: &mut FlowEntry, req: &FlowRequest) {
     e.rflow = req.rflow;
     e.src_nh = req.src_nh;
     e.ecmp_index = req.ecmp_index;
+    e.underlay_ecmp_index = req.underlay_ecmp_index;
     e.udp_sport = req.udp_sport;
     e.ttl = req.ttl;
 }
