@@ -379,6 +379,16 @@ impl Parser<'_, '_> {
                 None => Err(self.err(span.clone(), format!("a tunnel nexthop needs {what}"))),
             }
         };
+        if n.tunnel.as_ref().is_some_and(|t| t.get_ref() == "udp") {
+            // `NH_FLAG_TUNNEL_UDP`: the vRouter keeps the ports and drops the
+            // oif and rewrite (the packet is routed again on `dip`).
+            return Ok(NhKind::UdpTunnel {
+                sip: addr(&n.sip, "sip")?,
+                dip: addr(&n.dip, "dip")?,
+                sport: n.sport.unwrap_or(0),
+                dport: n.dport.unwrap_or(0),
+            });
+        }
         let encap = match n.tunnel.as_ref().map(|t| (t.get_ref().as_str(), t.span())) {
             Some(("mplsogre", _)) => TunnelEncap::MplsOverGre,
             Some(("mplsoudp", _)) => TunnelEncap::MplsOverUdp,
@@ -386,20 +396,20 @@ impl Parser<'_, '_> {
             Some((other, s)) => {
                 return Err(self.err(
                     s,
-                    format!("tunnel {other:?}: expected mplsogre, mplsoudp or vxlan"),
+                    format!("tunnel {other:?}: expected mplsogre, mplsoudp, vxlan or udp"),
                 ));
             }
             None => {
                 return Err(self.err(
                     span.clone(),
-                    "a tunnel nexthop needs tunnel = mplsogre | mplsoudp | vxlan",
+                    "a tunnel nexthop needs tunnel = mplsogre | mplsoudp | vxlan | udp",
                 ));
             }
         };
         if n.sport.is_some() || n.dport.is_some() {
             return Err(self.err(
                 span.clone(),
-                "tunnel sport/dport: per-nexthop UDP ports are not modelled yet",
+                "tunnel sport/dport: the vRouter keeps ports only for tunnel = \"udp\"",
             ));
         }
         Ok(NhKind::Tunnel {

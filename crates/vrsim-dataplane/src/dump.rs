@@ -176,6 +176,9 @@ fn nh_block(out: &mut String, nh: &Nexthop) {
             hex_bytes(out, rewrite);
             let _ = write!(out, "{INDENT}Sip:{sip} Dip:{dip}");
         }
+        NhKind::UdpTunnel { sip, dip, .. } => {
+            let _ = write!(out, "{INDENT}Sip:{sip} Dip:{dip}");
+        }
         NhKind::VrfTranslate { vrf } => {
             let _ = write!(out, "{INDENT}Vrf:{vrf}");
         }
@@ -616,7 +619,7 @@ fn nh_type_string(kind: &NhKind) -> &'static str {
     match kind {
         NhKind::Receive { .. } => "RECEIVE",
         NhKind::Encap { .. } => "ENCAP",
-        NhKind::Tunnel { .. } => "TUNNEL",
+        NhKind::Tunnel { .. } | NhKind::UdpTunnel { .. } => "TUNNEL",
         NhKind::Discard => "DISCARD",
         NhKind::Composite { .. } => "COMPOSITE",
         NhKind::VrfTranslate { .. } => "VRF_TRANSLATE",
@@ -683,6 +686,11 @@ fn get_nexthop(out: &mut String, router: &VRouter, nh: &Nexthop, ingress: bool, 
             spaces(out);
             let _ = writeln!(out, "Tunnel Source: {dip}");
             get_vif(out, router, Some(*oif), ingress);
+        }
+        NhKind::UdpTunnel { dip, .. } => {
+            header(out);
+            spaces(out);
+            let _ = writeln!(out, "Tunnel Source: {dip}");
         }
         NhKind::Composite { members } => {
             header(out);

@@ -42,6 +42,8 @@ impl NhFlags {
     pub const POLICY: NhFlags = NhFlags(0x2);
     /// MPLSoGRE tunnel (set by [`NhKind::Tunnel`]).
     pub const TUNNEL_GRE: NhFlags = NhFlags(0x8);
+    /// Plain UDP tunnel (set by [`NhKind::UdpTunnel`]).
+    pub const TUNNEL_UDP: NhFlags = NhFlags(0x10);
     /// MPLSoUDP tunnel (set by [`NhKind::Tunnel`]).
     pub const TUNNEL_UDP_MPLS: NhFlags = NhFlags(0x40);
     /// VXLAN tunnel, and the VRF-translate "vxlan" marker.
@@ -202,6 +204,19 @@ pub enum NhKind {
         /// Outer destination address (the remote node).
         dip: Ipv4Addr,
     },
+    /// `Tunnel` with `Udp` (`NH_FLAG_TUNNEL_UDP`, `nh_udp_tunnel`): IPv4 and
+    /// UDP pushed in front of the packet, which is then routed again on its
+    /// new destination (`vr_forward`); the nexthop has no vif of its own.
+    UdpTunnel {
+        /// Outer source address.
+        sip: Ipv4Addr,
+        /// Outer destination address.
+        dip: Ipv4Addr,
+        /// The UDP source port when the packet has no flow key to hash.
+        sport: u16,
+        /// The UDP destination port.
+        dport: u16,
+    },
     /// `Vrf_Translate`: continue the lookup in another VRF.
     VrfTranslate {
         /// The VRF to look up in.
@@ -223,7 +238,7 @@ impl NhKind {
             NhKind::Discard => "Drop",
             NhKind::Receive { .. } => "Receive",
             NhKind::Encap { .. } => "Encap",
-            NhKind::Tunnel { .. } => "Tunnel",
+            NhKind::Tunnel { .. } | NhKind::UdpTunnel { .. } => "Tunnel",
             NhKind::VrfTranslate { .. } => "Vrf_Translate",
             NhKind::Composite { .. } => "Composite",
             NhKind::L2Receive => "L2 Receive",
@@ -285,6 +300,7 @@ impl NexthopConfig {
                 ..
             } => NhFlags::TUNNEL_VXLAN,
             NhKind::Composite { .. } => NhFlags::COMPOSITE_ECMP,
+            NhKind::UdpTunnel { .. } => NhFlags::TUNNEL_UDP,
             _ => NhFlags::empty(),
         };
         self.flags | implied

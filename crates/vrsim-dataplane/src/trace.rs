@@ -157,6 +157,17 @@ pub enum Step {
         /// Outer destination.
         dip: Ipv4Addr,
     },
+    /// A plain UDP tunnel pushed its headers (`nh_udp_tunnel`).
+    PushUdp {
+        /// Outer source.
+        sip: Ipv4Addr,
+        /// Outer destination, routed next.
+        dip: Ipv4Addr,
+        /// UDP source port.
+        sport: u16,
+        /// UDP destination port.
+        dport: u16,
+    },
     /// An ARP request was answered by proxy.
     ArpProxy {
         /// The address asked for.
@@ -337,6 +348,12 @@ impl fmt::Display for Step {
                 write!(f, "push {} {what} {label} {sip} > {dip}", encap.name())
             }
             Step::ArpProxy { target, mac } => write!(f, "arp proxy {target} is-at {mac}"),
+            Step::PushUdp {
+                sip,
+                dip,
+                sport,
+                dport,
+            } => write!(f, "push UDP {sip}:{sport} > {dip}:{dport}, routed on"),
             Step::Tx { vif, bytes } => write!(f, "tx vif0/{vif} ({bytes} bytes)"),
             Step::Trap {
                 reason: TrapReason::ZeroTtl,

@@ -117,6 +117,53 @@ impl VRouter {
 /// Write the tunnel header and its label or VNID at the start of `tunnel`,
 /// whose bytes after the first `tunnel_len` hold the inner packet (from the
 /// IP header when `l3`). `false` when the label does not fit its field.
+impl VRouter {
+    /// A plain UDP tunnel (`nh_udp_tunnel`): UDP (source port the packet's
+    /// flow hash, or the nexthop's without a key; its checksum completed, as
+    /// the partial checksum the vRouter leaves is) and IPv4 (the counter's
+    /// ID, TTL 64) pushed in front of the packet, which `vr_forward` then
+    /// routes on the outer destination in the same VRF.
+    pub(super) fn udp_tunnel_output<T: Tracer>(
+        &self,
+        fmd: Fmd,
+        (sip, dip): (Ipv4Addr, Ipv4Addr),
+        (nh_sport, dport): (u16, u16),
+        l3: bool,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Disposition {
+        let hash = flow_hash(buf.frame(), l3);
+        let sport = if hash == 0 { nh_sport } else { sport(hash) };
+        let inner_len = buf.len();
+        let outer = Ipv4Repr {
+            ttl: TUNNEL_TTL,
+            ident: next_ip_id(&mut cx.ip_id),
+            ..Ipv4Repr::new(sip, dip, IpProtocol::Udp, UDP_LEN + inner_len)
+        };
+        let head_len = outer.buffer_len() + UDP_LEN;
+        if buf.push(head_len).is_none() {
+            return Disposition::Drop(DropReason::Push);
+        }
+        let (ip_head, rest) = buf.frame_mut().split_at_mut(outer.buffer_len());
+        let udp = UdpRepr::new(sport, dport, inner_len);
+        let ends = IpPair::V4 { src: sip, dst: dip };
+        if outer.emit(ip_head).is_err() || udp.emit(rest, &ends).is_err() {
+            return Disposition::Drop(DropReason::Push);
+        }
+        cx.trace.step(Step::PushUdp {
+            sip,
+            dip,
+            sport,
+            dport,
+        });
+        let fmd = Fmd {
+            flow_done: true,
+            ..fmd
+        };
+        self.forward(fmd, false, buf, cx)
+    }
+}
+
 /// The inner IPv4 header's DF flag and ID, if the packet is IPv4. The
 /// pipeline checked the header before routing it; the fixed header's view is
 /// enough here (the full `Ipv4View` check would cost 1.3% more per packet).

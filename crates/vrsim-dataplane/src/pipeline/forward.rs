@@ -21,7 +21,7 @@ use crate::vrouter::VRouter;
 impl VRouter {
     /// `vr_forward`: look the destination up in the VRF, decrement the TTL
     /// unless `keep_ttl`, then `nh_output`. `buf` starts at the IP header.
-    fn forward<T: Tracer>(
+    pub(super) fn forward<T: Tracer>(
         &self,
         mut fmd: Fmd,
         keep_ttl: bool,
@@ -60,7 +60,7 @@ impl VRouter {
                 RpfExpect::Vif(*oif),
                 fmd.ingress == *oif && !fmd.from_fabric,
             ),
-            NhKind::Tunnel { dip, .. } => {
+            NhKind::Tunnel { dip, .. } | NhKind::UdpTunnel { dip, .. } => {
                 (RpfExpect::TunnelEndpoint(*dip), fmd.outer_src == Some(*dip))
             }
             NhKind::Composite { members } => {
@@ -140,6 +140,12 @@ impl VRouter {
                 self.encap_output(*oif, rewrite, c.family, l3, buf, cx.trace)
             }
             kind @ NhKind::Tunnel { .. } => self.tunnel_output(&fmd, kind, l3, buf, cx),
+            NhKind::UdpTunnel {
+                sip,
+                dip,
+                sport,
+                dport,
+            } => self.udp_tunnel_output(fmd, (*sip, *dip), (*sport, *dport), l3, buf, cx),
             NhKind::Composite { members } => {
                 let Some(member) = self.ecmp_member(&fmd, id, members, l3, buf.frame(), cx) else {
                     return Disposition::Drop(DropReason::InvalidNh);
