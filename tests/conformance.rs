@@ -70,6 +70,17 @@ fn a_malformed_case_is_an_error_with_line_and_column() {
         e.starts_with("case.toml:5:10: \"1.1.1.0/33\" is not a prefix"),
         "{e}"
     );
+    let e = error(&format!(
+        "{HEAD}[[step]]\nsend = {{ vif = 1, frame = \"0é\" }}\nexpect = {{ out = 2 }}\n"
+    ));
+    assert!(e.contains("'é' is neither hex nor .."), "{e}");
+    let e = error(&format!(
+        "{HEAD}[[step]]\nsend = {{ vif = 1, frame = \"00\", count = 2000000 }}\nexpect = {{ out = 2 }}\n"
+    ));
+    assert!(
+        e.contains("count 2000000: a step sends 1 to 1000000 packets"),
+        "{e}"
+    );
     let e = error(&format!("{HEAD}unknown = 1\n"));
     assert!(
         e.starts_with("case.toml:3:1: unknown field `unknown`"),

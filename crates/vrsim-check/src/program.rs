@@ -16,6 +16,9 @@ use vrsim_wire::{MacAddr, MplsLabel, Vni};
 use crate::spec::*;
 use crate::{Case, CaseError, SCHEMA_VERSION, Source};
 
+/// The most packets one send step may send.
+const MAX_COUNT: u32 = 1_000_000;
+
 /// One object of the vRouter.
 #[derive(Debug, Clone)]
 pub(crate) enum Object {
@@ -696,7 +699,15 @@ impl Parser<'_, '_> {
             return Ok(Step::Send {
                 vif: self.vif_id(send.vif, &span)?,
                 frame,
-                count: send.count.unwrap_or(1).max(1),
+                count: match send.count.unwrap_or(1) {
+                    n @ 1..=MAX_COUNT => n,
+                    n => {
+                        return Err(self.err(
+                            span,
+                            format!("count {n}: a step sends 1 to {MAX_COUNT} packets"),
+                        ));
+                    }
+                },
                 expect: self.expect(expect, span)?,
                 note,
             });
@@ -850,6 +861,9 @@ pub(crate) fn hex(text: &str) -> Result<Vec<u8>, String> {
 /// A frame pattern: hex, `..` for a byte that may be anything.
 pub(crate) fn pattern(text: &str) -> Result<Pattern, String> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if let Some(c) = digits.chars().find(|c| !c.is_ascii()) {
+        return Err(format!("{c:?} is neither hex nor .."));
+    }
     if !digits.len().is_multiple_of(2) {
         return Err(format!("{} hex digits: bytes take two each", digits.len()));
     }

@@ -659,7 +659,7 @@ fn get_vif(out: &mut String, router: &VRouter, vif: Option<VifId>, ingress: bool
         "Interface Statistics(Out, In, Errors): {}, {}, {}",
         v.stats.tx_packets,
         v.stats.rx_packets,
-        v.stats.rx_errors + v.stats.tx_errors
+        v.stats.rx_errors.saturating_add(v.stats.tx_errors)
     );
 }
 
@@ -698,7 +698,11 @@ fn get_nexthop(out: &mut String, router: &VRouter, nh: &Nexthop, ingress: bool, 
             out.push_str("ECMP\n");
             spaces(out);
             for (i, m) in members.iter().enumerate() {
-                let star = if ecmp == Some(i as u8) { "*" } else { "" };
+                let star = if ecmp.map(usize::from) == Some(i) {
+                    "*"
+                } else {
+                    ""
+                };
                 let _ = write!(out, "{}{star}, ", m.nh);
             }
             out.push('\n');

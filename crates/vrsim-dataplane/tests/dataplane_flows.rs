@@ -410,3 +410,45 @@ fn flow_get_prints_one_flow_in_the_vrouter_layout() {
         Err(vrsim_dataplane::DataplaneError::NoSuchFlow { index: 7 })
     ));
 }
+
+/// An ICMP error quotes the header and 8 bytes of a datagram that was
+/// longer (RFC 792): its key is still the quoted header reversed, with the
+/// quoted UDP ports swapped.
+#[test]
+fn an_icmp_error_quoting_part_of_a_long_datagram_is_keyed_on_it() {
+    use vrsim_wire::ipv4::Ipv4View;
+    let mut r = vm_to_vm_intra_vn();
+    // The datagram quoted: IPv4 1.1.1.5 > 1.1.1.4, UDP 5000 > 53, 1500 bytes long.
+    let long = Frame::new()
+        .ipv4([1, 1, 1, 5], [1, 1, 1, 4])
+        .udp(5000, 53)
+        .payload(&[0u8; 1472])
+        .build()
+        .expect("builds");
+    assert_eq!(
+        Ipv4View::new_checked(&long).expect("whole").total_len(),
+        1500
+    );
+    let error = Frame::new()
+        .ethernet(VM3_MAC, VM4_MAC)
+        .ipv4([1, 1, 1, 4], [1, 1, 1, 5])
+        .icmp(vrsim_wire::icmpv4::Icmpv4Message::DestinationUnreachable {
+            code: 3,
+            next_hop_mtu: 0,
+        })
+        .payload(&long[..28])
+        .build()
+        .expect("builds");
+    let mut buf = PacketBuf::with_capacity(256);
+    let d = r.process(vif(3), &error, &mut buf, &mut NoTrace);
+    assert!(matches!(d, Disposition::Held { .. }), "{d:?}");
+    let key = FlowKey {
+        proto: 17,
+        sport: 53,
+        dport: 5000,
+        nh: nh(23),
+        src: [1, 1, 1, 4].into(),
+        dst: [1, 1, 1, 5].into(),
+    };
+    assert!(r.flows().find(&key).is_some());
+}

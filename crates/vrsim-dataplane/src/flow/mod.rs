@@ -42,7 +42,8 @@ fn whole_buckets(entries: u32) -> u32 {
     entries
         .max(1)
         .div_ceil(BUCKET_SIZE)
-        .saturating_mul(BUCKET_SIZE)
+        .min(u32::MAX / BUCKET_SIZE)
+        * BUCKET_SIZE
 }
 
 /// What a flow does with its packets (`VR_FLOW_ACTION_*`).
@@ -382,6 +383,8 @@ pub struct FlowTable {
     /// table, so no packet finds them and their slot can be taken again, but
     /// still Active and Evicted until then, as `flow --get` shows them.
     evicted: HashMap<u32, FlowEntry>,
+    /// Held packets evicted flows dropped, not yet counted.
+    unusable: u64,
     stats: FlowTableStats,
 }
 
@@ -413,6 +416,7 @@ impl FlowTable {
             oflow_unused: 0,
             chains: HashMap::new(),
             evicted: HashMap::new(),
+            unusable: 0,
             stats: FlowTableStats::default(),
         }
     }
@@ -467,17 +471,26 @@ impl FlowTable {
         if !e.tcp.contains(TcpFlags::DEAD) {
             return;
         }
-        let rflow = e.rflow;
-        self.evict(index);
-        if let Some(r) = rflow
-            && self.get(r).is_some_and(|r| {
-                r.tcp.contains(TcpFlags::DEAD)
-                    && r.rflow.is_none_or(|back| back == index)
-                    && r.action != FlowAction::Hold
-            })
-        {
+        // With a reverse flow, the forward flow goes only if the reverse does.
+        let Some(r) = e.rflow.filter(|r| self.get(*r).is_some()) else {
+            self.evict(index);
+            return;
+        };
+        let both = self.get(r).is_some_and(|r| {
+            r.tcp.contains(TcpFlags::DEAD)
+                && r.rflow.is_none_or(|back| back == index)
+                && r.action != FlowAction::Hold
+        });
+        if both {
             self.evict(r);
+            self.evict(index);
         }
+    }
+
+    /// Packets an eviction dropped from Hold queues, to be counted as
+    /// `Flow Unusable` by the router: taken, so each is counted once.
+    pub(crate) fn take_unusable(&mut self) -> u64 {
+        core::mem::take(&mut self.unusable)
     }
 
     fn evict(&mut self, index: u32) {
@@ -498,6 +511,7 @@ impl FlowTable {
         e.tcp = TcpFlags::empty();
         e.ttl = 0;
         e.src_info = 0;
+        self.unusable += e.held.len() as u64;
         e.held.clear();
         self.evicted.insert(index, e);
     }
@@ -536,9 +550,9 @@ impl FlowTable {
         self.by_index.get(&index).and_then(|k| self.entries.get(k))
     }
 
-    /// The flow at `index`, to change.
+    /// The flow at `index`, to change (not its key: the table is keyed by it).
     #[inline]
-    pub fn get_mut(&mut self, index: u32) -> Option<&mut FlowEntry> {
+    pub(crate) fn get_mut(&mut self, index: u32) -> Option<&mut FlowEntry> {
         let key = self.by_index.get(&index)?;
         self.entries.get_mut(key)
     }

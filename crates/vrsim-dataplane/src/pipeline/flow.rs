@@ -59,7 +59,8 @@ impl VRouter {
         };
         // A hit is one probe of the table; a miss makes the Hold entry, then
         // meets it as a hit does.
-        let seen = (fmd.source_info(), frame_len as u32, cx.reinjected);
+        let kind = self.vif(fmd.ingress).map(|v| v.config.kind);
+        let seen = (fmd.source_info(kind), frame_len as u32, cx.reinjected);
         let met = match cx.flows.find_mut(&key) {
             Some((index, e)) => meet(index, e, seen),
             None => {
@@ -134,7 +135,7 @@ impl VRouter {
     /// An ICMP error's key: the header it quotes, reversed; an error quoting
     /// an ICMP error is dropped (`ICMP errors`).
     fn icmp_error_key(&self, fmd: &Fmd, quoted: &[u8]) -> Result<FlowKey, DropReason> {
-        let inner = Ipv4View::new_checked(quoted).map_err(|_| DropReason::InvalidPacket)?;
+        let inner = Ipv4View::new_quoted(quoted).map_err(|_| DropReason::InvalidPacket)?;
         let (sport, dport) = if inner.protocol() == IpProtocol::Icmp {
             let icmp =
                 Icmpv4View::new_checked(inner.payload()).map_err(|_| DropReason::InvalidPacket)?;
@@ -236,6 +237,16 @@ impl VRouter {
             return Some(Disposition::Drop(DropReason::FlowEvict));
         }
         fmd.flow_index = Some(index);
+        // `vr_flow_tcp_digest` comes before the action, Hold included (a
+        // held packet sent on again was digested when it arrived).
+        let dead = tcp
+            && !cx.reinjected
+            && tcp_digest(
+                cx.flows,
+                index,
+                buf.frame().get(at..).unwrap_or_default(),
+                self.uncond_close_on_tcp_rst,
+            );
         if met.action == FlowAction::Hold {
             return Some(self.hold(fmd, index, cx));
         }
@@ -249,17 +260,13 @@ impl VRouter {
             ..
         } = met;
         let (vrft, fwd_key) = (flags.contains(FlowFlags::VRFT), met.key);
+        // `vr_flow_action`: a dead pair is evicted whatever the outcome.
         if let Some(d) = self.flow_rpf(fmd, index, src, src_nh, cx.trace) {
+            if dead {
+                cx.flows.evict_if_dead(index);
+            }
             return Some(d);
         }
-        let uncond = self.uncond_close_on_tcp_rst;
-        let dead = tcp
-            && tcp_digest(
-                cx.flows,
-                index,
-                buf.frame().get(at..).unwrap_or_default(),
-                uncond,
-            );
         let verdict = match action {
             FlowAction::Drop => Some(Disposition::Drop(DropReason::FlowActionDrop)),
             FlowAction::Forward => None,
@@ -426,11 +433,17 @@ struct Met {
 /// statistics; what the rest of the flow stage needs is copied out, so the
 /// table is free again.
 #[inline(always)]
-fn meet(index: u32, e: &mut FlowEntry, (src_info, len, reinjected): (u32, u32, bool)) -> Met {
+fn meet(
+    index: u32,
+    e: &mut FlowEntry,
+    (src_info, len, reinjected): (Option<u32>, u32, bool),
+) -> Met {
     let new =
         e.flags.contains(FlowFlags::NEW_FLOW) && e.action == FlowAction::Hold && e.held.is_empty();
     if !e.flags.contains(FlowFlags::EVICT_CANDIDATE) {
-        e.src_info = src_info;
+        if let Some(info) = src_info {
+            e.src_info = info;
+        }
         if !reinjected {
             e.packets = e.packets.wrapping_add(1);
             e.bytes = e.bytes.wrapping_add(len);

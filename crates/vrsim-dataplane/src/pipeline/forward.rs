@@ -192,7 +192,9 @@ impl VRouter {
         // left for the new destination's route in the destination VRF
         // (`vr_inet_flow_nat`, then `nh_output`: `if (nh != pkt->vp_nh)`).
         let dst = fmd.nat_dst.take()?;
-        if c.vrf == fmd.vrf {
+        // A bridged frame keeps its nexthop: an inet lookup would need the
+        // IP header, which it is not at.
+        if c.vrf == fmd.vrf || !l3 {
             return None;
         }
         let (nh, label) = self.inet_lookup(fmd.vrf, dst, cx.trace);

@@ -107,13 +107,19 @@ pub(crate) struct Fmd {
 }
 
 impl Fmd {
-    /// Where the packet came from, as a flow records it (`Sinfo`): the
-    /// outer source address of a fabric packet, else the vif index.
+    /// Where the packet came from, as a flow records it (`Sinfo`,
+    /// `vr_flow_lookup`): the outer source address of a packet from the
+    /// fabric (0 when it had none), the vif index of a VM's; `None` for other
+    /// vifs, whose packets leave it as it was.
     #[inline(always)]
-    pub(crate) fn source_info(&self) -> u32 {
-        match self.outer_src {
-            Some(outer) if self.from_fabric => u32::from_le_bytes(outer.octets()),
-            _ => u32::from(self.ingress.value()),
+    pub(crate) fn source_info(&self, kind: Option<VifType>) -> Option<u32> {
+        match kind {
+            Some(VifType::Physical) => Some(
+                self.outer_src
+                    .map_or(0, |outer| u32::from_le_bytes(outer.octets())),
+            ),
+            Some(VifType::Virtual | VifType::VirtualVlan) => Some(u32::from(self.ingress.value())),
+            _ => None,
         }
     }
 }
@@ -187,6 +193,11 @@ impl VRouter {
                 };
                 let outcome = self.receive(ingress, kind, vrf, buf, &mut cx);
                 self.ip_id = cx.ip_id;
+                // Packets an eviction took off Hold queues, as `delete_flow`
+                // counts them.
+                for _ in 0..flows.take_unusable() {
+                    self.drops.count(DropReason::FlowUnusable);
+                }
                 self.flows = Some(flows);
                 outcome
             }

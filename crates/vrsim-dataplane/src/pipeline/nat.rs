@@ -145,7 +145,7 @@ fn quoted_header(ip: &mut [u8], hl: usize, flags: FlowFlags, rev: &FlowKey) {
     let Some(inner) = icmp.get_mut(8..) else {
         return;
     };
-    let Ok(view) = Ipv4View::new_checked(inner) else {
+    let Ok(view) = Ipv4View::new_quoted(inner) else {
         return;
     };
     let ihl = view.header_len();
