@@ -47,6 +47,49 @@ impl<'a> Ipv4View<'a> {
     /// Check `bytes` as described on the type.
     #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self> {
+        let mut v = Ipv4View::header_checked(bytes)?;
+        let total_len = usize::from(v.packet.get_total_length());
+        if total_len < v.header_len {
+            return Err(Error::new(
+                Layer::Ipv4,
+                ErrorKind::LengthBelowHeader {
+                    stated: total_len,
+                    header: v.header_len,
+                },
+            ));
+        }
+        if total_len > bytes.len() {
+            return Err(Error::new(
+                Layer::Ipv4,
+                ErrorKind::LengthExceedsBuffer {
+                    stated: total_len,
+                    available: bytes.len(),
+                },
+            ));
+        }
+        v.total_len = total_len;
+        Ok(v)
+    }
+
+    /// Check `bytes` as the datagram an ICMP error quotes (RFC 792: its
+    /// header and at least 8 bytes of data): as [`Ipv4View::new_checked`],
+    /// except that the datagram may be cut short of its total length, and the
+    /// view then covers the bytes that are there.
+    pub fn new_quoted(bytes: &'a [u8]) -> Result<Self> {
+        let stated = bytes
+            .get(2..4)
+            .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+        if stated > bytes.len() {
+            Ipv4View::header_checked(bytes)
+        } else {
+            Ipv4View::new_checked(bytes)
+        }
+    }
+
+    /// The header's checks (whole, version 4, a length within `bytes`); the
+    /// view covers all of `bytes`.
+    #[inline]
+    fn header_checked(bytes: &'a [u8]) -> Result<Self> {
         let err = |kind| Error::new(Layer::Ipv4, kind);
         need(Layer::Ipv4, bytes, MIN_HEADER_LEN)?;
         let packet = Ipv4Packet::new(bytes).ok_or(Error::truncated(
@@ -74,19 +117,6 @@ impl<'a> Ipv4View<'a> {
                 available: bytes.len(),
             }));
         }
-        let total_len = usize::from(packet.get_total_length());
-        if total_len < header_len {
-            return Err(err(ErrorKind::LengthBelowHeader {
-                stated: total_len,
-                header: header_len,
-            }));
-        }
-        if total_len > bytes.len() {
-            return Err(err(ErrorKind::LengthExceedsBuffer {
-                stated: total_len,
-                available: bytes.len(),
-            }));
-        }
         let fixed = bytes
             .first_chunk::<MIN_HEADER_LEN>()
             .ok_or(Error::truncated(Layer::Ipv4, MIN_HEADER_LEN, bytes.len()))?;
@@ -95,57 +125,7 @@ impl<'a> Ipv4View<'a> {
             fixed,
             packet,
             header_len,
-            total_len,
-        })
-    }
-
-    /// Check `bytes` as the datagram an ICMP error quotes (RFC 792: its
-    /// header and at least 8 bytes of data): as [`Ipv4View::new_checked`],
-    /// except that the datagram may be cut short of its total length, and the
-    /// view then covers the bytes that are there.
-    pub fn new_quoted(bytes: &'a [u8]) -> Result<Self> {
-        let stated = bytes
-            .get(2..4)
-            .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
-        if stated > bytes.len() {
-            Ipv4View::new_checked_len(bytes, bytes.len())
-        } else {
-            Ipv4View::new_checked(bytes)
-        }
-    }
-
-    /// [`Ipv4View::new_checked`] with the total length taken as `len`.
-    fn new_checked_len(bytes: &'a [u8], len: usize) -> Result<Self> {
-        let err = |kind| Error::new(Layer::Ipv4, kind);
-        need(Layer::Ipv4, bytes, MIN_HEADER_LEN)?;
-        let packet = Ipv4Packet::new(bytes).ok_or(Error::truncated(
-            Layer::Ipv4,
-            MIN_HEADER_LEN,
-            bytes.len(),
-        ))?;
-        let version = packet.get_version();
-        if version != 4 {
-            return Err(err(ErrorKind::Version {
-                found: version,
-                expected: 4,
-            }));
-        }
-        let header_len = usize::from(packet.get_header_length()) * 4;
-        if header_len < MIN_HEADER_LEN || header_len > len {
-            return Err(err(ErrorKind::HeaderLength {
-                stated: header_len,
-                available: len,
-            }));
-        }
-        let fixed = bytes
-            .first_chunk::<MIN_HEADER_LEN>()
-            .ok_or(Error::truncated(Layer::Ipv4, MIN_HEADER_LEN, bytes.len()))?;
-        Ok(Ipv4View {
-            bytes,
-            fixed,
-            packet,
-            header_len,
-            total_len: len,
+            total_len: bytes.len(),
         })
     }
 

@@ -59,8 +59,7 @@ impl VRouter {
         };
         // A hit is one probe of the table; a miss makes the Hold entry, then
         // meets it as a hit does.
-        let kind = self.vif(fmd.ingress).map(|v| v.config.kind);
-        let seen = (fmd.source_info(kind), frame_len as u32, cx.reinjected);
+        let seen = (fmd.source_info(), frame_len as u32, cx.reinjected);
         let met = match cx.flows.find_mut(&key) {
             Some((index, e)) => meet(index, e, seen),
             None => {

@@ -83,6 +83,8 @@ pub(crate) struct Fmd {
     pub(crate) ingress: VifId,
     /// Whether it entered on the fabric.
     pub(crate) from_fabric: bool,
+    /// The type of the vif it entered on.
+    pub(crate) ingress_kind: VifType,
 
     /// The outer source address of a decapsulated packet (for RPF).
     pub(crate) outer_src: Option<Ipv4Addr>,
@@ -112,13 +114,13 @@ impl Fmd {
     /// fabric (0 when it had none), the vif index of a VM's; `None` for other
     /// vifs, whose packets leave it as it was.
     #[inline(always)]
-    pub(crate) fn source_info(&self, kind: Option<VifType>) -> Option<u32> {
-        match kind {
-            Some(VifType::Physical) => Some(
+    pub(crate) fn source_info(&self) -> Option<u32> {
+        match self.ingress_kind {
+            VifType::Physical => Some(
                 self.outer_src
                     .map_or(0, |outer| u32::from_le_bytes(outer.octets())),
             ),
-            Some(VifType::Virtual | VifType::VirtualVlan) => Some(u32::from(self.ingress.value())),
+            VifType::Virtual | VifType::VirtualVlan => Some(u32::from(self.ingress.value())),
             _ => None,
         }
     }
@@ -282,6 +284,7 @@ impl VRouter {
         let fmd = Fmd {
             ingress,
             from_fabric: kind.is_fabric(),
+            ingress_kind: kind,
             outer_src: None,
             label: None,
             key_nh: None,

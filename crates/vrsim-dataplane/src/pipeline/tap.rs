@@ -22,7 +22,7 @@ impl VRouter {
     /// `vr_virtual_input`: a frame from a VM's tap.
     pub(super) fn virtual_input<T: Tracer>(
         &self,
-        fmd: Fmd,
+        mut fmd: Fmd,
         buf: &mut PacketBuf,
         cx: &mut Ctx<'_, T>,
     ) -> Disposition {
@@ -35,7 +35,6 @@ impl VRouter {
         // `vr_flow_forward` before `vr_bridge_input`: a unicast IPv4 frame
         // from a tap with Policy meets the flow table before any lookup, so
         // a flow is made (and the agent asked) even when no route leads on.
-        let mut fmd = fmd;
         if eth.ethertype() == EtherType::Ipv4
             && !eth.dst().is_multicast()
             && self.vm_flow_wanted(&fmd)
@@ -56,7 +55,7 @@ impl VRouter {
     /// from the fabric), and is dropped as `No L2 Route` otherwise.
     pub(super) fn bridge_input<T: Tracer>(
         &self,
-        fmd: Fmd,
+        mut fmd: Fmd,
         buf: &mut PacketBuf,
         cx: &mut Ctx<'_, T>,
     ) -> Disposition {
@@ -66,7 +65,6 @@ impl VRouter {
         let mac = eth.dst();
         // Broadcast and multicast frames are bridged in the vif's multicast
         // VRF, unless it is 65535 (none).
-        let mut fmd = fmd;
         if mac.is_multicast()
             && let Some(m) = self.vif(fmd.ingress).and_then(|v| v.config.mcast_vrf)
             && m != VrfId::from(u16::MAX)
