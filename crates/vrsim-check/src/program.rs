@@ -233,12 +233,6 @@ impl Parser<'_, '_> {
                 ));
             }
         };
-        if let Some(ip6) = &v.ip6 {
-            return Err(self.err(
-                ip6.span(),
-                "vif ip6: IPv6 addresses on vifs are not modelled yet",
-            ));
-        }
         let mut flags = VifFlags::empty();
         for f in &v.flags {
             let bit = VIF_FLAG_LEGEND
@@ -269,6 +263,11 @@ impl Parser<'_, '_> {
             vrf: VrfId::from(v.vrf),
             mtu: v.mtu.unwrap_or(1514),
             mcast_vrf: v.mcast_vrf.map(VrfId::from),
+            ip6: v
+                .ip6
+                .as_ref()
+                .map(|ip| self.value::<std::net::Ipv6Addr>(ip, "an IPv6 address"))
+                .transpose()?,
             flags,
             nh: v.nh.map(|n| self.nh_id(n, &span)).transpose()?,
         }))

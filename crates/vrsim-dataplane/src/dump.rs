@@ -66,6 +66,9 @@ fn vif_block(out: &mut String, router: &VRouter, vif: &Vif, layout: Layout) {
         "\n            Type:{} HWaddr:{} IPaddr:{}\n",
         c.kind, c.mac, ip
     );
+    if let (Layout::Current, Some(ip6)) = (layout, c.ip6) {
+        let _ = writeln!(out, "            IP6addr:{ip6}");
+    }
     let refs = 1 + router
         .nexthops()
         .filter(|n| n.config.kind.oif() == Some(c.id))

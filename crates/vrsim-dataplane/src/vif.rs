@@ -203,6 +203,8 @@ pub struct VifConfig {
     pub mac: MacAddr,
     /// The vif's IPv4 address, if any (vhost0's fabric address).
     pub ip: Option<Ipv4Addr>,
+    /// The IPv6 address (`IP6addr:`).
+    pub ip6: Option<std::net::Ipv6Addr>,
     /// The VRF packets entering the vif are looked up in.
     pub vrf: VrfId,
     /// The multicast VRF (`Mcast Vrf:`, where broadcast and multicast frames
@@ -272,6 +274,7 @@ mod tests {
             vrf: VrfId::FABRIC,
             mtu: 1514,
             mcast_vrf: None,
+            ip6: None,
             flags: VifFlags::empty(),
             nh: None,
         });

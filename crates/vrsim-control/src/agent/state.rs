@@ -136,6 +136,7 @@ fn vif(
         vrf,
         mtu: 1514,
         mcast_vrf: None,
+        ip6: None,
         flags: L3L2,
         nh: None,
     }
@@ -305,6 +306,7 @@ impl Builder<'_> {
         let tap = VifConfig {
             mtu: p.mtu,
             mcast_vrf: None,
+            ip6: None,
             flags: tap_flags,
             // The interface's flow-key nexthop (`vif_nh_id`): its L3 Encap nexthop.
             nh: Some(pi.nh),
