@@ -215,6 +215,22 @@ impl Parser<'_, '_> {
         NhId::new(id).ok_or_else(|| self.err(span.clone(), format!("nh {id} is out of range")))
     }
 
+    /// The nexthop an entry leads to: required to add it; a delete names
+    /// the entry by its key and may leave it out (nh 0).
+    fn object_nh(
+        &self,
+        nh: Option<u32>,
+        adding: bool,
+        span: &Span,
+        what: &str,
+    ) -> Result<NhId, CaseError> {
+        match (nh, adding) {
+            (Some(n), _) => self.nh_id(n, span),
+            (None, false) => Ok(NhId::DISCARD),
+            (None, true) => Err(self.err(span.clone(), format!("{what} needs nh"))),
+        }
+    }
+
     fn vif_id(&self, id: u16, span: &Span) -> Result<VifId, CaseError> {
         VifId::new(id).ok_or_else(|| self.err(span.clone(), format!("vif {id} is out of range")))
     }
@@ -441,11 +457,7 @@ impl Parser<'_, '_> {
                     }
                 };
         }
-        let nh = match (r.nh, adding) {
-            (Some(n), _) => self.nh_id(n, &span)?,
-            (None, false) => NhId::DISCARD,
-            (None, true) => return Err(self.err(span, "a route needs nh")),
-        };
+        let nh = self.object_nh(r.nh, adding, &span, "a route")?;
         // Without the label-valid flag the vRouter keeps no label (it stores
         // 0xffffff, printed "-"): `mtrie_add`.
         let label = r
@@ -485,11 +497,7 @@ impl Parser<'_, '_> {
         if let Some(f) = b.flags.first() {
             return Err(self.err(f.span(), "bridge entry flags are not modelled yet"));
         }
-        let nh = match (b.nh, adding) {
-            (Some(n), _) => self.nh_id(n, &span)?,
-            (None, false) => NhId::DISCARD,
-            (None, true) => return Err(self.err(span, "a bridge entry needs nh")),
-        };
+        let nh = self.object_nh(b.nh, adding, &span, "a bridge entry")?;
         Ok(Object::Bridge {
             vrf: VrfId::from(b.vrf),
             mac: self.value(&b.mac, "a MAC address")?,
@@ -498,11 +506,7 @@ impl Parser<'_, '_> {
     }
 
     fn mpls(&self, m: &MplsSpec, span: Span, adding: bool) -> Result<Object, CaseError> {
-        let nh = match (m.nh, adding) {
-            (Some(n), _) => self.nh_id(n, &span)?,
-            (None, false) => NhId::DISCARD,
-            (None, true) => return Err(self.err(span, "an mpls entry needs nh")),
-        };
+        let nh = self.object_nh(m.nh, adding, &span, "an mpls entry")?;
         Ok(Object::Mpls {
             label: MplsLabel::new(m.label)
                 .ok_or_else(|| self.err(span, format!("label {} is out of range", m.label)))?,
@@ -511,11 +515,7 @@ impl Parser<'_, '_> {
     }
 
     fn vxlan(&self, x: &VxlanSpec, span: Span, adding: bool) -> Result<Object, CaseError> {
-        let nh = match (x.nh, adding) {
-            (Some(n), _) => self.nh_id(n, &span)?,
-            (None, false) => NhId::DISCARD,
-            (None, true) => return Err(self.err(span, "a vxlan entry needs nh")),
-        };
+        let nh = self.object_nh(x.nh, adding, &span, "a vxlan entry")?;
         Ok(Object::Vxlan {
             vni: Vni::new(x.vnid)
                 .ok_or_else(|| self.err(span, format!("vnid {} is out of range", x.vnid)))?,

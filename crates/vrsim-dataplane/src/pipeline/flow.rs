@@ -114,7 +114,7 @@ impl VRouter {
             let (sport, dport) = ports(ip);
             (ip.src(), ip.dst(), sport, dport)
         };
-        if fmd.from_fabric
+        if fmd.on_fabric()
             && fmd.outer_src.is_none()
             && (ip.protocol() == IpProtocol::Gre
                 || (ip.protocol() == IpProtocol::Udp && TUNNEL_UDP_PORTS.contains(&dport)))
@@ -160,7 +160,7 @@ impl VRouter {
     /// label's nexthop, or when that is an Encap or Receive nexthop the
     /// nexthop of the vif it leads to; otherwise the ingress vif's nexthop.
     fn flow_key_nh(&self, fmd: &Fmd) -> NhId {
-        if fmd.from_fabric
+        if fmd.on_fabric()
             && let Some(n) = fmd.key_nh.and_then(|id| self.nh(id))
         {
             return match n.config.kind {
@@ -189,7 +189,7 @@ impl VRouter {
         if fragment {
             return Err(DropReason::FlowUnusable);
         }
-        let vif = if fmd.from_fabric {
+        let vif = if fmd.on_fabric() {
             fmd.key_nh
                 .and_then(|id| self.nh(id))
                 .and_then(|n| n.config.kind.oif())

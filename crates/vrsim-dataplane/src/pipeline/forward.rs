@@ -58,7 +58,7 @@ impl VRouter {
         match kind {
             NhKind::Encap { oif, .. } => (
                 RpfExpect::Vif(*oif),
-                fmd.ingress == *oif && !fmd.from_fabric,
+                fmd.ingress == *oif && !fmd.on_fabric(),
             ),
             NhKind::Tunnel { dip, .. } | NhKind::UdpTunnel { dip, .. } => {
                 (RpfExpect::TunnelEndpoint(*dip), fmd.outer_src == Some(*dip))
@@ -177,7 +177,7 @@ impl VRouter {
         let at = ipv4_offset(l3, buf.frame())?;
         // A packet that came by label skips routing: show the route its flow takes.
         if T::ENABLED
-            && fmd.from_fabric
+            && fmd.on_fabric()
             && let Ok(v) = Ipv4View::new_checked(buf.frame().get(at..).unwrap_or_default())
         {
             self.inet_lookup(fmd.vrf, v.dst(), cx.trace);

@@ -81,8 +81,6 @@ pub enum Disposition {
 pub(crate) struct Fmd {
     /// The vif the frame entered on.
     pub(crate) ingress: VifId,
-    /// Whether it entered on the fabric.
-    pub(crate) from_fabric: bool,
     /// The type of the vif it entered on.
     pub(crate) ingress_kind: VifType,
 
@@ -109,6 +107,12 @@ pub(crate) struct Fmd {
 }
 
 impl Fmd {
+    /// Whether the packet entered on the fabric.
+    #[inline(always)]
+    pub(crate) fn on_fabric(&self) -> bool {
+        self.ingress_kind.is_fabric()
+    }
+
     /// Where the packet came from, as a flow records it (`Sinfo`,
     /// `vr_flow_lookup`): the outer source address of a packet from the
     /// fabric (0 when it had none), the vif index of a VM's; `None` for other
@@ -283,7 +287,6 @@ impl VRouter {
         let ethertype = eth.ethertype();
         let fmd = Fmd {
             ingress,
-            from_fabric: kind.is_fabric(),
             ingress_kind: kind,
             outer_src: None,
             label: None,

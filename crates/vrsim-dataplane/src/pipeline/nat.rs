@@ -158,9 +158,8 @@ fn quoted_header(ip: &mut [u8], hl: usize, flags: FlowFlags, rev: &FlowKey) {
         inner[SRC..SRC + 4].copy_from_slice(&rev.src.octets());
         changed = true;
     }
-    if changed {
-        inner[CSUM..CSUM + 2].fill(0);
-        let sum = header_sum(&inner[..ihl]);
+    if changed && let Ok(v) = Ipv4View::new_quoted(inner) {
+        let sum = v.compute_checksum();
         inner[CSUM..CSUM + 2].copy_from_slice(&sum.to_be_bytes());
     }
     if let Some(p) = inner.get_mut(ihl..ihl + 4) {
@@ -171,18 +170,6 @@ fn quoted_header(ip: &mut [u8], hl: usize, flags: FlowFlags, rev: &FlowKey) {
             p[0..2].copy_from_slice(&rev.sport.to_be_bytes());
         }
     }
-}
-
-/// The Internet checksum of a header (`vr_ip_csum`).
-fn header_sum(h: &[u8]) -> u16 {
-    let mut sum: u32 = h
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 #[cfg(test)]

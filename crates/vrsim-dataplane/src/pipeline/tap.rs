@@ -91,7 +91,7 @@ impl VRouter {
             self.nh(entry.nh).map(|n| &n.config.kind),
             Some(NhKind::Tunnel { .. })
         );
-        if fmd.from_fabric && to_tunnel && !mac.is_multicast() {
+        if fmd.on_fabric() && to_tunnel && !mac.is_multicast() {
             return Disposition::Drop(DropReason::InvalidSource);
         }
         let fmd = Fmd {
@@ -121,7 +121,7 @@ impl VRouter {
     }
 
     fn floods_unknown_unicast(&self, fmd: &Fmd) -> bool {
-        if fmd.from_fabric {
+        if fmd.on_fabric() {
             fmd.key_nh
                 .and_then(|n| self.nh(n))
                 .is_some_and(|n| n.config.flags.contains(NhFlags::UNKNOWN_UC_FLOOD))
