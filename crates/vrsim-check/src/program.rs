@@ -66,7 +66,8 @@ pub(crate) enum Expect {
     Drop(DropReason),
     /// Trapped to the agent (held on a new flow, or handed to the agent vif).
     Trap,
-    Host(VifId),
+    /// Handed to the host through a vif, as the frame that left if given.
+    Host(VifId, Option<Pattern>),
     Held,
 }
 
@@ -760,12 +761,18 @@ impl Parser<'_, '_> {
                 "a send expects exactly one of out, drop, trap, host, held",
             ));
         }
+        let frame = e
+            .frame
+            .as_ref()
+            .map(|f| pattern(f.get_ref()).map_err(|m| self.err(f.span(), m)))
+            .transpose()?;
+        if let (Some(f), None, None) = (&e.frame, e.out, e.host) {
+            return Err(self.err(
+                f.span(),
+                "frame: only a send that expects out or host leaves a frame to compare",
+            ));
+        }
         if let Some(out) = e.out {
-            let frame = e
-                .frame
-                .as_ref()
-                .map(|f| pattern(f.get_ref()).map_err(|m| self.err(f.span(), m)))
-                .transpose()?;
             return Ok(Expect::Out {
                 vif: self.vif_id(out, &span)?,
                 frame,
@@ -793,7 +800,7 @@ impl Parser<'_, '_> {
             return Ok(Expect::Trap);
         }
         if let Some(h) = e.host {
-            return Ok(Expect::Host(self.vif_id(h, &span)?));
+            return Ok(Expect::Host(self.vif_id(h, &span)?, frame));
         }
         Ok(Expect::Held)
     }

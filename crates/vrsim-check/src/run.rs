@@ -279,7 +279,17 @@ impl Runner {
             (Expect::Drop(want), Disposition::Drop(reason)) if *want == reason => Ok(()),
             (Expect::Trap, Disposition::Held { .. }) => Ok(()),
             (Expect::Trap, Disposition::ToHost { vif }) if Some(vif) == agent => Ok(()),
-            (Expect::Host(want), Disposition::ToHost { vif }) if *want == vif => Ok(()),
+            (Expect::Host(want, pattern), Disposition::ToHost { vif }) if *want == vif => {
+                if let Some(p) = pattern
+                    && !matches(p, buf.frame())
+                {
+                    return Err(fail(
+                        format!("to the host via vif0/{want}: {}", show_pattern(p)),
+                        format!("to the host via vif0/{vif}: {}", hex_bytes(buf.frame())),
+                    ));
+                }
+                Ok(())
+            }
             (Expect::Held, Disposition::Held { .. }) => Ok(()),
             (e, _) => Err(fail(describe(e), shown)),
         }
@@ -505,7 +515,7 @@ fn describe(e: &Expect) -> String {
         Expect::Out { vif, .. } => format!("out on vif0/{vif}"),
         Expect::Drop(r) => format!("drop ({})", r.label()),
         Expect::Trap => "trapped to the agent".into(),
-        Expect::Host(v) => format!("to the host via vif0/{v}"),
+        Expect::Host(v, _) => format!("to the host via vif0/{v}"),
         Expect::Held => "held on its flow".into(),
     }
 }
@@ -513,7 +523,7 @@ fn describe(e: &Expect) -> String {
 fn show(d: &Disposition, frame: &[u8]) -> String {
     match d {
         Disposition::Transmit { vif } => format!("out on vif0/{vif}: {}", hex_bytes(frame)),
-        Disposition::ToHost { vif } => format!("to the host via vif0/{vif}"),
+        Disposition::ToHost { vif } => format!("to the host via vif0/{vif}: {}", hex_bytes(frame)),
         Disposition::Held { flow } => format!("held on flow {flow}"),
         Disposition::Drop(r) => format!("drop ({})", r.label()),
     }

@@ -2,7 +2,7 @@
 //! makes, rendered in one place. [`NoTrace`] records nothing and costs nothing.
 
 use core::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
@@ -40,6 +40,22 @@ pub enum TrapReason {
     /// The first packet queued on a flow the agent set back to Hold
     /// (`AGENT_TRAP_FLOW_ACTION_HOLD`).
     FlowActionHold,
+    /// ARP or neighbour discovery the agent learns from (`AGENT_TRAP_ARP`).
+    Arp,
+}
+
+impl TrapReason {
+    /// What the trace line says after `trap to agent: `.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            TrapReason::ZeroTtl => "ttl reached 0",
+            TrapReason::HandleDf => "too big with DF set",
+            TrapReason::RouterAlert => "router alert",
+            TrapReason::FlowMiss => "flow miss",
+            TrapReason::FlowActionHold => "flow in hold",
+            TrapReason::Arp => "arp / neighbour discovery",
+        }
+    }
 }
 
 /// What a flow lookup found.
@@ -175,6 +191,13 @@ pub enum Step {
         /// The MAC answered.
         mac: MacAddr,
     },
+    /// A neighbour solicitation was answered by proxy (`vr_neighbor_proxy`).
+    NeighborProxy {
+        /// The address asked for.
+        target: Ipv6Addr,
+        /// The MAC answered.
+        mac: MacAddr,
+    },
     /// The frame left on a vif.
     Tx {
         /// The vif.
@@ -184,6 +207,12 @@ pub enum Step {
     },
     /// The packet was trapped to the agent.
     Trap {
+        /// Why.
+        reason: TrapReason,
+    },
+    /// A copy of the packet (`vr_pclone`) was trapped to the agent while
+    /// the packet itself went on; the copy counts on the agent vif.
+    CopyToAgent {
         /// Why.
         reason: TrapReason,
     },
@@ -348,6 +377,9 @@ impl fmt::Display for Step {
                 write!(f, "push {} {what} {label} {sip} > {dip}", encap.name())
             }
             Step::ArpProxy { target, mac } => write!(f, "arp proxy {target} is-at {mac}"),
+            Step::NeighborProxy { target, mac } => {
+                write!(f, "neighbour proxy {target} is-at {mac}")
+            }
             Step::PushUdp {
                 sip,
                 dip,
@@ -355,21 +387,10 @@ impl fmt::Display for Step {
                 dport,
             } => write!(f, "push UDP {sip}:{sport} > {dip}:{dport}, routed on"),
             Step::Tx { vif, bytes } => write!(f, "tx vif0/{vif} ({bytes} bytes)"),
-            Step::Trap {
-                reason: TrapReason::ZeroTtl,
-            } => f.write_str("trap to agent: ttl reached 0"),
-            Step::Trap {
-                reason: TrapReason::HandleDf,
-            } => f.write_str("trap to agent: too big with DF set"),
-            Step::Trap {
-                reason: TrapReason::RouterAlert,
-            } => f.write_str("trap to agent: router alert"),
-            Step::Trap {
-                reason: TrapReason::FlowMiss,
-            } => f.write_str("trap to agent: flow miss"),
-            Step::Trap {
-                reason: TrapReason::FlowActionHold,
-            } => f.write_str("trap to agent: flow in hold"),
+            Step::Trap { reason } => write!(f, "trap to agent: {}", reason.describe()),
+            Step::CopyToAgent { reason } => {
+                write!(f, "copy trapped to agent: {}", reason.describe())
+            }
             Step::Flow {
                 index: Some(index),
                 key,

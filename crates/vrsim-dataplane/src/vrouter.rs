@@ -12,7 +12,7 @@ use crate::flow::FlowTable;
 use crate::ids::{NhId, VifId, VrfId};
 use crate::nexthop::{NexthopConfig, NhKind, discard_nh};
 use crate::route::{BridgeEntry, Route, RouteFlags, Vrf};
-use crate::vif::{Vif, VifConfig};
+use crate::vif::{Vif, VifConfig, VifType};
 
 /// The default size of the MPLS label table (`VR_DEF_LABELS`).
 pub const DEFAULT_LABELS: u32 = 5120;
@@ -57,6 +57,10 @@ pub struct VRouter {
     /// `vr_uncond_close_flow_on_tcp_rst`: close a flow on any TCP RST, not
     /// only one whose sequence number RFC 5961 §3.2 accepts (off by default).
     pub(crate) uncond_close_on_tcp_rst: bool,
+    /// Whether IPv6 from the fabric is handled rather than cross-connected
+    /// to vhost (`vr_ipv6_underlay_enabled`): set for good once a vhost vif
+    /// is given an IPv6 address (`vr_interface_add`).
+    pub(crate) ipv6_underlay: bool,
 }
 
 impl Default for VRouter {
@@ -87,6 +91,7 @@ impl VRouter {
             ip_id: 0,
             flows: Some(Box::default()),
             uncond_close_on_tcp_rst: false,
+            ipv6_underlay: false,
         }
     }
 
@@ -98,8 +103,16 @@ impl VRouter {
         if self.vif(id).is_some() {
             return Err(DataplaneError::VifExists { vif: id });
         }
+        self.ipv6_underlay |= enables_ipv6_underlay(&config);
         set(&mut self.vifs, id.index(), Vif::new(config));
         Ok(())
+    }
+
+    /// Whether IPv6 from the fabric is routed and its neighbour discovery
+    /// handled, rather than cross-connected to vhost: once a vhost vif has
+    /// had an IPv6 address, as in the vRouter.
+    pub fn ipv6_underlay_enabled(&self) -> bool {
+        self.ipv6_underlay
     }
 
     /// Change an existing vif's configuration (`vif --add` on an existing
@@ -111,9 +124,11 @@ impl VRouter {
             .ok_or(DataplaneError::NoSuchVif { vif: id })?;
         let stats = vif.stats;
         let drops = vif.drops;
+        let v6 = enables_ipv6_underlay(&config);
         *vif = Vif::new(config);
         vif.stats = stats;
         vif.drops = drops;
+        self.ipv6_underlay |= v6;
         Ok(())
     }
 
@@ -504,6 +519,12 @@ fn set<T>(v: &mut Vec<Option<T>>, index: usize, value: T) {
         v.resize_with(index + 1, || None);
     }
     v[index] = Some(value);
+}
+
+/// `vr_interface_add`: a vhost vif with an IPv6 address turns IPv6 underlay
+/// on (`vr_set_ipv6_underlay_enabled`); nothing turns it off.
+fn enables_ipv6_underlay(config: &VifConfig) -> bool {
+    config.kind == VifType::Host && config.ip6.is_some_and(|a| !a.is_unspecified())
 }
 
 #[cfg(test)]

@@ -21,7 +21,8 @@
 //! `rpf {vrf, source, matched, nh, expect, pass}`, `ttl {from, to}`,
 //! `ecmp {nh, index, member}`, `nexthop {nh, kind}`, `rewrite {dst, src}`,
 //! `push {encap, label, sip, dip, via}`, `arp_proxy {target, mac}`,
-//! `tx {vif, bytes}`, `trap {reason}`, `to_host {vif}`, `drop {reason}`,
+//! `neighbor_proxy {target, mac}`,
+//! `tx {vif, bytes}`, `trap {reason}`, `copy_to_agent {reason}`, `to_host {vif}`, `drop {reason}`,
 //! `route_origin {prefix, why}`, `lookup {table, key, matched, route}`,
 //! `arp {ip, mac, by}`, `pop {label, table}`, `switch {mac, to}`, and
 //! `other {}` for a step this schema version does not know.
@@ -183,11 +184,18 @@ pub enum StepKind {
         target: String,
         mac: String,
     },
+    NeighborProxy {
+        target: String,
+        mac: String,
+    },
     Tx {
         vif: u16,
         bytes: usize,
     },
     Trap {
+        reason: String,
+    },
+    CopyToAgent {
         reason: String,
     },
     ToHost {
@@ -287,6 +295,18 @@ pub struct Outcome {
     pub hops: Option<usize>,
 }
 
+/// A trap reason as JSON names it.
+fn trap_name(reason: TrapReason) -> &'static str {
+    match reason {
+        TrapReason::ZeroTtl => "zero ttl",
+        TrapReason::HandleDf => "handle df",
+        TrapReason::RouterAlert => "router alert",
+        TrapReason::FlowMiss => "flow miss",
+        TrapReason::FlowActionHold => "flow action hold",
+        TrapReason::Arp => "arp",
+    }
+}
+
 fn s(x: impl ToString) -> String {
     x.to_string()
 }
@@ -383,19 +403,19 @@ fn dp_step(st: &DpStep) -> StepKind {
             target: s(target),
             mac: s(mac),
         },
+        DpStep::NeighborProxy { target, mac } => StepKind::NeighborProxy {
+            target: s(target),
+            mac: s(mac),
+        },
         DpStep::Tx { vif, bytes } => StepKind::Tx {
             vif: vif.value(),
             bytes,
         },
         DpStep::Trap { reason } => StepKind::Trap {
-            reason: match reason {
-                TrapReason::ZeroTtl => "zero ttl",
-                TrapReason::HandleDf => "handle df",
-                TrapReason::RouterAlert => "router alert",
-                TrapReason::FlowMiss => "flow miss",
-                TrapReason::FlowActionHold => "flow action hold",
-            }
-            .into(),
+            reason: trap_name(reason).into(),
+        },
+        DpStep::CopyToAgent { reason } => StepKind::CopyToAgent {
+            reason: trap_name(reason).into(),
         },
         DpStep::Flow {
             index,

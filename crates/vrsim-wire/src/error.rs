@@ -20,6 +20,8 @@ pub enum Layer {
     Ipv6Ext,
     /// ICMP for IPv4.
     Icmpv4,
+    /// ICMP for IPv6, neighbour discovery included.
+    Icmpv6,
     /// UDP.
     Udp,
     /// TCP.
@@ -43,6 +45,7 @@ impl Layer {
             Layer::Ipv6 => "ipv6",
             Layer::Ipv6Ext => "ipv6 extension header",
             Layer::Icmpv4 => "icmp",
+            Layer::Icmpv6 => "icmp6",
             Layer::Udp => "udp",
             Layer::Tcp => "tcp",
             Layer::Gre => "gre",
@@ -160,6 +163,13 @@ pub enum ErrorKind {
     VxlanNoVni {
         /// The flags byte.
         flags: u8,
+    },
+    /// An ICMPv6 message read as neighbour discovery that is not a
+    /// solicitation or an advertisement.
+    #[error("icmp6 type {found} is not a neighbour solicitation or advertisement")]
+    NotNeighborDiscovery {
+        /// The type found.
+        found: u8,
     },
     /// More IPv6 extension headers than [`crate::ipv6::MAX_EXTENSION_HEADERS`].
     #[error("more than {bound} extension headers")]

@@ -12,6 +12,7 @@
 //! | IPv4 | [`ipv4`] | RFC 791 |
 //! | IPv6 and extension headers | [`ipv6`] | RFC 8200 |
 //! | ICMPv4 | [`icmpv4`] | RFC 792, RFC 1191 |
+//! | ICMPv6, neighbour discovery | [`icmpv6`] | RFC 4443, RFC 4861 |
 //! | UDP | [`udp`] | RFC 768 |
 //! | TCP (header only) | [`tcp`] | RFC 9293 |
 //! | GRE | [`gre`] | RFC 2784, RFC 2890 |
@@ -80,6 +81,7 @@ pub mod ethernet;
 pub mod gre;
 mod header;
 pub mod icmpv4;
+pub mod icmpv6;
 pub mod ipv4;
 pub mod ipv6;
 pub mod mpls;

@@ -23,7 +23,8 @@ use crate::vrouter::VRouter;
 const TRANSPORT_LABEL_POP: u32 = 0xF_FFFF;
 
 impl VRouter {
-    /// `vr_fabric_input`: IPv4 to the outer lookup, everything else to the host.
+    /// `vr_fabric_input`: IPv4 to the outer lookup, IPv6 to
+    /// [`fabric_ipv6`](Self::fabric_ipv6), everything else to the host.
     pub(super) fn fabric_input<T: Tracer>(
         &self,
         fmd: Fmd,
@@ -36,6 +37,7 @@ impl VRouter {
                 buf.pull(ETH_LEN);
                 self.fabric_l3(fmd, buf, cx)
             }
+            EtherType::Ipv6 => self.fabric_ipv6(fmd, buf, cx),
             _ => self.to_host(),
         }
     }

@@ -1,10 +1,10 @@
-//! What the pipeline's stages share: the inet route lookup (value only on the
-//! fast path, the matched prefix built only for traces) and the one place it
-//! is recorded as a trace step, the flow hash, and the TTL decrement.
+//! What the pipeline's stages share: the inet and inet6 route lookups (value
+//! only on the fast path, the matched prefix built only for traces) recorded
+//! as trace steps, the flow hash, and the TTL decrement.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_wire::MplsLabel;
 use vrsim_wire::ethernet::HEADER_LEN as ETH_LEN;
 use vrsim_wire::ipv4::{Ipv4View, Ipv4ViewMut};
@@ -68,15 +68,48 @@ impl VRouter {
             .get(vrf.index())
             .and_then(|v| v.inet4.longest_match(dst))
             .map(|(p, r)| (p, *r));
-        trace.step(Step::InetLookup {
+        record_route(
+            trace,
             vrf,
-            key: IpAddr::V4(dst),
-            matched: route.map(|(p, _)| IpNet::V4(p)),
-            nh: route.map_or(NhId::DISCARD, |(_, r)| r.nh),
-            label: route.and_then(|(_, r)| r.label),
-        });
+            IpAddr::V4(dst),
+            route.map(|(p, r)| (IpNet::V4(p), r)),
+        );
         route
     }
+
+    /// The inet6 route for `dst` in `vrf` and its prefix, recorded as an
+    /// `InetLookup` step (`vr_inet_route_lookup` with `AF_INET6`).
+    pub(super) fn inet6_route<T: Tracer>(
+        &self,
+        vrf: VrfId,
+        dst: Ipv6Addr,
+        trace: &mut T,
+    ) -> Option<(Ipv6Net, Route)> {
+        let route = self
+            .vrfs
+            .get(vrf.index())
+            .and_then(|v| v.inet6.longest_match(dst))
+            .map(|(p, r)| (p, *r));
+        record_route(
+            trace,
+            vrf,
+            IpAddr::V6(dst),
+            route.map(|(p, r)| (IpNet::V6(p), r)),
+        );
+        route
+    }
+}
+
+/// The `InetLookup` step of a whole-route lookup: the key, the prefix it
+/// matched and that route's nexthop and label (discard when none matched).
+fn record_route<T: Tracer>(trace: &mut T, vrf: VrfId, key: IpAddr, found: Option<(IpNet, Route)>) {
+    trace.step(Step::InetLookup {
+        vrf,
+        key,
+        matched: found.map(|(p, _)| p),
+        nh: found.map_or(NhId::DISCARD, |(_, r)| r.nh),
+        label: found.and_then(|(_, r)| r.label),
+    });
 }
 
 /// The prefix of length `len` holding `addr`, as traces show it.

@@ -37,6 +37,7 @@ mod flow;
 mod forward;
 mod lookup;
 mod nat;
+mod nd;
 mod tap;
 
 use std::net::Ipv4Addr;
@@ -146,6 +147,9 @@ pub(crate) struct Ctx<'t, T> {
     /// Whether this is a held packet sent on after the agent's decision
     /// (its flow counted it when it was held).
     pub(crate) reinjected: bool,
+    /// Whether a copy of the packet was trapped to the agent (`vr_pclone`,
+    /// then `vr_trap`) beside what became of the packet itself.
+    pub(crate) agent_copy: bool,
 }
 
 /// How many nexthops one packet may follow before it is dropped as a loop.
@@ -196,9 +200,13 @@ impl VRouter {
                     flows: &mut flows,
                     frame,
                     reinjected,
+                    agent_copy: false,
                 };
                 let outcome = self.receive(ingress, kind, vrf, buf, &mut cx);
                 self.ip_id = cx.ip_id;
+                if cx.agent_copy {
+                    self.account_agent_copy(frame.len());
+                }
                 // Packets an eviction took off Hold queues, as `delete_flow`
                 // counts them.
                 for _ in 0..flows.take_unusable() {
@@ -271,6 +279,22 @@ impl VRouter {
         }
     }
 
+    /// A copy trapped to the agent: sent through the agent vif, or
+    /// `Trap No IF` without one (`vr_trap`).
+    fn account_agent_copy(&mut self, bytes: usize) {
+        let agent = self
+            .vifs()
+            .find(|v| v.config.kind == VifType::Agent)
+            .map(|v| v.id());
+        match agent.and_then(|a| self.vif_mut(a)) {
+            Some(v) => {
+                v.stats.tx_packets += 1;
+                v.stats.tx_bytes += bytes as u64;
+            }
+            None => self.drops.count(DropReason::TrapNoIf),
+        }
+    }
+
     /// The receive handler of vif `ingress`, of type `kind` in `vrf`.
     fn receive<T: Tracer>(
         &self,
@@ -321,6 +345,13 @@ impl VRouter {
             Some(v) => Disposition::ToHost { vif: v.id() },
             None => Disposition::Drop(DropReason::TrapNoIf),
         }
+    }
+
+    /// Trap a copy of the packet to the agent (`vr_pclone`, `vr_trap`); the
+    /// packet itself goes on. Counted once the packet's trip ends.
+    fn copy_to_agent<T: Tracer>(&self, reason: TrapReason, cx: &mut Ctx<'_, T>) {
+        cx.trace.step(Step::CopyToAgent { reason });
+        cx.agent_copy = true;
     }
 
     /// Trap to the agent (`vr_trap`): through the agent vif, `Trap No IF` without one.

@@ -1,0 +1,478 @@
+//! IPv6 from the fabric and neighbour discovery: the IPv6 branch of
+//! `vr_fabric_input`, `vr_ipv6_nd_input` with `vr_neighbor_input`
+//! (`eth_mac_request`, `vm_neighbor_request`, `vr_get_proxy_mac`),
+//! `vr_neighbor_reply` and `vr_neighbor_proxy`, and `vr_ip6_input` with the
+//! IPv6 half of `vr_forward`.
+
+use std::net::Ipv6Addr;
+
+use vrsim_wire::ethernet::{EthernetRepr, EthernetView, HEADER_LEN as ETH_LEN};
+use vrsim_wire::icmpv6::{
+    self, FLAG_SOLICITED, Icmpv6View, NeighborRepr, TYPE_NEIGHBOR_ADVERT, TYPE_NEIGHBOR_SOLICIT,
+};
+use vrsim_wire::ipv6::{HEADER_LEN as IP6_LEN, Ipv6Repr, Ipv6View};
+use vrsim_wire::{EtherType, IpProtocol, MacAddr};
+
+use super::{Ctx, Disposition, Fmd};
+use crate::drop::DropReason;
+use crate::ids::{NhId, VrfId};
+use crate::nexthop::NhKind;
+use crate::packet::PacketBuf;
+use crate::route::{Route, RouteFlags};
+use crate::trace::{Step, Tracer, TrapReason};
+use crate::vif::{VifFlags, VifType};
+use crate::vrouter::VRouter;
+
+/// What `eth_mac_request` decided for a neighbour solicitation from the fabric.
+enum MacResponse {
+    /// Answer with an advertisement for this MAC (`MR_PROXY`).
+    Proxy(MacAddr),
+    /// Hand the solicitation on to vhost (`MR_XCONNECT`, and what the fabric
+    /// makes of `MR_FLOOD`, `MR_DROP` and `MR_NOT_ME` for the underlay).
+    Xconnect,
+}
+
+impl VRouter {
+    /// The IPv6 branch of `vr_fabric_input`. Until IPv6 underlay is on (a
+    /// vhost vif with an IPv6 address) every IPv6 frame is cross-connected to
+    /// vhost. After it, multicast other than neighbour discovery still is;
+    /// solicitations and advertisements go to `vr_ipv6_nd_input`; router
+    /// solicitations, advertisements and redirects, which it does not handle,
+    /// are cross-connected; the rest is routed in the fabric VRF.
+    pub(super) fn fabric_ipv6<T: Tracer>(
+        &self,
+        fmd: Fmd,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Disposition {
+        if !self.ipv6_underlay {
+            return self.to_host();
+        }
+        let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
+            return Disposition::Drop(DropReason::InterfaceDrop);
+        };
+        let dmac = eth.dst();
+        let nd = nd_type(eth.payload());
+        if nd.is_none() && dmac.is_multicast() {
+            return self.to_host();
+        }
+        match nd {
+            Some(TYPE_NEIGHBOR_SOLICIT) => self.neighbor_solicit(fmd, buf, cx),
+            Some(TYPE_NEIGHBOR_ADVERT) => self.neighbor_reply(cx),
+            Some(_) => self.to_host(),
+            None => {
+                buf.pull(ETH_LEN);
+                self.forward6(fmd, buf, cx)
+            }
+        }
+    }
+
+    /// `vr_neighbor_reply` on the fabric, for the underlay (no label, the
+    /// fabric's own VRF): the advertisement is cross-connected to vhost and a
+    /// copy trapped to the agent (`AGENT_TRAP_ARP`), which learns the
+    /// neighbour from it.
+    fn neighbor_reply<T: Tracer>(&self, cx: &mut Ctx<'_, T>) -> Disposition {
+        self.copy_to_agent(TrapReason::Arp, cx);
+        self.to_host()
+    }
+
+    /// `vr_neighbor_input` on the fabric: a solicitation shorter than its
+    /// ICMPv6 header and target is an `Invalid Packet` drop; one the fabric
+    /// answers by proxy gets an advertisement back out of the fabric; any
+    /// other goes on to vhost.
+    fn neighbor_solicit<T: Tracer>(
+        &self,
+        fmd: Fmd,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Disposition {
+        let ip6 = buf.frame().get(ETH_LEN..).unwrap_or_default();
+        let (Ok(ip), Some(icmp)) = (
+            Ipv6View::new_checked(ip6).and_then(|v| Ipv6Repr::parse(&v)),
+            ip6.get(IP6_LEN..)
+                .and_then(|b| Icmpv6View::new_checked(b).ok()),
+        ) else {
+            return Disposition::Drop(DropReason::InvalidPacket);
+        };
+        let Ok(ns) = NeighborRepr::parse(&icmp) else {
+            return Disposition::Drop(DropReason::InvalidPacket);
+        };
+        let dad = ip.src.is_unspecified() && icmp.payload().len() <= 16;
+        match self.fabric_mac_request(&fmd, ns.target, dad, cx.trace) {
+            MacResponse::Xconnect => self.to_host(),
+            MacResponse::Proxy(mac) => {
+                let Some(asker) = ns.link_addr else {
+                    // `vr_neighbor_proxy` answers to the source link-layer
+                    // option; without one there is no address to answer.
+                    return self.to_host();
+                };
+                cx.trace.step(Step::NeighborProxy {
+                    target: ns.target,
+                    mac,
+                });
+                let header = Ipv6Repr {
+                    src: ns.target,
+                    dst: ip.src,
+                    ..ip
+                };
+                self.neighbor_proxy(&fmd, header, ns.target, (asker, mac), buf, cx)
+            }
+        }
+    }
+
+    /// `eth_mac_request` for a solicitation from the fabric's underlay:
+    /// `vm_neighbor_request` (duplicate address detection is left alone;
+    /// the target's inet6 route is looked up; the vif's MAC Proxy flag or
+    /// the route's P flag asks `vr_get_proxy_mac`), and whatever is neither a
+    /// proxy answer nor a cross-connect becomes a cross-connect.
+    fn fabric_mac_request<T: Tracer>(
+        &self,
+        fmd: &Fmd,
+        target: Ipv6Addr,
+        dad: bool,
+        trace: &mut T,
+    ) -> MacResponse {
+        let vif = self.vif(fmd.ingress);
+        let flags = vif.map_or(VifFlags::empty(), |v| v.config.flags);
+        if flags.contains(VifFlags::XCONNECT) || dad {
+            return MacResponse::Xconnect;
+        }
+        let route = self.inet6_route(fmd.vrf, target, trace);
+        let route = route.map(|(_, r)| r);
+        let proxy = flags.contains(VifFlags::MAC_PROXY)
+            || route.is_some_and(|r| r.flags.contains(RouteFlags::ARP_PROXY));
+        if !proxy {
+            return MacResponse::Xconnect;
+        }
+        let vif_mac = vif.map_or(MacAddr::zero(), |v| v.config.mac);
+        if flags.contains(VifFlags::MAC_PROXY) {
+            return MacResponse::Proxy(vif_mac);
+        }
+        self.fabric_proxy_mac(flags, vif_mac, route)
+    }
+
+    /// `vr_get_proxy_mac` for the fabric's underlay (no label, its own VRF,
+    /// so not an overlay request): a flood route without a stitched MAC, a
+    /// route to the agent's gateway, a vif that proxies nothing but the
+    /// gateway, or a target this node does not host are cross-connected; a
+    /// target hosted here (an Encap nexthop to a VM) is answered with the
+    /// stitched MAC, else the fabric's own.
+    fn fabric_proxy_mac(
+        &self,
+        flags: VifFlags,
+        vif_mac: MacAddr,
+        route: Option<Route>,
+    ) -> MacResponse {
+        let nh_oif = route
+            .and_then(|r| self.nh(r.nh))
+            .and_then(|n| match n.config.kind {
+                NhKind::Encap { oif, .. } => self.vif(oif).map(|v| v.config.kind),
+                _ => None,
+            });
+        let to_gateway = nh_oif == Some(VifType::Agent);
+        let hosted = nh_oif.is_some_and(VifType::is_virtual);
+        let stitched = route.and_then(|r| r.stitched_mac).map(|(m, _)| m);
+        let flood = route.is_some_and(|r| r.flags.contains(RouteFlags::ARP_FLOOD));
+        // vr_get_proxy_mac's fabric rules, folded: a route to the gateway
+        // (the agent vif), NO_ARP_PROXY on the vif, a flood route without a
+        // stitched MAC, or an address not hosted here: cross-connect.
+        if to_gateway
+            || flags.contains(VifFlags::NO_ARP_PROXY)
+            || (flood && stitched.is_none())
+            || !hosted
+        {
+            return MacResponse::Xconnect;
+        }
+        MacResponse::Proxy(stitched.unwrap_or(vif_mac))
+    }
+
+    /// `vr_neighbor_proxy` then `vr_mac_reply_send`: the solicitation turned
+    /// into a solicited advertisement of `target` at `mac`, from the asker's
+    /// own IPv6 header with the addresses swapped, to the asker's link-layer
+    /// address; sent back out of the fabric in VRF 0, bridged to the asker
+    /// in another. (The vRouter rewrites in place and keeps any options
+    /// after the first; vrsim's advertisement ends after its one option.)
+    fn neighbor_proxy<T: Tracer>(
+        &self,
+        fmd: &Fmd,
+        mut header: Ipv6Repr,
+        target: Ipv6Addr,
+        (asker, mac): (MacAddr, MacAddr),
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Disposition {
+        let na = NeighborRepr {
+            kind: TYPE_NEIGHBOR_ADVERT,
+            flags: FLAG_SOLICITED,
+            target,
+            link_addr: Some(mac),
+        };
+        header.payload_len = na.buffer_len();
+        let eth = EthernetRepr {
+            dst: asker,
+            src: mac,
+            ethertype: EtherType::Ipv6,
+        };
+        let total = ETH_LEN + IP6_LEN + na.buffer_len();
+        buf.trim_to(total);
+        let frame = buf.frame_mut();
+        let written = frame.len() == total
+            && eth.emit(frame).is_ok()
+            && header.emit(&mut frame[ETH_LEN..]).is_ok()
+            && na
+                .emit(&mut frame[ETH_LEN + IP6_LEN..], header.src, header.dst)
+                .is_ok();
+        if !written {
+            return Disposition::Drop(DropReason::Push);
+        }
+        if fmd.vrf == VrfId::from(0) {
+            return Disposition::Transmit { vif: fmd.ingress };
+        }
+        self.bridge_input(*fmd, buf, cx)
+    }
+
+    /// `vr_ip6_input` then `vr_forward` for IPv6: the destination's inet6
+    /// route in the VRF, then its nexthop. The vRouter leaves the hop limit
+    /// alone here.
+    pub(super) fn forward6<T: Tracer>(
+        &self,
+        mut fmd: Fmd,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Disposition {
+        let Ok(ip) = Ipv6View::new_checked(buf.frame()) else {
+            return Disposition::Drop(DropReason::Pull);
+        };
+        let (dst, len) = (ip.dst(), IP6_LEN + ip.payload().len());
+        buf.trim_to(len);
+        let route = self.inet6_route(fmd.vrf, dst, cx.trace);
+        if let Some(l) = route.and_then(|(_, r)| r.label) {
+            fmd.label = Some(l.value());
+        }
+        let nh = route.map_or(NhId::DISCARD, |(_, r)| r.nh);
+        self.nh_output(fmd, nh, true, buf, cx)
+    }
+}
+
+/// The ICMPv6 type of an IPv6 packet whose next header is ICMPv6 and whose
+/// type is neighbour discovery's (`vr_is_ipv6_nd_packet`: the header right
+/// after the fixed one, extension headers not followed).
+fn nd_type(ip6: &[u8]) -> Option<u8> {
+    let ip = Ipv6View::new_checked(ip6).ok()?;
+    if ip.next_header() != IpProtocol::Icmpv6 {
+        return None;
+    }
+    let kind = *ip.payload().first()?;
+    icmpv6::is_neighbor_discovery(kind).then_some(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+    use crate::vif::VifConfig;
+    use ipnet::Ipv6Net;
+    use std::net::IpAddr;
+    use vrsim_wire::MplsLabel;
+    use vrsim_wire::icmpv6::TYPE_ROUTER_ADVERT;
+
+    const VHOST6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x21);
+    const PEER6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x1);
+    const VM6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x3);
+
+    /// The test node with vhost0 given an IPv6 address (IPv6 underlay on).
+    fn v6_node() -> VRouter {
+        let mut r = node();
+        let vhost = r.vif(VHOST).expect("vhost0").config.clone();
+        r.change_vif(VifConfig {
+            ip6: Some(VHOST6),
+            ..vhost
+        })
+        .expect("vhost0");
+        assert!(r.ipv6_underlay_enabled());
+        r
+    }
+
+    /// An ND message from `src` (link address `smac`) to `dst` at `dmac`.
+    fn nd_frame(
+        smac: MacAddr,
+        dmac: MacAddr,
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        nd: NeighborRepr,
+    ) -> Vec<u8> {
+        let mut f = vec![0u8; ETH_LEN + IP6_LEN + nd.buffer_len()];
+        let eth = EthernetRepr {
+            dst: dmac,
+            src: smac,
+            ethertype: EtherType::Ipv6,
+        };
+        let mut ip = Ipv6Repr::new(src, dst, IpProtocol::Icmpv6, nd.buffer_len());
+        ip.hop_limit = 255;
+        eth.emit(&mut f).expect("eth");
+        ip.emit(&mut f[ETH_LEN..]).expect("ipv6");
+        nd.emit(&mut f[ETH_LEN + IP6_LEN..], src, dst).expect("nd");
+        f
+    }
+
+    fn solicit(target: Ipv6Addr) -> Vec<u8> {
+        let ns = NeighborRepr {
+            kind: TYPE_NEIGHBOR_SOLICIT,
+            flags: 0,
+            target,
+            link_addr: Some(GW_MAC),
+        };
+        let mcast = MacAddr::new(0x33, 0x33, 0xff, 0, 0, 0x03);
+        nd_frame(
+            GW_MAC,
+            mcast,
+            PEER6,
+            "ff02::1:ff00:3".parse().expect("v6"),
+            ns,
+        )
+    }
+
+    fn advert() -> Vec<u8> {
+        let na = NeighborRepr {
+            kind: TYPE_NEIGHBOR_ADVERT,
+            flags: FLAG_SOLICITED,
+            target: PEER6,
+            link_addr: Some(GW_MAC),
+        };
+        nd_frame(GW_MAC, NODE_MAC, PEER6, VHOST6, na)
+    }
+
+    fn add6(r: &mut VRouter, addr: Ipv6Addr, nh_id: u32, flags: RouteFlags) {
+        // A route through the tunnel nexthop needs the label the peer gave.
+        let label = (nh_id == 20).then(|| MplsLabel::new(LABEL_OUT)).flatten();
+        let route = Route {
+            nh: nh(nh_id),
+            label,
+            flags,
+            stitched_mac: None,
+        };
+        r.add_route6(VrfId::FABRIC, Ipv6Net::new(addr, 128).expect("/128"), route)
+            .expect("route");
+    }
+
+    #[test]
+    fn without_ipv6_underlay_everything_ipv6_is_cross_connected() {
+        let mut r = node();
+        let (d, out, steps) = run(&mut r, FABRIC, &advert());
+        assert_eq!(d, Disposition::ToHost { vif: VHOST });
+        assert_eq!(out, advert());
+        assert!(!steps.iter().any(|s| matches!(s, Step::CopyToAgent { .. })));
+        assert_eq!(r.vif(AGENT).expect("agent").stats.tx_packets, 0);
+    }
+
+    #[test]
+    fn an_advertisement_goes_to_vhost_with_a_copy_to_the_agent() {
+        let mut r = v6_node();
+        let (d, out, steps) = run(&mut r, FABRIC, &advert());
+        assert_eq!(d, Disposition::ToHost { vif: VHOST });
+        assert_eq!(out, advert(), "cross-connected unchanged");
+        assert!(steps.contains(&Step::CopyToAgent {
+            reason: TrapReason::Arp
+        }));
+        assert_eq!(r.vif(AGENT).expect("agent").stats.tx_packets, 1);
+        assert_eq!(r.vif(VHOST).expect("vhost").stats.tx_packets, 1);
+    }
+
+    #[test]
+    fn without_an_agent_vif_the_copy_is_a_trap_no_if_drop() {
+        let mut r = v6_node();
+        r.delete_vif(AGENT).expect("no nexthop uses it");
+        let (d, _, _) = run(&mut r, FABRIC, &advert());
+        assert_eq!(d, Disposition::ToHost { vif: VHOST });
+        assert_eq!(r.drops.get(DropReason::TrapNoIf), 1);
+    }
+
+    #[test]
+    fn a_solicitation_for_a_hosted_address_with_p_is_answered_by_proxy() {
+        let mut r = v6_node();
+        add6(&mut r, VM6, 10, RouteFlags::ARP_PROXY);
+        let (d, out, steps) = run(&mut r, FABRIC, &solicit(VM6));
+        assert_eq!(d, Disposition::Transmit { vif: FABRIC });
+        assert!(steps.contains(&Step::NeighborProxy {
+            target: VM6,
+            mac: NODE_MAC
+        }));
+        let eth = EthernetView::new_checked(&out).expect("eth");
+        assert_eq!((eth.dst(), eth.src()), (GW_MAC, NODE_MAC));
+        let ip = Ipv6View::new_checked(eth.payload()).expect("ipv6");
+        assert_eq!((ip.src(), ip.dst(), ip.hop_limit()), (VM6, PEER6, 255));
+        let icmp = Icmpv6View::new_checked(ip.payload()).expect("icmp6");
+        assert_eq!(icmp.checksum(), icmp.compute_checksum(VM6, PEER6));
+        let na = NeighborRepr::parse(&icmp).expect("an advertisement");
+        assert_eq!(
+            na,
+            NeighborRepr {
+                kind: TYPE_NEIGHBOR_ADVERT,
+                flags: FLAG_SOLICITED,
+                target: VM6,
+                link_addr: Some(NODE_MAC),
+            }
+        );
+    }
+
+    #[test]
+    fn solicitations_the_fabric_does_not_answer_go_to_vhost() {
+        let mut r = v6_node();
+        // No route; a P route through a tunnel (not hosted here); DAD.
+        add6(&mut r, PEER6, 20, RouteFlags::ARP_PROXY);
+        for target in [VHOST6, PEER6] {
+            let (d, out, _) = run(&mut r, FABRIC, &solicit(target));
+            assert_eq!(d, Disposition::ToHost { vif: VHOST }, "{target}");
+            assert_eq!(out, solicit(target));
+        }
+        let mut dad = solicit(VM6);
+        dad[ETH_LEN + 8..ETH_LEN + 24].fill(0);
+        dad.truncate(ETH_LEN + IP6_LEN + 24);
+        dad[ETH_LEN + 5] = 24;
+        add6(&mut r, VM6, 10, RouteFlags::ARP_PROXY);
+        let (d, _, steps) = run(&mut r, FABRIC, &dad);
+        assert_eq!(d, Disposition::ToHost { vif: VHOST });
+        assert!(!steps.iter().any(|s| matches!(s, Step::InetLookup { .. })));
+    }
+
+    #[test]
+    fn router_discovery_and_truncated_solicitations() {
+        let mut r = v6_node();
+        let mut ra = advert();
+        ra[ETH_LEN + IP6_LEN] = TYPE_ROUTER_ADVERT;
+        let (d, _, _) = run(&mut r, FABRIC, &ra);
+        assert_eq!(d, Disposition::ToHost { vif: VHOST });
+        let mut short = solicit(VM6);
+        short.truncate(ETH_LEN + IP6_LEN + 12);
+        short[ETH_LEN + 5] = 12;
+        let (d, _, _) = run(&mut r, FABRIC, &short);
+        assert_eq!(d, Disposition::Drop(DropReason::InvalidPacket));
+    }
+
+    #[test]
+    fn ipv6_unicast_is_routed_in_the_fabric_vrf() {
+        let mut r = v6_node();
+        add6(&mut r, VHOST6, 1, RouteFlags::empty());
+        let frame = vrsim_wire::Frame::new()
+            .ethernet(GW_MAC, NODE_MAC)
+            .ipv6(PEER6, VHOST6)
+            .udp(40000, 22)
+            .payload(b"ssh")
+            .build()
+            .expect("builds");
+        let (d, _, steps) = run(&mut r, FABRIC, &frame);
+        assert_eq!(d, Disposition::ToHost { vif: VHOST });
+        assert!(steps.iter().any(|s| matches!(
+            s,
+            Step::InetLookup { key: IpAddr::V6(a), nh: n, .. } if *a == VHOST6 && *n == nh(1)
+        )));
+        let other = vrsim_wire::Frame::new()
+            .ethernet(GW_MAC, NODE_MAC)
+            .ipv6(PEER6, VM6)
+            .udp(40000, 22)
+            .build()
+            .expect("builds");
+        let (d, _, _) = run(&mut r, FABRIC, &other);
+        assert_eq!(d, Disposition::Drop(DropReason::Discard));
+    }
+}
