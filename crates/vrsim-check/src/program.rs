@@ -541,13 +541,21 @@ impl Parser<'_, '_> {
                 }
             },
         };
+        let src: std::net::IpAddr = self.value(&f.sip, "an IPv4 or IPv6 address")?;
+        let dst: std::net::IpAddr = self.value(&f.dip, "an IPv4 or IPv6 address")?;
+        if src.is_ipv4() != dst.is_ipv4() {
+            return Err(self.err(
+                f.dip.span(),
+                format!("dip {dst} is not of the family of sip {src}"),
+            ));
+        }
         Ok(FlowKey {
             proto,
             sport: f.sport,
             dport: f.dport,
             nh: self.nh_id(f.nh, span)?,
-            src: self.value(&f.sip, "an IPv4 address (IPv6 flows are not modelled yet)")?,
-            dst: self.value(&f.dip, "an IPv4 address (IPv6 flows are not modelled yet)")?,
+            src,
+            dst,
         })
     }
 

@@ -19,7 +19,9 @@
 
 use core::fmt;
 
-use ipnet::Ipv4Net;
+use std::net::IpAddr;
+
+use ipnet::{IpNet, Ipv4Net};
 use vrsim_dataplane::flow::{FlowAction, FlowDropReason, FlowFlags, FlowRequest};
 use vrsim_dataplane::nexthop::NhKind;
 use vrsim_dataplane::route::Route;
@@ -76,11 +78,11 @@ impl fmt::Display for FlowDecision {
     }
 }
 
-fn route(router: &VRouter, vrf: VrfId, addr: std::net::Ipv4Addr) -> Option<(Ipv4Net, Route)> {
-    router
-        .vrf(vrf)
-        .and_then(|v| v.inet4.longest_match(addr))
-        .map(|(p, r)| (p, *r))
+fn route(router: &VRouter, vrf: VrfId, addr: IpAddr) -> Option<(IpNet, Route)> {
+    router.vrf(vrf).and_then(|v| match addr {
+        IpAddr::V4(a) => v.inet4.longest_match(a).map(|(p, r)| (IpNet::V4(p), *r)),
+        IpAddr::V6(a) => v.inet6.longest_match(a).map(|(p, r)| (IpNet::V6(p), *r)),
+    })
 }
 
 impl Controller {
@@ -163,7 +165,7 @@ pub fn answer_flow_miss(
     let rpf = router.vrf(vrf).is_none_or(|v| v.rpf);
     let (src_rt, dst_rt) = (route(router, vrf, key.src), route(router, vrf, key.dst));
     let (action, drop_reason, why) = decide(&key, vrf, src_rt.is_some(), dst_rt.is_some(), policy);
-    let rpf_nh = |r: Option<(Ipv4Net, Route)>| match r {
+    let rpf_nh = |r: Option<(IpNet, Route)>| match r {
         Some((_, r)) if rpf => r.nh,
         _ => NhId::DISCARD,
     };

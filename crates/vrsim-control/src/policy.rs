@@ -7,9 +7,9 @@
 //! network may reach; Contrail leaks inter-network routes by policy).
 
 use core::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 
 /// What a rule does with the flows it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,8 +27,8 @@ pub enum Endpoint {
     Any,
     /// The addresses of a virtual network (its subnet).
     Network(String),
-    /// A prefix.
-    Prefix(Ipv4Net),
+    /// A prefix, IPv4 or IPv6.
+    Prefix(IpNet),
 }
 
 /// An inclusive port range; `0-65535` is any port.
@@ -88,11 +88,11 @@ pub struct FlowTuple {
     /// The IP protocol.
     pub proto: u8,
     /// The source address.
-    pub src: Ipv4Addr,
+    pub src: IpAddr,
     /// The source port (0 when the protocol has none).
     pub sport: u16,
     /// The destination address.
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     /// The destination port.
     pub dport: u16,
 }
@@ -126,11 +126,13 @@ impl PolicyRule {
             return false;
         }
         let ports = matches!(t.proto, 6 | 17 | 132);
-        let side = |e: &Endpoint, addr: Ipv4Addr, range: PortRange, port: u16| {
-            let addr_ok = match e {
-                Endpoint::Any => true,
-                Endpoint::Network(n) => subnet(n).is_some_and(|s| s.contains(&addr)),
-                Endpoint::Prefix(p) => p.contains(&addr),
+        let side = |e: &Endpoint, addr: IpAddr, range: PortRange, port: u16| {
+            let addr_ok = match (e, addr) {
+                (Endpoint::Any, _) => true,
+                (Endpoint::Network(n), IpAddr::V4(a)) => subnet(n).is_some_and(|s| s.contains(&a)),
+                // A network's subnet is IPv4: none of its addresses is IPv6.
+                (Endpoint::Network(_), IpAddr::V6(_)) => false,
+                (Endpoint::Prefix(p), a) => p.contains(&a),
             };
             addr_ok && (!ports || range.contains(port))
         };
@@ -188,7 +190,7 @@ mod tests {
     fn tuple(proto: u8, dst: [u8; 4], dport: u16) -> FlowTuple {
         FlowTuple {
             proto,
-            src: Ipv4Addr::new(172, 16, 0, 3),
+            src: std::net::Ipv4Addr::new(172, 16, 0, 3).into(),
             sport: 40000,
             dst: dst.into(),
             dport,
@@ -204,9 +206,9 @@ mod tests {
         // The reply direction matches a both-ways rule too.
         let back = FlowTuple {
             proto: 6,
-            src: Ipv4Addr::new(10, 1, 2, 3),
+            src: std::net::Ipv4Addr::new(10, 1, 2, 3).into(),
             sport: 80,
-            dst: Ipv4Addr::new(172, 16, 0, 3),
+            dst: std::net::Ipv4Addr::new(172, 16, 0, 3).into(),
             dport: 40000,
         };
         assert!(evaluate(&p, "blue", &back, &none).is_some());
@@ -280,18 +282,32 @@ impl core::str::FromStr for PolicyRule {
     }
 }
 
-/// `ENDPOINT[:PORTS]`.
+/// `ENDPOINT[:PORTS]`; an IPv6 endpoint with ports in brackets
+/// (`[2001:db8::/32]:80`), without ports bare or in brackets.
 fn endpoint(s: &str) -> Result<(Endpoint, PortRange), String> {
-    let (addr, ports) = match s.split_once(':') {
-        Some((a, p)) => (a, Some(p)),
-        None => (s, None),
+    let (addr, ports) = if let Some(rest) = s.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((a, "")) => (a, None),
+            Some((a, p)) => match p.strip_prefix(':') {
+                Some(p) => (a, Some(p)),
+                None => return Err(format!("{s:?}: after \"]\" comes \":PORTS\" or nothing")),
+            },
+            None => return Err(format!("{s:?} has \"[\" without \"]\"")),
+        }
+    } else if s.matches(':').count() > 1 {
+        (s, None)
+    } else {
+        match s.split_once(':') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        }
     };
     let e = if addr == "any" {
         Endpoint::Any
-    } else if let Ok(p) = addr.parse::<Ipv4Net>() {
+    } else if let Ok(p) = addr.parse::<IpNet>() {
         Endpoint::Prefix(p.trunc())
-    } else if let Ok(a) = addr.parse::<Ipv4Addr>() {
-        Endpoint::Prefix(Ipv4Net::from(a))
+    } else if let Ok(a) = addr.parse::<IpAddr>() {
+        Endpoint::Prefix(IpNet::from(a))
     } else if !addr.is_empty()
         && addr
             .chars()

@@ -3,9 +3,9 @@
 
 use core::fmt::Write;
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use vrsim_lpm::Ipv4Table;
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
 
@@ -517,12 +517,14 @@ fn flow_entry(out: &mut String, i: u32, e: &crate::flow::FlowEntry) {
         None => out.push_str(&" ".repeat(12)),
     }
     out.push_str("    ");
-    let src = format!("{}:{:<5}", e.key.src, e.key.sport);
+    // `flow_list`: an IPv6 entry's address lines end in four more spaces.
+    let tail = if e.key.is_ipv6() { "    " } else { "" };
+    let src = format!("{}:{:<5}{tail}", e.key.src, e.key.sport);
     let _ = write!(out, "{src:<46}    {:3} ({}", e.key.proto, e.vrf);
     if e.flags.contains(FlowFlags::VRFT) {
         let _ = write!(out, "->{}", e.dvrf);
     }
-    let _ = writeln!(out, ")\n{:25}{}:{:<5}", "", e.key.dst, e.key.dport);
+    let _ = writeln!(out, ")\n{:25}{}:{:<5}{tail}", "", e.key.dst, e.key.dport);
     let mut line = format!(
         "(Gen: {}, K(nh):{}, Action:{}",
         e.generation,
@@ -730,16 +732,19 @@ fn get_route(
     router: &VRouter,
     (title, mac_label): (&str, &str),
     vrf: VrfId,
-    addr: Ipv4Addr,
+    addr: IpAddr,
     (ingress, ecmp): (bool, Option<u8>),
 ) {
     let tables = router.vrf(vrf);
-    let found = tables.and_then(|t| t.inet4.longest_match(addr));
+    let found = tables.and_then(|t| match addr {
+        IpAddr::V4(a) => t.inet4.longest_match(a).map(|(p, r)| (IpNet::V4(p), *r)),
+        IpAddr::V6(a) => t.inet6.longest_match(a).map(|(p, r)| (IpNet::V6(p), *r)),
+    });
     let (prefix, route) = match found {
-        Some((p, r)) => (p, Some(*r)),
+        Some((p, r)) => (p, Some(r)),
         // `mtrie_lookup` answers the default nexthop (nh 0) and leaves the
-        // request's /32 as it was.
-        None => (Ipv4Net::from(addr), None),
+        // request's /32 (or /128) as it was.
+        None => (IpNet::from(addr), None),
     };
     field(out, title);
     let _ = writeln!(out, "VRF: {vrf}");

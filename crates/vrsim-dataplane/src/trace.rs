@@ -237,7 +237,7 @@ pub enum Step {
         /// The flow.
         index: u32,
         /// The packet's source address.
-        src: Ipv4Addr,
+        src: IpAddr,
         /// The flow's reverse-path nexthop.
         nh: NhId,
         /// What that nexthop requires.
@@ -250,11 +250,11 @@ pub enum Step {
         /// The flow.
         index: u32,
         /// The source address after the rewrite.
-        src: Ipv4Addr,
+        src: IpAddr,
         /// The source port after the rewrite.
         sport: u16,
         /// The destination address after the rewrite.
-        dst: Ipv4Addr,
+        dst: IpAddr,
         /// The destination port after the rewrite.
         dport: u16,
     },

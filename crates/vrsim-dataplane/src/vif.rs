@@ -110,6 +110,11 @@ impl VifFlags {
         self.0 & other.0 == other.0
     }
 
+    /// Whether any flag of `other` is set.
+    pub const fn intersects(self, other: VifFlags) -> bool {
+        self.0 & other.0 != 0
+    }
+
     /// Both sets.
     #[must_use]
     pub const fn union(self, other: VifFlags) -> Self {

@@ -453,3 +453,32 @@ fn an_icmp_error_quoting_part_of_a_long_datagram_is_keyed_on_it() {
     };
     assert!(r.flows().find(&key).is_some());
 }
+
+/// An IPv6 pair (VM3 fd00::4 to VM4 fd00::5, TCP 33000 > 22): the 44-byte
+/// keys land at the indices the vRouter's hash of `struct vr_inet6_flow`
+/// gives, and `flow -l` prints them with the wider IPv6 layout.
+#[test]
+fn an_ipv6_flow_pair_in_flow_l() {
+    let mut r = vm_to_vm_intra_vn();
+    let vrf = VrfId::from(2);
+    let key = FlowKey {
+        proto: 6,
+        sport: 33000,
+        dport: 22,
+        nh: nh(23),
+        src: "fd00::4".parse().expect("v6"),
+        dst: "fd00::5".parse().expect("v6"),
+    };
+    let f = r
+        .set_flow(&FlowRequest::forward(key, vrf, nh(23)))
+        .expect("forward flow");
+    assert_eq!(f, r.flows().bucket_of(&key) + (f % 4), "in its bucket");
+    let mut rev = FlowRequest::forward(key.reversed(nh(28)), vrf, nh(28));
+    rev.rflow = Some(f);
+    let b = r.set_flow(&rev).expect("reverse flow");
+    let mut fwd = FlowRequest::forward(key, vrf, nh(23));
+    fwd.index = Some(f);
+    fwd.rflow = Some(b);
+    r.set_flow(&fwd).expect("linked");
+    assert_golden("flows/ipv6-pair-flow-l.txt", &dump::flow_list(&r));
+}

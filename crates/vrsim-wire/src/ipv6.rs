@@ -70,6 +70,32 @@ impl<'a> Ipv6View<'a> {
         })
     }
 
+    /// Check `bytes` as the packet an ICMPv6 error quotes (RFC 4443: as
+    /// much of it as fits): as [`Ipv6View::new_checked`], except that the
+    /// packet may be cut short of its payload length, and the payload then
+    /// covers the bytes that are there.
+    pub fn new_quoted(bytes: &'a [u8]) -> Result<Self> {
+        match Ipv6View::new_checked(bytes) {
+            Err(Error {
+                kind: ErrorKind::LengthExceedsBuffer { available, .. },
+                ..
+            }) => {
+                // The fixed header is whole and of version 6: only the length fell short.
+                let packet = Ipv6Packet::new(bytes).ok_or(Error::truncated(
+                    Layer::Ipv6,
+                    HEADER_LEN,
+                    bytes.len(),
+                ))?;
+                Ok(Ipv6View {
+                    bytes,
+                    packet,
+                    payload_len: available,
+                })
+            }
+            other => other,
+        }
+    }
+
     /// Source address.
     #[inline]
     pub fn src(&self) -> Ipv6Addr {

@@ -2,26 +2,36 @@
 //! `include/vr_hash.h`).
 //!
 //! The key is hashed as the bytes the vRouter keeps in memory: the 20-byte
-//! `struct vr_inet_flow` of a little-endian (x86) host, so that the index a
-//! key gets here is the index the real vRouter gives it.
+//! `struct vr_inet_flow` or the 44-byte `struct vr_inet6_flow` of a
+//! little-endian (x86) host, so that the index a key gets here is the index
+//! the real vRouter gives it.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::ids::NhId;
 
 /// `AF_INET` on Linux, the first byte of an IPv4 flow key.
 pub const AF_INET: u8 = 2;
 
+/// `AF_INET6` on Linux, the first byte of an IPv6 flow key.
+pub const AF_INET6: u8 = 10;
+
 /// The length of an IPv4 flow key (`VR_FLOW_IPV4_HASH_SIZE`).
 pub const IPV4_KEY_LEN: usize = 20;
 
-/// An IPv4 flow key (`struct vr_inet_flow`): protocol, ports, the key
-/// nexthop and the two addresses. The VRF is not part of it.
+/// The length of an IPv6 flow key (`VR_FLOW_IPV6_HASH_SIZE`).
+pub const IPV6_KEY_LEN: usize = 44;
+
+/// A flow key (`struct vr_inet_flow`, `struct vr_inet6_flow`): protocol,
+/// ports, the key nexthop and the two addresses, both of one family. The
+/// VRF is not part of it.
 ///
 /// The ports are the values `flow -l` prints (the key's 16-bit fields read in
-/// network order): TCP, UDP and SCTP ports; the identifier and 0 for ICMP
-/// echo; for other ICMP messages 0 and the type, which the vRouter stores in
-/// host order, so that `flow -l` prints type × 256.
+/// network order): TCP, UDP and SCTP ports; for ICMP echo the identifier and
+/// 0, for ICMPv6 echo the identifier and 129 (`vr_inet6_proto_flow` stores
+/// `ntohs(VR_ICMP6_TYPE_ECHO_REPLY)`); for other ICMP and ICMPv6 messages 0
+/// and the type, which the vRouter stores in host order, so that `flow -l`
+/// prints type × 256.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
     /// The IP protocol.
@@ -34,9 +44,9 @@ pub struct FlowKey {
     /// traffic the one its label or VNID leads to (`vr_inet_flow_nexthop`).
     pub nh: NhId,
     /// The source address.
-    pub src: Ipv4Addr,
-    /// The destination address.
-    pub dst: Ipv4Addr,
+    pub src: IpAddr,
+    /// The destination address (of the source's family).
+    pub dst: IpAddr,
 }
 
 impl core::hash::Hash for FlowKey {
@@ -48,38 +58,86 @@ impl core::hash::Hash for FlowKey {
         state.write_u64(
             ports ^ (u64::from(self.nh.value()) << 56) ^ u64::from(self.nh.value() >> 8),
         );
-        state.write_u64((u64::from(u32::from(self.src)) << 32) | u64::from(u32::from(self.dst)));
+        match (self.src, self.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                state.write_u64((u64::from(u32::from(s)) << 32) | u64::from(u32::from(d)));
+            }
+            (s, d) => {
+                state.write_u128(v6_bits(s));
+                state.write_u128(v6_bits(d));
+            }
+        }
+    }
+}
+
+/// An address as 128 bits (IPv4 mapped into IPv6).
+fn v6_bits(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().to_bits(),
+        IpAddr::V6(v6) => v6.to_bits(),
+    }
+}
+
+/// A flow key's bytes as the vRouter holds them: 20 of an IPv4 key's, 44 of
+/// an IPv6 key's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyBytes {
+    bytes: [u8; IPV6_KEY_LEN],
+    len: usize,
+}
+
+impl core::ops::Deref for KeyBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
 impl FlowKey {
+    /// Whether the key is an IPv6 one.
+    #[inline]
+    pub fn is_ipv6(&self) -> bool {
+        self.src.is_ipv6()
+    }
+
     /// The key as the vRouter holds it in memory: family, protocol, two
     /// unused bytes, the ports in network order, the nexthop id in host
     /// (little-endian) order, the addresses in network order.
-    pub fn to_bytes(&self) -> [u8; IPV4_KEY_LEN] {
-        let mut b = [0u8; IPV4_KEY_LEN];
-        b[0] = AF_INET;
+    pub fn to_bytes(&self) -> KeyBytes {
+        let mut b = [0u8; IPV6_KEY_LEN];
         b[1] = self.proto;
         b[4..6].copy_from_slice(&self.sport.to_be_bytes());
         b[6..8].copy_from_slice(&self.dport.to_be_bytes());
         b[8..12].copy_from_slice(&self.nh.value().to_le_bytes());
-        b[12..16].copy_from_slice(&self.src.octets());
-        b[16..20].copy_from_slice(&self.dst.octets());
-        b
+        let len = match (self.src, self.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                b[0] = AF_INET;
+                b[12..16].copy_from_slice(&s.octets());
+                b[16..20].copy_from_slice(&d.octets());
+                IPV4_KEY_LEN
+            }
+            (s, d) => {
+                b[0] = AF_INET6;
+                b[12..28].copy_from_slice(&v6_bits(s).to_be_bytes());
+                b[28..44].copy_from_slice(&v6_bits(d).to_be_bytes());
+                IPV6_KEY_LEN
+            }
+        };
+        KeyBytes { bytes: b, len }
     }
 
-    /// The key's hash (`vr_hash(key, 20, 0)`), from which its bucket and a
-    /// composite's ECMP member are chosen.
+    /// The key's hash (`vr_hash(key, 20 or 44, 0)`), from which its bucket
+    /// and a composite's ECMP member are chosen.
     #[inline]
     pub fn hash(&self) -> u32 {
         vr_hash(&self.to_bytes(), 0)
     }
 
     /// The key of the other direction of this flow through nexthop `nh`:
-    /// addresses swapped, and ports swapped except for ICMP, whose key
-    /// keeps the echo identifier (or type) where it is.
+    /// addresses swapped, and ports swapped except for ICMP and ICMPv6,
+    /// whose key keeps the echo identifier (or type) where it is.
     pub fn reversed(&self, nh: NhId) -> FlowKey {
-        let (sport, dport) = if self.proto == 1 {
+        let (sport, dport) = if self.proto == 1 || self.proto == 58 {
             (self.sport, self.dport)
         } else {
             (self.dport, self.sport)
@@ -191,11 +249,32 @@ mod tests {
     fn the_key_bytes_follow_struct_vr_inet_flow() {
         let k = key(1, 1136, 0, 23, [1, 1, 1, 4], [1, 1, 1, 5]);
         assert_eq!(
-            k.to_bytes(),
+            *k.to_bytes(),
             [
                 2, 1, 0, 0, 0x04, 0x70, 0, 0, 23, 0, 0, 0, 1, 1, 1, 4, 1, 1, 1, 5
             ]
         );
+    }
+
+    #[test]
+    fn an_ipv6_key_follows_struct_vr_inet6_flow() {
+        let k = FlowKey {
+            proto: 58,
+            sport: 0x1234,
+            dport: 129,
+            nh: NhId::new(0x0102).expect("in range"),
+            src: "fd00::1".parse().expect("v6"),
+            dst: "fd00::2".parse().expect("v6"),
+        };
+        let b = k.to_bytes();
+        assert_eq!(b.len(), IPV6_KEY_LEN);
+        assert_eq!(&b[..12], &[10, 58, 0, 0, 0x12, 0x34, 0, 129, 2, 1, 0, 0]);
+        assert_eq!((b[12], b[13], b[27]), (0xfd, 0, 1));
+        assert_eq!((b[28], b[43]), (0xfd, 2));
+        assert_eq!(k.hash(), vr_hash(&b, 0));
+        assert!(k.is_ipv6());
+        let r = k.reversed(k.nh);
+        assert_eq!((r.sport, r.dport, r.src), (0x1234, 129, k.dst));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::net::Ipv4Addr;
 
 use hashbrown::HashMap;
 
-pub use key::{AF_INET, FlowKey, IPV4_KEY_LEN, vr_hash};
+pub use key::{AF_INET, AF_INET6, FlowKey, IPV4_KEY_LEN, IPV6_KEY_LEN, KeyBytes, vr_hash};
 pub use program::FlowRequest;
 
 use crate::ids::{NhId, VifId, VrfId};

@@ -1,17 +1,20 @@
 //! Flow processing, as `vr_flow_forward` does it: the key
-//! (`vr_inet_flow_lookup`, `vr_inet_proto_flow`, `vr_inet_flow_nexthop`),
+//! (`vr_inet_flow_lookup`, `vr_inet_proto_flow`, `vr_inet_flow_nexthop`;
+//! for IPv6 `vr_inet6_flow_lookup`, `vr_inet6_proto_flow`),
 //! the lookup and the Hold entry a miss creates (`vr_flow_lookup`,
 //! `vr_flow_new_hold_flow`), the queue and the trap to the agent
 //! (`vr_enqueue_flow`, `vr_trap_flow`), and on a decided flow the
 //! reverse-path check against S(nh), the action and the TCP state
 //! (`vr_flow_action`, `vr_flow_action_default`, `vr_flow_tcp_digest`).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use vrsim_wire::icmpv4::Icmpv4View;
+use vrsim_wire::icmpv6;
 use vrsim_wire::ipv4::{Ipv4View, Ipv4ViewMut};
+use vrsim_wire::ipv6::Ipv6View;
 use vrsim_wire::tcp::{TcpView, flags as tcp};
-use vrsim_wire::{IpProtocol, transport_ports};
+use vrsim_wire::{IpProtocol, ip_version, transport_ports};
 
 use super::{Ctx, Disposition, Fmd};
 use crate::drop::DropReason;
@@ -34,27 +37,22 @@ fn icmp_error(kind: u8) -> bool {
 }
 
 impl VRouter {
-    /// The flow stage on the IPv4 packet at offset `at` of `buf`. `nh` is the
-    /// nexthop being output and `forced` whether its flags (rather than the
-    /// ingress vif's Policy) asked for the lookup. `None`: forward on;
-    /// otherwise the packet is held or dropped.
+    /// The flow stage on the IP packet at offset `at` of `buf`, of IP
+    /// `version` (4 or 6). `bypass` says a miss makes no flow (the nexthop
+    /// relaxes policy). `None`: forward on; otherwise the packet is held or
+    /// dropped.
     pub(super) fn flow_stage<T: Tracer>(
         &self,
         fmd: &mut Fmd,
         bypass: bool,
-        at: usize,
+        (at, version): (usize, u8),
         buf: &mut super::PacketBuf,
         cx: &mut Ctx<'_, T>,
     ) -> Option<Disposition> {
         let frame_len = buf.len() - at + vrsim_wire::ethernet::HEADER_LEN;
-        let ip = Ipv4View::new_checked(buf.frame().get(at..).unwrap_or_default()).ok()?;
-        // No flows for broadcast or multicast destinations.
-        if ip.dst().is_broadcast() || ip.dst().is_multicast() {
-            return None;
-        }
-        let key = match self.flow_key(fmd, &ip) {
-            Ok(Some(key)) => key,
-            Ok(None) => return None,
+        let ip = buf.frame().get(at..).unwrap_or_default();
+        let key = match self.packet_flow_key(fmd, ip, version)? {
+            Ok(key) => key,
             Err(reason) => return Some(Disposition::Drop(reason)),
         };
         // A hit is one probe of the table; a miss makes the Hold entry, then
@@ -71,9 +69,7 @@ impl VRouter {
                     });
                     return None;
                 }
-                if let Err(reason) =
-                    self.new_hold_flow(fmd, key, ip.fragment_offset() != 0, cx.flows)
-                {
+                if let Err(reason) = self.new_hold_flow(fmd, key, cx.flows) {
                     return Some(Disposition::Drop(reason));
                 }
                 match cx.flows.find_mut(&key) {
@@ -82,8 +78,38 @@ impl VRouter {
                 }
             }
         };
-        let (src, tcp) = (ip.src(), ip.protocol() == IpProtocol::Tcp);
-        self.flow_hit(fmd, met, (src, tcp), at, buf, cx)
+        self.flow_hit(fmd, met, at, buf, cx)
+    }
+
+    /// The key of `ip` read as an IP packet of `version`
+    /// (`vr_inet_flow_lookup`, `vr_inet6_flow_lookup`): `None` when it gets
+    /// no flow (not a valid header of that version, a broadcast or multicast
+    /// destination, neighbour discovery, fabric traffic still in its
+    /// tunnel), an error when it cannot be keyed.
+    pub(super) fn packet_flow_key(
+        &self,
+        fmd: &Fmd,
+        ip: &[u8],
+        version: u8,
+    ) -> Option<Result<FlowKey, DropReason>> {
+        match Some(version) {
+            Some(4) => {
+                let v = Ipv4View::new_checked(ip).ok()?;
+                // No flows for broadcast or multicast destinations.
+                if v.dst().is_broadcast() || v.dst().is_multicast() {
+                    return None;
+                }
+                self.flow_key(fmd, &v).transpose()
+            }
+            Some(6) => {
+                let v = Ipv6View::new_checked(ip).ok()?;
+                if v.dst().is_multicast() {
+                    return None;
+                }
+                self.flow_key6(fmd, &v).transpose()
+            }
+            _ => None,
+        }
     }
 
     /// The key of the packet `ip` (`vr_inet_proto_flow`): `Ok(None)` for
@@ -126,9 +152,76 @@ impl VRouter {
             sport,
             dport,
             nh: self.flow_key_nh(fmd),
-            src,
-            dst,
+            src: src.into(),
+            dst: dst.into(),
         }))
+    }
+
+    /// The key of the IPv6 packet `ip` (`vr_inet6_proto_flow`): the header
+    /// after a fragment header when the fragment is the first (a later one
+    /// needs the fragment table: `No Fragment Entry`); ICMPv6 echo keyed on
+    /// its identifier and 129, other ICMPv6 on 0 and the type; errors
+    /// (types below 128) on the header they quote; neighbour solicitations
+    /// and advertisements get no flow.
+    pub(super) fn flow_key6(
+        &self,
+        fmd: &Fmd,
+        ip: &Ipv6View<'_>,
+    ) -> Result<Option<FlowKey>, DropReason> {
+        let (mut proto, mut t) = (ip.next_header().value(), ip.payload());
+        if proto == FRAGMENT_HEADER {
+            let frag = t.get(..8).ok_or(DropReason::InvalidPacket)?;
+            if u16::from_be_bytes([frag[2], frag[3]]) >> 3 != 0 {
+                return Err(DropReason::NoFragEntry);
+            }
+            proto = frag[0];
+            t = &t[8..];
+        }
+        let (sport, dport) = match (proto, t.first().copied()) {
+            (58, Some(kind)) if kind < 128 => {
+                return self
+                    .icmp6_error_key(fmd, t.get(8..).unwrap_or_default())
+                    .map(Some);
+            }
+            (58, Some(icmpv6::TYPE_NEIGHBOR_SOLICIT | icmpv6::TYPE_NEIGHBOR_ADVERT)) => {
+                return Ok(None);
+            }
+            (58, Some(kind)) => icmp6_ports(kind, t),
+            (6 | 17 | 132, _) => port_pair(t),
+            _ => (0, 0),
+        };
+        Ok(Some(FlowKey {
+            proto,
+            sport,
+            dport,
+            nh: self.flow_key_nh(fmd),
+            src: ip.src().into(),
+            dst: ip.dst().into(),
+        }))
+    }
+
+    /// An ICMPv6 error's key: the IPv6 header it quotes, keyed as a packet
+    /// of the other direction (`vr_inet6_form_flow` with `forward` false:
+    /// addresses and ports swapped, for every protocol); an error quoting an
+    /// error is dropped (`ICMP errors`).
+    fn icmp6_error_key(&self, fmd: &Fmd, quoted: &[u8]) -> Result<FlowKey, DropReason> {
+        let inner = Ipv6View::new_quoted(quoted).map_err(|_| DropReason::InvalidPacket)?;
+        let t = inner.payload();
+        let proto = inner.next_header().value();
+        let (sport, dport) = match (proto, t.first().copied()) {
+            (58, Some(kind)) if kind < 128 => return Err(DropReason::IcmpError),
+            (58, Some(kind)) => icmp6_ports(kind, t),
+            (6 | 17 | 132, _) => port_pair(t),
+            _ => (0, 0),
+        };
+        Ok(FlowKey {
+            proto,
+            sport: dport,
+            dport: sport,
+            nh: self.flow_key_nh(fmd),
+            src: inner.dst().into(),
+            dst: inner.src().into(),
+        })
     }
 
     /// An ICMP error's key: the header it quotes, reversed; an error quoting
@@ -151,8 +244,8 @@ impl VRouter {
             sport,
             dport,
             nh: self.flow_key_nh(fmd),
-            src: inner.dst(),
-            dst: inner.src(),
+            src: inner.dst().into(),
+            dst: inner.src().into(),
         })
     }
 
@@ -176,19 +269,16 @@ impl VRouter {
             .unwrap_or(NhId::DISCARD)
     }
 
-    /// A miss (`vr_flow_new_hold_flow`): refused for a non-first fragment
-    /// (`Flow Unusable`) or a vif dropping new flows (`New Flow Drops`),
-    /// else a Hold entry, or `Flow Table Full`.
+    /// A miss (`vr_flow_new_hold_flow`): refused on a vif dropping new
+    /// flows (`New Flow Drops`), else a Hold entry, or `Flow Table Full`.
+    /// (A fragment other than the first never gets here: it has no key
+    /// without a fragment table.)
     fn new_hold_flow(
         &self,
         fmd: &Fmd,
         key: FlowKey,
-        fragment: bool,
         flows: &mut FlowTable,
     ) -> Result<u32, DropReason> {
-        if fragment {
-            return Err(DropReason::FlowUnusable);
-        }
         let vif = if fmd.on_fabric() {
             fmd.key_nh
                 .and_then(|id| self.nh(id))
@@ -217,12 +307,12 @@ impl VRouter {
         &self,
         fmd: &mut Fmd,
         met: Met,
-        (src, tcp): (Ipv4Addr, bool),
         at: usize,
         buf: &mut super::PacketBuf,
         cx: &mut Ctx<'_, T>,
     ) -> Option<Disposition> {
         let index = met.index;
+        let (src, tcp) = (met.key.src, met.key.proto == 6);
         cx.trace.step(Step::Flow {
             index: Some(index),
             key: met.key,
@@ -355,7 +445,7 @@ impl VRouter {
         &self,
         fmd: &Fmd,
         index: u32,
-        src: Ipv4Addr,
+        src: IpAddr,
         src_nh: NhId,
         trace: &mut T,
     ) -> Option<Disposition> {
@@ -474,13 +564,61 @@ fn icmp_ports(icmp: &Icmpv4View<'_>) -> (u16, u16) {
 /// TCP, UDP and SCTP ports; 0 and 0 for other protocols or a header cut short.
 fn ports(ip: &Ipv4View<'_>) -> (u16, u16) {
     match ip.protocol().value() {
-        6 | 17 | 132 => transport_ports(ip.payload()).map_or((0, 0), |p| {
-            (
-                u16::from_be_bytes([p[0], p[1]]),
-                u16::from_be_bytes([p[2], p[3]]),
-            )
-        }),
+        6 | 17 | 132 => port_pair(ip.payload()),
         _ => (0, 0),
+    }
+}
+
+/// The two ports a transport header starts with; 0 and 0 when cut short.
+fn port_pair(t: &[u8]) -> (u16, u16) {
+    transport_ports(t).map_or((0, 0), |p| {
+        (
+            u16::from_be_bytes([p[0], p[1]]),
+            u16::from_be_bytes([p[2], p[3]]),
+        )
+    })
+}
+
+/// The ports of an ICMPv6 message's key (`vr_inet6_proto_flow`): an echo's
+/// identifier and 129 (`ntohs(VR_ICMP6_TYPE_ECHO_REPLY)` stored), else 0
+/// and the type in host order (printed × 256).
+fn icmp6_ports(kind: u8, t: &[u8]) -> (u16, u16) {
+    if matches!(kind, icmpv6::TYPE_ECHO_REQUEST | icmpv6::TYPE_ECHO_REPLY) {
+        let ident = t.get(4..6).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+        (ident, u16::from(icmpv6::TYPE_ECHO_REPLY))
+    } else {
+        (0, u16::from(kind) << 8)
+    }
+}
+
+/// IPv6's fragment header (`VR_IP6_PROTO_FRAG`).
+const FRAGMENT_HEADER: u8 = 44;
+
+/// The TCP header of the IP packet `ip` and the data it carries: IPv4 not
+/// a later fragment, IPv6 with TCP right after its fixed header.
+fn tcp_segment(ip: &[u8]) -> Option<(TcpView<'_>, usize)> {
+    match ip_version(ip) {
+        Some(4) => {
+            let v = Ipv4View::new_checked(ip).ok()?;
+            if v.protocol() != IpProtocol::Tcp || v.fragment_offset() != 0 {
+                return None;
+            }
+            let t = TcpView::new_checked(v.payload()).ok()?;
+            let data = v
+                .total_len()
+                .saturating_sub(v.header_len() + t.header_len());
+            Some((t, data))
+        }
+        Some(6) => {
+            let v = Ipv6View::new_checked(ip).ok()?;
+            if v.next_header() != IpProtocol::Tcp {
+                return None;
+            }
+            let t = TcpView::new_checked(v.payload()).ok()?;
+            let data = v.payload().len().saturating_sub(t.header_len());
+            Some((t, data))
+        }
+        _ => None,
     }
 }
 
@@ -491,13 +629,7 @@ fn ports(ip: &Ipv4View<'_>) -> (u16, u16) {
 /// the pair half-closed, then dead. Returns whether the flow is dead, to
 /// be evicted after this packet.
 fn tcp_digest(flows: &mut FlowTable, index: u32, ip: &[u8], uncond: bool) -> bool {
-    let Ok(v) = Ipv4View::new_checked(ip) else {
-        return false;
-    };
-    if v.protocol() != IpProtocol::Tcp || v.fragment_offset() != 0 {
-        return false;
-    }
-    let Ok(t) = TcpView::new_checked(v.payload()) else {
+    let Some((t, data)) = tcp_segment(ip) else {
         return false;
     };
     let (f, seq, ack) = (t.flags(), t.seq(), t.ack());
@@ -532,9 +664,6 @@ fn tcp_digest(flows: &mut FlowTable, index: u32, ip: &[u8], uncond: bool) -> boo
             or_tcp(flows, Some(index), TcpFlags::ESTABLISHED_R);
         }
     } else if f & tcp::FIN != 0 {
-        let data = v
-            .total_len()
-            .saturating_sub(v.header_len() + t.header_len());
         if let Some(e) = flows.get_mut(index) {
             e.tcp_seq = seq.wrapping_add(data as u32);
             e.tcp = e.tcp | TcpFlags::FIN;
@@ -601,5 +730,101 @@ fn tcp_rst(
 fn or_tcp(flows: &mut FlowTable, index: Option<u32>, bits: TcpFlags) {
     if let Some(e) = index.and_then(|i| flows.get_mut(i)) {
         e.tcp = e.tcp | bits;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+    use std::net::Ipv6Addr;
+    use vrsim_wire::ipv6::{HEADER_LEN as IP6_LEN, Ipv6Repr};
+
+    const A: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 3);
+    const B: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 9);
+
+    /// An IPv6 packet from `src` to `dst` whose payload is `body` after
+    /// next header `next`.
+    fn ip6(src: Ipv6Addr, dst: Ipv6Addr, next: u8, body: &[u8]) -> Vec<u8> {
+        let mut p = vec![0u8; IP6_LEN + body.len()];
+        Ipv6Repr::new(src, dst, IpProtocol::from(next), body.len())
+            .emit(&mut p)
+            .expect("header");
+        p[IP6_LEN..].copy_from_slice(body);
+        p
+    }
+
+    fn key6(r: &VRouter, packet: &[u8]) -> Option<Result<FlowKey, DropReason>> {
+        let fmd = Fmd {
+            ingress: TAP,
+            ingress_kind: crate::vif::VifType::Virtual,
+            outer_src: None,
+            label: None,
+            key_nh: None,
+            vrf: VRF,
+            flow_done: false,
+            flow_index: None,
+            ttl: None,
+            hops: 0,
+            nat_dst: None,
+        };
+        r.packet_flow_key(&fmd, packet, 6)
+    }
+
+    #[test]
+    fn icmpv6_keys_follow_vr_inet6_proto_flow() {
+        let r = node();
+        // Echo: the identifier and 129, in both directions.
+        let echo = ip6(A, B, 58, &[128, 0, 0, 0, 0x12, 0x34, 0, 1]);
+        let k = key6(&r, &echo).expect("keyed").expect("a key");
+        assert_eq!((k.proto, k.sport, k.dport), (58, 0x1234, 129));
+        let reply = ip6(B, A, 58, &[129, 0, 0, 0, 0x12, 0x34, 0, 1]);
+        let rk = key6(&r, &reply).expect("keyed").expect("a key");
+        assert_eq!(rk, k.reversed(k.nh));
+        // Other messages: 0 and the type in host order.
+        let mld = ip6(A, B, 58, &[130, 0, 0, 0, 0, 0, 0, 0]);
+        let k = key6(&r, &mld).expect("keyed").expect("a key");
+        assert_eq!((k.sport, k.dport), (0, 130 << 8));
+        // Neighbour solicitations and multicast destinations get no flow.
+        let ns = ip6(A, B, 58, &[135, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(key6(&r, &ns).is_none());
+        let mcast = ip6(
+            A,
+            "ff02::1".parse().expect("v6"),
+            17,
+            &[0, 1, 0, 2, 0, 8, 0, 0],
+        );
+        assert!(key6(&r, &mcast).is_none());
+    }
+
+    #[test]
+    fn an_icmpv6_error_is_keyed_on_what_it_quotes_reversed() {
+        let r = node();
+        let quoted = ip6(A, B, 17, &[0x13, 0x88, 0, 53, 0, 8, 0, 0]);
+        let mut body = vec![1, 4, 0, 0, 0, 0, 0, 0];
+        body.extend_from_slice(&quoted[..IP6_LEN + 4]);
+        let err = ip6(B, A, 58, &body);
+        let k = key6(&r, &err).expect("keyed").expect("a key");
+        assert_eq!(
+            (k.proto, k.src, k.sport, k.dst, k.dport),
+            (17, IpAddr::V6(B), 53, IpAddr::V6(A), 5000)
+        );
+        // An error quoting an error is an ICMP Error drop.
+        let mut inner_err = vec![3, 0, 0, 0, 0, 0, 0, 0];
+        inner_err.extend_from_slice(&ip6(A, B, 58, &[1, 0, 0, 0, 0, 0, 0, 0]));
+        let err = ip6(B, A, 58, &inner_err);
+        assert_eq!(key6(&r, &err), Some(Err(DropReason::IcmpError)));
+    }
+
+    #[test]
+    fn ipv6_fragments_key_the_first_and_need_the_table_for_the_rest() {
+        let r = node();
+        let first = ip6(A, B, 44, &[17, 0, 0, 1, 0, 0, 0, 7, 0x13, 0x88, 0, 53]);
+        let k = key6(&r, &first).expect("keyed").expect("a key");
+        assert_eq!((k.proto, k.sport, k.dport), (17, 5000, 53));
+        let later = ip6(A, B, 44, &[17, 0, 0, 0x11, 0, 0, 0, 7, 1, 2, 3, 4]);
+        assert_eq!(key6(&r, &later), Some(Err(DropReason::NoFragEntry)));
+        let cut = ip6(A, B, 44, &[17, 0, 0]);
+        assert_eq!(key6(&r, &cut), Some(Err(DropReason::InvalidPacket)));
     }
 }

@@ -5,6 +5,7 @@
 
 use vrsim_wire::ethernet::{EthernetView, EthernetViewMut, HEADER_LEN as ETH_LEN};
 use vrsim_wire::ipv4::Ipv4View;
+use vrsim_wire::ipv6::Ipv6View;
 use vrsim_wire::{EtherType, ip_version};
 
 use super::lookup::forward_ttl;
@@ -19,9 +20,28 @@ use crate::vif::VifType;
 use crate::vrouter::VRouter;
 
 impl VRouter {
-    /// `vr_forward`: look the destination up in the VRF, decrement the TTL
-    /// unless `keep_ttl`, then `nh_output`. `buf` starts at the IP header.
+    /// `vr_forward` on an IP packet without an Ethernet header to type it
+    /// (from a label, or a VRF translation): IPv4 to
+    /// [`forward4`](Self::forward4), IPv6 to [`forward6`](Self::forward6)
+    /// by the version; anything else is an `Invalid Protocol` drop.
     pub(super) fn forward<T: Tracer>(
+        &self,
+        fmd: Fmd,
+        keep_ttl: bool,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Disposition {
+        match ip_version(buf.frame()) {
+            Some(4) => self.forward4(fmd, keep_ttl, buf, cx),
+            Some(6) => self.forward6(fmd, buf, cx),
+            _ => Disposition::Drop(DropReason::InvalidProtocol),
+        }
+    }
+
+    /// `vr_forward` for IPv4: look the destination up in the VRF, decrement
+    /// the TTL unless `keep_ttl`, then `nh_output`. `buf` starts at the IP
+    /// header.
+    pub(super) fn forward4<T: Tracer>(
         &self,
         mut fmd: Fmd,
         keep_ttl: bool,
@@ -110,17 +130,7 @@ impl VRouter {
         match &c.kind {
             NhKind::Discard => Disposition::Drop(DropReason::Discard),
             NhKind::Receive { oif } => Disposition::ToHost { vif: *oif },
-            NhKind::L2Receive => {
-                if !l3 {
-                    let is_ip = EthernetView::new_checked(buf.frame())
-                        .is_ok_and(|e| e.ethertype() == EtherType::Ipv4);
-                    if !is_ip {
-                        return self.to_host();
-                    }
-                    buf.pull(ETH_LEN);
-                }
-                self.forward(fmd, false, buf, cx)
-            }
+            NhKind::L2Receive => self.l2_receive(fmd, l3, buf, cx),
             NhKind::VrfTranslate { vrf } => {
                 fmd.vrf = *vrf;
                 cx.trace.step(Step::VrfTranslate { nh: id, vrf: *vrf });
@@ -158,7 +168,36 @@ impl VRouter {
         }
     }
 
-    /// Flow processing for IPv4, routed or bridged (`vr_flow_forward`), once
+    /// `nh_l2_rcv`: a frame to the vRouter's MAC goes to `vr_l3_input` as
+    /// its EtherType types it (IPv6 after `vr_neighbor_input`); anything
+    /// else goes to the host.
+    fn l2_receive<T: Tracer>(
+        &self,
+        fmd: Fmd,
+        l3: bool,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Disposition {
+        if l3 {
+            return self.forward(fmd, false, buf, cx);
+        }
+        match EthernetView::new_checked(buf.frame()).map(|e| e.ethertype()) {
+            Ok(EtherType::Ipv4) => {
+                buf.pull(ETH_LEN);
+                self.forward4(fmd, false, buf, cx)
+            }
+            Ok(EtherType::Ipv6) => {
+                if let Some(d) = self.vm_neighbor_input(fmd, buf, cx) {
+                    return d;
+                }
+                buf.pull(ETH_LEN);
+                self.forward6(fmd, buf, cx)
+            }
+            _ => self.to_host(),
+        }
+    }
+
+    /// Flow processing for IP, routed or bridged (`vr_flow_forward`), once
     /// per packet: `Some` when the packet is held or dropped there.
     #[inline(always)]
     fn flow_gate<T: Tracer>(
@@ -174,18 +213,18 @@ impl VRouter {
         }
         let forced = self.flow_wanted(fmd, c)?;
         fmd.flow_done = true;
-        let at = ipv4_offset(l3, buf.frame())?;
+        let (at, version) = ip_offset(l3, buf.frame())?;
         // A packet that came by label skips routing: show the route its flow takes.
         if T::ENABLED
             && fmd.on_fabric()
-            && let Ok(v) = Ipv4View::new_checked(buf.frame().get(at..).unwrap_or_default())
+            && let Some(dst) = ip_dst(buf.frame().get(at..).unwrap_or_default(), version)
         {
-            self.inet_lookup(fmd.vrf, v.dst(), cx.trace);
+            self.ip_lookup(fmd.vrf, dst, cx.trace);
         }
         let bypass = forced
             && (c.flags.contains(NhFlags::RELAXED_POLICY)
                 || c.flags.contains(NhFlags::FLOW_LOOKUP));
-        if let Some(d) = self.flow_stage(fmd, bypass, at, buf, cx) {
+        if let Some(d) = self.flow_stage(fmd, bypass, (at, version), buf, cx) {
             return Some(d);
         }
         // After a NAT flow with VRF translation, a nexthop of another VRF is
@@ -197,7 +236,7 @@ impl VRouter {
         if c.vrf == fmd.vrf || !l3 {
             return None;
         }
-        let (nh, label) = self.inet_lookup(fmd.vrf, dst, cx.trace);
+        let (nh, label) = self.ip_lookup(fmd.vrf, dst, cx.trace);
         if nh == c.id {
             return None;
         }
@@ -245,15 +284,29 @@ impl VRouter {
     }
 }
 
-/// Where the IPv4 header of `frame` starts (`l3`: at 0; else after an
-/// Ethernet header carrying IPv4); `None` for anything else.
-fn ipv4_offset(l3: bool, frame: &[u8]) -> Option<usize> {
+/// Where the IP header of `frame` starts and the IP version it is handled
+/// as (`l3`: at 0, by its version; else after an Ethernet header, by the
+/// EtherType, as `vr_pkt_type` types a frame); `None` for anything else.
+fn ip_offset(l3: bool, frame: &[u8]) -> Option<(usize, u8)> {
     if l3 {
-        return (ip_version(frame) == Some(4)).then_some(0);
+        return ip_version(frame)
+            .filter(|v| matches!(v, 4 | 6))
+            .map(|v| (0, v));
     }
-    EthernetView::new_checked(frame)
-        .is_ok_and(|e| e.ethertype() == EtherType::Ipv4)
-        .then_some(ETH_LEN)
+    match EthernetView::new_checked(frame).ok()?.ethertype() {
+        EtherType::Ipv4 => Some((ETH_LEN, 4)),
+        EtherType::Ipv6 => Some((ETH_LEN, 6)),
+        _ => None,
+    }
+}
+
+/// The destination address of `ip`, read as an IP packet of `version`.
+fn ip_dst(ip: &[u8], version: u8) -> Option<std::net::IpAddr> {
+    match Some(version) {
+        Some(4) => Ipv4View::new_checked(ip).ok().map(|v| v.dst().into()),
+        Some(6) => Ipv6View::new_checked(ip).ok().map(|v| v.dst().into()),
+        _ => None,
+    }
 }
 
 impl VRouter {
@@ -284,9 +337,9 @@ impl VRouter {
                 }
             },
             None => {
-                let key = ipv4_offset(l3, frame)
-                    .and_then(|at| Ipv4View::new_checked(frame.get(at..)?).ok())
-                    .and_then(|ip| self.flow_key(fmd, &ip).ok().flatten());
+                let key = ip_offset(l3, frame)
+                    .and_then(|(at, v)| self.packet_flow_key(fmd, frame.get(at..)?, v))
+                    .and_then(Result::ok);
                 match key {
                     Some(k) => k.hash() % n,
                     None => vr_hash(frame.get(..ETH_LEN).unwrap_or(frame), 0) % n,

@@ -8,7 +8,8 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_wire::MplsLabel;
 use vrsim_wire::ethernet::HEADER_LEN as ETH_LEN;
 use vrsim_wire::ipv4::{Ipv4View, Ipv4ViewMut};
-use vrsim_wire::{IpProtocol, transport_ports};
+use vrsim_wire::ipv6::Ipv6View;
+use vrsim_wire::{IpProtocol, ip_version, transport_ports};
 
 use crate::ids::{NhId, VrfId};
 use crate::route::Route;
@@ -75,6 +76,21 @@ impl VRouter {
             route.map(|(p, r)| (IpNet::V4(p), r)),
         );
         route
+    }
+
+    /// [`inet_lookup`](Self::inet_lookup) for an address of either family.
+    pub(super) fn ip_lookup<T: Tracer>(
+        &self,
+        vrf: VrfId,
+        dst: IpAddr,
+        trace: &mut T,
+    ) -> (NhId, Option<MplsLabel>) {
+        match dst {
+            IpAddr::V4(d) => self.inet_lookup(vrf, d, trace),
+            IpAddr::V6(d) => self
+                .inet6_route(vrf, d, trace)
+                .map_or((NhId::DISCARD, None), |(_, r)| (r.nh, r.label)),
+        }
     }
 
     /// The inet6 route for `dst` in `vrf` and its prefix, recorded as an
@@ -149,31 +165,52 @@ pub(super) fn forward_ttl<T: Tracer>(ip: &mut [u8], ttl: u8, trace: &mut T) -> O
     Some(to)
 }
 
-/// A flow hash of the IPv4 5-tuple (FNV-1a over source, destination,
-/// protocol and ports), stable per flow; 0 for anything but IPv4. `l3` says
-/// whether `frame` starts at the IP header or at an Ethernet header.
+/// A flow hash of the IP 5-tuple (FNV-1a over source, destination,
+/// protocol and ports), stable per flow; 0 for anything but IPv4 and IPv6.
+/// `l3` says whether `frame` starts at the IP header or at an Ethernet
+/// header.
 pub(super) fn flow_hash(frame: &[u8], l3: bool) -> u32 {
     let ip = if l3 {
         frame
     } else {
         frame.get(ETH_LEN..).unwrap_or(&[])
     };
-    let Ok(v) = Ipv4View::new_checked(ip) else {
-        return 0;
+    let mut key = [0u8; 37];
+    let len = match ip_version(ip) {
+        Some(4) => {
+            let Ok(v) = Ipv4View::new_checked(ip) else {
+                return 0;
+            };
+            key[..4].copy_from_slice(&v.src().octets());
+            key[4..8].copy_from_slice(&v.dst().octets());
+            let ports = (!v.is_fragment()).then(|| v.payload());
+            tuple_tail(&mut key[8..], v.protocol(), ports) + 8
+        }
+        Some(6) => {
+            let Ok(v) = Ipv6View::new_checked(ip) else {
+                return 0;
+            };
+            key[..16].copy_from_slice(&v.src().octets());
+            key[16..32].copy_from_slice(&v.dst().octets());
+            tuple_tail(&mut key[32..], v.next_header(), Some(v.payload())) + 32
+        }
+        _ => return 0,
     };
-    let mut key = [0u8; 13];
-    key[..4].copy_from_slice(&v.src().octets());
-    key[4..8].copy_from_slice(&v.dst().octets());
-    key[8] = v.protocol().value();
-    if matches!(v.protocol(), IpProtocol::Tcp | IpProtocol::Udp)
-        && !v.is_fragment()
-        && let Some(ports) = transport_ports(v.payload())
-    {
-        key[9..13].copy_from_slice(&ports);
-    }
-    key.iter().fold(0x811c_9dc5u32, |h, b| {
+    key[..len].iter().fold(0x811c_9dc5u32, |h, b| {
         (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
     })
+}
+
+/// The protocol and, for TCP and UDP with a `transport` header, its ports,
+/// written at the start of `out`: 5 bytes.
+fn tuple_tail(out: &mut [u8], proto: IpProtocol, transport: Option<&[u8]>) -> usize {
+    out[0] = proto.value();
+    if matches!(proto, IpProtocol::Tcp | IpProtocol::Udp)
+        && let Some(ports) = transport.and_then(transport_ports)
+    {
+        out[1..5].copy_from_slice(&ports);
+    }
+    5
 }
 
 #[cfg(test)]

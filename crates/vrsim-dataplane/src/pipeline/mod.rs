@@ -98,13 +98,14 @@ pub(crate) struct Fmd {
     /// The flow the packet matched (`fmd_flow_index`).
     pub(crate) flow_index: Option<u32>,
     /// The packet's TTL as the vRouter tracks it (`vp_ttl`): the IPv4 TTL
-    /// after `vr_forward`'s decrement, or the MPLS TTL less one.
+    /// after `vr_forward`'s decrement, the IPv6 hop limit as it came, or the
+    /// MPLS TTL less one.
     pub(crate) ttl: Option<u8>,
     /// Nexthops followed so far, bounded against loops.
     pub(crate) hops: u8,
     /// The destination a NAT flow with VRF translation rewrote the packet
     /// to, to be looked up in the destination VRF.
-    pub(crate) nat_dst: Option<Ipv4Addr>,
+    pub(crate) nat_dst: Option<std::net::IpAddr>,
 }
 
 impl Fmd {

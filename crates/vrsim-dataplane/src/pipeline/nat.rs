@@ -1,9 +1,13 @@
-//! A NAT flow's rewrite (`vr_inet_flow_nat`): the new addresses and ports
-//! are the reverse flow's key read backwards, and the checksums are patched
-//! incrementally (`vr_incremental_diff`, `vr_ip_update_csum`), as the
-//! vRouter does.
+//! A NAT flow's rewrite (`vr_inet_flow_nat`, `vr_inet6_flow_nat`): the new
+//! addresses and ports are the reverse flow's key read backwards, and the
+//! checksums are patched incrementally (`vr_incremental_diff`,
+//! `vr_ip_update_csum`, `vr_ip6_update_csum`), as the vRouter does.
 
+use std::net::IpAddr;
+
+use vrsim_wire::ip_version;
 use vrsim_wire::ipv4::Ipv4View;
+use vrsim_wire::ipv6::{HEADER_LEN as IP6_LEN, Ipv6View};
 
 use crate::flow::{FlowFlags, FlowKey};
 
@@ -48,10 +52,52 @@ impl Diff {
 /// The addresses and ports a NAT flow gave the packet, for the trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Rewritten {
-    pub src: std::net::Ipv4Addr,
-    pub dst: std::net::Ipv4Addr,
+    pub src: IpAddr,
+    pub dst: IpAddr,
     pub sport: u16,
     pub dport: u16,
+}
+
+/// Rewrite the IP packet `ip` (from its header on) for the NAT flow `fwd`
+/// with `flags`, whose reverse flow has key `rev`: [`rewrite4`] or
+/// [`rewrite6`] by the packet's version; anything else is left alone.
+pub(super) fn rewrite(ip: &mut [u8], flags: FlowFlags, fwd: &FlowKey, rev: &FlowKey) -> Rewritten {
+    let unchanged = Rewritten {
+        src: fwd.src,
+        dst: fwd.dst,
+        sport: fwd.sport,
+        dport: fwd.dport,
+    };
+    match (ip_version(ip), rev.src, rev.dst) {
+        (Some(4), IpAddr::V4(_), IpAddr::V4(_)) => {
+            rewrite4(ip, flags, fwd, rev).unwrap_or(unchanged)
+        }
+        (Some(6), IpAddr::V6(_), IpAddr::V6(_)) => {
+            rewrite6(ip, flags, fwd, rev).unwrap_or(unchanged)
+        }
+        _ => unchanged,
+    }
+}
+
+/// The 4 or 16 bytes of `a`.
+fn octets(a: IpAddr) -> ([u8; 16], usize) {
+    let mut b = [0u8; 16];
+    match a {
+        IpAddr::V4(v4) => {
+            b[..4].copy_from_slice(&v4.octets());
+            (b, 4)
+        }
+        IpAddr::V6(v6) => (v6.octets(), 16),
+    }
+}
+
+/// Write address `a` at `at` of `buf`, adding the change to `diff`.
+fn set_addr(buf: &mut [u8], at: usize, a: IpAddr, diff: &mut Diff) {
+    let (new, len) = octets(a);
+    if let Some(old) = buf.get_mut(at..at + len) {
+        diff.bytes(old, &new[..len]);
+        old.copy_from_slice(&new[..len]);
+    }
 }
 
 /// Rewrite the IPv4 packet `ip` (from its header on) for the NAT flow
@@ -67,19 +113,12 @@ pub(super) struct Rewritten {
 ///
 /// The IP checksum is patched for the address changes, a TCP or UDP checksum
 /// for addresses and ports; a UDP checksum of 0 stays 0.
-pub(super) fn rewrite(ip: &mut [u8], flags: FlowFlags, fwd: &FlowKey, rev: &FlowKey) -> Rewritten {
-    let Ok(view) = Ipv4View::new_checked(ip) else {
-        return Rewritten {
-            src: fwd.src,
-            dst: fwd.dst,
-            sport: fwd.sport,
-            dport: fwd.dport,
-        };
-    };
+fn rewrite4(ip: &mut [u8], flags: FlowFlags, fwd: &FlowKey, rev: &FlowKey) -> Option<Rewritten> {
+    let view = Ipv4View::new_checked(ip).ok()?;
     let (hl, proto, src, first) = (
         view.header_len(),
         view.protocol().value(),
-        view.src(),
+        IpAddr::V4(view.src()),
         view.fragment_offset() == 0,
     );
     if proto == 1 && first {
@@ -87,49 +126,117 @@ pub(super) fn rewrite(ip: &mut [u8], flags: FlowFlags, fwd: &FlowKey, rev: &Flow
     }
     let mut ip_diff = Diff::default();
     if flags.contains(FlowFlags::SNAT) && src == fwd.src {
-        let new = rev.dst.octets();
-        ip_diff.bytes(&ip[SRC..SRC + 4], &new);
-        ip[SRC..SRC + 4].copy_from_slice(&new);
+        set_addr(ip, SRC, rev.dst, &mut ip_diff);
     }
     if flags.contains(FlowFlags::DNAT) {
-        let new = rev.src.octets();
-        ip_diff.bytes(&ip[DST..DST + 4], &new);
-        ip[DST..DST + 4].copy_from_slice(&new);
+        set_addr(ip, DST, rev.src, &mut ip_diff);
     }
     let mut l4_diff = ip_diff;
-    if first && ip.len() >= hl + 4 {
-        if flags.contains(FlowFlags::SPAT) {
-            let new = rev.dport.to_be_bytes();
-            l4_diff.bytes(&ip[hl..hl + 2], &new);
-            ip[hl..hl + 2].copy_from_slice(&new);
-        }
-        if flags.contains(FlowFlags::DPAT) {
-            let new = rev.sport.to_be_bytes();
-            l4_diff.bytes(&ip[hl + 2..hl + 4], &new);
-            ip[hl + 2..hl + 4].copy_from_slice(&new);
-        }
+    if first {
+        rewrite_ports(ip, hl, flags, rev, &mut l4_diff);
     }
     if ip_diff.0 != 0 {
         ip_diff.apply(ip, CSUM);
     }
     if first {
-        let csum_at = match proto {
-            6 => Some(hl + 16),
-            17 => Some(hl + 6).filter(|at| ip.get(*at..*at + 2).is_some_and(|c| c != [0, 0])),
-            _ => None,
-        };
-        if let Some(at) = csum_at {
-            l4_diff.apply(ip, at);
+        transport_checksum(ip, hl, proto, l4_diff);
+    }
+    let v = Ipv4View::new_checked(ip).ok()?;
+    let (src, dst) = (IpAddr::V4(v.src()), IpAddr::V4(v.dst()));
+    Some(rewritten(ip, hl, proto, first, src, dst))
+}
+
+/// Rewrite the IPv6 packet `ip` for the NAT flow `fwd` with `flags`, whose
+/// reverse flow has key `rev` (`vr_inet6_flow_nat`): the addresses as for
+/// IPv4 (SNAT only when the source is the flow's own); the ports when no
+/// extension header comes first (`vr_ip6_transport_header_valid`); the TCP
+/// or UDP checksum patched for both (a UDP checksum of 0 stays 0). An error
+/// whose ICMPv6 type is 3 or 11 has its quoted header rewritten the other
+/// way round, as the vRouter's `vr_icmp_error` test (written for ICMPv4's
+/// types) picks them; no ICMPv6 checksum is patched, as in the vRouter.
+fn rewrite6(ip: &mut [u8], flags: FlowFlags, fwd: &FlowKey, rev: &FlowKey) -> Option<Rewritten> {
+    const SRC6: usize = 8;
+    const DST6: usize = 24;
+    let view = Ipv6View::new_checked(ip).ok()?;
+    let (proto, src) = (view.next_header().value(), IpAddr::V6(view.src()));
+    // A fragment header or any other extension first: no transport header.
+    let transport = matches!(proto, 6 | 17 | 58 | 132);
+    if proto == 58 && matches!(ip.get(IP6_LEN), Some(3 | 11)) {
+        let quoted = IP6_LEN + 8;
+        if flags.contains(FlowFlags::SNAT) {
+            set_addr(ip, quoted + DST6, rev.dst, &mut Diff::default());
+        }
+        if flags.contains(FlowFlags::DNAT) {
+            set_addr(ip, quoted + SRC6, rev.src, &mut Diff::default());
+        }
+        let at = quoted + IP6_LEN;
+        if let Some(p) = ip.get_mut(at..at + 4) {
+            if flags.contains(FlowFlags::SPAT) {
+                p[2..4].copy_from_slice(&rev.dport.to_be_bytes());
+            }
+            if flags.contains(FlowFlags::DPAT) {
+                p[0..2].copy_from_slice(&rev.sport.to_be_bytes());
+            }
         }
     }
-    let ports = ip
-        .get(hl..hl + 4)
-        .filter(|_| first && matches!(proto, 6 | 17 | 132));
+    let mut diff = Diff::default();
+    if flags.contains(FlowFlags::SNAT) && src == fwd.src {
+        set_addr(ip, SRC6, rev.dst, &mut diff);
+    }
+    if flags.contains(FlowFlags::DNAT) {
+        set_addr(ip, DST6, rev.src, &mut diff);
+    }
+    if transport {
+        rewrite_ports(ip, IP6_LEN, flags, rev, &mut diff);
+        transport_checksum(ip, IP6_LEN, proto, diff);
+    }
+    let v = Ipv6View::new_checked(ip).ok()?;
+    let (src, dst) = (IpAddr::V6(v.src()), IpAddr::V6(v.dst()));
+    Some(rewritten(ip, IP6_LEN, proto, transport, src, dst))
+}
+
+/// SPAT / DPAT on the transport header at `at`, its change added to `diff`.
+fn rewrite_ports(ip: &mut [u8], at: usize, flags: FlowFlags, rev: &FlowKey, diff: &mut Diff) {
+    let Some(p) = ip.get_mut(at..at + 4) else {
+        return;
+    };
+    if flags.contains(FlowFlags::SPAT) {
+        let new = rev.dport.to_be_bytes();
+        diff.bytes(&p[0..2], &new);
+        p[0..2].copy_from_slice(&new);
+    }
+    if flags.contains(FlowFlags::DPAT) {
+        let new = rev.sport.to_be_bytes();
+        diff.bytes(&p[2..4], &new);
+        p[2..4].copy_from_slice(&new);
+    }
+}
+
+/// Patch the TCP or UDP checksum of the transport header at `at` by
+/// `diff`; a UDP checksum of 0 (none) stays 0.
+fn transport_checksum(ip: &mut [u8], at: usize, proto: u8, diff: Diff) {
+    let csum_at = match proto {
+        6 => Some(at + 16),
+        17 => Some(at + 6).filter(|c| ip.get(*c..*c + 2).is_some_and(|c| c != [0, 0])),
+        _ => None,
+    };
+    if let Some(c) = csum_at
+        && diff.0 != 0
+    {
+        diff.apply(ip, c);
+    }
+}
+
+/// What the packet carries after the rewrite, for the trace.
+fn rewritten(ip: &[u8], at: usize, proto: u8, ports: bool, src: IpAddr, dst: IpAddr) -> Rewritten {
+    let p = ip
+        .get(at..at + 4)
+        .filter(|_| ports && matches!(proto, 6 | 17 | 132));
     Rewritten {
-        src: std::net::Ipv4Addr::from([ip[SRC], ip[SRC + 1], ip[SRC + 2], ip[SRC + 3]]),
-        dst: std::net::Ipv4Addr::from([ip[DST], ip[DST + 1], ip[DST + 2], ip[DST + 3]]),
-        sport: ports.map_or(0, |p| u16::from_be_bytes([p[0], p[1]])),
-        dport: ports.map_or(0, |p| u16::from_be_bytes([p[2], p[3]])),
+        src,
+        dst,
+        sport: p.map_or(0, |p| u16::from_be_bytes([p[0], p[1]])),
+        dport: p.map_or(0, |p| u16::from_be_bytes([p[2], p[3]])),
     }
 }
 
@@ -151,11 +258,11 @@ fn quoted_header(ip: &mut [u8], hl: usize, flags: FlowFlags, rev: &FlowKey) {
     let ihl = view.header_len();
     let mut changed = false;
     if flags.contains(FlowFlags::SNAT) {
-        inner[DST..DST + 4].copy_from_slice(&rev.dst.octets());
+        set_addr(inner, DST, rev.dst, &mut Diff::default());
         changed = true;
     }
     if flags.contains(FlowFlags::DNAT) {
-        inner[SRC..SRC + 4].copy_from_slice(&rev.src.octets());
+        set_addr(inner, SRC, rev.src, &mut Diff::default());
         changed = true;
     }
     if changed && let Ok(v) = Ipv4View::new_quoted(inner) {
@@ -188,8 +295,8 @@ mod tests {
             sport,
             dport,
             nh: NhId::new(1).unwrap(),
-            src: Ipv4Addr::from(src),
-            dst: Ipv4Addr::from(dst),
+            src: Ipv4Addr::from(src).into(),
+            dst: Ipv4Addr::from(dst).into(),
         }
     }
 
@@ -220,8 +327,8 @@ mod tests {
         assert_eq!(
             (out.src, out.dst, out.sport, out.dport),
             (
-                Ipv4Addr::new(10, 1, 1, 5),
-                Ipv4Addr::new(10, 2, 2, 7),
+                Ipv4Addr::new(10, 1, 1, 5).into(),
+                Ipv4Addr::new(10, 2, 2, 7).into(),
                 40000,
                 8080
             )
@@ -243,7 +350,10 @@ mod tests {
         let fwd = key(6, [10, 1, 1, 5], 33000, [198, 51, 100, 1], 443);
         let rev = key(6, [198, 51, 100, 1], 443, [203, 0, 113, 9], 61000);
         let out = rewrite(&mut ip, FlowFlags::SNAT | FlowFlags::SPAT, &fwd, &rev);
-        assert_eq!((out.src, out.sport), (Ipv4Addr::new(203, 0, 113, 9), 61000));
+        assert_eq!(
+            (out.src, out.sport),
+            (Ipv4Addr::new(203, 0, 113, 9).into(), 61000)
+        );
         let v = Ipv4View::new_checked(&ip).unwrap();
         assert!(v.verify_checksum());
         let tcp = TcpView::new_checked(v.payload()).unwrap();
@@ -256,7 +366,7 @@ mod tests {
         let fwd = key(17, [10, 1, 1, 5], 1, [192, 0, 2, 10], 2);
         let rev = key(17, [192, 0, 2, 10], 2, [203, 0, 113, 1], 1);
         let out = rewrite(&mut ip, FlowFlags::SNAT, &fwd, &rev);
-        assert_eq!(out.src, Ipv4Addr::new(10, 9, 9, 9));
+        assert_eq!(out.src, IpAddr::from(Ipv4Addr::new(10, 9, 9, 9)));
     }
 
     #[test]
@@ -267,5 +377,56 @@ mod tests {
             rewrite(&mut ip, FlowFlags::DNAT, &fwd, &fwd);
             assert_eq!(ip, before);
         }
+    }
+
+    fn key6(proto: u8, src: &str, sport: u16, dst: &str, dport: u16) -> FlowKey {
+        FlowKey {
+            proto,
+            sport,
+            dport,
+            nh: NhId::new(1).unwrap(),
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn ipv6_dnat_and_dpat_patch_the_udp_checksum() {
+        let (a, b) = ("fd00::5", "2001:db8::10");
+        let mut ip = ip_packet(
+            Frame::new()
+                .ipv6(
+                    a.parse::<std::net::Ipv6Addr>().unwrap(),
+                    b.parse::<std::net::Ipv6Addr>().unwrap(),
+                )
+                .udp(40000, 80)
+                .payload(b"hello"),
+        );
+        let fwd = key6(17, a, 40000, b, 80);
+        let rev = key6(17, "fd00::77", 8080, a, 40000);
+        let out = rewrite(&mut ip, FlowFlags::DNAT | FlowFlags::DPAT, &fwd, &rev);
+        assert_eq!(
+            (out.dst, out.dport),
+            ("fd00::77".parse::<IpAddr>().unwrap(), 8080)
+        );
+        let v = Ipv6View::new_checked(&ip).unwrap();
+        let pair = IpPair::V6 {
+            src: v.src(),
+            dst: v.dst(),
+        };
+        let udp = UdpView::new_checked(v.payload()).unwrap();
+        assert_eq!(udp.checksum(), udp.compute_checksum(&pair));
+        // SNAT of a packet whose source is not the flow's leaves it.
+        let mut other = ip_packet(
+            Frame::new()
+                .ipv6(
+                    "fd00::9".parse::<std::net::Ipv6Addr>().unwrap(),
+                    b.parse::<std::net::Ipv6Addr>().unwrap(),
+                )
+                .tcp(1, 2, 0x10),
+        );
+        let before = other.clone();
+        rewrite(&mut other, FlowFlags::SNAT, &fwd, &rev);
+        assert_eq!(other, before);
     }
 }

@@ -8,7 +8,8 @@ use std::net::Ipv6Addr;
 
 use vrsim_wire::ethernet::{EthernetRepr, EthernetView, HEADER_LEN as ETH_LEN};
 use vrsim_wire::icmpv6::{
-    self, FLAG_SOLICITED, Icmpv6View, NeighborRepr, TYPE_NEIGHBOR_ADVERT, TYPE_NEIGHBOR_SOLICIT,
+    self, FLAG_ROUTER, FLAG_SOLICITED, Icmpv6View, NeighborRepr, TYPE_NEIGHBOR_ADVERT,
+    TYPE_NEIGHBOR_SOLICIT,
 };
 use vrsim_wire::ipv6::{HEADER_LEN as IP6_LEN, Ipv6Repr, Ipv6View};
 use vrsim_wire::{EtherType, IpProtocol, MacAddr};
@@ -16,12 +17,23 @@ use vrsim_wire::{EtherType, IpProtocol, MacAddr};
 use super::{Ctx, Disposition, Fmd};
 use crate::drop::DropReason;
 use crate::ids::{NhId, VrfId};
-use crate::nexthop::NhKind;
+use crate::nexthop::{NhFlags, NhKind};
 use crate::packet::PacketBuf;
 use crate::route::{Route, RouteFlags};
 use crate::trace::{Step, Tracer, TrapReason};
 use crate::vif::{VifFlags, VifType};
 use crate::vrouter::VRouter;
+
+/// What `vr_get_proxy_mac` decided for a VM's neighbour solicitation.
+enum VmMacResponse {
+    /// Answer with an advertisement for `mac`; `router`: the vRouter's own
+    /// MAC, so the Router flag is set (`MR_PROXY`).
+    Proxy { mac: MacAddr, router: bool },
+    /// Leave it to the bridge (`MR_FLOOD`).
+    Flood,
+    /// An `Invalid ARP` drop (`MR_DROP`).
+    Drop,
+}
 
 /// What `eth_mac_request` decided for a neighbour solicitation from the fabric.
 enum MacResponse {
@@ -106,17 +118,110 @@ impl VRouter {
                     // option; without one there is no address to answer.
                     return self.to_host();
                 };
-                cx.trace.step(Step::NeighborProxy {
-                    target: ns.target,
-                    mac,
-                });
-                let header = Ipv6Repr {
-                    src: ns.target,
-                    dst: ip.src,
-                    ..ip
-                };
-                self.neighbor_proxy(&fmd, header, ns.target, (asker, mac), buf, cx)
+                self.neighbor_proxy(&fmd, ip, (ns.target, false), (asker, mac), buf, cx)
             }
+        }
+    }
+
+    /// `vr_neighbor_input` for a frame from a VM (its tap, or the vRouter's
+    /// MAC by `nh_l2_rcv`): `None` when it is not a neighbour solicitation
+    /// or `vm_neighbor_request` leaves it to the bridge (`MR_FLOOD`,
+    /// `MR_NOT_ME`: duplicate address detection, no proxy asked); a
+    /// solicitation cut short is an `Invalid Packet` drop. vrsim answers the
+    /// multicast solicitations the vRouter meets in its multicast composite
+    /// nexthop (`nh_handle_mcast_control_pkt`) here too, as it does ARP.
+    pub(super) fn vm_neighbor_input<T: Tracer>(
+        &self,
+        fmd: Fmd,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Option<Disposition> {
+        let ip6 = buf.frame().get(ETH_LEN..).unwrap_or_default();
+        if nd_type(ip6) != Some(TYPE_NEIGHBOR_SOLICIT) {
+            return None;
+        }
+        let (Ok(ip), Some(icmp)) = (
+            Ipv6View::new_checked(ip6).and_then(|v| Ipv6Repr::parse(&v)),
+            ip6.get(IP6_LEN..)
+                .and_then(|b| Icmpv6View::new_checked(b).ok()),
+        ) else {
+            return Some(Disposition::Drop(DropReason::InvalidPacket));
+        };
+        let Ok(ns) = NeighborRepr::parse(&icmp) else {
+            return Some(Disposition::Drop(DropReason::InvalidPacket));
+        };
+        // `vr_icmp6_pkt_dad`: bridged.
+        if ip.src.is_unspecified() && icmp.payload().len() <= 16 {
+            return None;
+        }
+        let route = self
+            .inet6_route(fmd.vrf, ns.target, cx.trace)
+            .map(|(_, r)| r);
+        let vif = self.vif(fmd.ingress);
+        let flags = vif.map_or(VifFlags::empty(), |v| v.config.flags);
+        let proxy = flags.contains(VifFlags::MAC_PROXY)
+            || route.is_some_and(|r| r.flags.contains(RouteFlags::ARP_PROXY));
+        if !proxy {
+            return None;
+        }
+        let vif_mac = vif.map_or(MacAddr::zero(), |v| v.config.mac);
+        let (mac, router) = match self.vm_proxy_mac(&fmd, flags, vif_mac, route) {
+            VmMacResponse::Proxy { mac, router } => (mac, router),
+            VmMacResponse::Flood => return None,
+            VmMacResponse::Drop => return Some(Disposition::Drop(DropReason::InvalidArp)),
+        };
+        // `vr_neighbor_proxy` answers to the source link-layer option; a
+        // solicitation without one is left to the bridge.
+        let asker = ns.link_addr?;
+        Some(self.neighbor_proxy(&fmd, ip, (ns.target, router), (asker, mac), buf, cx))
+    }
+
+    /// `vr_get_proxy_mac` for a VM (not from the fabric): a vif with MAC
+    /// Proxy answers with its own MAC; No ARP Proxy answers only for the
+    /// gateway (`MR_DROP` otherwise); a route with F and no stitched MAC
+    /// floods; else the stitched MAC, or the vif's with the Router flag
+    /// (`FMD_FLAG_MAC_IS_MY_MAC`).
+    fn vm_proxy_mac(
+        &self,
+        fmd: &Fmd,
+        flags: VifFlags,
+        vif_mac: MacAddr,
+        route: Option<Route>,
+    ) -> VmMacResponse {
+        if flags.contains(VifFlags::MAC_PROXY) {
+            return VmMacResponse::Proxy {
+                mac: vif_mac,
+                router: true,
+            };
+        }
+        let to_gateway = route
+            .and_then(|r| self.nh(r.nh))
+            .is_some_and(|n| match n.config.kind {
+                NhKind::Encap { oif, .. } => self
+                    .vif(oif)
+                    .is_some_and(|v| v.config.kind == VifType::Agent),
+                _ => false,
+            });
+        if flags.contains(VifFlags::NO_ARP_PROXY) && !to_gateway {
+            return VmMacResponse::Drop;
+        }
+        // The stitched MAC counts when the VRF's bridge table holds it.
+        let stitched = route
+            .and_then(|r| r.stitched_mac)
+            .map(|(m, _)| m)
+            .filter(|m| {
+                self.vrfs
+                    .get(fmd.vrf.index())
+                    .is_some_and(|v| v.bridge.contains_key(m))
+            });
+        let flood = route.is_some_and(|r| r.flags.contains(RouteFlags::ARP_FLOOD));
+        match stitched {
+            None if flood => VmMacResponse::Flood,
+            Some(mac) => VmMacResponse::Proxy { mac, router: false },
+            None => VmMacResponse::Proxy {
+                mac: vif_mac,
+                router: true,
+            },
         }
     }
 
@@ -187,23 +292,34 @@ impl VRouter {
     }
 
     /// `vr_neighbor_proxy` then `vr_mac_reply_send`: the solicitation turned
-    /// into a solicited advertisement of `target` at `mac`, from the asker's
-    /// own IPv6 header with the addresses swapped, to the asker's link-layer
-    /// address; sent back out of the fabric in VRF 0, bridged to the asker
-    /// in another. (The vRouter rewrites in place and keeps any options
-    /// after the first; vrsim's advertisement ends after its one option.)
+    /// into a solicited advertisement of `target` at `mac` (with the Router
+    /// flag when `router`), from the asker's own IPv6 header `asked` with the
+    /// addresses swapped, to the asker's link-layer address, and sent as
+    /// [`mac_reply_send`](Self::mac_reply_send) says. (The vRouter rewrites
+    /// in place and keeps any options after the first; vrsim's advertisement
+    /// ends after its one option.)
     fn neighbor_proxy<T: Tracer>(
         &self,
         fmd: &Fmd,
-        mut header: Ipv6Repr,
-        target: Ipv6Addr,
+        asked: Ipv6Repr,
+        (target, router): (Ipv6Addr, bool),
         (asker, mac): (MacAddr, MacAddr),
         buf: &mut PacketBuf,
         cx: &mut Ctx<'_, T>,
     ) -> Disposition {
+        cx.trace.step(Step::NeighborProxy { target, mac });
+        let mut header = Ipv6Repr {
+            src: target,
+            dst: asked.src,
+            ..asked
+        };
         let na = NeighborRepr {
             kind: TYPE_NEIGHBOR_ADVERT,
-            flags: FLAG_SOLICITED,
+            flags: if router {
+                FLAG_SOLICITED | FLAG_ROUTER
+            } else {
+                FLAG_SOLICITED
+            },
             target,
             link_addr: Some(mac),
         };
@@ -225,15 +341,60 @@ impl VRouter {
         if !written {
             return Disposition::Drop(DropReason::Push);
         }
-        if fmd.vrf == VrfId::from(0) {
+        self.mac_reply_send(fmd, asker, buf, cx)
+    }
+
+    /// `vr_mac_reply_send`: a proxy answer goes straight back out of vhost,
+    /// of the fabric in VRF 0, or of a vif with No ARP Proxy or MAC Proxy;
+    /// otherwise it is bridged to the asker's MAC, an `Invalid NH` drop when
+    /// the VRF has no valid entry for it. The answer makes no flow.
+    pub(super) fn mac_reply_send<T: Tracer>(
+        &self,
+        fmd: &Fmd,
+        asker: MacAddr,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Disposition {
+        let vif = self.vif(fmd.ingress);
+        let flags = vif.map_or(VifFlags::empty(), |v| v.config.flags);
+        let kind = vif.map(|v| v.config.kind);
+        if kind == Some(VifType::Host)
+            || (kind == Some(VifType::Physical) && fmd.vrf == VrfId::FABRIC)
+            || flags.intersects(VifFlags::NO_ARP_PROXY | VifFlags::MAC_PROXY)
+        {
             return Disposition::Transmit { vif: fmd.ingress };
         }
-        self.bridge_input(*fmd, buf, cx)
+        let entry = self
+            .vrfs
+            .get(fmd.vrf.index())
+            .and_then(|v| v.bridge.get(&asker))
+            .copied();
+        cx.trace.step(Step::BridgeLookup {
+            vrf: fmd.vrf,
+            mac: asker,
+            nh: entry.map(|e| e.nh),
+        });
+        let valid = entry
+            .and_then(|e| self.nh(e.nh))
+            .is_some_and(|n| n.config.flags.contains(NhFlags::VALID));
+        match entry {
+            Some(e) if valid => {
+                let fmd = Fmd {
+                    flow_done: true,
+                    label: e.label,
+                    ..*fmd
+                };
+                self.nh_output(fmd, e.nh, false, buf, cx)
+            }
+            _ => Disposition::Drop(DropReason::InvalidNh),
+        }
     }
 
     /// `vr_ip6_input` then `vr_forward` for IPv6: the destination's inet6
-    /// route in the VRF, then its nexthop. The vRouter leaves the hop limit
-    /// alone here.
+    /// route in the VRF, then its nexthop. The vRouter never decrements the
+    /// hop limit (`vr_forward` has it commented out); it carries it as the
+    /// packet's TTL, so a hop limit of 0 is trapped to the agent as a zero
+    /// TTL by `nh_output`.
     pub(super) fn forward6<T: Tracer>(
         &self,
         mut fmd: Fmd,
@@ -244,6 +405,7 @@ impl VRouter {
             return Disposition::Drop(DropReason::Pull);
         };
         let (dst, len) = (ip.dst(), IP6_LEN + ip.payload().len());
+        fmd.ttl = Some(ip.hop_limit());
         buf.trim_to(len);
         let route = self.inet6_route(fmd.vrf, dst, cx.trace);
         if let Some(l) = route.and_then(|(_, r)| r.label) {
@@ -269,6 +431,7 @@ fn nd_type(ip6: &[u8]) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route::BridgeEntry;
     use crate::testing::*;
     use crate::vif::VifConfig;
     use ipnet::Ipv6Net;
@@ -315,21 +478,32 @@ mod tests {
         f
     }
 
-    fn solicit(target: Ipv6Addr) -> Vec<u8> {
+    /// A solicitation for `target` from `src` at `smac`, to the
+    /// solicited-node group of `target`.
+    fn solicit_from(smac: MacAddr, src: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
         let ns = NeighborRepr {
             kind: TYPE_NEIGHBOR_SOLICIT,
             flags: 0,
             target,
-            link_addr: Some(GW_MAC),
+            link_addr: Some(smac),
         };
-        let mcast = MacAddr::new(0x33, 0x33, 0xff, 0, 0, 0x03);
-        nd_frame(
-            GW_MAC,
-            mcast,
-            PEER6,
-            "ff02::1:ff00:3".parse().expect("v6"),
-            ns,
-        )
+        let t = target.octets();
+        let mcast = MacAddr::new(0x33, 0x33, 0xff, t[13], t[14], t[15]);
+        let group = Ipv6Addr::new(
+            0xff02,
+            0,
+            0,
+            0,
+            0,
+            1,
+            0xff00 | u16::from(t[13]),
+            u16::from_be_bytes([t[14], t[15]]),
+        );
+        nd_frame(smac, mcast, src, group, ns)
+    }
+
+    fn solicit(target: Ipv6Addr) -> Vec<u8> {
+        solicit_from(GW_MAC, PEER6, target)
     }
 
     fn advert() -> Vec<u8> {
@@ -474,5 +648,213 @@ mod tests {
             .expect("builds");
         let (d, _, _) = run(&mut r, FABRIC, &other);
         assert_eq!(d, Disposition::Drop(DropReason::Discard));
+    }
+
+    // ---- From a VM ----
+
+    const VM_ADDR6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 3);
+    const GW6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+    const FAR6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 9);
+
+    /// The test node with IPv6 routes in the VM's VRF: the VM's /128 to
+    /// its Encap nexthop (Policy), the gateway address with P to the
+    /// receive nexthop, the rest through the tunnel.
+    fn vm6_node() -> VRouter {
+        let mut r = node();
+        let mut add = |addr: Ipv6Addr, len: u8, nh_id: u32, label: Option<u32>, flags| {
+            let route = Route {
+                nh: nh(nh_id),
+                label: label.and_then(MplsLabel::new),
+                flags,
+                stitched_mac: None,
+            };
+            r.add_route6(VRF, Ipv6Net::new(addr, len).expect("prefix"), route)
+                .expect("route");
+        };
+        add(VM_ADDR6, 128, 10, None, RouteFlags::empty());
+        add(GW6, 128, 2, None, RouteFlags::ARP_PROXY);
+        add(
+            Ipv6Addr::UNSPECIFIED,
+            0,
+            20,
+            Some(LABEL_OUT),
+            RouteFlags::empty(),
+        );
+        r
+    }
+
+    fn vm_solicit(target: Ipv6Addr) -> Vec<u8> {
+        solicit_from(VM_MAC, VM_ADDR6, target)
+    }
+
+    fn vm_udp6(dst: Ipv6Addr, hop_limit: u8) -> Vec<u8> {
+        vrsim_wire::Frame::new()
+            .ethernet(VM_MAC, VROUTER_MAC)
+            .ipv6(VM_ADDR6, dst)
+            .ttl(hop_limit)
+            .udp(5000, 53)
+            .payload(b"q6")
+            .build()
+            .expect("builds")
+    }
+
+    #[test]
+    fn a_vms_solicitation_for_the_gateway_is_answered_with_the_vif_mac_as_a_router() {
+        let mut r = vm6_node();
+        let (d, out, steps) = run(&mut r, TAP, &vm_solicit(GW6));
+        // Bridged back to the asker through its bridge entry.
+        assert_eq!(d, Disposition::Transmit { vif: TAP }, "{steps:?}");
+        assert!(steps.contains(&Step::NeighborProxy {
+            target: GW6,
+            mac: VROUTER_MAC
+        }));
+        assert!(
+            !steps.iter().any(|s| matches!(s, Step::Flow { .. })),
+            "no flow"
+        );
+        let eth = EthernetView::new_checked(&out).expect("eth");
+        assert_eq!((eth.dst(), eth.src()), (VM_MAC, VROUTER_MAC));
+        let ip = Ipv6View::new_checked(eth.payload()).expect("ipv6");
+        assert_eq!((ip.src(), ip.dst()), (GW6, VM_ADDR6));
+        let icmp = Icmpv6View::new_checked(ip.payload()).expect("icmp6");
+        assert_eq!(icmp.checksum(), icmp.compute_checksum(GW6, VM_ADDR6));
+        let na = NeighborRepr::parse(&icmp).expect("an advertisement");
+        assert_eq!(na.flags, FLAG_SOLICITED | FLAG_ROUTER);
+        assert_eq!(na.link_addr, Some(VROUTER_MAC));
+    }
+
+    #[test]
+    fn a_stitched_mac_answers_without_the_router_flag_and_f_floods() {
+        let mut r = vm6_node();
+        let peer_mac = MacAddr::new(2, 0, 0, 0, 0, 0x44);
+        let peer = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0x44);
+        r.add_bridge(
+            VRF,
+            peer_mac,
+            BridgeEntry {
+                nh: nh(20),
+                label: None,
+            },
+        )
+        .expect("bridge");
+        let stitched = Route {
+            nh: nh(20),
+            label: MplsLabel::new(LABEL_OUT),
+            flags: RouteFlags::ARP_PROXY,
+            stitched_mac: Some((peer_mac, 7)),
+        };
+        r.add_route6(VRF, Ipv6Net::new(peer, 128).expect("/128"), stitched)
+            .expect("route");
+        let (_, out, _) = run(&mut r, TAP, &vm_solicit(peer));
+        let eth = EthernetView::new_checked(&out).expect("eth");
+        let ip = Ipv6View::new_checked(eth.payload()).expect("ipv6");
+        let na = NeighborRepr::parse(&Icmpv6View::new_checked(ip.payload()).expect("icmp6"))
+            .expect("na");
+        assert_eq!((na.flags, na.link_addr), (FLAG_SOLICITED, Some(peer_mac)));
+        // With F and no stitched MAC the solicitation is bridged (flooded).
+        let flood = Route {
+            stitched_mac: None,
+            flags: RouteFlags::ARP_PROXY | RouteFlags::ARP_FLOOD,
+            ..stitched
+        };
+        r.add_route6(VRF, Ipv6Net::new(peer, 128).expect("/128"), flood)
+            .expect("route");
+        let (d, _, steps) = run(&mut r, TAP, &vm_solicit(peer));
+        assert!(
+            !steps
+                .iter()
+                .any(|s| matches!(s, Step::NeighborProxy { .. }))
+        );
+        assert_eq!(
+            d,
+            Disposition::Drop(DropReason::L2NoRoute),
+            "no broadcast entry"
+        );
+    }
+
+    #[test]
+    fn dad_and_unproxied_solicitations_are_bridged_and_no_arp_proxy_drops() {
+        let mut r = vm6_node();
+        // No P on the default route: left to the bridge.
+        let (_, _, steps) = run(&mut r, TAP, &vm_solicit(FAR6));
+        assert!(
+            !steps
+                .iter()
+                .any(|s| matches!(s, Step::NeighborProxy { .. }))
+        );
+        let mut dad = vm_solicit(GW6);
+        dad[ETH_LEN + 8..ETH_LEN + 24].fill(0);
+        dad.truncate(ETH_LEN + IP6_LEN + 24);
+        dad[ETH_LEN + 5] = 24;
+        let (_, _, steps) = run(&mut r, TAP, &dad);
+        assert!(!steps.iter().any(|s| matches!(s, Step::InetLookup { .. })));
+        // A vcp port (No ARP Proxy) is answered only for the gateway.
+        let tap = r.vif(TAP).expect("tap").config.clone();
+        r.change_vif(VifConfig {
+            flags: tap.flags | VifFlags::NO_ARP_PROXY,
+            ..tap
+        })
+        .expect("tap");
+        let (d, _, _) = run(&mut r, TAP, &vm_solicit(GW6));
+        assert_eq!(d, Disposition::Drop(DropReason::InvalidArp));
+    }
+
+    #[test]
+    fn a_proxy_answer_without_a_bridge_entry_for_the_asker_is_invalid_nh() {
+        let mut r = vm6_node();
+        r.delete_bridge(VRF, VM_MAC).expect("bridge");
+        let (d, _, _) = run(&mut r, TAP, &vm_solicit(GW6));
+        assert_eq!(d, Disposition::Drop(DropReason::InvalidNh));
+    }
+
+    #[test]
+    fn routed_ipv6_from_a_vm_meets_its_flow_and_keeps_its_hop_limit() {
+        let mut r = vm6_node();
+        let (d, out, steps) = run_with_agent(&mut r, TAP, &vm_udp6(FAR6, 64));
+        assert_eq!(d, Disposition::Transmit { vif: FABRIC }, "{steps:?}");
+        let flow = steps.iter().find_map(|s| match s {
+            Step::Flow { key, .. } => Some(*key),
+            _ => None,
+        });
+        let key = flow.expect("a flow");
+        assert_eq!(key.to_bytes().len(), crate::flow::IPV6_KEY_LEN);
+        assert_eq!((key.src, key.dst), (IpAddr::V6(VM_ADDR6), IpAddr::V6(FAR6)));
+        let d = vrsim_wire::dissect(&out);
+        assert_eq!(d.chain().as_str(), "eth:ipv4:gre:mpls:ipv6:udp", "{d}");
+        let inner = out.len() - (IP6_LEN + 8 + 2);
+        let ip = Ipv6View::new_checked(&out[inner..]).expect("inner ipv6");
+        assert_eq!(ip.hop_limit(), 64, "vr_forward leaves the hop limit");
+        assert!(!steps.iter().any(|s| matches!(s, Step::Ttl { .. })));
+        assert!(r.flows().iter().any(|(_, e)| e.key.is_ipv6()));
+    }
+
+    #[test]
+    fn a_hop_limit_of_zero_is_trapped_as_a_zero_ttl() {
+        let mut r = vm6_node();
+        let (d, _, steps) = run_with_agent(&mut r, TAP, &vm_udp6(FAR6, 0));
+        assert!(
+            steps.contains(&Step::Trap {
+                reason: TrapReason::ZeroTtl
+            }),
+            "{d:?} {steps:?}"
+        );
+    }
+
+    #[test]
+    fn ipv6_from_the_gateway_reaches_the_vm_by_label() {
+        let mut r = vm6_node();
+        let inner = vrsim_wire::Frame::new()
+            .ipv6(FAR6, VM_ADDR6)
+            .udp(53, 5000)
+            .payload(b"a6");
+        let (d, out, steps) = run_with_agent(&mut r, FABRIC, &from_gateway(LABEL_IN, 64, inner));
+        assert_eq!(d, Disposition::Transmit { vif: TAP }, "{steps:?}");
+        let d = vrsim_wire::dissect(&out);
+        assert_eq!(d.chain().as_str(), "eth:ipv6:udp", "{d}");
+        assert!(
+            steps
+                .iter()
+                .any(|s| matches!(s, Step::FlowRpf { pass: true, .. }))
+        );
     }
 }

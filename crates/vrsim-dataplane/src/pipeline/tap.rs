@@ -29,18 +29,28 @@ impl VRouter {
         let Ok(eth) = EthernetView::new_checked(buf.frame()) else {
             return Disposition::Drop(DropReason::InterfaceDrop);
         };
-        if eth.ethertype() == EtherType::Arp {
-            return self.arp_from_vm(fmd, buf, cx);
+        let ethertype = eth.ethertype();
+        let unicast = !eth.dst().is_multicast();
+        match ethertype {
+            EtherType::Arp => return self.arp_from_vm(fmd, buf, cx),
+            // Neighbour solicitations get no flow (`vr_inet6_proto_flow`).
+            EtherType::Ipv6 => {
+                if let Some(d) = self.vm_neighbor_input(fmd, buf, cx) {
+                    return d;
+                }
+            }
+            _ => {}
         }
-        // `vr_flow_forward` before `vr_bridge_input`: a unicast IPv4 frame
+        // `vr_flow_forward` before `vr_bridge_input`: a unicast IP frame
         // from a tap with Policy meets the flow table before any lookup, so
         // a flow is made (and the agent asked) even when no route leads on.
-        if eth.ethertype() == EtherType::Ipv4
-            && !eth.dst().is_multicast()
+        if matches!(ethertype, EtherType::Ipv4 | EtherType::Ipv6)
+            && unicast
             && self.vm_flow_wanted(&fmd)
         {
             fmd.flow_done = true;
-            if let Some(d) = self.flow_stage(&mut fmd, false, ETH_LEN, buf, cx) {
+            let version = if ethertype == EtherType::Ipv4 { 4 } else { 6 };
+            if let Some(d) = self.flow_stage(&mut fmd, false, (ETH_LEN, version), buf, cx) {
                 return d;
             }
         }
