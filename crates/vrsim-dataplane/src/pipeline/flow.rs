@@ -51,8 +51,9 @@ impl VRouter {
     ) -> Option<Disposition> {
         let frame_len = buf.len() - at + vrsim_wire::ethernet::HEADER_LEN;
         let ip = buf.frame().get(at..).unwrap_or_default();
-        let key = match self.packet_flow_key(fmd, ip, version)? {
-            Ok(key) => key,
+        let key = match self.packet_flow_key(fmd, ip, version) {
+            Ok(Some(key)) => key,
+            Ok(None) => return None,
             Err(reason) => return Some(Disposition::Drop(reason)),
         };
         // A hit is one probe of the table; a miss makes the Hold entry, then
@@ -82,33 +83,29 @@ impl VRouter {
     }
 
     /// The key of `ip` read as an IP packet of `version`
-    /// (`vr_inet_flow_lookup`, `vr_inet6_flow_lookup`): `None` when it gets
-    /// no flow (not a valid header of that version, a broadcast or multicast
-    /// destination, neighbour discovery, fabric traffic still in its
-    /// tunnel), an error when it cannot be keyed.
+    /// (`vr_inet_flow_lookup`, `vr_inet6_flow_lookup`): `Ok(None)` when it
+    /// gets no flow (not a valid header of that version, a broadcast or
+    /// multicast destination, neighbour discovery, fabric traffic still in
+    /// its tunnel), an error when it cannot be keyed.
     pub(super) fn packet_flow_key(
         &self,
         fmd: &Fmd,
         ip: &[u8],
         version: u8,
-    ) -> Option<Result<FlowKey, DropReason>> {
-        match Some(version) {
-            Some(4) => {
-                let v = Ipv4View::new_checked(ip).ok()?;
-                // No flows for broadcast or multicast destinations.
-                if v.dst().is_broadcast() || v.dst().is_multicast() {
-                    return None;
-                }
-                self.flow_key(fmd, &v).transpose()
+    ) -> Result<Option<FlowKey>, DropReason> {
+        if version == 4 {
+            let Ok(v) = Ipv4View::new_checked(ip) else {
+                return Ok(None);
+            };
+            // No flows for broadcast or multicast destinations.
+            if v.dst().is_broadcast() || v.dst().is_multicast() {
+                return Ok(None);
             }
-            Some(6) => {
-                let v = Ipv6View::new_checked(ip).ok()?;
-                if v.dst().is_multicast() {
-                    return None;
-                }
-                self.flow_key6(fmd, &v).transpose()
-            }
-            _ => None,
+            return self.flow_key(fmd, &v);
+        }
+        match Ipv6View::new_checked(ip) {
+            Ok(v) if version == 6 && !v.dst().is_multicast() => self.flow_key6(fmd, &v),
+            _ => Ok(None),
         }
     }
 
@@ -553,6 +550,7 @@ fn meet(
 
 /// The ports of an ICMP message's key: an echo's identifier and 0, else 0
 /// and the type as the vRouter stores it (host order, printed × 256).
+#[inline(always)]
 fn icmp_ports(icmp: &Icmpv4View<'_>) -> (u16, u16) {
     if matches!(icmp.kind(), 0 | 8) {
         ((icmp.rest_of_header() >> 16) as u16, 0)
@@ -768,7 +766,7 @@ mod tests {
             hops: 0,
             nat_dst: None,
         };
-        r.packet_flow_key(&fmd, packet, 6)
+        r.packet_flow_key(&fmd, packet, 6).transpose()
     }
 
     #[test]

@@ -338,8 +338,7 @@ impl VRouter {
             },
             None => {
                 let key = ip_offset(l3, frame)
-                    .and_then(|(at, v)| self.packet_flow_key(fmd, frame.get(at..)?, v))
-                    .and_then(Result::ok);
+                    .and_then(|(at, v)| self.packet_flow_key(fmd, frame.get(at..)?, v).ok()?);
                 match key {
                     Some(k) => k.hash() % n,
                     None => vr_hash(frame.get(..ETH_LEN).unwrap_or(frame), 0) % n,
