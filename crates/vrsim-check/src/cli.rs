@@ -56,9 +56,13 @@ pub(crate) fn cli(r: &VRouter, command: &str) -> Result<String, String> {
         ["nh", "--get", id] => {
             dump::nh_get(r, NhId::new(n(id)?).ok_or("nh out of range")?).map_err(e)
         }
-        ["rt", "--dump", vrf] => {
+        ["rt", "--dump", vrf] | ["rt", "--dump", vrf, "--family", "inet"] => {
             let vrf = u16::try_from(n(vrf)?).map_err(|_| "vrf out of range")?;
             dump::rt_dump(r, VrfId::from(vrf), layout).map_err(e)
+        }
+        ["rt", "--dump", vrf, "--family", "inet6"] => {
+            let vrf = u16::try_from(n(vrf)?).map_err(|_| "vrf out of range")?;
+            dump::rt_dump6(r, VrfId::from(vrf), layout).map_err(e)
         }
         ["rt", "--get", prefix, "--vrf", vrf] => {
             let vrf = u16::try_from(n(vrf)?).map_err(|_| "vrf out of range")?;
@@ -66,6 +70,13 @@ pub(crate) fn cli(r: &VRouter, command: &str) -> Result<String, String> {
                 .parse()
                 .map_err(|_| format!("{prefix:?} is not an IPv4 prefix"))?;
             dump::rt_get(r, VrfId::from(vrf), p, layout).map_err(e)
+        }
+        ["rt", "--get", prefix, "--vrf", vrf, "--family", "inet6"] => {
+            let vrf = u16::try_from(n(vrf)?).map_err(|_| "vrf out of range")?;
+            let p = prefix
+                .parse()
+                .map_err(|_| format!("{prefix:?} is not an IPv6 prefix"))?;
+            dump::rt_get6(r, VrfId::from(vrf), p, layout).map_err(e)
         }
         ["mpls", "--dump"] => Ok(dump::mpls_dump(r)),
         ["mpls", "--get", l] => {

@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use std::io::Write;
 use vrsim::dataplane::dump::{self, Layout};
 use vrsim::dataplane::trace::Trace;
@@ -193,15 +193,27 @@ struct DumpOrGet {
 
 #[derive(Debug, Args)]
 struct RtArgs {
-    /// Dump a VRF's inet table.
+    /// Dump a VRF's inet (or --family inet6) table.
     #[arg(long, value_name = "VRF", conflicts_with = "get")]
     dump: Option<u16>,
-    /// Look up A.B.C.D/L (with --vrf).
+    /// Look up A.B.C.D/L or an IPv6 prefix (with --vrf).
     #[arg(long, value_name = "PREFIX", requires = "vrf")]
-    get: Option<Ipv4Net>,
+    get: Option<IpNet>,
     /// The VRF of --get.
     #[arg(long)]
     vrf: Option<u16>,
+    /// The table: inet (IPv4, the default) or inet6.
+    #[arg(long, value_enum, default_value_t = RtFamily::Inet)]
+    family: RtFamily,
+}
+
+/// `rt --family`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RtFamily {
+    /// The IPv4 table.
+    Inet,
+    /// The IPv6 table.
+    Inet6,
 }
 
 #[derive(Debug, Args)]
@@ -743,13 +755,25 @@ fn vrouter_dump(cli: &Cli, router: &VRouter, o: &mut String) -> Result<String, C
             Some(id) => dump::nh_get(router, nh_id(id)?).map_err(|e| response(e, o))?,
             None => dump::nh_list(router),
         },
-        Command::Rt(a) => match (a.dump, a.get, a.vrf) {
-            (Some(vrf), _, _) => {
+        Command::Rt(a) => match (a.dump, a.get, a.vrf, a.family) {
+            (Some(vrf), _, _, RtFamily::Inet) => {
                 dump::rt_dump(router, VrfId::from(vrf), layout).map_err(|e| response(e, o))?
             }
-            (None, Some(prefix), Some(vrf)) => {
+            (Some(vrf), _, _, RtFamily::Inet6) => {
+                dump::rt_dump6(router, VrfId::from(vrf), layout).map_err(|e| response(e, o))?
+            }
+            (None, Some(IpNet::V4(prefix)), Some(vrf), RtFamily::Inet) => {
                 dump::rt_get(router, VrfId::from(vrf), prefix, layout)
                     .map_err(|e| response(e, o))?
+            }
+            (None, Some(IpNet::V6(prefix)), Some(vrf), RtFamily::Inet6) => {
+                dump::rt_get6(router, VrfId::from(vrf), prefix, layout)
+                    .map_err(|e| response(e, o))?
+            }
+            (None, Some(_), Some(_), _) => {
+                return Err(CliError::Usage {
+                    message: "rt --get: an IPv4 prefix needs --family inet, an IPv6 one --family inet6",
+                });
             }
             _ => {
                 return Err(CliError::Usage {

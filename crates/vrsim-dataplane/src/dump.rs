@@ -3,9 +3,9 @@
 
 use core::fmt::Write;
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_lpm::Ipv4Table;
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
 
@@ -234,7 +234,7 @@ const RT_LEGEND_CURRENT: &str =
 const RT_COLUMNS: &str =
     "Destination           PPL        Flags        Label         Nexthop    Stitched MAC(Index)";
 
-fn rt_header(out: &mut String, vrf: VrfId, layout: Layout) {
+fn rt_header(out: &mut String, vrf: VrfId, layout: Layout, family: char) {
     let legend = if layout == Layout::Legacy {
         RT_LEGEND_LEGACY
     } else {
@@ -242,7 +242,7 @@ fn rt_header(out: &mut String, vrf: VrfId, layout: Layout) {
     };
     let _ = write!(
         out,
-        "{legend}\nvRouter inet4 routing table 0/{vrf}/unicast\n{RT_COLUMNS}\n"
+        "{legend}\nvRouter inet{family} routing table 0/{vrf}/unicast\n{RT_COLUMNS}\n"
     );
 }
 
@@ -252,7 +252,7 @@ fn ether_ntoa(mac: MacAddr) -> String {
     format!("{a:x}:{b:x}:{c:x}:{d:x}:{e:x}:{f:x}")
 }
 
-fn rt_row(out: &mut String, dest: Ipv4Addr, len: u8, ppl: u8, route: Option<&Route>) {
+fn rt_row(out: &mut String, dest: IpAddr, len: u8, ppl: u8, route: Option<&Route>) {
     let _ = write!(out, "{:<21}{ppl:>4}", format!("{dest}/{len:<2}"));
     let (flags, label, nh, mac) = match route {
         Some(r) => (r.flags.to_string(), r.label, r.nh, r.stitched_mac),
@@ -274,9 +274,31 @@ fn rt_row(out: &mut String, dest: Ipv4Addr, len: u8, ppl: u8, route: Option<&Rou
     }
 }
 
-/// `rt --dump V`: one row per leaf slot of the vRouter's 8-bit-stride mtrie,
-/// the destination at the slot's level length and PPL the length of the route
-/// that owns the slot (docs/vrouter-reference.md §4).
+/// One family's table as the mtrie walk sees it: addresses as the high
+/// bits of a `u128` (IPv4 in the top 32), `bits` wide.
+struct RtTable<'a> {
+    bits: u8,
+    /// The longest match for an address: the route's length and the route.
+    owner: &'a dyn Fn(u128) -> Option<(u8, Route)>,
+    /// The address as printed.
+    show: fn(u128) -> IpAddr,
+}
+
+fn v4_bits(a: Ipv4Addr) -> u128 {
+    u128::from(u32::from(a)) << 96
+}
+
+fn v4_show(bits: u128) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from((bits >> 96) as u32))
+}
+
+fn v6_show(bits: u128) -> IpAddr {
+    IpAddr::V6(Ipv6Addr::from(bits))
+}
+
+/// `rt --dump V` (`--family inet`): one row per leaf slot of the vRouter's
+/// 8-bit-stride mtrie, the destination at the slot's level length and PPL
+/// the length of the route that owns the slot (docs/vrouter-reference.md §4).
 pub fn rt_dump(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, DataplaneError> {
     let table = &router
         .vrf(vrf)
@@ -284,60 +306,112 @@ pub fn rt_dump(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, D
             object: ObjectKey::Vrf(vrf),
         })?
         .inet4;
+    let prefixes = table
+        .iter()
+        .map(|(p, _)| (v4_bits(p.addr()), p.prefix_len()));
+    let owner = |a: u128| {
+        table
+            .longest_match(Ipv4Addr::from((a >> 96) as u32))
+            .map(|(p, r)| (p.prefix_len(), *r))
+    };
+    let t = RtTable {
+        bits: 32,
+        owner: &owner,
+        show: v4_show,
+    };
     let mut out = String::new();
-    rt_header(&mut out, vrf, layout);
+    rt_header(&mut out, vrf, layout, '4');
+    mtrie_dump(&mut out, &t, prefixes);
+    Ok(out)
+}
+
+/// `rt --dump V --family inet6`: as [`rt_dump`], over the inet6 mtrie's
+/// sixteen 8-bit levels.
+pub fn rt_dump6(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, DataplaneError> {
+    let table = &router
+        .vrf(vrf)
+        .ok_or(DataplaneError::NotFound {
+            object: ObjectKey::Vrf(vrf),
+        })?
+        .inet6;
+    let prefixes = table
+        .iter()
+        .map(|(p, _)| (p.addr().to_bits(), p.prefix_len()));
+    let owner = |a: u128| {
+        table
+            .longest_match(Ipv6Addr::from(a))
+            .map(|(p, r)| (p.prefix_len(), *r))
+    };
+    let t = RtTable {
+        bits: 128,
+        owner: &owner,
+        show: v6_show,
+    };
+    let mut out = String::new();
+    rt_header(&mut out, vrf, layout, '6');
+    mtrie_dump(&mut out, &t, prefixes);
+    Ok(out)
+}
+
+/// The rows of `mtrie_dump`: the slots of every bucket on the paths to
+/// routes longer than a level, from the top.
+fn mtrie_dump(out: &mut String, t: &RtTable<'_>, prefixes: impl Iterator<Item = (u128, u8)>) {
     // Slots that are buckets: a route more specific than the slot's level lies inside.
     let mut buckets = BTreeSet::new();
-    for (prefix, _) in table.iter() {
-        for level in [0u8, 8, 16, 24] {
-            if prefix.prefix_len() > level {
-                buckets.insert((level, masked(prefix.addr(), level)));
+    for (addr, len) in prefixes {
+        for level in (0..t.bits).step_by(8) {
+            if len > level {
+                buckets.insert((level, masked(addr, level)));
             }
         }
     }
     if buckets.contains(&(0, 0)) {
-        rt_walk(&mut out, table, &buckets, 0, 8);
+        rt_walk(out, t, &buckets, 0, 8);
     } else {
-        let owner = table.longest_match(Ipv4Addr::UNSPECIFIED);
+        let owner = (t.owner)(0);
         rt_row(
-            &mut out,
-            Ipv4Addr::UNSPECIFIED,
+            out,
+            (t.show)(0),
             0,
-            owner.map_or(0, |(p, _)| p.prefix_len()),
-            owner.map(|(_, r)| r),
+            owner.map_or(0, |(l, _)| l),
+            owner.as_ref().map(|(_, r)| r),
         );
     }
-    Ok(out)
 }
 
 /// `addr` with the bits beyond `len` cleared.
-fn masked(addr: Ipv4Addr, len: u8) -> u32 {
-    let bits = u32::from(addr);
+fn masked(addr: u128, len: u8) -> u128 {
     if len == 0 {
         0
     } else {
-        bits & (u32::MAX << (32 - u32::from(len)))
+        addr & (u128::MAX << (128 - u32::from(len)))
     }
 }
 
 /// Print the 256 slots of the bucket at `base`/`level - 8`, recursing into buckets.
 fn rt_walk(
     out: &mut String,
-    table: &Ipv4Table<Route>,
-    buckets: &BTreeSet<(u8, u32)>,
-    base: u32,
+    t: &RtTable<'_>,
+    buckets: &BTreeSet<(u8, u128)>,
+    base: u128,
     level: u8,
 ) {
-    let shift = 32 - u32::from(level);
-    for i in 0u32..256 {
+    let shift = 128 - u32::from(level);
+    for i in 0u128..256 {
         let addr = base | (i << shift);
         if buckets.contains(&(level, addr)) {
-            rt_walk(out, table, buckets, addr, level + 8);
+            rt_walk(out, t, buckets, addr, level + 8);
             continue;
         }
-        let owner = table.longest_match(Ipv4Addr::from(addr));
-        let ppl = owner.map_or(0, |(p, _)| p.prefix_len());
-        rt_row(out, Ipv4Addr::from(addr), level, ppl, owner.map(|(_, r)| r));
+        let owner = (t.owner)(addr);
+        let ppl = owner.map_or(0, |(l, _)| l);
+        rt_row(
+            out,
+            (t.show)(addr),
+            level,
+            ppl,
+            owner.as_ref().map(|(_, r)| r),
+        );
     }
 }
 
@@ -353,24 +427,68 @@ pub fn rt_get(
     let empty = Ipv4Table::new();
     let vrf_table = router.vrf(vrf);
     let table = vrf_table.map_or(&empty, |v| &v.inet4);
+    let found = (0..=query.prefix_len()).rev().find_map(|len| {
+        let p = Ipv4Net::new(query.addr(), len).ok()?.trunc();
+        table.get(&p).map(|r| (IpNet::V4(p), *r))
+    });
+    Ok(rt_get_text(
+        vrf,
+        IpNet::V4(query),
+        layout,
+        found,
+        vrf_table.is_some(),
+    ))
+}
+
+/// `rt --get A/L --vrf V --family inet6`: as [`rt_get`] in the inet6 table.
+pub fn rt_get6(
+    router: &VRouter,
+    vrf: VrfId,
+    query: Ipv6Net,
+    layout: Layout,
+) -> Result<String, DataplaneError> {
+    let vrf_table = router.vrf(vrf);
+    let found = vrf_table.and_then(|v| {
+        (0..=query.prefix_len()).rev().find_map(|len| {
+            let p = Ipv6Net::new(query.addr(), len).ok()?.trunc();
+            v.inet6.get(&p).map(|r| (IpNet::V6(p), *r))
+        })
+    });
+    Ok(rt_get_text(
+        vrf,
+        IpNet::V6(query),
+        layout,
+        found,
+        vrf_table.is_some(),
+    ))
+}
+
+fn rt_get_text(
+    vrf: VrfId,
+    query: IpNet,
+    layout: Layout,
+    found: Option<(IpNet, Route)>,
+    has_vrf: bool,
+) -> String {
+    let family = if query.addr().is_ipv4() { '4' } else { '6' };
     let mut out = String::new();
     let _ = write!(
         out,
-        "Match {query} in vRouter inet4 table 0/{vrf}/unicast\n\n"
+        "Match {query} in vRouter inet{family} table 0/{vrf}/unicast\n\n"
     );
-    rt_header(&mut out, vrf, layout);
-    let found = (0..=query.prefix_len()).rev().find_map(|len| {
-        let p = Ipv4Net::new(query.addr(), len).ok()?.trunc();
-        table.get(&p).map(|r| (p, r))
-    });
+    rt_header(&mut out, vrf, layout, family);
     match found {
-        Some((p, r)) => rt_row(&mut out, p.addr(), p.prefix_len(), 0, Some(r)),
-        None if vrf_table.is_none() => {
-            rt_row(&mut out, query.addr(), query.prefix_len(), 0, None);
+        Some((p, r)) => rt_row(&mut out, p.addr(), p.prefix_len(), 0, Some(&r)),
+        None if !has_vrf => rt_row(&mut out, query.addr(), query.prefix_len(), 0, None),
+        None => {
+            let zero = match query {
+                IpNet::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpNet::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            };
+            rt_row(&mut out, zero, 0, 0, None);
         }
-        None => rt_row(&mut out, Ipv4Addr::UNSPECIFIED, 0, 0, None),
     }
-    Ok(out)
+    out
 }
 
 // ---- mpls, vxlan, dropstats ----

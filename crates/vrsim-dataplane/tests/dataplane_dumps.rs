@@ -214,3 +214,52 @@ fn unknown_ids_are_errors() {
     assert!(dump::vxlan_get(&r, vni(5)).is_err());
     assert!(dump::rt_dump(&r, vrsim_dataplane::VrfId::from(9), Layout::Legacy).is_err());
 }
+
+/// compute01 with an inet6 table in the public VRF: the default through the
+/// gateway's tunnel, fd00::/8 and fd01::/16 to the VM.
+fn compute01_inet6() -> vrsim_dataplane::VRouter {
+    use vrsim_testkit::seed::{NH_TUNNEL_GW, NH_VM, add_public_route6};
+    let mut r = compute01();
+    add_public_route6(&mut r, "::/0", NH_TUNNEL_GW, Some(16));
+    add_public_route6(&mut r, "fd00::/8", NH_VM, None);
+    add_public_route6(&mut r, "fd01::/16", NH_VM, None);
+    r
+}
+
+#[test]
+fn rt_dump_inet6_walks_the_sixteen_level_mtrie() {
+    let text = dump::rt_dump6(&compute01_inet6(), public(), Layout::Current).unwrap();
+    golden("rt-dump-1-inet6.txt", &text);
+    assert!(text.contains("vRouter inet6 routing table 0/1/unicast\n"));
+    // Level 0 has 255 slots besides fd::/8's bucket; that bucket has 256.
+    assert_eq!(text.lines().count(), 3 + 255 + 256);
+    shows(
+        &text,
+        "::/8                    0            L         16             20        -
+100::/8                 0            L         16             20        -",
+    );
+    assert!(
+        text.contains(
+            "\nfd00::/16               8                       -             90        -\n"
+        )
+    );
+    assert!(
+        text.contains(
+            "\nfd01::/16              16                       -             90        -\n"
+        )
+    );
+    let get = dump::rt_get6(
+        &compute01_inet6(),
+        public(),
+        "fd01:1::/64".parse().unwrap(),
+        Layout::Current,
+    )
+    .unwrap();
+    assert!(get.starts_with("Match fd01:1::/64 in vRouter inet6 table 0/1/unicast\n\n"));
+    assert!(
+        get.ends_with(
+            "fd01::/16               0                       -             90        -\n"
+        ),
+        "{get}"
+    );
+}

@@ -369,26 +369,14 @@ fn malformed_and_misdirected_frames_are_counted_once() {
 /// compute01 with IPv6 routes in the public VRF: 2001:db8::2 on the VM,
 /// the rest through the gateway's tunnel.
 fn dual_stack_compute01() -> VRouter {
-    use vrsim_dataplane::route::{Route, RouteFlags};
     let mut r = compute01();
-    let route = |nh, label| Route {
-        nh,
-        label,
-        flags: RouteFlags::empty(),
-        stitched_mac: None,
-    };
-    r.add_route6(
-        seed::VRF_PUBLIC,
-        "2001:db8::2/128".parse().unwrap(),
-        route(seed::NH_VM, None),
-    )
-    .unwrap();
-    r.add_route6(
-        seed::VRF_PUBLIC,
-        "::/0".parse().unwrap(),
-        route(seed::NH_TUNNEL_GW, Some(label(seed::LABEL_TO_GATEWAY))),
-    )
-    .unwrap();
+    seed::add_public_route6(&mut r, "2001:db8::2/128", seed::NH_VM, None);
+    seed::add_public_route6(
+        &mut r,
+        "::/0",
+        seed::NH_TUNNEL_GW,
+        Some(seed::LABEL_TO_GATEWAY),
+    );
     r
 }
 

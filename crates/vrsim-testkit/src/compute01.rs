@@ -253,3 +253,21 @@ pub fn compute01(bgpaas: bool) -> Result<VRouter, DataplaneError> {
     r.add_bridge(VRF_PUBLIC, MacAddr::broadcast(), broadcast)?;
     Ok(r)
 }
+
+/// Add the IPv6 route `prefix` to `nh` (with `label`, no flags) in the
+/// public VRF of compute01, for the tests that make it dual-stack.
+///
+/// # Panics
+/// If `prefix` is not an IPv6 prefix or the route is refused (a broken
+/// fixture).
+pub fn add_public_route6(r: &mut VRouter, prefix: &str, nh: NhId, label: Option<u32>) {
+    let route = Route {
+        label: label.and_then(MplsLabel::new),
+        ..route(nh, RouteFlags::empty())
+    };
+    let p = prefix
+        .parse()
+        .unwrap_or_else(|e| panic!("{prefix:?} is not an IPv6 prefix: {e}"));
+    r.add_route6(VRF_PUBLIC, p, route)
+        .unwrap_or_else(|e| panic!("route {prefix} refused: {e}"));
+}
