@@ -17,26 +17,30 @@ fn write(name: &str, frames: &[SeedFrame]) -> PathBuf {
     path
 }
 
+/// tshark's `-T fields` output for the capture at `path`: one line per
+/// frame, the `names` fields separated by tabs.
+fn fields(path: &Path, names: &[&str]) -> String {
+    let mut args = vec!["-r", path.to_str().expect("a UTF-8 path"), "-T", "fields"];
+    for n in names {
+        args.extend(["-e", n]);
+    }
+    tshark(&args)
+}
+
 #[test]
 fn seed_frames_dissect_as_expected() {
     let frames = seed::frames();
     let path = write("seed.pcap", &frames);
-    let fields = tshark(&[
-        "-r",
-        path.to_str().unwrap(),
-        "-T",
-        "fields",
-        "-e",
-        "frame.protocols",
-        "-e",
-        "mpls.label",
-        "-e",
-        "vxlan.vni",
-        "-e",
-        "ip.src",
-        "-e",
-        "ip.dst",
-    ]);
+    let fields = fields(
+        &path,
+        &[
+            "frame.protocols",
+            "mpls.label",
+            "vxlan.vni",
+            "ip.src",
+            "ip.dst",
+        ],
+    );
     let rows: Vec<Vec<&str>> = fields.lines().map(|l| l.split('\t').collect()).collect();
     let expected = [
         (
@@ -115,4 +119,129 @@ fn tshark_flags_broken_frames() {
     ];
     let path = write("broken.pcap", &frames);
     assert_eq!(bad_frames(&path), vec!["1", "2"]);
+}
+
+/// IPv6 as vrsim writes it: an ICMPv6 echo from the builder, the same
+/// echo after compute01 put it into MPLSoGRE towards the gateway, and the
+/// neighbour advertisement compute01 answers a VM's solicitation with.
+/// tshark decodes each with the expected protocol chain and flags none.
+#[test]
+fn ipv6_frames_dissect_as_expected() {
+    use vrsim::dataplane::{PacketBuf, trace::NoTrace};
+    use vrsim::wire::Frame;
+    use vrsim_testkit::seed::{NH_TUNNEL_GW, NH_VM, TAP_VIF, VRF_PUBLIC, add_public_route6};
+    let vm: std::net::Ipv6Addr = "fd80:24e2:f998:72d6::2".parse().unwrap();
+    let far: std::net::Ipv6Addr = "2001:db8::10".parse().unwrap();
+    let echo = Frame::new()
+        .ethernet(seed::DOCKERHOST_MAC, seed::VROUTER_MAC)
+        .ipv6(vm, far)
+        .icmpv6_echo_request(7, 1, b"ping6")
+        .build()
+        .unwrap();
+    let mut r = vrsim_testkit::compute01();
+    add_public_route6(&mut r, "fd80:24e2:f998:72d6::2/128", NH_VM, None);
+    add_public_route6(&mut r, "::/0", NH_TUNNEL_GW, Some(seed::LABEL_TO_GATEWAY));
+    let mut trace = NoTrace;
+    let (_, tunnelled) = vrsim_testkit::process_with_agent(&mut r, TAP_VIF, &echo, &mut trace);
+    // The VM asks for its gateway's IPv6 address, whose route has P.
+    let target: std::net::Ipv6Addr = "fd80:24e2:f998:72d6::1".parse().unwrap();
+    let gw = vrsim::dataplane::route::Route {
+        nh: NH_VM,
+        label: None,
+        flags: vrsim::dataplane::route::RouteFlags::ARP_PROXY,
+        stitched_mac: None,
+    };
+    r.add_route6(
+        VRF_PUBLIC,
+        "fd80:24e2:f998:72d6::1/128".parse().unwrap(),
+        gw,
+    )
+    .unwrap();
+    let ns = solicitation(seed::DOCKERHOST_MAC, vm, target);
+    let mut buf = PacketBuf::with_capacity(256);
+    r.process(TAP_VIF, &ns, &mut buf, &mut NoTrace);
+    let advert = buf.frame().to_vec();
+    let frames = [
+        SeedFrame {
+            name: "echo6",
+            description: "",
+            bytes: echo,
+        },
+        SeedFrame {
+            name: "echo6-mplsogre",
+            description: "",
+            bytes: tunnelled,
+        },
+        SeedFrame {
+            name: "ns",
+            description: "",
+            bytes: ns,
+        },
+        SeedFrame {
+            name: "na",
+            description: "",
+            bytes: advert,
+        },
+    ];
+    let path = write("ipv6.pcap", &frames);
+    let fields = fields(&path, &["frame.protocols", "icmpv6.type", "ipv6.dst"]);
+    let rows: Vec<&str> = fields.lines().collect();
+    assert_eq!(
+        rows,
+        [
+            "eth:ethertype:ipv6:icmpv6:data\t128\t2001:db8::10",
+            "eth:ethertype:ip:gre:mpls:ipv6:icmpv6:data\t128\t2001:db8::10",
+            "eth:ethertype:ipv6:icmpv6\t135\tff02::1:ff00:1",
+            "eth:ethertype:ipv6:icmpv6\t136\tfd80:24e2:f998:72d6::2",
+        ],
+        "tshark output:\n{fields}"
+    );
+    assert_eq!(
+        bad_frames(&path),
+        Vec::<String>::new(),
+        "tshark flags frames as bad"
+    );
+}
+
+/// A neighbour solicitation for `target` from `src` at `mac`, to the
+/// solicited-node group, hop limit 255, as a host sends it.
+fn solicitation(
+    mac: vrsim::wire::MacAddr,
+    src: std::net::Ipv6Addr,
+    target: std::net::Ipv6Addr,
+) -> Vec<u8> {
+    use vrsim::wire::ethernet::EthernetRepr;
+    use vrsim::wire::icmpv6::{NeighborRepr, TYPE_NEIGHBOR_SOLICIT};
+    use vrsim::wire::ipv6::Ipv6Repr;
+    use vrsim::wire::{EtherType, IpProtocol, MacAddr};
+    let t = target.octets();
+    let group = std::net::Ipv6Addr::new(
+        0xff02,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xff00 | u16::from(t[13]),
+        u16::from_be_bytes([t[14], t[15]]),
+    );
+    let ns = NeighborRepr {
+        kind: TYPE_NEIGHBOR_SOLICIT,
+        flags: 0,
+        target,
+        link_addr: Some(mac),
+    };
+    let mut f = vec![0u8; 14 + 40 + ns.buffer_len()];
+    EthernetRepr {
+        dst: MacAddr::new(0x33, 0x33, 0xff, t[13], t[14], t[15]),
+        src: mac,
+        ethertype: EtherType::Ipv6,
+    }
+    .emit(&mut f)
+    .expect("fits");
+    let mut ip = Ipv6Repr::new(src, group, IpProtocol::Icmpv6, ns.buffer_len());
+    ip.hop_limit = 255;
+    ip.emit(&mut f[14..]).expect("fits");
+    ns.emit(&mut f[54..], src, group).expect("fits");
+    f
 }

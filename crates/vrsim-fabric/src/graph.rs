@@ -251,6 +251,7 @@ pub fn carried(frame: &[u8]) -> String {
         .rev()
         .find_map(|h| match h {
             Header::Icmpv4(_) => Some("ICMP"),
+            Header::Icmpv6(_) => Some("ICMPv6"),
             Header::Tcp(_) => Some("TCP"),
             Header::Udp(_) => Some("UDP"),
             Header::Arp(_) => Some("ARP"),

@@ -2,7 +2,7 @@
 //! replies, TTL decrements, MAC rewrites.
 
 use core::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use vrsim_wire::ethernet::EthernetViewMut;
 use vrsim_wire::icmpv4::Icmpv4Message;
@@ -111,7 +111,15 @@ pub fn describe(frame: &[u8]) -> String {
     let mut what = String::from("packet");
     for (_, h) in &d.headers {
         match h {
-            Header::Ipv4(r) => ip = Some((r.src, r.dst)),
+            Header::Ipv4(r) => ip = Some((IpAddr::V4(r.src), IpAddr::V4(r.dst))),
+            Header::Ipv6(r) => ip = Some((IpAddr::V6(r.src), IpAddr::V6(r.dst))),
+            Header::Icmpv6(i) => {
+                what = match i.kind {
+                    vrsim_wire::icmpv6::TYPE_ECHO_REQUEST => "ICMPv6 echo request".into(),
+                    vrsim_wire::icmpv6::TYPE_ECHO_REPLY => "ICMPv6 echo reply".into(),
+                    _ => "ICMPv6".into(),
+                }
+            }
             Header::Icmpv4(i) => {
                 what = match i.message {
                     Icmpv4Message::EchoRequest { .. } => "ICMP echo request".into(),

@@ -35,6 +35,7 @@ use crate::ethernet::{EthernetRepr, VlanRepr};
 use crate::gre::GreRepr;
 use crate::header::Header;
 use crate::icmpv4::{Icmpv4Message, Icmpv4Repr};
+use crate::icmpv6::Icmpv6Repr;
 use crate::ipv4::Ipv4Repr;
 use crate::ipv6::Ipv6Repr;
 use crate::mpls::{MAX_STACK_DEPTH, MplsEntry, MplsRepr};
@@ -226,6 +227,29 @@ impl Frame {
             .payload(data)
     }
 
+    /// Append an ICMPv6 echo request carrying `data` (after an IPv6 header).
+    #[must_use]
+    pub fn icmpv6_echo_request(self, ident: u16, seq_no: u16, data: &[u8]) -> Self {
+        self.icmpv6(Icmpv6Repr::echo_request(ident, seq_no))
+            .payload(data)
+    }
+
+    /// Append an ICMPv6 echo reply carrying `data`.
+    #[must_use]
+    pub fn icmpv6_echo_reply(self, ident: u16, seq_no: u16, data: &[u8]) -> Self {
+        self.icmpv6(Icmpv6Repr::echo_reply(ident, seq_no))
+            .payload(data)
+    }
+
+    /// Append an ICMPv6 message header; its data is the frame's payload.
+    #[must_use]
+    pub fn icmpv6(self, header: Icmpv6Repr) -> Self {
+        self.header(Header::Icmpv6(Icmpv6Repr {
+            payload_len: 0,
+            ..header
+        }))
+    }
+
     /// Append an ICMP message header; its data is the frame's payload.
     #[must_use]
     pub fn icmp(self, message: Icmpv4Message) -> Self {
@@ -335,7 +359,9 @@ impl Frame {
                 return Err(misplaced());
             }
             let needs_ip = matches!(this, Layer::Udp | Layer::Tcp | Layer::Icmpv4);
-            if needs_ip && enclosing_ip(&headers[..i]).is_none() {
+            let enclosing = enclosing_ip(&headers[..i]);
+            let misses_v6 = this == Layer::Icmpv6 && !matches!(enclosing, Some(IpPair::V6 { .. }));
+            if (needs_ip && enclosing.is_none()) || misses_v6 {
                 return Err(Error::new(
                     this,
                     ErrorKind::BadLayering {
@@ -394,7 +420,7 @@ fn fill_next(h: &mut Header, next: Option<Header>) -> bool {
             None | Some(Layer::Ipv4 | Layer::Ipv6 | Layer::Ethernet)
         ),
         Header::Vxlan(_) => matches!(next_layer, None | Some(Layer::Ethernet)),
-        Header::Icmpv4(_) | Header::Tcp(_) | Header::Arp(_) => next.is_none(),
+        Header::Icmpv4(_) | Header::Icmpv6(_) | Header::Tcp(_) | Header::Arp(_) => next.is_none(),
     }
 }
 
@@ -409,6 +435,7 @@ fn payload_len_mut(h: &mut Header) -> Option<&mut usize> {
         Header::Ipv4(Ipv4Repr { payload_len, .. })
         | Header::Ipv6(Ipv6Repr { payload_len, .. })
         | Header::Icmpv4(Icmpv4Repr { payload_len, .. })
+        | Header::Icmpv6(Icmpv6Repr { payload_len, .. })
         | Header::Udp(UdpRepr { payload_len, .. })
         | Header::Tcp(TcpRepr { payload_len, .. })
         | Header::Gre(GreRepr { payload_len, .. }) => Some(payload_len),
@@ -437,6 +464,7 @@ fn ip_protocol_for(current: IpProtocol, next: Option<Header>, v6: bool) -> Optio
     Some(match next {
         None => current,
         Some(Header::Icmpv4(_)) if !v6 => IpProtocol::Icmp,
+        Some(Header::Icmpv6(_)) if v6 => IpProtocol::Icmpv6,
         Some(Header::Udp(_)) => IpProtocol::Udp,
         Some(Header::Tcp(_)) => IpProtocol::Tcp,
         Some(Header::Gre(_)) => IpProtocol::Gre,
@@ -486,6 +514,10 @@ fn emit(h: &Header, buf: &mut [u8], ip: Option<IpPair>) -> Result<()> {
         Header::Ipv6(r) => r.emit(buf),
         Header::Ipv6Ext(r) => r.emit(buf),
         Header::Icmpv4(r) => r.emit(buf),
+        Header::Icmpv6(r) => match ip {
+            Some(IpPair::V6 { src, dst }) => r.emit(buf, src, dst),
+            _ => Err(missing_ip(Layer::Icmpv6)),
+        },
         Header::Udp(r) => r.emit(buf, &ip.ok_or_else(|| missing_ip(Layer::Udp))?),
         Header::Tcp(r) => r.emit(buf, &ip.ok_or_else(|| missing_ip(Layer::Tcp))?),
         Header::Gre(r) => r.emit(buf),

@@ -25,6 +25,7 @@
 //! ```
 
 use core::fmt;
+use std::net::Ipv6Addr;
 
 use smallvec::SmallVec;
 
@@ -34,6 +35,7 @@ use crate::ethernet::{EthernetRepr, EthernetView, MAX_VLAN_TAGS, VlanRepr, VlanV
 use crate::gre::{GreRepr, GreView};
 use crate::header::Header;
 use crate::icmpv4::{Icmpv4Repr, Icmpv4View};
+use crate::icmpv6::{Icmpv6Repr, Icmpv6View};
 use crate::ipv4::{Ipv4Repr, Ipv4View};
 use crate::ipv6::{ExtHeader, Ipv6Repr, Ipv6View, MAX_EXTENSION_HEADERS};
 use crate::mpls::{MplsRepr, MplsView};
@@ -71,6 +73,8 @@ enum Next {
     Ipv6,
     Ipv6Ext(IpProtocol, IpPair),
     Icmpv4,
+    /// ICMPv6, with the addresses of its pseudo-header.
+    Icmpv6(Ipv6Addr, Ipv6Addr),
     Udp(IpPair),
     Tcp(IpPair),
     Gre,
@@ -176,6 +180,7 @@ fn layer_of(next: Next) -> Layer {
         Next::Ipv6 => Layer::Ipv6,
         Next::Ipv6Ext(..) => Layer::Ipv6Ext,
         Next::Icmpv4 => Layer::Icmpv4,
+        Next::Icmpv6(..) => Layer::Icmpv6,
         Next::Udp(_) => Layer::Udp,
         Next::Tcp(_) => Layer::Tcp,
         Next::Gre => Layer::Gre,
@@ -198,6 +203,7 @@ fn after_ethertype(t: EtherType) -> Next {
 fn after_ip(proto: IpProtocol, ip: IpPair) -> Next {
     match proto {
         IpProtocol::Icmp if matches!(ip, IpPair::V4 { .. }) => Next::Icmpv4,
+        IpProtocol::Icmpv6 if let IpPair::V6 { src, dst } = ip => Next::Icmpv6(src, dst),
         IpProtocol::Udp => Next::Udp(ip),
         IpProtocol::Tcp => Next::Tcp(ip),
         IpProtocol::Gre => Next::Gre,
@@ -247,6 +253,11 @@ fn step(next: Next, bytes: &[u8]) -> Result<Step<'_>> {
             let v = Icmpv4View::new_checked(bytes)?;
             let r = Icmpv4Repr::parse(&v)?;
             (Header::Icmpv4(r), r.buffer_len(), v.payload(), Next::Done)
+        }
+        Next::Icmpv6(src, dst) => {
+            let v = Icmpv6View::new_checked(bytes)?;
+            let r = Icmpv6Repr::parse(&v, src, dst)?;
+            (Header::Icmpv6(r), r.buffer_len(), v.payload(), Next::Done)
         }
         Next::Udp(ip) => udp(ip, bytes)?,
         Next::Tcp(ip) => {
@@ -366,6 +377,7 @@ impl Dissection<'_> {
                 Header::Ipv6(_) => "ipv6",
                 Header::Ipv6Ext(_) => "ipv6ext",
                 Header::Icmpv4(_) => "icmp",
+                Header::Icmpv6(_) => "icmpv6",
                 Header::Udp(_) => "udp",
                 Header::Tcp(_) => "tcp",
                 Header::Gre(_) => "gre",

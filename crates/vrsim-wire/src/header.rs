@@ -8,6 +8,7 @@ use crate::error::Layer;
 use crate::ethernet::{EthernetRepr, VlanRepr};
 use crate::gre::GreRepr;
 use crate::icmpv4::{Icmpv4Message, Icmpv4Repr};
+use crate::icmpv6::{Icmpv6Repr, TYPE_ECHO_REPLY, TYPE_ECHO_REQUEST};
 use crate::ipv4::Ipv4Repr;
 use crate::ipv6::{ExtHeader, Ipv6Repr};
 use crate::mpls::MplsRepr;
@@ -33,6 +34,8 @@ pub enum Header {
     Ipv6Ext(ExtHeader),
     /// ICMPv4.
     Icmpv4(Icmpv4Repr),
+    /// ICMPv6 (its data, neighbour discovery's included, is the payload).
+    Icmpv6(Icmpv6Repr),
     /// UDP.
     Udp(UdpRepr),
     /// TCP.
@@ -56,6 +59,7 @@ impl Header {
             Header::Ipv6(_) => Layer::Ipv6,
             Header::Ipv6Ext(_) => Layer::Ipv6Ext,
             Header::Icmpv4(_) => Layer::Icmpv4,
+            Header::Icmpv6(_) => Layer::Icmpv6,
             Header::Udp(_) => Layer::Udp,
             Header::Tcp(_) => Layer::Tcp,
             Header::Gre(_) => Layer::Gre,
@@ -74,6 +78,7 @@ impl Header {
             Header::Ipv6(h) => h.buffer_len(),
             Header::Ipv6Ext(h) => h.len,
             Header::Icmpv4(h) => h.buffer_len(),
+            Header::Icmpv6(h) => h.buffer_len(),
             Header::Udp(h) => h.buffer_len(),
             Header::Tcp(h) => h.buffer_len(),
             Header::Gre(h) => h.buffer_len(),
@@ -178,6 +183,15 @@ impl fmt::Display for Header {
                     Icmpv4Message::Other { kind, code, .. } => {
                         write!(f, "type {kind}, code {code}")?
                     }
+                }
+                write!(f, ", length {}", h.payload_len)
+            }
+            Header::Icmpv6(h) => {
+                let (ident, seq) = (h.rest >> 16, h.rest & 0xffff);
+                match h.kind {
+                    TYPE_ECHO_REQUEST => write!(f, "icmp6 echo request, id {ident}, seq {seq}")?,
+                    TYPE_ECHO_REPLY => write!(f, "icmp6 echo reply, id {ident}, seq {seq}")?,
+                    kind => write!(f, "icmp6 type {kind}, code {}", h.code)?,
                 }
                 write!(f, ", length {}", h.payload_len)
             }

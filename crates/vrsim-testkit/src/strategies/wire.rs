@@ -21,6 +21,7 @@ use vrsim_wire::arp::{ArpOperation, ArpRepr};
 use vrsim_wire::ethernet::{EthernetRepr, VlanRepr};
 use vrsim_wire::gre::GreRepr;
 use vrsim_wire::icmpv4::{Icmpv4Message, Icmpv4Repr};
+use vrsim_wire::icmpv6::Icmpv6Repr;
 use vrsim_wire::ipv4::Ipv4Repr;
 use vrsim_wire::ipv6::{ExtHeader, Ipv6Repr, MAX_EXTENSION_HEADERS};
 use vrsim_wire::mpls::{MAX_STACK_DEPTH, MplsEntry, MplsRepr};
@@ -276,6 +277,17 @@ pub fn icmpv4_message() -> impl Strategy<Value = Icmpv4Message> + Clone {
     ]
 }
 
+/// Random ICMPv6 headers: any type, code and rest (the builder and the
+/// dissector keep them as they are).
+pub fn icmpv6_repr() -> impl Strategy<Value = Icmpv6Repr> + Clone {
+    (any::<u8>(), any::<u8>(), any::<u32>()).prop_map(|(kind, code, rest)| Icmpv6Repr {
+        kind,
+        code,
+        rest,
+        payload_len: 0,
+    })
+}
+
 /// Any ICMP header.
 pub fn icmpv4_repr() -> impl Strategy<Value = Icmpv4Repr> + Clone {
     icmpv4_message().prop_map(|message| Icmpv4Repr {
@@ -395,6 +407,7 @@ fn terminal_protocol(v6: bool) -> impl Strategy<Value = IpProtocol> + Clone {
     ip_protocol().prop_filter("the dissector follows it", move |&p| match p {
         IpProtocol::Udp | IpProtocol::Tcp | IpProtocol::Gre => false,
         IpProtocol::Icmp => v6,
+        IpProtocol::Icmpv6 => !v6,
         p => !(v6 && ExtHeader::is_extension(p)),
     })
 }
@@ -447,7 +460,7 @@ pub fn ethernet_stack(depth: u32) -> BoxedStrategy<Stack> {
         .boxed()
 }
 
-/// UDP, TCP and (`v4`) ICMP leaves, and the tunnels when `depth > 0`.
+/// UDP, TCP and ICMP (ICMPv6 under IPv6) leaves, and the tunnels when `depth > 0`.
 fn transport(depth: u32, v4: bool) -> BoxedStrategy<Stack> {
     let zero_checksum = if v4 {
         any::<bool>().boxed()
@@ -464,12 +477,17 @@ fn transport(depth: u32, v4: bool) -> BoxedStrategy<Stack> {
     )
         .prop_map(|(u, p)| Stack::raw(p).under([Header::Udp(u)]));
     let tcp = (tcp_repr(), payload()).prop_map(|(t, p)| Stack::raw(p).under([Header::Tcp(t)]));
-    let icmp =
-        (icmpv4_repr(), payload()).prop_map(|(i, p)| Stack::raw(p).under([Header::Icmpv4(i)]));
-    match (depth, v4) {
-        (0, true) => return prop_oneof![plain_udp, tcp, icmp].boxed(),
-        (0, false) => return prop_oneof![plain_udp, tcp].boxed(),
-        _ => {}
+    let icmp = if v4 {
+        (icmpv4_repr(), payload())
+            .prop_map(|(i, p)| Stack::raw(p).under([Header::Icmpv4(i)]))
+            .boxed()
+    } else {
+        (icmpv6_repr(), payload())
+            .prop_map(|(i, p)| Stack::raw(p).under([Header::Icmpv6(i)]))
+            .boxed()
+    };
+    if depth == 0 {
+        return prop_oneof![plain_udp, tcp, icmp].boxed();
     }
     let inner = depth - 1;
     let mpls_udp = (
@@ -600,6 +618,7 @@ pub fn fill(headers: &[Header], payload_len: usize) -> Vec<Header> {
         let ip_next = |current: IpProtocol| match next {
             None => current,
             Some(Header::Icmpv4(_)) => IpProtocol::Icmp,
+            Some(Header::Icmpv6(_)) => IpProtocol::Icmpv6,
             Some(Header::Udp(_)) => IpProtocol::Udp,
             Some(Header::Tcp(_)) => IpProtocol::Tcp,
             Some(Header::Gre(_)) => IpProtocol::Gre,
@@ -656,6 +675,7 @@ fn stated_len(h: &mut Header) -> Option<&mut usize> {
         | Header::Udp(UdpRepr { payload_len, .. })
         | Header::Tcp(TcpRepr { payload_len, .. })
         | Header::Icmpv4(Icmpv4Repr { payload_len, .. })
+        | Header::Icmpv6(Icmpv6Repr { payload_len, .. })
         | Header::Gre(GreRepr { payload_len, .. }) => Some(payload_len),
         _ => None,
     }
@@ -671,6 +691,7 @@ pub fn without_length(h: &Header) -> Header {
         | Header::Udp(UdpRepr { payload_len, .. })
         | Header::Tcp(TcpRepr { payload_len, .. })
         | Header::Icmpv4(Icmpv4Repr { payload_len, .. })
+        | Header::Icmpv6(Icmpv6Repr { payload_len, .. })
         | Header::Gre(GreRepr { payload_len, .. }) => *payload_len = 0,
         _ => {}
     }
@@ -687,6 +708,7 @@ pub fn extent(h: &Header) -> usize {
             Header::Udp(r) => r.payload_len,
             Header::Tcp(r) => r.payload_len,
             Header::Icmpv4(r) => r.payload_len,
+            Header::Icmpv6(r) => r.payload_len,
             Header::Gre(r) => r.payload_len,
             _ => 0,
         }
