@@ -1,5 +1,5 @@
-//! The vRouter pipeline on scenario A's compute01: packets per second on each
-//! path, untraced and traced, each packet a flow hit (the agent answered the
+//! The vRouter pipeline on scenario A's compute01 (dual-stack): packets per
+//! second on each path, IPv4 and IPv6, untraced and traced, each packet a flow hit (the agent answered the
 //! first packet's miss before measuring); and flow setup: a new flow's miss,
 //! the agent's answer, the pair installed and the held packet released.
 //!
@@ -32,6 +32,18 @@ fn paths() -> Vec<(&'static str, VifId, Vec<u8>, VifId)> {
             seed::vxlan_vni4_to_vm(),
             seed::TAP_VIF,
         ),
+        (
+            "mplsogre_to_tap_v6",
+            seed::FABRIC_VIF,
+            seed::mx_to_compute01_gre_v6(),
+            seed::TAP_VIF,
+        ),
+        (
+            "tap_to_mplsogre_rpf_v6",
+            seed::TAP_VIF,
+            seed::container_reply_from_vm_v6(),
+            seed::FABRIC_VIF,
+        ),
     ]
 }
 
@@ -40,6 +52,7 @@ fn pipeline(c: &mut Criterion) {
         Ok(r) => r,
         Err(e) => panic!("compute01 does not build: {e}"),
     };
+    seed::dual_stack(&mut router);
     let mut buf = PacketBuf::with_capacity(1514);
     let mut group = c.benchmark_group("pipeline");
     group.throughput(Throughput::Elements(1));

@@ -8,8 +8,9 @@
 //! valgrind --tool=callgrind target/release/examples/pipeline_profile tap 100000
 //! ```
 //!
-//! PATH is `gre` (fabric MPLSoGRE → tap), `tap` (tap → MPLSoGRE, with RPF)
-//! or `vxlan` (fabric VXLAN → tap), each a flow hit; N defaults to 1,000,000.
+//! PATH is `gre` (fabric MPLSoGRE → tap), `tap` (tap → MPLSoGRE, with RPF),
+//! `vxlan` (fabric VXLAN → tap), or `gre6` and `tap6` (the first two with
+//! IPv6 inside), each a flow hit; N defaults to 1,000,000.
 
 // An example prints what it measured.
 #![allow(clippy::print_stdout)]
@@ -28,9 +29,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "gre" => (seed::FABRIC_VIF, seed::mx_to_compute01_gre()),
         "tap" => (seed::TAP_VIF, seed::container_reply_from_vm()),
         "vxlan" => (seed::FABRIC_VIF, seed::vxlan_vni4_to_vm()),
-        other => return Err(format!("unknown path {other:?} (gre, tap or vxlan)").into()),
+        "gre6" => (seed::FABRIC_VIF, seed::mx_to_compute01_gre_v6()),
+        "tap6" => (seed::TAP_VIF, seed::container_reply_from_vm_v6()),
+        other => {
+            return Err(format!("unknown path {other:?} (gre, tap, vxlan, gre6 or tap6)").into());
+        }
     };
     let mut router = seed::compute01(true)?;
+    seed::dual_stack(&mut router);
     // The first packet's flow miss is answered by the agent: the N measured
     // packets hit the flow, as a flow's packets after its first do.
     vrsim_testkit::process_with_agent(&mut router, vif, &frame, &mut NoTrace);

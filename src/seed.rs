@@ -25,10 +25,10 @@
 //! ```
 
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use pcap_file::DataLink;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use vrsim_wire::{Frame, MacAddr, UDP_PORT_MPLS, UDP_PORT_VXLAN};
@@ -60,6 +60,22 @@ pub const VN_DNS_IP: Ipv4Addr = Ipv4Addr::new(172, 16, 10, 2);
 pub const CALICO_BLOCK: Ipv4Net = match Ipv4Net::new(Ipv4Addr::new(192, 168, 100, 0), 26) {
     Ok(n) => n,
     Err(_) => panic!("a /26 is a valid prefix"),
+};
+
+/// The dual-stack address plan (scenario A's IPv6 half; the container's
+/// block is a /122 of the Calico node's IPv6 pool `fd80:24e2:f998:72d6::/64`).
+/// The test PC `earth`'s IPv6 address.
+pub const EARTH_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x113, 0, 0, 0, 0, 0x10);
+/// The container `centos-ssh`'s IPv6 address.
+pub const CONTAINER_IP6: Ipv6Addr = Ipv6Addr::new(0xfd80, 0x24e2, 0xf998, 0x72d6, 0, 0, 0, 1);
+/// The Docker VM's IPv6 address in the `public` network.
+pub const DOCKERHOST_IP6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x172, 0x16, 0x10, 0, 0, 0, 3);
+/// The `public` network's IPv6 gateway address on the vRouter.
+pub const VN_GATEWAY_IP6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x172, 0x16, 0x10, 0, 0, 0, 1);
+/// The Calico IPv6 block the Docker VM advertises over BGPaaS: a /122 of the pool.
+pub const CALICO_BLOCK6: Ipv6Net = match Ipv6Net::new(CONTAINER_IP6, 122) {
+    Ok(n) => n,
+    Err(_) => panic!("a /122 is a valid prefix"),
 };
 
 /// The label gw-01 pushes towards the VM's nexthop on compute01.
@@ -115,6 +131,34 @@ pub fn mx_to_compute01_gre() -> Vec<u8> {
         .mpls(LABEL_TO_VM)
         .ttl(63);
     built(outer.append(echo_request()))
+}
+
+/// Trace 1 for IPv6: `earth`'s ICMPv6 echo request to the container, in
+/// gw-01's MPLSoGRE tunnel to compute01 (gw-01 has routed it: hop limit 63).
+pub fn mx_to_compute01_gre_v6() -> Vec<u8> {
+    let outer = Frame::new()
+        .ethernet(GW_FABRIC_MAC, COMPUTE01_FABRIC_MAC)
+        .ipv4(GW_FABRIC_IP, COMPUTE01_IP)
+        .gre()
+        .mpls(LABEL_TO_VM)
+        .ttl(63);
+    let inner = Frame::new()
+        .ipv6(EARTH_IP6, CONTAINER_IP6)
+        .ttl(63)
+        .icmpv6_echo_request(ECHO_IDENT, 1, &echo_data());
+    built(outer.append(inner))
+}
+
+/// Trace 2 for IPv6: the container's ICMPv6 echo reply as it leaves the
+/// Docker VM towards vif0/37 (hop limit 63: the Docker VM routed it).
+pub fn container_reply_from_vm_v6() -> Vec<u8> {
+    built(
+        Frame::new()
+            .ethernet(DOCKERHOST_MAC, VROUTER_MAC)
+            .ipv6(CONTAINER_IP6, EARTH_IP6)
+            .ttl(63)
+            .icmpv6_echo_reply(ECHO_IDENT, 1, &echo_data()),
+    )
 }
 
 /// Trace 1, MPLSoUDP variant (RFC 7510, UDP 6635).

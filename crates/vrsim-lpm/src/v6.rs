@@ -100,6 +100,16 @@ impl<V> Ipv6Table<V> {
         Some((net(crate::trie::mask(a, len), len), value))
     }
 
+    /// As [`longest_match`](Self::longest_match), with the matched prefix's
+    /// length instead of the prefix: the same lookup without building an
+    /// [`Ipv6Net`], for callers on a fast path that rarely need the prefix.
+    #[inline]
+    pub fn longest_match_len(&self, addr: Ipv6Addr) -> Option<(u8, &V)> {
+        let (len, value) = self.trie.lookup(u128::from(addr))?;
+        // A prefix length of an IPv6 trie is at most 128.
+        Some((len as u8, value))
+    }
+
     /// The prefixes and their values in address order, then length order.
     pub fn iter(&self) -> Iter<'_, V> {
         Iter {

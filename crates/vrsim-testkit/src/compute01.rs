@@ -6,7 +6,7 @@
 
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use vrsim::dataplane::nexthop::{
     NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap, ipv4_rewrite,
 };
@@ -270,4 +270,23 @@ pub fn add_public_route6(r: &mut VRouter, prefix: &str, nh: NhId, label: Option<
         .unwrap_or_else(|e| panic!("{prefix:?} is not an IPv6 prefix: {e}"));
     r.add_route6(VRF_PUBLIC, p, route)
         .unwrap_or_else(|e| panic!("route {prefix} refused: {e}"));
+}
+
+/// compute01 dual-stack, as scenario A's IPv6 half programs it: the
+/// container's /122 (BGPaaS) and the Docker VM's /128 on the VM's nexthop,
+/// the gateway's IPv6 address with P to the receive nexthop, the IPv6
+/// default through gw-01's tunnel (label 16).
+///
+/// # Panics
+/// If a route is refused (a broken fixture).
+pub fn dual_stack(r: &mut VRouter) {
+    add_public_route6(r, &CALICO_BLOCK6.to_string(), NH_VM, None);
+    add_public_route6(r, &format!("{DOCKERHOST_IP6}/128"), NH_VM, None);
+    add_public_route6(r, "::/0", NH_TUNNEL_GW, Some(LABEL_TO_GATEWAY));
+    let gw = Route {
+        stitched_mac: None,
+        ..route(NH_GATEWAY_RECEIVE, RouteFlags::ARP_PROXY)
+    };
+    r.add_route6(VRF_PUBLIC, Ipv6Net::from(VN_GATEWAY_IP6), gw)
+        .unwrap_or_else(|e| panic!("gateway route refused: {e}"));
 }

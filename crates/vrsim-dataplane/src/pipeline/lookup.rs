@@ -35,6 +35,49 @@ impl VRouter {
         }
     }
 
+    /// [`route4`](Self::route4) for IPv6: nexthop, matched length, label.
+    #[inline(always)]
+    pub(crate) fn route6(
+        &self,
+        vrf: VrfId,
+        dst: Ipv6Addr,
+    ) -> (NhId, Option<u8>, Option<MplsLabel>) {
+        match self
+            .vrfs
+            .get(vrf.index())
+            .and_then(|v| v.inet6.longest_match_len(dst))
+        {
+            Some((len, r)) => (r.nh, Some(len), r.label),
+            None => (NhId::DISCARD, None, None),
+        }
+    }
+
+    /// [`route6`](Self::route6) recorded as an `InetLookup` step
+    /// (`vr_inet_route_lookup` with `AF_INET6`): the nexthop and label.
+    #[inline(always)]
+    pub(super) fn inet6_lookup<T: Tracer>(
+        &self,
+        vrf: VrfId,
+        dst: Ipv6Addr,
+        trace: &mut T,
+    ) -> (NhId, Option<MplsLabel>) {
+        let (nh, matched, label) = self.route6(vrf, dst);
+        trace.step(Step::InetLookup {
+            vrf,
+            key: IpAddr::V6(dst),
+            matched: if T::ENABLED {
+                matched
+                    .and_then(|l| Ipv6Net::new(dst, l).ok())
+                    .map(|n| IpNet::V6(n.trunc()))
+            } else {
+                None
+            },
+            nh,
+            label,
+        });
+        (nh, label)
+    }
+
     /// [`route4`](Self::route4) recorded as an `InetLookup` step (the
     /// vRouter's `vr_inet_route_lookup`): the nexthop and label it found.
     #[inline(always)]

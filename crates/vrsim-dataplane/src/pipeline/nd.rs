@@ -16,7 +16,7 @@ use vrsim_wire::{EtherType, IpProtocol, MacAddr};
 
 use super::{Ctx, Disposition, Fmd};
 use crate::drop::DropReason;
-use crate::ids::{NhId, VrfId};
+use crate::ids::VrfId;
 use crate::nexthop::{NhFlags, NhKind};
 use crate::packet::PacketBuf;
 use crate::route::{Route, RouteFlags};
@@ -130,7 +130,26 @@ impl VRouter {
     /// solicitation cut short is an `Invalid Packet` drop. vrsim answers the
     /// multicast solicitations the vRouter meets in its multicast composite
     /// nexthop (`nh_handle_mcast_control_pkt`) here too, as it does ARP.
+    #[inline(always)]
     pub(super) fn vm_neighbor_input<T: Tracer>(
+        &self,
+        fmd: Fmd,
+        buf: &mut PacketBuf,
+        cx: &mut Ctx<'_, T>,
+    ) -> Option<Disposition> {
+        // The next header and the ICMPv6 type first: most IPv6 is not ND.
+        let ip6 = buf.frame().get(ETH_LEN..).unwrap_or_default();
+        let (next, kind) = (ip6.get(6).copied(), ip6.get(IP6_LEN).copied());
+        if next != Some(IpProtocol::Icmpv6.value()) || kind != Some(TYPE_NEIGHBOR_SOLICIT) {
+            return None;
+        }
+        self.vm_neighbor_solicit(fmd, buf, cx)
+    }
+
+    /// [`vm_neighbor_input`](Self::vm_neighbor_input) on what looks like a
+    /// solicitation.
+    #[inline(never)]
+    fn vm_neighbor_solicit<T: Tracer>(
         &self,
         fmd: Fmd,
         buf: &mut PacketBuf,
@@ -407,11 +426,10 @@ impl VRouter {
         let (dst, len) = (ip.dst(), IP6_LEN + ip.payload().len());
         fmd.ttl = Some(ip.hop_limit());
         buf.trim_to(len);
-        let route = self.inet6_route(fmd.vrf, dst, cx.trace);
-        if let Some(l) = route.and_then(|(_, r)| r.label) {
+        let (nh, label) = self.inet6_lookup(fmd.vrf, dst, cx.trace);
+        if let Some(l) = label {
             fmd.label = Some(l.value());
         }
-        let nh = route.map_or(NhId::DISCARD, |(_, r)| r.nh);
         self.nh_output(fmd, nh, true, buf, cx)
     }
 }
