@@ -247,6 +247,22 @@ pub fn frames() -> Vec<SeedFrame> {
     ]
 }
 
+/// The IPv6 half of the seed's frames (the dual-stack traces 1 and 2).
+pub fn ipv6_frames() -> Vec<SeedFrame> {
+    vec![
+        SeedFrame {
+            name: "mx-to-compute01-gre-v6",
+            description: "gw-01 -> compute01: MPLSoGRE, label 35, ICMPv6 echo request 2001:db8:113::10 -> fd80:24e2:f998:72d6::1",
+            bytes: mx_to_compute01_gre_v6(),
+        },
+        SeedFrame {
+            name: "container-reply-from-vm-v6",
+            description: "Docker VM eth0 -> vif0/37: ICMPv6 echo reply fd80:24e2:f998:72d6::1 -> 2001:db8:113::10",
+            bytes: container_reply_from_vm_v6(),
+        },
+    ]
+}
+
 /// Write `frames` as a classic pcap file (link type Ethernet), one packet a
 /// millisecond apart from the epoch, so the output is byte-for-byte repeatable.
 pub fn write_pcap<W: Write>(out: W, frames: &[SeedFrame]) -> Result<W, pcap_file::PcapError> {

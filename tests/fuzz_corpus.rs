@@ -41,6 +41,7 @@ fn check_corpus(target: &str, files: &[(String, Vec<u8>)]) {
 fn wire_parse_corpus_holds_the_seed_frames() {
     let files: Vec<_> = vrsim::seed::frames()
         .into_iter()
+        .chain(vrsim::seed::ipv6_frames())
         .map(|f| (f.name.to_owned(), f.bytes))
         .collect();
     check_corpus("wire_parse", &files);
@@ -59,13 +60,14 @@ fn record(selector: u8, frame: &[u8]) -> Vec<u8> {
 #[test]
 fn dataplane_process_corpus_holds_the_seed_frames() {
     const TAP: u8 = 3;
-    let frames = vrsim::seed::frames();
+    let mut frames = vrsim::seed::frames();
+    frames.extend(vrsim::seed::ipv6_frames());
     // Each frame alone on the vif it arrives on at compute01 (the fabric's
     // for all but the VM's reply), then every frame on every vif.
     let mut files: Vec<_> = frames
         .iter()
         .map(|f| {
-            let on = if f.name == "container-reply-from-vm" {
+            let on = if f.name.starts_with("container-reply-from-vm") {
                 TAP
             } else {
                 0

@@ -35,12 +35,16 @@ fn records(mut data: &[u8]) -> impl Iterator<Item = (u8, u16, &[u8])> {
     })
 }
 
-/// compute01 with the BGPaaS route, built once and cloned for each input.
+/// compute01 with the BGPaaS route, dual-stack, built once and cloned for
+/// each input.
 fn compute01() -> VRouter {
     static ROUTER: OnceLock<VRouter> = OnceLock::new();
     ROUTER
         .get_or_init(|| match vrsim_testkit::seed::compute01(true) {
-            Ok(r) => r,
+            Ok(mut r) => {
+                vrsim_testkit::seed::dual_stack(&mut r);
+                r
+            }
             Err(e) => panic!("compute01 builds: {e}"),
         })
         .clone()

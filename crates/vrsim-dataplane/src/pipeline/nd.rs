@@ -449,6 +449,7 @@ fn nd_type(ip6: &[u8]) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nexthop::NexthopConfig;
     use crate::route::BridgeEntry;
     use crate::testing::*;
     use crate::vif::VifConfig;
@@ -874,5 +875,68 @@ mod tests {
                 .iter()
                 .any(|s| matches!(s, Step::FlowRpf { pass: true, .. }))
         );
+    }
+
+    #[test]
+    fn ipv6_rides_mplsoudp_out_and_vxlan_in() {
+        let mut r = vm6_node();
+        let udp_tunnel = NexthopConfig {
+            id: nh(30),
+            kind: NhKind::Tunnel {
+                encap: crate::nexthop::TunnelEncap::MplsOverUdp,
+                oif: FABRIC,
+                rewrite: crate::nexthop::ipv4_rewrite(GW_MAC, NODE_MAC),
+                sip: NODE_IP,
+                dip: GW_IP,
+            },
+            family: crate::nexthop::NhFamily::Inet,
+            flags: NhFlags::VALID,
+            vrf: VrfId::FABRIC,
+        };
+        r.add_nh(udp_tunnel).expect("nh");
+        let via_udp = Route {
+            nh: nh(30),
+            label: MplsLabel::new(LABEL_OUT),
+            flags: RouteFlags::empty(),
+            stitched_mac: None,
+        };
+        r.add_route6(VRF, Ipv6Net::new(FAR6, 128).expect("/128"), via_udp)
+            .expect("route");
+        let (d, out, steps) = run_with_agent(&mut r, TAP, &vm_udp6(FAR6, 64));
+        assert_eq!(d, Disposition::Transmit { vif: FABRIC }, "{steps:?}");
+        let dissected = vrsim_wire::dissect(&out);
+        assert_eq!(
+            dissected.chain().as_str(),
+            "eth:ipv4:udp:mpls:ipv6:udp",
+            "{dissected}"
+        );
+        // VXLAN in: the inner frame is bridged to the VM through its bridge
+        // nexthop, given Policy here so that the IPv6 flow is made.
+        let mut l2 = r.nh(nh(11)).expect("bridge nh").config.clone();
+        l2.flags = l2.flags | NhFlags::POLICY;
+        r.add_nh(l2).expect("changed");
+        let inner = vrsim_wire::Frame::new()
+            .ethernet(GW_MAC, VM_MAC)
+            .ipv6(FAR6, VM_ADDR6)
+            .icmpv6_echo_request(9, 1, b"v6");
+        let frame = vrsim_wire::Frame::new()
+            .ethernet(GW_MAC, NODE_MAC)
+            .ipv4(GW_IP, NODE_IP)
+            .udp(52000, vrsim_wire::UDP_PORT_VXLAN)
+            .vxlan(VNID)
+            .append(inner)
+            .build()
+            .expect("builds");
+        let (d, out, steps) = run_with_agent(&mut r, FABRIC, &frame);
+        assert_eq!(d, Disposition::Transmit { vif: TAP }, "{steps:?}");
+        assert_eq!(
+            vrsim_wire::dissect(&out).chain().as_str(),
+            "eth:ipv6:icmpv6"
+        );
+        let key = steps.iter().find_map(|s| match s {
+            Step::Flow { key, .. } => Some(*key),
+            _ => None,
+        });
+        assert_eq!(key.map(|k| (k.proto, k.sport, k.dport)), Some((58, 9, 129)));
     }
 }
