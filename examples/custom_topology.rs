@@ -63,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bgpaas: bgpaas.clone(),
         peer,
     })?;
-    let attrs = PathAttrs::new("172.16.30.4".parse()?, vec![65001]);
+    let attrs = PathAttrs::new("172.16.30.4".parse::<std::net::Ipv4Addr>()?, vec![65001]);
     let prefix = "10.99.0.0/24".parse()?;
     for change in control.apply(Event::Advertise {
         bgpaas,

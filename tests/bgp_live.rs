@@ -85,7 +85,11 @@ fn a_malformed_update_resets_the_session_and_leaves_no_route() {
         ebgp: true,
         asn4: true,
     };
-    for m in message::encode_updates(vm_side, &[], &[(block(), PathAttrs::new(VM, vec![]))]) {
+    for m in message::encode_updates(
+        vm_side,
+        &[],
+        &[(block().into(), PathAttrs::new(VM, vec![]))],
+    ) {
         sock.write_all(&m).expect("send UPDATE");
     }
     assert!(live.wait_until(WAIT, |f, _| has_block(f)));

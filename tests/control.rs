@@ -288,7 +288,7 @@ fn refused_configurations_and_events() {
             bgpaas: "dockerhost".into(),
             peer: gw,
             prefix: "10.9.0.0/16".parse().unwrap(),
-            attrs: PathAttrs::new("172.16.10.3".parse().unwrap(), vec![65000]),
+            attrs: PathAttrs::new(std::net::Ipv4Addr::new(172, 16, 10, 3), vec![65000]),
         })
         .unwrap_err()
         .to_string();

@@ -106,8 +106,9 @@ fn bgp_decode_corpus_holds_the_seed_session() {
         ebgp: true,
         asn4: true,
     };
-    let announce = message::encode_updates(vm_side, &[], &[(block, PathAttrs::new(vm, vec![]))]);
-    let withdraw = message::encode_updates(vm_side, &[block], &[]);
+    let announce =
+        message::encode_updates(vm_side, &[], &[(block.into(), PathAttrs::new(vm, vec![]))]);
+    let withdraw = message::encode_updates(vm_side, &[block.into()], &[]);
     let keepalive = message::encode_keepalive();
     let mut update_then_keepalive = announce[0].clone();
     update_then_keepalive.extend_from_slice(&keepalive);

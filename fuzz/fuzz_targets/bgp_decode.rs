@@ -69,10 +69,19 @@ fuzz_target!(|data: &[u8]| {
                 Output::Update(u) => {
                     assert!(u.announced.iter().all(|(p, _)| *p == p.trunc()));
                     assert!(u.withdrawn.iter().all(|p| *p == p.trunc()));
-                    // Next hops that could not be used were refused.
-                    assert!(u.announced.iter().all(|(_, a)| {
+                    // Next hops that could not be used were refused, and
+                    // each is of its prefix's family.
+                    assert!(u.announced.iter().all(|(p, a)| {
                         let nh = a.next_hop;
-                        !(nh.is_unspecified() || nh.is_multicast() || nh.is_broadcast())
+                        let usable = match nh {
+                            std::net::IpAddr::V4(v4) => !v4.is_broadcast(),
+                            std::net::IpAddr::V6(v6) => {
+                                !(v6.is_loopback() || v6.is_unicast_link_local())
+                            }
+                        };
+                        usable
+                            && !(nh.is_unspecified() || nh.is_multicast())
+                            && nh.is_ipv4() == p.addr().is_ipv4()
                     }));
                 }
                 Output::Down(_) => down = true,

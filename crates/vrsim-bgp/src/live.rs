@@ -32,7 +32,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -287,10 +287,13 @@ impl Shared {
         }
     }
 
-    fn routes_out(&self, e: &Endpoint) -> Vec<(Ipv4Net, PathAttrs)> {
+    fn routes_out(&self, e: &Endpoint) -> Vec<(IpNet, PathAttrs)> {
         lock(&self.fabric)
             .control()
             .bgpaas_routes_out(&e.bgpaas, e.peer)
+            .into_iter()
+            .map(|(p, a)| (IpNet::V4(p), a))
+            .collect()
     }
 }
 
@@ -750,9 +753,20 @@ fn established(
 
 /// The peer sent an UPDATE: its withdrawals (of routes it had announced)
 /// and announcements go to the model, a next hop of the peer's own
-/// connection address read as the VM's.
+/// connection address read as the VM's. IPv6 unicast routes are decoded
+/// but the control plane holds IPv4 routes only so far: they are logged as
+/// not taken.
 fn received(shared: &Shared, i: usize, e: &Endpoint, u: Update) {
-    for prefix in u.withdrawn {
+    let v4 = |p: IpNet| match p {
+        IpNet::V4(p) => Some(p),
+        IpNet::V6(p) => {
+            shared.log(format!(
+                "{e}: {p} not taken: the control plane holds IPv4 routes only"
+            ));
+            None
+        }
+    };
+    for prefix in u.withdrawn.into_iter().filter_map(v4) {
         let known = lock(&shared.fabric)
             .control()
             .sessions()
@@ -773,8 +787,11 @@ fn received(shared: &Shared, i: usize, e: &Endpoint, u: Update) {
         }
     }
     for (prefix, mut attrs) in u.announced {
-        if IpAddr::V4(attrs.next_hop) == e.remote.to_canonical() {
-            attrs.next_hop = e.vm_ip;
+        let Some(prefix) = v4(prefix) else {
+            continue;
+        };
+        if attrs.next_hop.is_ipv4() && attrs.next_hop == e.remote.to_canonical() {
+            attrs.next_hop = e.vm_ip.into();
         }
         shared.apply(
             &format!(

@@ -12,19 +12,21 @@
 //! into vrsim's [`PathAttrs`].
 //!
 //! IPv4 unicast NLRI is understood in the UPDATE body and in MP_REACH_NLRI /
-//! MP_UNREACH_NLRI (RFC 4760); other families are parsed by netgauze and
-//! ignored here.
+//! MP_UNREACH_NLRI (RFC 4760), IPv6 unicast (AFI 2, SAFI 1) in MP_REACH_NLRI
+//! / MP_UNREACH_NLRI with the next hops of RFC 2545 (the global address is
+//! the route's next hop; a link-local one beside it is read and not kept);
+//! other families are parsed by netgauze and ignored here.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use netgauze_bgp_pkt::BgpMessage;
 use netgauze_bgp_pkt::capabilities::{
     BgpCapability, FourOctetAsCapability, MultiProtocolExtensionsCapability,
 };
-use netgauze_bgp_pkt::nlri::{Ipv4Unicast, Ipv4UnicastAddress};
+use netgauze_bgp_pkt::nlri::{Ipv4Unicast, Ipv4UnicastAddress, Ipv6Unicast, Ipv6UnicastAddress};
 use netgauze_bgp_pkt::notification::{
     BgpNotificationMessage, CeaseError, FiniteStateMachineError, HoldTimerExpiredError,
     OpenMessageError, UpdateMessageError,
@@ -156,10 +158,14 @@ impl Notification {
     }
 
     /// UPDATE Message Error / Invalid NEXT_HOP Attribute.
-    pub fn invalid_next_hop(next_hop: Ipv4Addr) -> Notification {
+    pub fn invalid_next_hop(next_hop: IpAddr) -> Notification {
+        let value: Vec<u8> = match next_hop {
+            IpAddr::V4(a) => a.octets().into(),
+            IpAddr::V6(a) => a.octets().into(),
+        };
         Self::from_wire_model(BgpNotificationMessage::UpdateMessageError(
             UpdateMessageError::InvalidNextHopAttribute {
-                value: next_hop.octets().into(),
+                value: value.into(),
             },
         ))
     }
@@ -317,11 +323,11 @@ pub struct Open {
 /// A received UPDATE, in vrsim's terms.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Update {
-    /// Withdrawn IPv4 unicast prefixes (body and MP_UNREACH_NLRI).
-    pub withdrawn: Vec<Ipv4Net>,
-    /// Announced IPv4 unicast prefixes with their attributes (body NLRI with
-    /// NEXT_HOP, MP_REACH_NLRI with its own next hop).
-    pub announced: Vec<(Ipv4Net, PathAttrs)>,
+    /// Withdrawn IPv4 and IPv6 unicast prefixes (body and MP_UNREACH_NLRI).
+    pub withdrawn: Vec<IpNet>,
+    /// Announced IPv4 and IPv6 unicast prefixes with their attributes (body
+    /// NLRI with NEXT_HOP, MP_REACH_NLRI with its own next hop).
+    pub announced: Vec<(IpNet, PathAttrs)>,
 }
 
 /// A received message.
@@ -459,9 +465,9 @@ struct ReadAttrs {
     next_hop: Option<Ipv4Addr>,
     med: u32,
     local_pref: u32,
-    mp_announced: Vec<Ipv4Net>,
-    mp_next_hop: Option<Ipv4Addr>,
-    mp_withdrawn: Vec<Ipv4Net>,
+    mp_announced: Vec<IpNet>,
+    mp_next_hop: Option<IpAddr>,
+    mp_withdrawn: Vec<IpNet>,
 }
 
 impl ReadAttrs {
@@ -534,12 +540,33 @@ impl ReadAttrs {
                     // An IPv6 next hop for IPv4 NLRI (RFC 8950) was not negotiated.
                     return Err(Notification::optional_attribute_error());
                 };
-                self.mp_next_hop = Some(nh);
-                let prefixes = nlri.iter().map(|a| a.network().address().trunc());
+                self.mp_next_hop = Some(IpAddr::V4(nh));
+                let prefixes = nlri
+                    .iter()
+                    .map(|a| IpNet::V4(a.network().address().trunc()));
+                self.mp_announced.extend(prefixes);
+            }
+            PathAttributeValue::MpReach(MpReach::Ipv6Unicast {
+                next_hop_global,
+                nlri,
+                ..
+            }) => {
+                self.mp_next_hop = Some(IpAddr::V6(*next_hop_global));
+                let prefixes = nlri
+                    .iter()
+                    .map(|a| IpNet::V6(a.network().address().trunc()));
                 self.mp_announced.extend(prefixes);
             }
             PathAttributeValue::MpUnreach(MpUnreach::Ipv4Unicast { nlri }) => {
-                let prefixes = nlri.iter().map(|a| a.network().address().trunc());
+                let prefixes = nlri
+                    .iter()
+                    .map(|a| IpNet::V4(a.network().address().trunc()));
+                self.mp_withdrawn.extend(prefixes);
+            }
+            PathAttributeValue::MpUnreach(MpUnreach::Ipv6Unicast { nlri }) => {
+                let prefixes = nlri
+                    .iter()
+                    .map(|a| IpNet::V6(a.network().address().trunc()));
                 self.mp_withdrawn.extend(prefixes);
             }
             _ => {}
@@ -549,8 +576,10 @@ impl ReadAttrs {
 }
 
 fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notification> {
-    let prefixes = |list: &[Ipv4UnicastAddress]| -> Vec<Ipv4Net> {
-        list.iter().map(|a| a.network().address().trunc()).collect()
+    let prefixes = |list: &[Ipv4UnicastAddress]| -> Vec<IpNet> {
+        list.iter()
+            .map(|a| IpNet::V4(a.network().address().trunc()))
+            .collect()
     };
     let mut withdrawn = prefixes(update.withdraw_routes());
     let announced = prefixes(update.nlri());
@@ -579,8 +608,8 @@ fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notificati
         as_path.truncate(as_path.len() - as4.len());
         as_path.extend(as4);
     }
-    let attrs = |next_hop: Ipv4Addr| -> Result<PathAttrs, Notification> {
-        if next_hop.is_unspecified() || next_hop.is_multicast() || next_hop.is_broadcast() {
+    let attrs = |next_hop: IpAddr| -> Result<PathAttrs, Notification> {
+        if !usable_next_hop(next_hop) {
             return Err(Notification::invalid_next_hop(next_hop));
         }
         Ok(PathAttrs {
@@ -596,7 +625,7 @@ fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notificati
         let Some(next_hop) = r.next_hop else {
             return Err(Notification::missing_well_known(3));
         };
-        let a = attrs(next_hop)?;
+        let a = attrs(IpAddr::V4(next_hop))?;
         out.extend(announced.into_iter().map(|p| (p, a.clone())));
     }
     if let Some(nh) = r.mp_next_hop.filter(|_| !r.mp_announced.is_empty()) {
@@ -607,6 +636,21 @@ fn update_of(update: &BgpUpdateMessage, asn4: bool) -> Result<Update, Notificati
         withdrawn,
         announced: out,
     })
+}
+
+/// Whether a next hop can be used (RFC 4271 §6.3, RFC 2545 §3): not
+/// unspecified or multicast, not IPv4 broadcast; an IPv6 next hop is a
+/// global address (a link-local one may only ride beside it).
+fn usable_next_hop(next_hop: IpAddr) -> bool {
+    match next_hop {
+        IpAddr::V4(a) => !(a.is_unspecified() || a.is_multicast() || a.is_broadcast()),
+        IpAddr::V6(a) => {
+            !(a.is_unspecified()
+                || a.is_multicast()
+                || a.is_loopback()
+                || a.is_unicast_link_local())
+        }
+    }
 }
 
 /// The message's bytes; empty if netgauze refuses it (nothing built here
@@ -627,12 +671,15 @@ fn write(msg: BgpMessage) -> Vec<u8> {
 
 /// Our OPEN: version 4, `asn` (AS_TRANS in the 2-octet field when it does not
 /// fit), the hold time, the identifier, and the capabilities IPv4 unicast
-/// (RFC 4760) and 4-octet AS (RFC 6793).
+/// and IPv6 unicast (RFC 4760) and 4-octet AS (RFC 6793).
 pub fn encode_open(asn: u32, hold_time: u16, router_id: Ipv4Addr) -> Vec<u8> {
     let my_as = u16::try_from(asn).unwrap_or(AS_TRANS);
     let caps = vec![
         BgpCapability::MultiProtocolExtensions(MultiProtocolExtensionsCapability::new(
             AddressType::Ipv4Unicast,
+        )),
+        BgpCapability::MultiProtocolExtensions(MultiProtocolExtensionsCapability::new(
+            AddressType::Ipv6Unicast,
         )),
         BgpCapability::FourOctetAs(FourOctetAsCapability::new(asn)),
     ];
@@ -666,13 +713,32 @@ fn prefixes_per_update(fixed: usize) -> usize {
     (MAX_LEN.saturating_sub(fixed) / 5).max(1)
 }
 
-fn unicast(prefix: Ipv4Net) -> Option<Ipv4UnicastAddress> {
+fn unicast(prefix: IpNet) -> Option<Ipv4UnicastAddress> {
+    let IpNet::V4(prefix) = prefix else {
+        return None;
+    };
     Ipv4Unicast::from_net(prefix.trunc())
         .ok()
         .map(Ipv4UnicastAddress::new_no_path_id)
 }
 
-fn attributes(s: Sender, attrs: &PathAttrs) -> Vec<PathAttribute> {
+fn unicast6(prefix: IpNet) -> Option<Ipv6UnicastAddress> {
+    let IpNet::V6(prefix) = prefix else {
+        return None;
+    };
+    Ipv6Unicast::from_net(prefix.trunc())
+        .ok()
+        .map(|n| Ipv6UnicastAddress::new(None, n))
+}
+
+/// The attributes of an UPDATE announcing with `attrs`: NEXT_HOP for an
+/// IPv4 next hop; for an IPv6 one the caller's `mp_reach` (MP_REACH_NLRI,
+/// which carries the next hop and the NLRI) instead.
+fn attributes(
+    s: Sender,
+    attrs: &PathAttrs,
+    mp_reach: Option<PathAttributeValue>,
+) -> Vec<PathAttribute> {
     let mut path: Vec<u32> = Vec::with_capacity(attrs.as_path.len() + 1);
     if s.ebgp {
         path.push(s.local_as);
@@ -714,7 +780,10 @@ fn attributes(s: Sender, attrs: &PathAttrs) -> Vec<PathAttribute> {
             values.push(PathAttributeValue::As4Path(As4Path::new(seq4(&path))));
         }
     }
-    values.push(PathAttributeValue::NextHop(NextHop::new(attrs.next_hop)));
+    if let IpAddr::V4(next_hop) = attrs.next_hop {
+        values.push(PathAttributeValue::NextHop(NextHop::new(next_hop)));
+    }
+    values.extend(mp_reach);
     if attrs.med != 0 && !s.ebgp {
         values.push(PathAttributeValue::MultiExitDiscriminator(
             MultiExitDiscriminator::new(attrs.med),
@@ -742,43 +811,61 @@ fn attributes(s: Sender, attrs: &PathAttrs) -> Vec<PathAttribute> {
 }
 
 /// UPDATEs that withdraw `withdraw` and announce `announce` (prefixes with
-/// equal attributes share a message). Prefixes netgauze cannot carry as IPv4
-/// unicast (multicast or broadcast ranges) are left out.
+/// equal attributes share a message): IPv4 unicast in the body with
+/// NEXT_HOP, IPv6 unicast in MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760) with
+/// the next hop as the global address (RFC 2545). Prefixes that cannot be
+/// carried (multicast ranges, an IPv4 prefix with an IPv6 next hop or the
+/// other way round) are left out.
 pub fn encode_updates(
     s: Sender,
-    withdraw: &[Ipv4Net],
-    announce: &[(Ipv4Net, PathAttrs)],
+    withdraw: &[IpNet],
+    announce: &[(IpNet, PathAttrs)],
 ) -> Vec<Vec<u8>> {
     encode_updates_checked(s, withdraw, announce).0
 }
 
 /// As [`encode_updates`], with the announced prefixes that could not be sent:
 /// those whose attributes leave no room for them in a 4096-byte message (a
-/// path of hundreds of ASes), or that are not IPv4 unicast.
+/// path of hundreds of ASes), or that cannot be carried.
 pub fn encode_updates_checked(
     s: Sender,
-    withdraw: &[Ipv4Net],
-    announce: &[(Ipv4Net, PathAttrs)],
-) -> (Vec<Vec<u8>>, Vec<Ipv4Net>) {
+    withdraw: &[IpNet],
+    announce: &[(IpNet, PathAttrs)],
+) -> (Vec<Vec<u8>>, Vec<IpNet>) {
     let mut out = Vec::new();
-    let mut unsent = Vec::new();
-    let withdrawn: Vec<_> = withdraw.iter().filter_map(|&p| unicast(p)).collect();
-    for chunk in withdrawn.chunks(prefixes_per_update(HEADER_LEN + 4)) {
+    let withdrawn4: Vec<_> = withdraw.iter().filter_map(|&p| unicast(p)).collect();
+    for chunk in withdrawn4.chunks(prefixes_per_update(HEADER_LEN + 4)) {
         out.push(write(BgpMessage::Update(BgpUpdateMessage::new(
             chunk.to_vec(),
             Vec::new(),
             Vec::new(),
         ))));
     }
-    let mut groups: BTreeMap<&PathAttrs, Vec<Ipv4UnicastAddress>> = BTreeMap::new();
+    let withdrawn6: Vec<_> = withdraw.iter().filter_map(|&p| unicast6(p)).collect();
+    // Each IPv6 prefix takes at most 17 bytes after the 3 of AFI and SAFI.
+    for chunk in withdrawn6.chunks(MAX_LEN.saturating_sub(HEADER_LEN + 4 + 4 + 3) / 17) {
+        let unreach = PathAttributeValue::MpUnreach(MpUnreach::Ipv6Unicast {
+            nlri: chunk.to_vec().into(),
+        });
+        let attrs = PathAttribute::from(true, false, false, true, unreach)
+            .map(|a| vec![a])
+            .unwrap_or_default();
+        out.push(write(BgpMessage::Update(BgpUpdateMessage::new(
+            Vec::new(),
+            attrs,
+            Vec::new(),
+        ))));
+    }
+    let (mut groups4, mut groups6, mut unsent) = (BTreeMap::new(), BTreeMap::new(), Vec::new());
     for (prefix, attrs) in announce {
-        match unicast(*prefix) {
-            Some(a) => groups.entry(attrs).or_default().push(a),
-            None => unsent.push(*prefix),
+        match (unicast(*prefix), unicast6(*prefix), attrs.next_hop) {
+            (Some(a), _, IpAddr::V4(_)) => groups4.entry(attrs).or_insert_with(Vec::new).push(a),
+            (_, Some(a), IpAddr::V6(_)) => groups6.entry(attrs).or_insert_with(Vec::new).push(a),
+            _ => unsent.push(*prefix),
         }
     }
-    for (attrs, prefixes) in groups {
-        let attributes = attributes(s, attrs);
+    for (attrs, prefixes) in groups4 {
+        let attributes = attributes(s, attrs, None);
         let fixed = HEADER_LEN + 4 + attributes.iter().map(|a| a.len()).sum::<usize>();
         for chunk in prefixes.chunks(prefixes_per_update(fixed)) {
             let m = write(BgpMessage::Update(BgpUpdateMessage::new(
@@ -788,22 +875,165 @@ pub fn encode_updates_checked(
             )));
             // A message netgauze refused or that came out too long is not sent.
             if m.is_empty() {
-                unsent.extend(chunk.iter().map(|a| a.network().address()));
+                unsent.extend(chunk.iter().map(|a| IpNet::V4(a.network().address())));
             } else {
                 out.push(m);
             }
         }
     }
+    for (attrs, prefixes) in groups6 {
+        out.extend(announce6(s, attrs, &prefixes, &mut unsent));
+    }
     out.retain(|m| !m.is_empty());
     (out, unsent)
+}
+
+/// The UPDATEs announcing IPv6 `prefixes` with `attrs` (an IPv6 next hop):
+/// MP_REACH_NLRI carries them, as many per message as fit; what does not
+/// fit in any message goes to `unsent`.
+fn announce6(
+    s: Sender,
+    attrs: &PathAttrs,
+    prefixes: &[Ipv6UnicastAddress],
+    unsent: &mut Vec<IpNet>,
+) -> Vec<Vec<u8>> {
+    let IpAddr::V6(next_hop_global) = attrs.next_hop else {
+        return Vec::new();
+    };
+    let reach = |nlri: &[Ipv6UnicastAddress]| {
+        PathAttributeValue::MpReach(MpReach::Ipv6Unicast {
+            next_hop_global,
+            next_hop_local: None,
+            nlri: nlri.to_vec().into(),
+        })
+    };
+    // The attributes around an empty MP_REACH_NLRI: what each message costs
+    // before its prefixes (17 bytes each at most).
+    let fixed = HEADER_LEN
+        + 4
+        + attributes(s, attrs, Some(reach(&[])))
+            .iter()
+            .map(|a| a.len())
+            .sum::<usize>();
+    let per = (MAX_LEN.saturating_sub(fixed + 1) / 17).max(1);
+    let mut out = Vec::new();
+    for chunk in prefixes.chunks(per) {
+        let m = write(BgpMessage::Update(BgpUpdateMessage::new(
+            Vec::new(),
+            attributes(s, attrs, Some(reach(chunk))),
+            Vec::new(),
+        )));
+        if m.is_empty() {
+            unsent.extend(chunk.iter().map(|a| IpNet::V6(a.network().address())));
+        } else {
+            out.push(m);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn net(s: &str) -> Ipv4Net {
+    fn net(s: &str) -> IpNet {
         s.parse().expect("prefix")
+    }
+
+    fn v6(s: &str) -> std::net::Ipv6Addr {
+        s.parse().expect("address")
+    }
+
+    #[test]
+    fn ipv6_unicast_round_trips_in_mp_reach_and_mp_unreach() {
+        let s = Sender {
+            local_as: 64512,
+            ebgp: true,
+            asn4: true,
+        };
+        let attrs = PathAttrs::new(v6("fd00:172:16:10::3"), vec![65000]);
+        let block = net("fd80:24e2:f998:72d6::/122");
+        let (msgs, unsent) = encode_updates_checked(
+            s,
+            &[net("2001:db8:dead::/48")],
+            &[
+                (block, attrs.clone()),
+                (net("192.168.100.0/26"), attrs.clone()),
+            ],
+        );
+        // The IPv4 prefix with an IPv6 next hop (RFC 8950) is not sent.
+        assert_eq!(unsent, vec![net("192.168.100.0/26")]);
+        assert_eq!(msgs.len(), 2);
+        let Ok(Message::Update(w)) = decode(&msgs[0], true) else {
+            panic!("not an UPDATE")
+        };
+        assert_eq!(
+            (w.withdrawn, w.announced.len()),
+            (vec![net("2001:db8:dead::/48")], 0)
+        );
+        let Ok(Message::Update(u)) = decode(&msgs[1], true) else {
+            panic!("not an UPDATE")
+        };
+        let [(prefix, got)] = &u.announced[..] else {
+            panic!("{u:?}")
+        };
+        assert_eq!(*prefix, block);
+        assert_eq!(got.next_hop, IpAddr::V6(v6("fd00:172:16:10::3")));
+        assert_eq!(got.as_path, vec![64512, 65000]);
+        // MP_REACH_NLRI (type 14) carries the next hop; no NEXT_HOP (3).
+        let body = &msgs[1][HEADER_LEN + 4..];
+        assert!(
+            body.windows(2).any(|w| w == [0x90, 14] || w == [0x80, 14]),
+            "{body:02x?}"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_next_hop_with_a_link_local_beside_it_keeps_the_global() {
+        let reach = PathAttributeValue::MpReach(MpReach::Ipv6Unicast {
+            next_hop_global: v6("2001:db8::1"),
+            next_hop_local: Some(v6("fe80::1")),
+            nlri: vec![unicast6(net("2001:db8:1::/48")).expect("unicast")].into(),
+        });
+        let update = |reach: PathAttributeValue| {
+            let mut attrs = attributes(
+                Sender {
+                    local_as: 65000,
+                    ebgp: false,
+                    asn4: true,
+                },
+                &PathAttrs::new(v6("2001:db8::1"), vec![]),
+                Some(reach),
+            );
+            attrs.sort_by_key(|a| a.path_attribute_type().map_or_else(|c| c, u8::from));
+            write(BgpMessage::Update(BgpUpdateMessage::new(
+                Vec::new(),
+                attrs,
+                Vec::new(),
+            )))
+        };
+        let Ok(Message::Update(u)) = decode(&update(reach), true) else {
+            panic!("not an UPDATE")
+        };
+        assert_eq!(u.announced[0].1.next_hop, IpAddr::V6(v6("2001:db8::1")));
+        // A link-local address as the global next hop is refused.
+        let bad = PathAttributeValue::MpReach(MpReach::Ipv6Unicast {
+            next_hop_global: v6("fe80::1"),
+            next_hop_local: None,
+            nlri: vec![unicast6(net("2001:db8:1::/48")).expect("unicast")].into(),
+        });
+        let Err(n) = decode(&update(bad), true) else {
+            panic!("accepted a link-local next hop")
+        };
+        assert_eq!((n.code, n.subcode), (3, 8));
+    }
+
+    #[test]
+    fn our_open_offers_ipv4_and_ipv6_unicast() {
+        let bytes = encode_open(64512, 90, Ipv4Addr::new(10, 0, 0, 10));
+        // Capability 1 (multiprotocol), length 4: AFI 1 / SAFI 1 and AFI 2 / SAFI 1.
+        assert!(bytes.windows(6).any(|w| w == [1, 4, 0, 1, 0, 1]));
+        assert!(bytes.windows(6).any(|w| w == [1, 4, 0, 2, 0, 1]));
     }
 
     #[test]
@@ -876,9 +1106,10 @@ mod tests {
         // spread over messages that each fit 4096 bytes.
         let path: Vec<u32> = (0..300).map(|i| 4_200_000_000 + i).collect();
         let attrs = PathAttrs::new(Ipv4Addr::new(172, 16, 10, 1), path.clone());
-        let prefixes: Vec<(Ipv4Net, PathAttrs)> = (0..700u32)
+        let prefixes: Vec<(IpNet, PathAttrs)> = (0..700u32)
             .map(|i| {
-                let p = Ipv4Net::new(Ipv4Addr::from(0x0a00_0000 | (i << 8)), 24).expect("prefix");
+                let p =
+                    IpNet::new(Ipv4Addr::from(0x0a00_0000 | (i << 8)).into(), 24).expect("prefix");
                 (p, attrs.clone())
             })
             .collect();
@@ -1030,7 +1261,11 @@ mod tests {
             (Notification::admin_shutdown(), 6, 2),
             (Notification::connection_rejected(), 6, 5),
             (Notification::connection_collision(), 6, 7),
-            (Notification::invalid_next_hop(Ipv4Addr::UNSPECIFIED), 3, 8),
+            (
+                Notification::invalid_next_hop(Ipv4Addr::UNSPECIFIED.into()),
+                3,
+                8,
+            ),
         ] {
             assert_eq!((n.code, n.subcode), (code, sub), "{n}");
             let Ok(Message::Notification(back)) = decode(&n.to_bytes(), true) else {

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use vrsim_control::bgp::PathAttrs;
 
 use crate::message::{self, Message, Notification, Open, Sender, Update};
@@ -119,7 +119,7 @@ pub struct Session {
     hold: u16,
     hold_deadline: Option<Duration>,
     keepalive_due: Option<Duration>,
-    sent: BTreeMap<Ipv4Net, PathAttrs>,
+    sent: BTreeMap<IpNet, PathAttrs>,
 }
 
 impl Session {
@@ -155,7 +155,7 @@ impl Session {
     }
 
     /// The routes we have announced and not withdrawn.
-    pub fn sent(&self) -> &BTreeMap<Ipv4Net, PathAttrs> {
+    pub fn sent(&self) -> &BTreeMap<IpNet, PathAttrs> {
         &self.sent
     }
 
@@ -345,19 +345,19 @@ impl Session {
     /// Make the routes the peer has from us equal `wanted`: UPDATEs that
     /// withdraw what is gone and announce what is new or changed. Nothing
     /// before Established.
-    pub fn advertise(&mut self, wanted: &[(Ipv4Net, PathAttrs)]) -> Vec<Output> {
+    pub fn advertise(&mut self, wanted: &[(IpNet, PathAttrs)]) -> Vec<Output> {
         if self.state != State::Established {
             return Vec::new();
         }
-        let wanted: BTreeMap<Ipv4Net, PathAttrs> =
+        let wanted: BTreeMap<IpNet, PathAttrs> =
             wanted.iter().map(|(p, a)| (p.trunc(), a.clone())).collect();
-        let withdraw: Vec<Ipv4Net> = self
+        let withdraw: Vec<IpNet> = self
             .sent
             .keys()
             .filter(|p| !wanted.contains_key(p))
             .copied()
             .collect();
-        let announce: Vec<(Ipv4Net, PathAttrs)> = wanted
+        let announce: Vec<(IpNet, PathAttrs)> = wanted
             .iter()
             .filter(|(p, a)| self.sent.get(p) != Some(a))
             .map(|(p, a)| (*p, a.clone()))
@@ -371,7 +371,7 @@ impl Session {
         // What could not be sent is not the peer's: leave it out of `sent`,
         // and withdraw an older version of it the peer still has.
         let mut wanted = wanted;
-        let stale: Vec<Ipv4Net> = unsent
+        let stale: Vec<IpNet> = unsent
             .iter()
             .filter(|p| self.sent.contains_key(p))
             .copied()
@@ -434,7 +434,7 @@ mod tests {
     #[test]
     fn reaches_established_and_passes_updates() {
         let mut s = established();
-        let prefix: Ipv4Net = "192.168.100.0/26".parse().expect("prefix");
+        let prefix: IpNet = "192.168.100.0/26".parse().expect("prefix");
         let attrs = PathAttrs::new(VM, vec![]);
         let peer = Sender {
             local_as: 65000,
@@ -536,15 +536,15 @@ mod tests {
     #[test]
     fn advertise_sends_differences() {
         let mut s = established();
-        let a: Ipv4Net = "172.16.10.3/32".parse().expect("prefix");
-        let b: Ipv4Net = "172.16.10.4/32".parse().expect("prefix");
+        let a: IpNet = "172.16.10.3/32".parse().expect("prefix");
+        let b: IpNet = "172.16.10.4/32".parse().expect("prefix");
         let nh = Ipv4Addr::new(172, 16, 10, 1);
         let attrs = PathAttrs::new(nh, vec![]);
         let out = s.advertise(&[(a, attrs.clone()), (b, attrs.clone())]);
         let [Message::Update(u)] = &sent(&out)[..] else {
             panic!("{out:?}")
         };
-        let announced: Vec<Ipv4Net> = u.announced.iter().map(|(p, _)| *p).collect();
+        let announced: Vec<IpNet> = u.announced.iter().map(|(p, _)| *p).collect();
         assert_eq!(announced, vec![a, b]);
         assert!(
             s.advertise(&[(a, attrs.clone()), (b, attrs.clone())])

@@ -4,7 +4,7 @@
 
 use core::cmp::Ordering;
 use core::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The ORIGIN attribute (RFC 4271 §5.1.1); lower is preferred.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -32,8 +32,10 @@ impl Origin {
 /// The attributes a BGP speaker sends with a prefix.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PathAttrs {
-    /// NEXT_HOP: the address the control node resolves (usually the VM's own).
-    pub next_hop: Ipv4Addr,
+    /// NEXT_HOP (IPv4 routes) or MP_REACH_NLRI's global next hop (IPv6
+    /// routes, RFC 2545): the address the control node resolves (usually
+    /// the VM's own).
+    pub next_hop: IpAddr,
     /// AS_PATH as a sequence, nearest AS first.
     pub as_path: Vec<u32>,
     /// ORIGIN.
@@ -46,9 +48,9 @@ pub struct PathAttrs {
 
 impl PathAttrs {
     /// Attributes with the defaults: origin IGP, local preference 100, MED 0.
-    pub fn new(next_hop: Ipv4Addr, as_path: Vec<u32>) -> Self {
+    pub fn new(next_hop: impl Into<IpAddr>, as_path: Vec<u32>) -> Self {
         PathAttrs {
-            next_hop,
+            next_hop: next_hop.into(),
             as_path,
             origin: Origin::Igp,
             local_pref: 100,

@@ -518,7 +518,7 @@ impl Controller {
                 continue;
             }
             let mut attrs = best.attrs.clone();
-            attrs.next_hop = peer;
+            attrs.next_hop = peer.into();
             out.insert(*prefix, attrs);
         }
         out.into_iter().collect()

@@ -35,7 +35,7 @@
 //! let mut control = Controller::new(config)?;
 //! let (bgpaas, peer) = ("vm".to_string(), "172.16.10.1".parse()?);
 //! control.apply(Event::SessionUp { bgpaas: bgpaas.clone(), peer })?;
-//! let attrs = PathAttrs::new("172.16.10.3".parse()?, vec![65000]);
+//! let attrs = PathAttrs::new("172.16.10.3".parse::<std::net::Ipv4Addr>()?, vec![65000]);
 //! let prefix = "192.168.100.0/26".parse()?;
 //! let changes = control.apply(Event::Advertise { bgpaas, peer, prefix, attrs })?;
 //! // One route, sharing the VM's own nexthop.

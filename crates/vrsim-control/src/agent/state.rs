@@ -5,7 +5,7 @@
 //! gateway's default route and the routes learned over BGPaaS.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 use vrsim_dataplane::nexthop::{
@@ -62,12 +62,13 @@ pub struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
-    /// The port whose address a BGP next hop names, in the network.
-    pub fn resolve(&self, network: &str, next_hop: Ipv4Addr) -> Option<&PortConfig> {
+    /// The port whose address a BGP next hop names, in the network. (Ports
+    /// have IPv4 addresses only so far: an IPv6 next hop names none.)
+    pub fn resolve(&self, network: &str, next_hop: IpAddr) -> Option<&PortConfig> {
         self.config
             .ports
             .iter()
-            .find(|p| p.network == network && p.ip == next_hop)
+            .find(|p| p.network == network && IpAddr::V4(p.ip) == next_hop)
     }
 
     fn port_label(&self, port: &PortConfig) -> Option<MplsLabel> {
