@@ -51,6 +51,13 @@ impl VRouter {
     ) -> Option<Disposition> {
         let frame_len = buf.len() - at + vrsim_wire::ethernet::HEADER_LEN;
         let ip = buf.frame().get(at..).unwrap_or_default();
+        // The packet's own source, for the trace only (an ICMP error's key
+        // holds the quoted header's addresses).
+        let src = if T::ENABLED {
+            packet_src(ip, version)
+        } else {
+            None
+        };
         let key = match self.packet_flow_key(fmd, ip, version) {
             Ok(Some(key)) => key,
             Ok(None) => return None,
@@ -79,7 +86,7 @@ impl VRouter {
                 }
             }
         };
-        self.flow_hit(fmd, met, at, buf, cx)
+        self.flow_hit(fmd, met, (at, src.unwrap_or(key.src)), buf, cx)
     }
 
     /// The key of `ip` read as an IP packet of `version`
@@ -103,8 +110,10 @@ impl VRouter {
             }
             return self.flow_key(fmd, &v);
         }
+        // `vr_inet6_flow_lookup` has no multicast test: only a multicast MAC
+        // spares a frame the flow table (`vr_flow_forward`).
         match Ipv6View::new_checked(ip) {
-            Ok(v) if version == 6 && !v.dst().is_multicast() => self.flow_key6(fmd, &v),
+            Ok(v) if version == 6 => self.flow_key6(fmd, &v),
             _ => Ok(None),
         }
     }
@@ -159,7 +168,7 @@ impl VRouter {
     /// needs the fragment table: `No Fragment Entry`); ICMPv6 echo keyed on
     /// its identifier and 129, other ICMPv6 on 0 and the type; errors
     /// (types below 128) on the header they quote; neighbour solicitations
-    /// and advertisements get no flow.
+    /// and advertisements, and errors quoting them, get no flow.
     pub(super) fn flow_key6(
         &self,
         fmd: &Fmd,
@@ -176,9 +185,7 @@ impl VRouter {
         }
         let (sport, dport) = match (proto, t.first().copied()) {
             (58, Some(kind)) if kind < 128 => {
-                return self
-                    .icmp6_error_key(fmd, t.get(8..).unwrap_or_default())
-                    .map(Some);
+                return self.icmp6_error_key(fmd, t.get(8..).unwrap_or_default());
             }
             (58, Some(icmpv6::TYPE_NEIGHBOR_SOLICIT | icmpv6::TYPE_NEIGHBOR_ADVERT)) => {
                 return Ok(None);
@@ -201,24 +208,28 @@ impl VRouter {
     /// of the other direction (`vr_inet6_form_flow` with `forward` false:
     /// addresses and ports swapped, for every protocol); an error quoting an
     /// error is dropped (`ICMP errors`).
-    fn icmp6_error_key(&self, fmd: &Fmd, quoted: &[u8]) -> Result<FlowKey, DropReason> {
+    fn icmp6_error_key(&self, fmd: &Fmd, quoted: &[u8]) -> Result<Option<FlowKey>, DropReason> {
         let inner = Ipv6View::new_quoted(quoted).map_err(|_| DropReason::InvalidPacket)?;
         let t = inner.payload();
         let proto = inner.next_header().value();
         let (sport, dport) = match (proto, t.first().copied()) {
             (58, Some(kind)) if kind < 128 => return Err(DropReason::IcmpError),
+            // A quoted solicitation or advertisement: no flow, as for one.
+            (58, Some(icmpv6::TYPE_NEIGHBOR_SOLICIT | icmpv6::TYPE_NEIGHBOR_ADVERT)) => {
+                return Ok(None);
+            }
             (58, Some(kind)) => icmp6_ports(kind, t),
             (6 | 17 | 132, _) => port_pair(t),
             _ => (0, 0),
         };
-        Ok(FlowKey {
+        Ok(Some(FlowKey {
             proto,
             sport: dport,
             dport: sport,
             nh: self.flow_key_nh(fmd),
             src: inner.dst().into(),
             dst: inner.src().into(),
-        })
+        }))
     }
 
     /// An ICMP error's key: the header it quotes, reversed; an error quoting
@@ -304,12 +315,12 @@ impl VRouter {
         &self,
         fmd: &mut Fmd,
         met: Met,
-        at: usize,
+        (at, src): (usize, IpAddr),
         buf: &mut super::PacketBuf,
         cx: &mut Ctx<'_, T>,
     ) -> Option<Disposition> {
         let index = met.index;
-        let (src, tcp) = (met.key.src, met.key.proto == 6);
+        let tcp = met.key.proto == 6;
         cx.trace.step(Step::Flow {
             index: Some(index),
             key: met.key,
@@ -567,6 +578,16 @@ fn ports(ip: &Ipv4View<'_>) -> (u16, u16) {
     }
 }
 
+/// The source address of `ip` read as an IP packet of `version` (its
+/// header was checked when the key was made).
+#[inline(always)]
+fn packet_src(ip: &[u8], version: u8) -> Option<IpAddr> {
+    match version {
+        4 => Ipv4View::new_checked(ip).ok().map(|v| v.src().into()),
+        _ => Ipv6View::new_checked(ip).ok().map(|v| v.src().into()),
+    }
+}
+
 /// The two ports a transport header starts with; 0 and 0 when cut short.
 fn port_pair(t: &[u8]) -> (u16, u16) {
     transport_ports(t).map_or((0, 0), |p| {
@@ -783,16 +804,16 @@ mod tests {
         let mld = ip6(A, B, 58, &[130, 0, 0, 0, 0, 0, 0, 0]);
         let k = key6(&r, &mld).expect("keyed").expect("a key");
         assert_eq!((k.sport, k.dport), (0, 130 << 8));
-        // Neighbour solicitations and multicast destinations get no flow.
+        // Neighbour solicitations get no flow, nor do errors quoting one; a
+        // multicast destination does (`vr_inet6_flow_lookup` does not test it).
         let ns = ip6(A, B, 58, &[135, 0, 0, 0, 0, 0, 0, 0]);
         assert!(key6(&r, &ns).is_none());
-        let mcast = ip6(
-            A,
-            "ff02::1".parse().expect("v6"),
-            17,
-            &[0, 1, 0, 2, 0, 8, 0, 0],
-        );
-        assert!(key6(&r, &mcast).is_none());
+        let mut err = vec![1, 3, 0, 0, 0, 0, 0, 0];
+        err.extend_from_slice(&ns);
+        assert!(key6(&r, &ip6(B, A, 58, &err)).is_none());
+        let group = "ff02::1".parse().expect("v6");
+        let mcast = ip6(A, group, 17, &[0, 1, 0, 2, 0, 8, 0, 0]);
+        assert!(matches!(key6(&r, &mcast), Some(Ok(_))));
     }
 
     #[test]

@@ -187,7 +187,12 @@ impl VRouter {
                 self.forward4(fmd, false, buf, cx)
             }
             Ok(EtherType::Ipv6) => {
-                if let Some(d) = self.vm_neighbor_input(fmd, buf, cx) {
+                // A VM's unicast solicitation to the vRouter's MAC. (From
+                // the fabric, `vr_get_proxy_mac`'s overlay rules would
+                // apply; vrsim routes such a frame.)
+                if fmd.ingress_kind.is_virtual()
+                    && let Some(d) = self.vm_neighbor_input(fmd, buf, cx)
+                {
                     return d;
                 }
                 buf.pull(ETH_LEN);

@@ -148,9 +148,10 @@ fn rewrite4(ip: &mut [u8], flags: FlowFlags, fwd: &FlowKey, rev: &FlowKey) -> Op
 
 /// Rewrite the IPv6 packet `ip` for the NAT flow `fwd` with `flags`, whose
 /// reverse flow has key `rev` (`vr_inet6_flow_nat`): the addresses as for
-/// IPv4 (SNAT only when the source is the flow's own); the ports when no
-/// extension header comes first (`vr_ip6_transport_header_valid`); the TCP
-/// or UDP checksum patched for both (a UDP checksum of 0 stays 0). An error
+/// IPv4 (SNAT only when the source is the flow's own); the 4 bytes after
+/// the fixed header as ports unless the packet is a fragment after the
+/// first (`vr_ip6_transport_header_valid`); the TCP or UDP checksum patched
+/// for both (a UDP checksum of 0 stays 0). An error
 /// whose ICMPv6 type is 3 or 11 has its quoted header rewritten the other
 /// way round, as the vRouter's `vr_icmp_error` test (written for ICMPv4's
 /// types) picks them; no ICMPv6 checksum is patched, as in the vRouter.
@@ -159,8 +160,13 @@ fn rewrite6(ip: &mut [u8], flags: FlowFlags, fwd: &FlowKey, rev: &FlowKey) -> Op
     const DST6: usize = 24;
     let view = Ipv6View::new_checked(ip).ok()?;
     let (proto, src) = (view.next_header().value(), IpAddr::V6(view.src()));
-    // A fragment header or any other extension first: no transport header.
-    let transport = matches!(proto, 6 | 17 | 58 | 132);
+    // `vr_ip6_transport_header_valid`: anything but a fragment after the
+    // first; the ports are the 4 bytes after the fixed header, whatever
+    // comes there (as the vRouter rewrites them).
+    let transport = proto != 44
+        || ip
+            .get(IP6_LEN + 2..IP6_LEN + 4)
+            .is_some_and(|b| u16::from_be_bytes([b[0], b[1]]) >> 3 == 0);
     if proto == 58 && matches!(ip.get(IP6_LEN), Some(3 | 11)) {
         let quoted = IP6_LEN + 8;
         if flags.contains(FlowFlags::SNAT) {

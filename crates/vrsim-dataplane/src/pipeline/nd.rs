@@ -38,7 +38,13 @@ enum VmMacResponse {
 /// What `eth_mac_request` decided for a neighbour solicitation from the fabric.
 enum MacResponse {
     /// Answer with an advertisement for this MAC (`MR_PROXY`).
-    Proxy(MacAddr),
+    Proxy {
+        /// The MAC answered with.
+        mac: MacAddr,
+        /// Whether it is the vRouter's own (`FMD_FLAG_MAC_IS_MY_MAC`): the
+        /// advertisement then has the Router flag.
+        router: bool,
+    },
     /// Hand the solicitation on to vhost (`MR_XCONNECT`, and what the fabric
     /// makes of `MR_FLOOD`, `MR_DROP` and `MR_NOT_ME` for the underlay).
     Xconnect,
@@ -70,7 +76,7 @@ impl VRouter {
         }
         match nd {
             Some(TYPE_NEIGHBOR_SOLICIT) => self.neighbor_solicit(fmd, buf, cx),
-            Some(TYPE_NEIGHBOR_ADVERT) => self.neighbor_reply(cx),
+            Some(TYPE_NEIGHBOR_ADVERT) => self.neighbor_reply(&fmd, cx),
             Some(_) => self.to_host(),
             None => {
                 buf.pull(ETH_LEN);
@@ -83,8 +89,14 @@ impl VRouter {
     /// fabric's own VRF): the advertisement is cross-connected to vhost and a
     /// copy trapped to the agent (`AGENT_TRAP_ARP`), which learns the
     /// neighbour from it.
-    fn neighbor_reply<T: Tracer>(&self, cx: &mut Ctx<'_, T>) -> Disposition {
-        self.copy_to_agent(TrapReason::Arp, cx);
+    fn neighbor_reply<T: Tracer>(&self, fmd: &Fmd, cx: &mut Ctx<'_, T>) -> Disposition {
+        // A vif in cross-connect mode only cross-connects (`vif_mode_xconnect`).
+        let xconnect = self
+            .vif(fmd.ingress)
+            .is_some_and(|v| v.config.flags.contains(VifFlags::XCONNECT));
+        if !xconnect {
+            self.copy_to_agent(TrapReason::Arp, cx);
+        }
         self.to_host()
     }
 
@@ -99,26 +111,26 @@ impl VRouter {
         cx: &mut Ctx<'_, T>,
     ) -> Disposition {
         let ip6 = buf.frame().get(ETH_LEN..).unwrap_or_default();
-        let (Ok(ip), Some(icmp)) = (
-            Ipv6View::new_checked(ip6).and_then(|v| Ipv6Repr::parse(&v)),
-            ip6.get(IP6_LEN..)
-                .and_then(|b| Icmpv6View::new_checked(b).ok()),
-        ) else {
+        let Some((ip, icmp, dad)) = solicitation(ip6) else {
             return Disposition::Drop(DropReason::InvalidPacket);
         };
+        // Duplicate address detection is cross-connected before the target is read.
+        if dad {
+            return self.to_host();
+        }
+        // A target cut short: vrsim's drop (the vRouter reads past the packet).
         let Ok(ns) = NeighborRepr::parse(&icmp) else {
             return Disposition::Drop(DropReason::InvalidPacket);
         };
-        let dad = ip.src.is_unspecified() && icmp.payload().len() <= 16;
-        match self.fabric_mac_request(&fmd, ns.target, dad, cx.trace) {
+        match self.fabric_mac_request(&fmd, ns.target, cx.trace) {
             MacResponse::Xconnect => self.to_host(),
-            MacResponse::Proxy(mac) => {
+            MacResponse::Proxy { mac, router } => {
                 let Some(asker) = ns.link_addr else {
                     // `vr_neighbor_proxy` answers to the source link-layer
                     // option; without one there is no address to answer.
                     return self.to_host();
                 };
-                self.neighbor_proxy(&fmd, ip, (ns.target, false), (asker, mac), buf, cx)
+                self.neighbor_proxy(&fmd, ip, (ns.target, router), (asker, mac), buf, cx)
             }
         }
     }
@@ -159,20 +171,17 @@ impl VRouter {
         if nd_type(ip6) != Some(TYPE_NEIGHBOR_SOLICIT) {
             return None;
         }
-        let (Ok(ip), Some(icmp)) = (
-            Ipv6View::new_checked(ip6).and_then(|v| Ipv6Repr::parse(&v)),
-            ip6.get(IP6_LEN..)
-                .and_then(|b| Icmpv6View::new_checked(b).ok()),
-        ) else {
+        let Some((ip, icmp, dad)) = solicitation(ip6) else {
             return Some(Disposition::Drop(DropReason::InvalidPacket));
         };
+        // Duplicate address detection is bridged (`MR_NOT_ME`).
+        if dad {
+            return None;
+        }
+        // A target cut short: vrsim's drop (the vRouter reads past the packet).
         let Ok(ns) = NeighborRepr::parse(&icmp) else {
             return Some(Disposition::Drop(DropReason::InvalidPacket));
         };
-        // `vr_icmp6_pkt_dad`: bridged.
-        if ip.src.is_unspecified() && icmp.payload().len() <= 16 {
-            return None;
-        }
         let route = self
             .inet6_route(fmd.vrf, ns.target, cx.trace)
             .map(|(_, r)| r);
@@ -193,6 +202,19 @@ impl VRouter {
         // solicitation without one is left to the bridge.
         let asker = ns.link_addr?;
         Some(self.neighbor_proxy(&fmd, ip, (ns.target, router), (asker, mac), buf, cx))
+    }
+
+    /// The route's stitched MAC, when the VRF's bridge table holds it
+    /// (`vr_bridge_lookup` on the route's bridge index succeeds).
+    fn stitched_mac(&self, fmd: &Fmd, route: Option<Route>) -> Option<MacAddr> {
+        route
+            .and_then(|r| r.stitched_mac)
+            .map(|(m, _)| m)
+            .filter(|m| {
+                self.vrfs
+                    .get(fmd.vrf.index())
+                    .is_some_and(|v| v.bridge.contains_key(m))
+            })
     }
 
     /// `vr_get_proxy_mac` for a VM (not from the fabric): a vif with MAC
@@ -224,15 +246,7 @@ impl VRouter {
         if flags.contains(VifFlags::NO_ARP_PROXY) && !to_gateway {
             return VmMacResponse::Drop;
         }
-        // The stitched MAC counts when the VRF's bridge table holds it.
-        let stitched = route
-            .and_then(|r| r.stitched_mac)
-            .map(|(m, _)| m)
-            .filter(|m| {
-                self.vrfs
-                    .get(fmd.vrf.index())
-                    .is_some_and(|v| v.bridge.contains_key(m))
-            });
+        let stitched = self.stitched_mac(fmd, route);
         let flood = route.is_some_and(|r| r.flags.contains(RouteFlags::ARP_FLOOD));
         match stitched {
             None if flood => VmMacResponse::Flood,
@@ -244,21 +258,20 @@ impl VRouter {
         }
     }
 
-    /// `eth_mac_request` for a solicitation from the fabric's underlay:
-    /// `vm_neighbor_request` (duplicate address detection is left alone;
-    /// the target's inet6 route is looked up; the vif's MAC Proxy flag or
+    /// `eth_mac_request` for a solicitation from the fabric's underlay (not
+    /// duplicate address detection, cross-connected before):
+    /// `vm_neighbor_request` (the target's inet6 route is looked up; the vif's MAC Proxy flag or
     /// the route's P flag asks `vr_get_proxy_mac`), and whatever is neither a
     /// proxy answer nor a cross-connect becomes a cross-connect.
     fn fabric_mac_request<T: Tracer>(
         &self,
         fmd: &Fmd,
         target: Ipv6Addr,
-        dad: bool,
         trace: &mut T,
     ) -> MacResponse {
         let vif = self.vif(fmd.ingress);
         let flags = vif.map_or(VifFlags::empty(), |v| v.config.flags);
-        if flags.contains(VifFlags::XCONNECT) || dad {
+        if flags.contains(VifFlags::XCONNECT) {
             return MacResponse::Xconnect;
         }
         let route = self.inet6_route(fmd.vrf, target, trace);
@@ -269,10 +282,14 @@ impl VRouter {
             return MacResponse::Xconnect;
         }
         let vif_mac = vif.map_or(MacAddr::zero(), |v| v.config.mac);
+        // `proxy_selected`: the vif's own MAC, so the Router flag.
         if flags.contains(VifFlags::MAC_PROXY) {
-            return MacResponse::Proxy(vif_mac);
+            return MacResponse::Proxy {
+                mac: vif_mac,
+                router: true,
+            };
         }
-        self.fabric_proxy_mac(flags, vif_mac, route)
+        self.fabric_proxy_mac(fmd, flags, vif_mac, route)
     }
 
     /// `vr_get_proxy_mac` for the fabric's underlay (no label, its own VRF,
@@ -283,6 +300,7 @@ impl VRouter {
     /// stitched MAC, else the fabric's own.
     fn fabric_proxy_mac(
         &self,
+        fmd: &Fmd,
         flags: VifFlags,
         vif_mac: MacAddr,
         route: Option<Route>,
@@ -295,7 +313,7 @@ impl VRouter {
             });
         let to_gateway = nh_oif == Some(VifType::Agent);
         let hosted = nh_oif.is_some_and(VifType::is_virtual);
-        let stitched = route.and_then(|r| r.stitched_mac).map(|(m, _)| m);
+        let stitched = self.stitched_mac(fmd, route);
         let flood = route.is_some_and(|r| r.flags.contains(RouteFlags::ARP_FLOOD));
         // vr_get_proxy_mac's fabric rules, folded: a route to the gateway
         // (the agent vif), NO_ARP_PROXY on the vif, a flood route without a
@@ -307,7 +325,10 @@ impl VRouter {
         {
             return MacResponse::Xconnect;
         }
-        MacResponse::Proxy(stitched.unwrap_or(vif_mac))
+        MacResponse::Proxy {
+            mac: stitched.unwrap_or(vif_mac),
+            router: false,
+        }
     }
 
     /// `vr_neighbor_proxy` then `vr_mac_reply_send`: the solicitation turned
@@ -365,8 +386,9 @@ impl VRouter {
 
     /// `vr_mac_reply_send`: a proxy answer goes straight back out of vhost,
     /// of the fabric in VRF 0, or of a vif with No ARP Proxy or MAC Proxy;
-    /// otherwise it is bridged to the asker's MAC, an `Invalid NH` drop when
-    /// the VRF has no valid entry for it. The answer makes no flow.
+    /// otherwise the asker's MAC is looked up in the bridge table (no valid
+    /// entry: an `Invalid NH` drop) and the answer leaves on a VM's tap, or
+    /// by the entry's nexthop from the fabric. The answer makes no flow.
     pub(super) fn mac_reply_send<T: Tracer>(
         &self,
         fmd: &Fmd,
@@ -397,13 +419,21 @@ impl VRouter {
             .and_then(|e| self.nh(e.nh))
             .is_some_and(|n| n.config.flags.contains(NhFlags::VALID));
         match entry {
+            // A VM's answer leaves on its tap whatever the entry leads to
+            // (`vif_is_virtual(vif)`: sent on the vif, or by a nexthop of it).
+            Some(_) if valid && kind.is_some_and(VifType::is_virtual) => {
+                Disposition::Transmit { vif: fmd.ingress }
+            }
+            // A fresh forwarding context (`fmd_new`): the VRF and the entry's label.
             Some(e) if valid => {
-                let fmd = Fmd {
+                let fresh = Fmd {
                     flow_done: true,
                     label: e.label,
+                    ttl: None,
+                    hops: 0,
                     ..*fmd
                 };
-                self.nh_output(fmd, e.nh, false, buf, cx)
+                self.nh_output(fresh, e.nh, false, buf, cx)
             }
             _ => Disposition::Drop(DropReason::InvalidNh),
         }
@@ -432,6 +462,19 @@ impl VRouter {
         }
         self.nh_output(fmd, nh, true, buf, cx)
     }
+}
+
+/// A neighbour solicitation's IPv6 header and ICMPv6 message, and whether
+/// it is duplicate address detection (`vr_icmp6_pkt_dad`: an unspecified
+/// source and no more ICMPv6 than the header and a target); `None` (an
+/// `Invalid Packet` drop, as `vr_neighbor_input` has it) when the ICMPv6
+/// header is not all there.
+fn solicitation(ip6: &[u8]) -> Option<(Ipv6Repr, Icmpv6View<'_>, bool)> {
+    let view = Ipv6View::new_checked(ip6).ok()?;
+    let ip = Ipv6Repr::parse(&view).ok()?;
+    let icmp = Icmpv6View::new_checked(view.payload()).ok()?;
+    let dad = ip.src.is_unspecified() && icmp.payload().len() <= 16;
+    Some((ip, icmp, dad))
 }
 
 /// The ICMPv6 type of an IPv6 packet whose next header is ICMPv6 and whose
@@ -938,5 +981,75 @@ mod tests {
             _ => None,
         });
         assert_eq!(key.map(|k| (k.proto, k.sport, k.dport)), Some((58, 9, 129)));
+    }
+
+    #[test]
+    fn a_unicast_solicitation_to_another_vms_mac_is_bridged_to_it() {
+        let mut r = vm6_node();
+        let peer_mac = MacAddr::new(2, 0, 0, 0, 0, 0x44);
+        let entry = BridgeEntry {
+            nh: nh(11),
+            label: None,
+        };
+        r.add_bridge(VRF, peer_mac, entry).expect("bridge");
+        let mut ns = vm_solicit(GW6);
+        ns[..6].copy_from_slice(&peer_mac.octets());
+        let (d, _, steps) = run(&mut r, TAP, &ns);
+        let proxied = |steps: &[Step]| {
+            steps
+                .iter()
+                .filter(|s| matches!(s, Step::NeighborProxy { .. }))
+                .count()
+        };
+        assert_eq!(proxied(&steps), 0, "{steps:?}");
+        assert_eq!(d, Disposition::Transmit { vif: TAP });
+        // To the vRouter's MAC it reaches `nh_l2_rcv` and is answered, once.
+        ns[..6].copy_from_slice(&VROUTER_MAC.octets());
+        let (d, _, steps) = run(&mut r, TAP, &ns);
+        assert_eq!(d, Disposition::Transmit { vif: TAP });
+        assert_eq!(proxied(&steps), 1, "{steps:?}");
+    }
+
+    #[test]
+    fn a_vms_answer_leaves_on_its_tap_whatever_its_entry_leads_to() {
+        let mut r = vm6_node();
+        // The asker's bridge entry points at the tunnel (a stale entry).
+        let stale = BridgeEntry {
+            nh: nh(20),
+            label: Some(LABEL_OUT),
+        };
+        r.add_bridge(VRF, VM_MAC, stale).expect("bridge");
+        let (d, _, _) = run(&mut r, TAP, &vm_solicit(GW6));
+        assert_eq!(d, Disposition::Transmit { vif: TAP });
+    }
+
+    #[test]
+    fn cross_connect_mode_and_mac_proxy_on_the_fabric() {
+        let mut r = v6_node();
+        let fabric = r.vif(FABRIC).expect("fabric").config.clone();
+        r.change_vif(VifConfig {
+            flags: fabric.flags | VifFlags::XCONNECT,
+            ..fabric.clone()
+        })
+        .expect("fabric");
+        let (d, _, steps) = run(&mut r, FABRIC, &advert());
+        assert_eq!(d, Disposition::ToHost { vif: VHOST });
+        let copies = steps
+            .iter()
+            .filter(|s| matches!(s, Step::CopyToAgent { .. }));
+        assert_eq!(copies.count(), 0, "cross-connect mode: no copy");
+        r.change_vif(VifConfig {
+            flags: fabric.flags | VifFlags::MAC_PROXY,
+            ..fabric
+        })
+        .expect("fabric");
+        let (d, out, _) = run(&mut r, FABRIC, &solicit(PEER6));
+        assert_eq!(d, Disposition::Transmit { vif: FABRIC });
+        let eth = EthernetView::new_checked(&out).expect("eth");
+        let ip = Ipv6View::new_checked(eth.payload()).expect("ipv6");
+        let icmp = Icmpv6View::new_checked(ip.payload()).expect("icmp6");
+        let na = NeighborRepr::parse(&icmp).expect("na");
+        let want = (FLAG_SOLICITED | FLAG_ROUTER, Some(NODE_MAC));
+        assert_eq!((na.flags, na.link_addr), want);
     }
 }

@@ -33,8 +33,12 @@ impl VRouter {
         let unicast = !eth.dst().is_multicast();
         match ethertype {
             EtherType::Arp => return self.arp_from_vm(fmd, buf, cx),
-            // Neighbour solicitations get no flow (`vr_inet6_proto_flow`).
-            EtherType::Ipv6 => {
+            // A multicast solicitation, which the vRouter meets in its
+            // multicast composite nexthop (`nh_handle_mcast_control_pkt`);
+            // a unicast one is bridged, or reaches `nh_l2_rcv` when it is
+            // to the vRouter's MAC. Solicitations get no flow
+            // (`vr_inet6_proto_flow`).
+            EtherType::Ipv6 if !unicast => {
                 if let Some(d) = self.vm_neighbor_input(fmd, buf, cx) {
                     return d;
                 }
