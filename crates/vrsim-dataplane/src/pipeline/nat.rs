@@ -435,4 +435,57 @@ mod tests {
         rewrite(&mut other, FlowFlags::SNAT, &fwd, &rev);
         assert_eq!(other, before);
     }
+
+    #[test]
+    fn ipv6_snat_patches_tcp_and_rewrites_an_errors_quoted_header() {
+        let (vm, far, public) = ("fd00::5", "2001:db8::10", "2001:db8:f::5");
+        let a6 = |s: &str| s.parse::<std::net::Ipv6Addr>().unwrap();
+        let fwd = key6(6, vm, 33000, far, 443);
+        // The reverse flow comes back to the public address and port.
+        let rev = key6(6, far, 443, public, 61000);
+        let mut tcp = ip_packet(Frame::new().ipv6(a6(vm), a6(far)).tcp(33000, 443, 0x02));
+        let out = rewrite(&mut tcp, FlowFlags::SNAT | FlowFlags::SPAT, &fwd, &rev);
+        assert_eq!(
+            (out.src, out.sport),
+            (public.parse::<IpAddr>().unwrap(), 61000)
+        );
+        let v = Ipv6View::new_checked(&tcp).unwrap();
+        let pair = IpPair::V6 {
+            src: v.src(),
+            dst: v.dst(),
+        };
+        let t = TcpView::new_checked(v.payload()).unwrap();
+        assert_eq!(t.checksum(), t.compute_checksum(&pair));
+        // A time exceeded (type 3) from a router, quoting the packet as it
+        // left: the reverse flow's DNAT writes the quoted source back.
+        let quoted = ip_packet(Frame::new().ipv6(a6(public), a6(far)).tcp(61000, 443, 0x02));
+        let mut body = vec![3, 0, 0, 0, 0, 0, 0, 0];
+        body.extend_from_slice(&quoted[..48]);
+        let mut err = ip_packet(
+            Frame::new()
+                .ipv6(a6("2001:db8::1"), a6(public))
+                .icmpv6(vrsim_wire::icmpv6::Icmpv6Repr {
+                    kind: 3,
+                    code: 0,
+                    rest: 0,
+                    payload_len: 0,
+                })
+                .payload(&body[8..]),
+        );
+        let back = key6(58, "2001:db8::1", 0, public, 3 << 8);
+        let back_rev = key6(6, vm, 33000, far, 443);
+        rewrite(
+            &mut err,
+            FlowFlags::DNAT | FlowFlags::DPAT,
+            &back,
+            &back_rev,
+        );
+        let inner = &err[40 + 8..];
+        assert_eq!(&inner[8..24], &a6(vm).octets(), "quoted source");
+        assert_eq!(
+            &inner[40..42],
+            &33000u16.to_be_bytes(),
+            "quoted source port"
+        );
+    }
 }

@@ -12,7 +12,8 @@ use vrsim_wire::icmpv6::{
     TYPE_NEIGHBOR_SOLICIT,
 };
 use vrsim_wire::ipv6::{HEADER_LEN as IP6_LEN, Ipv6Repr, Ipv6View};
-use vrsim_wire::{EtherType, IpProtocol, MacAddr};
+
+use vrsim_wire::{ErrorKind, EtherType, IpProtocol, MacAddr};
 
 use super::{Ctx, Disposition, Fmd};
 use crate::drop::DropReason;
@@ -450,8 +451,19 @@ impl VRouter {
         buf: &mut PacketBuf,
         cx: &mut Ctx<'_, T>,
     ) -> Disposition {
-        let Ok(ip) = Ipv6View::new_checked(buf.frame()) else {
-            return Disposition::Drop(DropReason::Pull);
+        // `vr_ip6_input` pulls the fixed header (`Pull` when short);
+        // `vr_forward` refuses another version (`Invalid Protocol`); nothing
+        // checks the payload length against the packet.
+        let ip = match Ipv6View::new_checked(buf.frame()) {
+            Ok(v) => v,
+            Err(e) => match e.kind {
+                ErrorKind::Version { .. } => return Disposition::Drop(DropReason::InvalidProtocol),
+                ErrorKind::LengthExceedsBuffer { .. } => match Ipv6View::new_quoted(buf.frame()) {
+                    Ok(v) => v,
+                    Err(_) => return Disposition::Drop(DropReason::Pull),
+                },
+                _ => return Disposition::Drop(DropReason::Pull),
+            },
         };
         let (dst, len) = (ip.dst(), IP6_LEN + ip.payload().len());
         fmd.ttl = Some(ip.hop_limit());
@@ -1051,5 +1063,24 @@ mod tests {
         let na = NeighborRepr::parse(&icmp).expect("na");
         let want = (FLAG_SOLICITED | FLAG_ROUTER, Some(NODE_MAC));
         assert_eq!((na.flags, na.link_addr), want);
+    }
+
+    #[test]
+    fn routed_ipv6_header_faults_are_pull_or_invalid_protocol() {
+        let mut r = vm6_node();
+        let good = vm_udp6(FAR6, 64);
+        // Cut inside the fixed header: Pull.
+        let (d, _, _) = run(&mut r, TAP, &good[..ETH_LEN + 30]);
+        assert_eq!(d, Disposition::Drop(DropReason::Pull));
+        // Version 5 in an IPv6 frame: Invalid Protocol.
+        let mut v5 = good.clone();
+        v5[ETH_LEN] = 0x50 | (v5[ETH_LEN] & 0x0f);
+        let (d, _, _) = run(&mut r, TAP, &v5);
+        assert_eq!(d, Disposition::Drop(DropReason::InvalidProtocol));
+        // A payload length past the packet is not checked: it goes on.
+        let mut long = good.clone();
+        long[ETH_LEN + 4..ETH_LEN + 6].copy_from_slice(&2000u16.to_be_bytes());
+        let (d, _, steps) = run_with_agent(&mut r, TAP, &long);
+        assert_eq!(d, Disposition::Transmit { vif: FABRIC }, "{steps:?}");
     }
 }
