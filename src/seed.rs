@@ -124,29 +124,27 @@ fn echo_request() -> Frame {
 
 /// Trace 1: gw-01's MPLSoGRE echo request to compute01, label 35, on the fabric link.
 pub fn mx_to_compute01_gre() -> Vec<u8> {
-    let outer = Frame::new()
+    built(mx_to_compute01_gre_outer().append(echo_request()))
+}
+
+/// gw-01's MPLSoGRE headers towards compute01, label 35 (TTL 63).
+fn mx_to_compute01_gre_outer() -> Frame {
+    Frame::new()
         .ethernet(GW_FABRIC_MAC, COMPUTE01_FABRIC_MAC)
         .ipv4(GW_FABRIC_IP, COMPUTE01_IP)
         .gre()
         .mpls(LABEL_TO_VM)
-        .ttl(63);
-    built(outer.append(echo_request()))
+        .ttl(63)
 }
 
 /// Trace 1 for IPv6: `earth`'s ICMPv6 echo request to the container, in
 /// gw-01's MPLSoGRE tunnel to compute01 (gw-01 has routed it: hop limit 63).
 pub fn mx_to_compute01_gre_v6() -> Vec<u8> {
-    let outer = Frame::new()
-        .ethernet(GW_FABRIC_MAC, COMPUTE01_FABRIC_MAC)
-        .ipv4(GW_FABRIC_IP, COMPUTE01_IP)
-        .gre()
-        .mpls(LABEL_TO_VM)
-        .ttl(63);
     let inner = Frame::new()
         .ipv6(EARTH_IP6, CONTAINER_IP6)
         .ttl(63)
         .icmpv6_echo_request(ECHO_IDENT, 1, &echo_data());
-    built(outer.append(inner))
+    built(mx_to_compute01_gre_outer().append(inner))
 }
 
 /// Trace 2 for IPv6: the container's ICMPv6 echo reply as it leaves the

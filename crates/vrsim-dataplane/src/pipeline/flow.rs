@@ -183,16 +183,10 @@ impl VRouter {
             proto = frag[0];
             t = &t[8..];
         }
-        let (sport, dport) = match (proto, t.first().copied()) {
-            (58, Some(kind)) if kind < 128 => {
-                return self.icmp6_error_key(fmd, t.get(8..).unwrap_or_default());
-            }
-            (58, Some(icmpv6::TYPE_NEIGHBOR_SOLICIT | icmpv6::TYPE_NEIGHBOR_ADVERT)) => {
-                return Ok(None);
-            }
-            (58, Some(kind)) => icmp6_ports(kind, t),
-            (6 | 17 | 132, _) => port_pair(t),
-            _ => (0, 0),
+        let (sport, dport) = match ports6(proto, t) {
+            Ports6::Ports(s, d) => (s, d),
+            Ports6::NoFlow => return Ok(None),
+            Ports6::Error => return self.icmp6_error_key(fmd, t.get(8..).unwrap_or_default()),
         };
         Ok(Some(FlowKey {
             proto,
@@ -212,15 +206,11 @@ impl VRouter {
         let inner = Ipv6View::new_quoted(quoted).map_err(|_| DropReason::InvalidPacket)?;
         let t = inner.payload();
         let proto = inner.next_header().value();
-        let (sport, dport) = match (proto, t.first().copied()) {
-            (58, Some(kind)) if kind < 128 => return Err(DropReason::IcmpError),
+        let (sport, dport) = match ports6(proto, t) {
+            Ports6::Ports(s, d) => (s, d),
             // A quoted solicitation or advertisement: no flow, as for one.
-            (58, Some(icmpv6::TYPE_NEIGHBOR_SOLICIT | icmpv6::TYPE_NEIGHBOR_ADVERT)) => {
-                return Ok(None);
-            }
-            (58, Some(kind)) => icmp6_ports(kind, t),
-            (6 | 17 | 132, _) => port_pair(t),
-            _ => (0, 0),
+            Ports6::NoFlow => return Ok(None),
+            Ports6::Error => return Err(DropReason::IcmpError),
         };
         Ok(Some(FlowKey {
             proto,
@@ -596,6 +586,34 @@ fn port_pair(t: &[u8]) -> (u16, u16) {
             u16::from_be_bytes([p[2], p[3]]),
         )
     })
+}
+
+/// What `vr_inet6_proto_flow` makes of the header after an IPv6 header of
+/// next header `proto`, whose bytes are `t`.
+enum Ports6 {
+    /// The key's ports.
+    Ports(u16, u16),
+    /// Neighbour discovery: no flow.
+    NoFlow,
+    /// An ICMPv6 error (type below 128): keyed on what it quotes.
+    Error,
+}
+
+#[inline(always)]
+fn ports6(proto: u8, t: &[u8]) -> Ports6 {
+    match (proto, t.first().copied()) {
+        (58, Some(kind)) if kind < 128 => Ports6::Error,
+        (58, Some(icmpv6::TYPE_NEIGHBOR_SOLICIT | icmpv6::TYPE_NEIGHBOR_ADVERT)) => Ports6::NoFlow,
+        (58, Some(kind)) => {
+            let (s, d) = icmp6_ports(kind, t);
+            Ports6::Ports(s, d)
+        }
+        (6 | 17 | 132, _) => {
+            let (s, d) = port_pair(t);
+            Ports6::Ports(s, d)
+        }
+        _ => Ports6::Ports(0, 0),
+    }
 }
 
 /// The ports of an ICMPv6 message's key (`vr_inet6_proto_flow`): an echo's

@@ -57,10 +57,7 @@ impl VRouter {
         if let Some(l) = label {
             fmd.label = Some(l.value());
         }
-        let gateway_nh = matches!(
-            self.nh(nh).map(|n| &n.config.kind),
-            Some(NhKind::Encap { oif, .. }) if self.vif(*oif).is_some_and(|v| v.config.kind == VifType::Agent)
-        );
+        let gateway_nh = self.encap_oif_kind(nh) == Some(VifType::Agent);
         if !keep_ttl && !gateway_nh {
             let Some(ttl) = forward_ttl(buf.frame_mut(), ttl, cx.trace) else {
                 return Disposition::Drop(DropReason::TtlExceeded);
@@ -68,6 +65,17 @@ impl VRouter {
             fmd.ttl = Some(ttl);
         }
         self.nh_output(fmd, nh, true, buf, cx)
+    }
+
+    /// The type of the vif an Encap nexthop sends to (`None` for any other
+    /// nexthop): the agent's for a gateway nexthop (`vr_gateway_nexthop`),
+    /// a VM's for a hosted one (`vr_hosted_nexthop`).
+    #[inline]
+    pub(super) fn encap_oif_kind(&self, nh: NhId) -> Option<VifType> {
+        match self.nh(nh)?.config.kind {
+            NhKind::Encap { oif, .. } => self.vif(oif).map(|v| v.config.kind),
+            _ => None,
+        }
     }
 
     /// The reverse-path rule of a flow's source nexthop (`nh_validate_src`:

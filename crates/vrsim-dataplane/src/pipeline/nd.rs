@@ -18,7 +18,7 @@ use vrsim_wire::{ErrorKind, EtherType, IpProtocol, MacAddr};
 use super::{Ctx, Disposition, Fmd};
 use crate::drop::DropReason;
 use crate::ids::VrfId;
-use crate::nexthop::{NhFlags, NhKind};
+use crate::nexthop::NhFlags;
 use crate::packet::PacketBuf;
 use crate::route::{Route, RouteFlags};
 use crate::trace::{Step, Tracer, TrapReason};
@@ -236,14 +236,7 @@ impl VRouter {
                 router: true,
             };
         }
-        let to_gateway = route
-            .and_then(|r| self.nh(r.nh))
-            .is_some_and(|n| match n.config.kind {
-                NhKind::Encap { oif, .. } => self
-                    .vif(oif)
-                    .is_some_and(|v| v.config.kind == VifType::Agent),
-                _ => false,
-            });
+        let to_gateway = route.and_then(|r| self.encap_oif_kind(r.nh)) == Some(VifType::Agent);
         if flags.contains(VifFlags::NO_ARP_PROXY) && !to_gateway {
             return VmMacResponse::Drop;
         }
@@ -306,12 +299,7 @@ impl VRouter {
         vif_mac: MacAddr,
         route: Option<Route>,
     ) -> MacResponse {
-        let nh_oif = route
-            .and_then(|r| self.nh(r.nh))
-            .and_then(|n| match n.config.kind {
-                NhKind::Encap { oif, .. } => self.vif(oif).map(|v| v.config.kind),
-                _ => None,
-            });
+        let nh_oif = route.and_then(|r| self.encap_oif_kind(r.nh));
         let to_gateway = nh_oif == Some(VifType::Agent);
         let hosted = nh_oif.is_some_and(VifType::is_virtual);
         let stitched = self.stitched_mac(fmd, route);
@@ -406,16 +394,7 @@ impl VRouter {
         {
             return Disposition::Transmit { vif: fmd.ingress };
         }
-        let entry = self
-            .vrfs
-            .get(fmd.vrf.index())
-            .and_then(|v| v.bridge.get(&asker))
-            .copied();
-        cx.trace.step(Step::BridgeLookup {
-            vrf: fmd.vrf,
-            mac: asker,
-            nh: entry.map(|e| e.nh),
-        });
+        let entry = self.bridge_entry(fmd, asker, cx.trace);
         let valid = entry
             .and_then(|e| self.nh(e.nh))
             .is_some_and(|n| n.config.flags.contains(NhFlags::VALID));
@@ -504,7 +483,7 @@ fn nd_type(ip6: &[u8]) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nexthop::NexthopConfig;
+    use crate::nexthop::{NexthopConfig, NhKind};
     use crate::route::BridgeEntry;
     use crate::testing::*;
     use crate::vif::VifConfig;

@@ -115,7 +115,8 @@ impl VRouter {
         self.nh_output(fmd, entry.nh, false, buf, cx)
     }
 
-    fn bridge_entry<T: Tracer>(
+    /// The VRF's bridge entry for `mac`, recorded as a `BridgeLookup` step.
+    pub(super) fn bridge_entry<T: Tracer>(
         &self,
         fmd: &Fmd,
         mac: MacAddr,
