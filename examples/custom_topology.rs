@@ -34,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         network: "blue".into(),
         compute: node.into(),
         ip: std::net::Ipv4Addr::new(172, 16, 30, last),
+        ip6: None,
         mac: mac(1, last),
         tap: PortConfig::default_tap(mac(1, last)),
         mtu: 9160,
@@ -76,20 +77,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The two VMs as Linux hosts; vm2 owns 10.99.0.1 on a loopback-like veth.
     let vm = |name: &str, last, extra: Option<&str>| -> Result<Host, Box<dyn std::error::Error>> {
-        let eth0 = Iface {
-            name: "eth0".into(),
-            mac: mac(1, last),
-            addr: Some(format!("172.16.30.{last}/24").parse()?),
-            proxy_arp: false,
-        };
+        let eth0 = Iface::new(
+            "eth0",
+            mac(1, last),
+            Some(format!("172.16.30.{last}/24").parse()?),
+        );
         let mut ifaces = vec![eth0];
         if let Some(addr) = extra {
-            ifaces.push(Iface {
-                name: "lo1".into(),
-                mac: mac(9, last),
-                addr: Some(addr.parse()?),
-                proxy_arp: false,
-            });
+            ifaces.push(Iface::new("lo1", mac(9, last), Some(addr.parse()?)));
         }
         let mut h = Host::new(name, HostKind::Vm, ifaces);
         h.add_route(LinuxRoute::parse("default via 172.16.30.1 dev eth0")?);

@@ -72,6 +72,8 @@ pub const CONTAINER_IP6: Ipv6Addr = Ipv6Addr::new(0xfd80, 0x24e2, 0xf998, 0x72d6
 pub const DOCKERHOST_IP6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x172, 0x16, 0x10, 0, 0, 0, 3);
 /// The `public` network's IPv6 gateway address on the vRouter.
 pub const VN_GATEWAY_IP6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x172, 0x16, 0x10, 0, 0, 0, 1);
+/// The `public` network's IPv6 DNS address on the vRouter.
+pub const VN_DNS_IP6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x172, 0x16, 0x10, 0, 0, 0, 2);
 /// The Calico IPv6 block the Docker VM advertises over BGPaaS: a /122 of the pool.
 pub const CALICO_BLOCK6: Ipv6Net = match Ipv6Net::new(CONTAINER_IP6, 122) {
     Ok(n) => n,

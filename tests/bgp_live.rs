@@ -198,15 +198,23 @@ fn a_new_connection_replaces_one_not_yet_established() {
 
 #[test]
 fn routes_out_are_the_networks_with_next_hop_rewritten() {
-    // Scenario A, eBGP: the network's VM /32 with NEXT_HOP the gateway
-    // address; not the VM's own /26.
+    // Scenario A, eBGP: the network's VM /32 and /128 with NEXT_HOP the
+    // gateway address of the route's family; not the VM's own /26 and /122.
     let a = vrsim::scenarios::load("seed-bgpaas").expect("scenario");
     let out = a
         .control()
         .bgpaas_routes_out("dockerhost", Ipv4Addr::new(172, 16, 10, 1));
-    let prefixes: Vec<String> = out.iter().map(|(p, _)| p.to_string()).collect();
-    assert_eq!(prefixes, ["172.16.10.3/32"]);
-    assert_eq!(out[0].1.next_hop, Ipv4Addr::new(172, 16, 10, 1));
+    let routes: Vec<String> = out
+        .iter()
+        .map(|(p, a)| format!("{p} via {}", a.next_hop))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "172.16.10.3/32 via 172.16.10.1",
+            "fd00:172:16:10::3/128 via fd00:172:16:10::1"
+        ]
+    );
     // Scenario B, iBGP reflectors: each gets the VM /32s but not the blocks
     // the other reflector sent (no reflection between iBGP peers).
     let b = vrsim::scenarios::load("k8s-rr").expect("scenario");

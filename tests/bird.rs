@@ -229,7 +229,7 @@ const BLOCK: &str = "192.168.100.0/26";
 
 fn container_reachable(f: &mut Fabric) -> bool {
     let t = f
-        .probe("earth", ip("192.168.100.1"), Probe::Icmp)
+        .probe("earth", ip("192.168.100.1").into(), Probe::Icmp)
         .expect("probe");
     t.forward.delivered() && t.reply.as_ref().is_some_and(FabricTrace::delivered)
 }
@@ -256,10 +256,10 @@ fn a_bird_vm_feeds_the_container_block_and_disable_withdraws_it() {
         let mut scripted = load("seed-bgpaas");
         assert!(container_reachable(&mut scripted));
         let scripted = scripted
-            .probe("earth", ip("192.168.100.1"), Probe::Icmp)
+            .probe("earth", ip("192.168.100.1").into(), Probe::Icmp)
             .expect("probe");
         let t = f
-            .probe("earth", ip("192.168.100.1"), Probe::Icmp)
+            .probe("earth", ip("192.168.100.1").into(), Probe::Icmp)
             .expect("probe");
         assert_eq!(t.forward.minimal(), scripted.forward.minimal());
     });
@@ -277,7 +277,7 @@ fn a_bird_vm_feeds_the_container_block_and_disable_withdraws_it() {
     });
     live.with_fabric(|f| {
         let reply = f
-            .probe("centos-ssh", ip("203.0.113.10"), Probe::Icmp)
+            .probe("centos-ssh", ip("203.0.113.10").into(), Probe::Icmp)
             .expect("probe");
         assert_rpf_drop(&reply.forward, "compute01");
     });
@@ -367,7 +367,7 @@ fn b_two_bird_reflectors_feed_k8s_rr() {
     let live = live("k8s-rr", 17_940, &[("rtr01", rr1), ("rtr02", rr2)]);
     let pod_b = ip("10.233.64.5");
     let pod_to_pod = |f: &mut Fabric| {
-        let t = f.probe("pod-a", pod_b, Probe::Icmp).expect("probe");
+        let t = f.probe("pod-a", pod_b.into(), Probe::Icmp).expect("probe");
         t.forward.delivered() && t.reply.as_ref().is_some_and(FabricTrace::delivered)
     };
     live.with_fabric(|f| assert!(!pod_to_pod(f)));
@@ -386,9 +386,11 @@ fn b_two_bird_reflectors_feed_k8s_rr() {
     // (so both hit the flows it made).
     let mut scripted = load("k8s-rr");
     assert!(pod_to_pod(&mut scripted));
-    let scripted = scripted.probe("pod-a", pod_b, Probe::Icmp).expect("probe");
+    let scripted = scripted
+        .probe("pod-a", pod_b.into(), Probe::Icmp)
+        .expect("probe");
     live.with_fabric(|f| {
-        let t = f.probe("pod-a", pod_b, Probe::Icmp).expect("probe");
+        let t = f.probe("pod-a", pod_b.into(), Probe::Icmp).expect("probe");
         assert_eq!(t.forward.minimal(), scripted.forward.minimal());
     });
 
@@ -402,7 +404,7 @@ fn b_two_bird_reflectors_feed_k8s_rr() {
     });
     live.with_fabric(|f| {
         let reply = f
-            .probe("pod-b", ip("203.0.113.10"), Probe::Icmp)
+            .probe("pod-b", ip("203.0.113.10").into(), Probe::Icmp)
             .expect("probe");
         assert_rpf_drop(&reply.forward, "compute03");
     });

@@ -30,6 +30,9 @@ fn objects(r: &VRouter) -> String {
             for (p, route) in v.inet4.iter() {
                 s.push_str(&format!("{p} {route:?}\n"));
             }
+            for (p, route) in v.inet6.iter() {
+                s.push_str(&format!("{p} {route:?}\n"));
+            }
             let mut bridge: Vec<_> = v.bridge.iter().map(|(m, e)| (m.octets(), *e)).collect();
             bridge.sort_by_key(|(m, _)| *m);
             s.push_str(&format!("{bridge:?}\n"));
@@ -42,7 +45,8 @@ fn objects(r: &VRouter) -> String {
 fn scenario_a_compute01_equals_the_hand_programmed_one() {
     let fabric = vrsim::scenarios::load("seed-bgpaas").unwrap();
     let built = fabric.control().vrouter("compute01").unwrap();
-    let by_hand = seed::compute01(true).unwrap();
+    let mut by_hand = seed::compute01(true).unwrap();
+    seed::dual_stack(&mut by_hand);
     assert_eq!(objects(built), objects(&by_hand));
     // And the dumps agree, byte for byte.
     assert_eq!(dump::nh_list(built), dump::nh_list(&by_hand));
@@ -51,15 +55,25 @@ fn scenario_a_compute01_equals_the_hand_programmed_one() {
         dump::rt_dump(&by_hand, seed::VRF_PUBLIC, Layout::Legacy).unwrap()
     );
     assert_eq!(
+        dump::rt_dump6(built, seed::VRF_PUBLIC, Layout::Legacy).unwrap(),
+        dump::rt_dump6(&by_hand, seed::VRF_PUBLIC, Layout::Legacy).unwrap()
+    );
+    assert_eq!(
         dump::vif_list(built, Layout::Legacy),
         dump::vif_list(&by_hand, Layout::Legacy)
     );
 
-    // Without the BGPaaS session, it equals the hand-built node without the /26.
+    // Without the BGPaaS session, it equals the hand-built node without
+    // the /26 and the /122.
     let mut down = fabric.clone();
     down.bgpaas_down("dockerhost").unwrap();
     let built = down.control().vrouter("compute01").unwrap();
-    assert_eq!(objects(built), objects(&seed::compute01(false).unwrap()));
+    let mut by_hand = seed::compute01(false).unwrap();
+    seed::dual_stack(&mut by_hand);
+    by_hand
+        .delete_route6(seed::VRF_PUBLIC, seed::CALICO_BLOCK6)
+        .unwrap();
+    assert_eq!(objects(built), objects(&by_hand));
 }
 
 #[test]
@@ -83,14 +97,17 @@ fn a_withdraw_changes_only_what_it_must() {
         .apply(Event::Advertise {
             bgpaas: "dockerhost".into(),
             peer: seed::VN_GATEWAY_IP,
-            prefix: seed::CALICO_BLOCK,
+            prefix: seed::CALICO_BLOCK.into(),
             attrs: vrsim::control::bgp::PathAttrs::new(seed::DOCKERHOST_IP, vec![65000]),
         })
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(
         (again[0].op, again[0].object),
-        (Op::Add, Object::Route(seed::VRF_PUBLIC, seed::CALICO_BLOCK))
+        (
+            Op::Add,
+            Object::Route(seed::VRF_PUBLIC, seed::CALICO_BLOCK.into())
+        )
     );
     let fresh = vrsim::scenarios::load("seed-bgpaas").unwrap();
     assert_eq!(

@@ -16,9 +16,9 @@
 // Test helpers: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use vrsim::control::bgp::{Origin, PathAttrs};
@@ -31,24 +31,36 @@ use vrsim::dataplane::dump::{self, Layout};
 struct Scenario {
     name: &'static str,
     sessions: Vec<(&'static str, Ipv4Addr)>,
-    next_hops: Vec<Ipv4Addr>,
-    prefixes: Vec<Ipv4Net>,
+    next_hops: Vec<IpAddr>,
+    prefixes: Vec<IpNet>,
     network: &'static str,
 }
 
 fn scenarios() -> [Scenario; 2] {
     let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
-    let net = |s: &str| s.parse::<Ipv4Net>().unwrap();
+    let nh = |s: &str| s.parse::<IpAddr>().unwrap();
+    let net = |s: &str| s.parse::<IpNet>().unwrap();
     [
         Scenario {
             name: "seed-bgpaas",
             sessions: vec![("dockerhost", ip("172.16.10.1"))],
-            next_hops: vec![ip("172.16.10.3"), ip("172.16.10.9")],
+            // IPv6 next hops: the VM's own, its IPv4 address mapped, and
+            // one no port has.
+            next_hops: vec![
+                nh("172.16.10.3"),
+                nh("172.16.10.9"),
+                nh("fd00:172:16:10::3"),
+                nh("::ffff:172.16.10.3"),
+                nh("fd00:172:16:10::9"),
+            ],
             prefixes: vec![
                 net("192.168.100.0/26"),
                 net("192.168.100.0/24"),
                 net("192.168.100.1/32"),
                 net("10.99.0.0/16"),
+                net("fd80:24e2:f998:72d6::/122"),
+                net("fd80:24e2:f998:72d6::/64"),
+                net("2001:db8:99::/48"),
             ],
             network: "public",
         },
@@ -56,10 +68,10 @@ fn scenarios() -> [Scenario; 2] {
             name: "k8s-rr",
             sessions: vec![("rtr01", ip("172.16.20.1")), ("rtr02", ip("172.16.20.2"))],
             next_hops: vec![
-                ip("172.16.20.21"),
-                ip("172.16.20.22"),
-                ip("172.16.20.20"),
-                ip("172.16.20.99"),
+                nh("172.16.20.21"),
+                nh("172.16.20.22"),
+                nh("172.16.20.20"),
+                nh("172.16.20.99"),
             ],
             prefixes: vec![
                 net("10.233.64.0/26"),
@@ -117,6 +129,7 @@ fn port_pool(s: &Scenario) -> Vec<PortConfig> {
     let mut pool = config.ports.clone();
     let network = config.network(s.network).unwrap();
     let base = u32::from(network.subnet.network());
+    let base6 = network.subnet6.map(|s6| u128::from(s6.subnet.network()));
     for (i, compute) in config.computes.iter().take(2).enumerate() {
         let i = i as u8;
         let mac = vrsim::wire::MacAddr(0x02, 0xee, 0, 0, 0, i);
@@ -125,6 +138,7 @@ fn port_pool(s: &Scenario) -> Vec<PortConfig> {
             network: s.network.to_owned(),
             compute: compute.name.clone(),
             ip: Ipv4Addr::from(base + 50 + u32::from(i)),
+            ip6: base6.map(|b| (b + 50 + u128::from(i)).into()),
             mac,
             tap: PortConfig::default_tap(mac),
             mtu: 1500,
@@ -208,6 +222,9 @@ fn programmed(c: &Controller) -> String {
             if let Ok(t) = dump::rt_dump(r, vrf.into(), Layout::Legacy) {
                 out.push_str(&t);
             }
+            if let Ok(t) = dump::rt_dump6(r, vrf.into(), Layout::Legacy) {
+                out.push_str(&t);
+            }
         }
     }
     out
@@ -244,13 +261,15 @@ fn control(name: &str) -> Controller {
 
 /// The probes the flow property sends: host and destination, both ways
 /// through a compute node.
-fn probes(s: &Scenario) -> Vec<(&'static str, Ipv4Addr)> {
-    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+fn probes(s: &Scenario) -> Vec<(&'static str, IpAddr)> {
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
     match s.name {
         "seed-bgpaas" => vec![
             ("earth", ip("192.168.100.1")),
             ("centos-ssh", ip("203.0.113.10")),
             ("earth", ip("172.16.10.3")),
+            ("earth", ip("fd80:24e2:f998:72d6::1")),
+            ("centos-ssh", ip("2001:db8:113::10")),
         ],
         _ => vec![
             ("earth", ip("10.233.65.7")),

@@ -102,7 +102,7 @@ fn run(name: &str, steps: &[Step]) -> Result<(), TestCaseError> {
                 let to = targets[to % targets.len()];
                 let probe = [Probe::Icmp, Probe::Udp(53), Probe::Tcp(22)][usize::from(*proto)];
                 let (before, rx_before, ..) = counters(&f);
-                let trip = f.probe(from, to, probe).unwrap();
+                let trip = f.probe(from, to.into(), probe).unwrap();
                 let traces: Vec<&FabricTrace> = std::iter::once(&trip.forward)
                     .chain(trip.reply.as_ref())
                     .collect();

@@ -57,7 +57,9 @@ fn assert_rpf_drop(t: &FabricTrace, device: &str) {
 #[test]
 fn a1_a2_test_pc_to_container_and_back() {
     let mut f = load("seed-bgpaas");
-    let t = f.probe("earth", seed::CONTAINER_IP, Probe::Icmp).unwrap();
+    let t = f
+        .probe("earth", seed::CONTAINER_IP.into(), Probe::Icmp)
+        .unwrap();
     assert_eq!(
         t.forward.path(),
         [
@@ -103,10 +105,12 @@ fn a3_without_bgpaas_rpf_drops_the_reply_and_the_gateway_has_no_route() {
     let mut f = load("seed-bgpaas");
     f.bgpaas_down("dockerhost").unwrap();
     let reply = f
-        .probe("centos-ssh", ip("203.0.113.10"), Probe::Icmp)
+        .probe("centos-ssh", ip("203.0.113.10").into(), Probe::Icmp)
         .unwrap();
     assert_rpf_drop(&reply.forward, "compute01");
-    let fwd = f.probe("earth", seed::CONTAINER_IP, Probe::Icmp).unwrap();
+    let fwd = f
+        .probe("earth", seed::CONTAINER_IP.into(), Probe::Icmp)
+        .unwrap();
     assert!(
         matches!(&fwd.forward.outcome, Outcome::Dropped { device, cause: DropCause::NoRoute { .. } } if device == "gw-01"),
         "{}",
@@ -120,7 +124,7 @@ fn a3_without_bgpaas_rpf_drops_the_reply_and_the_gateway_has_no_route() {
     // RPF off on the network: the reply passes.
     f.set_rpf("public", false).unwrap();
     let t = f
-        .probe("centos-ssh", ip("203.0.113.10"), Probe::Icmp)
+        .probe("centos-ssh", ip("203.0.113.10").into(), Probe::Icmp)
         .unwrap();
     assert!(t.forward.delivered(), "{}", t.forward);
     golden(
@@ -138,7 +142,7 @@ fn a4_vxlan_known_and_unknown_vnid() {
         t.outcome,
         Outcome::Delivered {
             device: "dockerhost".into(),
-            ip: seed::DOCKERHOST_IP
+            ip: seed::DOCKERHOST_IP.into()
         },
         "{t}"
     );
@@ -171,13 +175,13 @@ fn a4_vxlan_known_and_unknown_vnid() {
 fn a5_the_bgpaas_address_is_received_by_the_host() {
     let mut f = load("seed-bgpaas");
     let t = f
-        .probe("dockerhost", seed::VN_GATEWAY_IP, Probe::Tcp(179))
+        .probe("dockerhost", seed::VN_GATEWAY_IP.into(), Probe::Tcp(179))
         .unwrap();
     assert_eq!(
         t.forward.outcome,
         Outcome::Delivered {
             device: "compute01".into(),
-            ip: seed::VN_GATEWAY_IP
+            ip: seed::VN_GATEWAY_IP.into()
         },
         "{}",
         t.forward
@@ -192,7 +196,9 @@ fn a5_the_bgpaas_address_is_received_by_the_host() {
 #[test]
 fn b_pod_to_pod_across_compute_nodes() {
     let mut f = load("k8s-rr");
-    let t = f.probe("pod-a", ip("10.233.64.5"), Probe::Icmp).unwrap();
+    let t = f
+        .probe("pod-a", ip("10.233.64.5").into(), Probe::Icmp)
+        .unwrap();
     assert_eq!(
         t.forward.path(),
         [
@@ -221,7 +227,9 @@ fn b_pod_to_pod_across_compute_nodes() {
 #[test]
 fn b_gateway_to_pod() {
     let mut f = load("k8s-rr");
-    let t = f.probe("earth", ip("10.233.64.5"), Probe::Icmp).unwrap();
+    let t = f
+        .probe("earth", ip("10.233.64.5").into(), Probe::Icmp)
+        .unwrap();
     assert!(
         t.forward.delivered() && t.reply.as_ref().unwrap().delivered(),
         "{}",
@@ -235,7 +243,9 @@ fn b_one_reflector_withdrawn_still_delivers_both_drop() {
     let mut f = load("k8s-rr");
     let block = "10.233.64.0/26".parse().unwrap();
     f.withdraw("rtr01", block).unwrap();
-    let t = f.probe("pod-a", ip("10.233.64.5"), Probe::Icmp).unwrap();
+    let t = f
+        .probe("pod-a", ip("10.233.64.5").into(), Probe::Icmp)
+        .unwrap();
     assert!(
         t.forward.delivered() && t.reply.as_ref().unwrap().delivered(),
         "{}",
@@ -244,9 +254,13 @@ fn b_one_reflector_withdrawn_still_delivers_both_drop() {
     golden("k8s-rr", "b3-rtr01-withdrawn", &round_trip_text(&t));
 
     f.withdraw("rtr02", block).unwrap();
-    let reply = f.probe("pod-b", ip("203.0.113.10"), Probe::Icmp).unwrap();
+    let reply = f
+        .probe("pod-b", ip("203.0.113.10").into(), Probe::Icmp)
+        .unwrap();
     assert_rpf_drop(&reply.forward, "compute03");
-    let fwd = f.probe("earth", ip("10.233.64.5"), Probe::Icmp).unwrap();
+    let fwd = f
+        .probe("earth", ip("10.233.64.5").into(), Probe::Icmp)
+        .unwrap();
     assert!(!fwd.forward.delivered(), "{}", fwd.forward);
     let mut text = round_trip_text(&reply);
     text.push('\n');
@@ -257,7 +271,9 @@ fn b_one_reflector_withdrawn_still_delivers_both_drop() {
 #[test]
 fn full_text_names_every_lookup() {
     let mut f = load("k8s-rr");
-    let t = f.probe("earth", ip("10.233.64.5"), Probe::Icmp).unwrap();
+    let t = f
+        .probe("earth", ip("10.233.64.5").into(), Probe::Icmp)
+        .unwrap();
     let text = t.forward.to_string();
     for want in [
         "route lookup inet.0 10.233.64.5 -> 10.233.64.0/26 BGP from 10.0.0.11, AS path I, via gr-0/0/10.32771",

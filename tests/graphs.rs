@@ -15,7 +15,7 @@ fn the_seed_topology_and_its_ping_as_pictures() {
     assert_golden("seed-bgpaas/graph.dot", &graph::dot(&fabric, None));
     let earth = Ipv4Addr::new(192, 168, 100, 1);
     let trip = fabric
-        .probe("earth", earth, Probe::Icmp)
+        .probe("earth", earth.into(), Probe::Icmp)
         .expect("earth can send");
     let t = Some(&trip.forward);
     assert_golden("seed-bgpaas/graph-ping.dot", &graph::dot(&fabric, t));
@@ -34,7 +34,11 @@ fn a_dropped_trace_marks_the_device_that_dropped_it() {
         .bgpaas_down("dockerhost")
         .expect("the VM has a session");
     let trip = fabric
-        .probe("centos-ssh", Ipv4Addr::new(203, 0, 113, 10), Probe::Icmp)
+        .probe(
+            "centos-ssh",
+            Ipv4Addr::new(203, 0, 113, 10).into(),
+            Probe::Icmp,
+        )
         .expect("the container can send");
     let dot = graph::dot(&fabric, Some(&trip.forward));
     assert!(dot.contains("xlabel=\"dropped: Invalid Source\""), "{dot}");
@@ -54,7 +58,7 @@ fn the_k8s_topology_as_a_mermaid_flowchart() {
 fn the_svg_picture_renders_and_names_every_hop() {
     let mut fabric = vrsim::scenarios::load("seed-bgpaas").expect("a built-in scenario");
     let trip = fabric
-        .probe("earth", Ipv4Addr::new(192, 168, 100, 1), Probe::Icmp)
+        .probe("earth", Ipv4Addr::new(192, 168, 100, 1).into(), Probe::Icmp)
         .expect("earth can send");
     let svg = graph::svg(&fabric, Some(&trip.forward));
     for hop in &trip.forward.hops {

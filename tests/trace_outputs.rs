@@ -17,11 +17,13 @@ use vrsim_testkit::tools::{bad_frames, tshark};
 
 fn seed_document() -> (String, vrsim::fabric::RoundTrip) {
     let mut f = vrsim::scenarios::load("seed-bgpaas").unwrap();
-    let trip = f.probe("earth", seed::CONTAINER_IP, Probe::Icmp).unwrap();
+    let trip = f
+        .probe("earth", seed::CONTAINER_IP.into(), Probe::Icmp)
+        .unwrap();
     let doc = json::document(
         f.name(),
         "earth",
-        seed::CONTAINER_IP,
+        seed::CONTAINER_IP.into(),
         Probe::Icmp,
         &trip.forward,
         trip.reply.as_ref(),
@@ -195,7 +197,7 @@ fn diff_reports_what_changed_and_why() {
     let flows = vec![
         Flow {
             from: "earth".into(),
-            to: seed::CONTAINER_IP,
+            to: seed::CONTAINER_IP.into(),
             probe: Probe::Icmp,
         },
         Flow {
@@ -205,7 +207,7 @@ fn diff_reports_what_changed_and_why() {
         },
         Flow {
             from: "dockerhost".into(),
-            to: seed::VN_GATEWAY_IP,
+            to: seed::VN_GATEWAY_IP.into(),
             probe: Probe::Tcp(179),
         },
     ];

@@ -210,38 +210,5 @@ fn solicitation(
     src: std::net::Ipv6Addr,
     target: std::net::Ipv6Addr,
 ) -> Vec<u8> {
-    use vrsim::wire::ethernet::EthernetRepr;
-    use vrsim::wire::icmpv6::{NeighborRepr, TYPE_NEIGHBOR_SOLICIT};
-    use vrsim::wire::ipv6::Ipv6Repr;
-    use vrsim::wire::{EtherType, IpProtocol, MacAddr};
-    let t = target.octets();
-    let group = std::net::Ipv6Addr::new(
-        0xff02,
-        0,
-        0,
-        0,
-        0,
-        1,
-        0xff00 | u16::from(t[13]),
-        u16::from_be_bytes([t[14], t[15]]),
-    );
-    let ns = NeighborRepr {
-        kind: TYPE_NEIGHBOR_SOLICIT,
-        flags: 0,
-        target,
-        link_addr: Some(mac),
-    };
-    let mut f = vec![0u8; 14 + 40 + ns.buffer_len()];
-    EthernetRepr {
-        dst: MacAddr::new(0x33, 0x33, 0xff, t[13], t[14], t[15]),
-        src: mac,
-        ethertype: EtherType::Ipv6,
-    }
-    .emit(&mut f)
-    .expect("fits");
-    let mut ip = Ipv6Repr::new(src, group, IpProtocol::Icmpv6, ns.buffer_len());
-    ip.hop_limit = 255;
-    ip.emit(&mut f[14..]).expect("fits");
-    ns.emit(&mut f[54..], src, group).expect("fits");
-    f
+    vrsim::wire::icmpv6::solicitation_frame(mac, src, target)
 }

@@ -28,7 +28,7 @@
 //! The tokio runtime lives inside [`Live`]; callers stay synchronous.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -133,6 +133,8 @@ pub struct Endpoint {
     pub peer: Ipv4Addr,
     /// The VM port's address.
     pub vm_ip: Ipv4Addr,
+    /// The VM port's IPv6 address, on a dual-stack network.
+    pub vm_ip6: Option<Ipv6Addr>,
     /// The AS the peer must have.
     pub peer_as: u32,
     /// Contrail's AS.
@@ -186,6 +188,7 @@ pub fn endpoints(fabric: &Fabric, cfg: &LiveConfig) -> Result<Vec<Endpoint>, Liv
                 bgpaas: b.name.clone(),
                 peer,
                 vm_ip: port.ip,
+                vm_ip6: port.ip6,
                 peer_as: b.asn,
                 local_as: config.asn,
                 router_id: control.map_or(peer, |c| c.ip),
@@ -291,9 +294,6 @@ impl Shared {
         lock(&self.fabric)
             .control()
             .bgpaas_routes_out(&e.bgpaas, e.peer)
-            .into_iter()
-            .map(|(p, a)| (IpNet::V4(p), a))
-            .collect()
     }
 }
 
@@ -752,21 +752,13 @@ fn established(
 }
 
 /// The peer sent an UPDATE: its withdrawals (of routes it had announced)
-/// and announcements go to the model, a next hop of the peer's own
-/// connection address read as the VM's. IPv6 unicast routes are decoded
-/// but the control plane holds IPv4 routes only so far: they are logged as
-/// not taken.
+/// and announcements, IPv4 and IPv6 unicast, go to the model. A next hop
+/// that is the peer's own connection address (for an IPv6 route, that
+/// address mapped into IPv6, as a speaker on an IPv4 session without an
+/// IPv6 address of its own sends it) is read as the VM's address of the
+/// route's family: the speaker runs where the harness runs, not on the VM.
 fn received(shared: &Shared, i: usize, e: &Endpoint, u: Update) {
-    let v4 = |p: IpNet| match p {
-        IpNet::V4(p) => Some(p),
-        IpNet::V6(p) => {
-            shared.log(format!(
-                "{e}: {p} not taken: the control plane holds IPv4 routes only"
-            ));
-            None
-        }
-    };
-    for prefix in u.withdrawn.into_iter().filter_map(v4) {
+    for prefix in u.withdrawn {
         let known = lock(&shared.fabric)
             .control()
             .sessions()
@@ -787,12 +779,7 @@ fn received(shared: &Shared, i: usize, e: &Endpoint, u: Update) {
         }
     }
     for (prefix, mut attrs) in u.announced {
-        let Some(prefix) = v4(prefix) else {
-            continue;
-        };
-        if attrs.next_hop.is_ipv4() && attrs.next_hop == e.remote.to_canonical() {
-            attrs.next_hop = e.vm_ip.into();
-        }
+        attrs.next_hop = vm_next_hop(e, attrs.next_hop);
         shared.apply(
             &format!(
                 "{e}: advertise {prefix} next hop {} AS path {}",
@@ -813,6 +800,21 @@ fn received(shared: &Shared, i: usize, e: &Endpoint, u: Update) {
         .find(|((b, p), _)| *b == e.bgpaas && *p == e.peer)
         .map_or(0, |(_, sess)| sess.routes.len());
     shared.set_status(i, |st| st.received = received);
+}
+
+/// The VM's address for a next hop naming the peer's connection address
+/// (or its IPv4-mapped form); any other next hop as it is.
+fn vm_next_hop(e: &Endpoint, next_hop: IpAddr) -> IpAddr {
+    let remote = e.remote.to_canonical();
+    match next_hop {
+        IpAddr::V4(_) if next_hop == remote => e.vm_ip.into(),
+        IpAddr::V6(a)
+            if IpAddr::V6(a) == remote || a.to_ipv4_mapped().map(IpAddr::V4) == Some(remote) =>
+        {
+            e.vm_ip6.unwrap_or_else(|| e.vm_ip.to_ipv6_mapped()).into()
+        }
+        other => other,
+    }
 }
 
 /// The session went down: its routes leave the model.

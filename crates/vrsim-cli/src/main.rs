@@ -7,11 +7,11 @@
 // A command line prints its results.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 use std::io::Write;
 use vrsim::dataplane::dump::{self, Layout};
 use vrsim::dataplane::trace::Trace;
@@ -250,9 +250,9 @@ struct TraceArgs {
     /// The host that sends (`earth`, `centos-ssh`, `pod-a`, …).
     #[arg(long)]
     from: String,
-    /// The destination address.
+    /// The destination address (IPv4 or IPv6).
     #[arg(long)]
-    to: Ipv4Addr,
+    to: IpAddr,
     /// The probe's protocol.
     #[arg(long, value_enum, default_value_t = ProtoArg::Icmp)]
     proto: ProtoArg,
@@ -282,9 +282,9 @@ struct DiffFlows {
 struct DiffArgs {
     #[command(flatten)]
     which: DiffFlows,
-    /// One flow's destination (with --from).
+    /// One flow's destination (with --from; IPv4 or IPv6).
     #[arg(long)]
-    to: Option<Ipv4Addr>,
+    to: Option<IpAddr>,
     /// One flow's protocol.
     #[arg(long, value_enum, default_value_t = ProtoArg::Icmp)]
     proto: ProtoArg,
@@ -295,8 +295,8 @@ struct DiffArgs {
 
 #[derive(Debug, Args)]
 struct ShowRouteArgs {
-    /// The prefix.
-    prefix: Ipv4Net,
+    /// The prefix (IPv4 or IPv6).
+    prefix: IpNet,
     /// The gateway (default: the scenario's first).
     #[arg(long)]
     gateway: Option<String>,
@@ -378,7 +378,7 @@ fn what_if(cli: &Cli, mut fabric: Fabric) -> Result<Fabric, CliError> {
             value: w.clone(),
             problem: "expected VM:PREFIX".into(),
         })?;
-        let prefix: Ipv4Net = prefix.parse().map_err(|_| CliError::BadValue {
+        let prefix: IpNet = prefix.parse().map_err(|_| CliError::BadValue {
             option: "--withdraw",
             value: w.clone(),
             problem: format!("{prefix:?} is not a prefix"),
@@ -630,7 +630,7 @@ fn check(paths: &[std::path::PathBuf], o: &mut String) -> Result<ExitCode, CliEr
 }
 
 /// `HOST:ADDRESS`, as `option` takes it.
-fn host_address<'s>(option: &'static str, spec: &'s str) -> Result<(&'s str, Ipv4Addr), CliError> {
+fn host_address<'s>(option: &'static str, spec: &'s str) -> Result<(&'s str, IpAddr), CliError> {
     let bad = |problem: String| CliError::BadValue {
         option,
         value: spec.to_owned(),
@@ -639,7 +639,7 @@ fn host_address<'s>(option: &'static str, spec: &'s str) -> Result<(&'s str, Ipv
     let (from, to) = spec
         .split_once(':')
         .ok_or_else(|| bad("expected HOST:ADDRESS".into()))?;
-    let to: Ipv4Addr = to
+    let to: IpAddr = to
         .parse()
         .map_err(|_| bad(format!("{to:?} is not an address")))?;
     Ok((from, to))

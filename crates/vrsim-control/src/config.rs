@@ -6,9 +6,9 @@
 //! [`Config::validate`] checks every reference and pinned id.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_wire::MacAddr;
 
 use crate::error::ControlError;
@@ -113,8 +113,38 @@ pub struct NetworkConfig {
     pub gateway_ip: Ipv4Addr,
     /// The vRouter's DNS address (the subnet's second host by default).
     pub dns_ip: Ipv4Addr,
+    /// Its IPv6 subnet, when the network is dual-stack, with the vRouter's
+    /// IPv6 gateway and DNS addresses in it ([`NetworkConfig::with_subnet6`]).
+    pub subnet6: Option<Subnet6>,
     /// Pinned ids.
     pub pins: NetworkPins,
+}
+
+/// A network's IPv6 subnet and the vRouter's addresses in it. Contrail's
+/// IPAM gives an IPv6 subnet a gateway and a DNS address as it gives an
+/// IPv4 one: by default the subnet's first and second addresses after the
+/// network address (`::1`, `::2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet6 {
+    /// The subnet.
+    pub subnet: Ipv6Net,
+    /// The vRouter's IPv6 gateway address.
+    pub gateway_ip: Ipv6Addr,
+    /// The vRouter's IPv6 DNS address.
+    pub dns_ip: Ipv6Addr,
+}
+
+impl Subnet6 {
+    /// A subnet with the default gateway (`::1`) and DNS (`::2`) addresses.
+    pub fn new(subnet: Ipv6Net) -> Self {
+        let subnet = subnet.trunc();
+        let base = u128::from(subnet.network());
+        Subnet6 {
+            subnet,
+            gateway_ip: Ipv6Addr::from(base.wrapping_add(1)),
+            dns_ip: Ipv6Addr::from(base.wrapping_add(2)),
+        }
+    }
 }
 
 /// Ids a scenario pins for a network (the same on every compute node).
@@ -141,6 +171,8 @@ pub struct PortConfig {
     pub compute: String,
     /// The port's address.
     pub ip: Ipv4Addr,
+    /// The port's IPv6 address, on a dual-stack network.
+    pub ip6: Option<Ipv6Addr>,
     /// The port's MAC.
     pub mac: MacAddr,
     /// The tap's OS name; by default `tap` and the MAC's last five octets
@@ -206,8 +238,36 @@ impl NetworkConfig {
             allow_transit: false,
             gateway_ip: Ipv4Addr::from(base.wrapping_add(1)),
             dns_ip: Ipv4Addr::from(base.wrapping_add(2)),
+            subnet6: None,
             pins: NetworkPins::default(),
         }
+    }
+
+    /// The same network, dual-stack with `subnet` and its default IPv6
+    /// gateway and DNS addresses.
+    pub fn with_subnet6(self, subnet: Ipv6Net) -> Self {
+        NetworkConfig {
+            subnet6: Some(Subnet6::new(subnet)),
+            ..self
+        }
+    }
+
+    /// The vRouter's IPv4 and IPv6 gateway and DNS addresses in the network.
+    pub fn vrouter_addrs(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        let v6 = self
+            .subnet6
+            .iter()
+            .flat_map(|s| [IpAddr::V6(s.gateway_ip), IpAddr::V6(s.dns_ip)]);
+        [IpAddr::V4(self.gateway_ip), IpAddr::V4(self.dns_ip)]
+            .into_iter()
+            .chain(v6)
+    }
+}
+
+impl PortConfig {
+    /// The port's addresses: its IPv4 address, then its IPv6 one if any.
+    pub fn addrs(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        core::iter::once(IpAddr::V4(self.ip)).chain(self.ip6.map(IpAddr::V6))
     }
 }
 
@@ -329,12 +389,20 @@ impl Config {
         ] {
             zero_nh(format!("network {}'s {what} nh", n.name), pin)?;
         }
-        for (what, ip) in [("gateway", n.gateway_ip), ("DNS", n.dns_ip)] {
-            if !n.subnet.contains(&ip) {
+        let mut addrs = vec![
+            ("gateway", IpAddr::V4(n.gateway_ip), IpNet::V4(n.subnet)),
+            ("DNS", IpAddr::V4(n.dns_ip), IpNet::V4(n.subnet)),
+        ];
+        if let Some(s6) = n.subnet6 {
+            addrs.push(("IPv6 gateway", s6.gateway_ip.into(), s6.subnet.into()));
+            addrs.push(("IPv6 DNS", s6.dns_ip.into(), s6.subnet.into()));
+        }
+        for (what, ip, subnet) in addrs {
+            if !subnet.contains(&ip) {
                 return Err(ControlError::OutsideSubnet {
                     what: format!("network {}'s {what} address", n.name),
                     ip,
-                    subnet: n.subnet,
+                    subnet,
                 });
             }
         }
@@ -366,23 +434,9 @@ impl Config {
                 name: p.compute.clone(),
                 by: format!("VM port {}", p.name),
             })?;
-        if !net.subnet.contains(&p.ip) {
-            return Err(ControlError::OutsideSubnet {
-                what: format!("VM port {}'s address", p.name),
-                ip: p.ip,
-                subnet: net.subnet,
-            });
-        }
-        let reserved = [
-            (net.gateway_ip, "the network's gateway address"),
-            (net.dns_ip, "the network's DNS address"),
-            (net.subnet.network(), "the network address"),
-            (net.subnet.broadcast(), "the broadcast address"),
-        ];
-        if let Some((_, what)) = reserved.iter().find(|(ip, _)| *ip == p.ip) {
-            return Err(ControlError::OutOfRange {
-                what: format!("VM port {}'s address {}: it is {what}", p.name, p.ip),
-            });
+        check_port_addr(p, IpAddr::V4(p.ip), net)?;
+        if let Some(ip6) = p.ip6 {
+            check_port_addr(p, IpAddr::V6(ip6), net)?;
         }
         zero_nh(format!("VM port {}'s nh", p.name), p.pins.nh)?;
         zero_nh(format!("VM port {}'s l2 nh", p.name), p.pins.l2_nh)?;
@@ -396,16 +450,18 @@ impl Config {
                 ),
             });
         }
-        if let Some(q) = self
-            .ports
-            .iter()
-            .find(|q| q.network == p.network && q.ip == p.ip && q.name != p.name)
-        {
-            return Err(ControlError::AddressInUse {
-                ip: p.ip,
-                first: q.name.clone(),
-                second: p.name.clone(),
-            });
+        for ip in p.addrs() {
+            if let Some(q) = self
+                .ports
+                .iter()
+                .find(|q| q.network == p.network && q.name != p.name && q.addrs().any(|a| a == ip))
+            {
+                return Err(ControlError::AddressInUse {
+                    ip,
+                    first: q.name.clone(),
+                    second: p.name.clone(),
+                });
+            }
         }
         Ok(())
     }
@@ -467,6 +523,47 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A port's address (IPv4 or IPv6) is an ordinary address of its network's
+/// subnet of that family: not the network or broadcast address (IPv4), not
+/// the subnet-router anycast address (IPv6, RFC 4291 §2.6.1), not the
+/// vRouter's gateway or DNS address.
+fn check_port_addr(p: &PortConfig, ip: IpAddr, net: &NetworkConfig) -> Result<(), ControlError> {
+    let subnet = match ip {
+        IpAddr::V4(_) => IpNet::V4(net.subnet),
+        IpAddr::V6(_) => match net.subnet6 {
+            Some(s6) => IpNet::V6(s6.subnet),
+            None => {
+                return Err(ControlError::NotDualStack {
+                    what: format!("VM port {}'s address", p.name),
+                    ip,
+                    network: net.name.clone(),
+                });
+            }
+        },
+    };
+    if !subnet.contains(&ip) {
+        return Err(ControlError::OutsideSubnet {
+            what: format!("VM port {}'s address", p.name),
+            ip,
+            subnet,
+        });
+    }
+    let mut reserved = vec![(subnet.network(), "the network address")];
+    if let IpNet::V4(s) = subnet {
+        reserved.push((s.broadcast().into(), "the broadcast address"));
+    }
+    for (i, a) in net.vrouter_addrs().enumerate() {
+        let what = ["the network's gateway address", "the network's DNS address"];
+        reserved.push((a, what[i % 2]));
+    }
+    if let Some((_, what)) = reserved.iter().find(|(r, _)| *r == ip) {
+        return Err(ControlError::OutOfRange {
+            what: format!("VM port {}'s address {ip}: it is {what}", p.name),
+        });
+    }
+    Ok(())
 }
 
 /// A pinned nexthop that is nh 0, the discard nexthop, is refused.

@@ -3,9 +3,9 @@
 //! vRouter programming calls and gateway routes come out.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use vrsim_dataplane::{VRouter, VrfId};
 
 use crate::agent::{self, Inputs, NodeIds, NodeState};
@@ -38,8 +38,8 @@ pub enum Event {
         bgpaas: String,
         /// The vRouter address it peers with.
         peer: Ipv4Addr,
-        /// The prefix.
-        prefix: Ipv4Net,
+        /// The prefix (IPv4, or IPv6 carried by MP-BGP on the same session).
+        prefix: IpNet,
         /// Its attributes.
         attrs: PathAttrs,
     },
@@ -50,7 +50,7 @@ pub enum Event {
         /// The vRouter address it peers with.
         peer: Ipv4Addr,
         /// The prefix.
-        prefix: Ipv4Net,
+        prefix: IpNet,
     },
     /// A network's RPF setting changed.
     SetRpf {
@@ -74,7 +74,7 @@ pub struct Session {
     /// Established.
     pub up: bool,
     /// The Adj-RIB-In: the paths the peer advertised, by prefix.
-    pub routes: BTreeMap<Ipv4Net, PathAttrs>,
+    pub routes: BTreeMap<IpNet, PathAttrs>,
 }
 
 /// A route the control node advertises to a gateway VRF.
@@ -82,8 +82,8 @@ pub struct Session {
 pub struct GatewayRoute {
     /// The gateway VRF.
     pub vrf: String,
-    /// The prefix.
-    pub prefix: Ipv4Net,
+    /// The prefix (an IPv6 one travels over the same IPv4 tunnel).
+    pub prefix: IpNet,
     /// The label the gateway pushes.
     pub label: u32,
     /// The compute node the tunnel goes to.
@@ -129,7 +129,7 @@ pub struct Controller {
     config: Config,
     ids: BTreeMap<String, NodeIds>,
     sessions: BTreeMap<(String, Ipv4Addr), Session>,
-    selections: BTreeMap<(String, Ipv4Net), Selection>,
+    selections: BTreeMap<(String, IpNet), Selection>,
     nodes: BTreeMap<String, Node>,
 }
 
@@ -380,8 +380,8 @@ impl Controller {
 
     /// The best path per (network, prefix) among the resolvable paths of
     /// established sessions.
-    fn select(&self) -> BTreeMap<(String, Ipv4Net), Selection> {
-        let mut paths: BTreeMap<(String, Ipv4Net), Vec<BgpPath>> = BTreeMap::new();
+    fn select(&self) -> BTreeMap<(String, IpNet), Selection> {
+        let mut paths: BTreeMap<(String, IpNet), Vec<BgpPath>> = BTreeMap::new();
         let inputs = Inputs {
             config: &self.config,
             ids: &self.ids,
@@ -475,7 +475,7 @@ impl Controller {
     }
 
     /// The selected route for a prefix learned over BGPaaS in a network.
-    pub fn selection(&self, network: &str, prefix: Ipv4Net) -> Option<&Selection> {
+    pub fn selection(&self, network: &str, prefix: IpNet) -> Option<&Selection> {
         self.selections.get(&(network.to_owned(), prefix))
     }
 
@@ -488,15 +488,19 @@ impl Controller {
 
     /// The routes the control node advertises to a BGPaaS session, the way
     /// Contrail's ribout does (docs/vrouter-reference.md §9): the session's network's routes,
-    /// that is every VM port's /32 and every BGPaaS route selected in it whose
+    /// that is every VM port's /32 (and /128) and every BGPaaS route selected in it whose
     /// best path came from another session, each with NEXT_HOP rewritten to
-    /// the vRouter address the VM peers with (`peer`). Toward an iBGP session
+    /// the vRouter address the VM peers with (`peer`); an IPv6 route's next
+    /// hop is the vRouter's IPv6 address of the same role (the IPv6 gateway
+    /// for a session with the gateway, the IPv6 DNS address for one with
+    /// DNS), or `peer` mapped into IPv6 (`::ffff:172.16.10.1`) when the
+    /// network has no IPv6 subnet. Toward an iBGP session
     /// (the BGPaaS object's AS is Contrail's) routes learned over iBGP are
     /// left out (RFC 4271 §9.2: vrsim does not act as a route reflector,
     /// which would need ORIGINATOR_ID and CLUSTER_LIST, RFC 4456). The AS
     /// path is the stored one; prepending Contrail's AS toward an eBGP peer is
     /// the wire's business. Empty for an unknown session. In prefix order.
-    pub fn bgpaas_routes_out(&self, bgpaas: &str, peer: Ipv4Addr) -> Vec<(Ipv4Net, PathAttrs)> {
+    pub fn bgpaas_routes_out(&self, bgpaas: &str, peer: Ipv4Addr) -> Vec<(IpNet, PathAttrs)> {
         if self.check_session(bgpaas, peer).is_err() {
             return Vec::new();
         }
@@ -504,28 +508,43 @@ impl Controller {
             return Vec::new();
         };
         let ibgp = b.asn == self.config.asn;
-        let Some(network) = self.config.port(&b.port).map(|p| p.network.clone()) else {
+        let Some(net) = self
+            .config
+            .port(&b.port)
+            .and_then(|p| self.config.network(&p.network))
+        else {
             return Vec::new();
         };
+        let next_hop = |prefix: &IpNet| -> IpAddr {
+            match (prefix, net.subnet6) {
+                (IpNet::V4(_), _) => peer.into(),
+                (IpNet::V6(_), Some(s6)) if peer == net.dns_ip => s6.dns_ip.into(),
+                (IpNet::V6(_), Some(s6)) => s6.gateway_ip.into(),
+                (IpNet::V6(_), None) => peer.to_ipv6_mapped().into(),
+            }
+        };
         let mut out = BTreeMap::new();
-        for p in self.config.ports.iter().filter(|p| p.network == network) {
-            out.insert(Ipv4Net::from(p.ip), PathAttrs::new(peer, Vec::new()));
+        for p in self.config.ports.iter().filter(|p| p.network == net.name) {
+            for ip in p.addrs() {
+                let prefix = IpNet::from(ip);
+                out.insert(prefix, PathAttrs::new(next_hop(&prefix), Vec::new()));
+            }
         }
         for ((n, prefix), sel) in &self.selections {
             let best = sel.best();
             let own = best.source.bgpaas == bgpaas && best.source.peer == peer;
-            if *n != network || own || (ibgp && !best.source.ebgp) {
+            if *n != net.name || own || (ibgp && !best.source.ebgp) {
                 continue;
             }
             let mut attrs = best.attrs.clone();
-            attrs.next_hop = peer.into();
+            attrs.next_hop = next_hop(prefix);
             out.insert(*prefix, attrs);
         }
         out.into_iter().collect()
     }
 
     /// The routes the control node advertises to a gateway, per VRF and
-    /// prefix: every VM port's /32 in the VRF's network and, when the network
+    /// prefix: every VM port's /32 (and /128) in the VRF's network and, when the network
     /// allows transit, the BGPaaS routes selected in it.
     pub fn gateway_routes(&self, gateway: &str) -> Vec<GatewayRoute> {
         let Some(g) = self.config.gateways.iter().find(|g| g.name == gateway) else {
@@ -567,13 +586,15 @@ impl Controller {
                 }
             };
             for p in self.config.ports.iter().filter(|p| p.network == net.name) {
-                let attrs = PathAttrs::new(p.ip, Vec::new());
-                route(
-                    Ipv4Net::from(p.ip),
-                    p,
-                    attrs,
-                    RouteSource::VmPort(p.name.clone()),
-                );
+                for ip in p.addrs() {
+                    let attrs = PathAttrs::new(ip, Vec::new());
+                    route(
+                        IpNet::from(ip),
+                        p,
+                        attrs,
+                        RouteSource::VmPort(p.name.clone()),
+                    );
+                }
             }
             if net.allow_transit {
                 for ((n, prefix), sel) in &self.selections {

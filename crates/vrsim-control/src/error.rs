@@ -1,8 +1,8 @@
 //! The control plane's errors: each names the object and what it refers to.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use vrsim_dataplane::DataplaneError;
 
 /// A configuration or event the control plane refuses. Nothing is applied
@@ -34,15 +34,15 @@ pub enum ControlError {
         /// Whose address.
         what: String,
         /// The address.
-        ip: Ipv4Addr,
+        ip: IpAddr,
         /// The subnet.
-        subnet: Ipv4Net,
+        subnet: IpNet,
     },
     /// Two ports of one network with the same address.
     #[error("VM ports {first} and {second} both have address {ip}")]
     AddressInUse {
         /// The address.
-        ip: Ipv4Addr,
+        ip: IpAddr,
         /// The first port.
         first: String,
         /// The second port.
@@ -90,7 +90,17 @@ pub enum ControlError {
         /// The peer address.
         peer: Ipv4Addr,
         /// The prefix.
-        prefix: Ipv4Net,
+        prefix: IpNet,
+    },
+    /// An IPv6 address on a network without an IPv6 subnet.
+    #[error("{what} {ip} is IPv6, but network {network} has no IPv6 subnet (subnet6)")]
+    NotDualStack {
+        /// Whose address.
+        what: String,
+        /// The address.
+        ip: IpAddr,
+        /// The network.
+        network: String,
     },
     /// Ids ran out while allocating.
     #[error("no free {what} left on {node}")]

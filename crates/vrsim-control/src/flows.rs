@@ -21,7 +21,7 @@ use core::fmt;
 
 use std::net::IpAddr;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 use vrsim_dataplane::flow::{FlowAction, FlowDropReason, FlowFlags, FlowRequest};
 use vrsim_dataplane::nexthop::NhKind;
 use vrsim_dataplane::route::Route;
@@ -101,11 +101,16 @@ impl Controller {
             name: node.to_owned(),
             by: format!("flow {index}"),
         })?;
-        let subnet = |n: &str| config.network(n).map(|n| n.subnet);
+        let in_network = |n: &str, a: IpAddr| {
+            config.network(n).is_some_and(|n| match a {
+                IpAddr::V4(a) => n.subnet.contains(&a),
+                IpAddr::V6(a) => n.subnet6.is_some_and(|s| s.subnet.contains(&a)),
+            })
+        };
         let policy = Policies {
             network: network.as_deref(),
             policies: &config.policies,
-            subnet: &subnet,
+            in_network: &in_network,
         };
         answer_flow_miss(router, index, &policy).map_err(|source| ControlError::Dataplane {
             node: node.to_owned(),
@@ -125,8 +130,8 @@ pub struct Policies<'p> {
     pub network: Option<&'p str>,
     /// Every policy (those attached to the network apply).
     pub policies: &'p [PolicyConfig],
-    /// A network's subnet, by name.
-    pub subnet: &'p dyn Fn(&str) -> Option<Ipv4Net>,
+    /// Whether an address is in a network's subnets (by name).
+    pub in_network: &'p dyn Fn(&str, IpAddr) -> bool,
 }
 
 impl Policies<'static> {
@@ -135,7 +140,7 @@ impl Policies<'static> {
     pub const NONE: Policies<'static> = Policies {
         network: None,
         policies: &[],
-        subnet: &|_| None,
+        in_network: &|_, _| false,
     };
 }
 
@@ -251,7 +256,7 @@ fn decide(
         ),
         _ => match policy
             .network
-            .and_then(|n| evaluate(policy.policies, n, &tuple, policy.subnet))
+            .and_then(|n| evaluate(policy.policies, n, &tuple, policy.in_network))
         {
             Some(m) if m.action == PolicyAction::Deny => {
                 (FlowAction::Drop, FlowDropReason::POLICY, m.to_string())

@@ -26,7 +26,7 @@
 //! config.networks.push(NetworkConfig::new("public", "172.16.10.0/24".parse()?, 4));
 //! config.ports.push(PortConfig {
 //!     name: "vm".into(), network: "public".into(), compute: "compute01".into(),
-//!     ip: "172.16.10.3".parse()?, mac: mac(3), tap: PortConfig::default_tap(mac(3)),
+//!     ip: "172.16.10.3".parse()?, ip6: None, mac: mac(3), tap: PortConfig::default_tap(mac(3)),
 //!     mtu: 9160, pins: PortPins::default(),
 //! });
 //! config.bgpaas.push(BgpaasConfig {

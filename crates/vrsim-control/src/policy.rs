@@ -9,7 +9,7 @@
 use core::fmt;
 use std::net::IpAddr;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 
 /// What a rule does with the flows it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,7 +25,8 @@ pub enum PolicyAction {
 pub enum Endpoint {
     /// Any address.
     Any,
-    /// The addresses of a virtual network (its subnet).
+    /// The addresses of a virtual network (its IPv4 subnet and, on a
+    /// dual-stack network, its IPv6 one).
     Network(String),
     /// A prefix, IPv4 or IPv6.
     Prefix(IpNet),
@@ -120,8 +121,8 @@ impl fmt::Display for RuleMatch {
 
 impl PolicyRule {
     /// Whether the rule matches `t`, in its direction (or either, `<>`).
-    /// `subnet` gives a network's subnet by name.
-    pub fn matches(&self, t: &FlowTuple, subnet: &dyn Fn(&str) -> Option<Ipv4Net>) -> bool {
+    /// `in_network` says whether an address is in a network's subnets (by name).
+    pub fn matches(&self, t: &FlowTuple, in_network: &dyn Fn(&str, IpAddr) -> bool) -> bool {
         if self.protocol.is_some_and(|p| p != t.proto) {
             return false;
         }
@@ -129,9 +130,7 @@ impl PolicyRule {
         let side = |e: &Endpoint, addr: IpAddr, range: PortRange, port: u16| {
             let addr_ok = match (e, addr) {
                 (Endpoint::Any, _) => true,
-                (Endpoint::Network(n), IpAddr::V4(a)) => subnet(n).is_some_and(|s| s.contains(&a)),
-                // A network's subnet is IPv4: none of its addresses is IPv6.
-                (Endpoint::Network(_), IpAddr::V6(_)) => false,
+                (Endpoint::Network(n), a) => in_network(n, a),
                 (Endpoint::Prefix(p), a) => p.contains(&a),
             };
             addr_ok && (!ports || range.contains(port))
@@ -150,7 +149,7 @@ pub fn evaluate(
     policies: &[PolicyConfig],
     network: &str,
     t: &FlowTuple,
-    subnet: &dyn Fn(&str) -> Option<Ipv4Net>,
+    in_network: &dyn Fn(&str, IpAddr) -> bool,
 ) -> Option<RuleMatch> {
     policies
         .iter()
@@ -158,7 +157,7 @@ pub fn evaluate(
         .find_map(|p| {
             p.rules
                 .iter()
-                .position(|r| r.matches(t, subnet))
+                .position(|r| r.matches(t, in_network))
                 .map(|i| RuleMatch {
                     policy: p.name.clone(),
                     rule: i + 1,
@@ -200,7 +199,7 @@ mod tests {
     #[test]
     fn the_first_matching_rule_decides_both_ways() {
         let p = [web_deny()];
-        let none = |_: &str| None;
+        let none = |_: &str, _: IpAddr| false;
         let m = evaluate(&p, "blue", &tuple(6, [10, 1, 2, 3], 80), &none).expect("matches");
         assert_eq!(m.to_string(), "policy no-web rule 1 denies");
         // The reply direction matches a both-ways rule too.

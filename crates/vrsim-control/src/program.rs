@@ -5,7 +5,7 @@
 use core::fmt;
 use std::collections::BTreeMap;
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use vrsim_dataplane::nexthop::NexthopConfig;
 use vrsim_dataplane::route::{BridgeEntry, Route};
 use vrsim_dataplane::vif::VifConfig;
@@ -36,8 +36,8 @@ pub enum Object {
     Label(MplsLabel),
     /// A VXLAN VNID.
     Vnid(u32),
-    /// An IPv4 route.
-    Route(VrfId, Ipv4Net),
+    /// An IPv4 or IPv6 route.
+    Route(VrfId, IpNet),
     /// A bridge entry.
     Bridge(VrfId, MacAddr),
     /// A VRF's RPF setting.
@@ -150,7 +150,7 @@ struct Gone {
     nhs: Vec<NhId>,
     labels: Vec<MplsLabel>,
     vnids: Vec<u32>,
-    routes: Vec<(VrfId, Ipv4Net)>,
+    routes: Vec<(VrfId, IpNet)>,
     bridge: Vec<(VrfId, [u8; 6])>,
 }
 
@@ -246,13 +246,16 @@ impl Programmer<'_> {
 
     fn routes(
         &mut self,
-        from: &BTreeMap<(VrfId, Ipv4Net), Route>,
-        to: &BTreeMap<(VrfId, Ipv4Net), Route>,
-    ) -> Result<Vec<(VrfId, Ipv4Net)>, DataplaneError> {
+        from: &BTreeMap<(VrfId, IpNet), Route>,
+        to: &BTreeMap<(VrfId, IpNet), Route>,
+    ) -> Result<Vec<(VrfId, IpNet)>, DataplaneError> {
         let (add, change, del) = diff(from, to);
         for (op, list) in [(Op::Add, add), (Op::Change, change)] {
             for ((vrf, prefix), r) in list {
-                self.router.add_route4(vrf, prefix, *r)?;
+                match prefix {
+                    IpNet::V4(p) => self.router.add_route4(vrf, p, *r)?,
+                    IpNet::V6(p) => self.router.add_route6(vrf, p, *r)?,
+                };
                 self.log(op, Object::Route(vrf, prefix));
             }
         }
@@ -286,7 +289,10 @@ impl Programmer<'_> {
     /// Delete what is gone, users before what they use.
     fn delete(&mut self, gone: Gone) -> Result<(), DataplaneError> {
         for (vrf, prefix) in gone.routes {
-            self.router.delete_route4(vrf, prefix)?;
+            match prefix {
+                IpNet::V4(p) => self.router.delete_route4(vrf, p)?,
+                IpNet::V6(p) => self.router.delete_route6(vrf, p)?,
+            };
             self.log(Op::Delete, Object::Route(vrf, prefix));
         }
         for (vrf, m) in gone.bridge {

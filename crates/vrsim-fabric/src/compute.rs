@@ -3,12 +3,11 @@
 //! the vRouter's pipeline; the vRouter's steps become the hop's steps, each
 //! matched route annotated with the control plane's choice behind it, and
 //! its disposition becomes the hop's [`Action`] (a packet handed to the
-//! host or the agent is delivered for the address the vRouter last looked up). ARP from a neighbour on a
-//! tap is answered the way the vRouter answers it (proxy ARP).
+//! host or the agent is delivered for the address the vRouter last looked up). ARP and
+//! neighbour solicitations from a neighbour on a tap are answered the way
+//! the vRouter answers them (proxy ARP, proxy neighbour advertisements).
 
 use std::net::{IpAddr, Ipv4Addr};
-
-use ipnet::IpNet;
 use vrsim_control::Controller;
 use vrsim_dataplane::drop::DropReason;
 use vrsim_dataplane::trace::{Step, Trace};
@@ -49,14 +48,10 @@ impl<'c> ComputeNode<'c> {
     /// behind each matched route. Returns what the fabric needs from them:
     /// the last lookup (the cause of a drop) and the last inet lookup's
     /// address (what a packet handed to the host or agent was for).
-    fn record(&self, steps: &mut Vec<HopStep>, trace: Trace) -> (Option<Step>, Option<Ipv4Addr>) {
+    fn record(&self, steps: &mut Vec<HopStep>, trace: Trace) -> (Option<Step>, Option<IpAddr>) {
         let (mut lookup, mut inet_key) = (None, None);
         for s in trace.steps {
-            if let Step::InetLookup {
-                key: IpAddr::V4(key),
-                ..
-            } = s
-            {
+            if let Step::InetLookup { key, .. } = s {
                 inet_key = Some(key);
             }
             let matched = match s {
@@ -79,7 +74,7 @@ impl<'c> ComputeNode<'c> {
                 lookup = Some(s);
             }
             steps.push(HopStep::VRouter(s));
-            if let Some((vrf, IpNet::V4(p))) = matched
+            if let Some((vrf, p)) = matched
                 && let Some(net) = self.control.network_of_vrf(self.name, vrf)
                 && let Some(sel) = self.control.selection(&net.name, p)
             {
@@ -104,7 +99,7 @@ impl ComputeNode<'_> {
         &mut self,
         flow: u32,
         steps: &mut Vec<HopStep>,
-    ) -> Result<(Disposition, Vec<u8>, Option<Step>, Option<Ipv4Addr>), DropReason> {
+    ) -> Result<(Disposition, Vec<u8>, Option<Step>, Option<IpAddr>), DropReason> {
         let decision = self
             .control
             .answer_flow_miss(self.name, flow)
@@ -171,7 +166,7 @@ impl Device for ComputeNode<'_> {
                 resolve: None,
             },
             Disposition::ToHost { .. } => {
-                Action::Deliver(inet_key.unwrap_or(Ipv4Addr::UNSPECIFIED))
+                Action::Deliver(inet_key.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
             }
             // The agent decides every flow it is asked about, so nothing stays held.
             Disposition::Held { .. } => Action::Drop(DropCause::VRouter {
@@ -182,30 +177,38 @@ impl Device for ComputeNode<'_> {
         }
     }
 
-    /// The vRouter's own answer: an ARP request sent into the vif, answered
-    /// when the vRouter replies by proxy (its `ArpProxy` step names the MAC)
-    /// out of the same vif.
+    /// The vRouter's own answer: an ARP request (or, for an IPv6 address, a
+    /// neighbour solicitation to the target's solicited-node group) sent
+    /// into the vif, answered when the vRouter replies by proxy (its
+    /// `ArpProxy` or `NeighborProxy` step names the MAC) out of the same vif.
     fn answer_arp(
         &mut self,
         port: &str,
-        asker: (MacAddr, Ipv4Addr),
-        target: Ipv4Addr,
+        asker: (MacAddr, IpAddr),
+        target: IpAddr,
     ) -> Option<ArpAnswer> {
         let vif = port_vif(port)?;
         let router = self.control.vrouter_mut(self.name)?;
         let mut buf = PacketBuf::with_capacity(128);
         let mut trace = Trace::default();
-        let request = packet::arp_request(asker.0, asker.1, target);
+        let (request, how) = match (asker.1, target) {
+            (IpAddr::V4(ip), IpAddr::V4(t)) => (packet::arp_request(asker.0, ip, t), "ARP"),
+            (IpAddr::V6(ip), IpAddr::V6(t)) => (
+                packet::neighbor_solicit(asker.0, ip, t),
+                "neighbour advertisement",
+            ),
+            _ => return None,
+        };
         let Disposition::Transmit { vif: out } =
             router.process(vif, &request, &mut buf, &mut trace)
         else {
             return None;
         };
         let mac = trace.steps.iter().find_map(|s| match s {
-            Step::ArpProxy { mac, .. } => Some(*mac),
+            Step::ArpProxy { mac, .. } | Step::NeighborProxy { mac, .. } => Some(*mac),
             _ => None,
         })?;
-        (out == vif).then(|| (mac, format!("{}:{port}, vRouter proxy ARP", self.name)))
+        (out == vif).then(|| (mac, format!("{}:{port}, vRouter proxy {how}", self.name)))
     }
 
     fn has_port(&self, port: &str) -> bool {
@@ -268,7 +271,7 @@ mac = "02:00:00:00:00:03"
             .expect("a fixed frame builds");
         let mut steps = Vec::new();
         let action = node.receive(Some(&tap), &frame, &mut steps);
-        assert_eq!(action, Action::Deliver(Ipv4Addr::new(172, 16, 30, 1)));
+        assert_eq!(action, Action::Deliver(IpAddr::from([172, 16, 30, 1])));
         assert!(steps.iter().any(|s| matches!(
             s,
             HopStep::VRouter(Step::Nexthop {
@@ -284,9 +287,9 @@ mac = "02:00:00:00:00:03"
         let mut node = ComputeNode::new("compute01", &mut control);
         let asker = (
             MacAddr::new(2, 0, 0, 0, 0, 3),
-            Ipv4Addr::new(172, 16, 30, 3),
+            IpAddr::from([172, 16, 30, 3]),
         );
-        let answer = node.answer_arp(&tap, asker, Ipv4Addr::new(172, 16, 30, 1));
+        let answer = node.answer_arp(&tap, asker, IpAddr::from([172, 16, 30, 1]));
         assert_eq!(
             answer,
             Some((

@@ -5,7 +5,7 @@
 //! ([`crate::host`]), the gateway ([`crate::gateway`]), compute nodes
 //! ([`crate::compute`]) and the underlay switch ([`crate::underlay`]).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use vrsim_wire::MacAddr;
 
@@ -15,7 +15,7 @@ use crate::trace::{DropCause, HopStep};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Action {
     /// Delivered to one of the device's own addresses.
-    Deliver(Ipv4Addr),
+    Deliver(IpAddr),
     /// Sent out of `port`.
     Out {
         /// The port.
@@ -31,18 +31,20 @@ pub(crate) enum Action {
     Drop(DropCause),
 }
 
-/// A neighbour to resolve with ARP before a frame leaves.
+/// A neighbour to resolve before a frame leaves: with ARP (IPv4) or a
+/// neighbour solicitation (IPv6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Resolve {
     /// The address to resolve.
-    pub(crate) target: Ipv4Addr,
+    pub(crate) target: IpAddr,
     /// The asking port's MAC (and the frame's source MAC).
     pub(crate) src_mac: MacAddr,
     /// The asking port's address.
-    pub(crate) src_ip: Ipv4Addr,
+    pub(crate) src_ip: IpAddr,
 }
 
-/// An ARP answer: the MAC, and who gave it (`compute01:vif0/37, vRouter proxy ARP`).
+/// An ARP or neighbour advertisement answer: the MAC, and who gave it
+/// (`compute01:vif0/37, vRouter proxy ARP`).
 pub(crate) type ArpAnswer = (MacAddr, String);
 
 /// A device of the fabric.
@@ -51,13 +53,14 @@ pub(crate) trait Device {
     /// the device's steps, and say what became of it.
     fn receive(&mut self, port: Option<&str>, frame: &[u8], steps: &mut Vec<HopStep>) -> Action;
 
-    /// Answer an ARP request for `target` arriving on `port` from `asker`
-    /// (its MAC and address), if the device answers it.
+    /// Answer an ARP request (IPv4) or a neighbour solicitation (IPv6) for
+    /// `target` arriving on `port` from `asker` (its MAC and address), if
+    /// the device answers it.
     fn answer_arp(
         &mut self,
         port: &str,
-        asker: (MacAddr, Ipv4Addr),
-        target: Ipv4Addr,
+        asker: (MacAddr, IpAddr),
+        target: IpAddr,
     ) -> Option<ArpAnswer>;
 
     /// Whether the device has a port of this name (links may only join ports that exist).

@@ -4,7 +4,7 @@
 
 use core::fmt;
 use core::str::FromStr;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use vrsim_dataplane::trace::Step;
 
@@ -19,7 +19,7 @@ pub struct Flow {
     /// The sending host.
     pub from: String,
     /// The destination.
-    pub to: Ipv4Addr,
+    pub to: IpAddr,
     /// The probe.
     pub probe: Probe,
 }

@@ -1,7 +1,7 @@
 //! The fabric's one error type. Scenario files have their own,
 //! [`crate::topology::TopologyError`], which carries a line and column.
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use vrsim_control::ControlError;
 
 use crate::device::PortRef;
@@ -26,11 +26,13 @@ pub enum FabricError {
         /// The hosts there are, comma-separated.
         hosts: String,
     },
-    /// A host without an address cannot send.
-    #[error("host {host} has no address to send from")]
+    /// A host without an address of the destination's family cannot send.
+    #[error("host {host} has no {family} address to send from")]
     NoAddress {
         /// The host.
         host: String,
+        /// `IPv4` or `IPv6`.
+        family: &'static str,
     },
     /// A port joined by two links.
     #[error("port {port} is joined twice, to {first} and to {second}")]
@@ -72,7 +74,7 @@ pub enum FabricError {
         /// The VM.
         vm: String,
         /// The prefix.
-        prefix: Ipv4Net,
+        prefix: IpNet,
     },
     /// A flow line that cannot be read.
     #[error("flow {line:?}: {why} (expected: FROM TO [icmp | udp PORT | tcp PORT])")]

@@ -4,9 +4,9 @@
 //! behind [`Device`]; the fabric keeps the links, the walk and the what-ifs.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use vrsim_control::policy::PolicyRule;
 use vrsim_control::program::Change;
 use vrsim_control::{Controller, Event};
@@ -200,8 +200,8 @@ impl Fabric {
         Ok(changes)
     }
 
-    /// What-if: the VM withdraws `prefix` on every session that carries it.
-    pub fn withdraw(&mut self, vm: &str, prefix: Ipv4Net) -> Result<Vec<Change>, FabricError> {
+    /// What-if: the VM withdraws `prefix` (IPv4 or IPv6) on every session that carries it.
+    pub fn withdraw(&mut self, vm: &str, prefix: IpNet) -> Result<Vec<Change>, FabricError> {
         let prefix = prefix.trunc();
         let sessions: Vec<_> = self
             .bgpaas_of(vm)?
@@ -268,12 +268,12 @@ impl Fabric {
 
     // ---- traces ----
 
-    /// Send a probe from host `from` to `to`, trace it, and trace the reply
-    /// of the host it reaches.
+    /// Send a probe from host `from` to `to` (IPv4 or IPv6), trace it, and
+    /// trace the reply of the host it reaches.
     pub fn probe(
         &mut self,
         from: &str,
-        to: Ipv4Addr,
+        to: IpAddr,
         probe: Probe,
     ) -> Result<RoundTrip, FabricError> {
         let forward = self.send(from, to, probe)?;
@@ -290,11 +290,13 @@ impl Fabric {
         Ok(RoundTrip { forward, reply })
     }
 
-    /// Send a probe from host `from` to `to` and trace it.
+    /// Send a probe from host `from` to `to` and trace it. Its source is the
+    /// host's address of `to`'s family (the one on the interface the route
+    /// leaves by).
     pub fn send(
         &mut self,
         from: &str,
-        to: Ipv4Addr,
+        to: IpAddr,
         probe: Probe,
     ) -> Result<FabricTrace, FabricError> {
         let host = self
@@ -304,14 +306,16 @@ impl Fabric {
                 host: from.to_owned(),
                 hosts: self.hosts.keys().cloned().collect::<Vec<_>>().join(", "),
             })?;
-        let src = host.primary_ip().ok_or_else(|| FabricError::NoAddress {
+        let no_address = || FabricError::NoAddress {
             host: from.to_owned(),
-        })?;
+            family: if to.is_ipv4() { "IPv4" } else { "IPv6" },
+        };
+        let src = host.source_for(to).ok_or_else(no_address)?;
         let mac = match host.route(to).0 {
             Decision::Out { iface, .. } => host.iface(&iface).map_or(MacAddr::zero(), |i| i.mac),
             _ => host.ifaces.first().map_or(MacAddr::zero(), |i| i.mac),
         };
-        let frame = packet::probe_frame(mac, src, to, probe);
+        let frame = packet::probe_frame(mac, src, to, probe).ok_or_else(no_address)?;
         Ok(self.walk(from, None, frame))
     }
 

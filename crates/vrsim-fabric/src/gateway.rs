@@ -7,13 +7,16 @@
 //! How traffic crosses between `inet.0` and the VRFs is vrsim's model of a
 //! common public-VRF setup: the VRFs' routes are leaked into `inet.0`
 //! (a RIB group), and each VRF ends in `0.0.0.0/0 next-table inet.0`.
+//! IPv6 has the same shape in its own tables (`inet6.0`, `VRF.inet6.0`,
+//! `::/0 next-table inet6.0`); its packets cross the same IPv4 GRE tunnels
+//! (the underlay stays IPv4, as with 6PE/6VPE).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_control::{GatewayRoute, RouteSource};
-use vrsim_lpm::Ipv4Table;
+use vrsim_lpm::{Ipv4Table, Ipv6Table};
 use vrsim_wire::ethernet::{EthernetRepr, HEADER_LEN as ETH_LEN};
 use vrsim_wire::{EtherType, Frame, Header, MacAddr, dissect};
 
@@ -28,8 +31,74 @@ pub struct GwPort {
     pub name: String,
     /// Its address and subnet.
     pub addr: Ipv4Net,
+    /// Its IPv6 address and subnet, if any.
+    pub addr6: Option<Ipv6Net>,
     /// Its MAC.
     pub mac: MacAddr,
+}
+
+impl GwPort {
+    /// Whether `ip` is one of the port's addresses.
+    pub fn owns(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => self.addr.addr() == a,
+            IpAddr::V6(a) => self.addr6.is_some_and(|n| n.addr() == a),
+        }
+    }
+}
+
+/// One routing table of each family (`inet.0` and `inet6.0`, or a VRF's pair).
+#[derive(Debug, Clone, Default)]
+struct Tables {
+    v4: Ipv4Table<GwNext>,
+    v6: Ipv6Table<GwNext>,
+}
+
+impl Tables {
+    fn insert(&mut self, prefix: IpNet, next: GwNext) {
+        match prefix {
+            IpNet::V4(p) => {
+                self.v4.insert(p, next);
+            }
+            IpNet::V6(p) => {
+                self.v6.insert(p, next);
+            }
+        }
+    }
+
+    fn get(&self, prefix: &IpNet) -> Option<&GwNext> {
+        match prefix {
+            IpNet::V4(p) => self.v4.get(p),
+            IpNet::V6(p) => self.v6.get(p),
+        }
+    }
+
+    fn longest_match(&self, dst: IpAddr) -> Option<(IpNet, &GwNext)> {
+        match dst {
+            IpAddr::V4(a) => self.v4.longest_match(a).map(|(p, n)| (p.into(), n)),
+            IpAddr::V6(a) => self.v6.longest_match(a).map(|(p, n)| (p.into(), n)),
+        }
+    }
+
+    /// The number of routes of `family`'s kind.
+    fn len(&self, family: IpAddr) -> usize {
+        match family {
+            IpAddr::V4(_) => self.v4.len(),
+            IpAddr::V6(_) => self.v6.len(),
+        }
+    }
+}
+
+/// A Junos table's name: `inet.0`, `inet6.0`, `VRF.inet.0`, `VRF.inet6.0`.
+fn table_name(vrf: Option<&str>, family: IpAddr) -> String {
+    let t = match family {
+        IpAddr::V4(_) => "inet.0",
+        IpAddr::V6(_) => "inet6.0",
+    };
+    match vrf {
+        Some(v) => format!("{v}.{t}"),
+        None => t.to_owned(),
+    }
 }
 
 /// What a gateway route leads to.
@@ -39,7 +108,7 @@ pub enum GwNext {
     Direct(String),
     /// A learned route (index into [`Gateway::learned`]).
     Learned(usize),
-    /// Continue in `inet.0`.
+    /// Continue in `inet.0` (`inet6.0` for IPv6).
     NextTable,
 }
 
@@ -62,8 +131,8 @@ pub struct Gateway {
     pub learned: Vec<GatewayRoute>,
     /// Compute node name → its GRE tunnel unit (`gr-0/0/10.32769`) and fabric MAC.
     pub tunnels: BTreeMap<String, (String, MacAddr)>,
-    inet0: Ipv4Table<GwNext>,
-    vrfs: BTreeMap<String, Ipv4Table<GwNext>>,
+    inet0: Tables,
+    vrfs: BTreeMap<String, Tables>,
 }
 
 impl Gateway {
@@ -84,7 +153,7 @@ impl Gateway {
             vrf_labels,
             learned: Vec::new(),
             tunnels,
-            inet0: Ipv4Table::new(),
+            inet0: Tables::default(),
             vrfs: BTreeMap::new(),
         };
         g.sync(Vec::new());
@@ -94,15 +163,19 @@ impl Gateway {
     /// Replace the learned routes and rebuild the tables.
     pub fn sync(&mut self, learned: Vec<GatewayRoute>) {
         self.learned = learned;
-        self.inet0.clear();
+        self.inet0 = Tables::default();
         for p in &self.ports {
-            self.inet0
-                .insert(p.addr.trunc(), GwNext::Direct(p.name.clone()));
+            let direct = GwNext::Direct(p.name.clone());
+            self.inet0.insert(p.addr.trunc().into(), direct.clone());
+            if let Some(a6) = p.addr6 {
+                self.inet0.insert(a6.trunc().into(), direct);
+            }
         }
         self.vrfs.clear();
         for v in self.vrf_labels.keys() {
-            let mut t = Ipv4Table::new();
-            t.insert(Ipv4Net::default(), GwNext::NextTable);
+            let mut t = Tables::default();
+            t.insert(Ipv4Net::default().into(), GwNext::NextTable);
+            t.insert(Ipv6Net::default().into(), GwNext::NextTable);
             self.vrfs.insert(v.clone(), t);
         }
         for (i, r) in self.learned.iter().enumerate() {
@@ -115,26 +188,26 @@ impl Gateway {
         }
     }
 
-    /// Look up `dst` in `inet.0` or a VRF; `inet.0` is consulted after a
-    /// VRF's `next-table` default. Returns the table name, the matched prefix
-    /// and where it leads.
+    /// Look up `dst` in `inet.0` or a VRF (their `inet6.0` tables for an
+    /// IPv6 address); `inet.0` is consulted after a VRF's `next-table`
+    /// default. Returns the table name, the matched prefix and where it leads.
     pub fn lookup(
         &self,
         vrf: Option<&str>,
-        dst: Ipv4Addr,
-    ) -> Vec<(String, Option<Ipv4Net>, Option<GwNext>)> {
+        dst: IpAddr,
+    ) -> Vec<(String, Option<IpNet>, Option<GwNext>)> {
         let mut out = Vec::new();
         if let Some(v) = vrf {
             let hit = self.vrfs.get(v).and_then(|t| t.longest_match(dst));
             let next = hit.map(|(_, n)| n.clone());
-            out.push((format!("{v}.inet.0"), hit.map(|(p, _)| p), next.clone()));
+            out.push((table_name(Some(v), dst), hit.map(|(p, _)| p), next.clone()));
             if next != Some(GwNext::NextTable) {
                 return out;
             }
         }
         let hit = self.inet0.longest_match(dst);
         out.push((
-            "inet.0".into(),
+            table_name(None, dst),
             hit.map(|(p, _)| p),
             hit.map(|(_, n)| n.clone()),
         ));
@@ -156,20 +229,22 @@ impl Gateway {
 
     /// `show route PREFIX` in the Junos layout of the seed document, over
     /// every VRF holding the prefix exactly. `None` when none does.
-    pub fn show_route(&self, prefix: Ipv4Net) -> Option<String> {
+    pub fn show_route(&self, prefix: IpNet) -> Option<String> {
         let mut out = String::new();
+        let prefix = prefix.trunc();
         for (vrf, table) in &self.vrfs {
             let Some(GwNext::Learned(i)) = table.get(&prefix) else {
                 continue;
             };
             let r = &self.learned[*i];
-            let count = table.len() - 1;
+            let count = table.len(prefix.addr()) - 1;
+            let name = table_name(Some(vrf), prefix.addr());
             let unit = self
                 .tunnels
                 .get(&r.compute)
                 .map_or("-", |(u, _)| u.as_str());
             out.push_str(&format!(
-                "\n{vrf}.inet.0: {count} destinations, {count} routes ({count} active, 0 holddown, 0 hidden)\n\
+                "\n{name}: {count} destinations, {count} routes ({count} active, 0 holddown, 0 hidden)\n\
                  + = Active Route, - = Last Active, * = Both\n\n\
                  {:<19}*[BGP/170] 00:00:00, localpref {}, from {}\n\
                  {:22}AS path: {}, validation-state: unverified\n\
@@ -231,15 +306,17 @@ impl Device for Gateway {
         self.route_out(vrf.as_deref(), dst, &ip, to, steps)
     }
 
-    /// The gateway answers for its own port addresses.
+    /// The gateway answers for its own port addresses (ARP and neighbour
+    /// solicitations).
     fn answer_arp(
         &mut self,
         port: &str,
-        _asker: (MacAddr, Ipv4Addr),
-        target: Ipv4Addr,
+        _asker: (MacAddr, IpAddr),
+        target: IpAddr,
     ) -> Option<ArpAnswer> {
         let p = self.port(port)?;
-        (p.addr.addr() == target).then(|| (p.mac, format!("{}:{port}, its address", self.name)))
+        p.owns(target)
+            .then(|| (p.mac, format!("{}:{port}, its address", self.name)))
     }
 
     fn has_port(&self, port: &str) -> bool {
@@ -248,13 +325,13 @@ impl Device for Gateway {
 }
 
 /// Where a packet entered the gateway's routing: the VRF (`None`: `inet.0`),
-/// the IPv4 packet, its destination. `Err` carries what became of a packet
+/// the IP packet, its destination. `Err` carries what became of a packet
 /// that goes no further.
-type Entry = Result<(Option<String>, Vec<u8>, Ipv4Addr), Action>;
+type Entry = Result<(Option<String>, Vec<u8>, IpAddr), Action>;
 
 impl Gateway {
-    /// A frame from the fabric: MPLSoGRE to this gateway with IPv4 inside,
-    /// whose label names a VRF.
+    /// A frame from the fabric: MPLSoGRE to this gateway with IPv4 or IPv6
+    /// inside, whose label names a VRF.
     fn enter_from_fabric(&self, frame: &[u8], steps: &mut Vec<HopStep>) -> Entry {
         let d = dissect(frame);
         let mut hs = d.headers.iter();
@@ -268,10 +345,15 @@ impl Gateway {
             Some((_, Header::Ipv4(outer))),
             Some((_, Header::Gre(_))),
             Some((_, Header::Mpls(stack))),
-            Some((at, Header::Ipv4(inner))),
+            Some((at, inner)),
         ) = (hs.next(), hs.next(), hs.next(), hs.next())
         else {
             return Err(Action::Drop(DropCause::NotMplsOverGre));
+        };
+        let inner_dst = match inner {
+            Header::Ipv4(ip) => IpAddr::V4(ip.dst),
+            Header::Ipv6(ip) => IpAddr::V6(ip.dst),
+            _ => return Err(Action::Drop(DropCause::NotMplsOverGre)),
         };
         if outer.dst != self.fabric_ip {
             return Err(Action::Drop(DropCause::TunnelNotOurs { dst: outer.dst }));
@@ -286,9 +368,9 @@ impl Gateway {
         };
         steps.push(HopStep::Pop {
             label,
-            table: format!("{vrf}.inet.0"),
+            table: table_name(Some(vrf), inner_dst),
         });
-        Ok((Some(vrf.to_owned()), frame[*at..].to_vec(), inner.dst))
+        Ok((Some(vrf.to_owned()), frame[*at..].to_vec(), inner_dst))
     }
 
     /// A frame on one of the gateway's own ports: delivered when it is for
@@ -309,13 +391,15 @@ impl Gateway {
                 port: port.to_owned(),
             }));
         }
-        let Some((at, Header::Ipv4(ip))) = hs.next() else {
-            return Err(Action::Drop(DropCause::NotIpv4));
+        let (at, dst) = match hs.next() {
+            Some((at, Header::Ipv4(ip))) => (at, IpAddr::V4(ip.dst)),
+            Some((at, Header::Ipv6(ip))) => (at, IpAddr::V6(ip.dst)),
+            _ => return Err(Action::Drop(DropCause::NotIpv4)),
         };
-        if self.ports.iter().any(|q| q.addr.addr() == ip.dst) || ip.dst == self.fabric_ip {
-            return Err(Action::Deliver(ip.dst));
+        if self.ports.iter().any(|q| q.owns(dst)) || dst == IpAddr::V4(self.fabric_ip) {
+            return Err(Action::Deliver(dst));
         }
-        Ok((None, frame[*at..].to_vec(), ip.dst))
+        Ok((None, frame[*at..].to_vec(), dst))
     }
 
     /// Look `dst` up (in `vrf`, then `inet.0` where the VRF says so),
@@ -324,7 +408,7 @@ impl Gateway {
     fn route_out(
         &self,
         vrf: Option<&str>,
-        dst: Ipv4Addr,
+        dst: IpAddr,
         ip: &[u8],
         ttl: u8,
         steps: &mut Vec<HopStep>,
@@ -335,7 +419,7 @@ impl Gateway {
                 table: table.clone(),
                 key: dst,
                 matched,
-                route: self.describe(next.as_ref()),
+                route: self.describe(next.as_ref(), dst),
             });
             last = Some((table, next));
         }
@@ -350,7 +434,7 @@ impl Gateway {
     }
 
     /// A route as `show route` sums it up in a trace.
-    fn describe(&self, next: Option<&GwNext>) -> String {
+    fn describe(&self, next: Option<&GwNext>, family: IpAddr) -> String {
         match next {
             Some(GwNext::Direct(p)) => format!("Direct via {p}"),
             Some(GwNext::Learned(i)) => {
@@ -366,20 +450,33 @@ impl Gateway {
                     r.label
                 )
             }
-            Some(GwNext::NextTable) => "next-table inet.0".into(),
+            Some(GwNext::NextTable) => format!("next-table {}", table_name(None, family)),
             None => String::new(),
         }
     }
 
-    /// Out of a directly connected port, to `dst` once ARP resolves it.
-    fn direct_out(&self, port: String, dst: Ipv4Addr, ip: &[u8]) -> Action {
+    /// Out of a directly connected port, to `dst` once ARP (or neighbour
+    /// discovery) resolves it.
+    fn direct_out(&self, port: String, dst: IpAddr, ip: &[u8]) -> Action {
         let p = self.port(&port);
         let mac = p.map_or(MacAddr::zero(), |q| q.mac);
-        let src_ip = p.map_or(Ipv4Addr::UNSPECIFIED, |q| q.addr.addr());
+        let (src_ip, ethertype) = match dst {
+            IpAddr::V4(_) => (
+                IpAddr::V4(p.map_or(Ipv4Addr::UNSPECIFIED, |q| q.addr.addr())),
+                EtherType::Ipv4,
+            ),
+            IpAddr::V6(_) => (
+                IpAddr::V6(
+                    p.and_then(|q| q.addr6)
+                        .map_or(Ipv6Addr::UNSPECIFIED, |a| a.addr()),
+                ),
+                EtherType::Ipv6,
+            ),
+        };
         let eth = EthernetRepr {
             dst: MacAddr::zero(),
             src: MacAddr::zero(),
-            ethertype: EtherType::Ipv4,
+            ethertype,
         };
         let mut out = vec![0u8; ETH_LEN];
         if let Err(error) = eth.emit(&mut out) {
@@ -449,6 +546,7 @@ mod tests {
         let port = GwPort {
             name: "ge-0/0/1".into(),
             addr: "203.0.113.1/24".parse().expect("a prefix"),
+            addr6: "2001:db8:113::1/64".parse().ok(),
             mac: PORT_MAC,
         };
         let labels = BTreeMap::from([("contrail-public".to_owned(), 16)]);
@@ -474,7 +572,7 @@ mod tests {
         };
         assert_eq!(
             g.receive(Some("ge-0/0/1"), &to([203, 0, 113, 1]), &mut steps),
-            Action::Deliver(Ipv4Addr::new(203, 0, 113, 1))
+            Action::Deliver(IpAddr::from([203, 0, 113, 1]))
         );
         let Action::Out { port, resolve, .. } =
             g.receive(Some("ge-0/0/1"), &to([203, 0, 113, 20]), &mut steps)
@@ -483,7 +581,7 @@ mod tests {
         };
         assert_eq!(
             (port.as_str(), resolve.map(|r| r.target)),
-            ("ge-0/0/1", Some(Ipv4Addr::new(203, 0, 113, 20)))
+            ("ge-0/0/1", Some(IpAddr::from([203, 0, 113, 20])))
         );
         let Action::Drop(cause) = g.receive(Some("ge-0/0/1"), &to([198, 51, 100, 1]), &mut steps)
         else {
@@ -492,7 +590,7 @@ mod tests {
         assert_eq!(
             cause,
             DropCause::NoRoute {
-                lookup: Some(("inet.0".into(), Ipv4Addr::new(198, 51, 100, 1)))
+                lookup: Some(("inet.0".into(), IpAddr::from([198, 51, 100, 1])))
             }
         );
     }
@@ -526,17 +624,21 @@ mod tests {
         let mut g = gateway();
         let asker = (
             MacAddr::new(2, 0, 0, 0, 0, 9),
-            Ipv4Addr::new(203, 0, 113, 10),
+            IpAddr::from([203, 0, 113, 10]),
         );
-        let answer = g.answer_arp("ge-0/0/1", asker, Ipv4Addr::new(203, 0, 113, 1));
+        let answer = g.answer_arp("ge-0/0/1", asker, IpAddr::from([203, 0, 113, 1]));
         assert_eq!(
             answer,
             Some((PORT_MAC, "gw-01:ge-0/0/1, its address".into()))
         );
         assert_eq!(
-            g.answer_arp("ge-0/0/1", asker, Ipv4Addr::new(203, 0, 113, 2)),
+            g.answer_arp("ge-0/0/1", asker, IpAddr::from([203, 0, 113, 2])),
             None
         );
+        let v6 = |last: u16| IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 0x113, 0, 0, 0, 0, last));
+        let answer = g.answer_arp("ge-0/0/1", (asker.0, v6(0x10)), v6(1));
+        assert_eq!(answer.map(|(mac, _)| mac), Some(PORT_MAC));
+        assert_eq!(g.answer_arp("ge-0/0/1", (asker.0, v6(0x10)), v6(2)), None);
         assert!(g.has_port("ge-0/0/0") && g.has_port("ge-0/0/1") && !g.has_port("ge-0/0/2"));
     }
 }

@@ -2,15 +2,18 @@
 //! route reflectors) and end hosts (the test PC, containers, pods). Each has
 //! interfaces and a main routing table with Linux's route forms:
 //! `PREFIX dev IF [scope link]`, `PREFIX via GW [dev IF]`, `blackhole PREFIX`
-//! and `default …`; connected routes come from the interface addresses.
+//! and `default …`, for IPv4 and IPv6 (`ip route` and `ip -6 route`, one
+//! table per family); connected routes come from the interface addresses.
 //! Calico's host-side veths (`cali…`) answer every ARP request (proxy ARP)
-//! with `ee:ee:ee:ee:ee:ee`, as Calico configures them.
+//! with `ee:ee:ee:ee:ee:ee`, and carry the link-local address
+//! `fe80::ecee:eeff:feee:eeee` that Calico's IPv6 workloads route through,
+//! as Calico configures them.
 
 use core::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
-use vrsim_lpm::Ipv4Table;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use vrsim_lpm::{Ipv4Table, Ipv6Table};
 use vrsim_wire::MacAddr;
 use vrsim_wire::ethernet::{EthernetView, HEADER_LEN as ETH_LEN};
 
@@ -22,6 +25,10 @@ use crate::trace::{DropCause, HopStep};
 /// The MAC Calico gives every host-side veth.
 pub const CALICO_VETH_MAC: MacAddr = MacAddr(0xee, 0xee, 0xee, 0xee, 0xee, 0xee);
 
+/// The link-local address of every Calico host-side veth (the IPv6
+/// workloads' default gateway), from its MAC by modified EUI-64.
+pub const CALICO_VETH_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0xecee, 0xeeff, 0xfeee, 0xeeee);
+
 /// A host interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Iface {
@@ -29,10 +36,33 @@ pub struct Iface {
     pub name: String,
     /// Its MAC.
     pub mac: MacAddr,
-    /// Its address and prefix length, if any.
+    /// Its IPv4 address and prefix length, if any.
     pub addr: Option<Ipv4Net>,
+    /// Its IPv6 address and prefix length, if any.
+    pub addr6: Option<Ipv6Net>,
     /// Whether it answers ARP for any address (Calico veths).
     pub proxy_arp: bool,
+}
+
+impl Iface {
+    /// An interface with an IPv4 address (or none) and no IPv6 address.
+    pub fn new(name: &str, mac: MacAddr, addr: Option<Ipv4Net>) -> Self {
+        Iface {
+            name: name.to_owned(),
+            mac,
+            addr,
+            addr6: None,
+            proxy_arp: false,
+        }
+    }
+
+    /// Its address of `family`'s kind (`family` is any address of it).
+    pub fn addr_of(&self, family: IpAddr) -> Option<IpAddr> {
+        match family {
+            IpAddr::V4(_) => self.addr.map(|a| a.addr().into()),
+            IpAddr::V6(_) => self.addr6.map(|a| a.addr().into()),
+        }
+    }
 }
 
 /// What a route does.
@@ -41,7 +71,7 @@ pub enum RouteKind {
     /// On-link through an interface.
     Dev(String),
     /// Through a gateway, on an interface (found from the connected routes when not given).
-    Via(Ipv4Addr, Option<String>),
+    Via(IpAddr, Option<String>),
     /// Discard silently.
     Blackhole,
 }
@@ -50,7 +80,7 @@ pub enum RouteKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinuxRoute {
     /// The destination.
-    pub prefix: Ipv4Net,
+    pub prefix: IpNet,
     /// What it does.
     pub kind: RouteKind,
     /// The route as `ip route` prints it.
@@ -60,7 +90,10 @@ pub struct LinuxRoute {
 impl LinuxRoute {
     /// Parse `ip route` syntax: `192.168.100.1 dev calid0d7ccaeef3 scope link`,
     /// `blackhole 192.168.100.0/26`, `default via 172.16.10.1 dev eth0`,
-    /// `10.233.64.0/26 via 172.16.20.22 dev eth0 proto bird`.
+    /// `10.233.64.0/26 via 172.16.20.22 dev eth0 proto bird`, and the
+    /// IPv6 forms `ip -6 route` prints (`default via fe80::ecee:eeff:feee:eeee
+    /// dev eth0`, `blackhole fd80:24e2:f998:72d6::/122`). The family is the
+    /// destination's, or for `default` the gateway's (IPv4 without one).
     pub fn parse(text: &str) -> Result<LinuxRoute, FabricError> {
         let err = |why| FabricError::Route {
             text: text.to_owned(),
@@ -72,17 +105,6 @@ impl LinuxRoute {
             words.next();
         }
         let dest = words.next().ok_or_else(|| err("no destination"))?;
-        let prefix = match dest {
-            "default" => Ipv4Net::default(),
-            d if d.contains('/') => d
-                .parse::<Ipv4Net>()
-                .map_err(|_| err("bad destination prefix"))?
-                .trunc(),
-            d => Ipv4Net::from(
-                d.parse::<Ipv4Addr>()
-                    .map_err(|_| err("bad destination address"))?,
-            ),
-        };
         let (mut via, mut dev) = (None, None);
         while let Some(w) = words.next() {
             let value = words
@@ -92,18 +114,35 @@ impl LinuxRoute {
                 "via" => {
                     via = Some(
                         value
-                            .parse::<Ipv4Addr>()
+                            .parse::<IpAddr>()
                             .map_err(|_| err("bad gateway address"))?,
                     )
                 }
                 "dev" => dev = Some(value.to_owned()),
-                "scope" | "proto" | "src" | "metric" => {}
+                "scope" | "proto" | "src" | "metric" | "pref" => {}
                 _ => {
                     return Err(err(
-                        "unknown keyword (known: via, dev, scope, proto, src, metric)",
+                        "unknown keyword (known: via, dev, scope, proto, src, metric, pref)",
                     ));
                 }
             }
+        }
+        let prefix = match dest {
+            "default" => match via {
+                Some(IpAddr::V6(_)) => IpNet::V6(Ipv6Net::default()),
+                _ => IpNet::V4(Ipv4Net::default()),
+            },
+            d if d.contains('/') => d
+                .parse::<IpNet>()
+                .map_err(|_| err("bad destination prefix"))?
+                .trunc(),
+            d => IpNet::from(
+                d.parse::<IpAddr>()
+                    .map_err(|_| err("bad destination address"))?,
+            ),
+        };
+        if via.is_some_and(|g| g.is_ipv4() != prefix.addr().is_ipv4()) {
+            return Err(err("the gateway is not of the destination's family"));
         }
         let kind = match (blackhole, via, dev) {
             (true, None, None) => RouteKind::Blackhole,
@@ -140,6 +179,8 @@ pub struct Host {
     pub ifaces: Vec<Iface>,
     /// The main table.
     pub routes: Ipv4Table<LinuxRoute>,
+    /// The main table of IPv6 (`ip -6 route`).
+    pub routes6: Ipv6Table<LinuxRoute>,
 }
 
 /// Where a host sends a packet.
@@ -152,7 +193,7 @@ pub enum Decision {
         /// The interface.
         iface: String,
         /// The neighbour to resolve (the gateway, or the destination on-link).
-        next_hop: Ipv4Addr,
+        next_hop: IpAddr,
         /// The route used.
         route: LinuxRoute,
     },
@@ -164,9 +205,16 @@ pub enum Decision {
 
 impl Host {
     /// A host with these interfaces; connected routes are added for their
-    /// subnets (`proto kernel scope link`).
+    /// subnets (`proto kernel`; none for link-local addresses, which Linux
+    /// keeps per interface).
     pub fn new(name: &str, kind: HostKind, ifaces: Vec<Iface>) -> Self {
-        let mut routes = Ipv4Table::new();
+        let mut h = Host {
+            name: name.to_owned(),
+            kind,
+            ifaces: Vec::new(),
+            routes: Ipv4Table::new(),
+            routes6: Ipv6Table::new(),
+        };
         for i in &ifaces {
             if let Some(a) = i.addr
                 && a.prefix_len() < 32
@@ -177,27 +225,39 @@ impl Host {
                     i.name,
                     a.addr()
                 );
-                routes.insert(
-                    prefix,
-                    LinuxRoute {
-                        prefix,
-                        kind: RouteKind::Dev(i.name.clone()),
-                        text,
-                    },
-                );
+                h.add_connected(IpNet::V4(prefix), &i.name, text);
+            }
+            if let Some(a) = i.addr6
+                && a.prefix_len() < 128
+                && !a.addr().is_unicast_link_local()
+            {
+                let prefix = a.trunc();
+                let text = format!("{prefix} dev {} proto kernel metric 256", i.name);
+                h.add_connected(IpNet::V6(prefix), &i.name, text);
             }
         }
-        Host {
-            name: name.to_owned(),
-            kind,
-            ifaces,
-            routes,
-        }
+        h.ifaces = ifaces;
+        h
+    }
+
+    fn add_connected(&mut self, prefix: IpNet, iface: &str, text: String) {
+        self.add_route(LinuxRoute {
+            prefix,
+            kind: RouteKind::Dev(iface.to_owned()),
+            text,
+        });
     }
 
     /// Add a route (replacing one for the same prefix).
     pub fn add_route(&mut self, route: LinuxRoute) {
-        self.routes.insert(route.prefix, route);
+        match route.prefix {
+            IpNet::V4(p) => {
+                self.routes.insert(p, route);
+            }
+            IpNet::V6(p) => {
+                self.routes6.insert(p, route);
+            }
+        }
     }
 
     /// The interface with this name.
@@ -205,30 +265,53 @@ impl Host {
         self.ifaces.iter().find(|i| i.name == name)
     }
 
-    /// The first interface address: the host's own address.
+    /// The first interface address: the host's own IPv4 address.
     pub fn primary_ip(&self) -> Option<Ipv4Addr> {
         self.ifaces.iter().find_map(|i| i.addr.map(|a| a.addr()))
     }
 
-    /// Whether `ip` is one of the host's addresses.
-    pub fn owns(&self, ip: Ipv4Addr) -> bool {
+    /// The host's first global address of `family`'s kind (IPv6 link-local
+    /// addresses left out).
+    pub fn primary_of(&self, family: IpAddr) -> Option<IpAddr> {
         self.ifaces
             .iter()
-            .any(|i| i.addr.is_some_and(|a| a.addr() == ip))
+            .filter_map(|i| i.addr_of(family))
+            .find(|a| !matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local()))
     }
 
-    /// The MAC this host answers an ARP request for `ip` with, on `iface`.
-    pub fn arp_answer(&self, iface: &str, ip: Ipv4Addr) -> Option<MacAddr> {
+    /// The source address of a packet to `dst`: the address of `dst`'s
+    /// family on the interface the route leaves by, else the host's first.
+    pub fn source_for(&self, dst: IpAddr) -> Option<IpAddr> {
+        let via = match self.route(dst).0 {
+            Decision::Out { iface, .. } => self
+                .iface(&iface)
+                .and_then(|i| i.addr_of(dst))
+                .filter(|a| !matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local())),
+            _ => None,
+        };
+        via.or_else(|| self.primary_of(dst))
+    }
+
+    /// Whether `ip` is one of the host's addresses.
+    pub fn owns(&self, ip: IpAddr) -> bool {
+        self.ifaces.iter().any(|i| i.addr_of(ip) == Some(ip))
+    }
+
+    /// The MAC this host answers an ARP request (or neighbour solicitation)
+    /// for `ip` with, on `iface`: its own address there, or any IPv4 address
+    /// on a proxy-ARP interface.
+    pub fn arp_answer(&self, iface: &str, ip: IpAddr) -> Option<MacAddr> {
         let i = self.iface(iface)?;
-        (i.addr.is_some_and(|a| a.addr() == ip) || i.proxy_arp).then_some(i.mac)
+        (i.addr_of(ip) == Some(ip) || (i.proxy_arp && ip.is_ipv4())).then_some(i.mac)
     }
 
-    /// Route a packet to `dst` (Linux's `fib_lookup` on the main table).
-    pub fn route(&self, dst: Ipv4Addr) -> (Decision, Option<Ipv4Net>) {
+    /// Route a packet to `dst` (Linux's `fib_lookup` on the main table of
+    /// its family).
+    pub fn route(&self, dst: IpAddr) -> (Decision, Option<IpNet>) {
         if self.owns(dst) {
             return (Decision::Local, None);
         }
-        let Some((prefix, r)) = self.routes.longest_match(dst) else {
+        let Some((prefix, r)) = self.lookup(dst) else {
             return (Decision::NoRoute, None);
         };
         let d = match &r.kind {
@@ -239,18 +322,16 @@ impl Host {
                 route: r.clone(),
             },
             RouteKind::Via(gw, dev) => {
-                let iface = dev
-                    .clone()
-                    .or_else(|| match self.routes.longest_match(*gw) {
-                        Some((
-                            _,
-                            LinuxRoute {
-                                kind: RouteKind::Dev(i),
-                                ..
-                            },
-                        )) => Some(i.clone()),
-                        _ => None,
-                    });
+                let iface = dev.clone().or_else(|| match self.lookup(*gw) {
+                    Some((
+                        _,
+                        LinuxRoute {
+                            kind: RouteKind::Dev(i),
+                            ..
+                        },
+                    )) => Some(i.clone()),
+                    _ => None,
+                });
                 match iface {
                     Some(iface) => Decision::Out {
                         iface,
@@ -263,18 +344,25 @@ impl Host {
         };
         (d, Some(prefix))
     }
+
+    /// The longest match for `dst` in its family's table.
+    fn lookup(&self, dst: IpAddr) -> Option<(IpNet, &LinuxRoute)> {
+        match dst {
+            IpAddr::V4(a) => self.routes.longest_match(a).map(|(p, r)| (p.into(), r)),
+            IpAddr::V6(a) => self.routes6.longest_match(a).map(|(p, r)| (p.into(), r)),
+        }
+    }
 }
 
 impl Device for Host {
     /// Linux's receive and forward: a frame for the port's MAC is delivered
     /// when it is for one of the host's addresses; a VM routes the rest
-    /// (`ip_forward`, TTL decremented), an end host drops it. A packet the
-    /// host creates is routed without a TTL decrement.
+    /// (`ip_forward`, TTL or hop limit decremented), an end host drops it. A
+    /// packet the host creates is routed without a decrement.
     fn receive(&mut self, port: Option<&str>, frame: &[u8], steps: &mut Vec<HopStep>) -> Action {
-        let Some(ip) = packet::ipv4(frame) else {
+        let Some((_, dst)) = packet::ip_addrs(frame) else {
             return Action::Drop(DropCause::NotIpv4);
         };
-        let dst = ip.dst();
         if let Some(p) = port {
             let ours = self.iface(p).map(|i| i.mac);
             let to = EthernetView::new_checked(frame).map(|e| e.dst()).ok();
@@ -310,57 +398,68 @@ impl Device for Host {
             Decision::Blackhole(r) => Action::Drop(DropCause::Blackhole { route: r.text }),
             Decision::Out {
                 iface, next_hop, ..
-            } => {
-                let mut out = frame.to_vec();
-                if port.is_some() {
-                    match packet::decrement_ttl(out.get_mut(ETH_LEN..).unwrap_or_default()) {
-                        Some((from, to)) => steps.push(HopStep::Ttl { from, to }),
-                        None => return Action::Drop(DropCause::TtlExceeded),
-                    }
-                }
-                let Some(i) = self.iface(&iface) else {
-                    return Action::Drop(DropCause::NoSuchInterface {
-                        iface,
-                        route: route_text,
-                    });
-                };
-                let src_ip = i
-                    .addr
-                    .map(|a| a.addr())
-                    .or(self.primary_ip())
-                    .unwrap_or(Ipv4Addr::UNSPECIFIED);
-                Action::Out {
-                    port: iface.clone(),
-                    frame: out,
-                    resolve: Some(Resolve {
-                        target: next_hop,
-                        src_mac: i.mac,
-                        src_ip,
-                    }),
-                }
-            }
+            } => self.send_out(port.is_some(), frame, iface, next_hop, route_text, steps),
         }
     }
 
     /// Linux answers for its own address on the port, and a proxy-ARP port
-    /// (Calico's veths) for any address.
+    /// (Calico's veths) for any IPv4 address.
     fn answer_arp(
         &mut self,
         port: &str,
-        _asker: (MacAddr, Ipv4Addr),
-        target: Ipv4Addr,
+        _asker: (MacAddr, IpAddr),
+        target: IpAddr,
     ) -> Option<ArpAnswer> {
         let mac = self.arp_answer(port, target)?;
-        let how = if self.iface(port).is_some_and(|i| i.proxy_arp) {
-            "proxy ARP"
-        } else {
-            "its address"
-        };
+        let proxy = self.iface(port).is_some_and(|i| i.proxy_arp) && !self.owns(target);
+        let how = if proxy { "proxy ARP" } else { "its address" };
         Some((mac, format!("{}:{port}, {how}", self.name)))
     }
 
     fn has_port(&self, port: &str) -> bool {
         self.iface(port).is_some()
+    }
+}
+
+impl Host {
+    /// Send `frame` out of `iface` towards `next_hop` (decrementing the TTL
+    /// or hop limit of a forwarded packet), asking the fabric to resolve it.
+    fn send_out(
+        &self,
+        forwarded: bool,
+        frame: &[u8],
+        iface: String,
+        next_hop: IpAddr,
+        route: String,
+        steps: &mut Vec<HopStep>,
+    ) -> Action {
+        let mut out = frame.to_vec();
+        if forwarded {
+            match packet::decrement_ttl(out.get_mut(ETH_LEN..).unwrap_or_default()) {
+                Some((from, to)) => steps.push(HopStep::Ttl { from, to }),
+                None => return Action::Drop(DropCause::TtlExceeded),
+            }
+        }
+        let Some(i) = self.iface(&iface) else {
+            return Action::Drop(DropCause::NoSuchInterface { iface, route });
+        };
+        let unspecified = match next_hop {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
+        let src_ip = i
+            .addr_of(next_hop)
+            .or(self.primary_of(next_hop))
+            .unwrap_or(unspecified);
+        Action::Out {
+            port: iface.clone(),
+            frame: out,
+            resolve: Some(Resolve {
+                target: next_hop,
+                src_mac: i.mac,
+                src_ip,
+            }),
+        }
     }
 }
 
@@ -384,10 +483,10 @@ mod tests {
         let b = LinuxRoute::parse("blackhole 192.168.100.0/26").unwrap();
         assert_eq!(b.kind, RouteKind::Blackhole);
         let d = LinuxRoute::parse("default via 172.16.10.1 dev eth0").unwrap();
-        assert_eq!(d.prefix, Ipv4Net::default());
+        assert_eq!(d.prefix, IpNet::V4(Ipv4Net::default()));
         assert_eq!(
             d.kind,
-            RouteKind::Via([172, 16, 10, 1].into(), Some("eth0".into()))
+            RouteKind::Via(Ipv4Addr::new(172, 16, 10, 1).into(), Some("eth0".into()))
         );
         for bad in [
             "",
@@ -407,6 +506,7 @@ mod tests {
             name: "eth0".into(),
             mac: MacAddr::new(2, 0xc7, 0x80, 0x7e, 0x22, 0xf2),
             addr: Some("172.16.10.3/24".parse().unwrap()),
+            addr6: None,
             proxy_arp: false,
         };
         let mut h = Host::new("dockerhost", HostKind::Vm, vec![eth0]);
@@ -417,23 +517,22 @@ mod tests {
         ] {
             h.add_route(LinuxRoute::parse(r).unwrap());
         }
-        let (d, _) = h.route([192, 168, 100, 1].into());
+        let v4 = |o: [u8; 4]| IpAddr::from(o);
+        let (d, _) = h.route(v4([192, 168, 100, 1]));
         assert!(matches!(d, Decision::Out { ref iface, .. } if iface == "calid0d7ccaeef3"));
         assert!(matches!(
-            h.route([192, 168, 100, 2].into()).0,
+            h.route(v4([192, 168, 100, 2])).0,
             Decision::Blackhole(_)
         ));
-        let (d, m) = h.route([203, 0, 113, 10].into());
-        assert!(
-            matches!(d, Decision::Out { next_hop, .. } if next_hop == Ipv4Addr::new(172, 16, 10, 1))
-        );
-        assert_eq!(m, Some(Ipv4Net::default()));
-        assert_eq!(h.route([172, 16, 10, 3].into()).0, Decision::Local);
+        let (d, m) = h.route(v4([203, 0, 113, 10]));
+        assert!(matches!(d, Decision::Out { next_hop, .. } if next_hop == v4([172, 16, 10, 1])));
+        assert_eq!(m, Some(IpNet::V4(Ipv4Net::default())));
+        assert_eq!(h.route(v4([172, 16, 10, 3])).0, Decision::Local);
         assert_eq!(
-            h.arp_answer("eth0", [172, 16, 10, 3].into()),
+            h.arp_answer("eth0", v4([172, 16, 10, 3])),
             Some(h.ifaces[0].mac)
         );
-        assert_eq!(h.arp_answer("eth0", [172, 16, 10, 9].into()), None);
+        assert_eq!(h.arp_answer("eth0", v4([172, 16, 10, 9])), None);
     }
 
     const ETH0: MacAddr = MacAddr(2, 0, 0, 0, 0, 3);
@@ -443,12 +542,14 @@ mod tests {
             name: "eth0".into(),
             mac: ETH0,
             addr: Some("172.16.10.3/24".parse().expect("a prefix")),
+            addr6: None,
             proxy_arp: false,
         };
         let veth = Iface {
             name: "cali0".into(),
             mac: CALICO_VETH_MAC,
             addr: None,
+            addr6: None,
             proxy_arp: true,
         };
         let mut h = Host::new("vm", kind, vec![eth0, veth]);
@@ -491,7 +592,7 @@ mod tests {
         assert_eq!(port, "cali0");
         assert_eq!(
             resolve.map(|r| r.target),
-            Some(Ipv4Addr::new(192, 168, 100, 1))
+            Some(IpAddr::from([192, 168, 100, 1]))
         );
         let ip = Ipv4View::new_checked(&frame[14..]).expect("ipv4");
         assert_eq!(ip.ttl(), 62);
@@ -506,7 +607,7 @@ mod tests {
         let own = Ipv4Addr::new(172, 16, 10, 3);
         assert_eq!(
             h.receive(Some("eth0"), &packet(ETH0, own.octets(), 64), &mut steps),
-            Action::Deliver(own)
+            Action::Deliver(own.into())
         );
         let other = MacAddr::new(2, 0, 0, 0, 0, 0x77);
         assert_eq!(
@@ -553,9 +654,9 @@ mod tests {
         let mut h = host(HostKind::Vm);
         let asker = (
             MacAddr::new(2, 0, 0, 0, 0, 1),
-            Ipv4Addr::new(192, 168, 100, 1),
+            IpAddr::from([192, 168, 100, 1]),
         );
-        let any = Ipv4Addr::new(169, 254, 1, 1);
+        let any = IpAddr::from([169, 254, 1, 1]);
         assert_eq!(
             h.answer_arp("cali0", asker, any),
             Some((CALICO_VETH_MAC, "vm:cali0, proxy ARP".into()))

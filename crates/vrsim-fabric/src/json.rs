@@ -603,7 +603,7 @@ pub fn trace(t: &FabricTrace) -> Trace {
 pub fn document(
     scenario: &str,
     from: &str,
-    to: std::net::Ipv4Addr,
+    to: std::net::IpAddr,
     probe: ProbeKind,
     forward: &FabricTrace,
     reply: Option<&FabricTrace>,

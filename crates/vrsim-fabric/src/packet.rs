@@ -2,11 +2,12 @@
 //! replies, TTL decrements, MAC rewrites.
 
 use core::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vrsim_wire::ethernet::EthernetViewMut;
 use vrsim_wire::icmpv4::Icmpv4Message;
 use vrsim_wire::ipv4::{Ipv4View, Ipv4ViewMut};
+use vrsim_wire::ipv6::Ipv6View;
 use vrsim_wire::tcp::flags;
 use vrsim_wire::{Frame, Header, MacAddr, dissect};
 
@@ -42,35 +43,44 @@ pub fn echo_data() -> Vec<u8> {
 }
 
 /// An Ethernet frame from `src_mac` (destination not yet resolved: zero)
-/// carrying the probe from `src` to `dst` with TTL 64.
-pub fn probe_frame(src_mac: MacAddr, src: Ipv4Addr, dst: Ipv4Addr, probe: Probe) -> Vec<u8> {
-    let f = Frame::new()
-        .ethernet(src_mac, MacAddr::zero())
-        .ipv4(src, dst);
-    let f = match probe {
-        Probe::Icmp => f.icmp_echo_request(ECHO_IDENT, 1, &echo_data()),
-        Probe::Udp(port) => f.udp(PROBE_SRC_PORT, port).payload(b"vrsim probe"),
-        Probe::Tcp(port) => f.tcp(PROBE_SRC_PORT, port, flags::SYN),
+/// carrying the probe from `src` to `dst` with TTL (hop limit) 64; over
+/// IPv6 the ICMP probe is an ICMPv6 echo request. `None` when the two
+/// addresses are not of one family.
+pub fn probe_frame(src_mac: MacAddr, src: IpAddr, dst: IpAddr, probe: Probe) -> Option<Vec<u8>> {
+    let f = Frame::new().ethernet(src_mac, MacAddr::zero());
+    let f = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => f.ipv4(s, d),
+        (IpAddr::V6(s), IpAddr::V6(d)) => f.ipv6(s, d),
+        _ => return None,
+    };
+    let f = match (probe, dst) {
+        (Probe::Icmp, IpAddr::V4(_)) => f.icmp_echo_request(ECHO_IDENT, 1, &echo_data()),
+        (Probe::Icmp, IpAddr::V6(_)) => f.icmpv6_echo_request(ECHO_IDENT, 1, &echo_data()),
+        (Probe::Udp(port), _) => f.udp(PROBE_SRC_PORT, port).payload(b"vrsim probe"),
+        (Probe::Tcp(port), _) => f.tcp(PROBE_SRC_PORT, port, flags::SYN),
     };
     // Fixed, well-formed headers: building cannot fail.
-    f.build()
-        .unwrap_or_else(|e| unreachable!("a probe failed to build: {e}"))
+    Some(
+        f.build()
+            .unwrap_or_else(|e| unreachable!("a probe failed to build: {e}")),
+    )
 }
 
 /// The reply a host sends to a probe it received (`frame` from Ethernet on),
-/// from `src_mac`: an echo reply, a UDP datagram back, or a SYN-ACK. `None`
-/// when the packet is not a probe.
+/// from `src_mac`: an echo reply (ICMP or ICMPv6), a UDP datagram back, or
+/// a SYN-ACK. `None` when the packet is not a probe.
 pub fn reply_frame(frame: &[u8], src_mac: MacAddr) -> Option<Vec<u8>> {
     let d = dissect(frame);
     let mut hs = d.headers.iter().map(|(_, h)| h);
-    let (Some(Header::Ethernet(_)), Some(Header::Ipv4(ip)), Some(l4)) =
-        (hs.next(), hs.next(), hs.next())
-    else {
+    let (Some(Header::Ethernet(_)), Some(ip), Some(l4)) = (hs.next(), hs.next(), hs.next()) else {
         return None;
     };
-    let f = Frame::new()
-        .ethernet(src_mac, MacAddr::zero())
-        .ipv4(ip.dst, ip.src);
+    let f = Frame::new().ethernet(src_mac, MacAddr::zero());
+    let f = match ip {
+        Header::Ipv4(ip) => f.ipv4(ip.dst, ip.src),
+        Header::Ipv6(ip) => f.ipv6(ip.dst, ip.src),
+        _ => return None,
+    };
     let f = match l4 {
         Header::Icmpv4(icmp) => match icmp.message {
             Icmpv4Message::EchoRequest { ident, seq_no } => {
@@ -78,6 +88,14 @@ pub fn reply_frame(frame: &[u8], src_mac: MacAddr) -> Option<Vec<u8>> {
             }
             _ => return None,
         },
+        Header::Icmpv6(icmp) if icmp.kind == vrsim_wire::icmpv6::TYPE_ECHO_REQUEST => {
+            let [a, b, c, e] = icmp.rest.to_be_bytes();
+            f.icmpv6_echo_reply(
+                u16::from_be_bytes([a, b]),
+                u16::from_be_bytes([c, e]),
+                d.payload,
+            )
+        }
         Header::Udp(u) => f.udp(u.dst_port, u.src_port).payload(d.payload),
         Header::Tcp(t) if t.flags & flags::SYN != 0 && t.flags & flags::ACK == 0 => {
             f.header(Header::Tcp(vrsim_wire::tcp::TcpRepr {
@@ -141,10 +159,20 @@ pub fn describe(frame: &[u8]) -> String {
 }
 
 /// Decrement the TTL of the IPv4 header `ip` starts with, patching its
-/// checksum (RFC 1624), as a router forwarding it does. Returns the TTL
-/// before and after, or `None` if it was 0 or 1 (the packet must be
-/// dropped) or there is no IPv4 header.
+/// checksum (RFC 1624), or the hop limit of its IPv6 header (which has no
+/// checksum, RFC 8200 §3), as a router forwarding it does. Returns the
+/// value before and after, or `None` if it was 0 or 1 (the packet must be
+/// dropped) or there is no IP header.
 pub fn decrement_ttl(ip: &mut [u8]) -> Option<(u8, u8)> {
+    if ip.first().map(|b| b >> 4) == Some(6) {
+        let hop_limit = Ipv6View::new_checked(ip).ok()?.hop_limit();
+        if hop_limit <= 1 {
+            return None;
+        }
+        // Byte 7 of the IPv6 header is the hop limit.
+        ip[7] = hop_limit - 1;
+        return Some((hop_limit, hop_limit - 1));
+    }
     let mut v = Ipv4ViewMut::new_checked(ip).ok()?;
     let ttl = v.ttl();
     if ttl <= 1 {
@@ -152,6 +180,23 @@ pub fn decrement_ttl(ip: &mut [u8]) -> Option<(u8, u8)> {
     }
     let to = v.decrement_ttl()?;
     Some((ttl, to))
+}
+
+/// The source and destination of the IP packet (IPv4 or IPv6) an Ethernet
+/// frame carries, if it carries one.
+pub fn ip_addrs(frame: &[u8]) -> Option<(IpAddr, IpAddr)> {
+    let eth = vrsim_wire::ethernet::EthernetView::new_checked(frame).ok()?;
+    match eth.ethertype() {
+        vrsim_wire::EtherType::Ipv4 => {
+            let ip = Ipv4View::new_checked(eth.payload()).ok()?;
+            Some((ip.src().into(), ip.dst().into()))
+        }
+        vrsim_wire::EtherType::Ipv6 => {
+            let ip = Ipv6View::new_checked(eth.payload()).ok()?;
+            Some((ip.src().into(), ip.dst().into()))
+        }
+        _ => None,
+    }
 }
 
 /// Write the Ethernet destination and source of a frame (nothing if it is
@@ -170,4 +215,10 @@ pub fn arp_request(mac: MacAddr, ip: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
         .arp_request(mac, ip, target)
         .build()
         .unwrap_or_else(|e| unreachable!("an ARP request failed to build: {e}"))
+}
+
+/// A neighbour solicitation frame from `mac`/`ip` for `target`, to its
+/// solicited-node group.
+pub fn neighbor_solicit(mac: MacAddr, ip: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
+    vrsim_wire::icmpv6::solicitation_frame(mac, ip, target)
 }

@@ -4,9 +4,9 @@
 //! stable minimal form golden files use ([`FabricTrace::minimal`]).
 
 use core::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use vrsim_control::FlowDecision;
 use vrsim_dataplane::drop::DropReason;
 use vrsim_dataplane::trace::Step;
@@ -26,7 +26,7 @@ pub enum HopStep {
     /// The control plane's choice behind a route a vRouter or gateway matched.
     RouteOrigin {
         /// The prefix.
-        prefix: Ipv4Net,
+        prefix: IpNet,
         /// Where it came from and why it was chosen.
         why: String,
     },
@@ -35,22 +35,23 @@ pub enum HopStep {
         /// The table (`main`, `inet.0`, `contrail-public.inet.0`).
         table: String,
         /// The address looked up.
-        key: Ipv4Addr,
+        key: IpAddr,
         /// The matched prefix, if any.
-        matched: Option<Ipv4Net>,
+        matched: Option<IpNet>,
         /// What the route says (`dev calid0d7ccaeef3`, `via 172.16.10.1 dev eth0`).
         route: String,
     },
-    /// Neighbour resolution.
+    /// Neighbour resolution: ARP for an IPv4 address, a neighbour
+    /// solicitation (`nd`) for an IPv6 one.
     Arp {
         /// The address resolved.
-        ip: Ipv4Addr,
+        ip: IpAddr,
         /// The answer, if any.
         mac: Option<MacAddr>,
         /// Who answered (or was asked).
         by: String,
     },
-    /// The IPv4 TTL was decremented.
+    /// The IPv4 TTL (or the IPv6 hop limit) was decremented.
     Ttl {
         /// Before.
         from: u8,
@@ -112,7 +113,7 @@ pub enum Outcome {
         /// The host.
         device: String,
         /// The address.
-        ip: Ipv4Addr,
+        ip: IpAddr,
     },
     /// Dropped.
     Dropped {
@@ -156,7 +157,7 @@ pub enum DropCause {
         /// What the dissector found wrong, if anything.
         error: Option<vrsim_wire::Error>,
     },
-    /// Not an IPv4 packet.
+    /// Neither an IPv4 nor an IPv6 packet.
     NotIpv4,
     /// The destination MAC is not the port's.
     NotOurMac {
@@ -184,12 +185,12 @@ pub enum DropCause {
         /// The table looked up.
         table: String,
         /// The destination.
-        dst: Ipv4Addr,
+        dst: IpAddr,
     },
     /// The gateway has no route, after looking up `lookup` (table, destination) if any.
     NoRoute {
         /// The last table looked up and the destination.
-        lookup: Option<(String, Ipv4Addr)>,
+        lookup: Option<(String, IpAddr)>,
     },
     /// A blackhole route.
     Blackhole {
@@ -227,10 +228,10 @@ pub enum DropCause {
         /// What the frame builder refused.
         error: vrsim_wire::Error,
     },
-    /// Nobody answered the ARP request for the next hop.
+    /// Nobody answered the ARP request (or neighbour solicitation) for the next hop.
     NoArpAnswer {
         /// The address asked for.
-        target: Ipv4Addr,
+        target: IpAddr,
         /// The port it was asked on.
         port: String,
     },
@@ -261,7 +262,9 @@ impl DropCause {
             DropCause::UnknownLabel { label } => Some(format!("label {label}")),
             DropCause::NoTunnel { compute } => Some(compute.clone()),
             DropCause::Encapsulation { error } => Some(error.to_string()),
-            DropCause::NoArpAnswer { target, port } => Some(format!("arp {target} on {port}")),
+            DropCause::NoArpAnswer { target, port } => {
+                Some(format!("{} {target} on {port}", resolver(*target)))
+            }
             _ => None,
         }
     }
@@ -273,7 +276,7 @@ impl fmt::Display for DropCause {
         match self {
             DropCause::VRouter { reason, .. } => reason.fmt(f),
             DropCause::Malformed { .. } => f.write_str("malformed frame"),
-            DropCause::NotIpv4 => f.write_str("not an IPv4 packet"),
+            DropCause::NotIpv4 => f.write_str("not an IP packet"),
             DropCause::NotOurMac { port } => write!(f, "not addressed to {port}'s MAC"),
             DropCause::NotFabricMac => f.write_str("not addressed to the fabric port's MAC"),
             DropCause::NotForwarding => f.write_str("not for this host (it does not forward)"),
@@ -287,12 +290,15 @@ impl fmt::Display for DropCause {
                 write!(f, "route names interface {iface}, which does not exist")
             }
             DropCause::TtlExceeded => f.write_str("ttl exceeded"),
-            DropCause::NotMplsOverGre => f.write_str("not MPLSoGRE carrying IPv4"),
+            DropCause::NotMplsOverGre => f.write_str("not MPLSoGRE carrying IP"),
             DropCause::TunnelNotOurs { dst } => write!(f, "tunnel to {dst}, not this gateway"),
             DropCause::UnknownLabel { .. } => f.write_str("unknown MPLS label"),
             DropCause::NoTunnel { .. } => f.write_str("no tunnel to the route's compute node"),
             DropCause::Encapsulation { .. } => f.write_str("cannot encapsulate"),
-            DropCause::NoArpAnswer { .. } => f.write_str("neighbour unreachable (no ARP answer)"),
+            DropCause::NoArpAnswer { target, .. } => match target {
+                IpAddr::V4(_) => f.write_str("neighbour unreachable (no ARP answer)"),
+                IpAddr::V6(_) => f.write_str("neighbour unreachable (no neighbour advertisement)"),
+            },
         }
     }
 }
@@ -378,8 +384,10 @@ impl fmt::Display for HopStep {
                 ip,
                 mac: Some(m),
                 by,
-            } => write!(f, "arp {ip} is-at {m} ({by})"),
-            HopStep::Arp { ip, mac: None, by } => write!(f, "arp {ip}: no answer ({by})"),
+            } => write!(f, "{} {ip} is-at {m} ({by})", resolver(*ip)),
+            HopStep::Arp { ip, mac: None, by } => {
+                write!(f, "{} {ip}: no answer ({by})", resolver(*ip))
+            }
             HopStep::Ttl { from, to } => write!(f, "ttl {from} -> {to}"),
             HopStep::Push {
                 label,
@@ -391,6 +399,14 @@ impl fmt::Display for HopStep {
             HopStep::Switch { mac, to } => write!(f, "switch {mac} -> {to}"),
             HopStep::Agent { decision } => write!(f, "{decision}"),
         }
+    }
+}
+
+/// How a neighbour is resolved: `arp` (IPv4), `nd` (IPv6 neighbour discovery).
+pub fn resolver(ip: IpAddr) -> &'static str {
+    match ip {
+        IpAddr::V4(_) => "arp",
+        IpAddr::V6(_) => "nd",
     }
 }
 

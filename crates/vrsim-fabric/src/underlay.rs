@@ -3,7 +3,7 @@
 //! interface), and answers no ARP.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use vrsim_wire::MacAddr;
 use vrsim_wire::ethernet::EthernetView;
@@ -48,8 +48,8 @@ impl Device for Underlay {
     fn answer_arp(
         &mut self,
         _port: &str,
-        _asker: (MacAddr, Ipv4Addr),
-        _target: Ipv4Addr,
+        _asker: (MacAddr, IpAddr),
+        _target: IpAddr,
     ) -> Option<ArpAnswer> {
         None
     }

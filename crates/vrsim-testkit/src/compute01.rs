@@ -272,21 +272,35 @@ pub fn add_public_route6(r: &mut VRouter, prefix: &str, nh: NhId, label: Option<
         .unwrap_or_else(|e| panic!("route {prefix} refused: {e}"));
 }
 
-/// compute01 dual-stack, as scenario A's IPv6 half programs it: the
-/// container's /122 (BGPaaS) and the Docker VM's /128 on the VM's nexthop,
-/// the gateway's IPv6 address with P to the receive nexthop, the IPv6
-/// default through gw-01's tunnel (label 16).
+/// compute01 dual-stack, as scenario A's IPv6 half programs it (the agent
+/// of `vrsim-control` programs exactly this, tests/control.rs): the tap's
+/// IPv6 address, the Docker VM's /128 on the VM's nexthop (P, with the
+/// stitched MAC, like its /32), the container's /122 (BGPaaS), the
+/// network's IPv6 gateway and DNS addresses with P to the receive nexthop,
+/// the IPv6 default through gw-01's tunnel (label 16).
 ///
 /// # Panics
 /// If a route is refused (a broken fixture).
 pub fn dual_stack(r: &mut VRouter) {
+    if let Some(tap) = r.vif(TAP_VIF) {
+        let tap = VifConfig {
+            ip6: Some(DOCKERHOST_IP6),
+            ..tap.config.clone()
+        };
+        r.change_vif(tap)
+            .unwrap_or_else(|e| panic!("the tap refused its IPv6 address: {e}"));
+    }
     add_public_route6(r, &CALICO_BLOCK6.to_string(), NH_VM, None);
-    add_public_route6(r, &format!("{DOCKERHOST_IP6}/128"), NH_VM, None);
-    add_public_route6(r, "::/0", NH_TUNNEL_GW, Some(LABEL_TO_GATEWAY));
-    let gw = Route {
-        stitched_mac: None,
-        ..route(NH_GATEWAY_RECEIVE, RouteFlags::ARP_PROXY)
+    let vm = Route {
+        stitched_mac: Some((DOCKERHOST_MAC, 231_688)),
+        ..route(NH_VM, RouteFlags::ARP_PROXY)
     };
-    r.add_route6(VRF_PUBLIC, Ipv6Net::from(VN_GATEWAY_IP6), gw)
-        .unwrap_or_else(|e| panic!("gateway route refused: {e}"));
+    r.add_route6(VRF_PUBLIC, Ipv6Net::from(DOCKERHOST_IP6), vm)
+        .unwrap_or_else(|e| panic!("the VM's route refused: {e}"));
+    add_public_route6(r, "::/0", NH_TUNNEL_GW, Some(LABEL_TO_GATEWAY));
+    for gw in [VN_GATEWAY_IP6, VN_DNS_IP6] {
+        let receive = route(NH_GATEWAY_RECEIVE, RouteFlags::ARP_PROXY);
+        r.add_route6(VRF_PUBLIC, Ipv6Net::from(gw), receive)
+            .unwrap_or_else(|e| panic!("gateway route refused: {e}"));
+    }
 }

@@ -272,6 +272,61 @@ impl NeighborRepr {
     }
 }
 
+/// The solicited-node multicast group of `target` (RFC 4291 §2.7.1):
+/// `ff02::1:ff` and the address's low 24 bits.
+pub fn solicited_node(target: Ipv6Addr) -> Ipv6Addr {
+    let t = target.octets();
+    Ipv6Addr::new(
+        0xff02,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xff00 | u16::from(t[13]),
+        u16::from_be_bytes([t[14], t[15]]),
+    )
+}
+
+/// The Ethernet address of an IPv6 multicast group (RFC 2464 §7):
+/// `33:33` and the group's low 32 bits.
+pub fn multicast_mac(group: Ipv6Addr) -> MacAddr {
+    let g = group.octets();
+    MacAddr::new(0x33, 0x33, g[12], g[13], g[14], g[15])
+}
+
+/// A whole neighbour solicitation frame, as a host resolving `target`
+/// sends it: from `mac`/`src` to `target`'s solicited-node group, hop
+/// limit 255 (RFC 4861 §7.2.2), with the source link-layer option.
+pub fn solicitation_frame(mac: MacAddr, src: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
+    use crate::ethernet::{EthernetRepr, HEADER_LEN as ETH_LEN};
+    use crate::ipv6::{HEADER_LEN as IP6_LEN, Ipv6Repr};
+    use crate::{EtherType, IpProtocol};
+    let group = solicited_node(target);
+    let ns = NeighborRepr {
+        kind: TYPE_NEIGHBOR_SOLICIT,
+        flags: 0,
+        target,
+        link_addr: Some(mac),
+    };
+    let mut f = vec![0u8; ETH_LEN + IP6_LEN + ns.buffer_len()];
+    let eth = EthernetRepr {
+        dst: multicast_mac(group),
+        src: mac,
+        ethertype: EtherType::Ipv6,
+    };
+    let mut ip = Ipv6Repr::new(src, group, IpProtocol::Icmpv6, ns.buffer_len());
+    ip.hop_limit = 255;
+    // The buffer is sized from the three headers' own lengths, so no emit
+    // can run short.
+    let fits = eth
+        .emit(&mut f)
+        .and_then(|()| ip.emit(&mut f[ETH_LEN..]))
+        .and_then(|()| ns.emit(&mut f[ETH_LEN + IP6_LEN..], src, group));
+    debug_assert!(fits.is_ok(), "{fits:?}");
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,9 @@
 //! gateway's default route and the routes learned over BGPaaS.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_dataplane::nexthop::{
     NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap, ipv4_rewrite,
 };
@@ -33,8 +33,8 @@ pub struct NodeState {
     pub labels: BTreeMap<MplsLabel, NhId>,
     /// The VXLAN table.
     pub vnids: BTreeMap<u32, NhId>,
-    /// IPv4 routes.
-    pub routes: BTreeMap<(VrfId, Ipv4Net), Route>,
+    /// Routes, IPv4 then IPv6 in each VRF's key order.
+    pub routes: BTreeMap<(VrfId, IpNet), Route>,
     /// Bridge entries, keyed by the MAC's octets.
     pub bridge: BTreeMap<(VrfId, [u8; 6]), BridgeEntry>,
     /// RPF per VRF.
@@ -58,17 +58,24 @@ pub struct Inputs<'a> {
     /// Every node's ids (for remote ports' labels).
     pub ids: &'a BTreeMap<String, NodeIds>,
     /// The selected BGPaaS routes, per network and prefix.
-    pub selections: &'a BTreeMap<(String, Ipv4Net), Selection>,
+    pub selections: &'a BTreeMap<(String, IpNet), Selection>,
 }
 
 impl Inputs<'_> {
-    /// The port whose address a BGP next hop names, in the network. (Ports
-    /// have IPv4 addresses only so far: an IPv6 next hop names none.)
+    /// The port whose address a BGP next hop names, in the network: its
+    /// IPv4 address, its IPv6 address, or its IPv4 address mapped into IPv6
+    /// (`::ffff:172.16.10.3`, the next hop a speaker gives IPv6 routes on an
+    /// IPv4 session when it has no IPv6 address of its own, as BIRD does).
     pub fn resolve(&self, network: &str, next_hop: IpAddr) -> Option<&PortConfig> {
-        self.config
-            .ports
-            .iter()
-            .find(|p| p.network == network && IpAddr::V4(p.ip) == next_hop)
+        let v4 = match next_hop {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(a) => a.to_ipv4_mapped(),
+        };
+        self.config.ports.iter().find(|p| {
+            p.network == network
+                && (Some(p.ip) == v4
+                    || next_hop == IpAddr::V6(p.ip6.unwrap_or(Ipv6Addr::UNSPECIFIED)))
+        })
     }
 
     fn port_label(&self, port: &PortConfig) -> Option<MplsLabel> {
@@ -217,7 +224,7 @@ impl Builder<'_> {
         );
         self.s
             .routes
-            .insert((fabric, Ipv4Net::from(c.ip)), plain(id));
+            .insert((fabric, IpNet::from(IpAddr::V4(c.ip))), plain(id));
     }
 
     /// The tunnel nexthop to `remote` (a gateway or another compute node),
@@ -283,12 +290,12 @@ impl Builder<'_> {
             ),
         );
         s.vnids.insert(net.vxlan_id, n.vxlan_nh);
-        for gw in [net.gateway_ip, net.dns_ip] {
+        for gw in net.vrouter_addrs() {
             let r = Route {
                 flags: RouteFlags::ARP_PROXY,
                 ..plain(n.receive_nh)
             };
-            s.routes.insert((vrf, Ipv4Net::from(gw)), r);
+            s.routes.insert((vrf, IpNet::from(gw)), r);
         }
         let entry = |nh| BridgeEntry { nh, label: None };
         s.bridge
@@ -307,7 +314,7 @@ impl Builder<'_> {
         let tap = VifConfig {
             mtu: p.mtu,
             mcast_vrf: None,
-            ip6: None,
+            ip6: p.ip6,
             flags: tap_flags,
             // The interface's flow-key nexthop (`vif_nh_id`): its L3 Encap nexthop.
             nh: Some(pi.nh),
@@ -346,18 +353,23 @@ impl Builder<'_> {
             stitched_mac: Some((p.mac, pi.bridge_index)),
             ..plain(pi.nh)
         };
-        s.routes.insert((vrf, Ipv4Net::from(p.ip)), r);
+        for ip in p.addrs() {
+            s.routes.insert((vrf, IpNet::from(ip)), r);
+        }
     }
 
     /// A VM port on another node: its host route through the tunnel there.
     fn remote_port(&mut self, p: &PortConfig, vrf: VrfId) {
         if let (Some(t), Some(label)) = (self.tunnel(&p.compute), self.inputs.port_label(p)) {
             let r = tunnelled(t, label, RouteFlags::ARP_PROXY);
-            self.s.routes.insert((vrf, Ipv4Net::from(p.ip)), r);
+            for ip in p.addrs() {
+                self.s.routes.insert((vrf, IpNet::from(ip)), r);
+            }
         }
     }
 
-    /// The default route from the network's gateway, if one advertises it.
+    /// The default route from the network's gateway, if one advertises it
+    /// (`::/0` too when the network is dual-stack).
     fn gateway_default(&mut self, network: &str, vrf: VrfId) {
         let gw = self.inputs.config.gateways.iter().find_map(|g| {
             g.vrfs
@@ -369,7 +381,11 @@ impl Builder<'_> {
             && let (Some(t), Some(label)) = (self.tunnel(&g.name), MplsLabel::new(v.label))
         {
             let r = tunnelled(t, label, RouteFlags::empty());
-            self.s.routes.insert((vrf, Ipv4Net::default()), r);
+            self.s.routes.insert((vrf, Ipv4Net::default().into()), r);
+            let dual = self.inputs.config.network(network).and_then(|n| n.subnet6);
+            if dual.is_some() {
+                self.s.routes.insert((vrf, Ipv6Net::default().into()), r);
+            }
         }
     }
 

@@ -534,25 +534,7 @@ mod tests {
     /// A solicitation for `target` from `src` at `smac`, to the
     /// solicited-node group of `target`.
     fn solicit_from(smac: MacAddr, src: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
-        let ns = NeighborRepr {
-            kind: TYPE_NEIGHBOR_SOLICIT,
-            flags: 0,
-            target,
-            link_addr: Some(smac),
-        };
-        let t = target.octets();
-        let mcast = MacAddr::new(0x33, 0x33, 0xff, t[13], t[14], t[15]);
-        let group = Ipv6Addr::new(
-            0xff02,
-            0,
-            0,
-            0,
-            0,
-            1,
-            0xff00 | u16::from(t[13]),
-            u16::from_be_bytes([t[14], t[15]]),
-        );
-        nd_frame(smac, mcast, src, group, ns)
+        vrsim_wire::icmpv6::solicitation_frame(smac, src, target)
     }
 
     fn solicit(target: Ipv6Addr) -> Vec<u8> {

@@ -7,22 +7,22 @@
 //! |---|---|
 //! | top level | `version = 1`, `name`, `description` |
 //! | `[contrail]` | `asn`, `control_nodes = [{ name, ip }]` |
-//! | `[[gateway]]` | `name`, `fabric_ip`, `fabric_mac`, `fabric_port` (`ge-0/0/0`), `tunnel_unit_base` (32769); `[[gateway.port]]` `name`, `ip` (`A.B.C.D/L`), `mac`; `[[gateway.vrf]]` `name`, `network`, `label`, `default_route` (true) |
+//! | `[[gateway]]` | `name`, `fabric_ip`, `fabric_mac`, `fabric_port` (`ge-0/0/0`), `tunnel_unit_base` (32769); `[[gateway.port]]` `name`, `ip` (`A.B.C.D/L`), `ip6` (`X::Y/L`, optional), `mac`; `[[gateway.vrf]]` `name`, `network`, `label`, `default_route` (true, `::/0` too on a dual-stack network) |
 //! | `[[compute]]` | `name`, `ip`, `mac`, `fabric_if` (`eth1`); `[compute.pin]` `vhost_receive_nh`, `tunnel_nh = { ENDPOINT = ID }` |
-//! | `[[network]]` | `name`, `fq_name`, `subnet`, `vxlan_id`, `rpf` (true), `allow_transit` (false), `gateway`, `dns` (.1, .2); `[network.pin]` `vrf`, `receive_nh`, `l2_receive_nh`, `vxlan_nh` |
-//! | `[[vm]]` | `name`, `network`, `compute`, `ip`, `mac`, `tap`, `mtu` (9160), `routes` (Linux `ip route` lines); `[vm.pin]` `vif`, `nh`, `l2_nh`, `label`, `bridge_index` |
-//! | `[[bgpaas]]` | `name`, `vm`, `asn`, `peers`, `up` (true); `[[bgpaas.route]]` `prefix`, `next_hop` (the VM's address), `as_path` (`[asn]` for eBGP, `[]` for iBGP), `origin` (`igp`), `local_pref` (100), `med` (0) |
-//! | `[[host]]` | end hosts: `name`, `ip` (`A.B.C.D/L`), `mac`, `link` (`DEVICE:PORT`), `routes` |
+//! | `[[network]]` | `name`, `fq_name`, `subnet`, `vxlan_id`, `rpf` (true), `allow_transit` (false), `gateway`, `dns` (.1, .2); dual-stack: `subnet6`, `gateway6`, `dns6` (`::1`, `::2`); `[network.pin]` `vrf`, `receive_nh`, `l2_receive_nh`, `vxlan_nh` |
+//! | `[[vm]]` | `name`, `network`, `compute`, `ip`, `ip6` (on a dual-stack network), `mac`, `tap`, `mtu` (9160), `routes` (Linux `ip route` and `ip -6 route` lines); `[vm.pin]` `vif`, `nh`, `l2_nh`, `label`, `bridge_index` |
+//! | `[[bgpaas]]` | `name`, `vm`, `asn`, `peers`, `up` (true); `[[bgpaas.route]]` `prefix` (IPv4 or IPv6, carried over the same session), `next_hop` (the VM's address of the prefix's family; `::ffff:` and its IPv4 address when it has no IPv6 one), `as_path` (`[asn]` for eBGP, `[]` for iBGP), `origin` (`igp`), `local_pref` (100), `med` (0) |
+//! | `[[host]]` | end hosts: `name`, `ip` (`A.B.C.D/L`), `ip6` (`X::Y/L`, optional), `mac`, `link` (`DEVICE:PORT`), `routes` |
 //!
 //! A host linked to `VM:IFACE` gives the VM a Calico veth `IFACE` (MAC
-//! `ee:ee:ee:ee:ee:ee`, proxy ARP); VMs are linked to their compute node's
+//! `ee:ee:ee:ee:ee:ee`, proxy ARP, link-local `fe80::ecee:eeff:feee:eeee`); VMs are linked to their compute node's
 //! tap, and compute nodes and gateways to the underlay, without links.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::ops::Range;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use toml::Spanned;
 use vrsim_control::bgp::{Origin, PathAttrs};
 use vrsim_control::config::*;
@@ -34,7 +34,7 @@ use crate::device::PortRef;
 use crate::error::FabricError;
 use crate::fabric::Fabric;
 use crate::gateway::{Gateway, GwPort};
-use crate::host::{CALICO_VETH_MAC, Host, HostKind, Iface, LinuxRoute};
+use crate::host::{CALICO_VETH_LL, CALICO_VETH_MAC, Host, HostKind, Iface, LinuxRoute};
 
 /// The schema version this crate reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -271,6 +271,7 @@ impl<'s> Loader<'_> {
                     *slot = *ip.get_ref();
                 }
             }
+            net.subnet6 = self.subnet6(n)?;
             net.pins = NetworkPins {
                 vrf: n.pin.vrf,
                 receive_nh: n.pin.receive_nh,
@@ -280,6 +281,40 @@ impl<'s> Loader<'_> {
             config.networks.push(net);
         }
         Ok(())
+    }
+
+    /// A network's IPv6 subnet with its gateway and DNS addresses (`::1`,
+    /// `::2` unless given, inside the subnet); `gateway6` or `dns6` without
+    /// `subnet6` is an error.
+    fn subnet6(&self, n: &NetworkSpec) -> Result<Option<Subnet6>, TopologyError> {
+        let Some(subnet) = &n.subnet6 else {
+            if let Some(given) = n.gateway6.as_ref().or(n.dns6.as_ref()) {
+                return Err(self.at(
+                    Some(given.span()),
+                    format!(
+                        "network {} has an IPv6 gateway or DNS address but no subnet6",
+                        n.name.get_ref()
+                    ),
+                ));
+            }
+            return Ok(None);
+        };
+        let mut s6 = Subnet6::new(*subnet.get_ref());
+        for (slot, given, what) in [
+            (&mut s6.gateway_ip, &n.gateway6, "IPv6 gateway"),
+            (&mut s6.dns_ip, &n.dns6, "IPv6 DNS"),
+        ] {
+            if let Some(ip) = given {
+                if !s6.subnet.contains(ip.get_ref()) {
+                    return Err(self.at(
+                        Some(ip.span()),
+                        format!("{what} address {} is outside {}", ip.get_ref(), s6.subnet),
+                    ));
+                }
+                *slot = *ip.get_ref();
+            }
+        }
+        Ok(Some(s6))
     }
 
     /// `[[vm]]`: the VM ports, on existing networks and compute nodes, with
@@ -330,6 +365,7 @@ impl<'s> Loader<'_> {
                 network: v.network.get_ref().clone(),
                 compute: v.compute.get_ref().clone(),
                 ip: *v.ip.get_ref(),
+                ip6: v.ip6.as_ref().map(|a| *a.get_ref()),
                 mac,
                 tap: v
                     .tap
@@ -387,6 +423,22 @@ impl<'s> Loader<'_> {
                     "VM {}'s address {} is outside {subnet}",
                     v.name.get_ref(),
                     v.ip.get_ref()
+                ),
+            ));
+        }
+        if let Some(ip6) = &v.ip6 {
+            let inside = net.subnet6.as_ref().map(|s| s.get_ref().trunc());
+            let why = match inside {
+                None => format!("network {} has no subnet6", v.network.get_ref()),
+                Some(s6) if !s6.contains(ip6.get_ref()) => format!("it is outside {s6}"),
+                Some(_) => return Ok(()),
+            };
+            return Err(self.at(
+                Some(ip6.span()),
+                format!(
+                    "VM {}'s IPv6 address {}: {why}",
+                    v.name.get_ref(),
+                    ip6.get_ref()
                 ),
             ));
         }
@@ -495,6 +547,7 @@ impl<'s> Loader<'_> {
                 ports.push(GwPort {
                     name: p.name.clone(),
                     addr: *p.ip.get_ref(),
+                    addr6: p.ip6.as_ref().map(|a| *a.get_ref()),
                     mac: self.mac(&p.mac)?,
                 });
             }
@@ -553,11 +606,7 @@ impl<'s> Loader<'_> {
     /// Bring up the BGPaaS sessions marked up, each advertising its routes.
     fn sessions(&self, spec: &FileSpec, control: &mut Controller) -> Result<(), TopologyError> {
         for b in spec.bgpaas.iter().filter(|b| b.up) {
-            let vm_ip = spec
-                .vm
-                .iter()
-                .find(|v| v.name.get_ref() == b.vm.get_ref())
-                .map(|v| *v.ip.get_ref());
+            let vm = spec.vm.iter().find(|v| v.name.get_ref() == b.vm.get_ref());
             for peer in &b.peers {
                 let (bgpaas, peer) = (b.name.get_ref().clone(), *peer.get_ref());
                 control
@@ -567,7 +616,13 @@ impl<'s> Loader<'_> {
                     })
                     .map_err(|e| self.unplaced(e))?;
                 for r in &b.route {
-                    let next_hop = r.next_hop.or(vm_ip).unwrap_or(Ipv4Addr::UNSPECIFIED);
+                    let next_hop = r.next_hop.or(vm.map(|v| default_next_hop(v, r.prefix)));
+                    let next_hop = next_hop.ok_or_else(|| {
+                        self.at(
+                            Some(b.vm.span()),
+                            "a BGPaaS route without a VM to come from",
+                        )
+                    })?;
                     let event = Event::Advertise {
                         bgpaas: bgpaas.clone(),
                         peer,
@@ -594,11 +649,16 @@ impl<'s> Loader<'_> {
             let net = &nets[v.network.get_ref()];
             let addr = Ipv4Net::new(*v.ip.get_ref(), net.subnet.get_ref().prefix_len())
                 .map_err(|e| self.at(Some(v.ip.span()), e.to_string()))?;
+            let addr6 = match (&v.ip6, &net.subnet6) {
+                (Some(a), Some(s6)) => Some(
+                    Ipv6Net::new(*a.get_ref(), s6.get_ref().prefix_len())
+                        .map_err(|e| self.at(Some(a.span()), e.to_string()))?,
+                ),
+                _ => None,
+            };
             let eth0 = Iface {
-                name: "eth0".into(),
-                mac: self.mac(&v.mac)?,
-                addr: Some(addr),
-                proxy_arp: false,
+                addr6,
+                ..Iface::new("eth0", self.mac(&v.mac)?, Some(addr))
             };
             let mut h = Host::new(v.name.get_ref(), HostKind::Vm, vec![eth0]);
             for r in self.routes(&v.routes)? {
@@ -644,10 +704,8 @@ impl<'s> Loader<'_> {
                 }
             };
             let eth0 = Iface {
-                name: "eth0".into(),
-                mac,
-                addr: Some(ip),
-                proxy_arp: false,
+                addr6: h.ip6.as_ref().map(|a| *a.get_ref()),
+                ..Iface::new("eth0", mac, Some(ip))
             };
             let mut host = Host::new(h.name.get_ref(), HostKind::End, vec![eth0]);
             for r in self.routes(&h.routes)? {
@@ -690,10 +748,9 @@ impl<'s> Loader<'_> {
                     return Err(self.at(here, format!("{dev}:{port} is already in use")));
                 }
                 vm.ifaces.push(Iface {
-                    name: port.to_owned(),
-                    mac: CALICO_VETH_MAC,
-                    addr: None,
+                    addr6: Ipv6Net::new(CALICO_VETH_LL, 64).ok(),
                     proxy_arp: true,
+                    ..Iface::new(port, CALICO_VETH_MAC, None)
                 });
                 Ok(())
             }
@@ -712,9 +769,24 @@ impl<'s> Loader<'_> {
     }
 }
 
+/// A BGPaaS route's next hop when the file gives none: the VM's address of
+/// the prefix's family, or for an IPv6 prefix from a VM without an IPv6
+/// address its IPv4 address mapped into IPv6 (`::ffff:172.16.10.3`).
+fn default_next_hop(vm: &VmSpec, prefix: IpNet) -> IpAddr {
+    let v4 = *vm.ip.get_ref();
+    match prefix {
+        IpNet::V4(_) => v4.into(),
+        IpNet::V6(_) => vm
+            .ip6
+            .as_ref()
+            .map_or_else(|| v4.to_ipv6_mapped(), |a| *a.get_ref())
+            .into(),
+    }
+}
+
 /// The path attributes of a BGPaaS route: its AS path (the session's AS for
 /// eBGP, empty for iBGP, unless given), origin, local preference and MED.
-fn path_attrs(r: &BgpRouteSpec, next_hop: Ipv4Addr, asn: u32, contrail_asn: u32) -> PathAttrs {
+fn path_attrs(r: &BgpRouteSpec, next_hop: IpAddr, asn: u32, contrail_asn: u32) -> PathAttrs {
     let ebgp = asn != contrail_asn;
     let mut attrs = PathAttrs::new(
         next_hop,

@@ -3,9 +3,9 @@
 //! point at a value. [`super::load`] turns it into a [`crate::Fabric`].
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -79,6 +79,7 @@ pub(super) struct GatewaySpec {
 pub(super) struct GwPortSpec {
     pub(super) name: String,
     pub(super) ip: Spanned<Ipv4Net>,
+    pub(super) ip6: Option<Spanned<Ipv6Net>>,
     pub(super) mac: Spanned<String>,
 }
 
@@ -125,6 +126,9 @@ pub(super) struct NetworkSpec {
     pub(super) allow_transit: bool,
     pub(super) gateway: Option<Spanned<Ipv4Addr>>,
     pub(super) dns: Option<Spanned<Ipv4Addr>>,
+    pub(super) subnet6: Option<Spanned<Ipv6Net>>,
+    pub(super) gateway6: Option<Spanned<Ipv6Addr>>,
+    pub(super) dns6: Option<Spanned<Ipv6Addr>>,
     #[serde(default)]
     pub(super) pin: NetworkPinSpec,
 }
@@ -145,6 +149,7 @@ pub(super) struct VmSpec {
     pub(super) network: Spanned<String>,
     pub(super) compute: Spanned<String>,
     pub(super) ip: Spanned<Ipv4Addr>,
+    pub(super) ip6: Option<Spanned<Ipv6Addr>>,
     pub(super) mac: Spanned<String>,
     pub(super) tap: Option<String>,
     #[serde(default = "default_mtu")]
@@ -181,8 +186,8 @@ pub(super) struct BgpaasSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BgpRouteSpec {
-    pub(super) prefix: Ipv4Net,
-    pub(super) next_hop: Option<Ipv4Addr>,
+    pub(super) prefix: IpNet,
+    pub(super) next_hop: Option<IpAddr>,
     pub(super) as_path: Option<Vec<u32>>,
     #[serde(default)]
     pub(super) origin: OriginSpec,
@@ -204,6 +209,7 @@ pub(super) enum OriginSpec {
 pub(super) struct HostSpec {
     pub(super) name: Spanned<String>,
     pub(super) ip: Spanned<Ipv4Net>,
+    pub(super) ip6: Option<Spanned<Ipv6Net>>,
     pub(super) mac: Option<Spanned<String>>,
     pub(super) link: Spanned<String>,
     #[serde(default)]
