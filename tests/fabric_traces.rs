@@ -101,6 +101,104 @@ fn a1_a2_test_pc_to_container_and_back() {
 }
 
 #[test]
+fn a1_a2_v6_test_pc_to_container_and_back_over_ipv6() {
+    let mut f = load("seed-bgpaas");
+    let t = f
+        .probe("earth", seed::CONTAINER_IP6.into(), Probe::Icmp)
+        .unwrap();
+    let path = [
+        "earth",
+        "gw-01",
+        "fabric",
+        "compute01",
+        "dockerhost",
+        "centos-ssh",
+    ];
+    assert_eq!(t.forward.path(), path);
+    assert!(t.forward.delivered(), "{}", t.forward);
+    // gw-01 carries IPv6 in the same IPv4 GRE tunnel, label 35.
+    assert_eq!(
+        hop_frame(&t.forward, "compute01"),
+        seed::mx_to_compute01_gre_v6()
+    );
+    let reply = t.reply.as_ref().unwrap();
+    let mut back = path;
+    back.reverse();
+    assert_eq!(reply.path(), back);
+    assert!(reply.delivered(), "{reply}");
+    assert_eq!(
+        hop_frame(reply, "compute01"),
+        seed::container_reply_from_vm_v6()
+    );
+    // The container reaches its default gateway, the veth's link-local
+    // address, and the Docker VM the vRouter's IPv6 gateway, by neighbour
+    // discovery; the vRouter answers the second by proxy.
+    let text = reply.to_string();
+    assert!(
+        text.contains("nd fe80::ecee:eeff:feee:eeee is-at ee:ee:ee:ee:ee:ee"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nd fd00:172:16:10::1 is-at 00:00:5e:00:01:00 (compute01:vif0/37, vRouter proxy neighbour advertisement)"),
+        "{text}"
+    );
+    golden(
+        "seed-bgpaas",
+        "a6-earth-to-container-v6",
+        &round_trip_text(&t),
+    );
+}
+
+#[test]
+fn a7_v6_without_bgpaas_rpf_drops_the_reply_as_for_ipv4() {
+    let mut f = load("seed-bgpaas");
+    f.bgpaas_down("dockerhost").unwrap();
+    let reply = f
+        .probe("centos-ssh", seed::EARTH_IP6.into(), Probe::Icmp)
+        .unwrap();
+    assert_rpf_drop(&reply.forward, "compute01");
+    let fwd = f
+        .probe("earth", seed::CONTAINER_IP6.into(), Probe::Icmp)
+        .unwrap();
+    assert!(
+        matches!(&fwd.forward.outcome, Outcome::Dropped { device, cause: DropCause::NoRoute { lookup: Some((table, _)) } } if device == "gw-01" && table == "inet6.0"),
+        "{}",
+        fwd.forward
+    );
+    let mut text = round_trip_text(&reply);
+    text.push('\n');
+    text.push_str(&round_trip_text(&fwd));
+    golden("seed-bgpaas", "a7-bgpaas-down-v6", &text);
+    // RPF off on the network: the reply passes.
+    f.set_rpf("public", false).unwrap();
+    let t = f
+        .probe("centos-ssh", seed::EARTH_IP6.into(), Probe::Icmp)
+        .unwrap();
+    assert!(t.forward.delivered(), "{}", t.forward);
+}
+
+#[test]
+fn a8_ipv6_withdrawn_alone_leaves_ipv4_working() {
+    let mut f = load("seed-bgpaas");
+    let changes = f
+        .withdraw("dockerhost", seed::CALICO_BLOCK6.into())
+        .unwrap();
+    let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        ["compute01: delete route fd80:24e2:f998:72d6::/122 in vrf 1"]
+    );
+    let v6 = f
+        .probe("centos-ssh", seed::EARTH_IP6.into(), Probe::Icmp)
+        .unwrap();
+    assert_rpf_drop(&v6.forward, "compute01");
+    let v4 = f
+        .probe("centos-ssh", seed::EARTH_IP.into(), Probe::Icmp)
+        .unwrap();
+    assert!(v4.forward.delivered(), "{}", v4.forward);
+}
+
+#[test]
 fn a3_without_bgpaas_rpf_drops_the_reply_and_the_gateway_has_no_route() {
     let mut f = load("seed-bgpaas");
     f.bgpaas_down("dockerhost").unwrap();

@@ -16,19 +16,48 @@ use vrsim::seed;
 use vrsim_testkit::tools::{bad_frames, tshark};
 
 fn seed_document() -> (String, vrsim::fabric::RoundTrip) {
+    document_to(seed::CONTAINER_IP.into())
+}
+
+/// The JSON document of earth's ping to `to` in scenario A, and the trip.
+fn document_to(to: std::net::IpAddr) -> (String, vrsim::fabric::RoundTrip) {
     let mut f = vrsim::scenarios::load("seed-bgpaas").unwrap();
-    let trip = f
-        .probe("earth", seed::CONTAINER_IP.into(), Probe::Icmp)
-        .unwrap();
+    let trip = f.probe("earth", to, Probe::Icmp).unwrap();
     let doc = json::document(
         f.name(),
         "earth",
-        seed::CONTAINER_IP.into(),
+        to,
         Probe::Icmp,
         &trip.forward,
         trip.reply.as_ref(),
     );
     (serde_json::to_string_pretty(&doc).unwrap(), trip)
+}
+
+#[test]
+fn ipv6_json_names_icmpv6_and_neighbour_discovery() {
+    let (text, _) = document_to(seed::CONTAINER_IP6.into());
+    let doc: Document = serde_json::from_str(&text).unwrap();
+    assert_eq!(serde_json::to_string_pretty(&doc).unwrap(), text);
+    assert_eq!(
+        (doc.probe.protocol.as_str(), doc.probe.to.as_str()),
+        ("icmpv6", "fd80:24e2:f998:72d6::1")
+    );
+    assert_eq!(
+        doc.reply.as_ref().unwrap().outcome.ip.as_deref(),
+        Some("2001:db8:113::10")
+    );
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut kinds = Vec::new();
+    for dir in ["forward", "reply"] {
+        for hop in value[dir]["hops"].as_array().unwrap() {
+            for step in hop["steps"].as_array().unwrap() {
+                kinds.push(step["step"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    assert!(kinds.iter().any(|k| k == "nd"), "{kinds:?}");
+    assert!(!kinds.iter().any(|k| k == "arp"), "{kinds:?}");
 }
 
 #[test]
@@ -141,7 +170,24 @@ fn write_capture(name: &str, trip: &vrsim::fabric::RoundTrip) -> PathBuf {
 #[test]
 fn pcapng_per_hop_dissects_in_tshark() {
     let (_, trip) = seed_document();
-    let path = write_capture("seed-trace.pcapng", &trip);
+    let plain = "eth:ethertype:ip:icmp:data";
+    let gre = "eth:ethertype:ip:gre:mpls:ip:icmp:data";
+    dissects_per_hop("seed-trace.pcapng", &trip, plain, gre);
+}
+
+#[test]
+fn ipv6_pcapng_per_hop_dissects_in_tshark() {
+    let (_, trip) = document_to(seed::CONTAINER_IP6.into());
+    let plain = "eth:ethertype:ipv6:icmpv6:data";
+    let gre = "eth:ethertype:ip:gre:mpls:ipv6:icmpv6:data";
+    dissects_per_hop("seed-trace-v6.pcapng", &trip, plain, gre);
+}
+
+/// The scenario A round trip's capture, one frame per link crossed, has
+/// the `plain` protocol chain outside the tunnel and `gre` inside it, the
+/// labels 35 and 16, a hop comment on every frame, and nothing tshark flags.
+fn dissects_per_hop(name: &str, trip: &vrsim::fabric::RoundTrip, plain: &str, gre: &str) {
+    let path = write_capture(name, trip);
     let p = path.to_str().unwrap();
     let out = tshark(&[
         "-r",
@@ -158,8 +204,6 @@ fn pcapng_per_hop_dissects_in_tshark() {
         "frame.comment",
     ]);
     let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split('\t').collect()).collect();
-    let plain = "eth:ethertype:ip:icmp:data";
-    let gre = "eth:ethertype:ip:gre:mpls:ip:icmp:data";
     let want = [
         ("earth:eth0 <-> gw-01:ge-0/0/1", plain, ""),
         ("fabric:gw-01 <-> gw-01:ge-0/0/0", gre, "35"),
@@ -231,6 +275,41 @@ fn diff_reports_what_changed_and_why() {
     assert_eq!(changed[1].flow.from, "centos-ssh");
     assert!(
         text[1].contains("S(nh) 90, reverse S(nh) 20` became `agent: flow 87820<=>512228 action F (no policy rule of network public matches: allowed), S(nh) 20, reverse S(nh) 20`"),
+        "{}",
+        text[1]
+    );
+}
+
+#[test]
+fn diff_covers_ipv6_flows_as_ipv4_ones() {
+    let before = vrsim::scenarios::load("seed-bgpaas").unwrap();
+    let mut after = before.clone();
+    let flows = vec![
+        Flow {
+            from: "earth".into(),
+            to: seed::CONTAINER_IP6.into(),
+            probe: Probe::Icmp,
+        },
+        Flow {
+            from: "centos-ssh".into(),
+            to: seed::EARTH_IP6.into(),
+            probe: Probe::Tcp(22),
+        },
+    ];
+    assert_eq!(diff(&before, &after, &flows).unwrap(), []);
+    after.bgpaas_down("dockerhost").unwrap();
+    let changed = diff(&before, &after, &flows).unwrap();
+    let text: Vec<String> = changed.iter().map(ToString::to_string).collect();
+    assert_eq!(changed.len(), 2, "{text:#?}");
+    assert!(
+        text[0].contains("why:    at gw-01: `route lookup inet6.0 fd80:24e2:f998:72d6::1 -> fd80:24e2:f998:72d6::/122"),
+        "{}",
+        text[0]
+    );
+    assert!(
+        changed[1]
+            .after
+            .starts_with("dropped by compute01: Invalid Source"),
         "{}",
         text[1]
     );

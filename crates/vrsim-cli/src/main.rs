@@ -344,7 +344,7 @@ fn main() -> ExitCode {
             .map_err(CliError::from)
             .and_then(|mut fabric| run(&cli, &mut fabric, &mut o)),
     };
-    print!("{o}");
+    emit(&o);
     match result {
         Ok(code) => code,
         Err(msg) => {
@@ -964,4 +964,13 @@ fn inject(
         sayln!(o, "  {line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Write `text` to standard output. A reader that went away (`vrsim … |
+/// head`) is not an error worth a panic: what it did not read is dropped,
+/// as other command-line tools do.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

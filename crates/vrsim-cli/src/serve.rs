@@ -245,7 +245,7 @@ pub(crate) fn ctl(a: &CtlArgs) -> Result<ExitCode, CliError> {
         .ok_or_else(|| CliError::BadAnswer {
             status: status.to_owned(),
         })?;
-    print!("{text}");
+    crate::emit(text);
     Ok(ExitCode::from(code))
 }
 

@@ -439,3 +439,76 @@ fn a_deny_rule_shows_in_diff() {
     ]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("network red"));
 }
+
+#[test]
+fn ipv6_trace_what_ifs_and_gateway_routes() {
+    let to_container = ["trace", "--from", "earth", "--to", "fd80:24e2:f998:72d6::1"];
+    let out = stdout(&to_container);
+    assert!(
+        out.contains("route lookup inet6.0 fd80:24e2:f998:72d6::1 -> fd80:24e2:f998:72d6::/122"),
+        "{out}"
+    );
+    assert!(
+        out.contains("=> delivered to centos-ssh (fd80:24e2:f998:72d6::1)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("=> delivered to earth (2001:db8:113::10)"),
+        "{out}"
+    );
+    let reply = [
+        "--bgpaas-down",
+        "dockerhost",
+        "trace",
+        "--from",
+        "centos-ssh",
+        "--to",
+        "2001:db8:113::10",
+    ];
+    let out = stdout(&reply);
+    assert!(
+        out.contains("=> dropped by compute01: Invalid Source"),
+        "{out}"
+    );
+    let out = stdout(&[
+        "--withdraw",
+        "dockerhost:fd80:24e2:f998:72d6::/122",
+        "trace",
+        "--from",
+        "earth",
+        "--to",
+        "fd80:24e2:f998:72d6::1",
+    ]);
+    assert!(
+        out.contains("route lookup inet6.0 fd80:24e2:f998:72d6::1 -> no route"),
+        "{out}"
+    );
+    let out = stdout(&["show-route", "fd80:24e2:f998:72d6::/122"]);
+    assert!(
+        out.starts_with("contrail-public.inet6.0: 2 destinations"),
+        "{out}"
+    );
+    let out = stdout(&["diff", "--from", "earth", "--to", "fd80:24e2:f998:72d6::1"]);
+    assert!(out.contains("0 of 1 flows changed"), "{out}");
+}
+
+#[test]
+fn a_reader_that_goes_away_is_no_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vrsim"))
+        .args(["rt", "--dump", "1", "--family", "inet6"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vrsim");
+    // Read one byte and hang up, as `| head -c 1` does.
+    let mut first = [0u8; 1];
+    let mut out = child.stdout.take().expect("stdout");
+    out.read_exact(&mut first).expect("some output");
+    drop(out);
+    let done = child.wait_with_output().expect("vrsim ends");
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(done.status.code(), Some(101), "{stderr}");
+}

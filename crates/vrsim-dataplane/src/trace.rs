@@ -456,7 +456,8 @@ fn write_expect(f: &mut fmt::Formatter<'_>, expect: &RpfExpect) -> fmt::Result {
     }
 }
 
-/// A flow key as traces show it: `proto src:sport > dst:dport K(nh) n`.
+/// A flow key as traces show it: `proto src:sport > dst:dport K(nh) n`,
+/// an IPv6 address in brackets (`icmpv6 [2001:db8::1]:24301 > …`, RFC 5952 §6).
 #[derive(Debug)]
 pub struct FlowKeyText<'k>(pub &'k FlowKey);
 
@@ -467,13 +468,12 @@ impl fmt::Display for FlowKeyText<'_> {
             1 => f.write_str("icmp")?,
             6 => f.write_str("tcp")?,
             17 => f.write_str("udp")?,
+            58 => f.write_str("icmpv6")?,
             p => write!(f, "proto {p}")?,
         }
-        write!(
-            f,
-            " {}:{} > {}:{} K(nh) {}",
-            k.src, k.sport, k.dst, k.dport, k.nh
-        )
+        let src = std::net::SocketAddr::new(k.src, k.sport);
+        let dst = std::net::SocketAddr::new(k.dst, k.dport);
+        write!(f, " {src} > {dst} K(nh) {}", k.nh)
     }
 }
 

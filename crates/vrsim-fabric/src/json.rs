@@ -24,7 +24,8 @@
 //! `neighbor_proxy {target, mac}`,
 //! `tx {vif, bytes}`, `trap {reason}`, `copy_to_agent {reason}`, `to_host {vif}`, `drop {reason}`,
 //! `route_origin {prefix, why}`, `lookup {table, key, matched, route}`,
-//! `arp {ip, mac, by}`, `pop {label, table}`, `switch {mac, to}`, and
+//! `arp {ip, mac, by}` (`nd {ip, mac, by}` for an IPv6 neighbour),
+//! `pop {label, table}`, `switch {mac, to}`, and
 //! `other {}` for a step this schema version does not know.
 
 use serde::{Deserialize, Serialize};
@@ -215,6 +216,11 @@ pub enum StepKind {
         route: String,
     },
     Arp {
+        ip: String,
+        mac: Option<String>,
+        by: String,
+    },
+    Nd {
         ip: String,
         mac: Option<String>,
         by: String,
@@ -500,6 +506,11 @@ fn step(st: &HopStep) -> Step {
             matched: opt(*matched),
             route: route.clone(),
         },
+        HopStep::Arp { ip, mac, by } if ip.is_ipv6() => StepKind::Nd {
+            ip: s(ip),
+            mac: opt(*mac),
+            by: by.clone(),
+        },
         HopStep::Arp { ip, mac, by } => StepKind::Arp {
             ip: s(ip),
             mac: opt(*mac),
@@ -609,6 +620,7 @@ pub fn document(
     reply: Option<&FabricTrace>,
 ) -> Document {
     let (protocol, port) = match probe {
+        ProbeKind::Icmp if to.is_ipv6() => ("icmpv6", None),
         ProbeKind::Icmp => ("icmp", None),
         ProbeKind::Udp(p) => ("udp", Some(p)),
         ProbeKind::Tcp(p) => ("tcp", Some(p)),
