@@ -8,7 +8,9 @@
 //! skip.
 //!
 //! - Scenario A: BIRD is the Docker VM (AS 65000) exporting the container
-//!   block 192.168.100.0/26; vrsim is the Contrail side (AS 64512).
+//!   block 192.168.100.0/26; vrsim is the Contrail side (AS 64512). With an
+//!   `ipv6` channel on the same IPv4 session (MP-BGP, RFC 4760) it exports
+//!   the IPv6 block fd80:24e2:f998:72d6::/122 too.
 //! - Scenario B: two BIRD instances are the route reflectors RTR01 and RTR02
 //!   (iBGP, AS 64512) passing on the Calico nodes' blocks with the nodes as
 //!   next hops. The Calico nodes themselves are not run: each reflector
@@ -115,6 +117,11 @@ impl Drop for Bird {
 /// bound to `local` and a port of the test's (not 179), so that several
 /// daemons run side by side and none needs privileges.
 fn contrail_session(local: Ipv4Addr, port: u16, asn: u32, export: &str) -> String {
+    contrail_session_with(local, port, asn, export, "")
+}
+
+/// [`contrail_session`] with more channels (`ipv6 { … };`).
+fn contrail_session_with(local: Ipv4Addr, port: u16, asn: u32, export: &str, more: &str) -> String {
     let listen = port + 50;
     format!(
         r#"protocol bgp contrail {{
@@ -126,6 +133,7 @@ fn contrail_session(local: Ipv4Addr, port: u16, asn: u32, export: &str) -> Strin
   connect retry time 1;
   error wait time 1, 2;
   ipv4 {{ import all; export {export}; }};
+  {more}
 }}
 "#
     )
@@ -142,6 +150,31 @@ protocol device {{ }}
 protocol static calico {{
   ipv4;
   route 192.168.100.0/26 blackhole;
+}}
+{session}"#
+    )
+}
+
+/// BIRD as scenario A's dual-stack Docker VM: the IPv4 and the IPv6
+/// container blocks, on one IPv4 session with an `ipv6` channel. An IPv6
+/// route on an IPv4 session needs its next hop given (BIRD: "Missing next
+/// hop address" otherwise): the VM's own IPv6 address, as the Docker VM's
+/// BIRD would be configured.
+fn docker_vm_dual_stack(local: Ipv4Addr, port: u16) -> String {
+    let v6 = r#"ipv6 { import all; export where proto = "calico6"; next hop address fd00:172:16:10::3; };"#;
+    let export = r#"where proto = "calico"; next hop self"#;
+    let session = contrail_session_with(local, port, 65000, export, v6);
+    format!(
+        r#"router id 172.16.10.3;
+log "@LOG@" all;
+protocol device {{ }}
+protocol static calico {{
+  ipv4;
+  route 192.168.100.0/26 blackhole;
+}}
+protocol static calico6 {{
+  ipv6;
+  route fd80:24e2:f998:72d6::/122 blackhole;
 }}
 {session}"#
     )
@@ -201,6 +234,16 @@ fn route_nh(f: &Fabric, node: &str, vrf: u16, prefix: Ipv4Net) -> Option<NhId> {
         .vrouter(node)?
         .vrf(VrfId::from(vrf))?
         .inet4
+        .get(&prefix)
+        .map(|r| r.nh)
+}
+
+fn route6_nh(f: &Fabric, node: &str, vrf: u16, prefix: &str) -> Option<NhId> {
+    let prefix: ipnet::Ipv6Net = prefix.parse().expect("prefix");
+    f.control()
+        .vrouter(node)?
+        .vrf(VrfId::from(vrf))?
+        .inet6
         .get(&prefix)
         .map(|r| r.nh)
 }
@@ -290,6 +333,61 @@ fn a_bird_vm_feeds_the_container_block_and_disable_withdraws_it() {
     bird.birdc("enable contrail");
     wait(&live, "delivery restored", |f, s| {
         state_of(s, "dockerhost") == State::Established && container_reachable(f)
+    });
+}
+
+const BLOCK6: &str = "fd80:24e2:f998:72d6::/122";
+
+fn container_reachable_v6(f: &mut Fabric) -> bool {
+    let to: IpAddr = "fd80:24e2:f998:72d6::1".parse().expect("address");
+    let t = f.probe("earth", to, Probe::Icmp).expect("probe");
+    t.forward.delivered() && t.reply.as_ref().is_some_and(FabricTrace::delivered)
+}
+
+#[test]
+fn a_bird_vm_with_an_ipv6_channel_feeds_the_ipv6_block() {
+    let vm_addr = ip("127.0.12.3");
+    let live = live("seed-bgpaas", 17_930, &[("dockerhost", vm_addr)]);
+    let bird = Bird::start("a-v6", &docker_vm_dual_stack(vm_addr, 17_930));
+    wait(&live, "the /26 and the /122 on nh 90", |f, s| {
+        state_of(s, "dockerhost") == State::Established
+            && route_nh(f, "compute01", 1, net(BLOCK)) == NhId::new(90)
+            && route6_nh(f, "compute01", 1, BLOCK6) == NhId::new(90)
+    });
+    live.with_fabric(|f| {
+        assert!(container_reachable_v6(f));
+        assert!(container_reachable(f));
+        // The gateway learned the /122 from the control node.
+        let shown = f
+            .gateway("gw-01")
+            .and_then(|g| g.show_route(BLOCK6.parse().expect("prefix")))
+            .unwrap_or_default();
+        assert!(shown.contains("AS path: 65000 I"), "{shown}");
+    });
+    // What Contrail advertises back on the ipv6 channel: the VM's /128 with
+    // NEXT_HOP the network's IPv6 gateway address.
+    let mut routes = String::new();
+    for _ in 0..100 {
+        routes = bird.birdc("show route all protocol contrail");
+        if routes.contains("fd00:172:16:10::3/128") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(routes.contains("fd00:172:16:10::3/128"), "{routes}");
+    assert!(
+        routes.contains("BGP.next_hop: fd00:172:16:10::1"),
+        "{routes}"
+    );
+
+    bird.birdc("disable contrail");
+    wait(&live, "the /122 withdrawn", |f, _| {
+        route6_nh(f, "compute01", 1, BLOCK6).is_none()
+    });
+    live.with_fabric(|f| {
+        let earth: IpAddr = "2001:db8:113::10".parse().expect("address");
+        let reply = f.probe("centos-ssh", earth, Probe::Icmp).expect("probe");
+        assert_rpf_drop(&reply.forward, "compute01");
     });
 }
 
