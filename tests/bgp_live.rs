@@ -222,10 +222,15 @@ fn routes_out_are_the_networks_with_next_hop_rewritten() {
         .control()
         .bgpaas_routes_out("rtr01", Ipv4Addr::new(172, 16, 20, 1));
     assert!(!out.is_empty());
-    assert!(
-        out.iter()
-            .all(|(p, a)| p.prefix_len() == 32 && a.next_hop == Ipv4Addr::new(172, 16, 20, 1))
-    );
+    // IPv4 host routes via the gateway address, IPv6 ones via the network's
+    // IPv6 gateway address.
+    assert!(out.iter().all(|(p, a)| match p {
+        ipnet::IpNet::V4(p) => p.prefix_len() == 32 && a.next_hop == Ipv4Addr::new(172, 16, 20, 1),
+        ipnet::IpNet::V6(p) => {
+            p.prefix_len() == 128 && a.next_hop.to_string() == "fd00:172:16:20::1"
+        }
+    }));
+    assert_eq!(out.len(), 10, "{out:?}");
     // An unknown session gets nothing.
     assert!(
         b.control()

@@ -72,12 +72,17 @@ fn scenarios() -> [Scenario; 2] {
                 nh("172.16.20.22"),
                 nh("172.16.20.20"),
                 nh("172.16.20.99"),
+                nh("fd00:172:16:20::21"),
+                nh("fd00:172:16:20::22"),
             ],
             prefixes: vec![
                 net("10.233.64.0/26"),
                 net("10.233.65.0/26"),
                 net("10.233.64.0/18"),
                 net("10.233.64.5/32"),
+                net("fd10:233:0:64::/122"),
+                net("fd10:233:0:65::/122"),
+                net("fd10:233::/48"),
             ],
             network: "k8s",
         },
@@ -276,6 +281,8 @@ fn probes(s: &Scenario) -> Vec<(&'static str, IpAddr)> {
             ("earth", ip("10.233.64.5")),
             ("pod-a", ip("10.233.64.5")),
             ("pod-b", ip("203.0.113.10")),
+            ("earth", ip("fd10:233:0:65::7")),
+            ("pod-b", ip("2001:db8:113::10")),
         ],
     }
 }
@@ -300,7 +307,12 @@ fn flow_op() -> impl Strategy<Value = FlowOp> {
 /// which end sent first (with a one-way rule, the reverse flow of an allowed
 /// ping rightly lets the other end's ping with the same key through, which a
 /// fabric that saw no traffic would deny).
-const DENY_RULES: [&str; 2] = ["icmp any <> 203.0.113.10", "icmp any <> 10.233.64.0/26"];
+const DENY_RULES: [&str; 4] = [
+    "icmp any <> 203.0.113.10",
+    "icmp any <> 10.233.64.0/26",
+    "icmp6 any <> 2001:db8:113::10",
+    "icmp6 any <> fd10:233:0:64::/122",
+];
 
 /// Every decided flow of every vRouter, by node and key: what the agent
 /// decided (action, drop reason, S(nh), ECMP member, VRF translation) and

@@ -382,3 +382,50 @@ fn full_text_names_every_lookup() {
         assert!(text.contains(want), "{want}\n{text}");
     }
 }
+
+/// Scenario B over IPv6: the reflectors pass the Calico nodes' IPv6 blocks
+/// on over the same sessions; pod to pod across two compute nodes, and the
+/// gateway to a pod; one reflector's withdrawal changes nothing, both
+/// withdrawals make the reply fail RPF, as for IPv4.
+#[test]
+fn b_v6_reflected_ipv6_blocks_carry_pod_traffic() {
+    let mut f = load("k8s-rr");
+    let pod_b: std::net::IpAddr = "fd10:233:0:64::5".parse().unwrap();
+    let t = f.probe("pod-a", pod_b, Probe::Icmp).unwrap();
+    assert_eq!(
+        t.forward.path(),
+        [
+            "pod-a",
+            "node01",
+            "compute02",
+            "fabric",
+            "compute03",
+            "node02",
+            "pod-b"
+        ]
+    );
+    assert!(
+        t.reply.as_ref().is_some_and(FabricTrace::delivered),
+        "{t:?}"
+    );
+    golden("k8s-rr", "b5-pod-a-to-pod-b-v6", &round_trip_text(&t));
+    let t = f.probe("earth", pod_b, Probe::Icmp).unwrap();
+    assert!(
+        t.reply.as_ref().is_some_and(FabricTrace::delivered),
+        "{t:?}"
+    );
+
+    let block: ipnet::IpNet = "fd10:233:0:64::/122".parse().unwrap();
+    f.withdraw("rtr01", block).unwrap();
+    let t = f.probe("pod-a", pod_b, Probe::Icmp).unwrap();
+    assert!(t.forward.delivered(), "{}", t.forward);
+    f.withdraw("rtr02", block).unwrap();
+    let earth6: std::net::IpAddr = "2001:db8:113::10".parse().unwrap();
+    let reply = f.probe("pod-b", earth6, Probe::Icmp).unwrap();
+    assert_rpf_drop(&reply.forward, "compute03");
+    // IPv4 is untouched by the IPv6 withdrawals.
+    let t = f
+        .probe("pod-b", ip("203.0.113.10").into(), Probe::Icmp)
+        .unwrap();
+    assert!(t.forward.delivered(), "{}", t.forward);
+}

@@ -231,7 +231,7 @@ impl core::str::FromStr for PolicyRule {
     type Err = RuleParseError;
 
     /// `ACTION PROTOCOL SOURCE DIRECTION DESTINATION`, Contrail's rule in
-    /// one line: `pass` or `deny`; `any`, `icmp`, `tcp`, `udp` or a number;
+    /// one line: `pass` or `deny`; `any`, `icmp`, `icmp6`, `tcp`, `udp` or a number;
     /// an endpoint is `any`, a prefix, an address or a network name, with
     /// `:PORT` or `:FIRST-LAST` for TCP and UDP; `>` one way, `<>` both.
     /// `deny tcp any <> 10.1.0.0/16:80`, `pass icmp blue > red`.
@@ -254,11 +254,13 @@ impl core::str::FromStr for PolicyRule {
         let protocol = match proto {
             "any" => None,
             "icmp" => Some(1),
+            // Contrail's name for ICMPv6 in policy rules.
+            "icmp6" | "icmpv6" => Some(58),
             "tcp" => Some(6),
             "udp" => Some(17),
             n => Some(n.parse::<u8>().map_err(|_| {
                 err(format!(
-                    "protocol {n:?} is not any, icmp, tcp, udp or a number"
+                    "protocol {n:?} is not any, icmp, icmp6, tcp, udp or a number"
                 ))
             })?),
         };
@@ -344,6 +346,8 @@ mod parse_tests {
         assert_eq!(r.protocol, Some(6));
         assert!(r.both_ways);
         assert_eq!(r.dst_ports, PortRange { start: 80, end: 80 });
+        let r: PolicyRule = "deny icmp6 any <> 2001:db8::/32".parse().expect("a rule");
+        assert_eq!(r.protocol, Some(58));
         let r: PolicyRule = "pass icmp blue > 203.0.113.10".parse().expect("a rule");
         assert_eq!(r.src, Endpoint::Network("blue".into()));
         assert_eq!(
