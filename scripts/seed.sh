@@ -3,7 +3,8 @@
 # pinging the container 192.168.100.1 behind compute01's vRouter and the
 # reply coming back (`vrsim trace --scenario seed-bgpaas --from earth --to
 # 192.168.100.1`), with the frames on every link written to seed-trace.pcapng
-# and dissected by vrsim (`vrsim dissect`);
+# and dissected by vrsim (`vrsim dissect`); the same over IPv6 (the seed is
+# dual-stack: earth 2001:db8:113::10 to the container fd80:24e2:f998:72d6::1);
 # then write scenario A's frames to seed.pcap (or $1) and dissect them with
 # vrsim. tshark's view of both captures is shown when tshark is installed
 # and said to be skipped when it is not: the job needs only a Rust toolchain,
@@ -35,6 +36,9 @@ tshark_view "$capture" -e frame.number -e frame.interface_name -e frame.protocol
 echo
 echo "\$ vrsim show-route 192.168.100.0/26"
 vrsim show-route 192.168.100.0/26
+echo
+echo "\$ vrsim trace --scenario seed-bgpaas --from earth --to fd80:24e2:f998:72d6::1   (the same over IPv6)"
+vrsim trace --scenario seed-bgpaas --from earth --to fd80:24e2:f998:72d6::1
 echo
 cargo run --quiet --example seed_frames -- "$out"
 echo

@@ -315,3 +315,63 @@ fn refused_configurations_and_events() {
     );
     assert_eq!(ctl.node_state("compute01").cloned(), down);
 }
+
+#[test]
+fn ipv6_next_hops_resolve_to_the_port_by_either_address() {
+    use vrsim::control::Event;
+    use vrsim::control::bgp::PathAttrs;
+    let mut fabric = vrsim::scenarios::load("seed-bgpaas").unwrap();
+    let advertise = |prefix: &str, next_hop: &str| Event::Advertise {
+        bgpaas: "dockerhost".into(),
+        peer: seed::VN_GATEWAY_IP,
+        prefix: prefix.parse().unwrap(),
+        attrs: PathAttrs::new(next_hop.parse::<std::net::IpAddr>().unwrap(), vec![65000]),
+    };
+    // The VM's IPv4 address mapped into IPv6 names the VM's port.
+    let changes = fabric
+        .apply(advertise("2001:db8:77::/48", "::ffff:172.16.10.3"))
+        .unwrap();
+    let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    assert_eq!(text, ["compute01: add route 2001:db8:77::/48 in vrf 1"]);
+    let r = fabric.control().vrouter("compute01").unwrap();
+    let route = r
+        .vrf(seed::VRF_PUBLIC)
+        .unwrap()
+        .inet6
+        .get(&"2001:db8:77::/48".parse().unwrap());
+    assert_eq!(route.map(|r| r.nh), Some(seed::NH_VM));
+    // An IPv6 next hop no port has is left out of the decision.
+    let changes = fabric
+        .apply(advertise("2001:db8:78::/48", "fd00:172:16:10::9"))
+        .unwrap();
+    assert!(changes.is_empty(), "{changes:?}");
+    assert!(
+        fabric
+            .control()
+            .selection("public", "2001:db8:78::/48".parse().unwrap())
+            .is_none()
+    );
+    // The gateway learns the IPv6 route in its VRF's inet6.0.
+    let shown = fabric
+        .gateway("gw-01")
+        .unwrap()
+        .show_route("2001:db8:77::/48".parse().unwrap())
+        .unwrap();
+    assert!(shown.starts_with("contrail-public.inet6.0: "), "{shown}");
+}
+
+#[test]
+fn an_ipv6_port_on_an_ipv4_only_network_is_refused() {
+    use vrsim::control::Controller;
+    let mut config = vrsim::scenarios::load("k8s-rr")
+        .unwrap()
+        .control()
+        .config()
+        .clone();
+    config.networks[0].subnet6 = None;
+    let e = Controller::new(config).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "VM port rtr01's address fd00:172:16:20::11 is IPv6, but network k8s has no IPv6 subnet (subnet6)"
+    );
+}

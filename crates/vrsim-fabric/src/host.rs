@@ -664,4 +664,105 @@ mod tests {
         assert_eq!(h.answer_arp("eth0", asker, any), None);
         assert!(h.has_port("cali0") && !h.has_port("eth1"));
     }
+
+    #[test]
+    fn ipv6_routes_parse_and_route_in_their_own_table() {
+        let d = LinuxRoute::parse("default via fe80::ecee:eeff:feee:eeee dev eth0").unwrap();
+        assert_eq!(d.prefix, IpNet::V6(Ipv6Net::default()));
+        let b = LinuxRoute::parse("blackhole fd80:24e2:f998:72d6::/122").unwrap();
+        assert_eq!(b.kind, RouteKind::Blackhole);
+        assert!(LinuxRoute::parse("2001:db8::/32 via 10.0.0.1").is_err());
+        assert!(LinuxRoute::parse("10.0.0.0/8 via fe80::1 dev eth0").is_err());
+        // `default` without a gateway is IPv4, as `ip route` without -6.
+        let v4 = LinuxRoute::parse("default dev eth0").unwrap();
+        assert_eq!(v4.prefix, IpNet::V4(Ipv4Net::default()));
+
+        let eth0 = Iface {
+            addr6: "fd00:172:16:10::3/64".parse().ok(),
+            ..Iface::new("eth0", ETH0, "172.16.10.3/24".parse().ok())
+        };
+        let veth = Iface {
+            addr6: Ipv6Net::new(CALICO_VETH_LL, 64).ok(),
+            proxy_arp: true,
+            ..Iface::new("cali0", CALICO_VETH_MAC, None)
+        };
+        let mut h = Host::new("vm", HostKind::Vm, vec![eth0, veth]);
+        for r in [
+            "fd80:24e2:f998:72d6::1 dev cali0 metric 1024",
+            "blackhole fd80:24e2:f998:72d6::/122",
+            "default via fd00:172:16:10::1 dev eth0",
+        ] {
+            h.add_route(LinuxRoute::parse(r).unwrap());
+        }
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        // The connected /64 of eth0; none for the veth's link-local address.
+        let (d, m) = h.route(v6("fd00:172:16:10::9"));
+        assert!(matches!(d, Decision::Out { ref iface, .. } if iface == "eth0"));
+        assert_eq!(
+            m.map(|p| p.to_string()).as_deref(),
+            Some("fd00:172:16:10::/64")
+        );
+        assert_eq!(h.routes6.len(), 4);
+        assert!(matches!(
+            h.route(v6("fd80:24e2:f998:72d6::2")).0,
+            Decision::Blackhole(_)
+        ));
+        let (d, _) = h.route(v6("2001:db8:113::10"));
+        assert!(matches!(d, Decision::Out { next_hop, .. } if next_hop == v6("fd00:172:16:10::1")));
+        assert_eq!(
+            h.source_for(v6("2001:db8:113::10")),
+            Some(v6("fd00:172:16:10::3"))
+        );
+        assert_eq!(h.source_for(v6("203.0.113.10")), Some(v6("172.16.10.3")));
+        assert_eq!(h.route(v6(&CALICO_VETH_LL.to_string())).0, Decision::Local);
+        // Neighbour discovery: own addresses only, the veth's link-local
+        // included; proxy ARP does not extend to IPv6.
+        assert_eq!(
+            h.arp_answer("cali0", CALICO_VETH_LL.into()),
+            Some(CALICO_VETH_MAC)
+        );
+        assert_eq!(h.arp_answer("cali0", v6("fd80:24e2:f998:72d6::5")), None);
+        assert_eq!(h.arp_answer("eth0", v6("fd00:172:16:10::3")), Some(ETH0));
+    }
+
+    #[test]
+    fn a_vm_forwards_ipv6_with_the_hop_limit_decremented() {
+        let eth0 = Iface {
+            addr6: "fd00:172:16:10::3/64".parse().ok(),
+            ..Iface::new("eth0", ETH0, None)
+        };
+        let mut h = Host::new("vm", HostKind::Vm, vec![eth0]);
+        h.add_route(LinuxRoute::parse("default via fd00:172:16:10::1 dev eth0").unwrap());
+        let frame = |hop_limit| {
+            Frame::new()
+                .ethernet(MacAddr::new(2, 0, 0, 0, 0, 9), ETH0)
+                .ipv6(
+                    "fd80:24e2:f998:72d6::1".parse::<Ipv6Addr>().unwrap(),
+                    "2001:db8:113::10".parse::<Ipv6Addr>().unwrap(),
+                )
+                .ttl(hop_limit)
+                .icmpv6_echo_reply(1, 1, b"ping")
+                .build()
+                .unwrap()
+        };
+        let mut steps = Vec::new();
+        let Action::Out {
+            frame: out,
+            resolve,
+            ..
+        } = h.receive(Some("eth0"), &frame(64), &mut steps)
+        else {
+            panic!("not forwarded: {steps:?}")
+        };
+        assert_eq!(out[ETH_LEN + 7], 63);
+        assert_eq!(
+            resolve.map(|r| r.src_ip.to_string()).as_deref(),
+            Some("fd00:172:16:10::3")
+        );
+        assert!(steps.contains(&HopStep::Ttl { from: 64, to: 63 }));
+        assert_eq!(
+            h.receive(Some("eth0"), &frame(1), &mut steps),
+            Action::Drop(DropCause::TtlExceeded)
+        );
+    }
 }

@@ -358,3 +358,73 @@ fn policies_load_and_bad_ones_name_the_rule() {
         assert!(e.message.contains(says), "{e}");
     }
 }
+
+/// IPv6 addresses, subnets and routes: each refusal placed and named.
+#[test]
+fn ipv6_addresses_outside_missing_or_reserved() {
+    // An IPv6 address on a network without subnet6.
+    bad(
+        "ip = \"172.16.10.3\"",
+        "ip = \"172.16.10.3\"\nip6 = \"fd00::3\"",
+        27,
+        "VM vm1's IPv6 address fd00::3: network public has no subnet6",
+    );
+    let dual = BASE.replace("vxlan_id = 4", "vxlan_id = 4\nsubnet6 = \"fd00:1::/64\"");
+    let bad6 = |from: &str, to: &str, says: &str| {
+        let e = load(&dual.replacen(from, to, 1))
+            .err()
+            .unwrap_or_else(|| panic!("{to:?} loaded"));
+        assert!(e.message.contains(says), "{e}");
+    };
+    bad6(
+        "ip = \"172.16.10.3\"",
+        "ip = \"172.16.10.3\"\nip6 = \"fd00:2::3\"",
+        "VM vm1's IPv6 address fd00:2::3: it is outside fd00:1::/64",
+    );
+    bad6(
+        "ip = \"172.16.10.3\"",
+        "ip = \"172.16.10.3\"\nip6 = \"fd00:1::1\"",
+        "VM port vm1's address fd00:1::1: it is the network's gateway address",
+    );
+    bad6(
+        "subnet6 = \"fd00:1::/64\"",
+        "subnet6 = \"fd00:1::/64\"\ndns6 = \"fd00:9::2\"",
+        "IPv6 DNS address fd00:9::2 is outside fd00:1::/64",
+    );
+    bad(
+        "vxlan_id = 4",
+        "vxlan_id = 4\ngateway6 = \"fd00::1\"",
+        22,
+        "network public has an IPv6 gateway or DNS address but no subnet6",
+    );
+    bad(
+        "ip = \"172.16.10.3\"",
+        "ip = \"172.16.10.3\"\nip6 = \"172.16.10.4\"",
+        27,
+        "invalid IPv6 address",
+    );
+    // An IPv6 route whose gateway is IPv4, on the host that names it.
+    let text = BASE.replace(
+        "link = \"gw-01:ge-0/0/1\"",
+        "link = \"gw-01:ge-0/0/1\"\nroutes = [\"2001:db8::/32 via 203.0.113.1\"]",
+    );
+    let e = load(&text).err().unwrap();
+    assert!(
+        e.message
+            .contains("the gateway is not of the destination's family"),
+        "{e}"
+    );
+    // A dual-stack file loads, and the VM has its IPv6 address.
+    let ok = dual.replace(
+        "ip = \"172.16.10.3\"",
+        "ip = \"172.16.10.3\"\nip6 = \"fd00:1::3\"",
+    );
+    let f = load(&ok).unwrap();
+    let vm = f.host("vm1").unwrap();
+    assert_eq!(
+        vm.iface("eth0")
+            .and_then(|i| i.addr6)
+            .map(|a| a.to_string()),
+        Some("fd00:1::3/64".to_owned())
+    );
+}
