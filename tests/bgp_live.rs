@@ -231,6 +231,17 @@ fn routes_out_are_the_networks_with_next_hop_rewritten() {
         }
     }));
     assert_eq!(out.len(), 10, "{out:?}");
+    // RTR02 peers with the DNS address: its IPv6 routes come from the IPv6
+    // DNS address.
+    let out = b
+        .control()
+        .bgpaas_routes_out("rtr02", Ipv4Addr::new(172, 16, 20, 2));
+    assert!(
+        out.iter()
+            .filter(|(p, _)| p.addr().is_ipv6())
+            .all(|(_, a)| a.next_hop.to_string() == "fd00:172:16:20::2"),
+        "{out:?}"
+    );
     // An unknown session gets nothing.
     assert!(
         b.control()

@@ -375,3 +375,26 @@ fn an_ipv6_port_on_an_ipv4_only_network_is_refused() {
         "VM port rtr01's address fd00:172:16:20::11 is IPv6, but network k8s has no IPv6 subnet (subnet6)"
     );
 }
+
+#[test]
+fn a_network_policy_matches_the_networks_ipv6_subnet() {
+    use vrsim::fabric::packet::Probe;
+    let mut fabric = vrsim::scenarios::load("seed-bgpaas").unwrap();
+    // Traffic from the network's own IPv6 subnet to earth is denied; the
+    // container's block is not in the network's subnet, the Docker VM is.
+    fabric
+        .add_policy_rule("public", "deny any public > any".parse().unwrap())
+        .unwrap();
+    let vm = fabric
+        .probe("dockerhost", seed::EARTH_IP6.into(), Probe::Icmp)
+        .unwrap();
+    let text = vm.forward.to_string();
+    assert!(
+        text.contains("action D") && text.contains("policy what-if rule 1 denies"),
+        "{text}"
+    );
+    let container = fabric
+        .probe("centos-ssh", seed::EARTH_IP6.into(), Probe::Icmp)
+        .unwrap();
+    assert!(container.forward.delivered(), "{}", container.forward);
+}

@@ -72,11 +72,15 @@ fn run(name: &str, steps: &[Step]) -> Result<(), TestCaseError> {
         .hosts()
         .filter_map(|h| h.primary_ip().map(|ip| (h.name.clone(), ip)))
         .collect();
-    let mut targets: Vec<Ipv4Addr> = hosts.iter().map(|(_, ip)| *ip).collect();
+    // Both families: the scenarios are dual-stack.
+    let v6 = std::net::IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED);
+    let mut targets: Vec<std::net::IpAddr> = hosts.iter().map(|(_, ip)| (*ip).into()).collect();
+    targets.extend(f.hosts().filter_map(|h| h.primary_of(v6)));
     for n in &f.control().config().networks {
-        targets.extend([n.gateway_ip, n.dns_ip]);
+        targets.extend(n.vrouter_addrs());
     }
-    targets.push(Ipv4Addr::new(198, 51, 100, 7));
+    targets.push(Ipv4Addr::new(198, 51, 100, 7).into());
+    targets.push("2001:db8:51::7".parse().unwrap());
     let vms: Vec<String> = f
         .control()
         .config()
@@ -102,7 +106,7 @@ fn run(name: &str, steps: &[Step]) -> Result<(), TestCaseError> {
                 let to = targets[to % targets.len()];
                 let probe = [Probe::Icmp, Probe::Udp(53), Probe::Tcp(22)][usize::from(*proto)];
                 let (before, rx_before, ..) = counters(&f);
-                let trip = f.probe(from, to.into(), probe).unwrap();
+                let trip = f.probe(from, to, probe).unwrap();
                 let traces: Vec<&FabricTrace> = std::iter::once(&trip.forward)
                     .chain(trip.reply.as_ref())
                     .collect();

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
@@ -56,6 +56,9 @@ enum Target {
     Host(u8),
     Gateway(u8),
     Any(u32),
+    Host6(u8),
+    Gateway6(u8),
+    Any6(u128),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -81,16 +84,27 @@ struct Input {
     packets: Vec<Packet>,
 }
 
-fn toml(input: &Input) -> (String, Vec<(String, Ipv4Addr)>) {
+/// A host's name and its IPv4 and IPv6 addresses.
+type Hosts = Vec<(String, Ipv4Addr, Ipv6Addr)>;
+
+/// The IPv6 address `fd00:172:16:N::H` of host `H` on network `N` (the
+/// IPv4 plan's 172.16.N.H).
+fn vn6(n: usize, h: usize) -> Ipv6Addr {
+    Ipv6Addr::new(0xfd00, 0x172, 0x16, 0x10 + n as u16, 0, 0, 0, h as u16)
+}
+
+fn toml(input: &Input) -> (String, Hosts) {
     let computes = usize::from(input.computes % 3) + 1;
     let nets = input.nets.len().clamp(1, 2);
-    let mut hosts = vec![("earth".to_owned(), Ipv4Addr::new(203, 0, 113, 10))];
+    let earth6 = Ipv6Addr::new(0x2001, 0xdb8, 0x113, 0, 0, 0, 0, 0x10);
+    let mut hosts = vec![("earth".to_owned(), Ipv4Addr::new(203, 0, 113, 10), earth6)];
     let mut t = String::from(
         "version = 1\nname = \"fuzz\"\n[contrail]\nasn = 64512\n\
          control_nodes = [{ name = \"control\", ip = \"10.0.0.10\" }]\n\
          [[gateway]]\nname = \"gw-01\"\nfabric_ip = \"10.0.0.1\"\n\
          fabric_mac = \"00:00:5e:00:53:01\"\n\
-         [[gateway.port]]\nname = \"ge-0/0/1\"\nip = \"203.0.113.1/24\"\nmac = \"00:00:5e:00:53:fe\"\n",
+         [[gateway.port]]\nname = \"ge-0/0/1\"\nip = \"203.0.113.1/24\"\nip6 = \"2001:db8:113::1/64\"\n\
+         mac = \"00:00:5e:00:53:fe\"\n",
     );
     for n in 0..nets {
         let _ = write!(
@@ -111,8 +125,10 @@ fn toml(input: &Input) -> (String, Vec<(String, Ipv4Addr)>) {
         let spec = input.nets.get(n);
         let _ = write!(
             t,
-            "[[network]]\nname = \"net{n}\"\nsubnet = \"172.16.{}.0/24\"\nvxlan_id = {}\nrpf = {}\nallow_transit = {}\n",
+            "[[network]]\nname = \"net{n}\"\nsubnet = \"172.16.{}.0/24\"\nsubnet6 = \"{}/64\"\n\
+             vxlan_id = {}\nrpf = {}\nallow_transit = {}\n",
             10 + n,
+            vn6(n, 0),
             4 + n,
             spec.is_none_or(|s| s.rpf),
             spec.is_some_and(|s| s.transit)
@@ -125,18 +141,25 @@ fn toml(input: &Input) -> (String, Vec<(String, Ipv4Addr)>) {
         let ip = Ipv4Addr::new(172, 16, 10 + n as u8, 3 + i as u8);
         let gw = Ipv4Addr::new(172, 16, 10 + n as u8, 1);
         let block = Ipv4Addr::new(192, 168, 100 + i as u8, 0);
-        let mut routes = vec![format!("\"default via {gw} dev eth0\"")];
+        let (ip6, gw6) = (vn6(n, 3 + i), vn6(n, 1));
+        let block6 = Ipv6Addr::new(0xfd80, i as u16, 0, 0, 0, 0, 0, 0);
+        let mut routes = vec![
+            format!("\"default via {gw} dev eth0\""),
+            format!("\"default via {gw6} dev eth0\""),
+        ];
         if vm.container {
             routes.push(format!("\"192.168.{}.1 dev cali{i} scope link\"", 100 + i));
             routes.push(format!("\"blackhole {block}/26\""));
+            routes.push(format!("\"fd80:{i:x}::1 dev cali{i}\""));
+            routes.push(format!("\"blackhole {block6}/122\""));
         }
         let _ = write!(
             t,
             "[[vm]]\nname = \"vm{i}\"\nnetwork = \"net{n}\"\ncompute = \"compute{c}\"\nip = \"{ip}\"\n\
-             mac = \"02:00:00:00:{n:02x}:{i:02x}\"\nroutes = [{}]\n",
+             ip6 = \"{ip6}\"\nmac = \"02:00:00:00:{n:02x}:{i:02x}\"\nroutes = [{}]\n",
             routes.join(", ")
         );
-        hosts.push((format!("vm{i}"), ip));
+        hosts.push((format!("vm{i}"), ip, ip6));
         if let Some(b) = &vm.bgpaas {
             let len = if (16..=32).contains(&b.len) {
                 b.len
@@ -147,25 +170,31 @@ fn toml(input: &Input) -> (String, Vec<(String, Ipv4Addr)>) {
             let _ = write!(
                 bgpaas,
                 "[[bgpaas]]\nname = \"bgp{i}\"\nvm = \"vm{i}\"\nasn = {asn}\npeers = [\"{gw}\"]\nup = {}\n\
-                 [[bgpaas.route]]\nprefix = \"{block}/{len}\"\nnext_hop = \"{ip}\"\n",
-                b.up
+                 [[bgpaas.route]]\nprefix = \"{block}/{len}\"\nnext_hop = \"{ip}\"\n\
+                 [[bgpaas.route]]\nprefix = \"{block6}/{}\"\nnext_hop = \"{ip6}\"\n",
+                b.up,
+                len + 96
             );
         }
         if vm.container {
             let cip = Ipv4Addr::new(192, 168, 100 + i as u8, 1);
+            let cip6 = Ipv6Addr::new(0xfd80, i as u16, 0, 0, 0, 0, 0, 1);
             let _ = write!(
                 bgpaas,
-                "[[host]]\nname = \"c{i}\"\nip = \"{cip}/32\"\nmac = \"02:42:c0:a8:{:02x}:01\"\nlink = \"vm{i}:cali{i}\"\n\
-                 routes = [\"169.254.1.1 dev eth0 scope link\", \"default via 169.254.1.1 dev eth0\"]\n",
+                "[[host]]\nname = \"c{i}\"\nip = \"{cip}/32\"\nip6 = \"{cip6}/128\"\n\
+                 mac = \"02:42:c0:a8:{:02x}:01\"\nlink = \"vm{i}:cali{i}\"\n\
+                 routes = [\"169.254.1.1 dev eth0 scope link\", \"default via 169.254.1.1 dev eth0\", \
+                 \"default via fe80::ecee:eeff:feee:eeee dev eth0\"]\n",
                 100 + i
             );
-            hosts.push((format!("c{i}"), cip));
+            hosts.push((format!("c{i}"), cip, cip6));
         }
     }
     t.push_str(&bgpaas);
     t.push_str(
-        "[[host]]\nname = \"earth\"\nip = \"203.0.113.10/24\"\nmac = \"00:00:5e:00:53:0a\"\n\
-         link = \"gw-01:ge-0/0/1\"\nroutes = [\"default via 203.0.113.1 dev eth0\"]\n",
+        "[[host]]\nname = \"earth\"\nip = \"203.0.113.10/24\"\nip6 = \"2001:db8:113::10/64\"\n\
+         mac = \"00:00:5e:00:53:0a\"\nlink = \"gw-01:ge-0/0/1\"\n\
+         routes = [\"default via 203.0.113.1 dev eth0\", \"default via 2001:db8:113::1 dev eth0\"]\n",
     );
     (t, hosts)
 }
@@ -233,7 +262,7 @@ fuzz_target!(|input: Input| {
         .iter()
         .map(|c| c.name.clone())
         .chain(["gw-01".to_owned()])
-        .chain(hosts.iter().map(|(h, _)| h.clone()))
+        .chain(hosts.iter().map(|(h, ..)| h.clone()))
         .collect();
     let ports = [
         "vif0/0", "vif0/1", "vif0/2", "vif0/3", "vif0/4", "eth0", "ge-0/0/0", "ge-0/0/1", "cali0",
@@ -249,10 +278,13 @@ fuzz_target!(|input: Input| {
                 port,
             } => {
                 let from = &hosts[usize::from(*from) % hosts.len()].0;
-                let to = match to {
-                    Target::Host(h) => hosts[usize::from(*h) % hosts.len()].1,
-                    Target::Gateway(n) => Ipv4Addr::new(172, 16, 10 + n % 2, 1),
-                    Target::Any(a) => Ipv4Addr::from(*a),
+                let to: IpAddr = match to {
+                    Target::Host(h) => hosts[usize::from(*h) % hosts.len()].1.into(),
+                    Target::Gateway(n) => Ipv4Addr::new(172, 16, 10 + n % 2, 1).into(),
+                    Target::Any(a) => Ipv4Addr::from(*a).into(),
+                    Target::Host6(h) => hosts[usize::from(*h) % hosts.len()].2.into(),
+                    Target::Gateway6(n) => vn6(usize::from(n % 2), 1).into(),
+                    Target::Any6(a) => Ipv6Addr::from(*a).into(),
                 };
                 let probe = match proto % 3 {
                     0 => Probe::Icmp,

@@ -19,14 +19,19 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let hosts: Vec<(String, Option<std::net::Ipv4Addr>)> = fabric
+    // Every host's IPv4 and IPv6 address (a scenario may be dual-stack).
+    let v4 = std::net::IpAddr::from([0u8; 4]);
+    let v6 = std::net::IpAddr::from([0u8; 16]);
+    let hosts: Vec<(String, Vec<std::net::IpAddr>)> = fabric
         .hosts()
-        .map(|h| (h.name.clone(), h.primary_ip()))
+        .map(|h| {
+            let addrs = [v4, v6].iter().filter_map(|f| h.primary_of(*f)).collect();
+            (h.name.clone(), addrs)
+        })
         .take(6)
         .collect();
     for (from, _) in &hosts {
-        for (_, to) in &hosts {
-            let Some(to) = to else { continue };
+        for to in hosts.iter().flat_map(|(_, addrs)| addrs) {
             if let Ok(trip) = fabric.probe(from, *to, Probe::Icmp) {
                 for t in std::iter::once(&trip.forward).chain(trip.reply.as_ref()) {
                     assert!(t.hops.len() <= MAX_HOPS, "{t}");

@@ -2,7 +2,7 @@
 //! such as BIRD.
 //!
 //! - [`message`]: BGP-4 messages (RFC 4271, 4-octet AS numbers of RFC 6793,
-//!   IPv4 unicast NLRI) on top of the `netgauze-bgp-pkt` codec, with every
+//!   IPv4 and IPv6 unicast NLRI of RFC 4760) on top of the `netgauze-bgp-pkt` codec, with every
 //!   error mapped to the NOTIFICATION of RFC 4271 §6.
 //! - [`session`]: one session's state machine, without I/O or clocks, so it is
 //!   deterministic and tested on a virtual clock.

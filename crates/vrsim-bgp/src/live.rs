@@ -14,16 +14,20 @@
 //! What a session does to the model, under the fabric's lock:
 //! - Established: [`Event::SessionUp`];
 //! - UPDATE: [`Event::Withdraw`] for each withdrawn prefix the session had
-//!   sent, [`Event::Advertise`] for each announced one. A NEXT_HOP equal to
-//!   the remote address is the VM's address (the agent NATs the VM's session
-//!   through the vhost, docs/vrouter-reference.md §9), so it is rewritten to the VM's;
+//!   sent, [`Event::Advertise`] for each announced one, IPv4 and IPv6. A
+//!   NEXT_HOP equal to the remote address (for an IPv6 route, that address
+//!   mapped into IPv6) is the VM's address (the agent NATs the VM's session
+//!   through the vhost, docs/vrouter-reference.md §9), so it is rewritten to
+//!   the VM's address of the route's family;
 //! - down (NOTIFICATION either way, TCP close, hold timer expiry):
 //!   [`Event::SessionDown`], which withdraws every path the session sent.
 //!
 //! After every change each Established session is sent the routes the control
 //! node advertises to it ([`vrsim_control::Controller::bgpaas_routes_out`]):
-//! the network's VM /32s and BGPaaS routes with NEXT_HOP rewritten to the
-//! address the VM peers with, and Contrail's AS prepended toward eBGP peers.
+//! the network's VM /32s and /128s and BGPaaS routes with NEXT_HOP rewritten
+//! to the address the VM peers with (its IPv6 counterpart for IPv6 routes),
+//! and Contrail's AS prepended toward eBGP peers; IPv6 routes only to a peer
+//! that announced IPv6 unicast.
 //!
 //! The tokio runtime lives inside [`Live`]; callers stay synchronous.
 
@@ -886,5 +890,51 @@ async fn run(
             let _ = sock.shutdown().await;
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod next_hop_tests {
+    use super::*;
+
+    fn endpoint(remote: IpAddr, vm_ip6: Option<Ipv6Addr>) -> Endpoint {
+        Endpoint {
+            bgpaas: "dockerhost".into(),
+            peer: Ipv4Addr::new(172, 16, 10, 1),
+            vm_ip: Ipv4Addr::new(172, 16, 10, 3),
+            vm_ip6,
+            peer_as: 65000,
+            local_as: 64512,
+            router_id: Ipv4Addr::new(10, 0, 0, 10),
+            listen: SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 1790),
+            remote,
+        }
+    }
+
+    #[test]
+    fn the_peers_own_address_reads_as_the_vms_of_the_routes_family() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("address");
+        let vm6 = Some("fd00:172:16:10::3".parse().expect("address"));
+        let e = endpoint(ip("127.0.0.2"), vm6);
+        assert_eq!(vm_next_hop(&e, ip("127.0.0.2")), ip("172.16.10.3"));
+        assert_eq!(
+            vm_next_hop(&e, ip("::ffff:127.0.0.2")),
+            ip("fd00:172:16:10::3")
+        );
+        // Other next hops are kept as they are.
+        assert_eq!(vm_next_hop(&e, ip("172.16.10.9")), ip("172.16.10.9"));
+        assert_eq!(
+            vm_next_hop(&e, ip("fd00:172:16:10::9")),
+            ip("fd00:172:16:10::9")
+        );
+        // A VM without an IPv6 address: its IPv4 address, mapped.
+        let e = endpoint(ip("127.0.0.2"), None);
+        assert_eq!(
+            vm_next_hop(&e, ip("::ffff:127.0.0.2")),
+            ip("::ffff:172.16.10.3")
+        );
+        // A peer connecting over IPv6.
+        let e = endpoint(ip("::1"), vm6);
+        assert_eq!(vm_next_hop(&e, ip("::1")), ip("fd00:172:16:10::3"));
     }
 }

@@ -318,6 +318,24 @@ pub struct Open {
     pub router_id: Ipv4Addr,
     /// Whether the peer announced 4-octet AS support (RFC 6793).
     pub four_octet: bool,
+    /// Whether IPv4 unicast may be sent to the peer: it announced the
+    /// AFI 1/SAFI 1 capability, or no multiprotocol capability at all
+    /// (then IPv4 unicast is implied, RFC 4760 §8).
+    pub ipv4_unicast: bool,
+    /// Whether the peer announced IPv6 unicast (AFI 2/SAFI 1, RFC 4760):
+    /// only then may IPv6 routes be sent to it.
+    pub ipv6_unicast: bool,
+}
+
+impl Open {
+    /// Whether a route to `prefix` may be sent to this peer (its family was
+    /// negotiated).
+    pub fn carries(&self, prefix: &IpNet) -> bool {
+        match prefix {
+            IpNet::V4(_) => self.ipv4_unicast,
+            IpNet::V6(_) => self.ipv6_unicast,
+        }
+    }
 }
 
 /// A received UPDATE, in vrsim's terms.
@@ -424,10 +442,13 @@ pub fn decode(msg: &[u8], asn4: bool) -> Result<Message, Notification> {
 
 fn open_of(open: &BgpOpenMessage) -> Open {
     let mut asn4 = None;
+    let mut families = Vec::new();
     for BgpOpenMessageParameter::Capabilities(caps) in open.params() {
         for cap in caps.iter() {
-            if let BgpCapability::FourOctetAs(c) = cap {
-                asn4 = Some(c.asn4());
+            match cap {
+                BgpCapability::FourOctetAs(c) => asn4 = Some(c.asn4()),
+                BgpCapability::MultiProtocolExtensions(m) => families.push(m.address_type()),
+                _ => {}
             }
         }
     }
@@ -438,6 +459,8 @@ fn open_of(open: &BgpOpenMessage) -> Open {
         hold_time: open.hold_time(),
         router_id: open.bgp_id(),
         four_octet: asn4.is_some(),
+        ipv4_unicast: families.is_empty() || families.contains(&AddressType::Ipv4Unicast),
+        ipv6_unicast: families.contains(&AddressType::Ipv6Unicast),
     }
 }
 

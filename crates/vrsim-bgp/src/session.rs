@@ -344,13 +344,19 @@ impl Session {
 
     /// Make the routes the peer has from us equal `wanted`: UPDATEs that
     /// withdraw what is gone and announce what is new or changed. Nothing
-    /// before Established.
+    /// before Established; routes of a family the peer did not negotiate
+    /// (RFC 4760 §8: an IPv6 route to a peer without the IPv6 unicast
+    /// capability) are left out.
     pub fn advertise(&mut self, wanted: &[(IpNet, PathAttrs)]) -> Vec<Output> {
         if self.state != State::Established {
             return Vec::new();
         }
-        let wanted: BTreeMap<IpNet, PathAttrs> =
-            wanted.iter().map(|(p, a)| (p.trunc(), a.clone())).collect();
+        let peer = self.peer.as_ref();
+        let wanted: BTreeMap<IpNet, PathAttrs> = wanted
+            .iter()
+            .filter(|(p, _)| peer.is_some_and(|o| o.carries(p)))
+            .map(|(p, a)| (p.trunc(), a.clone()))
+            .collect();
         let withdraw: Vec<IpNet> = self
             .sent
             .keys()
@@ -555,6 +561,48 @@ mod tests {
             panic!("{out:?}")
         };
         assert_eq!((u.withdrawn.clone(), u.announced.len()), (vec![b], 0));
+    }
+
+    #[test]
+    fn ipv6_routes_go_only_to_a_peer_that_negotiated_ipv6() {
+        // A peer's OPEN with the 4-octet AS capability and no multiprotocol
+        // one: IPv4 unicast only (RFC 4760 §8).
+        let mut open = vec![0xff; 16];
+        open.extend_from_slice(&37u16.to_be_bytes());
+        open.extend_from_slice(&[1, 4]);
+        open.extend_from_slice(&65000u16.to_be_bytes());
+        open.extend_from_slice(&30u16.to_be_bytes());
+        open.extend_from_slice(&VM.octets());
+        open.extend_from_slice(&[8, 2, 6, 65, 4]);
+        open.extend_from_slice(&65000u32.to_be_bytes());
+        let (mut s, _) = Session::accept(config(), secs(0));
+        s.receive(&open, secs(1));
+        s.receive(&message::encode_keepalive(), secs(1));
+        assert_eq!(s.state(), State::Established);
+        let v4: IpNet = "172.16.10.3/32".parse().expect("prefix");
+        let v6: IpNet = "fd00:172:16:10::3/128".parse().expect("prefix");
+        let attrs = |nh: std::net::IpAddr| PathAttrs::new(nh, vec![]);
+        let wanted = [
+            (v4, attrs(Ipv4Addr::new(172, 16, 10, 1).into())),
+            (v6, attrs("fd00:172:16:10::1".parse().expect("address"))),
+        ];
+        let out = s.advertise(&wanted);
+        let [Message::Update(u)] = &sent(&out)[..] else {
+            panic!("{out:?}")
+        };
+        let announced: Vec<IpNet> = u.announced.iter().map(|(p, _)| *p).collect();
+        assert_eq!(announced, vec![v4]);
+        // A peer that announced both families (our own OPEN does) gets both.
+        let mut both = established();
+        let out = both.advertise(&wanted);
+        let announced: Vec<IpNet> = sent(&out)
+            .iter()
+            .flat_map(|m| match m {
+                Message::Update(u) => u.announced.iter().map(|(p, _)| *p).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(announced, vec![v4, v6]);
     }
 
     #[test]

@@ -400,9 +400,14 @@ impl Controller {
             let ebgp = b.asn != self.config.asn;
             for (prefix, attrs) in &session.routes {
                 // Unresolvable next hops and AS loops (Contrail's own AS in
-                // the path) leave a path out of the decision (RFC 4271 §9.1.2).
+                // the path) leave a path out of the decision (RFC 4271 §9.1.2),
+                // and so does a next hop of the other family than the
+                // prefix's (an IPv4 route with an IPv6 next hop needs RFC
+                // 8950, which is not negotiated; an IPv6 route names an IPv4
+                // speaker by its mapped address).
                 if inputs.resolve(&port.network, attrs.next_hop).is_none()
                     || attrs.as_path.contains(&self.config.asn)
+                    || attrs.next_hop.is_ipv4() != matches!(prefix, IpNet::V4(_))
                 {
                     continue;
                 }

@@ -518,3 +518,36 @@ fn too_big_with_df_is_trapped_before_encapsulation() {
         "the agent gets the packet, not the tunnel frame"
     );
 }
+
+#[test]
+fn ipv6_too_big_for_the_tunnel_is_trapped_as_with_df() {
+    // `vr_ip_dont_fragment_set` is true for every IPv6 packet: one too big
+    // for the fabric once encapsulated goes to the agent (which answers the
+    // sender with ICMPv6 Packet Too Big), never out fragmented or whole.
+    let mut r = compute01();
+    seed::dual_stack(&mut r);
+    let big = |len: usize| {
+        Frame::new()
+            .ethernet(seed::DOCKERHOST_MAC, seed::VROUTER_MAC)
+            .ipv6(seed::CONTAINER_IP6, seed::EARTH_IP6)
+            .udp(1, 2)
+            .payload(&vec![0u8; len])
+            .build()
+            .unwrap()
+    };
+    // 40 + 8 + 1452 = 1500 bytes of IPv6: 1542 with the tunnel's headers.
+    let (d, _, trace) = run(&mut r, TAP_VIF, &big(1452));
+    assert_eq!(
+        d,
+        Disposition::ToHost {
+            vif: seed::AGENT_VIF
+        },
+        "{trace}"
+    );
+    assert!(trace.steps.contains(&Step::Trap {
+        reason: vrsim_dataplane::trace::TrapReason::HandleDf
+    }));
+    // Small enough: encapsulated and sent.
+    let (d, _, trace) = run(&mut r, TAP_VIF, &big(1400));
+    assert_eq!(d, Disposition::Transmit { vif: FABRIC_VIF }, "{trace}");
+}

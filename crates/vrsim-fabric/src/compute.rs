@@ -165,9 +165,14 @@ impl Device for ComputeNode<'_> {
                 frame: out,
                 resolve: None,
             },
-            Disposition::ToHost { .. } => {
-                Action::Deliver(inet_key.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
-            }
+            // Handed to the host for the address the vRouter last looked
+            // up, else the packet's own destination (a neighbour
+            // solicitation, a cross-connected frame).
+            Disposition::ToHost { .. } => Action::Deliver(
+                inet_key
+                    .or_else(|| packet::ip_addrs(frame).map(|(_, dst)| dst))
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            ),
             // The agent decides every flow it is asked about, so nothing stays held.
             Disposition::Held { .. } => Action::Drop(DropCause::VRouter {
                 reason: DropReason::FlowUnusable,

@@ -31,10 +31,18 @@ struct Node {
 fn nodes(fabric: &Fabric) -> Vec<Node> {
     let mut out = Vec::new();
     for h in fabric.hosts() {
+        // Each interface's IPv4 and global IPv6 address (Calico veths'
+        // link-local addresses are the same everywhere and left out).
         let lines = h
             .ifaces
             .iter()
-            .filter_map(|i| i.addr.map(|a| format!("{} {a}", i.name)))
+            .flat_map(|i| {
+                let v6 = i.addr6.filter(|a| !a.addr().is_unicast_link_local());
+                let v4 = i.addr.map(|a| a.to_string());
+                v4.into_iter()
+                    .chain(v6.map(|a| a.to_string()))
+                    .map(move |a| format!("{} {a}", i.name))
+            })
             .collect();
         out.push(Node {
             name: h.name.clone(),
@@ -43,7 +51,10 @@ fn nodes(fabric: &Fabric) -> Vec<Node> {
     }
     for g in fabric.gateways() {
         let mut lines = vec![format!("{} {}", g.fabric_port, g.fabric_ip)];
-        lines.extend(g.ports.iter().map(|p| format!("{} {}", p.name, p.addr)));
+        for p in &g.ports {
+            lines.push(format!("{} {}", p.name, p.addr));
+            lines.extend(p.addr6.map(|a| format!("{} {a}", p.name)));
+        }
         out.push(Node {
             name: g.name.clone(),
             lines,

@@ -105,8 +105,12 @@ impl LinuxRoute {
             words.next();
         }
         let dest = words.next().ok_or_else(|| err("no destination"))?;
-        let (mut via, mut dev) = (None, None);
+        let (mut via, mut dev, mut v6_only) = (None, None, false);
         while let Some(w) = words.next() {
+            // Flags `ip route` prints without a value.
+            if matches!(w, "onlink" | "linkdown" | "dead") {
+                continue;
+            }
             let value = words
                 .next()
                 .ok_or_else(|| err("a keyword without its value"))?;
@@ -119,10 +123,14 @@ impl LinuxRoute {
                     )
                 }
                 "dev" => dev = Some(value.to_owned()),
-                "scope" | "proto" | "src" | "metric" | "pref" => {}
+                "scope" | "proto" | "src" | "metric" | "mtu" | "table" => {}
+                // Only IPv6 routes carry a router preference or an expiry
+                // (routes learned from router advertisements).
+                "pref" | "expires" | "hoplimit" => v6_only = true,
                 _ => {
                     return Err(err(
-                        "unknown keyword (known: via, dev, scope, proto, src, metric, pref)",
+                        "unknown keyword (known: via, dev, scope, proto, src, metric, mtu, \
+                         table, pref, expires, hoplimit, onlink, linkdown, dead)",
                     ));
                 }
             }
@@ -130,6 +138,7 @@ impl LinuxRoute {
         let prefix = match dest {
             "default" => match via {
                 Some(IpAddr::V6(_)) => IpNet::V6(Ipv6Net::default()),
+                None if v6_only => IpNet::V6(Ipv6Net::default()),
                 _ => IpNet::V4(Ipv4Net::default()),
             },
             d if d.contains('/') => d
@@ -205,8 +214,10 @@ pub enum Decision {
 
 impl Host {
     /// A host with these interfaces; connected routes are added for their
-    /// subnets (`proto kernel`; none for link-local addresses, which Linux
-    /// keeps per interface).
+    /// subnets (`proto kernel`). Link-local addresses get none: every
+    /// IPv6 interface has its own `fe80::/64` route in Linux, which one
+    /// table keyed by prefix cannot hold; link-local destinations are
+    /// reached through routes naming a device instead ([`Host::route`]).
     pub fn new(name: &str, kind: HostKind, ifaces: Vec<Iface>) -> Self {
         let mut h = Host {
             name: name.to_owned(),
@@ -345,11 +356,17 @@ impl Host {
         (d, Some(prefix))
     }
 
-    /// The longest match for `dst` in its family's table.
+    /// The longest match for `dst` in its family's table. A link-local
+    /// destination is on a link, never behind a gateway: only a route
+    /// inside fe80::/10 (`fe80::/64 dev eth0`) leads to it, not the default.
     fn lookup(&self, dst: IpAddr) -> Option<(IpNet, &LinuxRoute)> {
         match dst {
             IpAddr::V4(a) => self.routes.longest_match(a).map(|(p, r)| (p.into(), r)),
-            IpAddr::V6(a) => self.routes6.longest_match(a).map(|(p, r)| (p.into(), r)),
+            IpAddr::V6(a) => self
+                .routes6
+                .longest_match(a)
+                .filter(|(p, _)| !a.is_unicast_link_local() || p.prefix_len() >= 10)
+                .map(|(p, r)| (p.into(), r)),
         }
     }
 }
@@ -374,6 +391,9 @@ impl Device for Host {
             }
             if self.kind == HostKind::End {
                 return Action::Drop(DropCause::NotForwarding);
+            }
+            if matches!(dst, IpAddr::V6(a) if a.is_unicast_link_local()) {
+                return Action::Drop(DropCause::LinkLocal { dst });
             }
         }
         let (decision, matched) = self.route(dst);
@@ -763,6 +783,49 @@ mod tests {
         assert_eq!(
             h.receive(Some("eth0"), &frame(1), &mut steps),
             Action::Drop(DropCause::TtlExceeded)
+        );
+    }
+
+    #[test]
+    fn ra_learned_routes_parse_and_link_local_is_never_routed_off_link() {
+        let r =
+            LinuxRoute::parse("default dev eth0 proto ra metric 1024 expires 297sec pref medium")
+                .unwrap();
+        assert_eq!(r.prefix, IpNet::V6(Ipv6Net::default()));
+        let r = LinuxRoute::parse(
+            "default via fe80::1 dev eth0 proto ra metric 1024 hoplimit 64 pref medium onlink",
+        )
+        .unwrap();
+        assert_eq!(
+            r.kind,
+            RouteKind::Via("fe80::1".parse().unwrap(), Some("eth0".into()))
+        );
+        let eth0 = Iface {
+            addr6: "fd00:172:16:10::3/64".parse().ok(),
+            ..Iface::new("eth0", ETH0, None)
+        };
+        let mut h = Host::new("vm", HostKind::Vm, vec![eth0]);
+        h.add_route(LinuxRoute::parse("default via fd00:172:16:10::1 dev eth0").unwrap());
+        let ll = "fe80::99".parse::<IpAddr>().unwrap();
+        // Not through the default route...
+        assert_eq!(h.route(ll), (Decision::NoRoute, None));
+        // ...only through a route on the link.
+        h.add_route(LinuxRoute::parse("fe80::/64 dev eth0 proto kernel metric 256").unwrap());
+        assert!(matches!(h.route(ll).0, Decision::Out { ref iface, .. } if iface == "eth0"));
+        // A router does not forward it off the link.
+        let frame = Frame::new()
+            .ethernet(MacAddr::new(2, 0, 0, 0, 0, 9), ETH0)
+            .ipv6(
+                "fd00:172:16:10::9".parse::<Ipv6Addr>().unwrap(),
+                "fe80::99".parse::<Ipv6Addr>().unwrap(),
+            )
+            .icmpv6_echo_request(1, 1, b"ping")
+            .build()
+            .unwrap();
+        let mut steps = Vec::new();
+        assert_eq!(
+            h.receive(Some("eth0"), &frame, &mut steps),
+            Action::Drop(DropCause::LinkLocal { dst: ll })
         );
     }
 }

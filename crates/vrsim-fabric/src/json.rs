@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! Document  { schema: "vrsim-trace/1", scenario, probe: Probe, forward: Trace, reply: Trace | null }
-//! Probe     { from, to, protocol: "icmp" | "udp" | "tcp", port: u16 | null }
+//! Probe     { from, to, protocol: "icmp" | "icmpv6" | "udp" | "tcp", port: u16 | null }
 //! Trace     { hops: [Hop], outcome: Outcome }
 //! Hop       { device, ingress: str | null, egress: str | null, frame: Frame, steps: [Step] }
 //! Frame     { length, headers: "eth:ipv4:gre:mpls:ipv4:icmp", hex }

@@ -168,6 +168,12 @@ pub enum DropCause {
     NotFabricMac,
     /// An end host received a packet for another address (it does not forward).
     NotForwarding,
+    /// A router received a packet for a link-local address not its own: it
+    /// is not forwarded off its link (RFC 4291 §2.5.6).
+    LinkLocal {
+        /// The destination.
+        dst: IpAddr,
+    },
     /// A port the device does not have.
     NoPort {
         /// The port.
@@ -280,6 +286,9 @@ impl fmt::Display for DropCause {
             DropCause::NotOurMac { port } => write!(f, "not addressed to {port}'s MAC"),
             DropCause::NotFabricMac => f.write_str("not addressed to the fabric port's MAC"),
             DropCause::NotForwarding => f.write_str("not for this host (it does not forward)"),
+            DropCause::LinkLocal { dst } => {
+                write!(f, "link-local destination {dst} is not forwarded")
+            }
             DropCause::NoPort { port } => write!(f, "no port {port}"),
             DropCause::NoDevice { name } => write!(f, "no device {name}"),
             DropCause::UnknownMac => f.write_str("no fabric port has the destination MAC"),

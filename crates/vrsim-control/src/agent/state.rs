@@ -5,7 +5,7 @@
 //! gateway's default route and the routes learned over BGPaaS.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_dataplane::nexthop::{
@@ -64,8 +64,8 @@ pub struct Inputs<'a> {
 impl Inputs<'_> {
     /// The port whose address a BGP next hop names, in the network: its
     /// IPv4 address, its IPv6 address, or its IPv4 address mapped into IPv6
-    /// (`::ffff:172.16.10.3`, the next hop a speaker gives IPv6 routes on an
-    /// IPv4 session when it has no IPv6 address of its own, as BIRD does).
+    /// (`::ffff:172.16.10.3`, the form RFC 4798 gives an IPv4 speaker's
+    /// address as an IPv6 next hop).
     pub fn resolve(&self, network: &str, next_hop: IpAddr) -> Option<&PortConfig> {
         let v4 = match next_hop {
             IpAddr::V4(a) => Some(a),
@@ -73,8 +73,7 @@ impl Inputs<'_> {
         };
         self.config.ports.iter().find(|p| {
             p.network == network
-                && (Some(p.ip) == v4
-                    || next_hop == IpAddr::V6(p.ip6.unwrap_or(Ipv6Addr::UNSPECIFIED)))
+                && (Some(p.ip) == v4 || p.ip6.is_some_and(|a| IpAddr::V6(a) == next_hop))
         })
     }
 
@@ -369,7 +368,8 @@ impl Builder<'_> {
     }
 
     /// The default route from the network's gateway, if one advertises it
-    /// (`::/0` too when the network is dual-stack).
+    /// (`::/0` too when the network is dual-stack or holds IPv6 routes
+    /// learned over BGPaaS, so that their traffic has a way back).
     fn gateway_default(&mut self, network: &str, vrf: VrfId) {
         let gw = self.inputs.config.gateways.iter().find_map(|g| {
             g.vrfs
@@ -382,8 +382,17 @@ impl Builder<'_> {
         {
             let r = tunnelled(t, label, RouteFlags::empty());
             self.s.routes.insert((vrf, Ipv4Net::default().into()), r);
-            let dual = self.inputs.config.network(network).and_then(|n| n.subnet6);
-            if dual.is_some() {
+            let dual = self
+                .inputs
+                .config
+                .network(network)
+                .is_some_and(|n| n.subnet6.is_some());
+            let learned6 = self
+                .inputs
+                .selections
+                .keys()
+                .any(|(n, p)| n == network && matches!(p, IpNet::V6(_)));
+            if dual || learned6 {
                 self.s.routes.insert((vrf, Ipv6Net::default().into()), r);
             }
         }

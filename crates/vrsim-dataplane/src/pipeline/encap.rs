@@ -61,7 +61,12 @@ impl VRouter {
             return Disposition::Drop(DropReason::InvalidLabel);
         };
         let inner = inner_ipv4(buf, l3);
-        let inner_df = inner.is_some_and(|(df, _)| df);
+        // `vr_ip_dont_fragment_set`: IPv4 with DF, and every IPv6 packet
+        // (routers never fragment IPv6, RFC 8200 §5).
+        let inner_df = match inner {
+            Some((df, _)) => df,
+            None => inner_is_ipv6(buf, l3),
+        };
         let ident = match (encap, inner) {
             (TunnelEncap::MplsOverGre, Some((_, id))) => id,
             _ => next_ip_id(&mut cx.ip_id),
@@ -181,6 +186,15 @@ fn inner_ipv4(buf: &mut PacketBuf, l3: bool) -> Option<(bool, u16)> {
     Ipv4ViewMut::new_checked(buf.frame_mut().get_mut(at..)?)
         .ok()
         .map(|v| (v.dont_fragment(), v.ident()))
+}
+
+/// Whether the packet inside is IPv6 (after the Ethernet header of a
+/// bridged frame, at the start of a routed one).
+fn inner_is_ipv6(buf: &PacketBuf, l3: bool) -> bool {
+    if l3 {
+        return buf.frame().first().is_some_and(|b| b >> 4 == 6);
+    }
+    EthernetView::new_checked(buf.frame()).is_ok_and(|e| e.ethertype() == EtherType::Ipv6)
 }
 
 fn push_tunnel(

@@ -616,13 +616,7 @@ impl<'s> Loader<'_> {
                     })
                     .map_err(|e| self.unplaced(e))?;
                 for r in &b.route {
-                    let next_hop = r.next_hop.or(vm.map(|v| default_next_hop(v, r.prefix)));
-                    let next_hop = next_hop.ok_or_else(|| {
-                        self.at(
-                            Some(b.vm.span()),
-                            "a BGPaaS route without a VM to come from",
-                        )
-                    })?;
+                    let next_hop = self.route_next_hop(r, vm, b)?;
                     let event = Event::Advertise {
                         bgpaas: bgpaas.clone(),
                         peer,
@@ -634,6 +628,37 @@ impl<'s> Loader<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A BGPaaS route's next hop: the one given, of the prefix's family (an
+    /// IPv4 address for an IPv6 prefix is taken mapped into IPv6, as RFC
+    /// 4798 writes an IPv4 speaker's address; an IPv6 one for an IPv4
+    /// prefix would need RFC 8950 and is refused), else the VM's own.
+    fn route_next_hop(
+        &self,
+        r: &BgpRouteSpec,
+        vm: Option<&VmSpec>,
+        b: &BgpaasSpec,
+    ) -> Result<IpAddr, TopologyError> {
+        let Some(given) = &r.next_hop else {
+            return vm.map(|v| default_next_hop(v, r.prefix)).ok_or_else(|| {
+                self.at(
+                    Some(b.vm.span()),
+                    "a BGPaaS route without a VM to come from",
+                )
+            });
+        };
+        match (r.prefix, *given.get_ref()) {
+            (IpNet::V6(_), IpAddr::V4(a)) => Ok(a.to_ipv6_mapped().into()),
+            (IpNet::V4(p), IpAddr::V6(a)) => Err(self.at(
+                Some(given.span()),
+                format!(
+                    "BGPaaS {}'s route {p} has the IPv6 next hop {a}: an IPv4 route needs an IPv4 next hop",
+                    b.name.get_ref()
+                ),
+            )),
+            (_, a) => Ok(a),
+        }
     }
 
     /// The VMs as Linux hosts, each linked to its tap on its compute node.

@@ -187,7 +187,7 @@ pub(super) struct BgpaasSpec {
 #[serde(deny_unknown_fields)]
 pub(super) struct BgpRouteSpec {
     pub(super) prefix: IpNet,
-    pub(super) next_hop: Option<IpAddr>,
+    pub(super) next_hop: Option<Spanned<IpAddr>>,
     pub(super) as_path: Option<Vec<u32>>,
     #[serde(default)]
     pub(super) origin: OriginSpec,
