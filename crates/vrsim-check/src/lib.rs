@@ -15,6 +15,7 @@
 //! ```
 
 mod cli;
+pub mod objects;
 mod program;
 mod run;
 mod spec;
@@ -24,6 +25,15 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 pub use run::{CaseResult, Failure};
+
+/// Run one of the vRouter's commands on `router` and give its output in the
+/// vRouter's layout: `vif --list`, `vif --get N`, `nh --list`, `nh --get N`,
+/// `rt --dump VRF [--family inet6]`, `rt --get P --vrf V`, `mpls --dump`,
+/// `vxlan --dump`, `flow -l`, `dropstats`, … (the commands a case's `cli`
+/// check takes).
+pub fn cli(router: &vrsim_dataplane::VRouter, command: &str) -> Result<String, String> {
+    cli::cli(router, command)
+}
 
 use program::{Check, Object, Step};
 

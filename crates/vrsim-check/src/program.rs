@@ -198,6 +198,16 @@ struct Parser<'s, 'a> {
     src: &'s Source<'a>,
 }
 
+/// One object of an `add` or `delete` (the whole of `src`), checked as a
+/// step's is.
+pub(crate) fn object(
+    src: &Source<'_>,
+    spec: &ObjectSpec,
+    adding: bool,
+) -> Result<Object, CaseError> {
+    Parser { src }.object(spec, 0..src.text.len(), adding)
+}
+
 type Span = std::ops::Range<usize>;
 
 impl Parser<'_, '_> {

@@ -393,7 +393,7 @@ fn outcome(done: Result<(), String>, error: &Option<String>) -> Result<(), Failu
     }
 }
 
-fn add(r: &mut VRouter, o: &Object) -> Result<(), String> {
+pub(crate) fn add(r: &mut VRouter, o: &Object) -> Result<(), String> {
     let e = |e: vrsim_dataplane::DataplaneError| e.to_string();
     match o {
         Object::Vif(v) => {
@@ -419,7 +419,7 @@ fn add(r: &mut VRouter, o: &Object) -> Result<(), String> {
     }
 }
 
-fn delete(r: &mut VRouter, o: &Object) -> Result<(), String> {
+pub(crate) fn delete(r: &mut VRouter, o: &Object) -> Result<(), String> {
     let e = |e: vrsim_dataplane::DataplaneError| e.to_string();
     match o {
         Object::Vif(v) => r.delete_vif(v.id).map(|_| ()).map_err(e),

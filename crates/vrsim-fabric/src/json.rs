@@ -602,6 +602,12 @@ fn outcome(o: &FabricOutcome) -> Outcome {
     out
 }
 
+/// The JSON form of one vRouter step (as the steps of a hop on a compute
+/// node appear in a [`Document`]).
+pub fn vrouter_step(st: &DpStep) -> Step {
+    step(&HopStep::VRouter(*st))
+}
+
 /// The JSON form of one direction's trace.
 pub fn trace(t: &FabricTrace) -> Trace {
     Trace {
