@@ -6,10 +6,13 @@
 # and scapy into that environment from PyPI when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target="${CARGO_TARGET_DIR:-$PWD/target}"
+# An absolute path: the build below runs from crates/vrsim-py.
+target="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 mkdir -p "$target"
 venv="$target/python-venv"
-if [ ! -x "$venv/bin/python" ]; then
+# A venv whose interpreter went away (Python upgraded) is made anew.
+if ! "$venv/bin/python" -c "import sys" >/dev/null 2>&1; then
+  rm -rf "$venv"
   python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \

@@ -15,7 +15,9 @@ pub(crate) fn cli_words(command: &str) -> Result<Vec<&str>, String> {
             | ["nh", "--list"]
             | ["nh", "--get", _]
             | ["rt", "--dump", _]
+            | ["rt", "--dump", _, "--family", "inet" | "inet6"]
             | ["rt", "--get", _, "--vrf", _]
+            | ["rt", "--get", _, "--vrf", _, "--family", "inet" | "inet6"]
             | ["mpls", "--dump"]
             | ["mpls", "--get", _]
             | ["vxlan", "--dump"]
@@ -28,8 +30,8 @@ pub(crate) fn cli_words(command: &str) -> Result<Vec<&str>, String> {
         Ok(words)
     } else {
         Err(format!(
-            "cli {command:?}: expected one of vif --list, vif --get N, nh --list, nh --get N, rt --dump VRF, \
-             rt --get A/L --vrf V, mpls --dump, mpls --get L, vxlan --dump, vxlan --get V, dropstats, flow -l, flow --get N"
+            "cli {command:?}: expected one of vif --list, vif --get N, nh --list, nh --get N, \
+             rt --dump VRF [--family inet6], rt --get P/L --vrf V [--family inet6], mpls --dump, mpls --get L, vxlan --dump, vxlan --get V, dropstats, flow -l, flow --get N"
         ))
     }
 }
@@ -64,7 +66,8 @@ pub(crate) fn cli(r: &VRouter, command: &str) -> Result<String, String> {
             let vrf = u16::try_from(n(vrf)?).map_err(|_| "vrf out of range")?;
             dump::rt_dump6(r, VrfId::from(vrf), layout).map_err(e)
         }
-        ["rt", "--get", prefix, "--vrf", vrf] => {
+        ["rt", "--get", prefix, "--vrf", vrf]
+        | ["rt", "--get", prefix, "--vrf", vrf, "--family", "inet"] => {
             let vrf = u16::try_from(n(vrf)?).map_err(|_| "vrf out of range")?;
             let p = prefix
                 .parse()

@@ -47,22 +47,69 @@ fn object(kind: &str, fields: toml::Table, adding: bool) -> Result<Object, Objec
     program::object(&src, &spec, adding).map_err(|e: CaseError| err(e.message))
 }
 
-/// Add (or, for a vif that exists, change) one object.
-pub fn add(router: &mut VRouter, kind: &str, fields: toml::Table) -> Result<(), ObjectError> {
-    let o = object(kind, fields, true)?;
-    crate::run::add(router, &o).map_err(|message| ObjectError {
+/// Add (or, for a vif that exists, change) one object. A flow's index is
+/// returned (checked against `index` when the fields give one).
+pub fn add(
+    router: &mut VRouter,
+    kind: &str,
+    fields: toml::Table,
+) -> Result<Option<u32>, ObjectError> {
+    let err = |message: String| ObjectError {
         kind: kind.to_owned(),
         message,
-    })
+    };
+    match object(kind, fields, true)? {
+        Object::Flow { req, index, .. } => {
+            let got = router.set_flow(&req).map_err(|e| err(e.to_string()))?;
+            match index {
+                Some(want) if want != got => Err(err(format!(
+                    "the vRouter gave the flow index {got}, not {want}"
+                ))),
+                _ => Ok(Some(got)),
+            }
+        }
+        o => crate::run::add(router, &o).map(|()| None).map_err(err),
+    }
 }
 
-/// Delete one object, named by the fields that key it.
+/// Delete one object, named by the fields that key it: a vif or a nexthop
+/// by its `id` alone, a route by `vrf` and `prefix`, a bridge entry by `vrf`
+/// and `mac`, a label by `label`, a VNID by `vnid`, a flow by its key.
 pub fn delete(router: &mut VRouter, kind: &str, fields: toml::Table) -> Result<(), ObjectError> {
-    let o = object(kind, fields, false)?;
-    crate::run::delete(router, &o).map_err(|message| ObjectError {
+    let err = |message: String| ObjectError {
         kind: kind.to_owned(),
         message,
-    })
+    };
+    if matches!(kind, "vif" | "nh") && fields.keys().all(|k| k == "id") {
+        let Some(id) = fields.get("id").and_then(toml::Value::as_integer) else {
+            return Err(err("a delete names the object's id".into()));
+        };
+        let gone = match kind {
+            "vif" => u16::try_from(id)
+                .ok()
+                .and_then(vrsim_dataplane::VifId::new)
+                .ok_or_else(|| err(format!("vif {id} is out of range")))
+                .and_then(|v| {
+                    router
+                        .delete_vif(v)
+                        .map(|_| ())
+                        .map_err(|e| err(e.to_string()))
+                }),
+            _ => u32::try_from(id)
+                .ok()
+                .and_then(vrsim_dataplane::NhId::new)
+                .ok_or_else(|| err(format!("nh {id} is out of range")))
+                .and_then(|n| {
+                    router
+                        .delete_nh(n)
+                        .map(|_| ())
+                        .map_err(|e| err(e.to_string()))
+                }),
+        };
+        return gone;
+    }
+    let o = object(kind, fields, false)?;
+    crate::run::delete(router, &o).map_err(err)
 }
 
 #[cfg(test)]
@@ -78,7 +125,7 @@ mod tests {
     #[test]
     fn objects_are_read_and_refused_as_case_files_read_them() {
         let mut r = VRouter::new();
-        add(&mut r, "vif", table(TAP1)).expect("a vif");
+        assert_eq!(add(&mut r, "vif", table(TAP1)), Ok(None));
         assert_eq!(r.vifs().count(), 1);
         let bad_mac = "id = 2\ntype = \"virtual\"\nname = \"t\"\nmac = \"zz\"";
         let e = add(&mut r, "vif", table(bad_mac)).expect_err("a bad MAC");
@@ -92,5 +139,12 @@ mod tests {
         assert!(e.message.starts_with("not an object kind"), "{e}");
         delete(&mut r, "vif", table(TAP1)).expect("deleted");
         assert_eq!(r.vifs().count(), 0);
+        // A vif or nexthop is deleted by its id alone.
+        add(&mut r, "vif", table(TAP1)).expect("a vif");
+        delete(&mut r, "vif", table("id = 1")).expect("deleted by id");
+        let e = delete(&mut r, "vif", table("id = 1")).expect_err("gone");
+        assert!(e.message.contains("1"), "{e}");
+        let e = delete(&mut r, "nh", table("id = -1")).expect_err("out of range");
+        assert_eq!(e.to_string(), "nh: nh -1 is out of range");
     }
 }

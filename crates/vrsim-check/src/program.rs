@@ -642,6 +642,9 @@ impl Parser<'_, '_> {
                 ));
             }
         };
+        if let (Some(_), Some(r)) = (&f.reverse, &f.rflow) {
+            return Err(self.err(r.span(), "a flow has reverse or rflow, not both"));
+        }
         let vrf = VrfId::from(f.vrf);
         Ok(Object::Flow {
             req: FlowRequest {
@@ -652,7 +655,7 @@ impl Parser<'_, '_> {
                 flags,
                 vrf,
                 dvrf: f.dvrf.map_or(vrf, VrfId::from),
-                rflow: None,
+                rflow: f.rflow.as_ref().map(|r| *r.get_ref()),
                 src_nh: self.nh_id(f.src_nh, &span)?,
                 ecmp_index: f.ecmp_index,
                 underlay_ecmp_index: f.underlay_ecmp_index,

@@ -202,6 +202,11 @@ pub(crate) struct FlowSpec {
     pub(crate) flags: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) reverse: Option<Spanned<usize>>,
+    /// The vRouter index of its reverse flow, for a flow added on its own
+    /// (`vrsim_check::objects`, the Python API); a case file links pairs
+    /// with `reverse`.
+    #[serde(default)]
+    pub(crate) rflow: Option<Spanned<u32>>,
     #[serde(default)]
     pub(crate) ecmp_index: Option<u8>,
     #[serde(default)]

@@ -151,8 +151,10 @@ impl Fabric {
     /// scenario file; a bad file raises `ConfigError` with its line and
     /// column.
     #[staticmethod]
-    fn load(scenario: &str) -> PyResult<Fabric> {
-        vrsim::scenarios::load(scenario)
+    fn load(scenario: &Bound<'_, PyAny>) -> PyResult<Fabric> {
+        let os = scenario.py().import("os")?;
+        let scenario: String = os.call_method1("fspath", (scenario,))?.extract()?;
+        vrsim::scenarios::load(&scenario)
             .map(|inner| Fabric { inner })
             .map_err(config_error)
     }
@@ -176,6 +178,30 @@ impl Fabric {
 
     fn __copy__(&self) -> Fabric {
         self.clone()
+    }
+
+    fn __deepcopy__(&self, _memo: &Bound<'_, PyAny>) -> Fabric {
+        self.clone()
+    }
+
+    /// A copy for what-ifs, as a context manager: `with fabric.what_if()
+    /// as after: after.bgpaas_down("dockerhost"); fabric.diff(after, flows)`.
+    /// The fabric itself is never changed.
+    fn what_if(&self) -> Fabric {
+        self.clone()
+    }
+
+    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        _kind: &Bound<'_, PyAny>,
+        _value: &Bound<'_, PyAny>,
+        _traceback: &Bound<'_, PyAny>,
+    ) -> bool {
+        false
     }
 
     /// The hosts' names.
@@ -273,10 +299,10 @@ impl Fabric {
         &self,
         py: Python<'_>,
         after: &Fabric,
-        flows: &Bound<'_, PyList>,
+        flows: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyList>> {
         let mut parsed = Vec::new();
-        for f in flows.iter() {
+        for f in sequence(flows, "flows")? {
             parsed.push(flow_of(&f)?);
         }
         let changed =
@@ -302,12 +328,26 @@ impl Fabric {
     }
 }
 
+/// The items of a list or tuple (not of any iterable: an endless one would
+/// never end).
+fn sequence<'py>(v: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if let Ok(l) = v.cast::<PyList>() {
+        return Ok(l.iter().collect());
+    }
+    if let Ok(t) = v.cast::<pyo3::types::PyTuple>() {
+        return Ok(t.iter().collect());
+    }
+    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+        "{what}: a list or tuple"
+    )))
+}
+
 /// A flow of `diff`: a string line or a tuple.
 fn flow_of(f: &Bound<'_, PyAny>) -> PyResult<Flow> {
     if let Ok(line) = f.extract::<String>() {
         return line.parse().map_err(vrsim_error);
     }
-    let parts: Vec<Bound<'_, PyAny>> = f.try_iter()?.collect::<PyResult<_>>()?;
+    let parts = sequence(f, "a flow")?;
     let (from, to) = match (parts.first(), parts.get(1)) {
         (Some(a), Some(b)) => (a.extract::<String>()?, address(b)?),
         _ => return Err(vrsim_error("a flow is (src, dst[, proto[, port]])")),

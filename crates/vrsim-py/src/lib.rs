@@ -3,11 +3,14 @@
 //! a scenario, and the case runner, over the same Rust crates as the `vrsim`
 //! command. Frames in and out are `bytes`, so scapy builds and parses them.
 //!
-//! Errors: a refused object or scenario raises [`ConfigError`] with the
-//! message the Rust API gives; anything else vrsim refuses raises
-//! [`VrsimError`]; wrong Python types raise `TypeError`. A Rust panic would
-//! surface as `pyo3_runtime.PanicException`, never as a crash of the
-//! interpreter; none is known.
+//! Errors: a refused object, field or scenario raises [`ConfigError`] with
+//! the message the Rust API gives (a field of the wrong kind, `id="one"`,
+//! is the case parser's "invalid type" there); anything else vrsim refuses
+//! raises [`VrsimError`]; a Python value that is no field value at all (an
+//! object, a set) or a frame that is not bytes-like raises `TypeError`.
+//! Field values nest at most eight deep, so no input recurses without
+//! bound. A Rust panic would surface as `pyo3_runtime.PanicException`,
+//! never as a crash of the interpreter; none is known.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -45,9 +48,20 @@ pub(crate) fn config_error(message: impl ToString) -> PyErr {
     ConfigError::new_err(message.to_string())
 }
 
+/// How deeply field values may nest (the deepest field, `members`, is a
+/// list of tables: three levels).
+const MAX_DEPTH: usize = 8;
+
 /// A Python value as TOML: bool, int, float, str, bytes (hex), list or
-/// tuple, dict with str keys; anything else is a `TypeError` naming `at`.
-fn toml_value(value: &Bound<'_, PyAny>, at: &str) -> PyResult<toml::Value> {
+/// tuple, dict with str keys, at most [`MAX_DEPTH`] deep (a list that holds
+/// itself is refused, not followed); anything else is a `TypeError` naming
+/// `at`.
+fn toml_value(value: &Bound<'_, PyAny>, at: &str, depth: usize) -> PyResult<toml::Value> {
+    if depth > MAX_DEPTH {
+        return Err(config_error(format!(
+            "{at}: nested more than {MAX_DEPTH} deep"
+        )));
+    }
     if value.is_instance_of::<PyBool>() {
         return Ok(toml::Value::Boolean(value.extract()?));
     }
@@ -70,12 +84,12 @@ fn toml_value(value: &Bound<'_, PyAny>, at: &str) -> PyResult<toml::Value> {
     if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
         let mut out = Vec::new();
         for (i, item) in value.try_iter()?.enumerate() {
-            out.push(toml_value(&item?, &format!("{at}[{i}]"))?);
+            out.push(toml_value(&item?, &format!("{at}[{i}]"), depth + 1)?);
         }
         return Ok(toml::Value::Array(out));
     }
     if let Ok(d) = value.cast::<PyDict>() {
-        return Ok(toml::Value::Table(toml_table(d, at)?));
+        return Ok(toml::Value::Table(toml_table(d, at, depth + 1)?));
     }
     let kind = value.get_type().name()?.to_string();
     Err(PyTypeError::new_err(format!(
@@ -84,13 +98,13 @@ fn toml_value(value: &Bound<'_, PyAny>, at: &str) -> PyResult<toml::Value> {
 }
 
 /// Keyword arguments (or a dict) as a TOML table.
-fn toml_table(fields: &Bound<'_, PyDict>, at: &str) -> PyResult<toml::Table> {
+fn toml_table(fields: &Bound<'_, PyDict>, at: &str, depth: usize) -> PyResult<toml::Table> {
     let mut t = toml::Table::new();
     for (k, v) in fields.iter() {
         let key: String = k
             .extract()
             .map_err(|_| PyTypeError::new_err(format!("{at}: field names are strings")))?;
-        let value = toml_value(&v, &format!("{at}.{key}"))?;
+        let value = toml_value(&v, &format!("{at}.{key}"), depth)?;
         t.insert(key, value);
     }
     Ok(t)
@@ -204,15 +218,15 @@ impl VRouter {
         kind: &str,
         fields: Option<&Bound<'_, PyDict>>,
         add: bool,
-    ) -> PyResult<()> {
+    ) -> PyResult<Option<u32>> {
         let table = match fields {
-            Some(f) => toml_table(f, kind)?,
+            Some(f) => toml_table(f, kind, 0)?,
             None => toml::Table::new(),
         };
         let done = if add {
             vrsim::conformance::objects::add(&mut self.router, kind, table)
         } else {
-            vrsim::conformance::objects::delete(&mut self.router, kind, table)
+            vrsim::conformance::objects::delete(&mut self.router, kind, table).map(|()| None)
         };
         done.map_err(config_error)
     }
@@ -251,91 +265,92 @@ impl VRouter {
     /// file's `[[vif]]` table.
     #[pyo3(signature = (**fields))]
     fn add_vif(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("vif", fields, true)
+        self.add_or_delete("vif", fields, true).map(|_| ())
     }
 
     /// Delete a `vif`, named by the fields that key it.
     #[pyo3(signature = (**fields))]
     fn delete_vif(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("vif", fields, false)
+        self.add_or_delete("vif", fields, false).map(|_| ())
     }
 
     /// Add (or, for a vif, change) a `nh` with the fields of a case
     /// file's `[[nh]]` table.
     #[pyo3(signature = (**fields))]
     fn add_nh(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("nh", fields, true)
+        self.add_or_delete("nh", fields, true).map(|_| ())
     }
 
     /// Delete a `nh`, named by the fields that key it.
     #[pyo3(signature = (**fields))]
     fn delete_nh(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("nh", fields, false)
+        self.add_or_delete("nh", fields, false).map(|_| ())
     }
 
     /// Add (or, for a vif, change) a `route` with the fields of a case
     /// file's `[[route]]` table.
     #[pyo3(signature = (**fields))]
     fn add_route(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("route", fields, true)
+        self.add_or_delete("route", fields, true).map(|_| ())
     }
 
     /// Delete a `route`, named by the fields that key it.
     #[pyo3(signature = (**fields))]
     fn delete_route(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("route", fields, false)
+        self.add_or_delete("route", fields, false).map(|_| ())
     }
 
     /// Add (or, for a vif, change) a `bridge` with the fields of a case
     /// file's `[[bridge]]` table.
     #[pyo3(signature = (**fields))]
     fn add_bridge(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("bridge", fields, true)
+        self.add_or_delete("bridge", fields, true).map(|_| ())
     }
 
     /// Delete a `bridge`, named by the fields that key it.
     #[pyo3(signature = (**fields))]
     fn delete_bridge(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("bridge", fields, false)
+        self.add_or_delete("bridge", fields, false).map(|_| ())
     }
 
     /// Add (or, for a vif, change) a `mpls` with the fields of a case
     /// file's `[[mpls]]` table.
     #[pyo3(signature = (**fields))]
     fn add_mpls(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("mpls", fields, true)
+        self.add_or_delete("mpls", fields, true).map(|_| ())
     }
 
     /// Delete a `mpls`, named by the fields that key it.
     #[pyo3(signature = (**fields))]
     fn delete_mpls(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("mpls", fields, false)
+        self.add_or_delete("mpls", fields, false).map(|_| ())
     }
 
     /// Add (or, for a vif, change) a `vxlan` with the fields of a case
     /// file's `[[vxlan]]` table.
     #[pyo3(signature = (**fields))]
     fn add_vxlan(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("vxlan", fields, true)
+        self.add_or_delete("vxlan", fields, true).map(|_| ())
     }
 
     /// Delete a `vxlan`, named by the fields that key it.
     #[pyo3(signature = (**fields))]
     fn delete_vxlan(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("vxlan", fields, false)
+        self.add_or_delete("vxlan", fields, false).map(|_| ())
     }
 
-    /// Add (or, for a vif, change) a `flow` with the fields of a case
-    /// file's `[[flow]]` table.
+    /// Add a `flow` with the fields of a case file's `[[flow]]` table
+    /// (`rflow=N` links it to the flow at index N, where a case file says
+    /// `reverse`); returns the flow's index.
     #[pyo3(signature = (**fields))]
-    fn add_flow(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    fn add_flow(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Option<u32>> {
         self.add_or_delete("flow", fields, true)
     }
 
     /// Delete a `flow`, named by the fields that key it.
     #[pyo3(signature = (**fields))]
     fn delete_flow(&mut self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        self.add_or_delete("flow", fields, false)
+        self.add_or_delete("flow", fields, false).map(|_| ())
     }
 
     /// An empty vRouter. `flow_entries`: the main flow table's size (the
@@ -369,10 +384,11 @@ impl VRouter {
         &mut self,
         py: Python<'_>,
         vif: u16,
-        frame: &[u8],
+        frame: pyo3::pybacked::PyBackedBytes,
         trace: bool,
         agent: bool,
     ) -> PyResult<ProcessResult> {
+        let frame: &[u8] = &frame;
         let vif = vif_id(vif)?;
         let (router, buf) = (&mut self.router, &mut self.buf);
         // The GIL stays held: releasing it around the pipeline costs more
@@ -380,10 +396,11 @@ impl VRouter {
         // bench/process_rate.py), and one vRouter serves one thread anyway.
         let (d, out, t) = if trace {
             let mut t = Trace::default();
-            let (d, out) = run(router, buf, vif, frame, &mut t, agent);
+            let (d, out) = run(router, buf, vif, frame, &mut t, agent).map_err(vrsim_error)?;
             (d, out, Some(t))
         } else {
-            let (d, out) = run(router, buf, vif, frame, &mut NoTrace, agent);
+            let (d, out) =
+                run(router, buf, vif, frame, &mut NoTrace, agent).map_err(vrsim_error)?;
             (d, out, None)
         };
         let frame = out.as_deref().unwrap_or(self.buf.frame());
@@ -400,7 +417,8 @@ impl VRouter {
     }
 
     /// Send on the packets held in flow `flow` once it is decided; one
-    /// result each.
+    /// result each, all with the trace of the whole release (the vRouter
+    /// sends them on in one go, `vr_flow_flush_pnode`).
     fn release(&mut self, py: Python<'_>, flow: u32) -> Vec<ProcessResult> {
         let mut t = Trace::default();
         let released = self.router.release(flow, &mut t);
@@ -466,7 +484,10 @@ impl VRouter {
 }
 
 /// One packet through the pipeline, its held packet decided and released
-/// when `agent` says so. `None` for the frame: it is in `buf`.
+/// when `agent` says so. `None` for the frame: it is in `buf`. Packets held
+/// earlier in the same flow (sent without `agent`) are sent on too; the
+/// result is this packet's, the last released. `Err`: the agent could not
+/// install the flow pair.
 fn run<T: vrsim::dataplane::trace::Tracer>(
     router: &mut vrsim::dataplane::VRouter,
     buf: &mut PacketBuf,
@@ -474,22 +495,21 @@ fn run<T: vrsim::dataplane::trace::Tracer>(
     frame: &[u8],
     trace: &mut T,
     agent: bool,
-) -> (Disposition, Option<Vec<u8>>) {
+) -> Result<(Disposition, Option<Vec<u8>>), String> {
     let d = router.process(vif, frame, buf, trace);
     let Disposition::Held { flow } = d else {
-        return (d, None);
+        return Ok((d, None));
     };
     if !agent {
-        return (d, None);
+        return Ok((d, None));
     }
     let policy = vrsim::control::flows::Policies::NONE;
-    if vrsim::control::flows::answer_flow_miss(router, flow, &policy).is_err() {
-        return (d, Some(Vec::new()));
-    }
-    match router.release(flow, trace).pop() {
+    vrsim::control::flows::answer_flow_miss(router, flow, &policy)
+        .map_err(|e| format!("the agent could not decide flow {flow}: {e}"))?;
+    Ok(match router.release(flow, trace).pop() {
         Some((d, out)) => (d, Some(out)),
         None => (d, Some(Vec::new())),
-    }
+    })
 }
 
 /// One conformance case's result: its name, file, whether it passed, and

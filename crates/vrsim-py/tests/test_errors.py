@@ -67,3 +67,26 @@ def test_fabric_errors_name_what_and_where(tmp_path):
         f.bgpaas_down("no-such-vm")
     with pytest.raises(vrsim.ConfigError):
         f.add_policy_rule("public", "deny gre any > any")
+
+
+def test_self_holding_and_deep_values_are_refused_not_followed():
+    r = vrsim.VRouter()
+    loop = []
+    loop.append(loop)
+    with pytest.raises(vrsim.ConfigError, match="nested more than 8 deep"):
+        r.add_vif(id=1, type="virtual", name="tap1", mac="de:ad:be:ef:00:01", flags=loop)
+    deep = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(vrsim.ConfigError, match="nested"):
+        r.add_nh(id=5, type="composite", members=deep)
+
+
+def test_endless_iterables_are_not_flows():
+    import itertools
+
+    f = vrsim.Fabric.load("seed-bgpaas")
+    with pytest.raises(TypeError):
+        f.diff(f.copy(), [itertools.count()])
+    with pytest.raises(TypeError):
+        f.diff(f.copy(), itertools.repeat(("earth", "192.168.100.1")))

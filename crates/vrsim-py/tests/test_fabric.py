@@ -74,3 +74,18 @@ def test_a_conformance_case_through_check(conformance_dir):
     assert all(results), results
     everything = vrsim.check(conformance_dir)
     assert len(everything) >= 39 and all(r.passed for r in everything)
+
+
+def test_what_if_is_a_context_manager_and_paths_load(tmp_path):
+    fabric = vrsim.Fabric.load("seed-bgpaas")
+    with fabric.what_if() as after:
+        after.bgpaas_down("dockerhost")
+        changed = fabric.diff(after, (("centos-ssh", "203.0.113.10"),))
+        assert changed and changed[0]["after"].startswith("dropped by compute01")
+    assert fabric.probe("centos-ssh", "203.0.113.10").delivered
+    import copy
+    import pathlib
+
+    assert copy.deepcopy(fabric).name == "seed-bgpaas"
+    scenario = pathlib.Path(__file__).resolve().parents[3] / "scenarios" / "k8s-rr.toml"
+    assert vrsim.Fabric.load(scenario).name == "k8s-rr"

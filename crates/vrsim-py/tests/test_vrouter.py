@@ -1,6 +1,7 @@
 """One vRouter programmed from Python, scapy packets in and out."""
 
-from scapy.all import ICMP, IP, UDP, Ether, Raw
+import pytest
+from scapy.all import ICMP, IP, UDP, Ether
 
 import vrsim
 from conftest import FABRIC_MAC, MPLS, VM_MAC, VROUTER_MAC
@@ -83,3 +84,29 @@ def test_flows_held_answered_by_the_agent_and_listed():
     assert len(flows) == 2
     assert {f["action"] for f in flows} == {"F"}
     assert "Action:F" in r.dump("flow -l")
+
+
+def test_objects_by_id_flow_pairs_and_ipv6_dumps(compute):
+    # A vif or nexthop is deleted by its id alone.
+    compute.add_vif(id=9, type="virtual", name="tap9", mac=VROUTER_MAC, vrf=5)
+    compute.delete_vif(id=9)
+    assert 9 not in {v["id"] for v in compute.vifs()}
+    # add_flow returns the index; rflow links a pair as `reverse` does in a case.
+    first = compute.add_flow(sip="1.1.1.3", dip="1.1.1.5", sport=4145, proto="icmp",
+                             nh=38, src_nh=38, vrf=5)
+    second = compute.add_flow(sip="1.1.1.5", dip="1.1.1.3", sport=4145, proto="icmp",
+                              nh=38, src_nh=21, vrf=5, rflow=first)
+    by_index = {f["index"]: f for f in compute.flows()}
+    assert by_index[second]["rflow"] == first
+    with pytest.raises(vrsim.ConfigError, match="reverse names a"):
+        compute.add_flow(sip="1.1.1.6", dip="1.1.1.3", proto="icmp", nh=38, src_nh=21,
+                         vrf=5, rflow=first, reverse=1)
+    # IPv6 routes, and their dumps as text.
+    compute.add_route(vrf=5, prefix="2001:db8::/64", nh=38)
+    assert compute.routes(5, "inet6")[0]["prefix"] == "2001:db8::/64"
+    assert "2001:db8::/64" in compute.dump("rt --dump 5 --family inet6")
+
+
+def test_frames_may_be_bytearrays(compute):
+    inner = Ether(dst=VM_MAC) / IP(src="1.1.1.5", dst="1.1.1.3") / ICMP()
+    assert compute.process(0, bytearray(bytes(mplsoudp(42, inner)))).vif == 5

@@ -2,11 +2,12 @@
 
 import ipaddress
 import os
-from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
 Address = Union[str, ipaddress.IPv4Address, ipaddress.IPv6Address]
 Prefix = Union[str, ipaddress.IPv4Network, ipaddress.IPv6Network]
-Field = Union[bool, int, float, str, bytes, Sequence[Any], Dict[str, Any]]
+Field = Union[bool, int, float, str, bytes, List[Any], Tuple[Any, ...], Dict[str, Any]]
+"""A field value; lists, tuples and dicts nest at most eight deep."""
 
 SCHEMA: str
 """The JSON schema name of trace documents: ``vrsim-trace/1``."""
@@ -46,9 +47,11 @@ class VRouter:
     - ``add_bridge(vrf, mac, nh, label, flags)``
     - ``add_mpls(label, nh)``, ``add_vxlan(vnid, nh)``
     - ``add_flow(sip, dip, sport, dport, proto, nh, src_nh, vrf, dvrf, action,
-      flags, …)``
+      drop_reason, flags, rflow, ecmp_index, udp_sport, ttl, index)``, which
+      returns the flow's index (``rflow`` links it to its reverse flow)
 
-    and ``delete_*`` with the fields that key the object.
+    and ``delete_*`` with the fields that key the object (a vif or nexthop
+    by ``id`` alone). A refused object raises ``ConfigError``.
     """
 
     def __init__(
@@ -66,15 +69,17 @@ class VRouter:
     def delete_mpls(self, **fields: Field) -> None: ...
     def add_vxlan(self, **fields: Field) -> None: ...
     def delete_vxlan(self, **fields: Field) -> None: ...
-    def add_flow(self, **fields: Field) -> None: ...
+    def add_flow(self, **fields: Field) -> Optional[int]: ...
     def delete_flow(self, **fields: Field) -> None: ...
     def process(
-        self, vif: int, frame: bytes, *, trace: bool = True, agent: bool = False
+        self, vif: int, frame: Union[bytes, bytearray], *, trace: bool = True, agent: bool = False
     ) -> Result:
         """Send ``frame`` into vif ``vif``; ``agent=True`` decides a new flow as
         the agent does without policies and sends the held packet on."""
     def answer_flow_miss(self, flow: int) -> str: ...
-    def release(self, flow: int) -> List[Result]: ...
+    def release(self, flow: int) -> List[Result]:
+        """The packets held in ``flow``, sent on once it is decided (each result
+        carries the trace of the whole release)."""
     def dump(self, command: str) -> str:
         """``vif --list``, ``nh --get 5``, ``rt --dump 1 [--family inet6]``,
         ``mpls --dump``, ``vxlan --dump``, ``flow -l``, ``dropstats``…"""
@@ -107,22 +112,34 @@ class RoundTrip:
         """The ``vrsim-trace/1`` document."""
     def write_pcap(self, path: Union[str, os.PathLike[str]]) -> None: ...
 
-Flow = Union[str, Tuple[str, Address], Tuple[str, Address, str], Tuple[str, Address, str, int]]
+Flow = Union[
+    str,
+    Tuple[str, Address],
+    Tuple[str, Address, str],
+    Tuple[str, Address, str, int],
+    List[Union[str, int]],
+]
+Proto = Literal["icmp", "icmpv6", "icmp6", "udp", "tcp"]
 
 class Fabric:
     """A scenario: control plane, vRouters, gateways, Linux hosts, links."""
 
     @staticmethod
-    def load(scenario: str) -> "Fabric": ...
+    def load(scenario: Union[str, os.PathLike[str]]) -> "Fabric": ...
     @staticmethod
     def scenarios() -> List[str]: ...
     @property
     def name(self) -> str: ...
     def copy(self) -> "Fabric": ...
     def __copy__(self) -> "Fabric": ...
+    def __deepcopy__(self, memo: Any) -> "Fabric": ...
+    def what_if(self) -> "Fabric":
+        """A copy to change, as a context manager: ``with fabric.what_if() as after:``."""
+    def __enter__(self) -> "Fabric": ...
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool: ...
     def hosts(self) -> List[str]: ...
     def probe(
-        self, src: str, dst: Address, proto: Literal["icmp", "udp", "tcp"] = "icmp", port: int = 7
+        self, src: str, dst: Address, proto: Proto = "icmp", port: int = 7
     ) -> RoundTrip: ...
     def bgpaas_down(self, vm: str) -> List[str]: ...
     def withdraw(self, vm: str, prefix: Prefix) -> List[str]: ...
@@ -130,7 +147,9 @@ class Fabric:
     def add_policy_rule(self, network: str, rule: str) -> None: ...
     def dump(self, node: str, command: str) -> str: ...
     def show_route(self, prefix: Prefix, gateway: Optional[str] = None) -> Optional[str]: ...
-    def diff(self, after: "Fabric", flows: List[Flow]) -> List[Dict[str, Any]]: ...
+    def diff(
+        self, after: "Fabric", flows: Union[List[Flow], Tuple[Flow, ...]]
+    ) -> List[Dict[str, Any]]: ...
 
 class CaseResult:
     """One conformance case's result; true when it passed."""
