@@ -28,6 +28,13 @@ pub(crate) enum CliError {
         #[from]
         source: vrsim::conformance::CaseError,
     },
+    /// A scenario the generator cannot write.
+    #[error(transparent)]
+    Generate {
+        /// Its error.
+        #[from]
+        source: vrsim::fabric::topology::generate::ScaleError,
+    },
     /// The fabric refused a request (an unknown host, a flow it cannot send).
     #[error(transparent)]
     Fabric {

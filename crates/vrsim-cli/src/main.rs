@@ -114,6 +114,10 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<std::path::PathBuf>,
     },
+    /// Write a generated scenario file of any size to standard output (`vrsim
+    /// generate --computes 100 --vms-per-compute 10 > big.toml`, then `vrsim
+    /// --scenario big.toml trace --from earth --to 100.64.0.1`).
+    Generate(GenerateArgs),
     /// Draw the scenario's topology, with a trace's path (`--trace HOST:ADDRESS`).
     Graph(GraphArgs),
     /// List the built-in scenarios.
@@ -294,6 +298,25 @@ struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Compute nodes.
+    #[arg(long, default_value_t = 10)]
+    computes: u32,
+    /// VMs on each compute node.
+    #[arg(long, default_value_t = 10)]
+    vms_per_compute: u32,
+    /// Virtual networks the VMs are spread over.
+    #[arg(long, default_value_t = 1)]
+    networks: u32,
+    /// No BGPaaS sessions (by default every VM advertises its own /26).
+    #[arg(long)]
+    no_bgpaas: bool,
+    /// The scenario's name.
+    #[arg(long, default_value = "generated")]
+    name: String,
+}
+
+#[derive(Debug, Args)]
 struct ShowRouteArgs {
     /// The prefix (IPv4 or IPv6).
     prefix: IpNet,
@@ -340,6 +363,7 @@ fn main() -> ExitCode {
         Command::Man => man(),
         Command::Dissect { file } => capture_file::dissect(file, &mut o),
         Command::Check { paths } => check(paths, &mut o),
+        Command::Generate(a) => generate(a, &mut o),
         _ => vrsim::scenarios::load(&cli.scenario)
             .map_err(CliError::from)
             .and_then(|mut fabric| run(&cli, &mut fabric, &mut o)),
@@ -562,8 +586,9 @@ fn run(cli: &Cli, base: &mut Fabric, o: &mut String) -> Result<ExitCode, CliErro
         | Command::Completions { .. }
         | Command::Man
         | Command::Dissect { .. }
-        | Command::Check { .. } => Err(CliError::Usage {
-            message: "serve, ctl, completions, man, dissect and check cannot run inside a running vrsim serve",
+        | Command::Check { .. }
+        | Command::Generate(_) => Err(CliError::Usage {
+            message: "serve, ctl, completions, man, dissect, check and generate cannot run inside a running vrsim serve",
         }),
         Command::Scenarios => {
             for (name, _) in vrsim::scenarios::BUILTIN {
@@ -619,6 +644,20 @@ fn run(cli: &Cli, base: &mut Fabric, o: &mut String) -> Result<ExitCode, CliErro
 }
 
 /// `vrsim check`: run the case files and print the report.
+/// `vrsim generate`: a scenario file of any size (see
+/// `vrsim::fabric::topology::generate` for its address plan).
+fn generate(a: &GenerateArgs, o: &mut String) -> Result<ExitCode, CliError> {
+    use vrsim::fabric::topology::generate::{ScaleSpec, generate};
+    let spec = ScaleSpec {
+        computes: a.computes,
+        vms_per_compute: a.vms_per_compute,
+        networks: a.networks,
+        bgpaas: !a.no_bgpaas,
+    };
+    o.push_str(&generate(&a.name, &spec)?);
+    Ok(ExitCode::SUCCESS)
+}
+
 fn check(paths: &[std::path::PathBuf], o: &mut String) -> Result<ExitCode, CliError> {
     let report = vrsim::conformance::Report::run(paths)?;
     sayln!(o, "{report}");
@@ -803,6 +842,7 @@ fn vrouter_dump(cli: &Cli, router: &VRouter, o: &mut String) -> Result<String, C
         },
         Command::Dropstats => dump::dropstats(router),
         Command::Trace(_)
+        | Command::Generate(_)
         | Command::Diff(_)
         | Command::Scenarios
         | Command::ShowRoute(_)

@@ -512,3 +512,43 @@ fn a_reader_that_goes_away_is_no_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(done.status.code(), Some(101), "{stderr}");
 }
+
+#[test]
+fn a_generated_scenario_loads_and_traces() {
+    let text = stdout(&[
+        "generate",
+        "--computes",
+        "3",
+        "--vms-per-compute",
+        "2",
+        "--networks",
+        "2",
+    ]);
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated-3.toml");
+    std::fs::write(&path, &text).expect("write the scenario");
+    let out = stdout(&[
+        "--scenario",
+        path.to_str().expect("a UTF-8 path"),
+        "trace",
+        "--from",
+        "earth",
+        "--to",
+        "100.64.0.1",
+        "--format",
+        "minimal",
+    ]);
+    assert!(
+        out.contains("=> delivered to container (100.64.0.1)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("=> delivered to earth (203.0.113.10)"),
+        "{out}"
+    );
+    let bad = vrsim(&["generate", "--computes", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("0 compute nodes (1 to 65535)"),
+        "{bad:?}"
+    );
+}

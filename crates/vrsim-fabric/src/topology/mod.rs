@@ -64,6 +64,7 @@ impl TopologyError {
     }
 }
 
+pub mod generate;
 mod spec;
 
 use spec::*;
