@@ -150,16 +150,44 @@ impl Controller {
     }
 
     /// Apply one event and return the programming calls it caused, in order.
-    /// On error nothing changes.
+    /// On a refused event nothing changes.
     pub fn apply(&mut self, event: Event) -> Result<Vec<Change>, ControlError> {
-        let mut next = self.clone();
-        let config_changed = next.absorb(event)?;
+        self.apply_all([event])
+    }
+
+    /// Apply events in order, then bring every vRouter to the resulting
+    /// state once (a scenario's sessions load this way), returning the
+    /// programming calls. If any event is refused nothing changes.
+    ///
+    /// The configuration, ids and sessions change on a copy, and every
+    /// node's new state is computed from it before any vRouter is touched,
+    /// so a refusal leaves the controller as it was without copying the
+    /// vRouters (most of its memory). Only a vRouter refusing what the agent
+    /// programs, a bug in the agent model, would stop part way.
+    pub fn apply_all(
+        &mut self,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Result<Vec<Change>, ControlError> {
+        let mut next = Controller {
+            config: self.config.clone(),
+            ids: self.ids.clone(),
+            sessions: self.sessions.clone(),
+            selections: BTreeMap::new(),
+            nodes: BTreeMap::new(),
+        };
+        let mut config_changed = false;
+        for event in events {
+            config_changed |= next.absorb(event)?;
+        }
         if config_changed {
             next.rebuild_config()?;
         }
-        let changes = next.reprogram()?;
+        next.selections = next.select();
+        let states = next.node_states()?;
+        next.nodes = std::mem::take(&mut self.nodes);
+        let changes = next.program(states);
         *self = next;
-        Ok(changes)
+        changes
     }
 
     /// Take the event into the configuration or the sessions; `true` when
@@ -343,27 +371,39 @@ impl Controller {
     /// Run the decision process and bring every vRouter to its new state.
     fn reprogram(&mut self) -> Result<Vec<Change>, ControlError> {
         self.selections = self.select();
+        let states = self.node_states()?;
+        self.program(states)
+    }
+
+    /// The state every compute node's vRouter must hold, in configuration
+    /// order (nothing is changed).
+    fn node_states(&self) -> Result<Vec<(String, NodeState)>, ControlError> {
         let inputs = Inputs {
             config: &self.config,
             ids: &self.ids,
             selections: &self.selections,
         };
+        self.config
+            .computes
+            .iter()
+            .map(|c| Ok((c.name.clone(), inputs.node_state(&c.name)?)))
+            .collect()
+    }
+
+    /// Program each node from the state it holds to `states`, and drop the
+    /// nodes no longer configured.
+    fn program(&mut self, states: Vec<(String, NodeState)>) -> Result<Vec<Change>, ControlError> {
         let mut changes = Vec::new();
-        for c in &self.config.computes {
-            let state = inputs.node_state(&c.name)?;
-            let node = self.nodes.entry(c.name.clone()).or_insert_with(|| Node {
+        for (name, state) in states {
+            let node = self.nodes.entry(name.clone()).or_insert_with(|| Node {
                 router: VRouter::new(),
                 state: NodeState::default(),
             });
             if node.state == state {
                 continue;
             }
-            let done = program::apply(&c.name, &mut node.router, &node.state, &state).map_err(
-                |source| ControlError::Dataplane {
-                    node: c.name.clone(),
-                    source,
-                },
-            )?;
+            let done = program::apply(&name, &mut node.router, &node.state, &state)
+                .map_err(|source| ControlError::Dataplane { node: name, source })?;
             node.state = state;
             // The agent re-evaluates a node's flows when what it programmed
             // changes (routes, RPF, ports); vrsim evicts them instead, and

@@ -605,30 +605,33 @@ impl<'s> Loader<'_> {
     }
 
     /// Bring up the BGPaaS sessions marked up, each advertising its routes.
+    /// Every session marked up comes up with its routes, as one batch of
+    /// events: the vRouters are programmed once, for the result.
     fn sessions(&self, spec: &FileSpec, control: &mut Controller) -> Result<(), TopologyError> {
+        let mut events = Vec::new();
         for b in spec.bgpaas.iter().filter(|b| b.up) {
             let vm = spec.vm.iter().find(|v| v.name.get_ref() == b.vm.get_ref());
             for peer in &b.peers {
                 let (bgpaas, peer) = (b.name.get_ref().clone(), *peer.get_ref());
-                control
-                    .apply(Event::SessionUp {
-                        bgpaas: bgpaas.clone(),
-                        peer,
-                    })
-                    .map_err(|e| self.unplaced(e))?;
+                events.push(Event::SessionUp {
+                    bgpaas: bgpaas.clone(),
+                    peer,
+                });
                 for r in &b.route {
                     let next_hop = self.route_next_hop(r, vm, b)?;
-                    let event = Event::Advertise {
+                    events.push(Event::Advertise {
                         bgpaas: bgpaas.clone(),
                         peer,
                         prefix: r.prefix,
                         attrs: path_attrs(r, next_hop, b.asn, spec.contrail.asn),
-                    };
-                    control.apply(event).map_err(|e| self.unplaced(e))?;
+                    });
                 }
             }
         }
-        Ok(())
+        control
+            .apply_all(events)
+            .map(|_| ())
+            .map_err(|e| self.unplaced(e))
     }
 
     /// A BGPaaS route's next hop: the one given, of the prefix's family (an
