@@ -16,12 +16,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_control::{GatewayRoute, RouteSource};
-use vrsim_lpm::{Ipv4Table, Ipv6Table};
 use vrsim_wire::ethernet::{EthernetRepr, HEADER_LEN as ETH_LEN};
 use vrsim_wire::{EtherType, Frame, Header, MacAddr, dissect};
 
 use crate::device::{Action, ArpAnswer, Device, Resolve};
 use crate::packet;
+use crate::tables::DualTable;
 use crate::trace::{DropCause, HopStep};
 
 /// A gateway port outside the fabric.
@@ -43,48 +43,6 @@ impl GwPort {
         match ip {
             IpAddr::V4(a) => self.addr.addr() == a,
             IpAddr::V6(a) => self.addr6.is_some_and(|n| n.addr() == a),
-        }
-    }
-}
-
-/// One routing table of each family (`inet.0` and `inet6.0`, or a VRF's pair).
-#[derive(Debug, Clone, Default)]
-struct Tables {
-    v4: Ipv4Table<GwNext>,
-    v6: Ipv6Table<GwNext>,
-}
-
-impl Tables {
-    fn insert(&mut self, prefix: IpNet, next: GwNext) {
-        match prefix {
-            IpNet::V4(p) => {
-                self.v4.insert(p, next);
-            }
-            IpNet::V6(p) => {
-                self.v6.insert(p, next);
-            }
-        }
-    }
-
-    fn get(&self, prefix: &IpNet) -> Option<&GwNext> {
-        match prefix {
-            IpNet::V4(p) => self.v4.get(p),
-            IpNet::V6(p) => self.v6.get(p),
-        }
-    }
-
-    fn longest_match(&self, dst: IpAddr) -> Option<(IpNet, &GwNext)> {
-        match dst {
-            IpAddr::V4(a) => self.v4.longest_match(a).map(|(p, n)| (p.into(), n)),
-            IpAddr::V6(a) => self.v6.longest_match(a).map(|(p, n)| (p.into(), n)),
-        }
-    }
-
-    /// The number of routes of `family`'s kind.
-    fn len(&self, family: IpAddr) -> usize {
-        match family {
-            IpAddr::V4(_) => self.v4.len(),
-            IpAddr::V6(_) => self.v6.len(),
         }
     }
 }
@@ -131,8 +89,10 @@ pub struct Gateway {
     pub learned: Vec<GatewayRoute>,
     /// Compute node name → its GRE tunnel unit (`gr-0/0/10.32769`) and fabric MAC.
     pub tunnels: BTreeMap<String, (String, MacAddr)>,
-    inet0: Tables,
-    vrfs: BTreeMap<String, Tables>,
+    /// `inet.0` and `inet6.0`.
+    inet0: DualTable<GwNext>,
+    /// Each VRF's pair of tables.
+    vrfs: BTreeMap<String, DualTable<GwNext>>,
 }
 
 impl Gateway {
@@ -153,7 +113,7 @@ impl Gateway {
             vrf_labels,
             learned: Vec::new(),
             tunnels,
-            inet0: Tables::default(),
+            inet0: DualTable::default(),
             vrfs: BTreeMap::new(),
         };
         g.sync(Vec::new());
@@ -163,7 +123,7 @@ impl Gateway {
     /// Replace the learned routes and rebuild the tables.
     pub fn sync(&mut self, learned: Vec<GatewayRoute>) {
         self.learned = learned;
-        self.inet0 = Tables::default();
+        self.inet0 = DualTable::default();
         for p in &self.ports {
             let direct = GwNext::Direct(p.name.clone());
             self.inet0.insert(p.addr.trunc().into(), direct.clone());
@@ -173,7 +133,7 @@ impl Gateway {
         }
         self.vrfs.clear();
         for v in self.vrf_labels.keys() {
-            let mut t = Tables::default();
+            let mut t = DualTable::default();
             t.insert(Ipv4Net::default().into(), GwNext::NextTable);
             t.insert(Ipv6Net::default().into(), GwNext::NextTable);
             self.vrfs.insert(v.clone(), t);
@@ -237,7 +197,7 @@ impl Gateway {
                 continue;
             };
             let r = &self.learned[*i];
-            let count = table.len(prefix.addr()) - 1;
+            let count = table.len_of(prefix.addr()) - 1;
             let name = table_name(Some(vrf), prefix.addr());
             let unit = self
                 .tunnels

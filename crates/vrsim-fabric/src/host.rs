@@ -13,13 +13,13 @@ use core::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use vrsim_lpm::{Ipv4Table, Ipv6Table};
 use vrsim_wire::MacAddr;
 use vrsim_wire::ethernet::{EthernetView, HEADER_LEN as ETH_LEN};
 
 use crate::device::{Action, ArpAnswer, Device, Resolve};
 use crate::error::FabricError;
 use crate::packet;
+use crate::tables::DualTable;
 use crate::trace::{DropCause, HopStep};
 
 /// The MAC Calico gives every host-side veth.
@@ -168,6 +168,11 @@ impl LinuxRoute {
     }
 }
 
+/// Whether `a` is an IPv6 link-local address (fe80::/10).
+fn is_link_local(a: IpAddr) -> bool {
+    matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local())
+}
+
 /// Whether a host is a VM on a vRouter tap or an end host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostKind {
@@ -186,10 +191,8 @@ pub struct Host {
     pub kind: HostKind,
     /// Its interfaces.
     pub ifaces: Vec<Iface>,
-    /// The main table.
-    pub routes: Ipv4Table<LinuxRoute>,
-    /// The main table of IPv6 (`ip -6 route`).
-    pub routes6: Ipv6Table<LinuxRoute>,
+    /// The main tables (`ip route`, `ip -6 route`).
+    pub routes: DualTable<LinuxRoute>,
 }
 
 /// Where a host sends a packet.
@@ -223,8 +226,7 @@ impl Host {
             name: name.to_owned(),
             kind,
             ifaces: Vec::new(),
-            routes: Ipv4Table::new(),
-            routes6: Ipv6Table::new(),
+            routes: DualTable::default(),
         };
         for i in &ifaces {
             if let Some(a) = i.addr
@@ -261,14 +263,7 @@ impl Host {
 
     /// Add a route (replacing one for the same prefix).
     pub fn add_route(&mut self, route: LinuxRoute) {
-        match route.prefix {
-            IpNet::V4(p) => {
-                self.routes.insert(p, route);
-            }
-            IpNet::V6(p) => {
-                self.routes6.insert(p, route);
-            }
-        }
+        self.routes.insert(route.prefix, route);
     }
 
     /// The interface with this name.
@@ -287,7 +282,7 @@ impl Host {
         self.ifaces
             .iter()
             .filter_map(|i| i.addr_of(family))
-            .find(|a| !matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local()))
+            .find(|a| !is_link_local(*a))
     }
 
     /// The source address of a packet to `dst`: the address of `dst`'s
@@ -297,7 +292,7 @@ impl Host {
             Decision::Out { iface, .. } => self
                 .iface(&iface)
                 .and_then(|i| i.addr_of(dst))
-                .filter(|a| !matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local())),
+                .filter(|a| !is_link_local(*a)),
             _ => None,
         };
         via.or_else(|| self.primary_of(dst))
@@ -360,14 +355,9 @@ impl Host {
     /// destination is on a link, never behind a gateway: only a route
     /// inside fe80::/10 (`fe80::/64 dev eth0`) leads to it, not the default.
     fn lookup(&self, dst: IpAddr) -> Option<(IpNet, &LinuxRoute)> {
-        match dst {
-            IpAddr::V4(a) => self.routes.longest_match(a).map(|(p, r)| (p.into(), r)),
-            IpAddr::V6(a) => self
-                .routes6
-                .longest_match(a)
-                .filter(|(p, _)| !a.is_unicast_link_local() || p.prefix_len() >= 10)
-                .map(|(p, r)| (p.into(), r)),
-        }
+        self.routes
+            .longest_match(dst)
+            .filter(|(p, _)| !is_link_local(dst) || p.prefix_len() >= 10)
     }
 }
 
@@ -392,7 +382,7 @@ impl Device for Host {
             if self.kind == HostKind::End {
                 return Action::Drop(DropCause::NotForwarding);
             }
-            if matches!(dst, IpAddr::V6(a) if a.is_unicast_link_local()) {
+            if is_link_local(dst) {
                 return Action::Drop(DropCause::LinkLocal { dst });
             }
         }
@@ -722,7 +712,7 @@ mod tests {
             m.map(|p| p.to_string()).as_deref(),
             Some("fd00:172:16:10::/64")
         );
-        assert_eq!(h.routes6.len(), 4);
+        assert_eq!(h.routes.v6.len(), 4);
         assert!(matches!(
             h.route(v6("fd80:24e2:f998:72d6::2")).0,
             Decision::Blackhole(_)

@@ -67,6 +67,7 @@ pub mod graph;
 pub mod host;
 pub mod json;
 pub mod packet;
+pub mod tables;
 pub mod topology;
 pub mod trace;
 mod underlay;

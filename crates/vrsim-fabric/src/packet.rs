@@ -113,15 +113,6 @@ pub fn reply_frame(frame: &[u8], src_mac: MacAddr) -> Option<Vec<u8>> {
     f.build().ok()
 }
 
-/// The IPv4 header of an Ethernet frame, if it carries one.
-pub fn ipv4(frame: &[u8]) -> Option<Ipv4View<'_>> {
-    let eth = vrsim_wire::ethernet::EthernetView::new_checked(frame).ok()?;
-    if eth.ethertype() != vrsim_wire::EtherType::Ipv4 {
-        return None;
-    }
-    Ipv4View::new_checked(eth.payload()).ok()
-}
-
 /// A short description of the packet: `ICMP echo request 203.0.113.10 > 192.168.100.1`.
 pub fn describe(frame: &[u8]) -> String {
     let d = dissect(frame);
