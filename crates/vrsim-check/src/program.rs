@@ -290,6 +290,7 @@ impl Parser<'_, '_> {
             vrf: VrfId::from(v.vrf),
             mtu: v.mtu.unwrap_or(1514),
             mcast_vrf: v.mcast_vrf.map(VrfId::from),
+            qos_map: v.qos,
             ip6: v
                 .ip6
                 .as_ref()

@@ -63,6 +63,9 @@ pub(crate) struct VifSpec {
     pub(crate) vrf: u16,
     #[serde(default)]
     pub(crate) mcast_vrf: Option<u16>,
+    /// `QOS:`; a bare request (the vRouter's own tests) leaves it 0.
+    #[serde(default)]
+    pub(crate) qos: i16,
     #[serde(default)]
     pub(crate) nh: Option<u32>,
     #[serde(default)]

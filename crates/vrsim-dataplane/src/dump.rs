@@ -77,17 +77,18 @@ fn vif_block(out: &mut String, router: &VRouter, vif: &Vif, layout: Layout) {
         Layout::Legacy => {
             let _ = writeln!(
                 out,
-                "            Vrf:{} Flags:{} MTU:{} QOS:-1 Ref:{refs}",
-                c.vrf, c.flags, c.mtu
+                "            Vrf:{} Flags:{} MTU:{} QOS:{} Ref:{refs}",
+                c.vrf, c.flags, c.mtu, c.qos_map
             );
         }
         Layout::Current => {
             let _ = writeln!(
                 out,
-                "            Vrf:{} Mcast Vrf:{} Flags:{} QOS:-1 Ref:{refs}",
+                "            Vrf:{} Mcast Vrf:{} Flags:{} QOS:{} Ref:{refs}",
                 c.vrf,
                 c.mcast_vrf.unwrap_or(c.vrf),
-                c.flags
+                c.flags,
+                c.qos_map
             );
         }
     }

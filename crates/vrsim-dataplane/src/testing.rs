@@ -65,6 +65,7 @@ fn vif(
         vrf,
         mtu: 1514,
         mcast_vrf: None,
+        qos_map: -1,
         ip6: None,
         flags,
         nh: None,

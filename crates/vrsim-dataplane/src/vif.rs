@@ -215,6 +215,10 @@ pub struct VifConfig {
     /// The multicast VRF (`Mcast Vrf:`, where broadcast and multicast frames
     /// are bridged); `None` is the vif's VRF, as the agent gives taps.
     pub mcast_vrf: Option<VrfId>,
+    /// The QoS map index `vif` prints as `QOS:`: -1 (none) is what the agent
+    /// programs; a bare `vif --add` request, as tf-vrouter's own tests send,
+    /// leaves it 0 (`vifr_qos_map_index` in `vr_interface_req`).
+    pub qos_map: i16,
     /// MTU.
     pub mtu: u16,
     /// Flags. Neither L3 nor L2 set means both, as the vRouter does.
@@ -279,6 +283,7 @@ mod tests {
             vrf: VrfId::FABRIC,
             mtu: 1514,
             mcast_vrf: None,
+            qos_map: -1,
             ip6: None,
             flags: VifFlags::empty(),
             nh: None,

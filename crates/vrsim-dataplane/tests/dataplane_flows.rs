@@ -41,6 +41,7 @@ fn vm_to_vm_intra_vn() -> VRouter {
             vrf,
             mtu: 1514,
             mcast_vrf: None,
+            qos_map: -1,
             ip6: None,
             // `VirtualVif`'s default flags: Policy and DHCP.
             flags: VifFlags::POLICY | VifFlags::DHCP,

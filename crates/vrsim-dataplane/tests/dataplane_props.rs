@@ -90,6 +90,7 @@ fn add_vif(r: &mut VRouter, id: VifId, kind: VifType, vrf: VrfId, flags: VifFlag
         vrf,
         mtu: 9000,
         mcast_vrf: None,
+        qos_map: -1,
         ip6: None,
         flags,
         nh: None,

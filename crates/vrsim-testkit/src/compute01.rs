@@ -76,6 +76,7 @@ pub fn compute01(bgpaas: bool) -> Result<VRouter, DataplaneError> {
         vrf,
         mtu,
         mcast_vrf: None,
+        qos_map: -1,
         ip6: None,
         flags,
         nh: None,

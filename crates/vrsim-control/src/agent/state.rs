@@ -143,6 +143,7 @@ fn vif(
         vrf,
         mtu: 1514,
         mcast_vrf: None,
+        qos_map: -1,
         ip6: None,
         flags: L3L2,
         nh: None,
@@ -313,6 +314,7 @@ impl Builder<'_> {
         let tap = VifConfig {
             mtu: p.mtu,
             mcast_vrf: None,
+            qos_map: -1,
             ip6: p.ip6,
             flags: tap_flags,
             // The interface's flow-key nexthop (`vif_nh_id`): its L3 Encap nexthop.
