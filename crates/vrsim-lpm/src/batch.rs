@@ -108,7 +108,7 @@ impl<V> Ipv4Table<V> {
     /// `lookup_batch`, which detects them once per batch.
     #[inline(always)]
     pub(crate) fn lookup(&self, a: u32) -> Option<(u32, &V)> {
-        let entry = self.trie.direct[(a >> 16) as usize];
+        let entry = self.trie.direct.get((a >> 16) as usize);
         let f = self.resolve(entry, a);
         self.value_of(f).map(|v| (f.depth + level_of(f.pos), v))
     }
@@ -159,7 +159,7 @@ fn batch_portable<V: Copy>(table: &Ipv4Table<V>, addrs: &[Ipv4Addr], out: &mut [
         // Stage 1: direct-table entries; prefetch the nodes they name.
         let mut entries = [0u64; GROUP];
         for (e, addr) in entries.iter_mut().zip(addrs) {
-            *e = t.direct[(u32::from(*addr) >> 16) as usize];
+            *e = t.direct.get((u32::from(*addr) >> 16) as usize);
             let node = (*e as u32 & NODE) as usize;
             if let (Some(bits), Some(aux)) = (t.bits.get(node), t.aux.get(node)) {
                 prefetch(bits);

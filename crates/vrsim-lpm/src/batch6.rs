@@ -109,7 +109,7 @@ pub(crate) fn lookup_batch_v6<V: Copy>(
         let mut states = [State::default(); GROUP];
         for ((k, s), addr) in keys.iter_mut().zip(states.iter_mut()).zip(a) {
             *k = u128::from(*addr);
-            *s = State::start(t.direct[(*k >> 112) as usize & 0xffff]);
+            *s = State::start(t.direct.get((*k >> 112) as usize & 0xffff));
         }
         let mut active = true;
         while active {

@@ -23,7 +23,7 @@
 //! CCR 2012).
 //!
 //! ```text
-//!  direct: [u64; 65536], indexed by the top 16 address bits
+//!  direct: 65,536 u64 entries, indexed by the top 16 address bits
 //!  +-----------------------------+-------------------------------+
 //!  | fallback code (node, bit):  | 0 | deep | depth-16 node     |   (or the empty
 //!  | longest prefix <= /16       |   | flag | index             |    node, 0)
@@ -59,7 +59,7 @@
 //!
 //! # A lookup
 //!
-//! 1. `e = direct[addr >> 16]` (512 KiB, mostly cache-resident).
+//! 1. `e = direct[addr >> 16]` (up to 512 KiB, mostly cache-resident).
 //! 2. Load the depth-16 node's bitmap and aux record (independent accesses);
 //!    slots without a node read a permanently empty node instead of branching.
 //!    Only if the deep flag is set, look for a match in the depth-24 child first.
@@ -67,9 +67,17 @@
 //!    levels 8, 7 and 6 and one masked `leading_zeros` for levels 0 to 5.
 //! 4. If there is none, the fallback code names the answer instead. Its value
 //!    is `values[rank]`. A slot no short prefix covers has code 0, naming the
-//!    empty node, whose empty value slice makes the lookup a miss; so an entry
-//!    of a new table is 0 in both halves, and a new direct table is zeroed
-//!    memory.
+//!    empty node, whose empty value slice makes the lookup a miss.
+//!
+//! The direct table is stored as 256 blocks of 256 entries, one per top
+//! address byte, which top bytes with equal entries share (copy on write,
+//! `direct.rs`): a new table is one shared 2 KiB block, a default route
+//! rewrites that block once instead of 65,536 entries, and a VRF with a few
+//! routes holds a few KiB where a flat array took 512 KiB. A compute node's
+//! tables went from megabytes to kilobytes this way (a generated 100-node
+//! fabric: 809 MB peak to 71 MB). The price is one more dependent load, from
+//! the 1 KiB top array that stays in L1: 6 more instructions of about 124 per
+//! lookup (callgrind, `examples/lpm_profile.rs`).
 //!
 //! Steps 3 and 4 use `select_unpredictable` instead of branches: whether a
 //! random address matches at level 8 is a coin toss, and a mispredicted branch
@@ -130,6 +138,6 @@
 //! - Under Miri (`cargo +nightly miri test -p vrsim-lpm --lib`, about two and
 //!   a half minutes): all unit tests, including `lookup_batch`, whose prefetches
 //!   and CPU-feature dispatch are the crate's only `unsafe` code. The proptests are too slow under Miri (four
-//!   cases did not finish in 15 minutes: every table zeroes a 512 KiB direct
-//!   table); they, the differential test and the fuzz target run with debug
+//!   cases did not finish in 15 minutes, when every table zeroed a 512 KiB
+//!   direct table); they, the differential test and the fuzz target run with debug
 //!   assertions and overflow checks (the workspace's dev profile) or in release.

@@ -32,6 +32,7 @@ mod batch6;
 mod bits;
 mod bulk;
 pub mod design;
+mod direct;
 mod kids;
 mod links;
 mod slice;

@@ -3,6 +3,7 @@
 //! IPv4 address is shifted up by 96 bits).
 
 use crate::bits::{Bits, heap_pos, level_of, rank};
+use crate::direct::Direct;
 use crate::kids::Kids;
 use crate::slice::{boxed_insert, boxed_remove};
 
@@ -20,8 +21,7 @@ pub(crate) const DEEP: u32 = 1 << 30;
 pub(crate) const NODE: u32 = DEEP - 1;
 /// The fallback code of a slot that no prefix of length `<= 16` covers.
 pub(crate) const NO_CODE: u32 = (EMPTY as u32) << 9;
-/// A direct-table entry with no depth-16 node and no fallback: zero, so a new
-/// direct table is zeroed memory that the allocator hands out without writing.
+/// A direct-table entry with no depth-16 node and no fallback.
 const EMPTY_ENTRY: u64 = ((NO_CODE as u64) << 32) | EMPTY as u64;
 
 /// What a lookup needs of a node besides its bitmap, kept in a parallel array
@@ -47,7 +47,7 @@ pub(crate) struct Trie<V> {
     /// Indexed by the top 16 bits. Low half: the depth-16 node (with [`DEEP`] if
     /// it has children), or [`EMPTY`]. High half: the fallback code (see
     /// [`Trie::code`]) of the longest prefix of length `<= 16` covering it.
-    pub(crate) direct: Box<[u64; 1 << 16]>,
+    pub(crate) direct: Direct,
     width: u32,
     len: usize,
 }
@@ -65,16 +65,6 @@ pub(crate) fn mask(key: u128, len: u32) -> u128 {
     } else {
         key & (!0u128 << (128 - len))
     }
-}
-
-/// A direct table of empty entries, built on the heap.
-fn empty_direct() -> Box<[u64; 1 << 16]> {
-    let table: Box<[u64]> = vec![EMPTY_ENTRY; 1 << 16].into_boxed_slice();
-    // The length is exactly 1 << 16, so the conversion cannot fail; the fallback
-    // keeps this total without a panic path.
-    table
-        .try_into()
-        .unwrap_or_else(|_| Box::new([EMPTY_ENTRY; 1 << 16]))
 }
 
 /// The depth of the node owning prefixes of length `len`, and their level in it.
@@ -102,7 +92,7 @@ impl<V> Trie<V> {
             free: Vec::new(),
             kids: Vec::new(),
             free_kids: Vec::new(),
-            direct: empty_direct(),
+            direct: Direct::new(EMPTY_ENTRY),
             width,
             len: 0,
         };
@@ -189,9 +179,10 @@ impl<V> Trie<V> {
                     self.add_child(node, b, c);
                     let s = slot(key);
                     if d == 8 {
-                        self.direct[s] = (self.direct[s] & !0xffff_ffff) | u64::from(c);
+                        let e = self.direct.entry_mut(s);
+                        *e = (*e & !0xffff_ffff) | u64::from(c);
                     } else if d == 16 {
-                        self.direct[s] |= u64::from(DEEP);
+                        *self.direct.entry_mut(s) |= u64::from(DEEP);
                     }
                     c
                 }
@@ -304,9 +295,10 @@ impl<V> Trie<V> {
             self.remove_child(parent, byte_at(key, d));
             let s = slot(key);
             if d == 8 {
-                self.direct[s] = (self.direct[s] & !0xffff_ffff) | EMPTY as u64;
+                let e = self.direct.entry_mut(s);
+                *e = (*e & !0xffff_ffff) | EMPTY as u64;
             } else if d == 16 && self.links[parent as usize] == NONE {
-                self.direct[s] &= !u64::from(DEEP);
+                *self.direct.entry_mut(s) &= !u64::from(DEEP);
             }
         }
     }
@@ -334,18 +326,18 @@ impl<V> Trie<V> {
     fn for_each_fallback(&mut self, key: u128, len: u32, mut f: impl FnMut(&mut u32)) {
         let first = slot(key);
         let count = 1usize << (16 - len.min(16));
-        for e in &mut self.direct[first..first + count] {
+        self.direct.update(first, count, |e| {
             let mut code = (*e >> 32) as u32;
             f(&mut code);
             *e = (*e & 0xffff_ffff) | (u64::from(code) << 32);
-        }
+        });
     }
 
     /// The longest match for `key` as (prefix length, value). Portable slow path
     /// used by IPv6 lookups and as a reference.
     #[inline]
     pub(crate) fn lookup(&self, key: u128) -> Option<(u32, &V)> {
-        let e = self.direct[slot(key)];
+        let e = self.direct.get(slot(key));
         let (low, code) = (e as u32, (e >> 32) as u32);
         if (low & NODE) as usize == EMPTY {
             return self.code_value(code);
@@ -389,7 +381,7 @@ impl<V> Trie<V> {
                 * size_of::<u32>()
             + self.kids.capacity() * size_of::<Kids>()
             + kid_heap
-            + size_of::<[u64; 1 << 16]>()
+            + self.direct.memory_usage()
     }
 
     /// Returns the spare capacity of the node arrays to the allocator.
@@ -400,5 +392,6 @@ impl<V> Trie<V> {
         self.kids.shrink_to_fit();
         self.free.shrink_to_fit();
         self.free_kids.shrink_to_fit();
+        self.direct.shrink_to_fit();
     }
 }
