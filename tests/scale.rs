@@ -46,3 +46,47 @@ fn a_generated_100_node_fabric_loads_and_traces() {
         last.forward
     );
 }
+
+/// The controller's index answers every name and address lookup as the
+/// configuration's own scans do, on a generated fabric with two networks.
+#[test]
+fn the_config_index_answers_as_the_configuration_does() {
+    use std::net::IpAddr;
+    use vrsim::control::index::ConfigIndex;
+    let spec = generate::ScaleSpec {
+        computes: 4,
+        vms_per_compute: 3,
+        networks: 2,
+        bgpaas: true,
+    };
+    let text = generate::generate("index", &spec).expect("a valid spec");
+    let fabric = topology::load("index.toml", &text).expect("it loads");
+    let config = fabric.control().config();
+    let index = ConfigIndex::new(config);
+    for p in &config.ports {
+        assert_eq!(index.port(config, &p.name), config.port(&p.name));
+        let v4 = Some(IpAddr::V4(p.ip));
+        assert_eq!(index.port_by_addr(config, &p.network, v4, None), Some(p));
+        let mapped = Some(IpAddr::V6(p.ip.to_ipv6_mapped()));
+        assert_eq!(index.port_by_addr(config, &p.network, None, mapped), None);
+        let scanned: Vec<_> = config
+            .ports
+            .iter()
+            .filter(|q| q.network == p.network)
+            .collect();
+        let indexed: Vec<_> = index.network_ports(config, &p.network).collect();
+        assert_eq!(indexed, scanned);
+        let other = config.networks.iter().find(|n| n.name != p.network);
+        let other = other.expect("two networks");
+        assert_eq!(index.port_by_addr(config, &other.name, v4, None), None);
+    }
+    for c in &config.computes {
+        assert_eq!(index.compute(config, &c.name), Some(c));
+    }
+    for b in &config.bgpaas {
+        assert_eq!(index.bgpaas(config, &b.name), Some(b));
+    }
+    assert_eq!(index.port(config, "no-such-port"), None);
+    assert_eq!(index.compute(config, "no-such-node"), None);
+    assert_eq!(index.bgpaas(config, "no-such-bgpaas"), None);
+}

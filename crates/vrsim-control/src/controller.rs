@@ -12,6 +12,7 @@ use crate::agent::{self, Inputs, NodeIds, NodeState};
 use crate::bgp::{BgpPath, PathAttrs, PathSource, Selection};
 use crate::config::{Config, NetworkConfig, PortConfig};
 use crate::error::ControlError;
+use crate::index::ConfigIndex;
 use crate::policy::{Endpoint, PolicyConfig, PolicyRule};
 use crate::program::{self, Change};
 
@@ -127,6 +128,8 @@ struct Node {
 #[derive(Debug, Clone)]
 pub struct Controller {
     config: Config,
+    /// Lookups into `config`, built with `ids`.
+    index: ConfigIndex,
     ids: BTreeMap<String, NodeIds>,
     sessions: BTreeMap<(String, Ipv4Addr), Session>,
     selections: BTreeMap<(String, IpNet), Selection>,
@@ -139,6 +142,7 @@ impl Controller {
     pub fn new(config: Config) -> Result<Self, ControlError> {
         let mut c = Controller {
             config,
+            index: ConfigIndex::default(),
             ids: BTreeMap::new(),
             sessions: BTreeMap::new(),
             selections: BTreeMap::new(),
@@ -170,6 +174,7 @@ impl Controller {
     ) -> Result<Vec<Change>, ControlError> {
         let mut next = Controller {
             config: self.config.clone(),
+            index: self.index.clone(),
             ids: self.ids.clone(),
             sessions: self.sessions.clone(),
             selections: BTreeMap::new(),
@@ -365,6 +370,7 @@ impl Controller {
             ids.insert(c.name.clone(), agent::node_ids(&self.config, &c.name)?);
         }
         self.ids = ids;
+        self.index = ConfigIndex::new(&self.config);
         Ok(())
     }
 
@@ -382,6 +388,7 @@ impl Controller {
             config: &self.config,
             ids: &self.ids,
             selections: &self.selections,
+            index: &self.index,
         };
         self.config
             .computes
@@ -426,12 +433,13 @@ impl Controller {
             config: &self.config,
             ids: &self.ids,
             selections: &BTreeMap::new(),
+            index: &self.index,
         };
         for ((bgpaas, peer), session) in &self.sessions {
-            let Some(b) = self.config.bgpaas(bgpaas) else {
+            let Some(b) = self.index.bgpaas(&self.config, bgpaas) else {
                 continue;
             };
-            let Some(port) = self.config.port(&b.port) else {
+            let Some(port) = self.index.port(&self.config, &b.port) else {
                 continue;
             };
             if !session.up {
@@ -604,6 +612,7 @@ impl Controller {
             config: &self.config,
             ids: &self.ids,
             selections: &self.selections,
+            index: &self.index,
         };
         let mut out = Vec::new();
         for v in &g.vrfs {
@@ -616,7 +625,7 @@ impl Controller {
                     .get(&port.compute)
                     .and_then(|i| i.ports.get(&port.name))
                     .map(|p| p.label.value());
-                let compute = self.config.compute(&port.compute);
+                let compute = self.index.compute(&self.config, &port.compute);
                 if let (Some(label), Some(compute)) = (label, compute) {
                     out.push(GatewayRoute {
                         vrf: v.name.clone(),
@@ -630,7 +639,7 @@ impl Controller {
                     });
                 }
             };
-            for p in self.config.ports.iter().filter(|p| p.network == net.name) {
+            for p in self.index.network_ports(&self.config, &net.name) {
                 for ip in p.addrs() {
                     let attrs = PathAttrs::new(ip, Vec::new());
                     route(

@@ -50,6 +50,7 @@ pub mod config;
 mod controller;
 mod error;
 pub mod flows;
+pub mod index;
 pub mod policy;
 pub mod program;
 

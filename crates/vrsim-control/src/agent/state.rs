@@ -20,6 +20,7 @@ use super::{AGENT_VIF, FABRIC_VIF, NetworkIds, NodeIds, PortIds, VHOST_VIF};
 use crate::bgp::Selection;
 use crate::config::{ComputeConfig, Config, NetworkConfig, PortConfig, VROUTER_MAC};
 use crate::error::ControlError;
+use crate::index::ConfigIndex;
 
 /// The state a vRouter must hold, as ordered maps (so two states compare and
 /// diff deterministically).
@@ -59,6 +60,8 @@ pub struct Inputs<'a> {
     pub ids: &'a BTreeMap<String, NodeIds>,
     /// The selected BGPaaS routes, per network and prefix.
     pub selections: &'a BTreeMap<(String, IpNet), Selection>,
+    /// Lookups into `config` (built from it).
+    pub index: &'a ConfigIndex,
 }
 
 impl Inputs<'_> {
@@ -67,14 +70,11 @@ impl Inputs<'_> {
     /// (`::ffff:172.16.10.3`, the form RFC 4798 gives an IPv4 speaker's
     /// address as an IPv6 next hop).
     pub fn resolve(&self, network: &str, next_hop: IpAddr) -> Option<&PortConfig> {
-        let v4 = match next_hop {
-            IpAddr::V4(a) => Some(a),
-            IpAddr::V6(a) => a.to_ipv4_mapped(),
+        let (v4, v6) = match next_hop {
+            IpAddr::V4(_) => (Some(next_hop), None),
+            IpAddr::V6(a) => (a.to_ipv4_mapped().map(IpAddr::V4), Some(next_hop)),
         };
-        self.config.ports.iter().find(|p| {
-            p.network == network
-                && (Some(p.ip) == v4 || p.ip6.is_some_and(|a| IpAddr::V6(a) == next_hop))
-        })
+        self.index.port_by_addr(self.config, network, v4, v6)
     }
 
     fn port_label(&self, port: &PortConfig) -> Option<MplsLabel> {
@@ -89,7 +89,7 @@ impl Inputs<'_> {
             by: "the agent".into(),
         };
         let ids = self.ids.get(node).ok_or_else(unknown)?;
-        let compute = self.config.compute(node).ok_or_else(unknown)?;
+        let compute = self.index.compute(self.config, node).ok_or_else(unknown)?;
         let mut b = Builder {
             inputs: self,
             ids,
@@ -102,7 +102,7 @@ impl Inputs<'_> {
                 continue;
             };
             b.network(net, n);
-            for p in self.config.ports.iter().filter(|p| p.network == *name) {
+            for p in self.index.network_ports(self.config, name) {
                 match ids.ports.get(&p.name) {
                     Some(pi) => b.local_port(p, pi, n.vrf),
                     None => b.remote_port(p, n.vrf),
@@ -230,14 +230,17 @@ impl Builder<'_> {
     /// The tunnel nexthop to `remote` (a gateway or another compute node),
     /// programmed only once a route uses it.
     fn tunnel(&mut self, remote: &str) -> Option<NhId> {
-        let config = self.inputs.config;
+        let (config, index) = (self.inputs.config, self.inputs.index);
         let id = *self.ids.tunnels.get(remote)?;
+        if self.s.nhs.contains_key(&id) {
+            return Some(id);
+        }
         let (mac, ip) = config
             .gateways
             .iter()
             .find(|g| g.name == remote)
             .map(|g| (g.mac, g.ip))
-            .or_else(|| config.compute(remote).map(|c| (c.mac, c.ip)))?;
+            .or_else(|| index.compute(config, remote).map(|c| (c.mac, c.ip)))?;
         let kind = NhKind::Tunnel {
             encap: TunnelEncap::MplsOverGre,
             oif: FABRIC_VIF,
@@ -392,8 +395,9 @@ impl Builder<'_> {
             let learned6 = self
                 .inputs
                 .selections
-                .keys()
-                .any(|(n, p)| n == network && matches!(p, IpNet::V6(_)));
+                .range((network.to_owned(), IpNet::V6(Ipv6Net::default()))..)
+                .next()
+                .is_some_and(|((n, _), _)| n == network);
             if dual || learned6 {
                 self.s.routes.insert((vrf, Ipv6Net::default().into()), r);
             }
@@ -403,8 +407,12 @@ impl Builder<'_> {
     /// Routes learned over BGPaaS, resolved through the next hop's port.
     fn bgpaas_routes(&mut self, network: &str, vrf: VrfId) {
         let inputs = self.inputs;
-        for ((net_name, prefix), sel) in inputs.selections {
-            if net_name != network || self.s.routes.contains_key(&(vrf, *prefix)) {
+        let first = (network.to_owned(), IpNet::V4(Ipv4Net::default()));
+        for ((net_name, prefix), sel) in inputs.selections.range(first..) {
+            if net_name != network {
+                break;
+            }
+            if self.s.routes.contains_key(&(vrf, *prefix)) {
                 continue;
             }
             let Some(port) = inputs.resolve(network, sel.best().attrs.next_hop) else {

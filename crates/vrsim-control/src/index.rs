@@ -1,0 +1,113 @@
+//! Lookups into a [`Config`] by name and by address, built once per
+//! configuration change. [`Config`]'s own lookups scan its lists, which is
+//! what a handful of objects wants; with thousands of ports the agent's and
+//! the control node's per-route lookups made loading a fabric cubic in its
+//! size.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::config::{BgpaasConfig, ComputeConfig, Config, PortConfig};
+
+/// See the module documentation. Every answer is the one the matching
+/// [`Config`] lookup gives (the first object in configuration order), as
+/// long as the index was built from that configuration.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigIndex {
+    computes: HashMap<String, usize>,
+    ports: HashMap<String, usize>,
+    bgpaas: HashMap<String, usize>,
+    /// Per network, its ports in configuration order.
+    network_ports: HashMap<String, Vec<usize>>,
+    /// Per network, the port holding each IPv4 and IPv6 address.
+    addrs: HashMap<String, HashMap<IpAddr, usize>>,
+}
+
+impl ConfigIndex {
+    /// Index `config`.
+    pub fn new(config: &Config) -> Self {
+        fn first<'a>(names: impl Iterator<Item = &'a str>) -> HashMap<String, usize> {
+            let mut map = HashMap::new();
+            for (i, name) in names.enumerate() {
+                map.entry(name.to_owned()).or_insert(i);
+            }
+            map
+        }
+        let mut network_ports: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut addrs: HashMap<String, HashMap<IpAddr, usize>> = HashMap::new();
+        for (i, p) in config.ports.iter().enumerate() {
+            network_ports.entry(p.network.clone()).or_default().push(i);
+            let by_addr = addrs.entry(p.network.clone()).or_default();
+            for a in p.addrs() {
+                by_addr.entry(a).or_insert(i);
+            }
+        }
+        ConfigIndex {
+            computes: first(config.computes.iter().map(|c| c.name.as_str())),
+            ports: first(config.ports.iter().map(|p| p.name.as_str())),
+            bgpaas: first(config.bgpaas.iter().map(|b| b.name.as_str())),
+            network_ports,
+            addrs,
+        }
+    }
+
+    /// The compute node with this name ([`Config::compute`]).
+    pub fn compute<'c>(&self, config: &'c Config, name: &str) -> Option<&'c ComputeConfig> {
+        config.computes.get(*self.computes.get(name)?)
+    }
+
+    /// The port with this name ([`Config::port`]).
+    pub fn port<'c>(&self, config: &'c Config, name: &str) -> Option<&'c PortConfig> {
+        config.ports.get(*self.ports.get(name)?)
+    }
+
+    /// The BGPaaS object with this name ([`Config::bgpaas`]).
+    pub fn bgpaas<'c>(&self, config: &'c Config, name: &str) -> Option<&'c BgpaasConfig> {
+        config.bgpaas.get(*self.bgpaas.get(name)?)
+    }
+
+    /// A network's ports, in configuration order.
+    pub fn network_ports<'c>(
+        &'c self,
+        config: &'c Config,
+        network: &str,
+    ) -> impl Iterator<Item = &'c PortConfig> + 'c {
+        self.network_ports
+            .get(network)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| config.ports.get(*i))
+    }
+
+    /// The first port of `network`, in configuration order, whose IPv4
+    /// address is `v4` or whose IPv6 address is `v6`.
+    pub fn port_by_addr<'c>(
+        &self,
+        config: &'c Config,
+        network: &str,
+        v4: Option<IpAddr>,
+        v6: Option<IpAddr>,
+    ) -> Option<&'c PortConfig> {
+        let by_addr = self.addrs.get(network)?;
+        // An address names the first port holding it; the IPv4 and IPv6
+        // candidates may be two ports, and then the earlier one wins.
+        let v4 = v4.and_then(|a| by_addr.get(&a)).filter(|i| {
+            config
+                .ports
+                .get(**i)
+                .is_some_and(|p| Some(IpAddr::V4(p.ip)) == v4)
+        });
+        let v6 = v6.and_then(|a| by_addr.get(&a)).filter(|i| {
+            config
+                .ports
+                .get(**i)
+                .is_some_and(|p| p.ip6.map(IpAddr::V6) == v6)
+        });
+        let i = match (v4, v6) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => return None,
+        };
+        config.ports.get(*i)
+    }
+}
