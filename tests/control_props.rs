@@ -61,6 +61,12 @@ fn scenarios() -> [Scenario; 2] {
                 net("fd80:24e2:f998:72d6::/122"),
                 net("fd80:24e2:f998:72d6::/64"),
                 net("2001:db8:99::/48"),
+                // Where the node has a route of its own, which wins: the
+                // Docker VM's port, the gateway address, the default routes.
+                net("172.16.10.3/32"),
+                net("172.16.10.1/32"),
+                net("0.0.0.0/0"),
+                net("::/0"),
             ],
             network: "public",
         },
@@ -83,6 +89,8 @@ fn scenarios() -> [Scenario; 2] {
                 net("fd10:233:0:64::/122"),
                 net("fd10:233:0:65::/122"),
                 net("fd10:233::/48"),
+                net("172.16.20.21/32"),
+                net("0.0.0.0/0"),
             ],
             network: "k8s",
         },
@@ -235,28 +243,30 @@ fn programmed(c: &Controller) -> String {
     out
 }
 
-/// A controller built from scratch for `c`'s configuration and sessions.
+/// A controller built from scratch for `c`'s configuration and sessions, in
+/// one batch: the rebuild path, which computes every node's state anew, where
+/// `apply` takes one route event at a time in place.
 fn fresh(c: &Controller) -> Controller {
     let mut f = Controller::new(c.config().clone()).unwrap();
+    let mut events = Vec::new();
     for ((bgpaas, peer), s) in c.sessions() {
         if !s.up {
             continue;
         }
-        f.apply(Event::SessionUp {
+        events.push(Event::SessionUp {
             bgpaas: bgpaas.clone(),
             peer: *peer,
-        })
-        .unwrap();
+        });
         for (prefix, attrs) in &s.routes {
-            f.apply(Event::Advertise {
+            events.push(Event::Advertise {
                 bgpaas: bgpaas.clone(),
                 peer: *peer,
                 prefix: *prefix,
                 attrs: attrs.clone(),
-            })
-            .unwrap();
+            });
         }
     }
+    f.apply_all(events).unwrap();
     f
 }
 

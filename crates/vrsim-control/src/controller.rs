@@ -16,6 +16,8 @@ use crate::index::ConfigIndex;
 use crate::policy::{Endpoint, PolicyConfig, PolicyRule};
 use crate::program::{self, Change};
 
+mod routes;
+
 /// Something that happens to the control plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -132,9 +134,17 @@ pub struct Controller {
     index: ConfigIndex,
     ids: BTreeMap<String, NodeIds>,
     sessions: BTreeMap<(String, Ipv4Addr), Session>,
+    /// Per (network, prefix), the paths the decision process chooses from,
+    /// by source: what `selections` ranks, kept so that one route event
+    /// re-ranks only its prefix.
+    paths: BTreeMap<(String, IpNet), Paths>,
     selections: BTreeMap<(String, IpNet), Selection>,
     nodes: BTreeMap<String, Node>,
 }
+
+/// The candidate paths of one prefix, by source (BGPaaS object, peer):
+/// the order the decision process is given them in.
+type Paths = BTreeMap<(String, Ipv4Addr), BgpPath>;
 
 impl Controller {
     /// Validate `config`, allocate every node's ids and program every vRouter.
@@ -145,6 +155,7 @@ impl Controller {
             index: ConfigIndex::default(),
             ids: BTreeMap::new(),
             sessions: BTreeMap::new(),
+            paths: BTreeMap::new(),
             selections: BTreeMap::new(),
             nodes: BTreeMap::new(),
         };
@@ -156,7 +167,10 @@ impl Controller {
     /// Apply one event and return the programming calls it caused, in order.
     /// On a refused event nothing changes.
     pub fn apply(&mut self, event: Event) -> Result<Vec<Change>, ControlError> {
-        self.apply_all([event])
+        match self.apply_route_event(&event)? {
+            Some(changes) => Ok(changes),
+            None => self.apply_all([event]),
+        }
     }
 
     /// Apply events in order, then bring every vRouter to the resulting
@@ -177,6 +191,7 @@ impl Controller {
             index: self.index.clone(),
             ids: self.ids.clone(),
             sessions: self.sessions.clone(),
+            paths: BTreeMap::new(),
             selections: BTreeMap::new(),
             nodes: BTreeMap::new(),
         };
@@ -187,7 +202,7 @@ impl Controller {
         if config_changed {
             next.rebuild_config()?;
         }
-        next.selections = next.select();
+        next.select();
         let states = next.node_states()?;
         next.nodes = std::mem::take(&mut self.nodes);
         let changes = next.program(states);
@@ -376,7 +391,7 @@ impl Controller {
 
     /// Run the decision process and bring every vRouter to its new state.
     fn reprogram(&mut self) -> Result<Vec<Change>, ControlError> {
-        self.selections = self.select();
+        self.select();
         let states = self.node_states()?;
         self.program(states)
     }
@@ -425,64 +440,77 @@ impl Controller {
         Ok(changes)
     }
 
-    /// The best path per (network, prefix) among the resolvable paths of
-    /// established sessions.
-    fn select(&self) -> BTreeMap<(String, IpNet), Selection> {
-        let mut paths: BTreeMap<(String, IpNet), Vec<BgpPath>> = BTreeMap::new();
-        let inputs = Inputs {
-            config: &self.config,
-            ids: &self.ids,
-            selections: &BTreeMap::new(),
-            index: &self.index,
-        };
+    /// Gather the resolvable paths of established sessions per (network,
+    /// prefix) and run the decision process on each.
+    fn select(&mut self) {
+        let mut paths: BTreeMap<(String, IpNet), Paths> = BTreeMap::new();
         for ((bgpaas, peer), session) in &self.sessions {
-            let Some(b) = self.index.bgpaas(&self.config, bgpaas) else {
-                continue;
-            };
-            let Some(port) = self.index.port(&self.config, &b.port) else {
-                continue;
-            };
             if !session.up {
                 continue;
             }
-            let ebgp = b.asn != self.config.asn;
             for (prefix, attrs) in &session.routes {
-                // Unresolvable next hops and AS loops (Contrail's own AS in
-                // the path) leave a path out of the decision (RFC 4271 §9.1.2),
-                // and so does a next hop of the other family than the
-                // prefix's (an IPv4 route with an IPv6 next hop needs RFC
-                // 8950, which is not negotiated; an IPv6 route names an IPv4
-                // speaker by its mapped address).
-                if inputs.resolve(&port.network, attrs.next_hop).is_none()
-                    || attrs.as_path.contains(&self.config.asn)
-                    || attrs.next_hop.is_ipv4() != matches!(prefix, IpNet::V4(_))
-                {
-                    continue;
+                if let Some((network, path)) = self.candidate(bgpaas, *peer, prefix, attrs) {
+                    paths
+                        .entry((network.to_owned(), *prefix))
+                        .or_default()
+                        .insert((bgpaas.clone(), *peer), path);
                 }
-                let mut attrs = attrs.clone();
-                if ebgp {
-                    // LOCAL_PREF from an external peer is ignored (RFC 4271 §5.1.5).
-                    attrs.local_pref = 100;
-                }
-                let path = BgpPath {
-                    source: PathSource {
-                        bgpaas: bgpaas.clone(),
-                        peer: *peer,
-                        router_id: port.ip,
-                        ebgp,
-                    },
-                    attrs,
-                };
-                paths
-                    .entry((port.network.clone(), *prefix))
-                    .or_default()
-                    .push(path);
             }
         }
-        paths
-            .into_iter()
-            .filter_map(|(k, v)| Selection::rank(v).map(|s| (k, s)))
-            .collect()
+        self.selections = paths
+            .iter()
+            .filter_map(|(k, v)| {
+                Selection::rank(v.values().cloned().collect()).map(|s| (k.clone(), s))
+            })
+            .collect();
+        self.paths = paths;
+    }
+
+    /// The path a route from `peer` of `bgpaas` gives the decision process,
+    /// with the network it is in; `None` when it is left out.
+    fn candidate(
+        &self,
+        bgpaas: &str,
+        peer: Ipv4Addr,
+        prefix: &IpNet,
+        attrs: &PathAttrs,
+    ) -> Option<(&str, BgpPath)> {
+        let b = self.index.bgpaas(&self.config, bgpaas)?;
+        let port = self.index.port(&self.config, &b.port)?;
+        let inputs = Inputs {
+            config: &self.config,
+            ids: &self.ids,
+            selections: &self.selections,
+            index: &self.index,
+        };
+        let ebgp = b.asn != self.config.asn;
+        // Unresolvable next hops and AS loops (Contrail's own AS in the
+        // path) leave a path out of the decision (RFC 4271 §9.1.2), and so
+        // does a next hop of the other family than the prefix's (an IPv4
+        // route with an IPv6 next hop needs RFC 8950, which is not
+        // negotiated; an IPv6 route names an IPv4 speaker by its mapped
+        // address).
+        if inputs.resolve(&port.network, attrs.next_hop).is_none()
+            || attrs.as_path.contains(&self.config.asn)
+            || attrs.next_hop.is_ipv4() != matches!(prefix, IpNet::V4(_))
+        {
+            return None;
+        }
+        let mut attrs = attrs.clone();
+        if ebgp {
+            // LOCAL_PREF from an external peer is ignored (RFC 4271 §5.1.5).
+            attrs.local_pref = 100;
+        }
+        let path = BgpPath {
+            source: PathSource {
+                bgpaas: bgpaas.to_owned(),
+                peer,
+                router_id: port.ip,
+                ebgp,
+            },
+            attrs,
+        };
+        Some((port.network.as_str(), path))
     }
 
     // ---- what it holds ----

@@ -64,12 +64,12 @@ pub struct Inputs<'a> {
     pub index: &'a ConfigIndex,
 }
 
-impl Inputs<'_> {
+impl<'a> Inputs<'a> {
     /// The port whose address a BGP next hop names, in the network: its
     /// IPv4 address, its IPv6 address, or its IPv4 address mapped into IPv6
     /// (`::ffff:172.16.10.3`, the form RFC 4798 gives an IPv4 speaker's
     /// address as an IPv6 next hop).
-    pub fn resolve(&self, network: &str, next_hop: IpAddr) -> Option<&PortConfig> {
+    pub fn resolve(&self, network: &str, next_hop: IpAddr) -> Option<&'a PortConfig> {
         let (v4, v6) = match next_hop {
             IpAddr::V4(_) => (Some(next_hop), None),
             IpAddr::V6(a) => (a.to_ipv4_mapped().map(IpAddr::V4), Some(next_hop)),
@@ -392,13 +392,7 @@ impl Builder<'_> {
                 .config
                 .network(network)
                 .is_some_and(|n| n.subnet6.is_some());
-            let learned6 = self
-                .inputs
-                .selections
-                .range((network.to_owned(), IpNet::V6(Ipv6Net::default()))..)
-                .next()
-                .is_some_and(|((n, _), _)| n == network);
-            if dual || learned6 {
+            if dual || self.inputs.learned6(network) {
                 self.s.routes.insert((vrf, Ipv6Net::default().into()), r);
             }
         }
@@ -415,17 +409,78 @@ impl Builder<'_> {
             if self.s.routes.contains_key(&(vrf, *prefix)) {
                 continue;
             }
-            let Some(port) = inputs.resolve(network, sel.best().attrs.next_hop) else {
+            let Some((route, remote)) = inputs.learned_route(self.ids, network, sel) else {
                 continue;
             };
-            let route = match self.ids.ports.get(&port.name) {
-                Some(pi) => plain(pi.nh),
-                None => match (self.tunnel(&port.compute), inputs.port_label(port)) {
-                    (Some(t), Some(label)) => tunnelled(t, label, RouteFlags::empty()),
-                    _ => continue,
-                },
-            };
+            if let Some(remote) = remote
+                && self.tunnel(remote).is_none()
+            {
+                continue;
+            }
             self.s.routes.insert((vrf, *prefix), route);
         }
+    }
+}
+
+impl<'a> Inputs<'a> {
+    /// The route a node with `ids` holds for a BGPaaS route selected in
+    /// `network`: to the next hop's port, through its Encap nexthop when it
+    /// is local or else through the tunnel to its compute node (named, so
+    /// that the caller can make sure the tunnel nexthop exists).
+    pub(crate) fn learned_route(
+        &self,
+        ids: &NodeIds,
+        network: &str,
+        sel: &Selection,
+    ) -> Option<(Route, Option<&'a str>)> {
+        let port = self.resolve(network, sel.best().attrs.next_hop)?;
+        match ids.ports.get(&port.name) {
+            Some(pi) => Some((plain(pi.nh), None)),
+            None => {
+                let t = *ids.tunnels.get(&port.compute)?;
+                let label = self.port_label(port)?;
+                let route = tunnelled(t, label, RouteFlags::empty());
+                Some((route, Some(port.compute.as_str())))
+            }
+        }
+    }
+
+    /// Whether a node holding `network` has a route at `prefix` that is not
+    /// learned over BGPaaS: a VM port's or the vRouter's own host route, or
+    /// the gateway's default route. Those win over a learned one
+    /// ([`NodeState`] is built in that order).
+    pub(crate) fn has_own_route(&self, network: &NetworkConfig, prefix: IpNet) -> bool {
+        if prefix.prefix_len() == prefix.max_prefix_len() {
+            let a = prefix.addr();
+            let (v4, v6) = match a {
+                IpAddr::V4(_) => (Some(a), None),
+                IpAddr::V6(_) => (None, Some(a)),
+            };
+            return network.vrouter_addrs().any(|g| g == a)
+                || self
+                    .index
+                    .port_by_addr(self.config, &network.name, v4, v6)
+                    .is_some();
+        }
+        if prefix.prefix_len() != 0 {
+            return false;
+        }
+        let default = self.config.gateways.iter().any(|g| {
+            g.vrfs
+                .iter()
+                .any(|v| v.network == network.name && v.default_route)
+        });
+        default
+            && (prefix.addr().is_ipv4()
+                || network.subnet6.is_some()
+                || self.learned6(&network.name))
+    }
+
+    /// Whether `network` holds IPv6 routes learned over BGPaaS.
+    pub(crate) fn learned6(&self, network: &str) -> bool {
+        self.selections
+            .range((network.to_owned(), IpNet::V6(Ipv6Net::default()))..)
+            .next()
+            .is_some_and(|((n, _), _)| n == network)
     }
 }
