@@ -18,6 +18,7 @@ use crate::error::ControlError;
 
 mod state;
 
+pub(crate) use state::learned_route;
 pub use state::{Inputs, NodeState, Resolved};
 
 /// The fabric vif (vif0/0).

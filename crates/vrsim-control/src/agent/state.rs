@@ -77,7 +77,7 @@ impl<'a> Inputs<'a> {
         self.index.port_by_addr(self.config, network, v4, v6)
     }
 
-    fn port_label(&self, port: &PortConfig) -> Option<MplsLabel> {
+    pub(crate) fn port_label(&self, port: &PortConfig) -> Option<MplsLabel> {
         Some(self.ids.get(&port.compute)?.ports.get(&port.name)?.label)
     }
 
@@ -112,6 +112,19 @@ impl<'a> Inputs<'a> {
             b.bgpaas_routes(name, n.vrf);
         }
         Ok(b.s)
+    }
+}
+
+/// The route a node with `ids` holds for a learned route whose next hop is
+/// `port` (with `label`, its label on its own node): the port's Encap
+/// nexthop when it is local, else the tunnel to its compute node.
+pub(crate) fn learned_route(ids: &NodeIds, port: &PortConfig, label: MplsLabel) -> Option<Route> {
+    match ids.ports.get(&port.name) {
+        Some(pi) => Some(plain(pi.nh)),
+        None => {
+            let t = *ids.tunnels.get(&port.compute)?;
+            Some(tunnelled(t, label, RouteFlags::empty()))
+        }
     }
 }
 
@@ -434,15 +447,10 @@ impl<'a> Inputs<'a> {
         sel: &Selection,
     ) -> Option<(Route, Option<&'a str>)> {
         let port = self.resolve(network, sel.best().attrs.next_hop)?;
-        match ids.ports.get(&port.name) {
-            Some(pi) => Some((plain(pi.nh), None)),
-            None => {
-                let t = *ids.tunnels.get(&port.compute)?;
-                let label = self.port_label(port)?;
-                let route = tunnelled(t, label, RouteFlags::empty());
-                Some((route, Some(port.compute.as_str())))
-            }
-        }
+        let label = self.port_label(port)?;
+        let route = learned_route(ids, port, label)?;
+        let remote = (!ids.ports.contains_key(&port.name)).then_some(port.compute.as_str());
+        Some((route, remote))
     }
 
     /// Whether a node holding `network` has a route at `prefix` that is not

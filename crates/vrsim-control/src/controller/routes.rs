@@ -9,10 +9,12 @@ use std::net::Ipv4Addr;
 
 use ipnet::IpNet;
 use vrsim_dataplane::VrfId;
+use vrsim_wire::MplsLabel;
 
 use super::{Controller, Event};
-use crate::agent::{Inputs, NodeState};
+use crate::agent::{Inputs, NodeState, learned_route};
 use crate::bgp::Selection;
+use crate::config::PortConfig;
 use crate::error::ControlError;
 use crate::program::{self, Change};
 
@@ -136,6 +138,21 @@ impl Controller {
     fn route_diffs(&self, network: &str, prefixes: &[IpNet]) -> Option<Vec<(String, RouteDiff)>> {
         let inputs = self.inputs();
         let net = self.config.network(network)?;
+        // What does not depend on the node, once per prefix: whether nodes
+        // have a route of their own there (which wins), and the port the
+        // selected next hop names, with its label.
+        let targets: Vec<(IpNet, Option<(&PortConfig, MplsLabel)>)> = prefixes
+            .iter()
+            .filter(|p| !inputs.has_own_route(net, **p))
+            .map(|p| {
+                let sel = self.selections.get(&(network.to_owned(), *p));
+                let port = sel.and_then(|s| inputs.resolve(network, s.best().attrs.next_hop));
+                (
+                    *p,
+                    port.and_then(|port| Some((port, inputs.port_label(port)?))),
+                )
+            })
+            .collect();
         let mut out = Vec::new();
         for c in &self.config.computes {
             let (Some(ids), Some(node)) = (self.ids.get(&c.name), self.nodes.get(&c.name)) else {
@@ -145,15 +162,9 @@ impl Controller {
                 continue;
             };
             let (mut from, mut to) = (NodeState::default(), NodeState::default());
-            for prefix in prefixes {
-                if inputs.has_own_route(net, *prefix) {
-                    continue;
-                }
+            for (prefix, target) in &targets {
                 let key: (VrfId, IpNet) = (vrf, *prefix);
-                let new = match self.selections.get(&(network.to_owned(), *prefix)) {
-                    Some(sel) => inputs.learned_route(ids, network, sel).map(|(r, _)| r),
-                    None => None,
-                };
+                let new = target.and_then(|(port, label)| learned_route(ids, port, label));
                 if new.is_some_and(|r| !node.state.nhs.contains_key(&r.nh)) {
                     return None;
                 }
