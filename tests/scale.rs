@@ -90,3 +90,55 @@ fn the_config_index_answers_as_the_configuration_does() {
     assert_eq!(index.compute(config, "no-such-node"), None);
     assert_eq!(index.bgpaas(config, "no-such-bgpaas"), None);
 }
+
+/// An all-flows diff traces its flows in one copy of each fabric per worker,
+/// deleting each flow's flows after it: the answers are those of each flow
+/// traced alone in fresh copies, on a generated fabric and on both scenarios.
+#[test]
+fn an_all_flows_diff_equals_flows_traced_alone() {
+    use vrsim::fabric::diff;
+    let spec = generate::ScaleSpec {
+        computes: 3,
+        vms_per_compute: 3,
+        networks: 1,
+        bgpaas: true,
+    };
+    let text = generate::generate("diff", &spec).expect("a valid spec");
+    let generated = topology::load("diff.toml", &text).expect("it loads");
+    let withdrawn = |f: &vrsim::fabric::Fabric| {
+        let mut after = f.clone();
+        after
+            .withdraw("vm1", "100.64.0.0/26".parse().expect("a prefix"))
+            .expect("vm1 advertises it");
+        after
+    };
+    let down = |vms: &'static [&'static str]| {
+        move |f: &vrsim::fabric::Fabric| {
+            let mut after = f.clone();
+            for vm in vms {
+                after.bgpaas_down(vm).expect("the VM has a session up");
+            }
+            after
+        }
+    };
+    let seed = vrsim::scenarios::load("seed-bgpaas").expect("it loads");
+    let k8s = vrsim::scenarios::load("k8s-rr").expect("it loads");
+    let cases: Vec<(vrsim::fabric::Fabric, vrsim::fabric::Fabric)> = vec![
+        (generated.clone(), withdrawn(&generated)),
+        (seed.clone(), down(&["dockerhost"])(&seed)),
+        // Both route reflectors: with one down, the other still reflects.
+        (k8s.clone(), down(&["rtr01", "rtr02"])(&k8s)),
+    ];
+    for (before, after) in cases {
+        let flows = diff::all_flows(&before);
+        assert!(flows.len() > 10);
+        let all = diff::diff(&before, &after, &flows).expect("it traces");
+        let alone: Vec<_> = flows
+            .iter()
+            .flat_map(|f| diff::diff(&before, &after, std::slice::from_ref(f)).expect("it traces"))
+            .collect();
+        assert_eq!(all, alone);
+        assert!(!all.is_empty(), "the withdraw changes some flows");
+        assert!(before.has_no_flows() && after.has_no_flows());
+    }
+}

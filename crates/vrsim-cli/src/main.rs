@@ -280,6 +280,10 @@ struct DiffFlows {
     /// One flow's sending host (with --to).
     #[arg(long, requires = "to", group = "flows_or_from")]
     from: Option<String>,
+    /// Every flow between the fabric's hosts: from each host to each address
+    /// of every other host (ICMP), traced on every core.
+    #[arg(long, group = "flows_or_from")]
+    all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -512,6 +516,7 @@ fn diff(
     o: &mut String,
 ) -> Result<ExitCode, CliError> {
     let flows = match (&a.which.flows, &a.which.from, a.to) {
+        _ if a.which.all => vrsim::fabric::diff::all_flows(before),
         (Some(path), _, _) => {
             let text = std::fs::read_to_string(path).map_err(|source| CliError::File {
                 option: "--flows",
@@ -527,11 +532,11 @@ fn diff(
         }],
         _ => {
             return Err(CliError::Usage {
-                message: "diff needs --flows FILE, or --from HOST --to ADDRESS",
+                message: "diff needs --flows FILE, --from HOST --to ADDRESS, or --all",
             });
         }
     };
-    let changed = vrsim::fabric::diff::diff(before, after, &flows)?;
+    let changed = diff_flows(before, after, &flows)?;
     for c in &changed {
         sayln!(o, "{c}");
     }
@@ -551,6 +556,36 @@ fn diff(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Trace the flows in both fabrics; a progress bar on a terminal when
+/// there are many.
+fn diff_flows(
+    before: &Fabric,
+    after: &Fabric,
+    flows: &[vrsim::fabric::diff::Flow],
+) -> Result<Vec<vrsim::fabric::diff::Changed>, CliError> {
+    use std::io::IsTerminal;
+    let bar = (flows.len() >= 1000 && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(flows.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} flows, {per_sec}, {eta} left",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = |n: usize| {
+        if let Some(b) = &bar {
+            b.inc(n as u64);
+        }
+    };
+    let changed = vrsim::fabric::diff::diff_with_progress(before, after, flows, &progress)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(changed)
 }
 
 /// Whether any what-if option is given.

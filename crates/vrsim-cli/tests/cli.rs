@@ -274,6 +274,21 @@ fn a_trace_capture_dissects_with_vrsims_own_dissector() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `diff --all`: every flow between scenario A's hosts, before and after
+/// the Docker VM's BGPaaS session goes down, in a golden file.
+#[test]
+fn diff_all_flows() {
+    let out = vrsim(&["--bgpaas-down", "dockerhost", "diff", "--all"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    vrsim_testkit::golden::assert_golden("seed-bgpaas/diff-all-bgpaas-down.txt", &text);
+    let same = vrsim(&["diff", "--all"]);
+    assert_eq!(same.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&same.stdout).contains("0 of 12 flows changed"));
+    let both = vrsim(&["diff", "--all", "--from", "earth", "--to", "192.168.100.1"]);
+    assert_eq!(both.status.code(), Some(2));
+}
+
 #[test]
 fn diff_exit_codes() {
     let same = vrsim(&["diff", "--from", "earth", "--to", "192.168.100.1"]);

@@ -206,16 +206,111 @@ fn compare(
 
 /// Trace every flow in copies of `before` and `after` and list what changed.
 pub fn diff(before: &Fabric, after: &Fabric, flows: &[Flow]) -> Result<Vec<Changed>, FabricError> {
+    diff_with_progress(before, after, flows, &|_| ())
+}
+
+/// [`diff`], calling `progress` with the number of flows each time some are
+/// done (from any thread).
+///
+/// The flows are traced on every core (rayon). Each flow starts from the
+/// fabrics as given. When they hold no flows (as after loading), each
+/// worker traces its share in one copy of each fabric, deleting after each
+/// flow the flows its packets made on the vRouters they crossed (nothing
+/// else in a fabric keeps state between packets but counters); otherwise
+/// each flow is traced in copies of its own.
+pub fn diff_with_progress(
+    before: &Fabric,
+    after: &Fabric,
+    flows: &[Flow],
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<Changed>, FabricError> {
+    use rayon::prelude::*;
+    let reuse = before.has_no_flows() && after.has_no_flows();
+    // A few chunks per thread balance the work; each costs two copies.
+    let chunk = flows
+        .len()
+        .div_ceil(rayon::current_num_threads() * 4)
+        .max(64);
+    let parts: Vec<Result<Vec<Changed>, FabricError>> = flows
+        .par_chunks(chunk)
+        .map(|part| {
+            let (mut b, mut a) = (before.clone(), after.clone());
+            let mut out = Vec::new();
+            for (i, flow) in part.iter().enumerate() {
+                if !reuse {
+                    (b, a) = (before.clone(), after.clone());
+                }
+                out.extend(diff_one(&mut b, &mut a, flow)?);
+                if i % 64 == 63 {
+                    progress(64);
+                }
+            }
+            progress(part.len() % 64);
+            Ok(out)
+        })
+        .collect();
     let mut out = Vec::new();
-    for flow in flows {
-        let b = before.clone().probe(&flow.from, flow.to, flow.probe)?;
-        let a = after.clone().probe(&flow.from, flow.to, flow.probe)?;
-        out.extend(compare(flow, "forward", Some(&b.forward), Some(&a.forward)));
-        if b.forward.delivered() && a.forward.delivered() {
-            out.extend(compare(flow, "reply", b.reply.as_ref(), a.reply.as_ref()));
-        }
+    for p in parts {
+        out.extend(p?);
     }
     Ok(out)
+}
+
+/// One flow in both fabrics, leaving neither with its flows.
+fn diff_one(
+    before: &mut Fabric,
+    after: &mut Fabric,
+    flow: &Flow,
+) -> Result<Vec<Changed>, FabricError> {
+    let b = before.probe(&flow.from, flow.to, flow.probe)?;
+    before.forget_flows(&b);
+    let a = after.probe(&flow.from, flow.to, flow.probe)?;
+    after.forget_flows(&a);
+    let mut out = Vec::new();
+    out.extend(compare(flow, "forward", Some(&b.forward), Some(&a.forward)));
+    if b.forward.delivered() && a.forward.delivered() {
+        out.extend(compare(flow, "reply", b.reply.as_ref(), a.reply.as_ref()));
+    }
+    Ok(out)
+}
+
+/// Every flow between the fabric's hosts: from each host to each IPv4 and
+/// IPv6 address of every other host (link-local ones aside), as ICMP echo
+/// requests, in host and address order.
+pub fn all_flows(fabric: &Fabric) -> Vec<Flow> {
+    let addrs: Vec<(&str, IpAddr)> = fabric
+        .hosts()
+        .flat_map(|h| {
+            h.ifaces.iter().flat_map(move |i| {
+                let v4 = i.addr.map(|a| IpAddr::V4(a.addr()));
+                let v6 = i.addr6.map(|a| IpAddr::V6(a.addr()));
+                v4.into_iter()
+                    .chain(v6)
+                    .filter(|a| !a.is_loopback() && !is_link_local(*a))
+                    .map(move |a| (h.name.as_str(), a))
+            })
+        })
+        .collect();
+    let mut flows = Vec::new();
+    for from in fabric.hosts() {
+        for (owner, to) in &addrs {
+            if *owner != from.name && from.source_for(*to).is_some() {
+                flows.push(Flow {
+                    from: from.name.clone(),
+                    to: *to,
+                    probe: Probe::Icmp,
+                });
+            }
+        }
+    }
+    flows
+}
+
+fn is_link_local(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(a) => a.is_link_local(),
+        IpAddr::V6(a) => a.is_unicast_link_local(),
+    }
 }
 
 #[cfg(test)]

@@ -290,6 +290,35 @@ impl Fabric {
         Ok(RoundTrip { forward, reply })
     }
 
+    /// Whether no vRouter of the fabric holds a flow (as after loading).
+    pub fn has_no_flows(&self) -> bool {
+        self.control
+            .config()
+            .computes
+            .iter()
+            .filter_map(|c| self.control.vrouter(&c.name))
+            .all(|r| r.flows().is_empty())
+    }
+
+    /// Delete every flow of the vRouters the packets of `trip` crossed
+    /// (`flow -F` on each), so that a fabric that held no flows before the
+    /// probe holds none after it.
+    pub fn forget_flows(&mut self, trip: &RoundTrip) {
+        let reply = trip.reply.iter().flat_map(|r| r.hops.iter());
+        let devices: BTreeSet<&str> = trip
+            .forward
+            .hops
+            .iter()
+            .chain(reply)
+            .map(|h| h.device.as_str())
+            .collect();
+        for d in devices {
+            if let Some(r) = self.control.vrouter_mut(d) {
+                r.flush_flows();
+            }
+        }
+    }
+
     /// Send a probe from host `from` to `to` and trace it. Its source is the
     /// host's address of `to`'s family (the one on the interface the route
     /// leaves by).

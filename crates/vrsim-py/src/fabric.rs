@@ -292,19 +292,27 @@ impl Fabric {
     }
 
     /// Trace `flows` (each `(src, dst)` or `(src, dst, proto, port)`, or
-    /// the line `vrsim diff --flows` reads: `earth 192.168.100.1 tcp 22`)
+    /// the line `vrsim diff --flows` reads: `earth 192.168.100.1 tcp 22`;
+    /// `None`: every flow between the fabric's hosts, as `vrsim diff --all`)
     /// in this fabric and in `after`, and list every flow whose outcome or
     /// path changed, with the first lookup that answered differently.
+    #[pyo3(signature = (after, flows=None))]
     fn diff(
         &self,
         py: Python<'_>,
         after: &Fabric,
-        flows: &Bound<'_, PyAny>,
+        flows: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyList>> {
-        let mut parsed = Vec::new();
-        for f in sequence(flows, "flows")? {
-            parsed.push(flow_of(&f)?);
-        }
+        let parsed = match flows {
+            None => vrsim::fabric::diff::all_flows(&self.inner),
+            Some(flows) => {
+                let mut parsed = Vec::new();
+                for f in sequence(flows, "flows")? {
+                    parsed.push(flow_of(&f)?);
+                }
+                parsed
+            }
+        };
         let changed =
             vrsim::fabric::diff::diff(&self.inner, &after.inner, &parsed).map_err(vrsim_error)?;
         let out = PyList::empty(py);

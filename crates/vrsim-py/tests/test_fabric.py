@@ -38,6 +38,10 @@ def test_bgpaas_down_drops_the_reply_and_diff_says_why():
     changed = before.diff(after, flows)
     assert [(c["src"], c["direction"]) for c in changed] == [("earth", "forward"), ("centos-ssh", "forward")]
     assert "route lookup inet.0 192.168.100.1" in changed[0]["why"]
+    # Every flow between the hosts, as `vrsim diff --all`.
+    every = before.diff(after)
+    assert len({(c["src"], c["dst"]) for c in every}) == 4
+    assert ("earth", "192.168.100.1") in {(c["src"], c["dst"]) for c in every}
     # The original fabric is untouched.
     assert before.probe("earth", "192.168.100.1").delivered
 

@@ -148,7 +148,9 @@ class Fabric:
     def dump(self, node: str, command: str) -> str: ...
     def show_route(self, prefix: Prefix, gateway: Optional[str] = None) -> Optional[str]: ...
     def diff(
-        self, after: "Fabric", flows: Union[List[Flow], Tuple[Flow, ...]]
+        self,
+        after: "Fabric",
+        flows: Optional[Union[List[Flow], Tuple[Flow, ...]]] = None,
     ) -> List[Dict[str, Any]]: ...
 
 class CaseResult:
