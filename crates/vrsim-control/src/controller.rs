@@ -80,6 +80,10 @@ pub struct Session {
     pub routes: BTreeMap<IpNet, PathAttrs>,
 }
 
+/// A gateway VRF's route at a prefix after an event: (VRF, prefix) and
+/// the route, or `None` for none.
+pub type GatewayRouteUpdate = ((String, IpNet), Option<GatewayRoute>);
+
 /// A route the control node advertises to a gateway VRF.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayRoute {
@@ -140,6 +144,9 @@ pub struct Controller {
     paths: BTreeMap<(String, IpNet), Paths>,
     selections: BTreeMap<(String, IpNet), Selection>,
     nodes: BTreeMap<String, Node>,
+    /// The (network, prefix) keys whose selection the last event changed,
+    /// when it was a route event applied in place; `None` after any other.
+    changed: Option<Vec<(String, IpNet)>>,
 }
 
 /// The candidate paths of one prefix, by source (BGPaaS object, peer):
@@ -158,6 +165,7 @@ impl Controller {
             paths: BTreeMap::new(),
             selections: BTreeMap::new(),
             nodes: BTreeMap::new(),
+            changed: None,
         };
         c.rebuild_config()?;
         c.reprogram()?;
@@ -167,6 +175,7 @@ impl Controller {
     /// Apply one event and return the programming calls it caused, in order.
     /// On a refused event nothing changes.
     pub fn apply(&mut self, event: Event) -> Result<Vec<Change>, ControlError> {
+        self.changed = None;
         match self.apply_route_event(&event)? {
             Some(changes) => Ok(changes),
             None => self.apply_all([event]),
@@ -194,6 +203,7 @@ impl Controller {
             paths: BTreeMap::new(),
             selections: BTreeMap::new(),
             nodes: BTreeMap::new(),
+            changed: None,
         };
         let mut config_changed = false;
         for event in events {
@@ -631,66 +641,33 @@ impl Controller {
         let Some(g) = self.config.gateways.iter().find(|g| g.name == gateway) else {
             return Vec::new();
         };
-        let from = self
-            .config
-            .control_nodes
-            .first()
-            .map_or(Ipv4Addr::UNSPECIFIED, |c| c.ip);
-        let inputs = Inputs {
-            config: &self.config,
-            ids: &self.ids,
-            selections: &self.selections,
-            index: &self.index,
-        };
+        let inputs = self.inputs();
         let mut out = Vec::new();
         for v in &g.vrfs {
             let Some(net) = self.config.network(&v.network) else {
                 continue;
             };
-            let mut route = |prefix, port: &PortConfig, attrs: PathAttrs, source: RouteSource| {
-                let label = self
-                    .ids
-                    .get(&port.compute)
-                    .and_then(|i| i.ports.get(&port.name))
-                    .map(|p| p.label.value());
-                let compute = self.index.compute(&self.config, &port.compute);
-                if let (Some(label), Some(compute)) = (label, compute) {
-                    out.push(GatewayRoute {
-                        vrf: v.name.clone(),
-                        prefix,
-                        label,
-                        compute: compute.name.clone(),
-                        compute_ip: compute.ip,
-                        attrs,
-                        from,
-                        source,
-                    });
-                }
-            };
             for p in self.index.network_ports(&self.config, &net.name) {
                 for ip in p.addrs() {
-                    let attrs = PathAttrs::new(ip, Vec::new());
-                    route(
-                        IpNet::from(ip),
-                        p,
-                        attrs,
-                        RouteSource::VmPort(p.name.clone()),
-                    );
+                    out.extend(self.port_gateway_route(v, p, ip));
                 }
             }
             if net.allow_transit {
-                for ((n, prefix), sel) in &self.selections {
-                    let best = sel.best();
+                let first = (net.name.clone(), IpNet::V4(ipnet::Ipv4Net::default()));
+                for ((n, prefix), sel) in self.selections.range(first..) {
                     if *n != net.name {
-                        continue;
+                        break;
                     }
+                    let best = sel.best();
                     if let Some(port) = inputs.resolve(n, best.attrs.next_hop) {
-                        route(
+                        let source = RouteSource::Bgpaas(sel.clone());
+                        out.extend(self.gateway_route(
+                            v,
                             *prefix,
                             port,
                             best.attrs.clone(),
-                            RouteSource::Bgpaas(sel.clone()),
-                        );
+                            source,
+                        ));
                     }
                 }
             }
@@ -698,5 +675,96 @@ impl Controller {
         out.sort_by(|a, b| (&a.vrf, a.prefix).cmp(&(&b.vrf, b.prefix)));
         out.dedup_by(|a, b| a.vrf == b.vrf && a.prefix == b.prefix);
         out
+    }
+
+    /// The gateway's routes at the (network, prefix) keys the last event
+    /// changed, per VRF of the network, as [`Controller::gateway_routes`]
+    /// gives them (`None`: no route there); `None` when the last event was
+    /// not a route event applied in place (then take the whole list).
+    pub fn gateway_route_updates(&self, gateway: &str) -> Option<Vec<GatewayRouteUpdate>> {
+        let keys = self.changed.as_ref()?;
+        let g = self.config.gateways.iter().find(|g| g.name == gateway)?;
+        let inputs = self.inputs();
+        let mut out = Vec::new();
+        for (network, prefix) in keys {
+            let Some(net) = self.config.network(network) else {
+                continue;
+            };
+            for v in g.vrfs.iter().filter(|v| v.network == *network) {
+                // A VM port's own route wins over a learned one.
+                let own = (prefix.prefix_len() == prefix.max_prefix_len())
+                    .then(|| {
+                        let a = prefix.addr();
+                        let (v4, v6) = if a.is_ipv4() {
+                            (Some(a), None)
+                        } else {
+                            (None, Some(a))
+                        };
+                        self.index.port_by_addr(&self.config, network, v4, v6)
+                    })
+                    .flatten();
+                let route = match own {
+                    Some(p) => self.port_gateway_route(v, p, prefix.addr()),
+                    None if net.allow_transit => self
+                        .selections
+                        .get(&(network.clone(), *prefix))
+                        .and_then(|sel| {
+                            let best = sel.best();
+                            let port = inputs.resolve(network, best.attrs.next_hop)?;
+                            let source = RouteSource::Bgpaas(sel.clone());
+                            self.gateway_route(v, *prefix, port, best.attrs.clone(), source)
+                        }),
+                    None => None,
+                };
+                out.push(((v.name.clone(), *prefix), route));
+            }
+        }
+        Some(out)
+    }
+
+    /// A VM port's host route for address `ip`, as a gateway VRF learns it.
+    fn port_gateway_route(
+        &self,
+        v: &crate::config::GatewayVrf,
+        p: &PortConfig,
+        ip: IpAddr,
+    ) -> Option<GatewayRoute> {
+        let attrs = PathAttrs::new(ip, Vec::new());
+        let source = RouteSource::VmPort(p.name.clone());
+        self.gateway_route(v, IpNet::from(ip), p, attrs, source)
+    }
+
+    /// A route of gateway VRF `v` to `port`'s compute node, with its label.
+    fn gateway_route(
+        &self,
+        v: &crate::config::GatewayVrf,
+        prefix: IpNet,
+        port: &PortConfig,
+        attrs: PathAttrs,
+        source: RouteSource,
+    ) -> Option<GatewayRoute> {
+        let label = self
+            .ids
+            .get(&port.compute)?
+            .ports
+            .get(&port.name)?
+            .label
+            .value();
+        let compute = self.index.compute(&self.config, &port.compute)?;
+        let from = self
+            .config
+            .control_nodes
+            .first()
+            .map_or(Ipv4Addr::UNSPECIFIED, |c| c.ip);
+        Some(GatewayRoute {
+            vrf: v.name.clone(),
+            prefix,
+            label,
+            compute: compute.name.clone(),
+            compute_ip: compute.ip,
+            attrs,
+            from,
+            source,
+        })
     }
 }

@@ -54,6 +54,6 @@ pub mod index;
 pub mod policy;
 pub mod program;
 
-pub use controller::{Controller, Event, GatewayRoute, RouteSource, Session};
+pub use controller::{Controller, Event, GatewayRoute, GatewayRouteUpdate, RouteSource, Session};
 pub use error::ControlError;
 pub use flows::FlowDecision;

@@ -170,7 +170,13 @@ impl Fabric {
             return Err(FabricError::PortsFixed);
         }
         let changes = self.control.apply(event)?;
-        self.sync_gateways();
+        // A route event changes what gateways learn at its prefixes only.
+        for (name, g) in &mut self.gateways {
+            match self.control.gateway_route_updates(name) {
+                Some(updates) => g.update(updates),
+                None => g.sync(self.control.gateway_routes(name)),
+            }
+        }
         Ok(changes)
     }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use vrsim_control::{GatewayRoute, RouteSource};
+use vrsim_control::{GatewayRoute, GatewayRouteUpdate, RouteSource};
 use vrsim_wire::ethernet::{EthernetRepr, HEADER_LEN as ETH_LEN};
 use vrsim_wire::{EtherType, Frame, Header, MacAddr, dissect};
 
@@ -64,8 +64,8 @@ fn table_name(vrf: Option<&str>, family: IpAddr) -> String {
 pub enum GwNext {
     /// A directly connected subnet on a port.
     Direct(String),
-    /// A learned route (index into [`Gateway::learned`]).
-    Learned(usize),
+    /// A learned route: the key (VRF, prefix) of [`Gateway::learned`].
+    Learned(String, IpNet),
     /// Continue in `inet.0` (`inet6.0` for IPv6).
     NextTable,
 }
@@ -85,8 +85,8 @@ pub struct Gateway {
     pub ports: Vec<GwPort>,
     /// VRF name → label that leads into it.
     pub vrf_labels: BTreeMap<String, u32>,
-    /// The routes learned from the control node.
-    pub learned: Vec<GatewayRoute>,
+    /// The routes learned from the control node, by VRF and prefix.
+    pub learned: BTreeMap<(String, IpNet), GatewayRoute>,
     /// Compute node name → its GRE tunnel unit (`gr-0/0/10.32769`) and fabric MAC.
     pub tunnels: BTreeMap<String, (String, MacAddr)>,
     /// `inet.0` and `inet6.0`.
@@ -111,7 +111,7 @@ impl Gateway {
             fabric_mac: fabric.2,
             ports,
             vrf_labels,
-            learned: Vec::new(),
+            learned: BTreeMap::new(),
             tunnels,
             inet0: DualTable::default(),
             vrfs: BTreeMap::new(),
@@ -122,7 +122,10 @@ impl Gateway {
 
     /// Replace the learned routes and rebuild the tables.
     pub fn sync(&mut self, learned: Vec<GatewayRoute>) {
-        self.learned = learned;
+        self.learned = learned
+            .into_iter()
+            .map(|r| ((r.vrf.clone(), r.prefix), r))
+            .collect();
         self.inet0 = DualTable::default();
         for p in &self.ports {
             let direct = GwNext::Direct(p.name.clone());
@@ -138,12 +141,64 @@ impl Gateway {
             t.insert(Ipv6Net::default().into(), GwNext::NextTable);
             self.vrfs.insert(v.clone(), t);
         }
-        for (i, r) in self.learned.iter().enumerate() {
-            if let Some(t) = self.vrfs.get_mut(&r.vrf) {
-                t.insert(r.prefix, GwNext::Learned(i));
+        for (vrf, prefix) in self.learned.keys() {
+            let next = GwNext::Learned(vrf.clone(), *prefix);
+            if let Some(t) = self.vrfs.get_mut(vrf) {
+                t.insert(*prefix, next.clone());
             }
-            if self.inet0.get(&r.prefix).is_none() {
-                self.inet0.insert(r.prefix, GwNext::Learned(i));
+            if self.inet0.get(prefix).is_none() {
+                self.inet0.insert(*prefix, next);
+            }
+        }
+    }
+
+    /// Change the learned routes of some (VRF, prefix) keys (`None`: no
+    /// route there any more) and the table entries they make, leaving the
+    /// gateway as [`Gateway::sync`] with the whole new list would.
+    pub fn update(&mut self, changes: Vec<GatewayRouteUpdate>) {
+        for ((vrf, prefix), route) in changes {
+            let key = (vrf.clone(), prefix);
+            let next = GwNext::Learned(vrf.clone(), prefix);
+            match route {
+                Some(r) => {
+                    self.learned.insert(key, r);
+                    if let Some(t) = self.vrfs.get_mut(&vrf) {
+                        t.insert(prefix, next);
+                    }
+                }
+                None => {
+                    if self.learned.remove(&key).is_none() {
+                        continue;
+                    }
+                    if let Some(t) = self.vrfs.get_mut(&vrf) {
+                        // A VRF's default routes lead to the next table
+                        // when no learned route replaces them.
+                        if prefix.prefix_len() == 0 {
+                            t.insert(prefix, GwNext::NextTable);
+                        } else {
+                            t.remove(&prefix);
+                        }
+                    }
+                }
+            }
+            // `inet.0` holds a directly connected route, or else the learned
+            // route of the first VRF (by name) that has one. Learned routes
+            // are the gateway's VRFs', which `vrf_labels` names.
+            if matches!(self.inet0.get(&prefix), Some(GwNext::Direct(_))) {
+                continue;
+            }
+            let first = self
+                .vrf_labels
+                .keys()
+                .find(|v| self.learned.contains_key(&((*v).clone(), prefix)))
+                .map(|v| (v.clone(), prefix));
+            match first {
+                Some((v, p)) => {
+                    self.inet0.insert(prefix, GwNext::Learned(v, p));
+                }
+                None => {
+                    self.inet0.remove(&prefix);
+                }
             }
         }
     }
@@ -193,10 +248,12 @@ impl Gateway {
         let mut out = String::new();
         let prefix = prefix.trunc();
         for (vrf, table) in &self.vrfs {
-            let Some(GwNext::Learned(i)) = table.get(&prefix) else {
+            let Some(GwNext::Learned(v, p)) = table.get(&prefix) else {
                 continue;
             };
-            let r = &self.learned[*i];
+            let Some(r) = self.learned.get(&(v.clone(), *p)) else {
+                continue;
+            };
             let count = table.len_of(prefix.addr()) - 1;
             let name = table_name(Some(vrf), prefix.addr());
             let unit = self
@@ -227,7 +284,7 @@ impl Gateway {
         for (compute, (unit, _)) in &self.tunnels {
             let routes: Vec<_> = self
                 .learned
-                .iter()
+                .values()
                 .filter(|r| &r.compute == compute)
                 .collect();
             let Some(first) = routes.first() else {
@@ -385,7 +442,7 @@ impl Gateway {
         }
         match last {
             Some((_, Some(GwNext::Direct(p)))) => self.direct_out(p, dst, ip),
-            Some((_, Some(GwNext::Learned(i)))) => self.tunnel_out(i, ip, ttl, steps),
+            Some((_, Some(GwNext::Learned(v, p)))) => self.tunnel_out(&(v, p), ip, ttl, steps),
             Some((table, _)) => Action::Drop(DropCause::NoRoute {
                 lookup: Some((table, dst)),
             }),
@@ -397,8 +454,10 @@ impl Gateway {
     fn describe(&self, next: Option<&GwNext>, family: IpAddr) -> String {
         match next {
             Some(GwNext::Direct(p)) => format!("Direct via {p}"),
-            Some(GwNext::Learned(i)) => {
-                let r = &self.learned[*i];
+            Some(GwNext::Learned(v, p)) => {
+                let Some(r) = self.learned.get(&(v.clone(), *p)) else {
+                    return String::new();
+                };
                 let unit = self
                     .tunnels
                     .get(&r.compute)
@@ -454,10 +513,18 @@ impl Gateway {
         }
     }
 
-    /// Into the dynamic GRE tunnel to the compute node of learned route
-    /// `i`, with its label.
-    fn tunnel_out(&self, i: usize, ip: &[u8], ttl: u8, steps: &mut Vec<HopStep>) -> Action {
-        let r = &self.learned[i];
+    /// Into the dynamic GRE tunnel to the compute node of the learned route
+    /// at `key`, with its label.
+    fn tunnel_out(
+        &self,
+        key: &(String, IpNet),
+        ip: &[u8],
+        ttl: u8,
+        steps: &mut Vec<HopStep>,
+    ) -> Action {
+        let Some(r) = self.learned.get(key) else {
+            return Action::Drop(DropCause::NoRoute { lookup: None });
+        };
         let Some((unit, mac)) = self.tunnels.get(&r.compute) else {
             return Action::Drop(DropCause::NoTunnel {
                 compute: r.compute.clone(),

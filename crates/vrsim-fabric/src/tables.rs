@@ -34,6 +34,14 @@ impl<V> DualTable<V> {
         }
     }
 
+    /// Remove the route for exactly `prefix`; the value it held.
+    pub fn remove(&mut self, prefix: &IpNet) -> Option<V> {
+        match prefix {
+            IpNet::V4(p) => self.v4.remove(p),
+            IpNet::V6(p) => self.v6.remove(p),
+        }
+    }
+
     /// The route for exactly `prefix`.
     pub fn get(&self, prefix: &IpNet) -> Option<&V> {
         match prefix {

@@ -59,6 +59,7 @@ impl Controller {
             .and_then(|b| self.index.port(&self.config, &b.port))
             .map(|p| p.network.clone())
         else {
+            self.changed = Some(Vec::new());
             return Ok(Some(Vec::new()));
         };
         let learned6 = self.inputs().learned6(&network);
@@ -68,6 +69,10 @@ impl Controller {
                 changed.push(prefix);
             }
         }
+        // What the gateways learn depends on the selections and the
+        // ports only, so these keys are all a gateway must look at again,
+        // whichever way the vRouters are brought up to date below.
+        self.changed = Some(changed.iter().map(|p| (network.clone(), *p)).collect());
         if changed.is_empty() {
             return Ok(Some(Vec::new()));
         }
@@ -87,7 +92,7 @@ impl Controller {
         }
     }
 
-    fn inputs(&self) -> Inputs<'_> {
+    pub(super) fn inputs(&self) -> Inputs<'_> {
         Inputs {
             config: &self.config,
             ids: &self.ids,
