@@ -266,7 +266,10 @@ fn fresh(c: &Controller) -> Controller {
             });
         }
     }
+    let once = Controller::with_events(c.config().clone(), events.clone()).unwrap();
     f.apply_all(events).unwrap();
+    // Loading a scenario programs the sessions with the configuration, once.
+    assert_eq!(programmed(&once), programmed(&f));
     f
 }
 

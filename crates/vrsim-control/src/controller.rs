@@ -157,6 +157,17 @@ impl Controller {
     /// Validate `config`, allocate every node's ids and program every vRouter.
     /// BGPaaS sessions start down.
     pub fn new(config: Config) -> Result<Self, ControlError> {
+        Self::with_events(config, [])
+    }
+
+    /// [`Controller::new`], then `events` in order (sessions coming up with
+    /// their routes, as a scenario file brings them), with every vRouter
+    /// programmed once, for the result: what `new` and
+    /// [`Controller::apply_all`] give, without programming every node twice.
+    pub fn with_events(
+        config: Config,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Result<Self, ControlError> {
         let mut c = Controller {
             config,
             index: ConfigIndex::default(),
@@ -168,7 +179,17 @@ impl Controller {
             changed: None,
         };
         c.rebuild_config()?;
-        c.reprogram()?;
+        let mut config_changed = false;
+        for event in events {
+            config_changed |= c.absorb(event)?;
+        }
+        if config_changed {
+            c.rebuild_config()?;
+        }
+        // Nobody asked for the calls that program a new controller.
+        c.select();
+        let states = c.node_states()?;
+        c.program(states, false)?;
         Ok(c)
     }
 
@@ -215,7 +236,7 @@ impl Controller {
         next.select();
         let states = next.node_states()?;
         next.nodes = std::mem::take(&mut self.nodes);
-        let changes = next.program(states);
+        let changes = next.program(states, true);
         *self = next;
         changes
     }
@@ -396,14 +417,8 @@ impl Controller {
         }
         self.ids = ids;
         self.index = ConfigIndex::new(&self.config);
+        self.index.set_labels(&self.config, &self.ids);
         Ok(())
-    }
-
-    /// Run the decision process and bring every vRouter to its new state.
-    fn reprogram(&mut self) -> Result<Vec<Change>, ControlError> {
-        self.select();
-        let states = self.node_states()?;
-        self.program(states)
     }
 
     /// The state every compute node's vRouter must hold, in configuration
@@ -424,7 +439,13 @@ impl Controller {
 
     /// Program each node from the state it holds to `states`, and drop the
     /// nodes no longer configured.
-    fn program(&mut self, states: Vec<(String, NodeState)>) -> Result<Vec<Change>, ControlError> {
+    /// The calls made are returned if `keep`, else each node's are dropped
+    /// once it is done.
+    fn program(
+        &mut self,
+        states: Vec<(String, NodeState)>,
+        keep: bool,
+    ) -> Result<Vec<Change>, ControlError> {
         let mut changes = Vec::new();
         for (name, state) in states {
             let node = self.nodes.entry(name.clone()).or_insert_with(|| Node {
@@ -443,7 +464,9 @@ impl Controller {
             if !done.is_empty() {
                 node.router.flush_flows();
             }
-            changes.extend(done);
+            if keep {
+                changes.extend(done);
+            }
         }
         self.nodes
             .retain(|name, _| self.config.computes.iter().any(|c| &c.name == name));

@@ -4,9 +4,12 @@
 //! the control node's per-route lookups made loading a fabric cubic in its
 //! size.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
+use vrsim_wire::MplsLabel;
+
+use crate::agent::NodeIds;
 use crate::config::{BgpaasConfig, ComputeConfig, Config, PortConfig};
 
 /// See the module documentation. Every answer is the one the matching
@@ -21,6 +24,8 @@ pub struct ConfigIndex {
     network_ports: HashMap<String, Vec<usize>>,
     /// Per network, the port holding each IPv4 and IPv6 address.
     addrs: HashMap<String, HashMap<IpAddr, usize>>,
+    /// Per port, the label its node's agent gave it (set with the ids).
+    labels: Vec<Option<MplsLabel>>,
 }
 
 impl ConfigIndex {
@@ -48,7 +53,27 @@ impl ConfigIndex {
             bgpaas: first(config.bgpaas.iter().map(|b| b.name.as_str())),
             network_ports,
             addrs,
+            labels: Vec::new(),
         }
+    }
+
+    /// Take each port's label from the ids the agents allocated.
+    pub(crate) fn set_labels(&mut self, config: &Config, ids: &BTreeMap<String, NodeIds>) {
+        self.labels = config
+            .ports
+            .iter()
+            .map(|p| Some(ids.get(&p.compute)?.ports.get(&p.name)?.label))
+            .collect();
+    }
+
+    /// The label of the port with this name, on its own node.
+    pub fn port_label(&self, name: &str) -> Option<MplsLabel> {
+        *self.labels.get(*self.ports.get(name)?)?
+    }
+
+    /// The position of the compute node with this name in the configuration.
+    pub fn compute_index(&self, name: &str) -> Option<usize> {
+        self.computes.get(name).copied()
     }
 
     /// The compute node with this name ([`Config::compute`]).

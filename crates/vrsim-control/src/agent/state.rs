@@ -78,7 +78,7 @@ impl<'a> Inputs<'a> {
     }
 
     pub(crate) fn port_label(&self, port: &PortConfig) -> Option<MplsLabel> {
-        Some(self.ids.get(&port.compute)?.ports.get(&port.name)?.label)
+        self.index.port_label(&port.name)
     }
 
     /// The state `node`'s vRouter must hold.
@@ -90,10 +90,19 @@ impl<'a> Inputs<'a> {
         };
         let ids = self.ids.get(node).ok_or_else(unknown)?;
         let compute = self.index.compute(self.config, node).ok_or_else(unknown)?;
+        // The tunnel to each compute node, by its place in the
+        // configuration: looked up once here rather than by name per port.
+        let tunnels = self
+            .config
+            .computes
+            .iter()
+            .map(|c| ids.tunnels.get(&c.name).copied())
+            .collect();
         let mut b = Builder {
             inputs: self,
             ids,
             compute,
+            tunnels,
             s: NodeState::default(),
         };
         b.host();
@@ -111,7 +120,15 @@ impl<'a> Inputs<'a> {
             b.gateway_default(name, n.vrf);
             b.bgpaas_routes(name, n.vrf);
         }
-        Ok(b.s)
+        // Built an insert at a time in key order, the maps' B-tree nodes
+        // are half full; collected again from their sorted entries they are
+        // bulk-built full, which halves the memory of a node's state (116
+        // to 60 bytes a route).
+        let mut s = b.s;
+        s.routes = std::mem::take(&mut s.routes).into_iter().collect();
+        s.nhs = std::mem::take(&mut s.nhs).into_iter().collect();
+        s.bridge = std::mem::take(&mut s.bridge).into_iter().collect();
+        Ok(s)
     }
 }
 
@@ -133,6 +150,8 @@ struct Builder<'a> {
     inputs: &'a Inputs<'a>,
     ids: &'a NodeIds,
     compute: &'a ComputeConfig,
+    /// The tunnel nexthop to each compute node, by its position.
+    tunnels: Vec<Option<NhId>>,
     s: NodeState,
 }
 
@@ -244,7 +263,10 @@ impl Builder<'_> {
     /// programmed only once a route uses it.
     fn tunnel(&mut self, remote: &str) -> Option<NhId> {
         let (config, index) = (self.inputs.config, self.inputs.index);
-        let id = *self.ids.tunnels.get(remote)?;
+        let id = match index.compute_index(remote) {
+            Some(i) => (*self.tunnels.get(i)?)?,
+            None => *self.ids.tunnels.get(remote)?,
+        };
         if self.s.nhs.contains_key(&id) {
             return Some(id);
         }

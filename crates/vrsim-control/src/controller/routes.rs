@@ -81,13 +81,13 @@ impl Controller {
         // than routes of these prefixes, so rebuild.
         if self.inputs().learned6(&network) != learned6 {
             let states = self.node_states()?;
-            return self.program(states).map(Some);
+            return self.program(states, true).map(Some);
         }
         match self.route_diffs(&network, &changed) {
             Some(diffs) => self.program_routes(diffs).map(Some),
             None => {
                 let states = self.node_states()?;
-                self.program(states).map(Some)
+                self.program(states, true).map(Some)
             }
         }
     }

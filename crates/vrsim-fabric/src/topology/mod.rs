@@ -145,8 +145,8 @@ pub fn load(file: &str, text: &str) -> Result<Fabric, TopologyError> {
     l.bgpaas(&spec, &mut config)?;
     l.policies(&spec, &mut config)?;
     let gateways = l.gateways(&spec, &nets, &mut config)?;
-    let mut control = Controller::new(config).map_err(|e| l.unplaced(e))?;
-    l.sessions(&spec, &mut control)?;
+    let events = l.session_events(&spec)?;
+    let control = Controller::with_events(config, events).map_err(|e| l.unplaced(e))?;
     let (mut hosts, mut links) = l.vm_hosts(&spec, &nets, &control)?;
     l.end_hosts(&spec, &devices, &mut hosts, &mut links)?;
     let mut fabric = Fabric::new(
@@ -604,13 +604,19 @@ impl<'s> Loader<'_> {
         Ok((vrfs, labels))
     }
 
-    /// Bring up the BGPaaS sessions marked up, each advertising its routes.
-    /// Every session marked up comes up with its routes, as one batch of
-    /// events: the vRouters are programmed once, for the result.
-    fn sessions(&self, spec: &FileSpec, control: &mut Controller) -> Result<(), TopologyError> {
+    /// The events that bring up the BGPaaS sessions marked up, each
+    /// advertising its routes: one batch, so that the vRouters are
+    /// programmed once, for the result.
+    fn session_events(&self, spec: &FileSpec) -> Result<Vec<Event>, TopologyError> {
+        let vms: std::collections::HashMap<&String, &VmSpec> = spec
+            .vm
+            .iter()
+            .rev()
+            .map(|v| (v.name.get_ref(), v))
+            .collect();
         let mut events = Vec::new();
         for b in spec.bgpaas.iter().filter(|b| b.up) {
-            let vm = spec.vm.iter().find(|v| v.name.get_ref() == b.vm.get_ref());
+            let vm = vms.get(b.vm.get_ref()).copied();
             for peer in &b.peers {
                 let (bgpaas, peer) = (b.name.get_ref().clone(), *peer.get_ref());
                 events.push(Event::SessionUp {
@@ -628,10 +634,7 @@ impl<'s> Loader<'_> {
                 }
             }
         }
-        control
-            .apply_all(events)
-            .map(|_| ())
-            .map_err(|e| self.unplaced(e))
+        Ok(events)
     }
 
     /// A BGPaaS route's next hop: the one given, of the prefix's family (an
