@@ -86,6 +86,44 @@ fn the_config_index_answers_as_the_configuration_does() {
     for b in &config.bgpaas {
         assert_eq!(index.bgpaas(config, &b.name), Some(b));
     }
+    // An index built from the configuration alone (no labels yet) still
+    // gives the agent what the controller's gives, on a fabric without
+    // sessions: remote ports' labels come from the ids then.
+    let quiet = generate::generate(
+        "index",
+        &generate::ScaleSpec {
+            bgpaas: false,
+            ..spec
+        },
+    )
+    .expect("a valid spec");
+    let quiet = topology::load("index.toml", &quiet).expect("it loads");
+    let control = quiet.control();
+    let ids: std::collections::BTreeMap<_, _> = control
+        .config()
+        .computes
+        .iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                control.node_ids(&c.name).expect("ids").clone(),
+            )
+        })
+        .collect();
+    let selections = std::collections::BTreeMap::new();
+    let bare = ConfigIndex::new(control.config());
+    let inputs = vrsim::control::agent::Inputs {
+        config: control.config(),
+        ids: &ids,
+        selections: &selections,
+        index: &bare,
+    };
+    for c in &control.config().computes {
+        assert_eq!(
+            Some(&inputs.node_state(&c.name).expect("a state")),
+            control.node_state(&c.name)
+        );
+    }
     assert_eq!(index.port(config, "no-such-port"), None);
     assert_eq!(index.compute(config, "no-such-node"), None);
     assert_eq!(index.bgpaas(config, "no-such-bgpaas"), None);

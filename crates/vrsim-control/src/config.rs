@@ -491,7 +491,15 @@ impl Config {
     /// A gateway's VRFs are bound to existing networks.
     fn check_gateways(&self) -> Result<(), ControlError> {
         for g in &self.gateways {
+            let mut names = std::collections::BTreeSet::new();
             for v in &g.vrfs {
+                // A gateway's routes are kept by VRF name.
+                if !names.insert(v.name.as_str()) {
+                    return Err(ControlError::Duplicate {
+                        kind: "gateway VRF",
+                        name: format!("{} on gateway {}", v.name, g.name),
+                    });
+                }
                 self.network(&v.network)
                     .ok_or_else(|| ControlError::Unknown {
                         kind: "network",

@@ -215,9 +215,11 @@ pub fn diff(before: &Fabric, after: &Fabric, flows: &[Flow]) -> Result<Vec<Chang
 /// The flows are traced on every core (rayon). Each flow starts from the
 /// fabrics as given. When they hold no flows (as after loading), each
 /// worker traces its share in one copy of each fabric, deleting after each
-/// flow the flows its packets made on the vRouters they crossed (nothing
-/// else in a fabric keeps state between packets but counters); otherwise
-/// each flow is traced in copies of its own.
+/// flow the flows its packets made on the vRouters they crossed; otherwise
+/// each flow is traced in copies of its own. What else carries over from
+/// one flow to the next in a shared copy (counters, flow generations, the
+/// vRouters' IP ID counter, which shows in tunnel frames) is not what a
+/// diff compares: outcomes, paths and lookups.
 pub fn diff_with_progress(
     before: &Fabric,
     after: &Fabric,

@@ -182,16 +182,11 @@ impl Gateway {
                 }
             }
             // `inet.0` holds a directly connected route, or else the learned
-            // route of the first VRF (by name) that has one. Learned routes
-            // are the gateway's VRFs', which `vrf_labels` names.
+            // route of the first VRF (by name) that has one, as `sync` puts it.
             if matches!(self.inet0.get(&prefix), Some(GwNext::Direct(_))) {
                 continue;
             }
-            let first = self
-                .vrf_labels
-                .keys()
-                .find(|v| self.learned.contains_key(&((*v).clone(), prefix)))
-                .map(|v| (v.clone(), prefix));
+            let first = self.first_vrf_with(prefix).map(|v| (v, prefix));
             match first {
                 Some((v, p)) => {
                     self.inet0.insert(prefix, GwNext::Learned(v, p));
@@ -201,6 +196,22 @@ impl Gateway {
                 }
             }
         }
+    }
+
+    /// The first VRF, by name, with a learned route for exactly `prefix`:
+    /// one probe per VRF that has learned routes.
+    fn first_vrf_with(&self, prefix: IpNet) -> Option<String> {
+        let lowest = IpNet::V4(Ipv4Net::default());
+        let mut vrf = self.learned.keys().next().map(|(v, _)| v.clone());
+        while let Some(v) = vrf {
+            if self.learned.contains_key(&(v.clone(), prefix)) {
+                return Some(v);
+            }
+            // The least name above `v` is `v` followed by a NUL.
+            let above = (format!("{v}\0"), lowest);
+            vrf = self.learned.range(above..).next().map(|(k, _)| k.0.clone());
+        }
+        None
     }
 
     /// Look up `dst` in `inet.0` or a VRF (their `inet6.0` tables for an

@@ -312,6 +312,13 @@ fn names_networks_bgpaas_gateway_vrfs_and_links() {
     );
     let e = load(&vrf("public", 3)).err().unwrap();
     assert!(e.message.contains("label 3 is outside 16..1048575"), "{e}");
+    // A gateway's routes are kept by VRF name: two VRFs of one name refused.
+    let twice = vrf("public", 16).replace(
+        "[[compute]]",
+        "[[gateway.vrf]]\nname = \"v\"\nnetwork = \"public\"\nlabel = 17\n[[compute]]",
+    );
+    let e = load(&twice).err().unwrap();
+    assert!(e.message.contains("v on gateway gw-01"), "{e}");
     bad(
         "link = \"gw-01:ge-0/0/1\"",
         "link = \"compute01:eth1\"",

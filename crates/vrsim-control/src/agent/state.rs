@@ -18,7 +18,7 @@ use vrsim_wire::{MacAddr, MplsLabel};
 
 use super::{AGENT_VIF, FABRIC_VIF, NetworkIds, NodeIds, PortIds, VHOST_VIF};
 use crate::bgp::Selection;
-use crate::config::{ComputeConfig, Config, NetworkConfig, PortConfig, VROUTER_MAC};
+use crate::config::{ComputeConfig, Config, GatewayConfig, NetworkConfig, PortConfig, VROUTER_MAC};
 use crate::error::ControlError;
 use crate::index::ConfigIndex;
 
@@ -78,7 +78,11 @@ impl<'a> Inputs<'a> {
     }
 
     pub(crate) fn port_label(&self, port: &PortConfig) -> Option<MplsLabel> {
-        self.index.port_label(&port.name)
+        // The index holds the labels once the controller gave it the ids;
+        // an index built from the configuration alone does not.
+        self.index
+            .port_label(&port.name)
+            .or_else(|| Some(self.ids.get(&port.compute)?.ports.get(&port.name)?.label))
     }
 
     /// The state `node`'s vRouter must hold.
@@ -411,14 +415,8 @@ impl Builder<'_> {
     /// (`::/0` too when the network is dual-stack or holds IPv6 routes
     /// learned over BGPaaS, so that their traffic has a way back).
     fn gateway_default(&mut self, network: &str, vrf: VrfId) {
-        let gw = self.inputs.config.gateways.iter().find_map(|g| {
-            g.vrfs
-                .iter()
-                .find(|v| v.network == network && v.default_route)
-                .map(|v| (g, v))
-        });
-        if let Some((g, v)) = gw
-            && let (Some(t), Some(label)) = (self.tunnel(&g.name), MplsLabel::new(v.label))
+        if let Some((g, label)) = self.inputs.gateway_default(network)
+            && let Some(t) = self.tunnel(&g.name)
         {
             let r = tunnelled(t, label, RouteFlags::empty());
             self.s.routes.insert((vrf, Ipv4Net::default().into()), r);
@@ -495,15 +493,23 @@ impl<'a> Inputs<'a> {
         if prefix.prefix_len() != 0 {
             return false;
         }
-        let default = self.config.gateways.iter().any(|g| {
-            g.vrfs
-                .iter()
-                .any(|v| v.network == network.name && v.default_route)
-        });
-        default
+        self.gateway_default(&network.name).is_some()
             && (prefix.addr().is_ipv4()
                 || network.subnet6.is_some()
                 || self.learned6(&network.name))
+    }
+
+    /// The gateway whose default route a network's nodes take, with the
+    /// label of its VRF: the first gateway VRF of the network that
+    /// advertises one, if its label is one.
+    pub(crate) fn gateway_default(&self, network: &str) -> Option<(&'a GatewayConfig, MplsLabel)> {
+        let (g, v) = self.config.gateways.iter().find_map(|g| {
+            g.vrfs
+                .iter()
+                .find(|v| v.network == network && v.default_route)
+                .map(|v| (g, v))
+        })?;
+        Some((g, MplsLabel::new(v.label)?))
     }
 
     /// Whether `network` holds IPv6 routes learned over BGPaaS.

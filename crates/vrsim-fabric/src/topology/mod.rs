@@ -145,6 +145,8 @@ pub fn load(file: &str, text: &str) -> Result<Fabric, TopologyError> {
     l.bgpaas(&spec, &mut config)?;
     l.policies(&spec, &mut config)?;
     let gateways = l.gateways(&spec, &nets, &mut config)?;
+    // The configuration's own errors first, as before the sessions.
+    config.validate().map_err(|e| l.unplaced(e))?;
     let events = l.session_events(&spec)?;
     let control = Controller::with_events(config, events).map_err(|e| l.unplaced(e))?;
     let (mut hosts, mut links) = l.vm_hosts(&spec, &nets, &control)?;
