@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnet::IpNet;
 use vrsim_dataplane::{VRouter, VrfId};
 
-use crate::agent::{self, Inputs, NodeIds, NodeState};
+use crate::agent::{self, NodeIds, NodeState};
 use crate::bgp::{BgpPath, PathAttrs, PathSource, Selection};
 use crate::config::{Config, NetworkConfig, PortConfig};
 use crate::error::ControlError;
@@ -168,16 +168,7 @@ impl Controller {
         config: Config,
         events: impl IntoIterator<Item = Event>,
     ) -> Result<Self, ControlError> {
-        let mut c = Controller {
-            config,
-            index: ConfigIndex::default(),
-            ids: BTreeMap::new(),
-            sessions: BTreeMap::new(),
-            paths: BTreeMap::new(),
-            selections: BTreeMap::new(),
-            nodes: BTreeMap::new(),
-            changed: None,
-        };
+        let mut c = Self::unprogrammed(config, ConfigIndex::default(), BTreeMap::new());
         c.rebuild_config()?;
         let mut config_changed = false;
         for event in events {
@@ -191,6 +182,21 @@ impl Controller {
         let states = c.node_states()?;
         c.program(states, false)?;
         Ok(c)
+    }
+
+    /// A controller with a configuration and its ids, no sessions, no
+    /// decisions and no vRouters yet.
+    fn unprogrammed(config: Config, index: ConfigIndex, ids: BTreeMap<String, NodeIds>) -> Self {
+        Controller {
+            config,
+            index,
+            ids,
+            sessions: BTreeMap::new(),
+            paths: BTreeMap::new(),
+            selections: BTreeMap::new(),
+            nodes: BTreeMap::new(),
+            changed: None,
+        }
     }
 
     /// Apply one event and return the programming calls it caused, in order.
@@ -216,16 +222,9 @@ impl Controller {
         &mut self,
         events: impl IntoIterator<Item = Event>,
     ) -> Result<Vec<Change>, ControlError> {
-        let mut next = Controller {
-            config: self.config.clone(),
-            index: self.index.clone(),
-            ids: self.ids.clone(),
-            sessions: self.sessions.clone(),
-            paths: BTreeMap::new(),
-            selections: BTreeMap::new(),
-            nodes: BTreeMap::new(),
-            changed: None,
-        };
+        let mut next =
+            Self::unprogrammed(self.config.clone(), self.index.clone(), self.ids.clone());
+        next.sessions = self.sessions.clone();
         let mut config_changed = false;
         for event in events {
             config_changed |= next.absorb(event)?;
@@ -424,12 +423,7 @@ impl Controller {
     /// The state every compute node's vRouter must hold, in configuration
     /// order (nothing is changed).
     fn node_states(&self) -> Result<Vec<(String, NodeState)>, ControlError> {
-        let inputs = Inputs {
-            config: &self.config,
-            ids: &self.ids,
-            selections: &self.selections,
-            index: &self.index,
-        };
+        let inputs = self.inputs();
         self.config
             .computes
             .iter()
@@ -510,12 +504,7 @@ impl Controller {
     ) -> Option<(&str, BgpPath)> {
         let b = self.index.bgpaas(&self.config, bgpaas)?;
         let port = self.index.port(&self.config, &b.port)?;
-        let inputs = Inputs {
-            config: &self.config,
-            ids: &self.ids,
-            selections: &self.selections,
-            index: &self.index,
-        };
+        let inputs = self.inputs();
         let ebgp = b.asn != self.config.asn;
         // Unresolvable next hops and AS loops (Contrail's own AS in the
         // path) leave a path out of the decision (RFC 4271 §9.1.2), and so
@@ -676,22 +665,8 @@ impl Controller {
                 }
             }
             if net.allow_transit {
-                let first = (net.name.clone(), IpNet::V4(ipnet::Ipv4Net::default()));
-                for ((n, prefix), sel) in self.selections.range(first..) {
-                    if *n != net.name {
-                        break;
-                    }
-                    let best = sel.best();
-                    if let Some(port) = inputs.resolve(n, best.attrs.next_hop) {
-                        let source = RouteSource::Bgpaas(sel.clone());
-                        out.extend(self.gateway_route(
-                            v,
-                            *prefix,
-                            port,
-                            best.attrs.clone(),
-                            source,
-                        ));
-                    }
+                for (prefix, sel) in inputs.selections_in(&net.name) {
+                    out.extend(self.learned_gateway_route(v, *prefix, sel));
                 }
             }
         }
@@ -707,7 +682,6 @@ impl Controller {
     pub fn gateway_route_updates(&self, gateway: &str) -> Option<Vec<GatewayRouteUpdate>> {
         let keys = self.changed.as_ref()?;
         let g = self.config.gateways.iter().find(|g| g.name == gateway)?;
-        let inputs = self.inputs();
         let mut out = Vec::new();
         for (network, prefix) in keys {
             let Some(net) = self.config.network(network) else {
@@ -716,33 +690,33 @@ impl Controller {
             for v in g.vrfs.iter().filter(|v| v.network == *network) {
                 // A VM port's own route wins over a learned one.
                 let own = (prefix.prefix_len() == prefix.max_prefix_len())
-                    .then(|| {
-                        let a = prefix.addr();
-                        let (v4, v6) = if a.is_ipv4() {
-                            (Some(a), None)
-                        } else {
-                            (None, Some(a))
-                        };
-                        self.index.port_by_addr(&self.config, network, v4, v6)
-                    })
+                    .then(|| self.index.port_at(&self.config, network, prefix.addr()))
                     .flatten();
                 let route = match own {
                     Some(p) => self.port_gateway_route(v, p, prefix.addr()),
                     None if net.allow_transit => self
                         .selections
                         .get(&(network.clone(), *prefix))
-                        .and_then(|sel| {
-                            let best = sel.best();
-                            let port = inputs.resolve(network, best.attrs.next_hop)?;
-                            let source = RouteSource::Bgpaas(sel.clone());
-                            self.gateway_route(v, *prefix, port, best.attrs.clone(), source)
-                        }),
+                        .and_then(|sel| self.learned_gateway_route(v, *prefix, sel)),
                     None => None,
                 };
                 out.push(((v.name.clone(), *prefix), route));
             }
         }
         Some(out)
+    }
+
+    /// A route selected from BGPaaS paths, as a gateway VRF learns it.
+    fn learned_gateway_route(
+        &self,
+        v: &crate::config::GatewayVrf,
+        prefix: IpNet,
+        sel: &Selection,
+    ) -> Option<GatewayRoute> {
+        let best = sel.best();
+        let port = self.inputs().resolve(&v.network, best.attrs.next_hop)?;
+        let source = RouteSource::Bgpaas(sel.clone());
+        self.gateway_route(v, prefix, port, best.attrs.clone(), source)
     }
 
     /// A VM port's host route for address `ip`, as a gateway VRF learns it.
@@ -766,13 +740,7 @@ impl Controller {
         attrs: PathAttrs,
         source: RouteSource,
     ) -> Option<GatewayRoute> {
-        let label = self
-            .ids
-            .get(&port.compute)?
-            .ports
-            .get(&port.name)?
-            .label
-            .value();
+        let label = self.inputs().port_label(port)?.value();
         let compute = self.index.compute(&self.config, &port.compute)?;
         let from = self
             .config

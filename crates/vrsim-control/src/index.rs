@@ -104,6 +104,17 @@ impl ConfigIndex {
             .filter_map(|i| config.ports.get(*i))
     }
 
+    /// The first port of `network`, in configuration order, holding
+    /// exactly `addr` (its IPv4 or its IPv6 address).
+    pub fn port_at<'c>(
+        &self,
+        config: &'c Config,
+        network: &str,
+        addr: IpAddr,
+    ) -> Option<&'c PortConfig> {
+        config.ports.get(*self.addrs.get(network)?.get(&addr)?)
+    }
+
     /// The first port of `network`, in configuration order, whose IPv4
     /// address is `v4` or whose IPv6 address is `v6`.
     pub fn port_by_addr<'c>(
@@ -114,25 +125,12 @@ impl ConfigIndex {
         v6: Option<IpAddr>,
     ) -> Option<&'c PortConfig> {
         let by_addr = self.addrs.get(network)?;
-        // An address names the first port holding it; the IPv4 and IPv6
-        // candidates may be two ports, and then the earlier one wins.
-        let v4 = v4.and_then(|a| by_addr.get(&a)).filter(|i| {
-            config
-                .ports
-                .get(**i)
-                .is_some_and(|p| Some(IpAddr::V4(p.ip)) == v4)
-        });
-        let v6 = v6.and_then(|a| by_addr.get(&a)).filter(|i| {
-            config
-                .ports
-                .get(**i)
-                .is_some_and(|p| p.ip6.map(IpAddr::V6) == v6)
-        });
-        let i = match (v4, v6) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => return None,
-        };
-        config.ports.get(*i)
+        // IPv4 keys come from ports' IPv4 addresses only, IPv6 keys from
+        // their IPv6 ones. The two candidates may be two ports; then the
+        // earlier one wins.
+        let at = |a: Option<IpAddr>| a.and_then(|a| by_addr.get(&a).copied());
+        let v4 = at(v4.filter(IpAddr::is_ipv4));
+        let v6 = at(v6.filter(IpAddr::is_ipv6));
+        config.ports.get(v4.into_iter().chain(v6).min()?)
     }
 }

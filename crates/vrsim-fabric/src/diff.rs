@@ -236,13 +236,17 @@ pub fn diff_with_progress(
     let parts: Vec<Result<Vec<Changed>, FabricError>> = flows
         .par_chunks(chunk)
         .map(|part| {
-            let (mut b, mut a) = (before.clone(), after.clone());
+            let mut shared = None;
             let mut out = Vec::new();
             for (i, flow) in part.iter().enumerate() {
-                if !reuse {
-                    (b, a) = (before.clone(), after.clone());
-                }
-                out.extend(diff_one(&mut b, &mut a, flow)?);
+                let mut own;
+                let (b, a) = if reuse {
+                    shared.get_or_insert_with(|| (before.clone(), after.clone()))
+                } else {
+                    own = (before.clone(), after.clone());
+                    &mut own
+                };
+                out.extend(diff_one(b, a, flow)?);
                 if i % 64 == 63 {
                     progress(64);
                 }

@@ -434,11 +434,7 @@ impl Builder<'_> {
     /// Routes learned over BGPaaS, resolved through the next hop's port.
     fn bgpaas_routes(&mut self, network: &str, vrf: VrfId) {
         let inputs = self.inputs;
-        let first = (network.to_owned(), IpNet::V4(Ipv4Net::default()));
-        for ((net_name, prefix), sel) in inputs.selections.range(first..) {
-            if net_name != network {
-                break;
-            }
+        for (prefix, sel) in inputs.selections_in(network) {
             if self.s.routes.contains_key(&(vrf, *prefix)) {
                 continue;
             }
@@ -480,15 +476,8 @@ impl<'a> Inputs<'a> {
     pub(crate) fn has_own_route(&self, network: &NetworkConfig, prefix: IpNet) -> bool {
         if prefix.prefix_len() == prefix.max_prefix_len() {
             let a = prefix.addr();
-            let (v4, v6) = match a {
-                IpAddr::V4(_) => (Some(a), None),
-                IpAddr::V6(_) => (None, Some(a)),
-            };
             return network.vrouter_addrs().any(|g| g == a)
-                || self
-                    .index
-                    .port_by_addr(self.config, &network.name, v4, v6)
-                    .is_some();
+                || self.index.port_at(self.config, &network.name, a).is_some();
         }
         if prefix.prefix_len() != 0 {
             return false;
@@ -510,6 +499,18 @@ impl<'a> Inputs<'a> {
                 .map(|v| (g, v))
         })?;
         Some((g, MplsLabel::new(v.label)?))
+    }
+
+    /// The routes selected in `network`, in prefix order.
+    pub(crate) fn selections_in(
+        &self,
+        network: &'a str,
+    ) -> impl Iterator<Item = (&'a IpNet, &'a Selection)> + 'a {
+        let first = (network.to_owned(), IpNet::V4(Ipv4Net::default()));
+        self.selections
+            .range(first..)
+            .take_while(move |((n, _), _)| n == network)
+            .map(|((_, p), s)| (p, s))
     }
 
     /// Whether `network` holds IPv6 routes learned over BGPaaS.

@@ -79,11 +79,11 @@ impl Controller {
         // The first IPv6 route learned in a network without an IPv6 subnet
         // brings `::/0` to its nodes (and the last takes it away): more
         // than routes of these prefixes, so rebuild.
-        if self.inputs().learned6(&network) != learned6 {
-            let states = self.node_states()?;
-            return self.program(states, true).map(Some);
-        }
-        match self.route_diffs(&network, &changed) {
+        // So does a route needing a tunnel nexthop a node lacks.
+        let diffs = (self.inputs().learned6(&network) == learned6)
+            .then(|| self.route_diffs(&network, &changed))
+            .flatten();
+        match diffs {
             Some(diffs) => self.program_routes(diffs).map(Some),
             None => {
                 let states = self.node_states()?;

@@ -145,10 +145,15 @@ pub fn load(file: &str, text: &str) -> Result<Fabric, TopologyError> {
     l.bgpaas(&spec, &mut config)?;
     l.policies(&spec, &mut config)?;
     let gateways = l.gateways(&spec, &nets, &mut config)?;
-    // The configuration's own errors first, as before the sessions.
-    config.validate().map_err(|e| l.unplaced(e))?;
-    let events = l.session_events(&spec)?;
-    let control = Controller::with_events(config, events).map_err(|e| l.unplaced(e))?;
+    // The configuration's own errors come before the sessions' (the
+    // controller validates the configuration before taking the events).
+    let control = match l.session_events(&spec) {
+        Ok(events) => Controller::with_events(config, events).map_err(|e| l.unplaced(e))?,
+        Err(e) => {
+            config.validate().map_err(|e| l.unplaced(e))?;
+            return Err(e);
+        }
+    };
     let (mut hosts, mut links) = l.vm_hosts(&spec, &nets, &control)?;
     l.end_hosts(&spec, &devices, &mut hosts, &mut links)?;
     let mut fabric = Fabric::new(
