@@ -251,7 +251,7 @@ fn refused_configurations_and_events() {
         peer: gw,
     })
     .unwrap();
-    let before = ctl.node_state("compute01").cloned();
+    let before = ctl.node_state("compute01");
     let sessions = |c: &Controller| format!("{:?}", c.sessions().collect::<Vec<_>>());
     let sessions_before = sessions(&ctl);
     let errors = [
@@ -292,14 +292,14 @@ fn refused_configurations_and_events() {
         errors[3]
     );
     // Refused events changed nothing.
-    assert_eq!(ctl.node_state("compute01").cloned(), before);
+    assert_eq!(ctl.node_state("compute01"), before);
     assert_eq!(sessions(&ctl), sessions_before);
     ctl.apply(Event::SessionDown {
         bgpaas: "dockerhost".into(),
         peer: gw,
     })
     .unwrap();
-    let down = ctl.node_state("compute01").cloned();
+    let down = ctl.node_state("compute01");
     let e = ctl
         .apply(Event::Advertise {
             bgpaas: "dockerhost".into(),
@@ -313,7 +313,7 @@ fn refused_configurations_and_events() {
         e,
         "BGPaaS dockerhost's session with 172.16.10.1 is not established"
     );
-    assert_eq!(ctl.node_state("compute01").cloned(), down);
+    assert_eq!(ctl.node_state("compute01"), down);
 }
 
 #[test]

@@ -120,7 +120,7 @@ fn the_config_index_answers_as_the_configuration_does() {
     };
     for c in &control.config().computes {
         assert_eq!(
-            Some(&inputs.node_state(&c.name).expect("a state")),
+            Some(inputs.node_state(&c.name).expect("a state")),
             control.node_state(&c.name)
         );
     }

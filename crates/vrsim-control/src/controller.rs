@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnet::IpNet;
 use vrsim_dataplane::{VRouter, VrfId};
 
-use crate::agent::{self, NodeIds, NodeState};
+use crate::agent::{self, Inputs, NodeIds, NodeState};
 use crate::bgp::{BgpPath, PathAttrs, PathSource, Selection};
 use crate::config::{Config, NetworkConfig, PortConfig};
 use crate::error::ControlError;
@@ -124,10 +124,27 @@ impl core::fmt::Display for RouteSource {
     }
 }
 
+/// A compute node: its vRouter and what the agent programmed on it.
 #[derive(Debug, Clone)]
 struct Node {
     router: VRouter,
+    /// The state the agent programmed, but for its routes: the vRouter's
+    /// route tables are their only record (a node of a 1,000-node fabric
+    /// holds 20,000 of them, and a second copy here was 60 bytes each).
     state: NodeState,
+}
+
+impl Node {
+    /// The state the agent programmed, routes read back from the vRouter.
+    fn held(&self) -> NodeState {
+        let mut held = self.state.clone();
+        held.routes = self
+            .router
+            .routes()
+            .map(|(vrf, prefix, r)| ((vrf, prefix), *r))
+            .collect();
+        held
+    }
 }
 
 /// The control plane of a whole fabric.
@@ -179,8 +196,7 @@ impl Controller {
         }
         // Nobody asked for the calls that program a new controller.
         c.select();
-        let states = c.node_states()?;
-        c.program(states, false)?;
+        c.program(false)?;
         Ok(c)
     }
 
@@ -233,9 +249,8 @@ impl Controller {
             next.rebuild_config()?;
         }
         next.select();
-        let states = next.node_states()?;
         next.nodes = std::mem::take(&mut self.nodes);
-        let changes = next.program(states, true);
+        let changes = next.program(true);
         *self = next;
         changes
     }
@@ -420,46 +435,54 @@ impl Controller {
         Ok(())
     }
 
-    /// The state every compute node's vRouter must hold, in configuration
-    /// order (nothing is changed).
-    fn node_states(&self) -> Result<Vec<(String, NodeState)>, ControlError> {
-        let inputs = self.inputs();
-        self.config
-            .computes
-            .iter()
-            .map(|c| Ok((c.name.clone(), inputs.node_state(&c.name)?)))
-            .collect()
-    }
-
-    /// Program each node from the state it holds to `states`, and drop the
-    /// nodes no longer configured.
-    /// The calls made are returned if `keep`, else each node's are dropped
-    /// once it is done.
-    fn program(
-        &mut self,
-        states: Vec<(String, NodeState)>,
-        keep: bool,
-    ) -> Result<Vec<Change>, ControlError> {
+    /// Bring every compute node's vRouter to the state the agent computes
+    /// for it, in configuration order, and drop the nodes no longer
+    /// configured. The calls made are returned if `keep`, else each node's
+    /// are dropped once it is done.
+    ///
+    /// Nodes are computed and programmed one at a time, so that only one
+    /// node's new state is held beside the vRouters. Computing a configured
+    /// node's state cannot fail (its ids are made with the configuration),
+    /// so the vRouters are either all programmed or, on an error in the
+    /// agent model, programmed up to the node named.
+    fn program(&mut self, keep: bool) -> Result<Vec<Change>, ControlError> {
+        let inputs = Inputs {
+            config: &self.config,
+            ids: &self.ids,
+            selections: &self.selections,
+            index: &self.index,
+        };
         let mut changes = Vec::new();
-        for (name, state) in states {
-            let node = self.nodes.entry(name.clone()).or_insert_with(|| Node {
+        for c in &self.config.computes {
+            let mut state = inputs.node_state(&c.name)?;
+            let node = self.nodes.entry(c.name.clone()).or_insert_with(|| Node {
                 router: VRouter::new(),
                 state: NodeState::default(),
             });
-            if node.state == state {
+            let held = node.held();
+            if held == state {
                 continue;
             }
-            let done = program::apply(&name, &mut node.router, &node.state, &state)
-                .map_err(|source| ControlError::Dataplane { node: name, source })?;
+            let made = if keep {
+                program::apply(&c.name, &mut node.router, &held, &state).map(|done| {
+                    let made = done.len();
+                    changes.extend(done);
+                    made
+                })
+            } else {
+                program::apply_unrecorded(&mut node.router, &held, &state)
+            }
+            .map_err(|source| ControlError::Dataplane {
+                node: c.name.clone(),
+                source,
+            })?;
+            state.routes.clear();
             node.state = state;
             // The agent re-evaluates a node's flows when what it programmed
             // changes (routes, RPF, ports); vrsim evicts them instead, and
             // the next packet of each is a miss the agent answers anew.
-            if !done.is_empty() {
+            if made > 0 {
                 node.router.flush_flows();
-            }
-            if keep {
-                changes.extend(done);
             }
         }
         self.nodes
@@ -562,9 +585,10 @@ impl Controller {
         )
     }
 
-    /// The state the agent last programmed on a node.
-    pub fn node_state(&self, node: &str) -> Option<&NodeState> {
-        self.nodes.get(node).map(|n| &n.state)
+    /// The state the agent last programmed on a node, its routes as the
+    /// vRouter holds them.
+    pub fn node_state(&self, node: &str) -> Option<NodeState> {
+        self.nodes.get(node).map(Node::held)
     }
 
     /// The ids the agent of a node allocated.

@@ -4,9 +4,10 @@
 //! the control node's per-route lookups made loading a fabric cubic in its
 //! size.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use hashbrown::HashMap;
 use vrsim_wire::MplsLabel;
 
 use crate::agent::NodeIds;

@@ -129,19 +129,43 @@ pub fn apply(
     let mut p = Programmer {
         node,
         router,
-        out: Vec::new(),
+        out: Some(Vec::new()),
+        made: 0,
     };
-    let gone = Gone {
-        vifs: p.vifs(&from.vifs, &to.vifs)?,
-        nhs: p.nhs(&from.nhs, &to.nhs)?,
-        labels: p.labels(&from.labels, &to.labels)?,
-        vnids: p.vnids(&from.vnids, &to.vnids)?,
-        routes: p.routes(&from.routes, &to.routes)?,
-        bridge: p.bridge(&from.bridge, &to.bridge)?,
+    p.run(from, to)?;
+    Ok(p.out.unwrap_or_default())
+}
+
+/// [`apply`] without a record of the calls, returning how many were made:
+/// loading a large fabric makes tens of millions that nobody reads.
+pub(crate) fn apply_unrecorded(
+    router: &mut VRouter,
+    from: &NodeState,
+    to: &NodeState,
+) -> Result<usize, DataplaneError> {
+    let mut p = Programmer {
+        node: "",
+        router,
+        out: None,
+        made: 0,
     };
-    p.rpf(&from.rpf, &to.rpf);
-    p.delete(gone)?;
-    Ok(p.out)
+    p.run(from, to)?;
+    Ok(p.made)
+}
+
+impl Programmer<'_> {
+    fn run(&mut self, from: &NodeState, to: &NodeState) -> Result<(), DataplaneError> {
+        let gone = Gone {
+            vifs: self.vifs(&from.vifs, &to.vifs)?,
+            nhs: self.nhs(&from.nhs, &to.nhs)?,
+            labels: self.labels(&from.labels, &to.labels)?,
+            vnids: self.vnids(&from.vnids, &to.vnids)?,
+            routes: self.routes(&from.routes, &to.routes)?,
+            bridge: self.bridge(&from.bridge, &to.bridge)?,
+        };
+        self.rpf(&from.rpf, &to.rpf);
+        self.delete(gone)
+    }
 }
 
 /// The objects to delete once the additions and changes are made.
@@ -154,20 +178,25 @@ struct Gone {
     bridge: Vec<(VrfId, [u8; 6])>,
 }
 
-/// One node's programming session: the router and the calls made so far.
+/// One node's programming session: the router and the calls made so far
+/// (recorded, or only counted).
 struct Programmer<'a> {
     node: &'a str,
     router: &'a mut VRouter,
-    out: Vec<Change>,
+    out: Option<Vec<Change>>,
+    made: usize,
 }
 
 impl Programmer<'_> {
     fn log(&mut self, op: Op, object: Object) {
-        self.out.push(Change {
-            node: self.node.to_owned(),
-            op,
-            object,
-        });
+        self.made += 1;
+        if let Some(out) = &mut self.out {
+            out.push(Change {
+                node: self.node.to_owned(),
+                op,
+                object,
+            });
+        }
     }
 
     fn vifs(
@@ -250,12 +279,21 @@ impl Programmer<'_> {
         to: &BTreeMap<(VrfId, IpNet), Route>,
     ) -> Result<Vec<(VrfId, IpNet)>, DataplaneError> {
         let (add, change, del) = diff(from, to);
+        // Added and changed routes go to the vRouter a VRF at a time (the
+        // lists are in key order, so VRF by VRF): a new node's tables are
+        // bulk-built.
+        let mut upserts: Vec<(Op, (VrfId, IpNet), Route)> = Vec::new();
         for (op, list) in [(Op::Add, add), (Op::Change, change)] {
-            for ((vrf, prefix), r) in list {
-                match prefix {
-                    IpNet::V4(p) => self.router.add_route4(vrf, p, *r)?,
-                    IpNet::V6(p) => self.router.add_route6(vrf, p, *r)?,
-                };
+            upserts.extend(list.into_iter().map(|(k, r)| (op, k, *r)));
+        }
+        upserts.sort_by_key(|&(_, (vrf, _), _)| vrf);
+        for batch in upserts.chunk_by(|a, b| a.1.0 == b.1.0) {
+            let Some(&(_, (vrf, _), _)) = batch.first() else {
+                continue;
+            };
+            let routes = batch.iter().map(|&(_, (_, p), r)| (p, r)).collect();
+            self.router.add_routes(vrf, routes)?;
+            for &(op, (vrf, prefix), _) in batch {
                 self.log(op, Object::Route(vrf, prefix));
             }
         }

@@ -69,6 +69,28 @@ impl Default for VRouter {
     }
 }
 
+/// Add `$items` to one family's route table (`$table`), pushing each route's
+/// (new, old) nexthop onto `$refs`: a bulk build when the table is empty,
+/// else one insert each. The same code for both families' table types.
+macro_rules! upsert {
+    ($table:expr, $items:expr, $refs:expr) => {
+        if $table.is_empty() {
+            let given: Vec<NhId> = $items.iter().map(|(_, r)| r.nh).collect();
+            $table.extend($items);
+            // A prefix given twice keeps its last route only.
+            if $table.len() == given.len() {
+                $refs.extend(given.into_iter().map(|nh| (nh, None)));
+            } else {
+                $refs.extend($table.iter().map(|(_, r)| (r.nh, None)));
+            }
+        } else {
+            for (p, r) in $items {
+                $refs.push((r.nh, $table.insert(p, r).map(|old| old.nh)));
+            }
+        }
+    };
+}
+
 impl VRouter {
     /// A vRouter holding only nh 0 (discard) and the default label table size.
     pub fn new() -> Self {
@@ -364,6 +386,28 @@ impl VRouter {
         self.vrfs.get(id.index()).filter(|v| !v.is_empty())
     }
 
+    /// The route held for exactly `prefix` in `vrf` (host bits ignored), as
+    /// `rt --get` answers it: no longest match.
+    pub fn route(&self, vrf: VrfId, prefix: IpNet) -> Option<&Route> {
+        let v = self.vrfs.get(vrf.index())?;
+        match prefix {
+            IpNet::V4(p) => v.inet4.get(&p),
+            IpNet::V6(p) => v.inet6.get(&p),
+        }
+    }
+
+    /// Every route, VRF by VRF, IPv4 before IPv6 and each family in the
+    /// table's order (address, then length), as `rt --dump` walks them.
+    pub fn routes(&self) -> impl Iterator<Item = (VrfId, IpNet, &Route)> {
+        self.vrfs.iter().enumerate().flat_map(|(i, v)| {
+            // `vrfs` is indexed by VRF id, a `u16`.
+            let id = VrfId::from(u16::try_from(i).unwrap_or(u16::MAX));
+            let v4 = v.inet4.iter().map(move |(p, r)| (id, IpNet::V4(p), r));
+            let v6 = v.inet6.iter().map(move |(p, r)| (id, IpNet::V6(p), r));
+            v4.chain(v6)
+        })
+    }
+
     fn vrf_mut(&mut self, id: VrfId) -> &mut Vrf {
         if self.vrfs.len() <= id.index() {
             self.vrfs.resize_with(id.index() + 1, Vrf::default);
@@ -416,6 +460,40 @@ impl VRouter {
         let old = self.vrf_mut(vrf).inet6.insert(prefix, route);
         self.swap_refs(old.map(|r| r.nh), route.nh);
         Ok(old)
+    }
+
+    /// Add or replace many routes of one VRF, as [`add_route4`] and
+    /// [`add_route6`] would one by one; every route is checked before any
+    /// is added. A family whose table is empty is bulk-built (a vRouter's
+    /// first programming adds a route per VM of the fabric at once).
+    ///
+    /// [`add_route4`]: Self::add_route4
+    /// [`add_route6`]: Self::add_route6
+    pub fn add_routes(
+        &mut self,
+        vrf: VrfId,
+        routes: Vec<(IpNet, Route)>,
+    ) -> Result<(), DataplaneError> {
+        for (prefix, route) in &routes {
+            self.check_route(vrf, prefix.trunc(), route)?;
+        }
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for (prefix, mut route) in routes {
+            route.flags = label_flag(route);
+            match prefix.trunc() {
+                IpNet::V4(p) => v4.push((p, route)),
+                IpNet::V6(p) => v6.push((p, route)),
+            }
+        }
+        // (the nexthop now referred to, the one no longer), per route.
+        let mut refs: Vec<(NhId, Option<NhId>)> = Vec::new();
+        let v = self.vrf_mut(vrf);
+        upsert!(v.inet4, v4, refs);
+        upsert!(v.inet6, v6, refs);
+        for (new, old) in refs {
+            self.swap_refs(old, new);
+        }
+        Ok(())
     }
 
     /// Delete an IPv4 route.
@@ -574,6 +652,68 @@ mod tests {
         assert_eq!(err.to_string(), "nh 50 is still referenced 1 times");
         r.delete_route4(VRF, prefix).expect("the route");
         assert!(r.delete_nh(testing::nh(50)).is_ok());
+    }
+
+    /// `add_routes` leaves the tables and reference counts that adding the
+    /// same routes one by one leaves: into an empty VRF (the bulk build,
+    /// with a prefix given twice) and into a full one (replacing routes).
+    #[test]
+    fn adding_routes_at_once_equals_adding_them_one_by_one() {
+        let other = VrfId::from(42);
+        let route = |nh: u32| Route {
+            nh: testing::nh(nh),
+            label: None,
+            flags: RouteFlags::empty(),
+            stitched_mac: None,
+        };
+        let p = |s: &str| s.parse::<IpNet>().expect("prefix");
+        let first = vec![
+            (p("198.18.0.0/15"), route(50)),
+            (p("198.18.0.1/32"), route(51)),
+            (p("198.18.0.0/15"), route(51)),
+            (p("2001:db8::/64"), route(50)),
+        ];
+        let second = vec![
+            (p("198.18.0.1/32"), route(50)),
+            (p("10.9.0.0/16"), route(51)),
+        ];
+        let (mut one, mut all) = (node(), node());
+        for r in [&mut one, &mut all] {
+            r.add_nh(encap_to(TAP, 50)).expect("nh 50");
+            r.add_nh(encap_to(TAP, 51)).expect("nh 51");
+        }
+        for (prefix, route) in first.iter().chain(&second) {
+            match prefix {
+                IpNet::V4(p) => one.add_route4(other, *p, *route).map(|_| ()),
+                IpNet::V6(p) => one.add_route6(other, *p, *route).map(|_| ()),
+            }
+            .expect("a route");
+        }
+        all.add_routes(other, first).expect("routes");
+        all.add_routes(other, second).expect("routes");
+        let held = |r: &VRouter| {
+            r.routes()
+                .filter(|&(v, _, _)| v == other)
+                .map(|(_, p, r)| (p, *r))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(held(&all), held(&one));
+        assert_eq!(held(&all).len(), 4);
+        for nh in [50, 51] {
+            let refs = |r: &VRouter| r.nh(testing::nh(nh)).map(Nexthop::ref_cnt);
+            assert_eq!(refs(&all), refs(&one), "nh {nh}");
+        }
+        // A route naming a missing nexthop refuses the whole batch.
+        let bad = vec![
+            (p("10.10.0.0/16"), route(50)),
+            (p("10.11.0.0/16"), route(99)),
+        ];
+        let err = all.add_routes(other, bad).expect_err("nh 99 is missing");
+        assert!(
+            matches!(err, DataplaneError::RouteNhMissing { .. }),
+            "{err}"
+        );
+        assert_eq!(held(&all), held(&one));
     }
 
     #[test]

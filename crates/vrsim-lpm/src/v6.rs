@@ -152,7 +152,14 @@ impl<V: fmt::Debug> fmt::Debug for Ipv6Table<V> {
 }
 
 impl<V> Extend<(Ipv6Net, V)> for Ipv6Table<V> {
+    /// Inserts every pair in order (a later pair for the same prefix wins).
+    /// Into an empty table this is a bulk build ([`from_pairs`](Self::from_pairs)):
+    /// a vRouter's first programming adds all its routes at once.
     fn extend<I: IntoIterator<Item = (Ipv6Net, V)>>(&mut self, iter: I) {
+        if self.is_empty() {
+            *self = Self::from_pairs(iter.into_iter().collect());
+            return;
+        }
         for (prefix, value) in iter {
             self.insert(prefix, value);
         }

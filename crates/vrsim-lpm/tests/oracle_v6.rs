@@ -75,7 +75,17 @@ fn check(ops: &[Op]) {
             _ => None,
         })
         .collect();
+    // Extending in two halves: a bulk build into the empty table, then
+    // inserts into the full one; the same table as inserting in order.
+    let mut grown = Ipv6Table::new();
+    let (first, second) = inserts.split_at(inserts.len() / 2);
+    grown.extend(first.iter().copied());
+    grown.extend(second.iter().copied());
     let bulk: Ipv6Table<u32> = inserts.into_iter().collect();
+    assert_eq!(
+        grown.iter().map(|(p, v)| (p, *v)).collect::<Vec<_>>(),
+        bulk.iter().map(|(p, v)| (p, *v)).collect::<Vec<_>>()
+    );
     let want: Vec<_> = last
         .map
         .iter()
@@ -88,6 +98,10 @@ fn check(ops: &[Op]) {
                 .longest_match(addr(k))
                 .map(|(p, v)| (p.prefix_len(), *v));
             assert_eq!(got, last.lookup(k));
+            let grown = grown
+                .longest_match(addr(k))
+                .map(|(p, v)| (p.prefix_len(), *v));
+            assert_eq!(grown, last.lookup(k));
         }
     }
 }

@@ -108,6 +108,8 @@ impl<'a> Inputs<'a> {
             compute,
             tunnels,
             s: NodeState::default(),
+            routes: Vec::new(),
+            sorted: 0,
         };
         b.host();
         for (name, n) in &ids.networks {
@@ -127,9 +129,11 @@ impl<'a> Inputs<'a> {
         // Built an insert at a time in key order, the maps' B-tree nodes
         // are half full; collected again from their sorted entries they are
         // bulk-built full, which halves the memory of a node's state (116
-        // to 60 bytes a route).
-        let mut s = b.s;
-        s.routes = std::mem::take(&mut s.routes).into_iter().collect();
+        // to 60 bytes a route). Routes are gathered in a list and sorted
+        // once: collecting keeps the last of equal keys, as inserting does.
+        b.sort_routes();
+        let Builder { mut s, routes, .. } = b;
+        s.routes = routes.into_iter().collect();
         s.nhs = std::mem::take(&mut s.nhs).into_iter().collect();
         s.bridge = std::mem::take(&mut s.bridge).into_iter().collect();
         Ok(s)
@@ -156,7 +160,28 @@ struct Builder<'a> {
     compute: &'a ComputeConfig,
     /// The tunnel nexthop to each compute node, by its position.
     tunnels: Vec<Option<NhId>>,
+    /// Everything but the routes.
     s: NodeState,
+    /// The routes in the order they are made (a later one of the same key
+    /// replaces an earlier one), sorted up to `sorted`.
+    routes: Vec<((VrfId, IpNet), Route)>,
+    sorted: usize,
+}
+
+/// A route key as integers, in the order of `(VrfId, IpNet)` (VRF, IPv4
+/// before IPv6, address, length) without the byte-wise compare of an
+/// address: sorting a node's 20,000 routes by it is several times faster.
+fn route_order(&(vrf, prefix): &(VrfId, IpNet)) -> (usize, bool, u128, u8) {
+    let addr = match prefix {
+        IpNet::V4(p) => u128::from(u32::from(p.addr())),
+        IpNet::V6(p) => u128::from(p.addr()),
+    };
+    (
+        vrf.index(),
+        prefix.addr().is_ipv6(),
+        addr,
+        prefix.prefix_len(),
+    )
 }
 
 /// The flags of every vif the agent makes for the host and of every tap.
@@ -258,9 +283,8 @@ impl Builder<'_> {
             id,
             nh(id, receive, NhFamily::Inet, NhFlags::empty(), fabric),
         );
-        self.s
-            .routes
-            .insert((fabric, IpNet::from(IpAddr::V4(c.ip))), plain(id));
+        self.routes
+            .push(((fabric, IpNet::from(IpAddr::V4(c.ip))), plain(id)));
     }
 
     /// The tunnel nexthop to `remote` (a gateway or another compute node),
@@ -337,7 +361,7 @@ impl Builder<'_> {
                 flags: RouteFlags::ARP_PROXY,
                 ..plain(n.receive_nh)
             };
-            s.routes.insert((vrf, IpNet::from(gw)), r);
+            self.routes.push(((vrf, IpNet::from(gw)), r));
         }
         let entry = |nh| BridgeEntry { nh, label: None };
         s.bridge
@@ -397,7 +421,7 @@ impl Builder<'_> {
             ..plain(pi.nh)
         };
         for ip in p.addrs() {
-            s.routes.insert((vrf, IpNet::from(ip)), r);
+            self.routes.push(((vrf, IpNet::from(ip)), r));
         }
     }
 
@@ -406,7 +430,7 @@ impl Builder<'_> {
         if let (Some(t), Some(label)) = (self.tunnel(&p.compute), self.inputs.port_label(p)) {
             let r = tunnelled(t, label, RouteFlags::ARP_PROXY);
             for ip in p.addrs() {
-                self.s.routes.insert((vrf, IpNet::from(ip)), r);
+                self.routes.push(((vrf, IpNet::from(ip)), r));
             }
         }
     }
@@ -419,23 +443,40 @@ impl Builder<'_> {
             && let Some(t) = self.tunnel(&g.name)
         {
             let r = tunnelled(t, label, RouteFlags::empty());
-            self.s.routes.insert((vrf, Ipv4Net::default().into()), r);
+            self.routes.push(((vrf, Ipv4Net::default().into()), r));
             let dual = self
                 .inputs
                 .config
                 .network(network)
                 .is_some_and(|n| n.subnet6.is_some());
             if dual || self.inputs.learned6(network) {
-                self.s.routes.insert((vrf, Ipv6Net::default().into()), r);
+                self.routes.push(((vrf, Ipv6Net::default().into()), r));
             }
         }
     }
 
+    /// Sort the routes made so far (stable: equal keys stay in the order
+    /// they were made).
+    fn sort_routes(&mut self) {
+        self.routes.sort_by_key(|(k, _)| route_order(k));
+        self.sorted = self.routes.len();
+    }
+
+    /// Whether a route of `prefix` in `vrf` was made before the last sort.
+    fn holds(&self, vrf: VrfId, prefix: IpNet) -> bool {
+        let key = route_order(&(vrf, prefix));
+        self.routes[..self.sorted]
+            .binary_search_by_key(&key, |(k, _)| route_order(k))
+            .is_ok()
+    }
+
     /// Routes learned over BGPaaS, resolved through the next hop's port.
+    /// A route the node holds of its own at the prefix wins.
     fn bgpaas_routes(&mut self, network: &str, vrf: VrfId) {
         let inputs = self.inputs;
+        self.sort_routes();
         for (prefix, sel) in inputs.selections_in(network) {
-            if self.s.routes.contains_key(&(vrf, *prefix)) {
+            if self.holds(vrf, *prefix) {
                 continue;
             }
             let Some((route, remote)) = inputs.learned_route(self.ids, network, sel) else {
@@ -446,7 +487,7 @@ impl Builder<'_> {
             {
                 continue;
             }
-            self.s.routes.insert((vrf, *prefix), route);
+            self.routes.push(((vrf, *prefix), route));
         }
     }
 }

@@ -85,10 +85,7 @@ impl Controller {
             .flatten();
         match diffs {
             Some(diffs) => self.program_routes(diffs).map(Some),
-            None => {
-                let states = self.node_states()?;
-                self.program(states, true).map(Some)
-            }
+            None => self.program(true).map(Some),
         }
     }
 
@@ -173,7 +170,7 @@ impl Controller {
                 if new.is_some_and(|r| !node.state.nhs.contains_key(&r.nh)) {
                     return None;
                 }
-                let old = node.state.routes.get(&key).copied();
+                let old = node.router.route(vrf, *prefix).copied();
                 if old == new {
                     continue;
                 }
@@ -191,7 +188,8 @@ impl Controller {
         Some(out)
     }
 
-    /// Program the route differences and keep each node's state with them.
+    /// Program the route differences (the vRouter's tables are the record
+    /// of a node's routes).
     fn program_routes(
         &mut self,
         diffs: Vec<(String, RouteDiff)>,
@@ -207,10 +205,6 @@ impl Controller {
                     source,
                 }
             })?;
-            for key in from.routes.keys() {
-                node.state.routes.remove(key);
-            }
-            node.state.routes.extend(to.routes);
             // As a rebuild does: the agent re-evaluates the node's flows.
             if !done.is_empty() {
                 node.router.flush_flows();
