@@ -452,9 +452,10 @@ impl Controller {
             selections: &self.selections,
             index: &self.index,
         };
+        let plan = inputs.plan();
         let mut changes = Vec::new();
         for c in &self.config.computes {
-            let mut state = inputs.node_state(&c.name)?;
+            let mut state = inputs.node_state_in(&plan, &c.name)?;
             let node = self.nodes.entry(c.name.clone()).or_insert_with(|| Node {
                 router: VRouter::new(),
                 state: NodeState::default(),

@@ -16,6 +16,7 @@ use vrsim_wire::{MacAddr, MplsLabel};
 use crate::config::{ComputeConfig, Config, NetworkConfig, PortConfig};
 use crate::error::ControlError;
 
+mod plan;
 mod state;
 
 pub(crate) use state::learned_route;

@@ -16,6 +16,7 @@ use vrsim_dataplane::vif::{VifConfig, VifFlags, VifType};
 use vrsim_dataplane::{NhId, VifId, VrfId};
 use vrsim_wire::{MacAddr, MplsLabel};
 
+use super::plan::{NetworkPlan, Plan, PlannedPort};
 use super::{AGENT_VIF, FABRIC_VIF, NetworkIds, NodeIds, PortIds, VHOST_VIF};
 use crate::bgp::Selection;
 use crate::config::{ComputeConfig, Config, GatewayConfig, NetworkConfig, PortConfig, VROUTER_MAC};
@@ -87,6 +88,16 @@ impl<'a> Inputs<'a> {
 
     /// The state `node`'s vRouter must hold.
     pub fn node_state(&self, node: &str) -> Result<NodeState, ControlError> {
+        self.node_state_in(&self.plan(), node)
+    }
+
+    /// [`Inputs::node_state`] with the networks' [`Plan`] made beforehand
+    /// (once for every node the controller programs).
+    pub(crate) fn node_state_in(
+        &self,
+        plan: &Plan<'a>,
+        node: &str,
+    ) -> Result<NodeState, ControlError> {
         let unknown = || ControlError::Unknown {
             kind: "compute node",
             name: node.to_owned(),
@@ -106,6 +117,7 @@ impl<'a> Inputs<'a> {
             inputs: self,
             ids,
             compute,
+            position: self.index.compute_index(node),
             tunnels,
             s: NodeState::default(),
             routes: Vec::new(),
@@ -117,14 +129,19 @@ impl<'a> Inputs<'a> {
                 continue;
             };
             b.network(net, n);
-            for p in self.index.network_ports(self.config, name) {
-                match ids.ports.get(&p.name) {
-                    Some(pi) => b.local_port(p, pi, n.vrf),
+            let Some(plan) = plan.network(name) else {
+                continue;
+            };
+            for p in &plan.ports {
+                // A port is local exactly when its node is this one (the
+                // node's ids hold its ports).
+                match b.local(p).then(|| ids.ports.get(&p.port.name)).flatten() {
+                    Some(pi) => b.local_port(p.port, pi, n.vrf),
                     None => b.remote_port(p, n.vrf),
                 }
             }
             b.gateway_default(name, n.vrf);
-            b.bgpaas_routes(name, n.vrf);
+            b.bgpaas_routes(&plan.learned, n.vrf);
         }
         // Built an insert at a time in key order, the maps' B-tree nodes
         // are half full; collected again from their sorted entries they are
@@ -158,6 +175,8 @@ struct Builder<'a> {
     inputs: &'a Inputs<'a>,
     ids: &'a NodeIds,
     compute: &'a ComputeConfig,
+    /// The node's position in the configuration.
+    position: Option<usize>,
     /// The tunnel nexthop to each compute node, by its position.
     tunnels: Vec<Option<NhId>>,
     /// Everything but the routes.
@@ -425,11 +444,26 @@ impl Builder<'_> {
         }
     }
 
+    /// Whether a port is on this node.
+    fn local(&self, p: &PlannedPort<'_>) -> bool {
+        p.compute.is_some() && p.compute == self.position
+    }
+
+    /// The tunnel nexthop to a port's compute node (by its position, made
+    /// the first time).
+    fn tunnel_to(&mut self, p: &PlannedPort<'_>) -> Option<NhId> {
+        let made = p
+            .compute
+            .and_then(|i| *self.tunnels.get(i)?)
+            .filter(|id| self.s.nhs.contains_key(id));
+        made.or_else(|| self.tunnel(&p.port.compute))
+    }
+
     /// A VM port on another node: its host route through the tunnel there.
-    fn remote_port(&mut self, p: &PortConfig, vrf: VrfId) {
-        if let (Some(t), Some(label)) = (self.tunnel(&p.compute), self.inputs.port_label(p)) {
+    fn remote_port(&mut self, p: &PlannedPort<'_>, vrf: VrfId) {
+        if let (Some(t), Some(label)) = (self.tunnel_to(p), p.label) {
             let r = tunnelled(t, label, RouteFlags::ARP_PROXY);
-            for ip in p.addrs() {
+            for ip in p.port.addrs() {
                 self.routes.push(((vrf, IpNet::from(ip)), r));
             }
         }
@@ -470,46 +504,38 @@ impl Builder<'_> {
             .is_ok()
     }
 
-    /// Routes learned over BGPaaS, resolved through the next hop's port.
-    /// A route the node holds of its own at the prefix wins.
-    fn bgpaas_routes(&mut self, network: &str, vrf: VrfId) {
-        let inputs = self.inputs;
+    /// Routes learned over BGPaaS, through the next hop's port: its Encap
+    /// nexthop when it is local, else the tunnel to its node. A route the
+    /// node holds of its own at the prefix wins.
+    fn bgpaas_routes(
+        &mut self,
+        learned: &[(IpNet, Option<(PlannedPort<'_>, MplsLabel)>)],
+        vrf: VrfId,
+    ) {
         self.sort_routes();
-        for (prefix, sel) in inputs.selections_in(network) {
+        for (prefix, target) in learned {
+            let Some((port, label)) = target else {
+                continue;
+            };
             if self.holds(vrf, *prefix) {
                 continue;
             }
-            let Some((route, remote)) = inputs.learned_route(self.ids, network, sel) else {
-                continue;
+            let local = self
+                .local(port)
+                .then(|| self.ids.ports.get(&port.port.name));
+            let route = match local.flatten() {
+                Some(pi) => plain(pi.nh),
+                None => match self.tunnel_to(port) {
+                    Some(t) => tunnelled(t, *label, RouteFlags::empty()),
+                    None => continue,
+                },
             };
-            if let Some(remote) = remote
-                && self.tunnel(remote).is_none()
-            {
-                continue;
-            }
             self.routes.push(((vrf, *prefix), route));
         }
     }
 }
 
 impl<'a> Inputs<'a> {
-    /// The route a node with `ids` holds for a BGPaaS route selected in
-    /// `network`: to the next hop's port, through its Encap nexthop when it
-    /// is local or else through the tunnel to its compute node (named, so
-    /// that the caller can make sure the tunnel nexthop exists).
-    pub(crate) fn learned_route(
-        &self,
-        ids: &NodeIds,
-        network: &str,
-        sel: &Selection,
-    ) -> Option<(Route, Option<&'a str>)> {
-        let port = self.resolve(network, sel.best().attrs.next_hop)?;
-        let label = self.port_label(port)?;
-        let route = learned_route(ids, port, label)?;
-        let remote = (!ids.ports.contains_key(&port.name)).then_some(port.compute.as_str());
-        Some((route, remote))
-    }
-
     /// Whether a node holding `network` has a route at `prefix` that is not
     /// learned over BGPaaS: a VM port's or the vRouter's own host route, or
     /// the gateway's default route. Those win over a learned one
@@ -560,5 +586,42 @@ impl<'a> Inputs<'a> {
             .range((network.to_owned(), IpNet::V6(Ipv6Net::default()))..)
             .next()
             .is_some_and(|((n, _), _)| n == network)
+    }
+}
+
+impl<'a> Inputs<'a> {
+    /// The [`Plan`] of every network.
+    pub(crate) fn plan(&self) -> Plan<'a> {
+        let mut plan = Plan::default();
+        for net in &self.config.networks {
+            let name = net.name.as_str();
+            plan.add(name, || self.network_plan(name));
+        }
+        plan
+    }
+
+    fn network_plan(&self, name: &'a str) -> NetworkPlan<'a> {
+        let ports = self
+            .index
+            .network_ports(self.config, name)
+            .map(|p| self.planned(p))
+            .collect();
+        let learned = self
+            .selections_in(name)
+            .map(|(prefix, sel)| {
+                let port = self.resolve(name, sel.best().attrs.next_hop);
+                let target = port.map(|p| self.planned(p));
+                (*prefix, target.and_then(|t| Some((t, t.label?))))
+            })
+            .collect();
+        NetworkPlan { ports, learned }
+    }
+
+    fn planned(&self, port: &'a PortConfig) -> PlannedPort<'a> {
+        PlannedPort {
+            port,
+            label: self.port_label(port),
+            compute: self.index.compute_index(&port.compute),
+        }
     }
 }
