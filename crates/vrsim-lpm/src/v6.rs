@@ -157,7 +157,10 @@ impl<V> Extend<(Ipv6Net, V)> for Ipv6Table<V> {
     /// a vRouter's first programming adds all its routes at once.
     fn extend<I: IntoIterator<Item = (Ipv6Net, V)>>(&mut self, iter: I) {
         if self.is_empty() {
-            *self = Self::from_pairs(iter.into_iter().collect());
+            let pairs: Vec<_> = iter.into_iter().collect();
+            if !pairs.is_empty() {
+                *self = Self::from_pairs(pairs);
+            }
             return;
         }
         for (prefix, value) in iter {

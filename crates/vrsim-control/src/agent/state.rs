@@ -159,15 +159,19 @@ impl<'a> Inputs<'a> {
 
 /// The route a node with `ids` holds for a learned route whose next hop is
 /// `port` (with `label`, its label on its own node): the port's Encap
-/// nexthop when it is local, else the tunnel to its compute node.
-pub(crate) fn learned_route(ids: &NodeIds, port: &PortConfig, label: MplsLabel) -> Option<Route> {
-    match ids.ports.get(&port.name) {
-        Some(pi) => Some(plain(pi.nh)),
-        None => {
-            let t = *ids.tunnels.get(&port.compute)?;
-            Some(tunnelled(t, label, RouteFlags::empty()))
-        }
+/// nexthop when it is `local` (the node's own), else the tunnel to its
+/// compute node.
+pub(crate) fn learned_route(
+    ids: &NodeIds,
+    port: &PortConfig,
+    label: MplsLabel,
+    local: bool,
+) -> Option<Route> {
+    if local {
+        return ids.ports.get(&port.name).map(|pi| plain(pi.nh));
     }
+    let t = *ids.tunnels.get(&port.compute)?;
+    Some(tunnelled(t, label, RouteFlags::empty()))
 }
 
 /// A node's state while it is computed.

@@ -8,19 +8,20 @@
 use std::net::Ipv4Addr;
 
 use ipnet::IpNet;
-use vrsim_dataplane::VrfId;
+use vrsim_dataplane::route::Route;
+use vrsim_dataplane::{DataplaneError, VRouter, VrfId};
 use vrsim_wire::MplsLabel;
 
-use super::{Controller, Event};
-use crate::agent::{Inputs, NodeState, learned_route};
+use super::{Controller, Event, Node};
+use crate::agent::{Inputs, NodeIds, learned_route};
 use crate::bgp::Selection;
 use crate::config::PortConfig;
 use crate::error::ControlError;
-use crate::program::{self, Change};
+use crate::program::{Change, Object, Op};
 
-/// What one node's routes become: (VRF, prefix) → the route, or `None`
-/// for none, before and after.
-type RouteDiff = (NodeState, NodeState);
+/// A route a node must hold at a changed prefix (`None`: no route), the
+/// node given by its place in the controller's map of nodes.
+type RouteUpdate = (usize, VrfId, IpNet, Option<Route>);
 
 impl Controller {
     /// Apply a route event in place, or `Ok(None)` when the event is not
@@ -80,11 +81,11 @@ impl Controller {
         // brings `::/0` to its nodes (and the last takes it away): more
         // than routes of these prefixes, so rebuild.
         // So does a route needing a tunnel nexthop a node lacks.
-        let diffs = (self.inputs().learned6(&network) == learned6)
-            .then(|| self.route_diffs(&network, &changed))
+        let updates = (self.inputs().learned6(&network) == learned6)
+            .then(|| self.route_updates(&network, &changed))
             .flatten();
-        match diffs {
-            Some(diffs) => self.program_routes(diffs).map(Some),
+        match updates {
+            Some(updates) => self.program_routes(updates).map(Some),
             None => self.program(true).map(Some),
         }
     }
@@ -134,83 +135,132 @@ impl Controller {
         true
     }
 
-    /// Per node holding `network`, in configuration order, its routes of
-    /// `prefixes` before and after; `None` when a new route needs a tunnel
-    /// nexthop the node does not hold (the rebuild then makes it).
-    fn route_diffs(&self, network: &str, prefixes: &[IpNet]) -> Option<Vec<(String, RouteDiff)>> {
+    /// Per node holding `network`, the routes it must hold at `prefixes`;
+    /// `None` when a route needs a tunnel nexthop the node does not hold
+    /// (the rebuild then makes it).
+    fn route_updates(&self, network: &str, prefixes: &[IpNet]) -> Option<Vec<RouteUpdate>> {
         let inputs = self.inputs();
         let net = self.config.network(network)?;
         // What does not depend on the node, once per prefix: whether nodes
         // have a route of their own there (which wins), and the port the
-        // selected next hop names, with its label.
-        let targets: Vec<(IpNet, Option<(&PortConfig, MplsLabel)>)> = prefixes
+        // selected next hop names, with its label and its node's position.
+        let targets: Vec<(IpNet, Option<Target<'_>>)> = prefixes
             .iter()
             .filter(|p| !inputs.has_own_route(net, **p))
             .map(|p| {
                 let sel = self.selections.get(&(network.to_owned(), *p));
                 let port = sel.and_then(|s| inputs.resolve(network, s.best().attrs.next_hop));
-                (
-                    *p,
-                    port.and_then(|port| Some((port, inputs.port_label(port)?))),
-                )
+                let target = port.and_then(|port| {
+                    let position = self.index.compute_index(&port.compute);
+                    Some((port, inputs.port_label(port)?, position))
+                });
+                (*p, target)
             })
             .collect();
         let mut out = Vec::new();
-        for c in &self.config.computes {
-            let (Some(ids), Some(node)) = (self.ids.get(&c.name), self.nodes.get(&c.name)) else {
-                continue;
-            };
+        // Nodes and their ids are both kept by name: walked side by side
+        // rather than looked up per node.
+        for (at, (name, node, ids)) in self.nodes_with_ids() {
             let Some(vrf) = ids.networks.get(network).map(|n| n.vrf) else {
                 continue;
             };
-            let (mut from, mut to) = (NodeState::default(), NodeState::default());
+            let position = self.index.compute_index(name);
             for (prefix, target) in &targets {
-                let key: (VrfId, IpNet) = (vrf, *prefix);
-                let new = target.and_then(|(port, label)| learned_route(ids, port, label));
+                let new = target.and_then(|(port, label, of)| {
+                    // Only the port's own node holds it in its ids.
+                    let local = of.is_some() && of == position;
+                    learned_route(ids, port, label, local)
+                });
                 if new.is_some_and(|r| !node.state.nhs.contains_key(&r.nh)) {
                     return None;
                 }
-                let old = node.router.route(vrf, *prefix).copied();
-                if old == new {
-                    continue;
-                }
-                if let Some(r) = old {
-                    from.routes.insert(key, r);
-                }
-                if let Some(r) = new {
-                    to.routes.insert(key, r);
-                }
-            }
-            if from != to {
-                out.push((c.name.clone(), (from, to)));
+                out.push((at, vrf, *prefix, new));
             }
         }
         Some(out)
     }
 
-    /// Program the route differences (the vRouter's tables are the record
-    /// of a node's routes).
-    fn program_routes(
-        &mut self,
-        diffs: Vec<(String, RouteDiff)>,
-    ) -> Result<Vec<Change>, ControlError> {
-        let mut changes = Vec::new();
-        for (name, (from, to)) in diffs {
-            let Some(node) = self.nodes.get_mut(&name) else {
-                continue;
-            };
-            let done = program::apply(&name, &mut node.router, &from, &to).map_err(|source| {
-                ControlError::Dataplane {
+    /// Every node with its ids and its place in the map of nodes, in name
+    /// order.
+    fn nodes_with_ids(&self) -> impl Iterator<Item = (usize, (&String, &Node, &NodeIds))> {
+        let mut ids = self.ids.iter().peekable();
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(move |(at, (name, node))| {
+                while ids.next_if(|(n, _)| *n < name).is_some() {}
+                let (_, i) = ids.next_if(|(n, _)| *n == name)?;
+                Some((at, (name, node, i)))
+            })
+    }
+
+    /// Give each node its routes at the changed prefixes, straight into its
+    /// vRouter's tables (the record of a node's routes): a replaced route
+    /// is a change, a missing one an addition, an unchanged one no call.
+    /// The calls are returned in the configuration's node order.
+    fn program_routes(&mut self, updates: Vec<RouteUpdate>) -> Result<Vec<Change>, ControlError> {
+        let mut done: Vec<(Option<usize>, Change)> = Vec::new();
+        let mut updates = updates.into_iter().peekable();
+        for (at, (name, node)) in self.nodes.iter_mut().enumerate() {
+            let before = done.len();
+            while let Some((_, vrf, prefix, route)) = updates.next_if(|u| u.0 == at) {
+                let set = set_route(&mut node.router, vrf, prefix, route);
+                let op = set.map_err(|source| ControlError::Dataplane {
                     node: name.clone(),
                     source,
+                })?;
+                if let Some(op) = op {
+                    let object = Object::Route(vrf, prefix);
+                    let node = name.clone();
+                    let position = self.index.compute_index(name);
+                    done.push((position, Change { node, op, object }));
                 }
-            })?;
+            }
             // As a rebuild does: the agent re-evaluates the node's flows.
-            if !done.is_empty() {
+            if done.len() > before {
                 node.router.flush_flows();
             }
-            changes.extend(done);
         }
-        Ok(changes)
+        // Stable: each node's calls stay in the order they were made.
+        done.sort_by_key(|(position, _)| *position);
+        Ok(done.into_iter().map(|(_, call)| call).collect())
     }
 }
+
+/// Set the route of `prefix` in `vrf` of `router` (`None`: delete it),
+/// returning the call made, if it changed something.
+fn set_route(
+    router: &mut VRouter,
+    vrf: VrfId,
+    prefix: IpNet,
+    route: Option<Route>,
+) -> Result<Option<Op>, DataplaneError> {
+    Ok(Some(match route {
+        Some(r) => {
+            let old = match prefix {
+                IpNet::V4(p) => router.add_route4(vrf, p, r)?,
+                IpNet::V6(p) => router.add_route6(vrf, p, r)?,
+            };
+            match old {
+                None => Op::Add,
+                Some(o) if o != r => Op::Change,
+                Some(_) => return Ok(None),
+            }
+        }
+        None => {
+            let gone = match prefix {
+                IpNet::V4(p) => router.delete_route4(vrf, p),
+                IpNet::V6(p) => router.delete_route6(vrf, p),
+            };
+            match gone {
+                Ok(_) => Op::Delete,
+                Err(DataplaneError::NoSuchRoute { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+    }))
+}
+
+/// The port a learned route leads to, with its label and its compute
+/// node's position.
+type Target<'a> = (&'a PortConfig, MplsLabel, Option<usize>);

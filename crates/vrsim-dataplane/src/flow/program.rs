@@ -156,6 +156,9 @@ impl VRouter {
 
     /// Delete every flow (`flow -F`); held packets are dropped.
     pub fn flush_flows(&mut self) {
+        if self.flows().is_empty() {
+            return;
+        }
         let indices: Vec<u32> = self.flows().iter().map(|(i, _)| i).collect();
         for i in indices {
             let _ = self.delete_flow(i);
