@@ -4,6 +4,8 @@
 //! and no spare capacity. An update reallocates the slice once.
 
 /// Inserts `value` at `at` (clamped to the length), reallocating exactly.
+/// (Growing the block with `realloc` and shifting the tail was slower: the
+/// block rarely grows in place, so the tail is copied twice.)
 pub(crate) fn boxed_insert<T>(slice: &mut Box<[T]>, at: usize, value: T) {
     let old = std::mem::take(slice).into_vec();
     let at = at.min(old.len());
@@ -15,24 +17,16 @@ pub(crate) fn boxed_insert<T>(slice: &mut Box<[T]>, at: usize, value: T) {
     *slice = new.into_boxed_slice();
 }
 
-/// Removes and returns the element at `at`, reallocating exactly; `None` when
-/// `at` is out of bounds.
+/// Removes and returns the element at `at`, reallocating exactly (a block
+/// shrinks in place); `None` when `at` is out of bounds.
 pub(crate) fn boxed_remove<T>(slice: &mut Box<[T]>, at: usize) -> Option<T> {
     if at >= slice.len() {
         return None;
     }
-    let old = std::mem::take(slice).into_vec();
-    let mut new = Vec::with_capacity(old.len() - 1);
-    let mut removed = None;
-    for (i, v) in old.into_iter().enumerate() {
-        if i == at {
-            removed = Some(v);
-        } else {
-            new.push(v);
-        }
-    }
-    *slice = new.into_boxed_slice();
-    removed
+    let mut v = std::mem::take(slice).into_vec();
+    let removed = v.remove(at);
+    *slice = v.into_boxed_slice();
+    Some(removed)
 }
 
 #[cfg(test)]

@@ -79,6 +79,18 @@ pub struct NodeIds {
     pub ports: BTreeMap<String, PortIds>,
     /// The tunnel nexthop towards each remote endpoint (gateways, other computes).
     pub tunnels: BTreeMap<String, NhId>,
+    /// The tunnel nexthop towards each compute node, by its position in the
+    /// configuration (`tunnels` without a lookup by name: a route event
+    /// reads one on every node).
+    by_position: Vec<Option<NhId>>,
+}
+
+impl NodeIds {
+    /// The tunnel nexthop towards the compute node at `position` in the
+    /// configuration the ids were made from.
+    pub fn tunnel_at(&self, position: usize) -> Option<NhId> {
+        *self.by_position.get(position)?
+    }
 }
 
 /// The VRF id of every network: pinned, else the lowest free from 1 in order.
@@ -306,11 +318,17 @@ pub fn node_ids(config: &Config, node: &str) -> Result<NodeIds, ControlError> {
             nh(local.compute.tunnel_nh.get(*r).copied())?,
         );
     }
+    let by_position = config
+        .computes
+        .iter()
+        .map(|c| tunnels.get(&c.name).copied())
+        .collect();
     Ok(NodeIds {
         vhost_receive_nh,
         networks,
         ports,
         tunnels,
+        by_position,
     })
 }
 

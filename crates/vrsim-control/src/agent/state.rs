@@ -105,20 +105,11 @@ impl<'a> Inputs<'a> {
         };
         let ids = self.ids.get(node).ok_or_else(unknown)?;
         let compute = self.index.compute(self.config, node).ok_or_else(unknown)?;
-        // The tunnel to each compute node, by its place in the
-        // configuration: looked up once here rather than by name per port.
-        let tunnels = self
-            .config
-            .computes
-            .iter()
-            .map(|c| ids.tunnels.get(&c.name).copied())
-            .collect();
         let mut b = Builder {
             inputs: self,
             ids,
             compute,
             position: self.index.compute_index(node),
-            tunnels,
             s: NodeState::default(),
             routes: Vec::new(),
             sorted: 0,
@@ -158,19 +149,23 @@ impl<'a> Inputs<'a> {
 }
 
 /// The route a node with `ids` holds for a learned route whose next hop is
-/// `port` (with `label`, its label on its own node): the port's Encap
-/// nexthop when it is `local` (the node's own), else the tunnel to its
-/// compute node.
+/// `port` (with `label`, its label on its own node, and `position`, its
+/// compute node's place in the configuration): the port's Encap nexthop
+/// when it is `local` (the node's own), else the tunnel to its node.
 pub(crate) fn learned_route(
     ids: &NodeIds,
     port: &PortConfig,
     label: MplsLabel,
+    position: Option<usize>,
     local: bool,
 ) -> Option<Route> {
     if local {
         return ids.ports.get(&port.name).map(|pi| plain(pi.nh));
     }
-    let t = *ids.tunnels.get(&port.compute)?;
+    let t = match position {
+        Some(i) => ids.tunnel_at(i)?,
+        None => *ids.tunnels.get(&port.compute)?,
+    };
     Some(tunnelled(t, label, RouteFlags::empty()))
 }
 
@@ -181,8 +176,6 @@ struct Builder<'a> {
     compute: &'a ComputeConfig,
     /// The node's position in the configuration.
     position: Option<usize>,
-    /// The tunnel nexthop to each compute node, by its position.
-    tunnels: Vec<Option<NhId>>,
     /// Everything but the routes.
     s: NodeState,
     /// The routes in the order they are made (a later one of the same key
@@ -315,7 +308,7 @@ impl Builder<'_> {
     fn tunnel(&mut self, remote: &str) -> Option<NhId> {
         let (config, index) = (self.inputs.config, self.inputs.index);
         let id = match index.compute_index(remote) {
-            Some(i) => (*self.tunnels.get(i)?)?,
+            Some(i) => self.ids.tunnel_at(i)?,
             None => *self.ids.tunnels.get(remote)?,
         };
         if self.s.nhs.contains_key(&id) {
@@ -458,7 +451,7 @@ impl Builder<'_> {
     fn tunnel_to(&mut self, p: &PlannedPort<'_>) -> Option<NhId> {
         let made = p
             .compute
-            .and_then(|i| *self.tunnels.get(i)?)
+            .and_then(|i| self.ids.tunnel_at(i))
             .filter(|id| self.s.nhs.contains_key(id));
         made.or_else(|| self.tunnel(&p.port.compute))
     }

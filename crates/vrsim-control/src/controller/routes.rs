@@ -169,9 +169,10 @@ impl Controller {
                 let new = target.and_then(|(port, label, of)| {
                     // Only the port's own node holds it in its ids.
                     let local = of.is_some() && of == position;
-                    learned_route(ids, port, label, local)
+                    learned_route(ids, port, label, of, local)
                 });
-                if new.is_some_and(|r| !node.state.nhs.contains_key(&r.nh)) {
+                // (The vRouter holds the nexthops the agent programmed.)
+                if new.is_some_and(|r| node.router.nh(r.nh).is_none()) {
                     return None;
                 }
                 out.push((at, vrf, *prefix, new));
@@ -199,32 +200,47 @@ impl Controller {
     /// is a change, a missing one an addition, an unchanged one no call.
     /// The calls are returned in the configuration's node order.
     fn program_routes(&mut self, updates: Vec<RouteUpdate>) -> Result<Vec<Change>, ControlError> {
-        let mut done: Vec<(Option<usize>, Change)> = Vec::new();
-        let mut updates = updates.into_iter().peekable();
+        // Each node with its updates (both in the map's order).
+        let mut groups = updates.chunk_by(|a, b| a.0 == b.0).peekable();
+        let mut done = Vec::new();
         for (at, (name, node)) in self.nodes.iter_mut().enumerate() {
-            let before = done.len();
-            while let Some((_, vrf, prefix, route)) = updates.next_if(|u| u.0 == at) {
-                let set = set_route(&mut node.router, vrf, prefix, route);
-                let op = set.map_err(|source| ControlError::Dataplane {
-                    node: name.clone(),
-                    source,
-                })?;
-                if let Some(op) = op {
-                    let object = Object::Route(vrf, prefix);
-                    let node = name.clone();
-                    let position = self.index.compute_index(name);
-                    done.push((position, Change { node, op, object }));
-                }
-            }
-            // As a rebuild does: the agent re-evaluates the node's flows.
-            if done.len() > before {
-                node.router.flush_flows();
+            if let Some(g) = groups.next_if(|g| g.first().is_some_and(|u| u.0 == at)) {
+                let calls = program_node(name, node, g)?;
+                done.push((self.index.compute_index(name), calls));
             }
         }
-        // Stable: each node's calls stay in the order they were made.
         done.sort_by_key(|(position, _)| *position);
-        Ok(done.into_iter().map(|(_, call)| call).collect())
+        Ok(done.into_iter().flat_map(|(_, calls)| calls).collect())
     }
+}
+
+/// Set one node's routes, returning the calls that changed something.
+fn program_node(
+    name: &str,
+    node: &mut Node,
+    updates: &[RouteUpdate],
+) -> Result<Vec<Change>, ControlError> {
+    let mut calls = Vec::new();
+    for &(_, vrf, prefix, route) in updates {
+        let set = set_route(&mut node.router, vrf, prefix, route);
+        let op = set.map_err(|source| ControlError::Dataplane {
+            node: name.to_owned(),
+            source,
+        })?;
+        if let Some(op) = op {
+            let object = Object::Route(vrf, prefix);
+            calls.push(Change {
+                node: name.to_owned(),
+                op,
+                object,
+            });
+        }
+    }
+    // As a rebuild does: the agent re-evaluates the node's flows.
+    if !calls.is_empty() {
+        node.router.flush_flows();
+    }
+    Ok(calls)
 }
 
 /// Set the route of `prefix` in `vrf` of `router` (`None`: delete it),
