@@ -205,6 +205,13 @@ fn refused_configurations_and_events() {
     assert_eq!(refused(c), "BGPaaS object dockerhost is defined twice");
 
     let mut c = base();
+    c.gateways[0].name = c.computes[0].name.clone();
+    assert_eq!(
+        refused(c),
+        "compute node compute01 and gateway compute01 share a name (a node's tunnels are kept by the far end's name)"
+    );
+
+    let mut c = base();
     let mut p = c.ports[0].clone();
     p.name = "twin".into();
     p.mac = vrsim::wire::MacAddr(0x02, 0, 0, 0, 0, 0x77);

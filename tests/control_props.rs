@@ -23,6 +23,7 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use vrsim::control::bgp::{Origin, PathAttrs};
 use vrsim::control::config::PortConfig;
+use vrsim::control::program::{self, Change, Object};
 use vrsim::control::{Controller, Event};
 use vrsim::dataplane::dump::{self, Layout};
 
@@ -404,6 +405,24 @@ proptest! {
     }
 }
 
+/// Whether the calls of an event are reported as a rebuild reports them,
+/// whichever way it was applied: node by node in configuration order, and
+/// each node's route calls additions first, then changes, then deletions.
+fn reported_in_order(c: &Controller, changes: &[Change]) -> bool {
+    let node = |ch: &Change| c.config().computes.iter().position(|n| n.name == ch.node);
+    let op = |ch: &Change| match ch.op {
+        program::Op::Add => 0,
+        program::Op::Change => 1,
+        program::Op::Delete => 2,
+    };
+    let routes: Vec<(Option<usize>, u8)> = changes
+        .iter()
+        .filter(|ch| matches!(ch.object, Object::Route(..)))
+        .map(|ch| (node(ch), op(ch)))
+        .collect();
+    changes.windows(2).all(|w| node(&w[0]) <= node(&w[1])) && routes.is_sorted()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 64,
@@ -418,8 +437,13 @@ proptest! {
         let mut c = control(s.name);
         for op in &ops {
             let before = programmed(&c);
-            if c.apply(event(s, &pool, op)).is_err() {
-                prop_assert_eq!(programmed(&c), before, "a refused event changed the state");
+            match c.apply(event(s, &pool, op)) {
+                Ok(changes) => prop_assert!(
+                    reported_in_order(&c, &changes),
+                    "calls out of order: {:?}",
+                    changes.iter().map(ToString::to_string).collect::<Vec<_>>()
+                ),
+                Err(_) => prop_assert_eq!(programmed(&c), before, "a refused event changed the state"),
             }
         }
         prop_assert_eq!(programmed(&c), programmed(&fresh(&c)));

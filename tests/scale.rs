@@ -6,16 +6,26 @@
 use vrsim::fabric::packet::Probe;
 use vrsim::fabric::topology::{self, generate};
 
-#[test]
-fn a_generated_100_node_fabric_loads_and_traces() {
+/// A generated fabric with every VM a BGPaaS peer, loaded.
+fn generated(
+    name: &str,
+    computes: u32,
+    vms_per_compute: u32,
+    networks: u32,
+) -> vrsim::fabric::Fabric {
     let spec = generate::ScaleSpec {
-        computes: 100,
-        vms_per_compute: 10,
-        networks: 2,
+        computes,
+        vms_per_compute,
+        networks,
         bgpaas: true,
     };
-    let text = generate::generate("scale-100", &spec).expect("a valid spec");
-    let mut fabric = topology::load("scale-100.toml", &text).expect("it loads");
+    let text = generate::generate(name, &spec).expect("a valid spec");
+    topology::load(&format!("{name}.toml"), &text).expect("it loads")
+}
+
+#[test]
+fn a_generated_100_node_fabric_loads_and_traces() {
+    let mut fabric = generated("scale-100", 100, 10, 2);
     let config = fabric.control().config();
     assert_eq!((config.computes.len(), config.ports.len()), (100, 1000));
     // The gateway learned every VM's /32 and every /26 (transit is allowed).
@@ -135,14 +145,7 @@ fn the_config_index_answers_as_the_configuration_does() {
 #[test]
 fn an_all_flows_diff_equals_flows_traced_alone() {
     use vrsim::fabric::diff;
-    let spec = generate::ScaleSpec {
-        computes: 3,
-        vms_per_compute: 3,
-        networks: 1,
-        bgpaas: true,
-    };
-    let text = generate::generate("diff", &spec).expect("a valid spec");
-    let generated = topology::load("diff.toml", &text).expect("it loads");
+    let generated = generated("diff", 3, 3, 1);
     let withdrawn = |f: &vrsim::fabric::Fabric| {
         let mut after = f.clone();
         after
@@ -179,4 +182,59 @@ fn an_all_flows_diff_equals_flows_traced_alone() {
         assert!(!all.is_empty(), "the withdraw changes some flows");
         assert!(before.has_no_flows() && after.has_no_flows());
     }
+}
+
+/// A route event reports its calls as a rebuild does, node by node in
+/// configuration order and each node's additions, then changes, then
+/// deletions: vm1's session going down deletes its /26 everywhere and moves
+/// a prefix it shares with vm2 over to vm2 (a change, reported first though
+/// its prefix sorts last).
+#[test]
+fn a_route_event_reports_its_calls_as_a_rebuild_does() {
+    use vrsim::control::Event;
+    use vrsim::control::bgp::PathAttrs;
+    use vrsim::control::program::Op;
+    let mut fabric = generated("order", 3, 1, 1);
+    let session = |vm: &str| {
+        let ((b, peer), _) = fabric
+            .control()
+            .sessions()
+            .find(|((b, _), s)| b == vm && s.up)
+            .unwrap_or_else(|| panic!("{vm} has a session up"));
+        (b.clone(), *peer)
+    };
+    let shared: ipnet::IpNet = "198.51.100.0/24".parse().expect("a prefix");
+    let (vm1, vm2) = (session("vm1"), session("vm2"));
+    for (bgpaas, peer) in [vm1.clone(), vm2] {
+        let port = fabric.control().config().port(&bgpaas).expect("a port");
+        let attrs = PathAttrs::new(port.ip, vec![65000]);
+        let event = Event::Advertise {
+            bgpaas,
+            peer,
+            prefix: shared,
+            attrs,
+        };
+        fabric.apply(event).expect("advertised");
+    }
+    let (bgpaas, peer) = vm1;
+    let changes = fabric
+        .apply(Event::SessionDown { bgpaas, peer })
+        .expect("the session goes down");
+    let calls: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    let computes: Vec<&str> = fabric
+        .control()
+        .config()
+        .computes
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut want = Vec::new();
+    for c in &computes {
+        // vm2's own node reaches the shared prefix through its Encap
+        // nexthop, the others through the tunnel to it: a change on all.
+        want.push(format!("{c}: change route {shared} in vrf 1"));
+        want.push(format!("{c}: delete route 100.64.0.0/26 in vrf 1"));
+    }
+    assert_eq!(calls, want);
+    assert!(changes.iter().all(|c| c.op != Op::Add));
 }

@@ -328,6 +328,15 @@ impl Config {
                 });
             }
         }
+        if let Some(g) = self
+            .gateways
+            .iter()
+            .find(|g| names.contains_key(&("compute node", g.name.as_str())))
+        {
+            return Err(ControlError::SharedEndpointName {
+                name: g.name.clone(),
+            });
+        }
         Ok(())
     }
 

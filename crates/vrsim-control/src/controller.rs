@@ -249,6 +249,8 @@ impl Controller {
             next.rebuild_config()?;
         }
         next.select();
+        // What can refuse a node's state, checked before any vRouter moves.
+        next.check_programmable()?;
         next.nodes = std::mem::take(&mut self.nodes);
         let changes = next.program(true);
         *self = next;
@@ -435,16 +437,31 @@ impl Controller {
         Ok(())
     }
 
+    /// Refuse what computing a node's state would refuse (a compute node
+    /// without ids), without computing it.
+    fn check_programmable(&self) -> Result<(), ControlError> {
+        for c in &self.config.computes {
+            if !self.ids.contains_key(&c.name) || self.index.compute_index(&c.name).is_none() {
+                return Err(ControlError::Unknown {
+                    kind: "compute node",
+                    name: c.name.clone(),
+                    by: "the agent".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Bring every compute node's vRouter to the state the agent computes
     /// for it, in configuration order, and drop the nodes no longer
     /// configured. The calls made are returned if `keep`, else each node's
     /// are dropped once it is done.
     ///
     /// Nodes are computed and programmed one at a time, so that only one
-    /// node's new state is held beside the vRouters. Computing a configured
-    /// node's state cannot fail (its ids are made with the configuration),
-    /// so the vRouters are either all programmed or, on an error in the
-    /// agent model, programmed up to the node named.
+    /// node's new state is held beside the vRouters. Computing a node's
+    /// state fails only as [`Controller::check_programmable`] does, so after
+    /// that check the vRouters are either all programmed or, on an error in
+    /// the agent model, programmed up to the node named.
     fn program(&mut self, keep: bool) -> Result<Vec<Change>, ControlError> {
         let inputs = Inputs {
             config: &self.config,
@@ -572,7 +589,10 @@ impl Controller {
     }
 
     /// A compute node's vRouter, to send packets through. Changing its
-    /// configuration through this reference desynchronises the agent.
+    /// configuration through this reference desynchronises the agent; its
+    /// routes, though, are the agent's record of what it programmed, so a
+    /// route added or deleted here is taken as the agent's own, and the next
+    /// rebuild of the node brings it back to what the agent computes.
     pub fn vrouter_mut(&mut self, node: &str) -> Option<&mut VRouter> {
         self.nodes.get_mut(node).map(|n| &mut n.router)
     }

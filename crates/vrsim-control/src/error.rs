@@ -18,6 +18,15 @@ pub enum ControlError {
         /// The name.
         name: String,
     },
+    /// A compute node and a gateway share a name: each node's agent keeps
+    /// its tunnels by the far end's name, so the two would share one.
+    #[error(
+        "compute node {name} and gateway {name} share a name (a node's tunnels are kept by the far end's name)"
+    )]
+    SharedEndpointName {
+        /// The name.
+        name: String,
+    },
     /// An object names another that does not exist.
     #[error("{by} names {kind} {name}, which does not exist")]
     Unknown {

@@ -279,22 +279,18 @@ impl Programmer<'_> {
         to: &BTreeMap<(VrfId, IpNet), Route>,
     ) -> Result<Vec<(VrfId, IpNet)>, DataplaneError> {
         let (add, change, del) = diff(from, to);
-        // Added and changed routes go to the vRouter a VRF at a time (the
-        // lists are in key order, so VRF by VRF): a new node's tables are
-        // bulk-built.
-        let mut upserts: Vec<(Op, (VrfId, IpNet), Route)> = Vec::new();
+        // Additions, then changes, each list (in key order) handed to the
+        // vRouter a VRF at a time: a new node's tables are bulk-built.
         for (op, list) in [(Op::Add, add), (Op::Change, change)] {
-            upserts.extend(list.into_iter().map(|(k, r)| (op, k, *r)));
-        }
-        upserts.sort_by_key(|&(_, (vrf, _), _)| vrf);
-        for batch in upserts.chunk_by(|a, b| a.1.0 == b.1.0) {
-            let Some(&(_, (vrf, _), _)) = batch.first() else {
-                continue;
-            };
-            let routes = batch.iter().map(|&(_, (_, p), r)| (p, r)).collect();
-            self.router.add_routes(vrf, routes)?;
-            for &(op, (vrf, prefix), _) in batch {
-                self.log(op, Object::Route(vrf, prefix));
+            for batch in list.chunk_by(|a, b| a.0.0 == b.0.0) {
+                let Some(&((vrf, _), _)) = batch.first() else {
+                    continue;
+                };
+                let routes = batch.iter().map(|&((_, p), r)| (p, *r)).collect();
+                self.router.add_routes(vrf, routes)?;
+                for &((vrf, prefix), _) in batch {
+                    self.log(op, Object::Route(vrf, prefix));
+                }
             }
         }
         Ok(del)

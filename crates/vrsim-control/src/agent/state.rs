@@ -88,7 +88,19 @@ impl<'a> Inputs<'a> {
 
     /// The state `node`'s vRouter must hold.
     pub fn node_state(&self, node: &str) -> Result<NodeState, ControlError> {
-        self.node_state_in(&self.plan(), node)
+        // The plan of the node's own networks only.
+        let mut plan = Plan::default();
+        for name in self
+            .ids
+            .get(node)
+            .into_iter()
+            .flat_map(|i| i.networks.keys())
+        {
+            if let Some(net) = self.config.network(name) {
+                plan.add(&net.name, || self.network_plan(&net.name));
+            }
+        }
+        self.node_state_in(&plan, node)
     }
 
     /// [`Inputs::node_state`] with the networks' [`Plan`] made beforehand
@@ -138,7 +150,8 @@ impl<'a> Inputs<'a> {
         // are half full; collected again from their sorted entries they are
         // bulk-built full, which halves the memory of a node's state (116
         // to 60 bytes a route). Routes are gathered in a list and sorted
-        // once: collecting keeps the last of equal keys, as inserting does.
+        // (before the learned ones of each network, then once more at the
+        // end): collecting keeps the last of equal keys, as inserting does.
         b.sort_routes();
         let Builder { mut s, routes, .. } = b;
         s.routes = routes.into_iter().collect();
@@ -509,6 +522,9 @@ impl Builder<'_> {
         learned: &[(IpNet, Option<(PlannedPort<'_>, MplsLabel)>)],
         vrf: VrfId,
     ) {
+        if learned.iter().all(|(_, target)| target.is_none()) {
+            return;
+        }
         self.sort_routes();
         for (prefix, target) in learned {
             let Some((port, label)) = target else {
@@ -517,16 +533,16 @@ impl Builder<'_> {
             if self.holds(vrf, *prefix) {
                 continue;
             }
-            let local = self
-                .local(port)
-                .then(|| self.ids.ports.get(&port.port.name));
-            let route = match local.flatten() {
-                Some(pi) => plain(pi.nh),
-                None => match self.tunnel_to(port) {
-                    Some(t) => tunnelled(t, *label, RouteFlags::empty()),
-                    None => continue,
-                },
+            // The rule a route event follows, and the tunnel nexthop made
+            // when the route needs it.
+            let local = self.local(port);
+            let route = learned_route(self.ids, port.port, *label, port.compute, local);
+            let Some(route) = route else {
+                continue;
             };
+            if !local && self.tunnel_to(port).is_none() {
+                continue;
+            }
             self.routes.push(((vrf, *prefix), route));
         }
     }

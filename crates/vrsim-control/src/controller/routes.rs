@@ -236,6 +236,13 @@ fn program_node(
             });
         }
     }
+    // Reported as a rebuild reports them: additions, changes, deletions,
+    // each in prefix order (stable).
+    calls.sort_by_key(|c| match c.op {
+        Op::Add => 0,
+        Op::Change => 1,
+        Op::Delete => 2,
+    });
     // As a rebuild does: the agent re-evaluates the node's flows.
     if !calls.is_empty() {
         node.router.flush_flows();
