@@ -232,6 +232,31 @@ impl Selection {
     pub fn best(&self) -> &BgpPath {
         &self.paths[0]
     }
+
+    /// The paths the control node spreads traffic over (ECMP): the best,
+    /// then each other path equal to it in local preference, AS path
+    /// length, origin and MED, in the order given. This is the control
+    /// node's multipath rule: tf-controller's `BgpPath::PathCompare`
+    /// (`src/bgp/bgp_path.cc`) with `allow_ecmp` returns "equal" once MED
+    /// is compared, before eBGP over iBGP, router ids and peer addresses.
+    pub fn ecmp(&self) -> impl Iterator<Item = &BgpPath> {
+        let reasons = std::iter::once(&None).chain(&self.reasons);
+        self.paths
+            .iter()
+            .zip(reasons)
+            .filter(|(_, removed_by)| {
+                !matches!(
+                    removed_by,
+                    Some(
+                        Decision::LocalPref
+                            | Decision::AsPathLength
+                            | Decision::Origin
+                            | Decision::Med
+                    )
+                )
+            })
+            .map(|(p, _)| p)
+    }
 }
 
 /// One elimination step: of the paths still in, remove those whose `key` is
@@ -299,6 +324,45 @@ mod tests {
             },
             attrs,
         }
+    }
+
+    /// Paths equal to the best up to MED share the traffic, whatever their
+    /// router ids, peer addresses or eBGP against iBGP; a path that lost in
+    /// an earlier step does not.
+    #[test]
+    fn ecmp_paths_are_those_equal_to_the_best_up_to_med() {
+        let names = |s: &Selection| {
+            s.ecmp()
+                .map(|p| p.source.bgpaas.clone())
+                .collect::<Vec<_>>()
+        };
+        let ebgp = |mut p: BgpPath| {
+            p.source.ebgp = true;
+            p
+        };
+        let all = Selection::rank(vec![
+            path("c", [172, 16, 20, 13], |_| {}),
+            ebgp(path("a", [172, 16, 20, 11], |_| {})),
+            path("b", [172, 16, 20, 12], |_| {}),
+            path("long", [172, 16, 20, 10], |x| x.as_path = vec![65000]),
+            path("egp", [172, 16, 20, 10], |x| x.origin = Origin::Egp),
+            path("low", [172, 16, 20, 10], |x| x.local_pref = 50),
+        ])
+        .expect("paths");
+        assert_eq!(all.best().source.bgpaas, "a");
+        assert_eq!(names(&all), ["a", "c", "b"]);
+        // MED between paths of one neighbouring AS removes the higher.
+        let med = Selection::rank(vec![
+            path("a", [172, 16, 20, 11], |x| {
+                x.as_path = vec![65001];
+                x.med = 10;
+            }),
+            path("b", [172, 16, 20, 12], |x| x.as_path = vec![65001]),
+        ])
+        .expect("paths");
+        assert_eq!(names(&med), ["b"]);
+        let one = Selection::rank(vec![path("a", [1, 1, 1, 1], |_| {})]).expect("a path");
+        assert_eq!(names(&one), ["a"]);
     }
 
     #[test]
