@@ -146,5 +146,27 @@ mod tests {
         assert!(e.message.contains("1"), "{e}");
         let e = delete(&mut r, "nh", table("id = -1")).expect_err("out of range");
         assert_eq!(e.to_string(), "nh: nh -1 is out of range");
+        // A composite's member -1 is an empty slot, printed as the vRouter
+        // prints it; other negative members are refused.
+        let composite = |members: &str| {
+            table(&format!(
+                "id = 30\ntype = \"composite\"\nvrf = 0\nmembers = [{members}]"
+            ))
+        };
+        add(
+            &mut r,
+            "nh",
+            composite("{ nh = -1, label = 16 }, { nh = 0, label = 17 }"),
+        )
+        .expect("a composite with an empty slot");
+        let dump =
+            vrsim_dataplane::dump::nh_get(&r, vrsim_dataplane::NhId::new(30).expect("an id"))
+                .expect("nh 30");
+        assert!(dump.contains("Sub NH(label): -1(16) 0(17)"), "{dump}");
+        let e = add(&mut r, "nh", composite("{ nh = -2 }")).expect_err("-2");
+        assert_eq!(
+            e.to_string(),
+            "nh: nh -2 is out of range (-1 is an empty slot)"
+        );
     }
 }

@@ -377,8 +377,17 @@ impl Parser<'_, '_> {
             "composite" => {
                 let mut members: Vec<EcmpMember> = Vec::new();
                 for m in &n.members {
+                    // -1: an empty slot, as the vRouter's request lists it.
+                    let nh = match u32::try_from(m.nh) {
+                        Ok(id) => Some(self.nh_id(id, span)?),
+                        Err(_) if m.nh == -1 => None,
+                        Err(_) => {
+                            let what = format!("nh {} is out of range (-1 is an empty slot)", m.nh);
+                            return Err(self.err(span.clone(), what));
+                        }
+                    };
                     members.push(EcmpMember {
-                        nh: self.nh_id(m.nh, span)?,
+                        nh,
                         label: m.label.map(|l| self.label(l, span)).transpose()?,
                     });
                 }

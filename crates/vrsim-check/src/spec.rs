@@ -78,7 +78,8 @@ pub(crate) struct VifSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MemberSpec {
-    pub(crate) nh: u32,
+    /// The member nexthop, or -1 for an empty slot.
+    pub(crate) nh: i64,
     #[serde(default)]
     pub(crate) label: Option<u32>,
 }

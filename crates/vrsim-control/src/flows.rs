@@ -23,7 +23,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use vrsim_dataplane::flow::{FlowAction, FlowDropReason, FlowFlags, FlowRequest};
-use vrsim_dataplane::nexthop::NhKind;
+use vrsim_dataplane::nexthop::{NhKind, ecmp_slot};
 use vrsim_dataplane::route::Route;
 use vrsim_dataplane::{DataplaneError, NhId, VRouter, VrfId};
 
@@ -186,7 +186,8 @@ pub fn answer_flow_miss(
     };
     let ecmp_index = match &dst_nh {
         Some(NhKind::Composite { members }) if action != FlowAction::Drop => {
-            u8::try_from(key.hash() % members.len().max(1) as u32).ok()
+            // The slot the vRouter's own choice would take.
+            ecmp_slot(members, key.hash()).and_then(|i| u8::try_from(i).ok())
         }
         _ => None,
     };

@@ -191,10 +191,10 @@ fn nh_block(out: &mut String, nh: &Nexthop) {
             for m in members {
                 match m.label {
                     Some(l) => {
-                        let _ = write!(out, " {}({l})", m.nh);
+                        let _ = write!(out, " {}({l})", m.id());
                     }
                     None => {
-                        let _ = write!(out, " {}", m.nh);
+                        let _ = write!(out, " {}", m.id());
                     }
                 }
             }
@@ -827,13 +827,13 @@ fn get_nexthop(out: &mut String, router: &VRouter, nh: &Nexthop, ingress: bool, 
                 } else {
                     ""
                 };
-                let _ = write!(out, "{}{star}, ", m.nh);
+                let _ = write!(out, "{}{star}, ", m.id());
             }
             out.push('\n');
             spaces(out);
             if let Some(member) = ecmp
                 .and_then(|i| members.get(usize::from(i)))
-                .and_then(|m| router.nh(m.nh))
+                .and_then(|m| router.nh(m.nh?))
             {
                 get_nexthop(out, router, member, ingress, None);
             }

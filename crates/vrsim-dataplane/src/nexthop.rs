@@ -165,8 +165,10 @@ impl TunnelEncap {
 /// One member of an ECMP composite nexthop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EcmpMember {
-    /// The member nexthop.
-    pub nh: NhId,
+    /// The member nexthop; `None` for an empty slot (`-1` in `nh` dumps), as
+    /// the agent leaves where a member went, so that the others keep their
+    /// positions and their flows (`nh_composite_add` keeps such slots).
+    pub nh: Option<NhId>,
     /// The label pushed when the member is a tunnel.
     pub label: Option<MplsLabel>,
 }
@@ -312,8 +314,37 @@ impl NexthopConfig {
             NhKind::Composite { members } => members,
             _ => &[],
         };
-        members.iter().map(|m| m.nh)
+        members.iter().filter_map(|m| m.nh)
     }
+}
+
+impl EcmpMember {
+    /// The member's nexthop id as the vRouter reports it: `-1` for an empty
+    /// slot (what `vr_nexthop_make_req` reports for it).
+    pub fn id(&self) -> i64 {
+        self.nh.map_or(-1, |n| i64::from(n.value()))
+    }
+}
+
+/// The slot of an ECMP composite's `members` that a packet with flow hash
+/// `hash` takes, as `nh_composite_ecmp_select_nh` picks it: the hash modulo
+/// the number of slots; when that slot is empty, the hash modulo the number
+/// of members present, among those in order. `None` when no member is
+/// present (the packet is then dropped as Invalid NH).
+pub fn ecmp_slot(members: &[EcmpMember], hash: u32) -> Option<usize> {
+    let n = u32::try_from(members.len()).ok()?;
+    let at = usize::try_from(hash.checked_rem(n)?).ok()?;
+    if members.get(at)?.nh.is_some() {
+        return Some(at);
+    }
+    let present = members.iter().filter(|m| m.nh.is_some()).count();
+    let k = usize::try_from(hash.checked_rem(u32::try_from(present).ok()?)?).ok()?;
+    members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.nh.is_some())
+        .nth(k)
+        .map(|(i, _)| i)
 }
 
 /// The discard nexthop every vRouter has as nh 0 (`nh_allocate_discard`).
@@ -330,6 +361,27 @@ pub fn discard_nh() -> NexthopConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `nh_composite_ecmp_select_nh`: the hash modulo the slots, and when
+    /// that slot is empty the hash modulo the members present.
+    #[test]
+    fn an_empty_slot_sends_its_share_over_the_members_present() {
+        let m = |id: Option<u32>| EcmpMember {
+            nh: id.and_then(NhId::new),
+            label: None,
+        };
+        let members = [m(Some(20)), m(None), m(Some(22)), m(Some(23))];
+        // 5 % 4 = 1, empty: 5 % 3 = 2, the third present (slot 3).
+        assert_eq!(ecmp_slot(&members, 5), Some(3));
+        // 6 % 4 = 2, present.
+        assert_eq!(ecmp_slot(&members, 6), Some(2));
+        // 1 % 4 = 1, empty: 1 % 3 = 1, the second present (slot 2).
+        assert_eq!(ecmp_slot(&members, 1), Some(2));
+        assert_eq!(ecmp_slot(&[m(None), m(None)], 7), None);
+        assert_eq!(ecmp_slot(&[], 7), None);
+        assert_eq!(members[1].id(), -1);
+        assert_eq!(members[3].id(), 23);
+    }
 
     #[test]
     fn flag_labels() {

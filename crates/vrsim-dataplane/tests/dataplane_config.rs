@@ -110,7 +110,7 @@ fn dangling_references_are_refused_and_change_nothing() {
     );
     let ecmp = NhKind::Composite {
         members: [vrsim_dataplane::nexthop::EcmpMember {
-            nh: nh(99),
+            nh: Some(nh(99)),
             label: None,
         }]
         .into_iter()
@@ -178,7 +178,7 @@ fn composite_loops_are_refused() {
         id: nh(id),
         kind: NhKind::Composite {
             members: [EcmpMember {
-                nh: nh(member),
+                nh: Some(nh(member)),
                 label: None,
             }]
             .into_iter()
@@ -242,7 +242,7 @@ fn missing_objects_and_fixed_ones_are_refused() {
         "composite nh 95 has no members"
     );
     let member = |n: u32| EcmpMember {
-        nh: nh(n),
+        nh: Some(nh(n)),
         label: None,
     };
     assert_eq!(

@@ -183,7 +183,7 @@ fn build(case: &RpfCase) -> VRouter {
         let m = m
             .iter()
             .map(|t| EcmpMember {
-                nh: target_nh(*t),
+                nh: Some(target_nh(*t)),
                 label: matches!(t, Target::Tunnel(_)).then(|| label(ROUTE_LABEL)),
             })
             .collect();

@@ -13,7 +13,7 @@ use super::{Ctx, Disposition, Fmd, MAX_NH_CHAIN};
 use crate::drop::DropReason;
 use crate::flow::vr_hash;
 use crate::ids::{NhId, VifId};
-use crate::nexthop::{EcmpMember, NexthopConfig, NhFamily, NhFlags, NhKind};
+use crate::nexthop::{EcmpMember, NexthopConfig, NhFamily, NhFlags, NhKind, ecmp_slot};
 use crate::packet::PacketBuf;
 use crate::trace::{RpfExpect, Step, Tracer, TrapReason};
 use crate::vif::VifType;
@@ -93,8 +93,8 @@ impl VRouter {
             }
             NhKind::Composite { members } => {
                 let any = depth < MAX_NH_CHAIN
-                    && members.iter().any(|m| {
-                        self.nh(m.nh)
+                    && members.iter().filter_map(|m| m.nh).any(|m| {
+                        self.nh(m)
                             .is_some_and(|n| self.rpf_rule(fmd, &n.config.kind, depth + 1).1)
                     });
                 (RpfExpect::AnyEcmpMember, any)
@@ -168,10 +168,13 @@ impl VRouter {
                 let Some(member) = self.ecmp_member(&fmd, id, members, l3, buf.frame(), cx) else {
                     return Disposition::Drop(DropReason::InvalidNh);
                 };
+                let Some(nh) = member.nh else {
+                    return Disposition::Drop(DropReason::InvalidNh);
+                };
                 if let Some(l) = member.label {
                     fmd.label = Some(l.value());
                 }
-                self.nh_output(fmd, member.nh, l3, buf, cx)
+                self.nh_output(fmd, nh, l3, buf, cx)
             }
         }
     }
@@ -324,11 +327,13 @@ fn ip_dst(ip: &[u8], version: u8) -> Option<std::net::IpAddr> {
 
 impl VRouter {
     /// A Composite ECMP nexthop's member for this packet
-    /// (`nh_composite_ecmp_select_nh`): the one its flow is pinned to, else
-    /// the vRouter's hash of the flow key modulo the member count, pinned
-    /// in the flow when there is one; recorded as an `Ecmp` step. Without a
-    /// flow the key is built from the packet as the flow's would be; a
-    /// frame that is not IPv4 hashes its Ethernet header.
+    /// (`nh_composite_ecmp`, `nh_composite_ecmp_select_nh`): the one its
+    /// flow is pinned to while that slot holds a member, else the slot the
+    /// vRouter's hash of the flow key picks ([`ecmp_slot`]), pinned in the
+    /// flow when there is one; recorded as an `Ecmp` step. Without a flow
+    /// the key is built from the packet as the flow's would be; a frame
+    /// that is not IPv4 hashes its Ethernet header. `None` when no slot
+    /// holds a member.
     fn ecmp_member<'m, T: Tracer>(
         &self,
         fmd: &Fmd,
@@ -338,13 +343,13 @@ impl VRouter {
         frame: &[u8],
         cx: &mut Ctx<'_, T>,
     ) -> Option<&'m EcmpMember> {
-        let n = members.len().max(1) as u32;
+        let present = |i: usize| members.get(i).is_some_and(|m| m.nh.is_some());
         let flow = fmd.flow_index.and_then(|i| cx.flows.get_mut(i));
         let index = match flow {
-            Some(e) => match e.ecmp_index {
-                Some(i) if u32::from(i) < n => u32::from(i),
+            Some(e) => match e.ecmp_index.map(usize::from) {
+                Some(i) if present(i) => i,
                 _ => {
-                    let i = e.key.hash() % n;
+                    let i = ecmp_slot(members, e.key.hash())?;
                     e.ecmp_index = u8::try_from(i).ok();
                     i
                 }
@@ -352,17 +357,18 @@ impl VRouter {
             None => {
                 let key = ip_offset(l3, frame)
                     .and_then(|(at, v)| self.packet_flow_key(fmd, frame.get(at..)?, v).ok()?);
-                match key {
-                    Some(k) => k.hash() % n,
-                    None => vr_hash(frame.get(..ETH_LEN).unwrap_or(frame), 0) % n,
-                }
+                let hash = match key {
+                    Some(k) => k.hash(),
+                    None => vr_hash(frame.get(..ETH_LEN).unwrap_or(frame), 0),
+                };
+                ecmp_slot(members, hash)?
             }
-        } as usize;
+        };
         let member = members.get(index)?;
         cx.trace.step(Step::Ecmp {
             nh: id,
             index,
-            member: member.nh,
+            member: member.nh?,
         });
         Some(member)
     }
@@ -463,16 +469,57 @@ mod tests {
         std::net::Ipv4Addr::new(198, 18, 0, 1)
     }
 
+    /// An empty slot takes no traffic: each flow's packets go to a member
+    /// present, `nh --get` prints the slot as -1, and with no member present
+    /// the packet is dropped as Invalid NH (`nh_composite_ecmp`).
+    #[test]
+    fn a_composite_skips_its_empty_slots() {
+        let mut r = node();
+        let slot = |id: Option<u32>| crate::nexthop::EcmpMember {
+            nh: id.map(nh),
+            label: MplsLabel::new(16),
+        };
+        let composite = |members| NexthopConfig {
+            id: nh(30),
+            kind: NhKind::Composite { members },
+            family: NhFamily::Inet,
+            flags: NhFlags::VALID,
+            vrf: VRF,
+        };
+        r.add_nh(composite(smallvec![slot(None), slot(Some(20)), slot(None)]))
+            .expect("composite");
+        let dump = crate::dump::nh_get(&r, nh(30)).expect("nh 30");
+        assert!(
+            dump.contains("Sub NH(label): -1(16) 20(16) -1(16)"),
+            "{dump}"
+        );
+        let dst = route_via(&mut r, 30);
+        for port in 0..8u8 {
+            let frame = from_vm(echo(VM_IP, dst, 64 + port));
+            let (d, _, steps) = run_with_agent(&mut r, TAP, &frame);
+            assert!(!matches!(d, Disposition::Drop(_)), "{d:?}");
+            let took = steps.iter().find_map(|s| match s {
+                Step::Ecmp { index, member, .. } => Some((*index, *member)),
+                _ => None,
+            });
+            assert_eq!(took, Some((1, nh(20))));
+        }
+        r.add_nh(composite(smallvec![slot(None), slot(None)]))
+            .expect("composite");
+        let (d, _, _) = run_with_agent(&mut r, TAP, &from_vm(echo(VM_IP, dst, 99)));
+        assert_eq!(d, Disposition::Drop(DropReason::InvalidNh));
+    }
+
     #[test]
     fn a_composite_keeps_each_flow_on_one_member() {
         let mut r = node();
         let members = smallvec![
             crate::nexthop::EcmpMember {
-                nh: nh(20),
+                nh: Some(nh(20)),
                 label: MplsLabel::new(16)
             },
             crate::nexthop::EcmpMember {
-                nh: nh(20),
+                nh: Some(nh(20)),
                 label: MplsLabel::new(17)
             },
         ];
