@@ -48,6 +48,7 @@ pub mod agent;
 pub mod bgp;
 pub mod config;
 mod controller;
+pub mod ecmp;
 mod error;
 pub mod flows;
 pub mod index;
