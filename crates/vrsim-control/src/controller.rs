@@ -187,15 +187,8 @@ impl Controller {
     ) -> Result<Self, ControlError> {
         let mut c = Self::unprogrammed(config, ConfigIndex::default(), BTreeMap::new());
         c.rebuild_config()?;
-        let mut config_changed = false;
-        for event in events {
-            config_changed |= c.absorb(event)?;
-        }
-        if config_changed {
-            c.rebuild_config()?;
-        }
+        c.absorb_all(events)?;
         // Nobody asked for the calls that program a new controller.
-        c.select();
         c.program(false)?;
         Ok(c)
     }
@@ -241,20 +234,27 @@ impl Controller {
         let mut next =
             Self::unprogrammed(self.config.clone(), self.index.clone(), self.ids.clone());
         next.sessions = self.sessions.clone();
-        let mut config_changed = false;
-        for event in events {
-            config_changed |= next.absorb(event)?;
-        }
-        if config_changed {
-            next.rebuild_config()?;
-        }
-        next.select();
+        next.absorb_all(events)?;
         // What can refuse a node's state, checked before any vRouter moves.
         next.check_programmable()?;
         next.nodes = std::mem::take(&mut self.nodes);
         let changes = next.program(true);
         *self = next;
         changes
+    }
+
+    /// Take `events` in order, compute the ids again if the configuration
+    /// changed, and run the decision process: everything but programming.
+    fn absorb_all(&mut self, events: impl IntoIterator<Item = Event>) -> Result<(), ControlError> {
+        let mut config_changed = false;
+        for event in events {
+            config_changed |= self.absorb(event)?;
+        }
+        if config_changed {
+            self.rebuild_config()?;
+        }
+        self.select();
+        Ok(())
     }
 
     /// Take the event into the configuration or the sessions; `true` when

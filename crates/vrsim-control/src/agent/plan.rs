@@ -22,6 +22,14 @@ pub(crate) struct PlannedPort<'a> {
     pub(crate) compute: Option<usize>,
 }
 
+impl PlannedPort<'_> {
+    /// Whether the port is on the compute node at `position` (only that
+    /// node holds it in its ids).
+    pub(crate) fn is_on(&self, position: Option<usize>) -> bool {
+        self.compute.is_some() && self.compute == position
+    }
+}
+
 /// One network's share of a [`Plan`].
 #[derive(Debug, Default)]
 pub(crate) struct NetworkPlan<'a> {

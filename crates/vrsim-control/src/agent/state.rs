@@ -456,7 +456,7 @@ impl Builder<'_> {
 
     /// Whether a port is on this node.
     fn local(&self, p: &PlannedPort<'_>) -> bool {
-        p.compute.is_some() && p.compute == self.position
+        p.is_on(self.position)
     }
 
     /// The tunnel nexthop to a port's compute node (by its position, made
@@ -621,13 +621,20 @@ impl<'a> Inputs<'a> {
             .collect();
         let learned = self
             .selections_in(name)
-            .map(|(prefix, sel)| {
-                let port = self.resolve(name, sel.best().attrs.next_hop);
-                let target = port.map(|p| self.planned(p));
-                (*prefix, target.and_then(|t| Some((t, t.label?))))
-            })
+            .map(|(prefix, sel)| (*prefix, self.learned_target(name, sel)))
             .collect();
         NetworkPlan { ports, learned }
+    }
+
+    /// The port a route selected in `network` leads to (its best path's
+    /// next hop), with its label, when it has one.
+    pub(crate) fn learned_target(
+        &self,
+        network: &str,
+        sel: &Selection,
+    ) -> Option<(PlannedPort<'a>, MplsLabel)> {
+        let port = self.planned(self.resolve(network, sel.best().attrs.next_hop)?);
+        Some((port, port.label?))
     }
 
     fn planned(&self, port: &'a PortConfig) -> PlannedPort<'a> {

@@ -10,12 +10,10 @@ use std::net::Ipv4Addr;
 use ipnet::IpNet;
 use vrsim_dataplane::route::Route;
 use vrsim_dataplane::{DataplaneError, VRouter, VrfId};
-use vrsim_wire::MplsLabel;
 
 use super::{Controller, Event, Node};
 use crate::agent::{Inputs, NodeIds, learned_route};
 use crate::bgp::Selection;
-use crate::config::PortConfig;
 use crate::error::ControlError;
 use crate::program::{Change, Object, Op};
 
@@ -144,17 +142,12 @@ impl Controller {
         // What does not depend on the node, once per prefix: whether nodes
         // have a route of their own there (which wins), and the port the
         // selected next hop names, with its label and its node's position.
-        let targets: Vec<(IpNet, Option<Target<'_>>)> = prefixes
+        let targets: Vec<_> = prefixes
             .iter()
             .filter(|p| !inputs.has_own_route(net, **p))
             .map(|p| {
                 let sel = self.selections.get(&(network.to_owned(), *p));
-                let port = sel.and_then(|s| inputs.resolve(network, s.best().attrs.next_hop));
-                let target = port.and_then(|port| {
-                    let position = self.index.compute_index(&port.compute);
-                    Some((port, inputs.port_label(port)?, position))
-                });
-                (*p, target)
+                (*p, sel.and_then(|s| inputs.learned_target(network, s)))
             })
             .collect();
         let mut out = Vec::new();
@@ -166,10 +159,8 @@ impl Controller {
             };
             let position = self.index.compute_index(name);
             for (prefix, target) in &targets {
-                let new = target.and_then(|(port, label, of)| {
-                    // Only the port's own node holds it in its ids.
-                    let local = of.is_some() && of == position;
-                    learned_route(ids, port, label, of, local)
+                let new = target.and_then(|(port, label)| {
+                    learned_route(ids, port.port, label, port.compute, port.is_on(position))
                 });
                 // (The vRouter holds the nexthops the agent programmed.)
                 if new.is_some_and(|r| node.router.nh(r.nh).is_none()) {
@@ -283,7 +274,3 @@ fn set_route(
         }
     }))
 }
-
-/// The port a learned route leads to, with its label and its compute
-/// node's position.
-type Target<'a> = (&'a PortConfig, MplsLabel, Option<usize>);
