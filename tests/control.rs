@@ -405,3 +405,103 @@ fn a_network_policy_matches_the_networks_ipv6_subnet() {
         .unwrap();
     assert!(container.forward.delivered(), "{}", container.forward);
 }
+
+/// Two route reflectors giving one prefix through different nodes, equal up
+/// to MED: every compute node gets a Composite ECMP nexthop over node01 and
+/// node02 (the local port's Encap nexthop where it is local, the tunnel to
+/// its node elsewhere, each with the port's label). When node01's path goes
+/// the route leaves the composite; when a third member comes and one of
+/// the first two goes, the one that stays keeps its slot.
+#[test]
+fn equal_paths_through_different_ports_make_a_composite_on_every_node() {
+    use vrsim::control::bgp::PathAttrs;
+    use vrsim::dataplane::nexthop::NhKind;
+    let mut fabric = vrsim::scenarios::load("k8s-rr").unwrap();
+    let prefix: ipnet::IpNet = "10.99.0.0/24".parse().unwrap();
+    let advertise = |fabric: &mut vrsim::fabric::Fabric, rtr: &str, peer: &str, nh: &str| {
+        let attrs = PathAttrs::new(nh.parse::<std::net::IpAddr>().unwrap(), vec![64600]);
+        let event = Event::Advertise {
+            bgpaas: rtr.into(),
+            peer: peer.parse().unwrap(),
+            prefix,
+            attrs,
+        };
+        fabric.apply(event).unwrap()
+    };
+    advertise(&mut fabric, "rtr01", "172.16.20.1", "172.16.20.21");
+    let slots =
+        |f: &vrsim::fabric::Fabric| f.control().ecmp("k8s", prefix).unwrap().slots().to_vec();
+    assert_eq!(slots(&fabric), [Some("node01".to_owned())]);
+    advertise(&mut fabric, "rtr02", "172.16.20.2", "172.16.20.22");
+    assert_eq!(
+        slots(&fabric),
+        [Some("node01".to_owned()), Some("node02".to_owned())]
+    );
+    let c = fabric.control();
+    let label = |node: &str, port: &str| c.node_ids(node).unwrap().ports[port].label;
+    let (node01, node02) = (label("compute02", "node01"), label("compute03", "node02"));
+    for node in ["compute01", "compute02", "compute03"] {
+        let r = c.vrouter(node).unwrap();
+        let route = *r
+            .vrf(2u16.into())
+            .unwrap()
+            .inet4
+            .get(&"10.99.0.0/24".parse().unwrap())
+            .unwrap();
+        let NhKind::Composite { members } = &r.nh(route.nh).unwrap().config.kind else {
+            panic!("{node}: not a composite");
+        };
+        let ids = c.node_ids(node).unwrap();
+        let want = |port: &str, compute: &str| match ids.ports.get(port) {
+            Some(p) => p.nh,
+            None => ids.tunnels[compute],
+        };
+        let got: Vec<_> = members.iter().map(|m| (m.nh, m.label)).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(want("node01", "compute02")), Some(node01)),
+                (Some(want("node02", "compute03")), Some(node02)),
+            ],
+            "{node}"
+        );
+        // The composite follows the node's own ids.
+        assert_eq!(
+            route.nh.value(),
+            ids.nh_ids().map(|i| i.value()).max().unwrap() + 1
+        );
+    }
+    // A third member: the master's port, through RTR01 again (RTR01 now
+    // gives the master), so node01's slot empties and the master fills it.
+    advertise(&mut fabric, "rtr01", "172.16.20.1", "172.16.20.20");
+    assert_eq!(
+        slots(&fabric),
+        [Some("master".to_owned()), Some("node02".to_owned())]
+    );
+    // RTR02's path loses on MED: one member left, a plain route.
+    let mut attrs = PathAttrs::new(
+        "172.16.20.22".parse::<std::net::IpAddr>().unwrap(),
+        vec![64600],
+    );
+    attrs.med = 10;
+    fabric
+        .apply(Event::Advertise {
+            bgpaas: "rtr02".into(),
+            peer: "172.16.20.2".parse().unwrap(),
+            prefix,
+            attrs,
+        })
+        .unwrap();
+    assert_eq!(slots(&fabric), [Some("master".to_owned())]);
+    let r = fabric.control().vrouter("compute02").unwrap();
+    let route = *r
+        .vrf(2u16.into())
+        .unwrap()
+        .inet4
+        .get(&"10.99.0.0/24".parse().unwrap())
+        .unwrap();
+    assert!(matches!(
+        r.nh(route.nh).unwrap().config.kind,
+        NhKind::Tunnel { .. }
+    ));
+}

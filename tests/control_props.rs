@@ -268,10 +268,13 @@ fn fresh(c: &Controller) -> Controller {
         }
     }
     let once = Controller::with_events(c.config().clone(), events.clone()).unwrap();
-    f.apply_all(events).unwrap();
+    f.apply_all(events.clone()).unwrap();
     // Loading a scenario programs the sessions with the configuration, once.
     assert_eq!(programmed(&once), programmed(&f));
-    f
+    // The ECMP slots are control-node state that depends on history (a
+    // member that went leaves its slot empty): the fresh controller starts
+    // from `c`'s, as it starts from its sessions.
+    Controller::with_events_and_slots(c.config().clone(), events, c.ecmp_slots().clone()).unwrap()
 }
 
 fn control(name: &str) -> Controller {

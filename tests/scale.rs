@@ -126,6 +126,7 @@ fn the_config_index_answers_as_the_configuration_does() {
         config: control.config(),
         ids: &ids,
         selections: &selections,
+        ecmp: &Default::default(),
         index: &bare,
     };
     for c in &control.config().computes {
@@ -205,9 +206,11 @@ fn a_route_event_reports_its_calls_as_a_rebuild_does() {
     };
     let shared: ipnet::IpNet = "198.51.100.0/24".parse().expect("a prefix");
     let (vm1, vm2) = (session("vm1"), session("vm2"));
-    for (bgpaas, peer) in [vm1.clone(), vm2] {
+    // vm2's path is the longer (equal ones would spread over a composite,
+    // whose end takes the rebuild rather than the route event).
+    for (bgpaas, peer, as_path) in [(vm1.0.clone(), vm1.1, 1), (vm2.0, vm2.1, 2)] {
         let port = fabric.control().config().port(&bgpaas).expect("a port");
-        let attrs = PathAttrs::new(port.ip, vec![65000]);
+        let attrs = PathAttrs::new(port.ip, vec![65000; as_path]);
         let event = Event::Advertise {
             bgpaas,
             peer,

@@ -11,6 +11,7 @@ use vrsim_dataplane::{VRouter, VrfId};
 use crate::agent::{self, Inputs, NodeIds, NodeState};
 use crate::bgp::{BgpPath, PathAttrs, PathSource, Selection};
 use crate::config::{Config, NetworkConfig, PortConfig};
+use crate::ecmp::{EcmpSlots, Slots};
 use crate::error::ControlError;
 use crate::index::ConfigIndex;
 use crate::policy::{Endpoint, PolicyConfig, PolicyRule};
@@ -160,6 +161,10 @@ pub struct Controller {
     /// re-ranks only its prefix.
     paths: BTreeMap<(String, IpNet), Paths>,
     selections: BTreeMap<(String, IpNet), Selection>,
+    /// Per selected (network, prefix), the ports its ECMP paths lead to, by
+    /// slot: kept from event to event as Contrail keeps a composite's
+    /// members, so that a member that stays keeps its place.
+    ecmp: EcmpSlots,
     nodes: BTreeMap<String, Node>,
     /// The (network, prefix) keys whose selection the last event changed,
     /// when it was a route event applied in place; `None` after any other.
@@ -185,7 +190,23 @@ impl Controller {
         config: Config,
         events: impl IntoIterator<Item = Event>,
     ) -> Result<Self, ControlError> {
+        Self::with_events_and_slots(config, events, EcmpSlots::new())
+    }
+
+    /// [`Controller::with_events`], starting from the ECMP slots another
+    /// controller kept ([`Controller::ecmp_slots`]). They are the one part
+    /// of the control node's state that depends on the order events came
+    /// in, not only on the routes held: a member that went leaves an empty
+    /// slot, which a controller that never saw it would not have. Given
+    /// another's configuration, session routes and slots, the new
+    /// controller programs its vRouters exactly alike.
+    pub fn with_events_and_slots(
+        config: Config,
+        events: impl IntoIterator<Item = Event>,
+        slots: EcmpSlots,
+    ) -> Result<Self, ControlError> {
         let mut c = Self::unprogrammed(config, ConfigIndex::default(), BTreeMap::new());
+        c.ecmp = slots;
         c.rebuild_config()?;
         c.absorb_all(events)?;
         // Nobody asked for the calls that program a new controller.
@@ -203,6 +224,7 @@ impl Controller {
             sessions: BTreeMap::new(),
             paths: BTreeMap::new(),
             selections: BTreeMap::new(),
+            ecmp: BTreeMap::new(),
             nodes: BTreeMap::new(),
             changed: None,
         }
@@ -234,6 +256,7 @@ impl Controller {
         let mut next =
             Self::unprogrammed(self.config.clone(), self.index.clone(), self.ids.clone());
         next.sessions = self.sessions.clone();
+        next.ecmp = self.ecmp.clone();
         next.absorb_all(events)?;
         // What can refuse a node's state, checked before any vRouter moves.
         next.check_programmable()?;
@@ -467,6 +490,7 @@ impl Controller {
             config: &self.config,
             ids: &self.ids,
             selections: &self.selections,
+            ecmp: &self.ecmp,
             index: &self.index,
         };
         let plan = inputs.plan();
@@ -532,6 +556,38 @@ impl Controller {
             })
             .collect();
         self.paths = paths;
+        // Each selection's slots, from those it had.
+        let mut ecmp = std::mem::take(&mut self.ecmp);
+        ecmp.retain(|k, _| self.selections.contains_key(k));
+        for (key, sel) in &self.selections {
+            let members = self.ecmp_members(&key.0, sel);
+            match ecmp.get_mut(key) {
+                Some(slots) => slots.update(&members),
+                None => {
+                    let mut slots = Slots::new();
+                    slots.update(&members);
+                    ecmp.insert(key.clone(), slots);
+                }
+            }
+        }
+        self.ecmp = ecmp;
+    }
+
+    /// The VM ports a selection's ECMP paths lead to, by name, in path
+    /// order, each once (two route reflectors giving the same next hop are
+    /// one member): the ports their next hops name, when those have labels.
+    fn ecmp_members(&self, network: &str, sel: &Selection) -> Vec<String> {
+        let inputs = self.inputs();
+        let mut out: Vec<String> = Vec::new();
+        for path in sel.ecmp() {
+            let Some(port) = inputs.resolve(network, path.attrs.next_hop) else {
+                continue;
+            };
+            if inputs.port_label(port).is_some() && !out.contains(&port.name) {
+                out.push(port.name.clone());
+            }
+        }
+        out
     }
 
     /// The path a route from `peer` of `bgpaas` gives the decision process,
@@ -625,6 +681,17 @@ impl Controller {
     /// The selected route for a prefix learned over BGPaaS in a network.
     pub fn selection(&self, network: &str, prefix: IpNet) -> Option<&Selection> {
         self.selections.get(&(network.to_owned(), prefix))
+    }
+
+    /// The VM ports a prefix learned over BGPaaS spreads over, by slot
+    /// (ECMP: two or more members make a composite nexthop on every node).
+    pub fn ecmp(&self, network: &str, prefix: IpNet) -> Option<&Slots<String>> {
+        self.ecmp.get(&(network.to_owned(), prefix))
+    }
+
+    /// Every selected prefix's ECMP slots.
+    pub fn ecmp_slots(&self) -> &EcmpSlots {
+        &self.ecmp
     }
 
     /// The network whose VRF `vrf` is on `node`.

@@ -11,6 +11,14 @@
 //! `DeleteComponentNHKey` leaves an empty slot, `AddComponentNHKey` fills
 //! the first empty slot or appends.
 
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
+
+/// Per (network, prefix) selected, the VM ports (by name) its ECMP paths
+/// lead to, by slot: what the control node keeps from event to event.
+pub type EcmpSlots = BTreeMap<(String, IpNet), Slots<String>>;
+
 /// A composite's members by slot; `None` is an empty slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slots<T> {

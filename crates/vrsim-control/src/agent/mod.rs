@@ -86,6 +86,19 @@ pub struct NodeIds {
 }
 
 impl NodeIds {
+    /// Every nexthop id allocated (composites, made per route, follow them).
+    pub fn nh_ids(&self) -> impl Iterator<Item = NhId> + '_ {
+        let networks = self
+            .networks
+            .values()
+            .flat_map(|n| [n.receive_nh, n.l2_receive_nh, n.vxlan_nh]);
+        let ports = self.ports.values().flat_map(|p| [p.nh, p.l2_nh]);
+        std::iter::once(self.vhost_receive_nh)
+            .chain(networks)
+            .chain(ports)
+            .chain(self.tunnels.values().copied())
+    }
+
     /// The tunnel nexthop towards the compute node at `position` in the
     /// configuration the ids were made from.
     pub fn tunnel_at(&self, position: usize) -> Option<NhId> {

@@ -30,14 +30,25 @@ impl PlannedPort<'_> {
     }
 }
 
+/// Where a selected route leads, the same for every node of its network.
+#[derive(Debug, Clone)]
+pub(crate) enum Target<'a> {
+    /// One port (its best path's next hop), with its label.
+    Port(PlannedPort<'a>, MplsLabel),
+    /// Two ports or more (ECMP), by slot, each with its label; `None` is
+    /// an empty slot.
+    Ecmp(Vec<Option<(PlannedPort<'a>, MplsLabel)>>),
+}
+
 /// One network's share of a [`Plan`].
 #[derive(Debug, Default)]
 pub(crate) struct NetworkPlan<'a> {
     /// Its ports, in configuration order.
     pub(crate) ports: Vec<PlannedPort<'a>>,
-    /// Its selected routes in prefix order, each with the port its best
-    /// path's next hop names, when there is one and it has a label.
-    pub(crate) learned: Vec<(IpNet, Option<(PlannedPort<'a>, MplsLabel)>)>,
+    /// Its selected routes in prefix order, each with where it leads: the
+    /// ports of its ECMP slots when it has two members or more, else the
+    /// port its best path's next hop names, when there is one with a label.
+    pub(crate) learned: Vec<(IpNet, Option<Target<'a>>)>,
 }
 
 /// Per network name, its [`NetworkPlan`] (the first network of a name, as

@@ -7,19 +7,22 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
+use hashbrown::HashMap;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use smallvec::SmallVec;
 use vrsim_dataplane::nexthop::{
-    NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap, ipv4_rewrite,
+    EcmpMember, NexthopConfig, NhFamily, NhFlags, NhKind, TunnelEncap, ipv4_rewrite,
 };
 use vrsim_dataplane::route::{BridgeEntry, Route, RouteFlags};
 use vrsim_dataplane::vif::{VifConfig, VifFlags, VifType};
 use vrsim_dataplane::{NhId, VifId, VrfId};
 use vrsim_wire::{MacAddr, MplsLabel};
 
-use super::plan::{NetworkPlan, Plan, PlannedPort};
+use super::plan::{NetworkPlan, Plan, PlannedPort, Target};
 use super::{AGENT_VIF, FABRIC_VIF, NetworkIds, NodeIds, PortIds, VHOST_VIF};
 use crate::bgp::Selection;
 use crate::config::{ComputeConfig, Config, GatewayConfig, NetworkConfig, PortConfig, VROUTER_MAC};
+use crate::ecmp::{EcmpSlots, Slots};
 use crate::error::ControlError;
 use crate::index::ConfigIndex;
 
@@ -61,6 +64,9 @@ pub struct Inputs<'a> {
     pub ids: &'a BTreeMap<String, NodeIds>,
     /// The selected BGPaaS routes, per network and prefix.
     pub selections: &'a BTreeMap<(String, IpNet), Selection>,
+    /// The ECMP slots of the selected routes (a prefix with two members or
+    /// more gets a composite nexthop; one missing here takes its best path).
+    pub ecmp: &'a EcmpSlots,
     /// Lookups into `config` (built from it).
     pub index: &'a ConfigIndex,
 }
@@ -125,6 +131,8 @@ impl<'a> Inputs<'a> {
             s: NodeState::default(),
             routes: Vec::new(),
             sorted: 0,
+            composites: HashMap::new(),
+            next_composite: ids.nh_ids().max().map_or(1, |id| id.value() + 1),
         };
         b.host();
         for (name, n) in &ids.networks {
@@ -195,7 +203,17 @@ struct Builder<'a> {
     /// replaces an earlier one), sorted up to `sorted`.
     routes: Vec<((VrfId, IpNet), Route)>,
     sorted: usize,
+    /// The Composite ECMP nexthops made, by VRF and members: prefixes
+    /// spreading over the same slots share one, as Contrail keys a
+    /// composite by its members.
+    composites: HashMap<(VrfId, Members), NhId>,
+    /// The id the next composite takes: they follow the node's own ids, in
+    /// the order first needed (VRF, then prefix).
+    next_composite: u32,
 }
+
+/// A composite's members by slot.
+type Members = SmallVec<[EcmpMember; 4]>;
 
 /// A route key as integers, in the order of `(VrfId, IpNet)` (VRF, IPv4
 /// before IPv6, address, length) without the byte-wise compare of an
@@ -517,34 +535,76 @@ impl Builder<'_> {
     /// Routes learned over BGPaaS, through the next hop's port: its Encap
     /// nexthop when it is local, else the tunnel to its node. A route the
     /// node holds of its own at the prefix wins.
-    fn bgpaas_routes(
-        &mut self,
-        learned: &[(IpNet, Option<(PlannedPort<'_>, MplsLabel)>)],
-        vrf: VrfId,
-    ) {
+    fn bgpaas_routes(&mut self, learned: &[(IpNet, Option<Target<'_>>)], vrf: VrfId) {
         if learned.iter().all(|(_, target)| target.is_none()) {
             return;
         }
         self.sort_routes();
         for (prefix, target) in learned {
-            let Some((port, label)) = target else {
+            let Some(target) = target else {
                 continue;
             };
             if self.holds(vrf, *prefix) {
                 continue;
             }
-            // The rule a route event follows, and the tunnel nexthop made
-            // when the route needs it.
-            let local = self.local(port);
-            let route = learned_route(self.ids, port.port, *label, port.compute, local);
-            let Some(route) = route else {
-                continue;
+            let route = match target {
+                Target::Port(port, label) => self.learned_route(port, *label),
+                Target::Ecmp(slots) => self.composite(vrf, slots).map(plain),
             };
-            if !local && self.tunnel_to(port).is_none() {
-                continue;
+            if let Some(route) = route {
+                self.routes.push(((vrf, *prefix), route));
             }
-            self.routes.push(((vrf, *prefix), route));
         }
+    }
+
+    /// The route to one port: the rule a route event follows, and the
+    /// tunnel nexthop made when the route needs it.
+    fn learned_route(&mut self, port: &PlannedPort<'_>, label: MplsLabel) -> Option<Route> {
+        let local = self.local(port);
+        let route = learned_route(self.ids, port.port, label, port.compute, local)?;
+        if !local && self.tunnel_to(port).is_none() {
+            return None;
+        }
+        Some(route)
+    }
+
+    /// The Composite ECMP nexthop over `slots` in `vrf`, made the first
+    /// time: each member a local port's Encap nexthop or the tunnel to its
+    /// node, with the port's label (the agent's `ComponentNH`: interface
+    /// nexthop or tunnel, and label), an empty slot kept empty. `None` when
+    /// no member is left.
+    fn composite(
+        &mut self,
+        vrf: VrfId,
+        slots: &[Option<(PlannedPort<'_>, MplsLabel)>],
+    ) -> Option<NhId> {
+        let mut members = Members::new();
+        for slot in slots {
+            let nh = slot.as_ref().and_then(|(port, _)| {
+                if self.local(port) {
+                    self.ids.ports.get(&port.port.name).map(|pi| pi.nh)
+                } else {
+                    self.tunnel_to(port)
+                }
+            });
+            let label = nh.and(slot.as_ref().map(|(_, label)| *label));
+            members.push(EcmpMember { nh, label });
+        }
+        if members.iter().all(|m| m.nh.is_none()) {
+            return None;
+        }
+        if let Some(id) = self.composites.get(&(vrf, members.clone())) {
+            return Some(*id);
+        }
+        let id = NhId::try_from(u64::from(self.next_composite)).ok()?;
+        self.next_composite += 1;
+        let kind = NhKind::Composite {
+            members: members.clone(),
+        };
+        let config = nh(id, kind, NhFamily::Inet, NhFlags::empty(), vrf);
+        self.s.nhs.insert(id, config);
+        self.composites.insert((vrf, members), id);
+        Some(id)
     }
 }
 
@@ -619,11 +679,52 @@ impl<'a> Inputs<'a> {
             .network_ports(self.config, name)
             .map(|p| self.planned(p))
             .collect();
+        // Both maps are in prefix order: walked side by side.
+        let mut slots = self.ecmp_in(name).peekable();
         let learned = self
             .selections_in(name)
-            .map(|(prefix, sel)| (*prefix, self.learned_target(name, sel)))
+            .map(|(prefix, sel)| {
+                while slots.next_if(|(p, _)| *p < prefix).is_some() {}
+                let ecmp = slots.next_if(|(p, _)| *p == prefix).map(|(_, s)| s);
+                (*prefix, self.target(name, sel, ecmp))
+            })
             .collect();
         NetworkPlan { ports, learned }
+    }
+
+    /// Where a route selected in `network` leads: over its ECMP `slots`
+    /// when they hold two members or more, else to its best path's port.
+    fn target(
+        &self,
+        network: &str,
+        sel: &Selection,
+        slots: Option<&Slots<String>>,
+    ) -> Option<Target<'a>> {
+        let Some(slots) = slots.filter(|s| s.members().nth(1).is_some()) else {
+            let (port, label) = self.learned_target(network, sel)?;
+            return Some(Target::Port(port, label));
+        };
+        let members = slots
+            .slots()
+            .iter()
+            .map(|m| {
+                let port = self.planned(self.index.port(self.config, m.as_ref()?)?);
+                Some((port, port.label?))
+            })
+            .collect();
+        Some(Target::Ecmp(members))
+    }
+
+    /// The ECMP slots of the routes selected in `network`, in prefix order.
+    fn ecmp_in(
+        &self,
+        network: &'a str,
+    ) -> impl Iterator<Item = (&'a IpNet, &'a Slots<String>)> + 'a {
+        let first = (network.to_owned(), IpNet::V4(Ipv4Net::default()));
+        self.ecmp
+            .range(first..)
+            .take_while(move |((n, _), _)| n == network)
+            .map(|((_, p), s)| (p, s))
     }
 
     /// The port a route selected in `network` leads to (its best path's

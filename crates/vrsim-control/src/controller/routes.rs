@@ -63,8 +63,13 @@ impl Controller {
         };
         let learned6 = self.inputs().learned6(&network);
         let mut changed = Vec::new();
+        // Composites are numbered per node over all of them, so an event
+        // that makes, changes or ends one takes the rebuild.
+        let mut composites = false;
         for prefix in prefixes {
+            let was = self.is_ecmp(&network, prefix);
             if self.rerank(&network, bgpaas, peer, prefix) {
+                composites |= was || self.is_ecmp(&network, prefix);
                 changed.push(prefix);
             }
         }
@@ -79,7 +84,7 @@ impl Controller {
         // brings `::/0` to its nodes (and the last takes it away): more
         // than routes of these prefixes, so rebuild.
         // So does a route needing a tunnel nexthop a node lacks.
-        let updates = (self.inputs().learned6(&network) == learned6)
+        let updates = (self.inputs().learned6(&network) == learned6 && !composites)
             .then(|| self.route_updates(&network, &changed))
             .flatten();
         match updates {
@@ -93,6 +98,7 @@ impl Controller {
             config: &self.config,
             ids: &self.ids,
             selections: &self.selections,
+            ecmp: &self.ecmp,
             index: &self.index,
         }
     }
@@ -127,10 +133,25 @@ impl Controller {
             return false;
         }
         match selection {
-            Some(s) => self.selections.insert(key, s),
-            None => self.selections.remove(&key),
+            Some(s) => {
+                let members = self.ecmp_members(network, &s);
+                self.ecmp.entry(key.clone()).or_default().update(&members);
+                self.selections.insert(key, s);
+            }
+            None => {
+                self.ecmp.remove(&key);
+                self.selections.remove(&key);
+            }
         };
         true
+    }
+
+    /// Whether the prefix spreads over two members or more (a composite
+    /// nexthop on every node).
+    fn is_ecmp(&self, network: &str, prefix: IpNet) -> bool {
+        self.ecmp
+            .get(&(network.to_owned(), prefix))
+            .is_some_and(|s| s.members().nth(1).is_some())
     }
 
     /// Per node holding `network`, the routes it must hold at `prefixes`;
