@@ -92,18 +92,27 @@ pub struct GatewayRoute {
     pub vrf: String,
     /// The prefix (an IPv6 one travels over the same IPv4 tunnel).
     pub prefix: IpNet,
-    /// The label the gateway pushes.
-    pub label: u32,
-    /// The compute node the tunnel goes to.
-    pub compute: String,
-    /// Its vhost address (the BGP protocol next hop).
-    pub compute_ip: Ipv4Addr,
+    /// Its paths, one per compute node it leads to, in the control node's
+    /// slot order: two or more are ECMP, and the gateway load-balances
+    /// flows over them.
+    pub paths: Vec<GatewayPath>,
     /// AS path and origin (empty for VM routes).
     pub attrs: PathAttrs,
     /// The control node it was learned from.
     pub from: Ipv4Addr,
     /// Where the route comes from.
     pub source: RouteSource,
+}
+
+/// One path of a [`GatewayRoute`]: the dynamic tunnel to a compute node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayPath {
+    /// The label the gateway pushes.
+    pub label: u32,
+    /// The compute node the tunnel goes to.
+    pub compute: String,
+    /// Its vhost address (the BGP protocol next hop).
+    pub compute_ip: Ipv4Addr,
 }
 
 /// Where a route the gateway learns comes from.
@@ -826,9 +835,20 @@ impl Controller {
         sel: &Selection,
     ) -> Option<GatewayRoute> {
         let best = sel.best();
-        let port = self.inputs().resolve(&v.network, best.attrs.next_hop)?;
         let source = RouteSource::Bgpaas(sel.clone());
-        self.gateway_route(v, prefix, port, best.attrs.clone(), source)
+        let members = self
+            .ecmp
+            .get(&(v.network.clone(), prefix))
+            .filter(|s| s.members().nth(1).is_some());
+        let ports: Vec<&PortConfig> = match members {
+            // ECMP: the members in slot order.
+            Some(slots) => slots
+                .members()
+                .filter_map(|name| self.index.port(&self.config, name))
+                .collect(),
+            None => vec![self.inputs().resolve(&v.network, best.attrs.next_hop)?],
+        };
+        self.gateway_route(v, prefix, &ports, best.attrs.clone(), source)
     }
 
     /// A VM port's host route for address `ip`, as a gateway VRF learns it.
@@ -840,20 +860,40 @@ impl Controller {
     ) -> Option<GatewayRoute> {
         let attrs = PathAttrs::new(ip, Vec::new());
         let source = RouteSource::VmPort(p.name.clone());
-        self.gateway_route(v, IpNet::from(ip), p, attrs, source)
+        self.gateway_route(v, IpNet::from(ip), &[p], attrs, source)
     }
 
-    /// A route of gateway VRF `v` to `port`'s compute node, with its label.
+    /// A route of gateway VRF `v` to the compute nodes of `ports`: one path
+    /// per compute node (the control node advertises each node's path, as
+    /// each node's agent exports its own), with the label of its first
+    /// port there. `None` when no port has a label and a node.
     fn gateway_route(
         &self,
         v: &crate::config::GatewayVrf,
         prefix: IpNet,
-        port: &PortConfig,
+        ports: &[&PortConfig],
         attrs: PathAttrs,
         source: RouteSource,
     ) -> Option<GatewayRoute> {
-        let label = self.inputs().port_label(port)?.value();
-        let compute = self.index.compute(&self.config, &port.compute)?;
+        let mut paths: Vec<GatewayPath> = Vec::with_capacity(ports.len());
+        for port in ports {
+            let Some(label) = self.inputs().port_label(port) else {
+                continue;
+            };
+            let Some(compute) = self.index.compute(&self.config, &port.compute) else {
+                continue;
+            };
+            if paths.iter().all(|p| p.compute != compute.name) {
+                paths.push(GatewayPath {
+                    label: label.value(),
+                    compute: compute.name.clone(),
+                    compute_ip: compute.ip,
+                });
+            }
+        }
+        if paths.is_empty() {
+            return None;
+        }
         let from = self
             .config
             .control_nodes
@@ -862,9 +902,7 @@ impl Controller {
         Some(GatewayRoute {
             vrf: v.name.clone(),
             prefix,
-            label,
-            compute: compute.name.clone(),
-            compute_ip: compute.ip,
+            paths,
             attrs,
             from,
             source,

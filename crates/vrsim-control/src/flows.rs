@@ -23,7 +23,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use vrsim_dataplane::flow::{FlowAction, FlowDropReason, FlowFlags, FlowRequest};
-use vrsim_dataplane::nexthop::{NhKind, ecmp_slot};
+use vrsim_dataplane::nexthop::{EcmpWhy, NhKind, ecmp_choice};
 use vrsim_dataplane::route::Route;
 use vrsim_dataplane::{DataplaneError, NhId, VRouter, VrfId};
 
@@ -50,6 +50,9 @@ pub struct FlowDecision {
     pub reverse_src_nh: NhId,
     /// The ECMP member the forward flow is pinned to.
     pub ecmp_index: Option<u8>,
+    /// Why that member: the vRouter's hash of the flow key over the
+    /// composite's slots.
+    pub ecmp_why: Option<EcmpWhy>,
 }
 
 impl fmt::Display for FlowDecision {
@@ -73,6 +76,9 @@ impl fmt::Display for FlowDecision {
         )?;
         if let Some(e) = self.ecmp_index {
             write!(f, ", E:{e}")?;
+            if let Some(why) = self.ecmp_why {
+                write!(f, " ({why})")?;
+            }
         }
         Ok(())
     }
@@ -184,12 +190,15 @@ pub fn answer_flow_miss(
         }
         _ => key.nh,
     };
-    let ecmp_index = match &dst_nh {
+    let (ecmp_index, ecmp_why) = match &dst_nh {
         Some(NhKind::Composite { members }) if action != FlowAction::Drop => {
             // The slot the vRouter's own choice would take.
-            ecmp_slot(members, key.hash()).and_then(|i| u8::try_from(i).ok())
+            match ecmp_choice(members, key.hash()) {
+                Some((i, why)) => (u8::try_from(i).ok(), Some(why)),
+                None => (None, None),
+            }
         }
-        _ => None,
+        _ => (None, None),
     };
     let rkey = key.reversed(reverse_key_nh);
     let base = |k, src_nh| FlowRequest {
@@ -222,6 +231,7 @@ pub fn answer_flow_miss(
         src_nh,
         reverse_src_nh,
         ecmp_index,
+        ecmp_why,
     })
 }
 

@@ -55,6 +55,8 @@ pub mod index;
 pub mod policy;
 pub mod program;
 
-pub use controller::{Controller, Event, GatewayRoute, GatewayRouteUpdate, RouteSource, Session};
+pub use controller::{
+    Controller, Event, GatewayPath, GatewayRoute, GatewayRouteUpdate, RouteSource, Session,
+};
 pub use error::ControlError;
 pub use flows::FlowDecision;

@@ -326,25 +326,79 @@ impl EcmpMember {
     }
 }
 
+/// Why a packet took the slot of an ECMP composite it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EcmpWhy {
+    /// Its flow is pinned to the slot (the flow's `E:n`).
+    Pinned,
+    /// The flow hash modulo the number of slots picked it.
+    Hash {
+        /// The flow hash.
+        hash: u32,
+        /// The number of slots.
+        slots: usize,
+    },
+    /// The hash fell on an empty slot (a member that went), so it was
+    /// taken modulo the members present instead.
+    EmptySlot {
+        /// The flow hash.
+        hash: u32,
+        /// The empty slot it fell on.
+        empty: usize,
+        /// The members present.
+        present: usize,
+    },
+}
+
+impl core::fmt::Display for EcmpWhy {
+    /// `pinned by the flow`, `hash 0x9e3779b9 % 2 slots`, or
+    /// `hash 0x9e3779b9 % 3 slots is empty slot 1, % 2 members present`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            EcmpWhy::Pinned => write!(f, "pinned by the flow"),
+            EcmpWhy::Hash { hash, slots } => write!(f, "hash {hash:#010x} % {slots} slots"),
+            EcmpWhy::EmptySlot {
+                hash,
+                empty,
+                present,
+            } => write!(
+                f,
+                "hash {hash:#010x} is empty slot {empty}, % {present} members present"
+            ),
+        }
+    }
+}
+
 /// The slot of an ECMP composite's `members` that a packet with flow hash
 /// `hash` takes, as `nh_composite_ecmp_select_nh` picks it: the hash modulo
 /// the number of slots; when that slot is empty, the hash modulo the number
 /// of members present, among those in order. `None` when no member is
 /// present (the packet is then dropped as Invalid NH).
 pub fn ecmp_slot(members: &[EcmpMember], hash: u32) -> Option<usize> {
-    let n = u32::try_from(members.len()).ok()?;
-    let at = usize::try_from(hash.checked_rem(n)?).ok()?;
+    ecmp_choice(members, hash).map(|(slot, _)| slot)
+}
+
+/// [`ecmp_slot`], with why.
+pub fn ecmp_choice(members: &[EcmpMember], hash: u32) -> Option<(usize, EcmpWhy)> {
+    let slots = members.len();
+    let at = usize::try_from(hash.checked_rem(u32::try_from(slots).ok()?)?).ok()?;
     if members.get(at)?.nh.is_some() {
-        return Some(at);
+        return Some((at, EcmpWhy::Hash { hash, slots }));
     }
     let present = members.iter().filter(|m| m.nh.is_some()).count();
     let k = usize::try_from(hash.checked_rem(u32::try_from(present).ok()?)?).ok()?;
-    members
+    let slot = members
         .iter()
         .enumerate()
         .filter(|(_, m)| m.nh.is_some())
         .nth(k)
-        .map(|(i, _)| i)
+        .map(|(i, _)| i)?;
+    let why = EcmpWhy::EmptySlot {
+        hash,
+        empty: at,
+        present,
+    };
+    Some((slot, why))
 }
 
 /// The discard nexthop every vRouter has as nh 0 (`nh_allocate_discard`).

@@ -10,7 +10,7 @@ use vrsim_wire::{MacAddr, MplsLabel, Vni};
 use crate::drop::DropReason;
 use crate::flow::{FlowAction, FlowKey};
 use crate::ids::{NhId, VifId, VrfId};
-use crate::nexthop::TunnelEncap;
+use crate::nexthop::{EcmpWhy, TunnelEncap};
 
 /// Where a source address's route must lead for RPF to pass (docs/vrouter-reference.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,6 +147,8 @@ pub enum Step {
         index: usize,
         /// The member nexthop.
         member: NhId,
+        /// Why that member.
+        why: EcmpWhy,
     },
     /// A nexthop's output function ran.
     Nexthop {
@@ -358,9 +360,12 @@ impl fmt::Display for Step {
             Step::Vnid { vni, nh: None } => write!(f, "vxlan vnid {vni} -> no entry"),
             Step::VrfTranslate { nh, vrf } => write!(f, "nh {nh} Vrf_Translate -> vrf {vrf}"),
             Step::Ttl { from, to } => write!(f, "ttl {from} -> {to}"),
-            Step::Ecmp { nh, index, member } => {
-                write!(f, "ecmp nh {nh} member {index} -> nh {member}")
-            }
+            Step::Ecmp {
+                nh,
+                index,
+                member,
+                why,
+            } => write!(f, "ecmp nh {nh} member {index} -> nh {member} ({why})"),
             Step::Nexthop { nh, kind } => write!(f, "nh {nh} {kind}"),
             Step::Rewrite { dst, src } => write!(f, "rewrite ether {src} > {dst}"),
             Step::Push {

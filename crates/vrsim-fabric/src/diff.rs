@@ -129,12 +129,14 @@ fn is_lookup(s: &HopStep) -> bool {
             | HopStep::RouteOrigin { .. }
             | HopStep::Arp { .. }
             | HopStep::Agent { .. }
+            | HopStep::Multipath { .. }
             | HopStep::VRouter(
                 Step::InetLookup { .. }
                     | Step::FlowRpf { .. }
                     | Step::Label { .. }
                     | Step::Vnid { .. }
                     | Step::BridgeLookup { .. }
+                    | Step::Ecmp { .. }
             )
     )
 }

@@ -15,9 +15,11 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use vrsim_control::{GatewayRoute, GatewayRouteUpdate, RouteSource};
+use vrsim_control::{GatewayPath, GatewayRoute, GatewayRouteUpdate, RouteSource};
+use vrsim_dataplane::flow::vr_hash;
 use vrsim_wire::ethernet::{EthernetRepr, HEADER_LEN as ETH_LEN};
-use vrsim_wire::{EtherType, Frame, Header, MacAddr, dissect};
+use vrsim_wire::icmpv4::{Icmpv4Message, Icmpv4Repr};
+use vrsim_wire::{EtherType, Frame, Header, Layer, MacAddr, dissect, dissect_from};
 
 use crate::device::{Action, ArpAnswer, Device, Resolve};
 use crate::packet;
@@ -267,24 +269,28 @@ impl Gateway {
             };
             let count = table.len_of(prefix.addr()) - 1;
             let name = table_name(Some(vrf), prefix.addr());
-            let unit = self
-                .tunnels
-                .get(&r.compute)
-                .map_or("-", |(u, _)| u.as_str());
             out.push_str(&format!(
                 "\n{name}: {count} destinations, {count} routes ({count} active, 0 holddown, 0 hidden)\n\
                  + = Active Route, - = Last Active, * = Both\n\n\
                  {:<19}*[BGP/170] 00:00:00, localpref {}, from {}\n\
-                 {:22}AS path: {}, validation-state: unverified\n\
-                 {:20}> via {unit}, Push {}\n",
+                 {:22}AS path: {}, validation-state: unverified\n",
                 prefix.to_string(),
                 r.attrs.local_pref,
                 r.from,
                 "",
                 r.attrs.as_path_text(),
-                "",
-                r.label
             ));
+            // Junos marks the next hop in use with `>`; with several (a
+            // multipath route) the others follow unmarked.
+            for (i, path) in r.paths.iter().enumerate() {
+                let mark = if i == 0 { ">" } else { " " };
+                out.push_str(&format!(
+                    "{:20}{mark} via {}, Push {}\n",
+                    "",
+                    self.unit(&path.compute),
+                    path.label
+                ));
+            }
         }
         (!out.is_empty()).then(|| out.trim_start().to_owned())
     }
@@ -293,18 +299,19 @@ impl Gateway {
     pub fn show_dynamic_tunnels(&self) -> String {
         let mut out = String::from("Table: inet.3\n");
         for (compute, (unit, _)) in &self.tunnels {
-            let routes: Vec<_> = self
+            let paths: Vec<&GatewayPath> = self
                 .learned
                 .values()
-                .filter(|r| &r.compute == compute)
+                .flat_map(|r| &r.paths)
+                .filter(|p| &p.compute == compute)
                 .collect();
-            let Some(first) = routes.first() else {
+            let Some(first) = paths.first() else {
                 continue;
             };
             out.push_str(&format!(
                 "\nTunnel to: {}/32\n  Reference count: {}\n  Next-hop type: gre\n    Source address: {}\n    Next hop: {unit}\n    State: Up\n",
                 first.compute_ip,
-                routes.len(),
+                paths.len(),
                 self.fabric_ip
             ));
         }
@@ -469,15 +476,20 @@ impl Gateway {
                 let Some(r) = self.learned.get(&(v.clone(), *p)) else {
                     return String::new();
                 };
-                let unit = self
-                    .tunnels
-                    .get(&r.compute)
-                    .map_or("-", |(u, _)| u.as_str());
+                let paths: Vec<String> = r
+                    .paths
+                    .iter()
+                    .map(|p| format!("via {}, Push {}", self.unit(&p.compute), p.label))
+                    .collect();
+                let many = match paths.len() {
+                    1 => String::new(),
+                    n => format!("{n} paths: "),
+                };
                 format!(
-                    "BGP from {}, AS path {}, via {unit}, Push {}",
+                    "BGP from {}, AS path {}, {many}{}",
                     r.from,
                     r.attrs.as_path_text(),
-                    r.label
+                    paths.join("; ")
                 )
             }
             Some(GwNext::NextTable) => format!("next-table {}", table_name(None, family)),
@@ -536,28 +548,31 @@ impl Gateway {
         let Some(r) = self.learned.get(key) else {
             return Action::Drop(DropCause::NoRoute { lookup: None });
         };
-        let Some((unit, mac)) = self.tunnels.get(&r.compute) else {
-            return Action::Drop(DropCause::NoTunnel {
-                compute: r.compute.clone(),
-            });
-        };
         if let RouteSource::Bgpaas(selection) = &r.source {
             steps.push(HopStep::RouteOrigin {
                 prefix: r.prefix,
                 why: selection.to_string(),
             });
         }
+        let Some(path) = self.choose_path(&r.paths, ip, steps) else {
+            return Action::Drop(DropCause::NoRoute { lookup: None });
+        };
+        let Some((unit, mac)) = self.tunnels.get(&path.compute) else {
+            return Action::Drop(DropCause::NoTunnel {
+                compute: path.compute.clone(),
+            });
+        };
         steps.push(HopStep::Push {
-            label: r.label,
+            label: path.label,
             sip: self.fabric_ip,
-            dip: r.compute_ip,
+            dip: path.compute_ip,
             via: unit.clone(),
         });
         let built = Frame::new()
             .ethernet(self.fabric_mac, *mac)
-            .ipv4(self.fabric_ip, r.compute_ip)
+            .ipv4(self.fabric_ip, path.compute_ip)
             .gre()
-            .mpls(r.label)
+            .mpls(path.label)
             .ttl(ttl)
             .payload(ip)
             .build();
@@ -570,6 +585,81 @@ impl Gateway {
             Err(error) => Action::Drop(DropCause::Encapsulation { error }),
         }
     }
+}
+
+impl Gateway {
+    /// The tunnel unit to a compute node (`-` when there is none).
+    fn unit(&self, compute: &str) -> &str {
+        self.tunnels.get(compute).map_or("-", |(u, _)| u.as_str())
+    }
+
+    /// The path of a route a packet takes: its only one, or with several
+    /// (ECMP), the one its flow hashes to, recorded as a `Multipath` step.
+    /// Junos hashes with its forwarding engine's own function; vrsim's
+    /// gateway hashes the packet's 5-tuple (ICMP echo: the identifier for
+    /// ports, as the vRouter keys its flows) with the vRouter's `vr_hash`,
+    /// so each flow keeps one path and different flows spread.
+    fn choose_path<'r>(
+        &self,
+        paths: &'r [GatewayPath],
+        ip: &[u8],
+        steps: &mut Vec<HopStep>,
+    ) -> Option<&'r GatewayPath> {
+        if paths.len() < 2 {
+            return paths.first();
+        }
+        let hash = five_tuple_hash(ip);
+        let n = u32::try_from(paths.len()).ok()?;
+        let chosen = usize::try_from(hash % n).ok()?;
+        let path = paths.get(chosen)?;
+        steps.push(HopStep::Multipath {
+            hash,
+            chosen,
+            paths: paths.len(),
+            compute: path.compute.clone(),
+        });
+        Some(path)
+    }
+}
+
+/// The `vr_hash` of an IP packet's 5-tuple (source, destination, protocol,
+/// source and destination ports; an ICMP echo's identifier in both port
+/// places' stead, as the vRouter's flow key has it). A packet whose
+/// headers do not parse hashes what is there.
+fn five_tuple_hash(ip: &[u8]) -> u32 {
+    let first = match ip.first().map(|b| b >> 4) {
+        Some(6) => Layer::Ipv6,
+        _ => Layer::Ipv4,
+    };
+    let mut key: Vec<u8> = Vec::with_capacity(40);
+    for (_, h) in &dissect_from(ip, first).headers {
+        match h {
+            Header::Ipv4(v4) => {
+                key.extend(v4.src.octets());
+                key.extend(v4.dst.octets());
+                key.push(v4.protocol.into());
+            }
+            Header::Ipv6(v6) => {
+                key.extend(v6.src.octets());
+                key.extend(v6.dst.octets());
+                key.push(v6.next_header.into());
+            }
+            Header::Udp(u) => key.extend([u.src_port, u.dst_port].map(u16::to_be_bytes).concat()),
+            Header::Tcp(t) => key.extend([t.src_port, t.dst_port].map(u16::to_be_bytes).concat()),
+            Header::Icmpv4(Icmpv4Repr {
+                message:
+                    Icmpv4Message::EchoRequest { ident, .. } | Icmpv4Message::EchoReply { ident, .. },
+                ..
+            }) => key.extend(ident.to_be_bytes()),
+            // Echo request and reply (128, 129): the identifier is the
+            // first half of the word after the checksum.
+            Header::Icmpv6(i) if matches!(i.kind, 128 | 129) => {
+                key.extend((i.rest >> 16).to_be_bytes()[2..].iter());
+            }
+            _ => {}
+        }
+    }
+    vr_hash(&key, 0)
 }
 
 #[cfg(test)]

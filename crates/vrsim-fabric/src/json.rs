@@ -19,13 +19,13 @@
 //! `bridge_lookup {vrf, mac, nh}`, `decap {encap, outer_src, outer_dst}`,
 //! `label {label, nh}`, `vnid {vni, nh}`, `vrf_translate {nh, vrf}`,
 //! `rpf {vrf, source, matched, nh, expect, pass}`, `ttl {from, to}`,
-//! `ecmp {nh, index, member}`, `nexthop {nh, kind}`, `rewrite {dst, src}`,
+//! `ecmp {nh, index, member, why}`, `nexthop {nh, kind}`, `rewrite {dst, src}`,
 //! `push {encap, label, sip, dip, via}`, `arp_proxy {target, mac}`,
 //! `neighbor_proxy {target, mac}`,
 //! `tx {vif, bytes}`, `trap {reason}`, `copy_to_agent {reason}`, `to_host {vif}`, `drop {reason}`,
 //! `route_origin {prefix, why}`, `lookup {table, key, matched, route}`,
 //! `arp {ip, mac, by}` (`nd {ip, mac, by}` for an IPv6 neighbour),
-//! `pop {label, table}`, `switch {mac, to}`, and
+//! `multipath {hash, chosen, paths, compute}`, `pop {label, table}`, `switch {mac, to}`, and
 //! `other {}` for a step this schema version does not know.
 
 use serde::{Deserialize, Serialize};
@@ -165,6 +165,8 @@ pub enum StepKind {
         nh: u32,
         index: usize,
         member: u32,
+        #[serde(default)]
+        why: String,
     },
     Nexthop {
         nh: u32,
@@ -204,6 +206,12 @@ pub enum StepKind {
     },
     Drop {
         reason: String,
+    },
+    Multipath {
+        hash: u32,
+        chosen: usize,
+        paths: usize,
+        compute: String,
     },
     RouteOrigin {
         prefix: String,
@@ -380,10 +388,16 @@ fn dp_step(st: &DpStep) -> StepKind {
             vrf: vrf.value(),
         },
         DpStep::Ttl { from, to } => StepKind::Ttl { from, to },
-        DpStep::Ecmp { nh, index, member } => StepKind::Ecmp {
+        DpStep::Ecmp {
+            nh,
+            index,
+            member,
+            why,
+        } => StepKind::Ecmp {
             nh: nh.value(),
             index,
             member: member.value(),
+            why: why.to_string(),
         },
         DpStep::Nexthop { nh, kind } => StepKind::Nexthop {
             nh: nh.value(),
@@ -533,6 +547,17 @@ fn step(st: &HopStep) -> Step {
             sip: s(sip),
             dip: s(dip),
             via: Some(via.clone()),
+        },
+        HopStep::Multipath {
+            hash,
+            chosen,
+            paths,
+            compute,
+        } => StepKind::Multipath {
+            hash: *hash,
+            chosen: *chosen,
+            paths: *paths,
+            compute: compute.clone(),
         },
         HopStep::Pop { label, table } => StepKind::Pop {
             label: *label,

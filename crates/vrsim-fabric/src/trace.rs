@@ -69,6 +69,17 @@ pub enum HopStep {
         /// The tunnel interface.
         via: String,
     },
+    /// The gateway load-balanced over a multipath route's paths.
+    Multipath {
+        /// The flow hash of the packet's 5-tuple.
+        hash: u32,
+        /// The path taken (from 0).
+        chosen: usize,
+        /// How many paths there are.
+        paths: usize,
+        /// The compute node the path taken goes to.
+        compute: String,
+    },
     /// MPLS over GRE was removed and the label looked up.
     Pop {
         /// The label.
@@ -404,6 +415,15 @@ impl fmt::Display for HopStep {
                 dip,
                 via,
             } => write!(f, "push MPLSoGRE label {label} {sip} > {dip} via {via}"),
+            HopStep::Multipath {
+                hash,
+                chosen,
+                paths,
+                compute,
+            } => write!(
+                f,
+                "multipath: hash {hash:#010x} % {paths} paths -> path {chosen}, to {compute}"
+            ),
             HopStep::Pop { label, table } => write!(f, "pop MPLSoGRE label {label} -> {table}"),
             HopStep::Switch { mac, to } => write!(f, "switch {mac} -> {to}"),
             HopStep::Agent { decision } => write!(f, "{decision}"),

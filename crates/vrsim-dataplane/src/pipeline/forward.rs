@@ -13,7 +13,7 @@ use super::{Ctx, Disposition, Fmd, MAX_NH_CHAIN};
 use crate::drop::DropReason;
 use crate::flow::vr_hash;
 use crate::ids::{NhId, VifId};
-use crate::nexthop::{EcmpMember, NexthopConfig, NhFamily, NhFlags, NhKind, ecmp_slot};
+use crate::nexthop::{EcmpMember, EcmpWhy, NexthopConfig, NhFamily, NhFlags, NhKind, ecmp_choice};
 use crate::packet::PacketBuf;
 use crate::trace::{RpfExpect, Step, Tracer, TrapReason};
 use crate::vif::VifType;
@@ -345,13 +345,13 @@ impl VRouter {
     ) -> Option<&'m EcmpMember> {
         let present = |i: usize| members.get(i).is_some_and(|m| m.nh.is_some());
         let flow = fmd.flow_index.and_then(|i| cx.flows.get_mut(i));
-        let index = match flow {
+        let (index, why) = match flow {
             Some(e) => match e.ecmp_index.map(usize::from) {
-                Some(i) if present(i) => i,
+                Some(i) if present(i) => (i, EcmpWhy::Pinned),
                 _ => {
-                    let i = ecmp_slot(members, e.key.hash())?;
+                    let (i, why) = ecmp_choice(members, e.key.hash())?;
                     e.ecmp_index = u8::try_from(i).ok();
-                    i
+                    (i, why)
                 }
             },
             None => {
@@ -361,7 +361,7 @@ impl VRouter {
                     Some(k) => k.hash(),
                     None => vr_hash(frame.get(..ETH_LEN).unwrap_or(frame), 0),
                 };
-                ecmp_slot(members, hash)?
+                ecmp_choice(members, hash)?
             }
         };
         let member = members.get(index)?;
@@ -369,6 +369,7 @@ impl VRouter {
             nh: id,
             index,
             member: member.nh?,
+            why,
         });
         Some(member)
     }
