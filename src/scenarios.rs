@@ -4,15 +4,20 @@
 //! - `seed-bgpaas` (scenario A, document 000): a Docker VM running Calico
 //!   behind compute01's vRouter; its container block learned over BGPaaS;
 //! - `k8s-rr` (scenario B, document 002): Kubernetes with Calico on three
-//!   compute nodes, two BIRD route reflectors peering with Contrail.
+//!   compute nodes, two BIRD route reflectors peering with Contrail;
+//! - `bgpaas-ha`: two VNF VMs on two compute nodes advertise one service
+//!   block over BGPaaS with equal attributes: control-plane ECMP, the
+//!   gateway's multipath, flows pinned to members, and what happens when a
+//!   VNF's session goes down.
 
 use vrsim_fabric::Fabric;
 use vrsim_fabric::topology::{self, TopologyError};
 
 /// The built-in scenarios: name and TOML text.
-pub const BUILTIN: [(&str, &str); 2] = [
+pub const BUILTIN: [(&str, &str); 3] = [
     ("seed-bgpaas", include_str!("../scenarios/seed-bgpaas.toml")),
     ("k8s-rr", include_str!("../scenarios/k8s-rr.toml")),
+    ("bgpaas-ha", include_str!("../scenarios/bgpaas-ha.toml")),
 ];
 
 /// The TOML text of a built-in scenario.

@@ -33,7 +33,7 @@ use error::CliError;
 #[derive(Debug, Parser)]
 #[command(name = "vrsim", version, about)]
 struct Cli {
-    /// The scenario: a built-in name (seed-bgpaas, k8s-rr) or a TOML file.
+    /// The scenario: a built-in name (seed-bgpaas, k8s-rr, bgpaas-ha) or a TOML file.
     #[arg(long, global = true, default_value = "seed-bgpaas")]
     scenario: String,
     /// The compute node the vRouter commands show (default: the scenario's first).

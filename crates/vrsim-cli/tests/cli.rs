@@ -289,6 +289,29 @@ fn diff_all_flows() {
     assert_eq!(both.status.code(), Some(2));
 }
 
+/// `diff --flows` over the `bgpaas-ha` scenario's flows file: with vnf-a's
+/// session down every flow that went to vnf-a goes to vnf-b.
+#[test]
+fn diff_flows_file_of_the_ha_scenario() {
+    let flows = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/bgpaas-ha.flows"
+    );
+    let args = [
+        "--scenario",
+        "bgpaas-ha",
+        "--bgpaas-down",
+        "vnf-a",
+        "diff",
+        "--flows",
+        flows,
+    ];
+    let out = vrsim(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    vrsim_testkit::golden::assert_golden("bgpaas-ha/diff-vnf-a-down.txt", &text);
+}
+
 #[test]
 fn diff_exit_codes() {
     let same = vrsim(&["diff", "--from", "earth", "--to", "192.168.100.1"]);

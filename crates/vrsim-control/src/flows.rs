@@ -23,8 +23,9 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use vrsim_dataplane::flow::{FlowAction, FlowDropReason, FlowFlags, FlowRequest};
-use vrsim_dataplane::nexthop::{EcmpWhy, NhKind, ecmp_choice};
+use vrsim_dataplane::nexthop::{EcmpMember, EcmpWhy, NhKind};
 use vrsim_dataplane::route::Route;
+use vrsim_dataplane::vif::VifType;
 use vrsim_dataplane::{DataplaneError, NhId, VRouter, VrfId};
 
 use crate::controller::Controller;
@@ -192,8 +193,7 @@ pub fn answer_flow_miss(
     };
     let (ecmp_index, ecmp_why) = match &dst_nh {
         Some(NhKind::Composite { members }) if action != FlowAction::Drop => {
-            // The slot the vRouter's own choice would take.
-            match ecmp_choice(members, key.hash()) {
+            match pick_member(router, members, key.hash(), from_fabric(router, index)) {
                 Some((i, why)) => (u8::try_from(i).ok(), Some(why)),
                 None => (None, None),
             }
@@ -233,6 +233,62 @@ pub fn answer_flow_miss(
         ecmp_index,
         ecmp_why,
     })
+}
+
+/// Whether the packet that missed flow `index` came in from the fabric
+/// (the agent's `!ingress`): its first held packet arrived on a physical vif.
+fn from_fabric(router: &VRouter, index: u32) -> bool {
+    let held = router.flows().get(index).and_then(|e| e.held.first());
+    held.and_then(|p| router.vif(p.ingress))
+        .is_some_and(|v| v.config.kind == VifType::Physical)
+}
+
+/// The member of an ECMP composite the agent pins a new flow to, as
+/// tf-controller's `CompositeNH::PickMember` (`src/vnsw/agent/oper/nexthop.cc`)
+/// picks it: the hash modulo the slots; if that slot is empty, or is a
+/// tunnel while the packet came from the fabric (which must not be sent
+/// back into it), the hash modulo the other members that qualify (the
+/// local ones, for a packet from the fabric). For a packet from a VM this
+/// is the vRouter's own choice ([`vrsim_dataplane::nexthop::ecmp_choice`]). The agent hashes the
+/// 5-tuple with its own function; vrsim uses the vRouter's hash of the flow
+/// key for both.
+fn pick_member(
+    router: &VRouter,
+    members: &[EcmpMember],
+    hash: u32,
+    from_fabric: bool,
+) -> Option<(usize, EcmpWhy)> {
+    let tunnel = |m: &EcmpMember| {
+        m.nh.and_then(|nh| router.nh(nh)).is_some_and(|n| {
+            matches!(
+                n.config.kind,
+                NhKind::Tunnel { .. } | NhKind::UdpTunnel { .. }
+            )
+        })
+    };
+    let slots = members.len();
+    let at = usize::try_from(hash.checked_rem(u32::try_from(slots).ok()?)?).ok()?;
+    let qualifies = |m: &EcmpMember| m.nh.is_some() && !(from_fabric && tunnel(m));
+    if qualifies(members.get(at)?) {
+        return Some((at, EcmpWhy::Hash { hash, slots }));
+    }
+    let others: Vec<usize> = (0..slots)
+        .filter(|&i| i != at && qualifies(&members[i]))
+        .collect();
+    let k = usize::try_from(hash.checked_rem(u32::try_from(others.len()).ok()?)?).ok()?;
+    let why = match members[at].nh {
+        None => EcmpWhy::EmptySlot {
+            hash,
+            empty: at,
+            present: others.len(),
+        },
+        Some(_) => EcmpWhy::FromFabric {
+            hash,
+            tunnel: at,
+            local: others.len(),
+        },
+    };
+    Some((others[k], why))
 }
 
 /// The pair's action (`PktFlowInfo`): a short flow without a source or

@@ -348,6 +348,17 @@ pub enum EcmpWhy {
         /// The members present.
         present: usize,
     },
+    /// The hash fell on a tunnel member, but the packet came from the
+    /// fabric, which is never sent back into it: the hash modulo the local
+    /// members (the agent's `CompositeNH::PickMember` without `ingress`).
+    FromFabric {
+        /// The flow hash.
+        hash: u32,
+        /// The tunnel member's slot it fell on.
+        tunnel: usize,
+        /// The local members present.
+        local: usize,
+    },
 }
 
 impl core::fmt::Display for EcmpWhy {
@@ -364,6 +375,14 @@ impl core::fmt::Display for EcmpWhy {
             } => write!(
                 f,
                 "hash {hash:#010x} is empty slot {empty}, % {present} members present"
+            ),
+            EcmpWhy::FromFabric {
+                hash,
+                tunnel,
+                local,
+            } => write!(
+                f,
+                "hash {hash:#010x} is tunnel slot {tunnel} but the packet came from the fabric, % {local} local members"
             ),
         }
     }

@@ -78,10 +78,15 @@ impl<'c> ComputeNode<'c> {
                 && let Some(net) = self.control.network_of_vrf(self.name, vrf)
                 && let Some(sel) = self.control.selection(&net.name, p)
             {
-                steps.push(HopStep::RouteOrigin {
-                    prefix: p,
-                    why: format!("BGPaaS in {}: {sel}", net.name),
-                });
+                let mut why = format!("BGPaaS in {}: {sel}", net.name);
+                if let Some(slots) = self
+                    .control
+                    .ecmp(&net.name, p)
+                    .filter(|s| s.members().nth(1).is_some())
+                {
+                    why.push_str(&format!("; ECMP over {}", ecmp_slots_text(slots)));
+                }
+                steps.push(HopStep::RouteOrigin { prefix: p, why });
             }
         }
         (lookup, inet_key)
@@ -320,4 +325,15 @@ mac = "02:00:00:00:00:03"
         );
         assert_eq!(port_vif("vif0/37").map(VifId::value), Some(37));
     }
+}
+
+/// A composite's slots as traces name them: `vnf-a, vnf-b`, an empty slot
+/// as `-`.
+fn ecmp_slots_text(slots: &vrsim_control::ecmp::Slots<String>) -> String {
+    let names: Vec<&str> = slots
+        .slots()
+        .iter()
+        .map(|m| m.as_deref().unwrap_or("-"))
+        .collect();
+    names.join(", ")
 }

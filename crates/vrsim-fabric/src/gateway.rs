@@ -549,9 +549,14 @@ impl Gateway {
             return Action::Drop(DropCause::NoRoute { lookup: None });
         };
         if let RouteSource::Bgpaas(selection) = &r.source {
+            let mut why = selection.to_string();
+            if r.paths.len() > 1 {
+                let nodes: Vec<&str> = r.paths.iter().map(|p| p.compute.as_str()).collect();
+                why.push_str(&format!("; multipath over {}", nodes.join(", ")));
+            }
             steps.push(HopStep::RouteOrigin {
                 prefix: r.prefix,
-                why: selection.to_string(),
+                why,
             });
         }
         let Some(path) = self.choose_path(&r.paths, ip, steps) else {

@@ -147,7 +147,7 @@ impl RoundTrip {
 
 #[pymethods]
 impl Fabric {
-    /// Load a built-in scenario by name (`seed-bgpaas`, `k8s-rr`) or a TOML
+    /// Load a built-in scenario by name (`seed-bgpaas`, `k8s-rr`, `bgpaas-ha`) or a TOML
     /// scenario file; a bad file raises `ConfigError` with its line and
     /// column.
     #[staticmethod]
