@@ -57,6 +57,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }],
         gateways: Vec::new(),
         policies: Vec::new(),
+        // Contrail's default: MPLSoGRE between the compute nodes.
+        encap_priority: vrsim::control::encap::CONTRAIL_DEFAULT.to_vec(),
     };
     let mut control = Controller::new(config)?;
     let (bgpaas, peer) = ("vm2-bgp".to_string(), "172.16.30.1".parse()?);

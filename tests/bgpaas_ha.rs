@@ -44,8 +44,7 @@ fn landed(t: &RoundTrip) -> (String, String) {
         .forward
         .path()
         .into_iter()
-        .filter(|d| d.starts_with("compute"))
-        .last()
+        .rfind(|d| d.starts_with("compute"))
         .unwrap()
         .to_owned();
     (host.clone(), compute)

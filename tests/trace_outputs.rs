@@ -100,6 +100,8 @@ fn json_round_trips_and_matches_the_schema() {
         "to_host",
         "drop",
         "route_origin",
+        "encap",
+        "multipath",
         "lookup",
         "arp",
         "pop",

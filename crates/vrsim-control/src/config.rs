@@ -36,6 +36,10 @@ pub struct Config {
     pub bgpaas: Vec<BgpaasConfig>,
     /// Network policies, evaluated when the agent answers a flow miss.
     pub policies: Vec<crate::policy::PolicyConfig>,
+    /// The global encapsulation priority (`encapsulation_priorities`): which
+    /// tunnel the vRouters take ([`crate::encap`]). Empty, the fixed order
+    /// MPLSoGRE, MPLSoUDP, VXLAN decides, as Contrail's default list does.
+    pub encap_priority: Vec<vrsim_dataplane::nexthop::TunnelEncap>,
 }
 
 /// A Contrail control node.
@@ -75,6 +79,9 @@ pub struct GatewayConfig {
     pub mac: MacAddr,
     /// Its VRFs, each bound to one virtual network.
     pub vrfs: Vec<GatewayVrf>,
+    /// The encapsulations its dynamic tunnels support (MPLSoGRE, and
+    /// MPLSoUDP where configured); empty means MPLSoGRE.
+    pub encaps: Vec<vrsim_dataplane::nexthop::TunnelEncap>,
 }
 
 /// A gateway VRF (`contrail-public`) bound to a virtual network.

@@ -698,6 +698,18 @@ impl Controller {
         self.ecmp.get(&(network.to_owned(), prefix))
     }
 
+    /// The encapsulation a node's tunnel nexthop `nh` pushes, and the rule
+    /// that chose it (`None` when `nh` is not a tunnel the agent made).
+    pub fn tunnel_encap(
+        &self,
+        node: &str,
+        nh: vrsim_dataplane::NhId,
+    ) -> Option<crate::encap::EncapChoice> {
+        let ids = self.ids.get(node)?;
+        let (remote, _) = ids.tunnels.iter().find(|(_, id)| **id == nh)?;
+        crate::encap::layer3(&self.config, remote)
+    }
+
     /// Every selected prefix's ECMP slots.
     pub fn ecmp_slots(&self) -> &EcmpSlots {
         &self.ecmp

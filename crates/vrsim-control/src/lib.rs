@@ -49,6 +49,7 @@ pub mod bgp;
 pub mod config;
 mod controller;
 pub mod ecmp;
+pub mod encap;
 mod error;
 pub mod flows;
 pub mod index;

@@ -50,7 +50,19 @@ impl<'c> ComputeNode<'c> {
     /// address (what a packet handed to the host or agent was for).
     fn record(&self, steps: &mut Vec<HopStep>, trace: Trace) -> (Option<Step>, Option<IpAddr>) {
         let (mut lookup, mut inet_key) = (None, None);
+        let mut last_nh = None;
         for s in trace.steps {
+            if let Step::Nexthop { nh, .. } = s {
+                last_nh = Some(nh);
+            }
+            // Which rule chose the tunnel's encapsulation, before its push.
+            if let (Step::Push { .. }, Some(nh)) = (&s, last_nh)
+                && let Some(choice) = self.control.tunnel_encap(self.name, nh)
+            {
+                steps.push(HopStep::Encap {
+                    why: choice.to_string(),
+                });
+            }
             if let Step::InetLookup { key, .. } = s {
                 inet_key = Some(key);
             }
@@ -227,6 +239,17 @@ impl Device for ComputeNode<'_> {
     }
 }
 
+/// A composite's slots as traces name them: `vnf-a, vnf-b`, an empty slot
+/// as `-`.
+fn ecmp_slots_text(slots: &vrsim_control::ecmp::Slots<String>) -> String {
+    let names: Vec<&str> = slots
+        .slots()
+        .iter()
+        .map(|m| m.as_deref().unwrap_or("-"))
+        .collect();
+    names.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,15 +348,4 @@ mac = "02:00:00:00:00:03"
         );
         assert_eq!(port_vif("vif0/37").map(VifId::value), Some(37));
     }
-}
-
-/// A composite's slots as traces name them: `vnf-a, vnf-b`, an empty slot
-/// as `-`.
-fn ecmp_slots_text(slots: &vrsim_control::ecmp::Slots<String>) -> String {
-    let names: Vec<&str> = slots
-        .slots()
-        .iter()
-        .map(|m| m.as_deref().unwrap_or("-"))
-        .collect();
-    names.join(", ")
 }

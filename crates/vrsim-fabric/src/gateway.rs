@@ -17,9 +17,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vrsim_control::{GatewayPath, GatewayRoute, GatewayRouteUpdate, RouteSource};
 use vrsim_dataplane::flow::vr_hash;
+use vrsim_dataplane::nexthop::TunnelEncap;
 use vrsim_wire::ethernet::{EthernetRepr, HEADER_LEN as ETH_LEN};
 use vrsim_wire::icmpv4::{Icmpv4Message, Icmpv4Repr};
-use vrsim_wire::{EtherType, Frame, Header, Layer, MacAddr, dissect, dissect_from};
+use vrsim_wire::{EtherType, Frame, Header, Layer, MacAddr, UDP_PORT_MPLS, dissect, dissect_from};
 
 use crate::device::{Action, ArpAnswer, Device, Resolve};
 use crate::packet;
@@ -91,6 +92,13 @@ pub struct Gateway {
     pub learned: BTreeMap<(String, IpNet), GatewayRoute>,
     /// Compute node name → its GRE tunnel unit (`gr-0/0/10.32769`) and fabric MAC.
     pub tunnels: BTreeMap<String, (String, MacAddr)>,
+    /// The encapsulation its dynamic tunnels push (MPLSoGRE unless the
+    /// encapsulation priority chose MPLSoUDP, which it supports).
+    pub encap: TunnelEncap,
+    /// The encapsulations it accepts from the fabric.
+    pub encaps: Vec<TunnelEncap>,
+    /// Why `encap` (the encapsulation priority's verdict), shown in traces.
+    pub encap_why: Option<String>,
     /// `inet.0` and `inet6.0`.
     inet0: DualTable<GwNext>,
     /// Each VRF's pair of tables.
@@ -115,6 +123,9 @@ impl Gateway {
             vrf_labels,
             learned: BTreeMap::new(),
             tunnels,
+            encap: TunnelEncap::MplsOverGre,
+            encaps: vec![TunnelEncap::MplsOverGre],
+            encap_why: None,
             inet0: DualTable::default(),
             vrfs: BTreeMap::new(),
         };
@@ -378,12 +389,22 @@ impl Gateway {
         }
         let (
             Some((_, Header::Ipv4(outer))),
-            Some((_, Header::Gre(_))),
+            carrier,
             Some((_, Header::Mpls(stack))),
             Some((at, inner)),
         ) = (hs.next(), hs.next(), hs.next(), hs.next())
         else {
             return Err(Action::Drop(DropCause::NotMplsOverGre));
+        };
+        let encap = match carrier {
+            Some((_, Header::Gre(_))) => TunnelEncap::MplsOverGre,
+            Some((_, Header::Udp(u)))
+                if u.dst_port == UDP_PORT_MPLS
+                    && self.encaps.contains(&TunnelEncap::MplsOverUdp) =>
+            {
+                TunnelEncap::MplsOverUdp
+            }
+            _ => return Err(Action::Drop(DropCause::NotMplsOverGre)),
         };
         let inner_dst = match inner {
             Header::Ipv4(ip) => IpAddr::V4(ip.dst),
@@ -396,12 +417,14 @@ impl Gateway {
         let label = stack.top().label.value();
         let Some(vrf) = self.vrf_of_label(label) else {
             steps.push(HopStep::Pop {
+                encap,
                 label,
                 table: "no VRF".into(),
             });
             return Err(Action::Drop(DropCause::UnknownLabel { label }));
         };
         steps.push(HopStep::Pop {
+            encap,
             label,
             table: table_name(Some(vrf), inner_dst),
         });
@@ -567,20 +590,29 @@ impl Gateway {
                 compute: path.compute.clone(),
             });
         };
+        if let Some(why) = &self.encap_why {
+            steps.push(HopStep::Encap { why: why.clone() });
+        }
         steps.push(HopStep::Push {
+            encap: self.encap,
             label: path.label,
             sip: self.fabric_ip,
             dip: path.compute_ip,
             via: unit.clone(),
         });
-        let built = Frame::new()
+        let outer = Frame::new()
             .ethernet(self.fabric_mac, *mac)
-            .ipv4(self.fabric_ip, path.compute_ip)
-            .gre()
-            .mpls(path.label)
-            .ttl(ttl)
-            .payload(ip)
-            .build();
+            .ipv4(self.fabric_ip, path.compute_ip);
+        let carried = match self.encap {
+            // The source port from the inner flow's hash, in the dynamic
+            // range, so that the fabric can spread the flows (RFC 7510 §3).
+            TunnelEncap::MplsOverUdp => {
+                let sport = 49152 + u16::try_from(five_tuple_hash(ip) % 16384).unwrap_or(0);
+                outer.udp(sport, UDP_PORT_MPLS)
+            }
+            _ => outer.gre(),
+        };
+        let built = carried.mpls(path.label).ttl(ttl).payload(ip).build();
         match built {
             Ok(frame) => Action::Out {
                 port: self.fabric_port.clone(),
@@ -746,6 +778,7 @@ mod tests {
         assert_eq!(
             steps,
             [HopStep::Pop {
+                encap: TunnelEncap::MplsOverGre,
                 label: 99,
                 table: "no VRF".into()
             }]

@@ -25,7 +25,7 @@
 //! `tx {vif, bytes}`, `trap {reason}`, `copy_to_agent {reason}`, `to_host {vif}`, `drop {reason}`,
 //! `route_origin {prefix, why}`, `lookup {table, key, matched, route}`,
 //! `arp {ip, mac, by}` (`nd {ip, mac, by}` for an IPv6 neighbour),
-//! `multipath {hash, chosen, paths, compute}`, `pop {label, table}`, `switch {mac, to}`, and
+//! `encap {why}`, `multipath {hash, chosen, paths, compute}`, `pop {label, table}`, `switch {mac, to}`, and
 //! `other {}` for a step this schema version does not know.
 
 use serde::{Deserialize, Serialize};
@@ -206,6 +206,9 @@ pub enum StepKind {
     },
     Drop {
         reason: String,
+    },
+    Encap {
+        why: String,
     },
     Multipath {
         hash: u32,
@@ -535,14 +538,13 @@ fn step(st: &HopStep) -> Step {
             to: *to,
         },
         HopStep::Push {
+            encap,
             label,
             sip,
             dip,
             via,
         } => StepKind::Push {
-            encap: vrsim_dataplane::nexthop::TunnelEncap::MplsOverGre
-                .name()
-                .into(),
+            encap: encap.name().into(),
             label: *label,
             sip: s(sip),
             dip: s(dip),
@@ -559,7 +561,8 @@ fn step(st: &HopStep) -> Step {
             paths: *paths,
             compute: compute.clone(),
         },
-        HopStep::Pop { label, table } => StepKind::Pop {
+        HopStep::Encap { why } => StepKind::Encap { why: why.clone() },
+        HopStep::Pop { label, table, .. } => StepKind::Pop {
             label: *label,
             table: table.clone(),
         },

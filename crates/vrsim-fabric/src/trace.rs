@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnet::IpNet;
 use vrsim_control::FlowDecision;
 use vrsim_dataplane::drop::DropReason;
+use vrsim_dataplane::nexthop::TunnelEncap;
 use vrsim_dataplane::trace::Step;
 use vrsim_wire::{MacAddr, dissect};
 
@@ -58,8 +59,10 @@ pub enum HopStep {
         /// After.
         to: u8,
     },
-    /// MPLS over GRE was pushed.
+    /// MPLS over GRE or over UDP was pushed (by the gateway).
     Push {
+        /// MPLSoGRE or MPLSoUDP.
+        encap: TunnelEncap,
         /// The label.
         label: u32,
         /// Outer source.
@@ -80,8 +83,15 @@ pub enum HopStep {
         /// The compute node the path taken goes to.
         compute: String,
     },
-    /// MPLS over GRE was removed and the label looked up.
+    /// Which encapsulation a tunnel took, and the rule that chose it.
+    Encap {
+        /// The encapsulation priority's verdict.
+        why: String,
+    },
+    /// MPLS over GRE or UDP was removed (by the gateway) and the label looked up.
     Pop {
+        /// MPLSoGRE or MPLSoUDP.
+        encap: TunnelEncap,
         /// The label.
         label: u32,
         /// Where it leads.
@@ -359,9 +369,18 @@ impl FabricTrace {
             for s in &h.steps {
                 let line = match s {
                     HopStep::Push {
-                        label, sip, dip, ..
-                    } => Some(format!("push mpls {label} gre {sip} > {dip}")),
-                    HopStep::Pop { label, table } => Some(format!("pop mpls {label} -> {table}")),
+                        encap,
+                        label,
+                        sip,
+                        dip,
+                        ..
+                    } => Some(format!(
+                        "push mpls {label} {} {sip} > {dip}",
+                        carrier(*encap)
+                    )),
+                    HopStep::Pop { label, table, .. } => {
+                        Some(format!("pop mpls {label} -> {table}"))
+                    }
                     HopStep::VRouter(
                         st @ (Step::Push { .. }
                         | Step::Rewrite { .. }
@@ -410,11 +429,17 @@ impl fmt::Display for HopStep {
             }
             HopStep::Ttl { from, to } => write!(f, "ttl {from} -> {to}"),
             HopStep::Push {
+                encap,
                 label,
                 sip,
                 dip,
                 via,
-            } => write!(f, "push MPLSoGRE label {label} {sip} > {dip} via {via}"),
+            } => write!(
+                f,
+                "push {} label {label} {sip} > {dip} via {via}",
+                encap.name()
+            ),
+            HopStep::Encap { why } => write!(f, "  encap {why}"),
             HopStep::Multipath {
                 hash,
                 chosen,
@@ -424,7 +449,11 @@ impl fmt::Display for HopStep {
                 f,
                 "multipath: hash {hash:#010x} % {paths} paths -> path {chosen}, to {compute}"
             ),
-            HopStep::Pop { label, table } => write!(f, "pop MPLSoGRE label {label} -> {table}"),
+            HopStep::Pop {
+                encap,
+                label,
+                table,
+            } => write!(f, "pop {} label {label} -> {table}", encap.name()),
             HopStep::Switch { mac, to } => write!(f, "switch {mac} -> {to}"),
             HopStep::Agent { decision } => write!(f, "{decision}"),
         }
@@ -475,5 +504,14 @@ impl fmt::Display for FabricTrace {
             }
         }
         write!(f, "=> {}", self.outcome)
+    }
+}
+
+/// How the minimal form names what carries MPLS: `gre`, `udp`.
+fn carrier(encap: TunnelEncap) -> &'static str {
+    match encap {
+        TunnelEncap::MplsOverUdp => "udp",
+        TunnelEncap::Vxlan => "vxlan",
+        TunnelEncap::MplsOverGre => "gre",
     }
 }

@@ -132,6 +132,8 @@ impl<'a> Inputs<'a> {
             routes: Vec::new(),
             sorted: 0,
             composites: HashMap::new(),
+            to_computes: crate::encap::layer3(self.config, node)
+                .map_or(TunnelEncap::MplsOverGre, |c| c.encap),
             next_composite: ids.nh_ids().max().map_or(1, |id| id.value() + 1),
         };
         b.host();
@@ -210,6 +212,8 @@ struct Builder<'a> {
     /// The id the next composite takes: they follow the node's own ids, in
     /// the order first needed (VRF, then prefix).
     next_composite: u32,
+    /// The encapsulation of the layer-3 tunnels to other compute nodes.
+    to_computes: TunnelEncap,
 }
 
 /// A composite's members by slot.
@@ -351,8 +355,14 @@ impl Builder<'_> {
             .find(|g| g.name == remote)
             .map(|g| (g.mac, g.ip))
             .or_else(|| index.compute(config, remote).map(|c| (c.mac, c.ip)))?;
+        let encap = match index.compute_index(remote) {
+            Some(_) => self.to_computes,
+            None => {
+                crate::encap::layer3(config, remote).map_or(TunnelEncap::MplsOverGre, |c| c.encap)
+            }
+        };
         let kind = NhKind::Tunnel {
-            encap: TunnelEncap::MplsOverGre,
+            encap,
             oif: FABRIC_VIF,
             rewrite: ipv4_rewrite(mac, self.compute.mac),
             sip: self.compute.ip,

@@ -28,6 +28,7 @@ use vrsim_control::bgp::{Origin, PathAttrs};
 use vrsim_control::config::*;
 use vrsim_control::policy::{Endpoint, PolicyConfig, PolicyRule, RuleParseError};
 use vrsim_control::{ControlError, Controller, Event};
+use vrsim_dataplane::nexthop::TunnelEncap;
 use vrsim_wire::MacAddr;
 
 use crate::device::PortRef;
@@ -102,6 +103,41 @@ impl Loader<'_> {
         })
     }
 
+    /// A list of encapsulation names (`default` when absent): each one of
+    /// `allowed` (spelled as Contrail does), none twice.
+    fn encaps(
+        &self,
+        list: Option<&Spanned<Vec<String>>>,
+        default: &[TunnelEncap],
+        what: &str,
+    ) -> Result<Vec<TunnelEncap>, TopologyError> {
+        let Some(list) = list else {
+            return Ok(default.to_vec());
+        };
+        let allowed: &[TunnelEncap] = if default.len() == 1 {
+            &vrsim_control::encap::MPLS
+        } else {
+            &vrsim_control::encap::ALL
+        };
+        let mut out = Vec::new();
+        for name in list.get_ref() {
+            let e = vrsim_control::encap::parse(name)
+                .filter(|e| allowed.contains(e))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = allowed.iter().map(|e| e.name()).collect();
+                    self.at(
+                        Some(list.span()),
+                        format!("{what}: {name:?} is not one of {}", names.join(", ")),
+                    )
+                })?;
+            if out.contains(&e) {
+                return Err(self.at(Some(list.span()), format!("{what}: {name} is given twice")));
+            }
+            out.push(e);
+        }
+        Ok(out)
+    }
+
     fn routes(&self, routes: &[Spanned<String>]) -> Result<Vec<LinuxRoute>, TopologyError> {
         routes
             .iter()
@@ -137,6 +173,11 @@ pub fn load(file: &str, text: &str) -> Result<Fabric, TopologyError> {
                 ip: c.ip,
             })
             .collect(),
+        encap_priority: l.encaps(
+            spec.contrail.encapsulation_priorities.as_ref(),
+            &vrsim_control::encap::CONTRAIL_DEFAULT,
+            "the encapsulation priority",
+        )?,
         ..Config::default()
     };
     l.computes(&spec, &mut config)?;
@@ -549,6 +590,11 @@ impl<'s> Loader<'_> {
                 ip: g.fabric_ip,
                 mac: fabric_mac,
                 vrfs,
+                encaps: self.encaps(
+                    g.encapsulations.as_ref(),
+                    &vrsim_control::encap::MPLS[..1],
+                    "a gateway's encapsulations",
+                )?,
             });
             let mut ports = Vec::new();
             for p in &g.port {
@@ -564,13 +610,23 @@ impl<'s> Loader<'_> {
                 let unit = format!("gr-0/0/10.{}", g.tunnel_unit_base.saturating_add(i as u32));
                 tunnels.insert(c.name.clone(), (unit, c.mac));
             }
-            gateways.push(Gateway::new(
+            let mut gateway = Gateway::new(
                 g.name.get_ref(),
                 (g.fabric_port.clone(), g.fabric_ip, fabric_mac),
                 ports,
                 labels,
                 tunnels,
-            ));
+            );
+            // Its tunnels take what the encapsulation priority chooses
+            // among those it supports, both ways.
+            if let Some(choice) = vrsim_control::encap::layer3(config, g.name.get_ref()) {
+                gateway.encap = choice.encap;
+                gateway.encap_why = Some(choice.to_string());
+            }
+            if let Some(gc) = config.gateways.last() {
+                gateway.encaps = vrsim_control::encap::gateway_offers(gc);
+            }
+            gateways.push(gateway);
         }
         Ok(gateways)
     }

@@ -49,6 +49,9 @@ pub(super) struct PolicySpec {
 pub(super) struct ContrailSpec {
     pub(super) asn: u32,
     pub(super) control_nodes: Vec<ControlSpec>,
+    /// The global encapsulation priority, Contrail's spelling
+    /// (`["MPLSoGRE", "MPLSoUDP", "VXLAN"]`, its default).
+    pub(super) encapsulation_priorities: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +75,9 @@ pub(super) struct GatewaySpec {
     pub(super) port: Vec<GwPortSpec>,
     #[serde(default)]
     pub(super) vrf: Vec<GwVrfSpec>,
+    /// The encapsulations its dynamic tunnels support (`["MPLSoGRE"]`
+    /// unless given; MPLSoUDP may be added).
+    pub(super) encapsulations: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

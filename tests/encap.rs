@@ -1,0 +1,174 @@
+//! The encapsulation priority (`[contrail] encapsulation_priorities`) and a
+//! gateway's supported encapsulations (`[[gateway]] encapsulations`) choose
+//! the tunnels, as Contrail's `TunnelType::ComputeType` does: every
+//! ordering of MPLSoGRE, MPLSoUDP and VXLAN on scenario B, pod to pod
+//! across compute nodes and from the test PC through the gateway, with a
+//! GRE-only gateway and one that supports MPLSoUDP too. Goldens in
+//! `tests/golden/encap/` (`VRSIM_BLESS=1 cargo test --test encap`).
+
+// Test helpers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use vrsim::dataplane::nexthop::TunnelEncap::{self, MplsOverGre, MplsOverUdp, Vxlan};
+use vrsim::fabric::packet::Probe;
+use vrsim::fabric::trace::{FabricTrace, HopStep};
+use vrsim::fabric::{Fabric, RoundTrip};
+use vrsim_testkit::golden::assert_golden;
+
+/// Scenario B with an encapsulation priority and the gateway's encapsulations.
+fn k8s(priority: &[TunnelEncap], gateway: &[TunnelEncap]) -> Fabric {
+    let names = |l: &[TunnelEncap]| {
+        let n: Vec<String> = l.iter().map(|e| format!("{:?}", e.name())).collect();
+        n.join(", ")
+    };
+    let text = vrsim::scenarios::builtin("k8s-rr").unwrap();
+    let text = text
+        .replacen(
+            "[contrail]\nasn = 64512\n",
+            &format!(
+                "[contrail]\nasn = 64512\nencapsulation_priorities = [{}]\n",
+                names(priority)
+            ),
+            1,
+        )
+        .replacen(
+            "fabric_mac = \"00:00:5e:00:53:01\"\n",
+            &format!(
+                "fabric_mac = \"00:00:5e:00:53:01\"\nencapsulations = [{}]\n",
+                names(gateway)
+            ),
+            1,
+        );
+    vrsim::fabric::topology::load("k8s-encap.toml", &text).unwrap()
+}
+
+/// The encapsulations pushed along a trace, by device.
+fn pushed(t: &FabricTrace) -> Vec<(String, TunnelEncap)> {
+    let mut out = Vec::new();
+    for h in &t.hops {
+        for s in &h.steps {
+            match s {
+                HopStep::Push { encap, .. } => out.push((h.device.clone(), *encap)),
+                HopStep::VRouter(vrsim::dataplane::trace::Step::Push { encap, .. }) => {
+                    out.push((h.device.clone(), *encap))
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn delivered_both_ways(t: &RoundTrip) {
+    assert!(t.forward.delivered(), "{}", t.forward);
+    assert!(
+        t.reply.as_ref().is_some_and(FabricTrace::delivered),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn every_ordering_chooses_the_tunnels() {
+    let orders = [
+        [MplsOverGre, MplsOverUdp, Vxlan],
+        [MplsOverGre, Vxlan, MplsOverUdp],
+        [MplsOverUdp, MplsOverGre, Vxlan],
+        [MplsOverUdp, Vxlan, MplsOverGre],
+        [Vxlan, MplsOverGre, MplsOverUdp],
+        [Vxlan, MplsOverUdp, MplsOverGre],
+    ];
+    let pod_b = "10.233.64.5".parse().unwrap();
+    for order in orders {
+        // Layer 3 between compute nodes never takes VXLAN: the first MPLS
+        // encapsulation of the list.
+        let mpls = *order.iter().find(|e| **e != Vxlan).unwrap();
+        for gateway in [&[MplsOverGre][..], &[MplsOverGre, MplsOverUdp]] {
+            let mut f = k8s(&order, gateway);
+            let t = f.probe("pod-a", pod_b, Probe::Icmp).unwrap();
+            delivered_both_ways(&t);
+            assert_eq!(
+                pushed(&t.forward),
+                [("compute02".to_owned(), mpls)],
+                "{order:?}"
+            );
+            // Through the gateway: what both support, both ways.
+            let via_gateway = if gateway.contains(&mpls) {
+                mpls
+            } else {
+                MplsOverGre
+            };
+            let t = f.probe("earth", pod_b, Probe::Icmp).unwrap();
+            delivered_both_ways(&t);
+            assert_eq!(pushed(&t.forward), [("gw-01".to_owned(), via_gateway)]);
+            let reply = t.reply.as_ref().unwrap();
+            assert_eq!(pushed(reply), [("compute03".to_owned(), via_gateway)]);
+        }
+    }
+}
+
+/// Pod to pod across compute nodes over MPLSoUDP, and the rule in the full
+/// trace.
+#[test]
+fn pod_to_pod_over_mplsoudp() {
+    let mut f = k8s(&[MplsOverUdp, MplsOverGre, Vxlan], &[MplsOverGre]);
+    let t = f
+        .probe("pod-a", "10.233.64.5".parse().unwrap(), Probe::Icmp)
+        .unwrap();
+    delivered_both_ways(&t);
+    let text = t.forward.to_string();
+    assert!(
+        text.contains("encap MPLSoUDP: the first of the encapsulation priority (MPLSoUDP, MPLSoGRE, VXLAN) the path offers (MPLSoGRE, MPLSoUDP)"),
+        "{text}"
+    );
+    let mut minimal = t.forward.minimal();
+    minimal.push_str("\nreply:\n");
+    minimal.push_str(&t.reply.as_ref().unwrap().minimal());
+    assert_golden("encap/pod-to-pod-mplsoudp.txt", &minimal);
+    // A gateway offered only MPLSoGRE, against a list without it: the
+    // fixed order decides.
+    let mut f = k8s(&[MplsOverUdp], &[MplsOverGre]);
+    let t = f
+        .probe("earth", "10.233.64.5".parse().unwrap(), Probe::Icmp)
+        .unwrap();
+    delivered_both_ways(&t);
+    assert!(
+        t.forward
+            .to_string()
+            .contains("so the first it offers (MPLSoGRE)"),
+        "{}",
+        t.forward
+    );
+}
+
+#[test]
+fn bad_encapsulation_lists_are_refused_where_they_are() {
+    let text = vrsim::scenarios::builtin("k8s-rr").unwrap();
+    let bad = text.replacen(
+        "[contrail]\nasn = 64512\n",
+        "[contrail]\nasn = 64512\nencapsulation_priorities = [\"MPLSoGRE\", \"GRE\"]\n",
+        1,
+    );
+    let e = vrsim::fabric::topology::load("bad.toml", &bad).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "bad.toml:22:28: the encapsulation priority: \"GRE\" is not one of MPLSoGRE, MPLSoUDP, VXLAN"
+    );
+    let twice = text.replacen(
+        "[contrail]\nasn = 64512\n",
+        "[contrail]\nasn = 64512\nencapsulation_priorities = [\"VXLAN\", \"VXLAN\"]\n",
+        1,
+    );
+    let e = vrsim::fabric::topology::load("bad.toml", &twice).unwrap_err();
+    assert!(e.to_string().ends_with("VXLAN is given twice"), "{e}");
+    let vxlan_gateway = text.replacen(
+        "fabric_mac = \"00:00:5e:00:53:01\"\n",
+        "fabric_mac = \"00:00:5e:00:53:01\"\nencapsulations = [\"VXLAN\"]\n",
+        1,
+    );
+    let e = vrsim::fabric::topology::load("bad.toml", &vxlan_gateway).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("a gateway's encapsulations: \"VXLAN\" is not one of MPLSoGRE, MPLSoUDP"),
+        "{e}"
+    );
+}
