@@ -84,11 +84,21 @@ fn every_ordering_chooses_the_tunnels() {
         let mpls = *order.iter().find(|e| **e != Vxlan).unwrap();
         for gateway in [&[MplsOverGre][..], &[MplsOverGre, MplsOverUdp]] {
             let mut f = k8s(&order, gateway);
+            // node01 sends to node02's address, on its subnet: bridged,
+            // so the first of the list, whichever it is.
             let t = f.probe("pod-a", pod_b, Probe::Icmp).unwrap();
             delivered_both_ways(&t);
             assert_eq!(
                 pushed(&t.forward),
-                [("compute02".to_owned(), mpls)],
+                [("compute02".to_owned(), order[0])],
+                "{order:?}"
+            );
+            // rtr01 routes through the vRouter (its default route): layer 3.
+            let t = f.probe("rtr01", pod_b, Probe::Icmp).unwrap();
+            delivered_both_ways(&t);
+            assert_eq!(
+                pushed(&t.forward),
+                [("compute01".to_owned(), mpls)],
                 "{order:?}"
             );
             // Through the gateway: what both support, both ways.
@@ -106,30 +116,46 @@ fn every_ordering_chooses_the_tunnels() {
     }
 }
 
-/// Pod to pod across compute nodes over MPLSoUDP, and the rule in the full
-/// trace.
+/// VM to VM across compute nodes with each encapsulation first in the
+/// list: routed (rtr01 to pod-b, through its default route; layer 3 never
+/// takes VXLAN) and bridged (pod-a to pod-b, node01 sending to node02 on
+/// their subnet), with the rule in the full trace.
 #[test]
-fn pod_to_pod_over_mplsoudp() {
-    let mut f = k8s(&[MplsOverUdp, MplsOverGre, Vxlan], &[MplsOverGre]);
-    let t = f
-        .probe("pod-a", "10.233.64.5".parse().unwrap(), Probe::Icmp)
-        .unwrap();
-    delivered_both_ways(&t);
-    let text = t.forward.to_string();
-    assert!(
-        text.contains("encap MPLSoUDP: the first of the encapsulation priority (MPLSoUDP, MPLSoGRE, VXLAN) the path offers (MPLSoGRE, MPLSoUDP)"),
-        "{text}"
-    );
-    let mut minimal = t.forward.minimal();
-    minimal.push_str("\nreply:\n");
-    minimal.push_str(&t.reply.as_ref().unwrap().minimal());
-    assert_golden("encap/pod-to-pod-mplsoudp.txt", &minimal);
+fn vm_to_vm_across_compute_nodes_for_each_encapsulation() {
+    let pod_b = "10.233.64.5".parse().unwrap();
+    for first in [MplsOverGre, MplsOverUdp, Vxlan] {
+        let mut order = vec![first];
+        order.extend(
+            [MplsOverGre, MplsOverUdp, Vxlan]
+                .into_iter()
+                .filter(|e| *e != first),
+        );
+        let mut f = k8s(&order, &[MplsOverGre]);
+        let mut text = String::new();
+        for from in ["rtr01", "pod-a"] {
+            let t = f.probe(from, pod_b, Probe::Icmp).unwrap();
+            delivered_both_ways(&t);
+            text.push_str(&t.forward.minimal());
+            text.push_str("\nreply:\n");
+            text.push_str(&t.reply.as_ref().unwrap().minimal());
+            text.push('\n');
+            let full = t.forward.to_string();
+            let rule = full
+                .lines()
+                .find(|l| l.trim().starts_with("encap "))
+                .unwrap();
+            text.push_str(rule.trim());
+            text.push_str("\n\n");
+        }
+        assert_golden(
+            &format!("encap/vm-to-vm-{}.txt", first.name().to_lowercase()),
+            &text,
+        );
+    }
     // A gateway offered only MPLSoGRE, against a list without it: the
     // fixed order decides.
     let mut f = k8s(&[MplsOverUdp], &[MplsOverGre]);
-    let t = f
-        .probe("earth", "10.233.64.5".parse().unwrap(), Probe::Icmp)
-        .unwrap();
+    let t = f.probe("earth", pod_b, Probe::Icmp).unwrap();
     delivered_both_ways(&t);
     assert!(
         t.forward

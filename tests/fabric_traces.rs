@@ -310,9 +310,19 @@ fn b_pod_to_pod_across_compute_nodes() {
         ]
     );
     assert!(t.forward.delivered() && t.reply.as_ref().unwrap().delivered());
-    // compute02 pushes node02's label (allocated on compute03) towards compute03.
-    let label = f.control().node_ids("compute03").unwrap().ports["node02"].label;
+    // node01 sends to node02's address on their subnet: compute02 answers
+    // its ARP with node02's MAC (stitched to node02's route) and bridges
+    // the frame, pushing node02's layer-2 label (allocated on compute03).
+    let label = f.control().node_ids("compute03").unwrap().ports["node02"].l2_label;
     let text = t.forward.minimal();
+    assert!(text.contains("[eth:ipv4:gre:mpls:eth:ipv4:icmp]"), "{text}");
+    let full = t.forward.to_string();
+    assert!(
+        full.contains(
+            "arp 172.16.20.22 is-at 02:52:54:00:14:16 (compute02:vif0/4, vRouter proxy ARP)"
+        ) && full.contains("bridge lookup vrf 2 02:52:54:00:14:16"),
+        "{full}"
+    );
     assert!(
         text.contains(&format!(
             "push MPLSoGRE label {label} 10.0.0.22 > 10.0.0.23"

@@ -698,15 +698,25 @@ impl Controller {
         self.ecmp.get(&(network.to_owned(), prefix))
     }
 
-    /// The encapsulation a node's tunnel nexthop `nh` pushes, and the rule
-    /// that chose it (`None` when `nh` is not a tunnel the agent made).
+    /// The encapsulation a node's tunnel nexthop `nh` pushes for a routed
+    /// packet (or, `bridged`, a bridged one), and the rule that chose it
+    /// (`None` when `nh` is not a tunnel the agent made).
     pub fn tunnel_encap(
         &self,
         node: &str,
         nh: vrsim_dataplane::NhId,
+        bridged: bool,
     ) -> Option<crate::encap::EncapChoice> {
         let ids = self.ids.get(node)?;
-        let (remote, _) = ids.tunnels.iter().find(|(_, id)| **id == nh)?;
+        let is = |(_, id): &(&String, &vrsim_dataplane::NhId)| **id == nh;
+        if bridged && let Some((remote, _)) = ids.tunnels.iter().chain(&ids.l2_tunnels).find(is) {
+            // Bridged traffic goes to compute nodes only.
+            return self
+                .config
+                .compute(remote)
+                .and_then(|_| crate::encap::layer2(&self.config));
+        }
+        let (remote, _) = ids.tunnels.iter().find(is)?;
         crate::encap::layer3(&self.config, remote)
     }
 

@@ -25,8 +25,9 @@ pub struct ConfigIndex {
     network_ports: HashMap<String, Vec<usize>>,
     /// Per network, the port holding each IPv4 and IPv6 address.
     addrs: HashMap<String, HashMap<IpAddr, usize>>,
-    /// Per port, the label its node's agent gave it (set with the ids).
-    labels: Vec<Option<MplsLabel>>,
+    /// Per port, the labels its node's agent gave it, layer 3 and layer 2
+    /// (set with the ids).
+    labels: Vec<Option<(MplsLabel, MplsLabel)>>,
 }
 
 impl ConfigIndex {
@@ -63,13 +64,21 @@ impl ConfigIndex {
         self.labels = config
             .ports
             .iter()
-            .map(|p| Some(ids.get(&p.compute)?.ports.get(&p.name)?.label))
+            .map(|p| {
+                let ids = ids.get(&p.compute)?.ports.get(&p.name)?;
+                Some((ids.label, ids.l2_label))
+            })
             .collect();
     }
 
     /// The label of the port with this name, on its own node.
     pub fn port_label(&self, name: &str) -> Option<MplsLabel> {
-        *self.labels.get(*self.ports.get(name)?)?
+        self.labels.get(*self.ports.get(name)?)?.map(|(l3, _)| l3)
+    }
+
+    /// The layer-2 label of the port with this name, on its own node.
+    pub fn port_l2_label(&self, name: &str) -> Option<MplsLabel> {
+        self.labels.get(*self.ports.get(name)?)?.map(|(_, l2)| l2)
     }
 
     /// The position of the compute node with this name in the configuration.

@@ -50,14 +50,17 @@ impl<'c> ComputeNode<'c> {
     /// address (what a packet handed to the host or agent was for).
     fn record(&self, steps: &mut Vec<HopStep>, trace: Trace) -> (Option<Step>, Option<IpAddr>) {
         let (mut lookup, mut inet_key) = (None, None);
-        let mut last_nh = None;
+        let (mut last_nh, mut bridged) = (None, false);
         for s in trace.steps {
-            if let Step::Nexthop { nh, .. } = s {
-                last_nh = Some(nh);
+            match s {
+                Step::Nexthop { nh, .. } => last_nh = Some(nh),
+                Step::BridgeLookup { .. } => bridged = true,
+                Step::InetLookup { .. } => bridged = false,
+                _ => {}
             }
             // Which rule chose the tunnel's encapsulation, before its push.
             if let (Step::Push { .. }, Some(nh)) = (&s, last_nh)
-                && let Some(choice) = self.control.tunnel_encap(self.name, nh)
+                && let Some(choice) = self.control.tunnel_encap(self.name, nh, bridged)
             {
                 steps.push(HopStep::Encap {
                     why: choice.to_string(),

@@ -48,6 +48,10 @@ pub const NH_L2_RECEIVE: NhId = const_id!(NhId, 21);
 pub const NH_VM: NhId = const_id!(NhId, 90);
 /// The VM's L2 Encap nexthop.
 pub const NH_VM_L2: NhId = const_id!(NhId, 91);
+/// The Docker VM's layer-2 label, leading to [`NH_VM_L2`] (bridged traffic
+/// from other nodes over MPLS): the agent labels every interface nexthop of
+/// a VM port, and this is the first free label.
+pub const LABEL_TO_VM_L2: u32 = 16;
 /// The `public` network's VRF.
 pub const VRF_PUBLIC: VrfId = VrfId::new(1).expect("in range");
 
@@ -200,6 +204,7 @@ pub fn compute01(bgpaas: bool) -> Result<VRouter, DataplaneError> {
     ))?;
 
     r.add_label(const_id!(MplsLabel, LABEL_TO_VM), NH_VM)?;
+    r.add_label(const_id!(MplsLabel, LABEL_TO_VM_L2), NH_VM_L2)?;
     r.add_vnid(const_id!(Vni, VNID_PUBLIC), NH_VXLAN)?;
 
     let host = |a: Ipv4Addr| Ipv4Net::from(a);

@@ -353,9 +353,14 @@ fn gre(bytes: &[u8]) -> Result<Step<'_>> {
 fn mpls(bytes: &[u8]) -> Result<Step<'_>> {
     let v = MplsView::new_checked(bytes)?;
     let r = MplsRepr::parse(&v)?;
+    // What follows the bottom label has no type field: IP by its version
+    // nibble; else an Ethernet frame, as the vRouter's bridged traffic over
+    // MPLS carries it (an Ethernet pseudowire without a control word,
+    // RFC 4448 §4.4), when there is a header's worth of bytes.
     let after = match v.payload().first().map(|b| b >> 4) {
         Some(4) => Next::Ipv4,
         Some(6) => Next::Ipv6,
+        Some(_) if v.payload().len() >= crate::ethernet::HEADER_LEN => Next::Ethernet,
         _ => Next::Done,
     };
     Ok((Header::Mpls(r), r.buffer_len(), v.payload(), after))

@@ -64,6 +64,10 @@ pub struct PortIds {
     pub l2_nh: NhId,
     /// The MPLS label leading to `nh`.
     pub label: MplsLabel,
+    /// The MPLS label leading to `l2_nh` (bridged traffic from other
+    /// nodes over MPLS; the agent gives every interface nexthop of a VM
+    /// port a label, `InterfaceNH::NeedMplsLabel`).
+    pub l2_label: MplsLabel,
     /// The bridge index shown with the stitched MAC.
     pub bridge_index: u32,
 }
@@ -79,6 +83,12 @@ pub struct NodeIds {
     pub ports: BTreeMap<String, PortIds>,
     /// The tunnel nexthop towards each remote endpoint (gateways, other computes).
     pub tunnels: BTreeMap<String, NhId>,
+    /// The tunnel nexthop of bridged traffic towards each other compute
+    /// node, when the encapsulation priority gives bridged traffic another
+    /// encapsulation than layer 3 (VXLAN, say, where layer 3 takes
+    /// MPLSoGRE); empty when bridged traffic shares the layer-3 tunnels
+    /// ([`NodeIds::l2_tunnel`]).
+    pub l2_tunnels: BTreeMap<String, NhId>,
     /// The tunnel nexthop towards each compute node, by its position in the
     /// configuration (`tunnels` without a lookup by name: a route event
     /// reads one on every node).
@@ -86,6 +96,14 @@ pub struct NodeIds {
 }
 
 impl NodeIds {
+    /// The tunnel nexthop of bridged traffic towards compute node `remote`.
+    pub fn l2_tunnel(&self, remote: &str) -> Option<NhId> {
+        self.l2_tunnels
+            .get(remote)
+            .or_else(|| self.tunnels.get(remote))
+            .copied()
+    }
+
     /// Every nexthop id allocated (composites, made per route, follow them).
     pub fn nh_ids(&self) -> impl Iterator<Item = NhId> + '_ {
         let networks = self
@@ -97,6 +115,7 @@ impl NodeIds {
             .chain(networks)
             .chain(ports)
             .chain(self.tunnels.values().copied())
+            .chain(self.l2_tunnels.values().copied())
     }
 
     /// The tunnel nexthop towards the compute node at `position` in the
@@ -302,6 +321,7 @@ pub fn node_ids(config: &Config, node: &str) -> Result<NodeIds, ControlError> {
     let mut vifs = Allocator::new(3);
     let mut labels = Allocator::new(FIRST_LABEL);
     let mut ports = BTreeMap::new();
+    let mut l2_labels = Vec::new();
     for p in &local.ports {
         let vif = p
             .pins
@@ -317,12 +337,26 @@ pub fn node_ids(config: &Config, node: &str) -> Result<NodeIds, ControlError> {
             label: MplsLabel::new(label).ok_or_else(|| ControlError::OutOfRange {
                 what: format!("label {label} (VM port {})", p.name),
             })?,
+            // Given below, after every port's layer-3 label.
+            l2_label: MplsLabel::new(FIRST_LABEL).unwrap_or(MplsLabel::MAX),
             bridge_index: p
                 .pins
                 .bridge_index
                 .unwrap_or_else(|| bridge_index(vrfs[&p.network], p.mac)),
         };
         ports.insert(p.name.clone(), ids);
+        l2_labels.push(p.name.as_str());
+    }
+    // The layer-2 labels follow the layer-3 ones, so that adding them kept
+    // every earlier label.
+    for name in l2_labels {
+        let label = labels.take(&mut label_used);
+        let l2 = MplsLabel::new(label).ok_or_else(|| ControlError::OutOfRange {
+            what: format!("label {label} (VM port {name}, layer 2)"),
+        })?;
+        if let Some(p) = ports.get_mut(name) {
+            p.l2_label = l2;
+        }
     }
     let mut tunnels = BTreeMap::new();
     for r in &local.remotes {
@@ -331,6 +365,7 @@ pub fn node_ids(config: &Config, node: &str) -> Result<NodeIds, ControlError> {
             nh(local.compute.tunnel_nh.get(*r).copied())?,
         );
     }
+    let l2_tunnels = l2_tunnels(config, node, &mut nh)?;
     let by_position = config
         .computes
         .iter()
@@ -341,8 +376,30 @@ pub fn node_ids(config: &Config, node: &str) -> Result<NodeIds, ControlError> {
         networks,
         ports,
         tunnels,
+        l2_tunnels,
         by_position,
     })
+}
+
+/// The tunnels of bridged traffic to the other compute nodes, ids from
+/// `nh` (after every other id): none when bridged traffic takes the
+/// layer-3 encapsulation, whose tunnels it then shares.
+fn l2_tunnels(
+    config: &Config,
+    node: &str,
+    nh: &mut impl FnMut(Option<u32>) -> Result<NhId, ControlError>,
+) -> Result<BTreeMap<String, NhId>, ControlError> {
+    let (l3, l2) = (
+        crate::encap::layer3(config, node).map(|c| c.encap),
+        crate::encap::layer2(config).map(|c| c.encap),
+    );
+    let mut out = BTreeMap::new();
+    if l2 != l3 {
+        for c in config.computes.iter().filter(|c| c.name != node) {
+            out.insert(c.name.clone(), nh(None)?);
+        }
+    }
+    Ok(out)
 }
 
 /// A bridge-table index for a MAC in a VRF: a hash into the vRouter's

@@ -18,6 +18,8 @@ pub(crate) struct PlannedPort<'a> {
     pub(crate) port: &'a PortConfig,
     /// Its label on its own node, if its node's ids gave it one.
     pub(crate) label: Option<MplsLabel>,
+    /// Its layer-2 label there.
+    pub(crate) l2_label: Option<MplsLabel>,
     /// Its compute node's position in the configuration.
     pub(crate) compute: Option<usize>,
 }

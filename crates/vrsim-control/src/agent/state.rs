@@ -134,6 +134,8 @@ impl<'a> Inputs<'a> {
             composites: HashMap::new(),
             to_computes: crate::encap::layer3(self.config, node)
                 .map_or(TunnelEncap::MplsOverGre, |c| c.encap),
+            l2_encap: crate::encap::layer2(self.config)
+                .map_or(TunnelEncap::MplsOverGre, |c| c.encap),
             next_composite: ids.nh_ids().max().map_or(1, |id| id.value() + 1),
         };
         b.host();
@@ -150,7 +152,7 @@ impl<'a> Inputs<'a> {
                 // node's ids hold its ports).
                 match b.local(p).then(|| ids.ports.get(&p.port.name)).flatten() {
                     Some(pi) => b.local_port(p.port, pi, n.vrf),
-                    None => b.remote_port(p, n.vrf),
+                    None => b.remote_port(p, n.vrf, net.vxlan_id),
                 }
             }
             b.gateway_default(name, n.vrf);
@@ -214,6 +216,8 @@ struct Builder<'a> {
     next_composite: u32,
     /// The encapsulation of the layer-3 tunnels to other compute nodes.
     to_computes: TunnelEncap,
+    /// The encapsulation of bridged traffic to other compute nodes.
+    l2_encap: TunnelEncap,
 }
 
 /// A composite's members by slot.
@@ -465,6 +469,7 @@ impl Builder<'_> {
             ),
         );
         s.labels.insert(pi.label, pi.nh);
+        s.labels.insert(pi.l2_label, pi.l2_nh);
         s.bridge.insert(
             (vrf, p.mac.octets()),
             BridgeEntry {
@@ -497,14 +502,67 @@ impl Builder<'_> {
         made.or_else(|| self.tunnel(&p.port.compute))
     }
 
-    /// A VM port on another node: its host route through the tunnel there.
-    fn remote_port(&mut self, p: &PlannedPort<'_>, vrf: VrfId) {
+    /// A VM port on another node: its MAC in the bridge table, through the
+    /// bridged-traffic tunnel there with its layer-2 label (or, over VXLAN,
+    /// the network's VNID), and its host route through the tunnel there,
+    /// stitched to that MAC: the vRouter then answers ARP for the port with
+    /// its own MAC (`vr_get_proxy_mac`), and the VMs' traffic to each other
+    /// is bridged, as Contrail's EVPN routes make it.
+    fn remote_port(&mut self, p: &PlannedPort<'_>, vrf: VrfId, vnid: u32) {
+        let stitched = self.remote_mac(p, vrf, vnid);
         if let (Some(t), Some(label)) = (self.tunnel_to(p), p.label) {
-            let r = tunnelled(t, label, RouteFlags::ARP_PROXY);
+            let r = Route {
+                stitched_mac: stitched,
+                ..tunnelled(t, label, RouteFlags::ARP_PROXY)
+            };
             for ip in p.port.addrs() {
                 self.routes.push(((vrf, IpNet::from(ip)), r));
             }
         }
+    }
+
+    /// A remote port's bridge entry; its MAC and bridge index when made.
+    fn remote_mac(&mut self, p: &PlannedPort<'_>, vrf: VrfId, vnid: u32) -> Option<(MacAddr, u32)> {
+        let (t, encap) = self.l2_tunnel_to(p)?;
+        let label = match encap {
+            TunnelEncap::Vxlan => vnid,
+            _ => p.l2_label?.value(),
+        };
+        let mac = p.port.mac;
+        self.s.bridge.insert(
+            (vrf, mac.octets()),
+            BridgeEntry {
+                nh: t,
+                label: Some(label),
+            },
+        );
+        Some((mac, super::bridge_index(vrf, mac)))
+    }
+
+    /// The tunnel nexthop of bridged traffic to a port's compute node, with
+    /// its encapsulation: the layer-3 one when they share it.
+    fn l2_tunnel_to(&mut self, p: &PlannedPort<'_>) -> Option<(NhId, TunnelEncap)> {
+        if !self.ids.l2_tunnels.contains_key(&p.port.compute) {
+            return Some((self.tunnel_to(p)?, self.to_computes));
+        }
+        let id = self.ids.l2_tunnel(&p.port.compute)?;
+        let encap = self.l2_encap;
+        if !self.s.nhs.contains_key(&id) {
+            let c = self
+                .inputs
+                .index
+                .compute(self.inputs.config, &p.port.compute)?;
+            let kind = NhKind::Tunnel {
+                encap,
+                oif: FABRIC_VIF,
+                rewrite: ipv4_rewrite(c.mac, self.compute.mac),
+                sip: self.compute.ip,
+                dip: c.ip,
+            };
+            let config = nh(id, kind, NhFamily::Inet, NhFlags::empty(), VrfId::FABRIC);
+            self.s.nhs.insert(id, config);
+        }
+        Some((id, encap))
     }
 
     /// The default route from the network's gateway, if one advertises it
@@ -749,9 +807,14 @@ impl<'a> Inputs<'a> {
     }
 
     fn planned(&self, port: &'a PortConfig) -> PlannedPort<'a> {
+        let l2_label = self
+            .index
+            .port_l2_label(&port.name)
+            .or_else(|| Some(self.ids.get(&port.compute)?.ports.get(&port.name)?.l2_label));
         PlannedPort {
             port,
             label: self.port_label(port),
+            l2_label,
             compute: self.index.compute_index(&port.compute),
         }
     }

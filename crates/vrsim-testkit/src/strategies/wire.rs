@@ -588,11 +588,17 @@ pub fn ipv6_stack(depth: u32) -> BoxedStrategy<Stack> {
 
 /// A label stack, then IPv4, IPv6 or data whose first nibble is not 4 or 6.
 pub fn mpls_stack(depth: u32) -> BoxedStrategy<Stack> {
+    // Raw bytes after the bottom label: neither IP by the version nibble
+    // nor as long as an Ethernet header (which the dissector would read
+    // as the Ethernet frame of bridged traffic).
     let raw = payload()
         .prop_filter("looks like ip", |p| {
             !matches!(p.first().map(|b| b >> 4), Some(4 | 6))
         })
-        .prop_map(Stack::raw);
+        .prop_map(|mut p| {
+            p.truncate(vrsim_wire::ethernet::HEADER_LEN - 1);
+            Stack::raw(p)
+        });
     (
         mpls_repr(),
         prop_oneof![1 => raw, 2 => ipv4_stack(depth), 2 => ipv6_stack(depth)],
