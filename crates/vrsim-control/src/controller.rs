@@ -138,20 +138,27 @@ impl core::fmt::Display for RouteSource {
 #[derive(Debug, Clone)]
 struct Node {
     router: VRouter,
-    /// The state the agent programmed, but for its routes: the vRouter's
-    /// route tables are their only record (a node of a 1,000-node fabric
-    /// holds 20,000 of them, and a second copy here was 60 bytes each).
+    /// The state the agent programmed, but for its routes and bridge
+    /// entries: the vRouter's tables are their only record (a node of a
+    /// 1,000-node fabric holds 20,000 routes and 10,000 bridge entries,
+    /// and a second copy here was 60 and 30 bytes each).
     state: NodeState,
 }
 
 impl Node {
-    /// The state the agent programmed, routes read back from the vRouter.
+    /// The state the agent programmed, routes and bridge entries read back
+    /// from the vRouter.
     fn held(&self) -> NodeState {
         let mut held = self.state.clone();
         held.routes = self
             .router
             .routes()
             .map(|(vrf, prefix, r)| ((vrf, prefix), *r))
+            .collect();
+        held.bridge = self
+            .router
+            .bridge_entries()
+            .map(|(vrf, mac, e)| ((vrf, mac.octets()), *e))
             .collect();
         held
     }
@@ -528,6 +535,7 @@ impl Controller {
                 source,
             })?;
             state.routes.clear();
+            state.bridge.clear();
             node.state = state;
             // The agent re-evaluates a node's flows when what it programmed
             // changes (routes, RPF, ports); vrsim evicts them instead, and

@@ -408,6 +408,14 @@ impl VRouter {
         })
     }
 
+    /// Every bridge entry, VRF by VRF, in no particular order within a VRF.
+    pub fn bridge_entries(&self) -> impl Iterator<Item = (VrfId, MacAddr, &BridgeEntry)> {
+        self.vrfs.iter().enumerate().flat_map(|(i, v)| {
+            let id = VrfId::from(u16::try_from(i).unwrap_or(u16::MAX));
+            v.bridge.iter().map(move |(m, e)| (id, *m, e))
+        })
+    }
+
     fn vrf_mut(&mut self, id: VrfId) -> &mut Vrf {
         if self.vrfs.len() <= id.index() {
             self.vrfs.resize_with(id.index() + 1, Vrf::default);
