@@ -116,7 +116,19 @@ fn every_node_holds_the_composite_and_the_gateway_both_paths() {
         let NhKind::Composite { members } = &r.nh(route.nh).unwrap().config.kind else {
             panic!("{node}: not a composite");
         };
-        assert_eq!(members.len(), 2, "{node}");
+        // vnf-a then vnf-b: each its Encap nexthop on its own node, the
+        // tunnel to its node elsewhere, with its label.
+        let ids = c.node_ids(node).unwrap();
+        let want: Vec<_> = [("vnf-a", "compute01"), ("vnf-b", "compute02")]
+            .into_iter()
+            .map(|(vm, at)| {
+                let own = c.node_ids(at).unwrap().ports[vm];
+                let nh = ids.ports.get(vm).map_or_else(|| ids.tunnels[at], |p| p.nh);
+                (Some(nh), Some(own.label))
+            })
+            .collect();
+        let got: Vec<_> = members.iter().map(|m| (m.nh, m.label)).collect();
+        assert_eq!(got, want, "{node}");
     }
     let g = f.gateway("gw-01").unwrap();
     let text = g.show_route("192.0.2.0/28".parse().unwrap()).unwrap();
@@ -159,4 +171,41 @@ fn a_vnf_down_moves_every_flow_to_the_other_and_both_down_drop() {
         .unwrap();
     assert!(!t.forward.delivered(), "{}", t.forward);
     assert_golden("bgpaas-ha/both-down.txt", &t.forward.minimal());
+}
+
+/// Removing a VNF's port while its prefix spreads over a composite: the
+/// composite goes before its members (a vRouter refuses to delete a
+/// nexthop in use), and the route becomes a plain one to the other VNF.
+#[test]
+fn removing_a_member_port_programs_cleanly() {
+    // A scenario's ports are fixed (hosts are linked to them): the
+    // controller alone takes the removal.
+    let mut c = load().control().clone();
+    let changes = c
+        .apply(vrsim::control::Event::RemovePort {
+            name: "vnf-a".into(),
+        })
+        .unwrap();
+    assert!(!changes.is_empty());
+    let c = &c;
+    let block = "192.0.2.0/28".parse().unwrap();
+    for node in ["compute01", "compute02", "compute03"] {
+        let r = c.vrouter(node).unwrap();
+        // compute01 had only vnf-a: it no longer holds the network.
+        let Some(route) = r.vrf(1u16.into()).and_then(|v| v.inet4.get(&block)) else {
+            assert_eq!(node, "compute01");
+            continue;
+        };
+        assert!(
+            !matches!(
+                r.nh(route.nh).unwrap().config.kind,
+                NhKind::Composite { .. }
+            ),
+            "{node}"
+        );
+    }
+    assert_eq!(
+        c.ecmp("services", block.into()).map(|s| s.slots().to_vec()),
+        Some(vec![Some("vnf-b".to_owned())])
+    );
 }

@@ -409,9 +409,10 @@ fn a_network_policy_matches_the_networks_ipv6_subnet() {
 /// Two route reflectors giving one prefix through different nodes, equal up
 /// to MED: every compute node gets a Composite ECMP nexthop over node01 and
 /// node02 (the local port's Encap nexthop where it is local, the tunnel to
-/// its node elsewhere, each with the port's label). When node01's path goes
-/// the route leaves the composite; when a third member comes and one of
-/// the first two goes, the one that stays keeps its slot.
+/// its node elsewhere, each with the port's label). When RTR01 gives the
+/// master instead of node01, node01's slot goes to the master and node02
+/// keeps its own; when RTR02's path loses on MED, one member is left and
+/// the route is a plain tunnel again.
 #[test]
 fn equal_paths_through_different_ports_make_a_composite_on_every_node() {
     use vrsim::control::bgp::PathAttrs;

@@ -37,7 +37,7 @@ struct Scenario {
     network: &'static str,
 }
 
-fn scenarios() -> [Scenario; 2] {
+fn scenarios() -> [Scenario; 3] {
     let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
     let nh = |s: &str| s.parse::<IpAddr>().unwrap();
     let net = |s: &str| s.parse::<IpNet>().unwrap();
@@ -94,6 +94,26 @@ fn scenarios() -> [Scenario; 2] {
                 net("0.0.0.0/0"),
             ],
             network: "k8s",
+        },
+        // Two VNFs giving one block with equal attributes: a composite on
+        // every node from the start, which the events grow, shrink and end.
+        Scenario {
+            name: "bgpaas-ha",
+            sessions: vec![("vnf-a", ip("172.16.30.1")), ("vnf-b", ip("172.16.30.1"))],
+            next_hops: vec![
+                nh("172.16.30.11"),
+                nh("172.16.30.12"),
+                nh("172.16.30.20"),
+                nh("172.16.30.99"),
+            ],
+            prefixes: vec![
+                net("192.0.2.0/28"),
+                net("192.0.2.0/24"),
+                net("198.51.100.0/24"),
+                net("172.16.30.11/32"),
+                net("0.0.0.0/0"),
+            ],
+            network: "services",
         },
     ]
 }
@@ -293,6 +313,13 @@ fn probes(s: &Scenario) -> Vec<(&'static str, IpAddr)> {
             ("earth", ip("fd80:24e2:f998:72d6::1")),
             ("centos-ssh", ip("2001:db8:113::10")),
         ],
+        "bgpaas-ha" => vec![
+            ("earth", ip("192.0.2.10")),
+            ("client", ip("192.0.2.10")),
+            ("svc-a", ip("203.0.113.10")),
+            ("client", ip("172.16.30.11")),
+            ("svc-b", ip("172.16.30.20")),
+        ],
         _ => vec![
             ("earth", ip("10.233.65.7")),
             ("earth", ip("10.233.64.5")),
@@ -331,10 +358,22 @@ const DENY_RULES: [&str; 4] = [
     "icmp6 any <> fd10:233:0:64::/122",
 ];
 
+/// A flow's decision, and the ECMP member it is pinned to.
+type Decided = (String, Option<u8>);
+
+/// Whether two flows of a key were decided alike. A flow made as the
+/// reverse of a pair has no ECMP member until a packet takes the composite
+/// (Contrail's `FlowEntry::InitRevFlow` leaves `component_nh_idx` invalid),
+/// while the same key's flow made as a forward flow has one: the member is
+/// compared only when both have one.
+fn alike(a: &Decided, b: &Decided) -> bool {
+    a.0 == b.0 && (a.1.is_none() || b.1.is_none() || a.1 == b.1)
+}
+
 /// Every decided flow of every vRouter, by node and key: what the agent
 /// decided (action, drop reason, S(nh), ECMP member, VRF translation) and
 /// the key of its reverse flow.
-fn decisions(f: &vrsim::fabric::Fabric) -> std::collections::BTreeMap<String, String> {
+fn decisions(f: &vrsim::fabric::Fabric) -> std::collections::BTreeMap<String, Decided> {
     use vrsim::dataplane::flow::FlowAction;
     let mut out = std::collections::BTreeMap::new();
     for compute in &f.control().config().computes {
@@ -343,9 +382,12 @@ fn decisions(f: &vrsim::fabric::Fabric) -> std::collections::BTreeMap<String, St
             let reverse = e.rflow.and_then(|r| t.get(r)).map(|r| r.key);
             out.insert(
                 format!("{} {:?}", compute.name, e.key),
-                format!(
-                    "{:?} {:?} S(nh) {} E {:?} vrf {} dvrf {} flags {:#x} reverse {reverse:?}",
-                    e.action, e.drop_reason, e.src_nh, e.ecmp_index, e.vrf, e.dvrf, e.flags.0
+                (
+                    format!(
+                        "{:?} {:?} S(nh) {} vrf {} dvrf {} flags {:#x} reverse {reverse:?}",
+                        e.action, e.drop_reason, e.src_nh, e.vrf, e.dvrf, e.flags.0
+                    ),
+                    e.ecmp_index,
                 ),
             );
         }
@@ -361,7 +403,7 @@ proptest! {
     })]
 
     #[test]
-    fn incremental_agent_decisions_equal_fresh_ones(which in 0usize..2, ops in proptest::collection::vec(flow_op(), 0..24)) {
+    fn incremental_agent_decisions_equal_fresh_ones(which in 0usize..3, ops in proptest::collection::vec(flow_op(), 0..24)) {
         let s = &scenarios()[which];
         let pool = port_pool(s);
         let probes = probes(s);
@@ -399,11 +441,12 @@ proptest! {
         let (after, made) = (decisions(&live), decisions(&fresh));
         for (key, decided) in &before {
             if let Some(fresh_decision) = made.get(key) {
-                prop_assert_eq!(decided, fresh_decision, "stale flow at {}", key);
+                prop_assert!(alike(decided, fresh_decision), "stale flow at {}: {:?} against {:?}", key, decided, fresh_decision);
             }
         }
         for (key, decided) in &made {
-            prop_assert_eq!(after.get(key), Some(decided), "flow at {}", key);
+            let held = after.get(key);
+            prop_assert!(held.is_some_and(|h| alike(h, decided)), "flow at {}: {:?} against {:?}", key, held, decided);
         }
     }
 }
@@ -434,7 +477,7 @@ proptest! {
     })]
 
     #[test]
-    fn incremental_programming_equals_a_fresh_build(which in 0usize..2, ops in proptest::collection::vec(op(), 0..24)) {
+    fn incremental_programming_equals_a_fresh_build(which in 0usize..3, ops in proptest::collection::vec(op(), 0..24)) {
         let s = &scenarios()[which];
         let pool = port_pool(s);
         let mut c = control(s.name);

@@ -52,14 +52,30 @@ impl<T: Eq + Clone> Slots<T> {
     /// slot empty; a new one takes the first empty slot, else a new slot at
     /// the end, in the order given. With one member or none there is no
     /// composite (the route names the member's nexthop itself, or goes), so
-    /// the slots start again from that member: a route that becomes ECMP
-    /// keeps its old nexthop first, as `Reorder` puts it.
+    /// the slots start again from that member. A route that becomes ECMP
+    /// takes the members in the order given, its old nexthop swapped with
+    /// the first, as `Reorder` swaps them (erase both, insert the old, then
+    /// the first), so that its flows stay.
     pub fn update(&mut self, members: &[T]) {
         let mut wanted: Vec<&T> = Vec::with_capacity(members.len());
         for m in members {
             if !wanted.contains(&m) {
                 wanted.push(m);
             }
+        }
+        let mut present = self.slots.iter().flatten();
+        let old = match (present.next(), present.next()) {
+            (old, None) => Some(old),
+            _ => None,
+        };
+        if let Some(old) = old.filter(|_| wanted.len() >= 2) {
+            let at = old.and_then(|o| wanted.iter().position(|m| *m == o));
+            let mut slots: Vec<Option<T>> = wanted.into_iter().cloned().map(Some).collect();
+            if let Some(at) = at {
+                slots.swap(0, at);
+            }
+            self.slots = slots;
+            return;
         }
         if wanted.len() <= 1 {
             self.slots = wanted.into_iter().cloned().map(Some).collect();
@@ -112,8 +128,17 @@ mod tests {
             after(&[&abc, &['c', 'a'], &['a', 'c', 'e']]),
             [Some('a'), Some('e'), Some('c')]
         );
-        // A route that becomes ECMP keeps its nexthop first.
+        // A route that becomes ECMP keeps its nexthop first, swapped with
+        // the first given.
         assert_eq!(after(&[&['b'], &['a', 'b']]), [Some('b'), Some('a')]);
+        assert_eq!(
+            after(&[&['c'], &['a', 'b', 'c']]),
+            [Some('c'), Some('b'), Some('a')]
+        );
+        assert_eq!(
+            after(&[&['d'], &['a', 'b', 'c']]),
+            [Some('a'), Some('b'), Some('c')]
+        );
         // Down to one member, or none: no composite.
         assert_eq!(after(&[&abc, &['c']]), [Some('c')]);
         assert_eq!(after(&[&abc, &[]]), []);

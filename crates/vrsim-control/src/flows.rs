@@ -276,15 +276,16 @@ fn pick_member(
         .filter(|&i| i != at && qualifies(&members[i]))
         .collect();
     let k = usize::try_from(hash.checked_rem(u32::try_from(others.len()).ok()?)?).ok()?;
-    let why = match members[at].nh {
-        None => EcmpWhy::EmptySlot {
+    let why = match from_fabric {
+        false => EcmpWhy::EmptySlot {
             hash,
             empty: at,
             present: others.len(),
         },
-        Some(_) => EcmpWhy::FromFabric {
+        true => EcmpWhy::FromFabric {
             hash,
-            tunnel: at,
+            slot: at,
+            empty: members[at].nh.is_none(),
             local: others.len(),
         },
     };

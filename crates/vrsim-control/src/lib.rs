@@ -9,8 +9,10 @@
 //! programs every compute node's [`vrsim_dataplane::VRouter`] incrementally:
 //! an event changes only the objects it must ([`program::Change`]).
 //!
-//! Ids (vifs, nexthops, labels, VRFs) depend only on the configuration, so a
-//! node programmed event by event equals one built from scratch.
+//! Ids (vifs, nexthops, labels, VRFs) depend only on the configuration, and
+//! a Composite ECMP nexthop's id only on the selections and the ECMP slots
+//! the control node keeps, so a node programmed event by event equals one
+//! built from scratch with the same slots ([`Controller::with_events_and_slots`]).
 //!
 //! ```
 //! use vrsim_control::{Controller, Event};

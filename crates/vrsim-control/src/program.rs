@@ -6,7 +6,7 @@ use core::fmt;
 use std::collections::BTreeMap;
 
 use ipnet::IpNet;
-use vrsim_dataplane::nexthop::NexthopConfig;
+use vrsim_dataplane::nexthop::{NexthopConfig, NhKind};
 use vrsim_dataplane::route::{BridgeEntry, Route};
 use vrsim_dataplane::vif::VifConfig;
 use vrsim_dataplane::{DataplaneError, NhId, VRouter, VifId, VrfId};
@@ -221,13 +221,20 @@ impl Programmer<'_> {
         from: &BTreeMap<NhId, NexthopConfig>,
         to: &BTreeMap<NhId, NexthopConfig>,
     ) -> Result<Vec<NhId>, DataplaneError> {
-        let (add, change, del) = diff(from, to);
+        let (add, change, mut del) = diff(from, to);
         for (op, list) in [(Op::Add, add), (Op::Change, change)] {
             for (id, n) in list {
                 self.router.add_nh(n.clone())?;
                 self.log(op, Object::Nh(id));
             }
         }
+        // Users before what they use among nexthops too: a composite
+        // before its members (stable, so each group stays in id order).
+        del.sort_by_key(|id| {
+            !from
+                .get(id)
+                .is_some_and(|n| matches!(n.kind, NhKind::Composite { .. }))
+        });
         Ok(del)
     }
 

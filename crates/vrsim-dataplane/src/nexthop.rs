@@ -348,14 +348,17 @@ pub enum EcmpWhy {
         /// The members present.
         present: usize,
     },
-    /// The hash fell on a tunnel member, but the packet came from the
-    /// fabric, which is never sent back into it: the hash modulo the local
-    /// members (the agent's `CompositeNH::PickMember` without `ingress`).
+    /// The hash fell on a tunnel member or an empty slot, and the packet
+    /// came from the fabric, which is never sent back into it: the hash
+    /// modulo the local members present (the agent's
+    /// `CompositeNH::PickMember` without `ingress`).
     FromFabric {
         /// The flow hash.
         hash: u32,
-        /// The tunnel member's slot it fell on.
-        tunnel: usize,
+        /// The slot it fell on.
+        slot: usize,
+        /// Whether that slot is empty (else it holds a tunnel).
+        empty: bool,
         /// The local members present.
         local: usize,
     },
@@ -378,11 +381,13 @@ impl core::fmt::Display for EcmpWhy {
             ),
             EcmpWhy::FromFabric {
                 hash,
-                tunnel,
+                slot,
+                empty,
                 local,
             } => write!(
                 f,
-                "hash {hash:#010x} is tunnel slot {tunnel} but the packet came from the fabric, % {local} local members"
+                "hash {hash:#010x} is {} slot {slot} but the packet came from the fabric, % {local} local members",
+                if empty { "empty" } else { "tunnel" }
             ),
         }
     }

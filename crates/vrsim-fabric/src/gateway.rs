@@ -320,9 +320,13 @@ impl Gateway {
                 continue;
             };
             out.push_str(&format!(
-                "\nTunnel to: {}/32\n  Reference count: {}\n  Next-hop type: gre\n    Source address: {}\n    Next hop: {unit}\n    State: Up\n",
+                "\nTunnel to: {}/32\n  Reference count: {}\n  Next-hop type: {}\n    Source address: {}\n    Next hop: {unit}\n    State: Up\n",
                 first.compute_ip,
                 paths.len(),
+                match self.encap {
+                    TunnelEncap::MplsOverUdp => "udp",
+                    _ => "gre",
+                },
                 self.fabric_ip
             ));
         }
@@ -397,7 +401,9 @@ impl Gateway {
             return Err(Action::Drop(DropCause::NotMplsOverGre));
         };
         let encap = match carrier {
-            Some((_, Header::Gre(_))) => TunnelEncap::MplsOverGre,
+            Some((_, Header::Gre(_))) if self.encaps.contains(&TunnelEncap::MplsOverGre) => {
+                TunnelEncap::MplsOverGre
+            }
             Some((_, Header::Udp(u)))
                 if u.dst_port == UDP_PORT_MPLS
                     && self.encaps.contains(&TunnelEncap::MplsOverUdp) =>

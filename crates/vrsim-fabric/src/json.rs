@@ -25,7 +25,7 @@
 //! `tx {vif, bytes}`, `trap {reason}`, `copy_to_agent {reason}`, `to_host {vif}`, `drop {reason}`,
 //! `route_origin {prefix, why}`, `lookup {table, key, matched, route}`,
 //! `arp {ip, mac, by}` (`nd {ip, mac, by}` for an IPv6 neighbour),
-//! `encap {why}`, `multipath {hash, chosen, paths, compute}`, `pop {label, table}`, `switch {mac, to}`, and
+//! `encap {why}`, `multipath {hash, chosen, paths, compute}`, `pop {encap, label, table}`, `switch {mac, to}`, and
 //! `other {}` for a step this schema version does not know.
 
 use serde::{Deserialize, Serialize};
@@ -237,6 +237,8 @@ pub enum StepKind {
         by: String,
     },
     Pop {
+        #[serde(default)]
+        encap: String,
         label: u32,
         table: String,
     },
@@ -492,21 +494,25 @@ fn dp_step(st: &DpStep) -> StepKind {
     }
 }
 
+fn agent_step(d: &vrsim_control::FlowDecision) -> StepKind {
+    StepKind::Agent {
+        forward: d.forward,
+        reverse: d.reverse,
+        action: d.action.letter().to_string(),
+        drop_reason: (d.action == vrsim_dataplane::flow::FlowAction::Drop)
+            .then(|| d.drop_reason.name().map(str::to_owned))
+            .flatten(),
+        why: d.why.clone(),
+        src_nh: d.src_nh.value(),
+        reverse_src_nh: d.reverse_src_nh.value(),
+        ecmp_index: d.ecmp_index,
+    }
+}
+
 fn step(st: &HopStep) -> Step {
     let kind = match st {
         HopStep::Send { what } => StepKind::Send { what: what.clone() },
-        HopStep::Agent { decision: d } => StepKind::Agent {
-            forward: d.forward,
-            reverse: d.reverse,
-            action: d.action.letter().to_string(),
-            drop_reason: (d.action == vrsim_dataplane::flow::FlowAction::Drop)
-                .then(|| d.drop_reason.name().map(str::to_owned))
-                .flatten(),
-            why: d.why.clone(),
-            src_nh: d.src_nh.value(),
-            reverse_src_nh: d.reverse_src_nh.value(),
-            ecmp_index: d.ecmp_index,
-        },
+        HopStep::Agent { decision } => agent_step(decision),
         HopStep::VRouter(d) => dp_step(d),
         HopStep::RouteOrigin { prefix, why } => StepKind::RouteOrigin {
             prefix: s(prefix),
@@ -562,7 +568,12 @@ fn step(st: &HopStep) -> Step {
             compute: compute.clone(),
         },
         HopStep::Encap { why } => StepKind::Encap { why: why.clone() },
-        HopStep::Pop { label, table, .. } => StepKind::Pop {
+        HopStep::Pop {
+            encap,
+            label,
+            table,
+        } => StepKind::Pop {
+            encap: encap.name().into(),
             label: *label,
             table: table.clone(),
         },

@@ -5,6 +5,10 @@
 //! Ids depend only on the configuration (pinned ids first, then the lowest
 //! free ids in configuration order), never on the order BGP events arrived,
 //! so an incrementally programmed node equals one built from scratch. The
+//! exception is a Composite ECMP nexthop: its id follows the node's own ids
+//! in the order composites are first needed, and its members sit in the
+//! ECMP slots the control node keeps, which depend on history (a member
+//! that went leaves its slot empty). The
 //! price: adding or removing a VM port can renumber the unpinned objects
 //! that follow it on the same node (the real agent keeps ids stable instead).
 

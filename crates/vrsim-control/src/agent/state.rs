@@ -132,6 +132,7 @@ impl<'a> Inputs<'a> {
             routes: Vec::new(),
             sorted: 0,
             bridge: Vec::new(),
+            error: None,
             composites: HashMap::new(),
             to_computes: crate::encap::layer3(self.config, node)
                 .map_or(TunnelEncap::MplsOverGre, |c| c.encap),
@@ -172,8 +173,12 @@ impl<'a> Inputs<'a> {
             mut s,
             routes,
             mut bridge,
+            error,
             ..
         } = b;
+        if let Some(e) = error {
+            return Err(e);
+        }
         s.routes = routes.into_iter().collect();
         s.nhs = std::mem::take(&mut s.nhs).into_iter().collect();
         bridge.sort_by_key(|((vrf, mac), _)| {
@@ -229,10 +234,13 @@ struct Builder<'a> {
     /// composite by its members.
     composites: HashMap<(VrfId, Members), NhId>,
     /// The id the next composite takes: they follow the node's own ids, in
-    /// the order first needed (VRF, then prefix).
+    /// the order first needed (network by name, then prefix).
     next_composite: u32,
     /// The encapsulation of the layer-3 tunnels to other compute nodes.
     to_computes: TunnelEncap,
+    /// What refused the state, if something did (a composite's id out of
+    /// range).
+    error: Option<ControlError>,
     /// The encapsulation of bridged traffic to other compute nodes.
     l2_encap: TunnelEncap,
 }
@@ -681,7 +689,15 @@ impl Builder<'_> {
         if let Some(id) = self.composites.get(&(vrf, members.clone())) {
             return Some(*id);
         }
-        let id = NhId::try_from(u64::from(self.next_composite)).ok()?;
+        let id = match NhId::try_from(u64::from(self.next_composite)) {
+            Ok(id) => id,
+            Err(e) => {
+                self.error.get_or_insert(ControlError::OutOfRange {
+                    what: format!("{e} (a Composite ECMP nexthop after the node's own ids)"),
+                });
+                return None;
+            }
+        };
         self.next_composite += 1;
         let kind = NhKind::Composite {
             members: members.clone(),
