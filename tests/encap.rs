@@ -198,3 +198,56 @@ fn bad_encapsulation_lists_are_refused_where_they_are() {
         "{e}"
     );
 }
+
+/// A network that routes only (`forwarding_mode = "l3"`): no remote VM in
+/// the bridge tables, ARP answered with the vRouter's MAC, so pod to pod
+/// across compute nodes is routed (with node02's layer-3 label), and VXLAN
+/// first in the list changes nothing, since layer 3 never takes it. `l2`
+/// (bridged only) is refused: it needs flooding.
+#[test]
+fn a_network_that_routes_only_never_bridges() {
+    let text = vrsim::scenarios::builtin("k8s-rr")
+        .unwrap()
+        .replacen(
+            "[contrail]\nasn = 64512\n",
+            "[contrail]\nasn = 64512\nencapsulation_priorities = [\"VXLAN\", \"MPLSoGRE\", \"MPLSoUDP\"]\n",
+            1,
+        );
+    let l3 = text.replacen(
+        "allow_transit = true\n",
+        "allow_transit = true\nforwarding_mode = \"l3\"\n",
+        1,
+    );
+    let mut f = vrsim::fabric::topology::load("l3.toml", &l3).unwrap();
+    let t = f
+        .probe("pod-a", "10.233.64.5".parse().unwrap(), Probe::Icmp)
+        .unwrap();
+    delivered_both_ways(&t);
+    assert_eq!(pushed(&t.forward), [("compute02".to_owned(), MplsOverGre)]);
+    let full = t.forward.to_string();
+    assert!(
+        full.contains("arp 172.16.20.22 is-at 00:00:5e:00:01:00"),
+        "{full}"
+    );
+    let label = f.control().node_ids("compute03").unwrap().ports["node02"].label;
+    assert!(
+        full.contains(&format!("push MPLSoGRE label {label} ")),
+        "{full}"
+    );
+    let r = f.control().vrouter("compute02").unwrap();
+    let node02 = vrsim::wire::MacAddr::new(0x02, 0x52, 0x54, 0x00, 0x14, 0x16);
+    assert!(r.vrf(2u16.into()).unwrap().bridge.get(&node02).is_none());
+
+    for (mode, message) in [
+        ("l2", "forwarding mode l2 (bridged only) needs flooding"),
+        ("l2-l3", "forwarding mode \"l2-l3\" is not one of l2_l3, l3"),
+    ] {
+        let bad = text.replacen(
+            "allow_transit = true\n",
+            &format!("allow_transit = true\nforwarding_mode = \"{mode}\"\n"),
+            1,
+        );
+        let e = vrsim::fabric::topology::load("bad.toml", &bad).unwrap_err();
+        assert!(e.to_string().contains(message), "{e}");
+    }
+}

@@ -125,6 +125,24 @@ pub struct NetworkConfig {
     pub subnet6: Option<Subnet6>,
     /// Pinned ids.
     pub pins: NetworkPins,
+    /// What the network forwards: routed and bridged (`l2_l3`, Contrail's
+    /// default) or routed only (`l3`).
+    pub forwarding_mode: ForwardingMode,
+}
+
+/// A network's forwarding mode (`virtual_network_properties.forwarding_mode`).
+/// Contrail's third, `l2` (bridged only), needs flooding, which vrsim does
+/// not model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForwardingMode {
+    /// Routed and bridged: every node's bridge tables hold the network's VMs
+    /// on other nodes, and the vRouter answers ARP for them with their MACs,
+    /// so traffic within a subnet is bridged.
+    #[default]
+    L2L3,
+    /// Routed only: no remote VM in the bridge tables, ARP answered with the
+    /// vRouter's MAC, so traffic within a subnet is routed (MPLS, never VXLAN).
+    L3,
 }
 
 /// A network's IPv6 subnet and the vRouter's addresses in it. Contrail's
@@ -247,6 +265,7 @@ impl NetworkConfig {
             dns_ip: Ipv4Addr::from(base.wrapping_add(2)),
             subnet6: None,
             pins: NetworkPins::default(),
+            forwarding_mode: ForwardingMode::L2L3,
         }
     }
 

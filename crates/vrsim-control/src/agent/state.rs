@@ -21,7 +21,9 @@ use vrsim_wire::{MacAddr, MplsLabel};
 use super::plan::{NetworkPlan, Plan, PlannedPort, Target};
 use super::{AGENT_VIF, FABRIC_VIF, NetworkIds, NodeIds, PortIds, VHOST_VIF};
 use crate::bgp::Selection;
-use crate::config::{ComputeConfig, Config, GatewayConfig, NetworkConfig, PortConfig, VROUTER_MAC};
+use crate::config::{
+    ComputeConfig, Config, ForwardingMode, GatewayConfig, NetworkConfig, PortConfig, VROUTER_MAC,
+};
 use crate::ecmp::{EcmpSlots, Slots};
 use crate::error::ControlError;
 use crate::index::ConfigIndex;
@@ -154,7 +156,7 @@ impl<'a> Inputs<'a> {
                 // node's ids hold its ports).
                 match b.local(p).then(|| ids.ports.get(&p.port.name)).flatten() {
                     Some(pi) => b.local_port(p.port, pi, n.vrf),
-                    None => b.remote_port(p, n.vrf, net.vxlan_id),
+                    None => b.remote_port(p, n.vrf, net),
                 }
             }
             b.gateway_default(name, n.vrf);
@@ -533,8 +535,12 @@ impl Builder<'_> {
     /// stitched to that MAC: the vRouter then answers ARP for the port with
     /// its own MAC (`vr_get_proxy_mac`), and the VMs' traffic to each other
     /// is bridged, as Contrail's EVPN routes make it.
-    fn remote_port(&mut self, p: &PlannedPort<'_>, vrf: VrfId, vnid: u32) {
-        let stitched = self.remote_mac(p, vrf, vnid);
+    /// In a network that routes only (`l3`), the port's host route alone.
+    fn remote_port(&mut self, p: &PlannedPort<'_>, vrf: VrfId, net: &NetworkConfig) {
+        let stitched = match net.forwarding_mode {
+            ForwardingMode::L2L3 => self.remote_mac(p, vrf, net.vxlan_id),
+            ForwardingMode::L3 => None,
+        };
         if let (Some(t), Some(label)) = (self.tunnel_to(p), p.label) {
             let r = Route {
                 stitched_mac: stitched,

@@ -9,7 +9,7 @@
 //! | `[contrail]` | `asn`, `control_nodes = [{ name, ip }]` |
 //! | `[[gateway]]` | `name`, `fabric_ip`, `fabric_mac`, `fabric_port` (`ge-0/0/0`), `tunnel_unit_base` (32769); `[[gateway.port]]` `name`, `ip` (`A.B.C.D/L`), `ip6` (`X::Y/L`, optional), `mac`; `[[gateway.vrf]]` `name`, `network`, `label`, `default_route` (true, `::/0` too on a dual-stack network) |
 //! | `[[compute]]` | `name`, `ip`, `mac`, `fabric_if` (`eth1`); `[compute.pin]` `vhost_receive_nh`, `tunnel_nh = { ENDPOINT = ID }` |
-//! | `[[network]]` | `name`, `fq_name`, `subnet`, `vxlan_id`, `rpf` (true), `allow_transit` (false), `gateway`, `dns` (.1, .2); dual-stack: `subnet6`, `gateway6`, `dns6` (`::1`, `::2`); `[network.pin]` `vrf`, `receive_nh`, `l2_receive_nh`, `vxlan_nh` |
+//! | `[[network]]` | `name`, `fq_name`, `subnet`, `vxlan_id`, `rpf` (true), `allow_transit` (false), `forwarding_mode` (`l2_l3` or `l3`), `gateway`, `dns` (.1, .2); dual-stack: `subnet6`, `gateway6`, `dns6` (`::1`, `::2`); `[network.pin]` `vrf`, `receive_nh`, `l2_receive_nh`, `vxlan_nh` |
 //! | `[[vm]]` | `name`, `network`, `compute`, `ip`, `ip6` (on a dual-stack network), `mac`, `tap`, `mtu` (9160), `routes` (Linux `ip route` and `ip -6 route` lines); `[vm.pin]` `vif`, `nh`, `l2_nh`, `label`, `bridge_index` |
 //! | `[[bgpaas]]` | `name`, `vm`, `asn`, `peers`, `up` (true); `[[bgpaas.route]]` `prefix` (IPv4 or IPv6, carried over the same session), `next_hop` (the VM's address of the prefix's family; `::ffff:` and its IPv4 address when it has no IPv6 one), `as_path` (`[asn]` for eBGP, `[]` for iBGP), `origin` (`igp`), `local_pref` (100), `med` (0) |
 //! | `[[host]]` | end hosts: `name`, `ip` (`A.B.C.D/L`), `ip6` (`X::Y/L`, optional), `mac`, `link` (`DEVICE:PORT`), `routes` |
@@ -306,6 +306,24 @@ impl<'s> Loader<'_> {
             }
             net.rpf = n.rpf;
             net.allow_transit = n.allow_transit;
+            if let Some(mode) = &n.forwarding_mode {
+                net.forwarding_mode = match mode.get_ref().as_str() {
+                    "l2_l3" => ForwardingMode::L2L3,
+                    "l3" => ForwardingMode::L3,
+                    "l2" => {
+                        return Err(self.at(
+                            Some(mode.span()),
+                            "forwarding mode l2 (bridged only) needs flooding, which vrsim does not model; use l2_l3 or l3",
+                        ));
+                    }
+                    other => {
+                        return Err(self.at(
+                            Some(mode.span()),
+                            format!("forwarding mode {other:?} is not one of l2_l3, l3"),
+                        ));
+                    }
+                };
+            }
             for (slot, given, what) in [
                 (&mut net.gateway_ip, &n.gateway, "gateway"),
                 (&mut net.dns_ip, &n.dns, "DNS"),

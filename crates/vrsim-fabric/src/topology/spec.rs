@@ -130,6 +130,8 @@ pub(super) struct NetworkSpec {
     pub(super) rpf: bool,
     #[serde(default)]
     pub(super) allow_transit: bool,
+    /// `l2_l3` (the default) or `l3`.
+    pub(super) forwarding_mode: Option<Spanned<String>>,
     pub(super) gateway: Option<Spanned<Ipv4Addr>>,
     pub(super) dns: Option<Spanned<Ipv4Addr>>,
     pub(super) subnet6: Option<Spanned<Ipv6Net>>,
