@@ -19,24 +19,25 @@ pub fn tshark(args: &[&str]) -> String {
 /// The frames of a capture tshark reports as malformed or with a bad IP,
 /// UDP or ICMP checksum (checksum validation on).
 pub fn bad_frames(path: &std::path::Path) -> Vec<String> {
+    bad_frames_decoded(path, &[])
+}
+
+/// [`bad_frames`], with tshark's `-d` "decode as" rules (`mpls.label==17,pwethnocw`).
+pub fn bad_frames_decoded(path: &std::path::Path, decode_as: &[&str]) -> Vec<String> {
     let path = path.to_str().expect("the capture's path is UTF-8");
     let filter = "_ws.malformed || _ws.expert.severity == error || ip.checksum.status == 0 \
                   || udp.checksum.status == 0 || icmp.checksum.status == 0";
-    tshark(&[
+    let mut args = vec![
         "-r",
         path,
         "-o",
         "ip.check_checksum:TRUE",
         "-o",
         "udp.check_checksum:TRUE",
-        "-Y",
-        filter,
-        "-T",
-        "fields",
-        "-e",
-        "frame.number",
-    ])
-    .lines()
-    .map(str::to_owned)
-    .collect()
+    ];
+    for d in decode_as {
+        args.extend(["-d", d]);
+    }
+    args.extend(["-Y", filter, "-T", "fields", "-e", "frame.number"]);
+    tshark(&args).lines().map(str::to_owned).collect()
 }

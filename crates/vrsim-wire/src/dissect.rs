@@ -356,7 +356,11 @@ fn mpls(bytes: &[u8]) -> Result<Step<'_>> {
     // What follows the bottom label has no type field: IP by its version
     // nibble; else an Ethernet frame, as the vRouter's bridged traffic over
     // MPLS carries it (an Ethernet pseudowire without a control word,
-    // RFC 4448 §4.4), when there is a header's worth of bytes.
+    // RFC 4448 §4.4), when there is a header's worth of bytes. A frame whose
+    // destination MAC starts with the nibble 4 or 6 reads as IP: the bytes
+    // do not say which it is (RFC 4385 gives the control word for this),
+    // and a truncated IP packet must still read as IP. The agent's MACs
+    // (`02:…`, `00:…`) never start so.
     let after = match v.payload().first().map(|b| b >> 4) {
         Some(4) => Next::Ipv4,
         Some(6) => Next::Ipv6,
@@ -576,6 +580,38 @@ mod inner_bounds {
     use super::*;
     use crate::{Frame, MacAddr};
     use std::net::Ipv6Addr;
+
+    /// Bridged traffic over MPLS: the bottom label's payload is an Ethernet
+    /// frame when it is not IP; too short for one, it stays payload.
+    #[test]
+    fn an_ethernet_frame_after_the_bottom_label() {
+        let (a, b) = (
+            MacAddr::new(2, 0, 0, 0, 0, 1),
+            MacAddr::new(2, 0, 0, 0, 0, 2),
+        );
+        let inner = Frame::new()
+            .ethernet(b, a)
+            .ipv4([172, 16, 20, 21], [172, 16, 20, 22])
+            .icmp_echo_request(1, 1, b"ping")
+            .build()
+            .expect("a fixed frame builds");
+        let carrying = |payload: &[u8]| {
+            Frame::new()
+                .ethernet(a, b)
+                .ipv4([10, 0, 0, 22], [10, 0, 0, 23])
+                .gre()
+                .mpls(17)
+                .payload(payload)
+                .build()
+                .expect("a fixed frame builds")
+        };
+        let bytes = carrying(&inner);
+        let d = dissect(&bytes);
+        assert_eq!(d.error, None);
+        assert_eq!(d.chain(), "eth:ipv4:gre:mpls:eth:ipv4:icmp");
+        let short = carrying(&inner[..13]);
+        assert_eq!(dissect(&short).chain(), "eth:ipv4:gre:mpls");
+    }
 
     #[test]
     fn inner_ethernet_has_its_own_vlan_tags() {
