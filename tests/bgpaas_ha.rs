@@ -100,6 +100,13 @@ fn the_gateway_load_balances_and_the_agent_pins_to_the_local_member() {
     let t = f.probe("client", service, Probe::Tcp(443)).unwrap();
     let text = format!("{}\nreply:\n{}", t.forward, t.reply.as_ref().unwrap());
     assert!(text.contains("(pinned by the flow)"), "{text}");
+    // The JSON form carries the member and why, in the agent's step too.
+    let json = serde_json::to_string(&vrsim::fabric::json::trace(&t.forward)).unwrap();
+    assert!(
+        json.contains(r#""ecmp_index":0,"ecmp_why":"hash 0x"#)
+            && json.contains(r#""why":"pinned by the flow""#),
+        "{json}"
+    );
     assert_golden("bgpaas-ha/h3-client-to-service.txt", &text);
 }
 

@@ -286,6 +286,8 @@ pub enum StepKind {
         src_nh: u32,
         reverse_src_nh: u32,
         ecmp_index: Option<u8>,
+        #[serde(default)]
+        ecmp_why: Option<String>,
     },
     Other {},
 }
@@ -506,6 +508,7 @@ fn agent_step(d: &vrsim_control::FlowDecision) -> StepKind {
         src_nh: d.src_nh.value(),
         reverse_src_nh: d.reverse_src_nh.value(),
         ecmp_index: d.ecmp_index,
+        ecmp_why: d.ecmp_why.map(|w| w.to_string()),
     }
 }
 
