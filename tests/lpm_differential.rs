@@ -1,7 +1,8 @@
 //! Differential test: `vrsim-lpm` agrees with `prefix-trie` on the real IPv4
 //! Internet table (886,116 prefixes, `benches/data/`) and on the synthetic IPv6
 //! table of the benchmark, for hundreds of thousands of addresses, after the
-//! full load and again after removing a random third of the prefixes.
+//! full load and again after removing a random third of the prefixes; and the
+//! IPv4 FIB compiled from the real table agrees with the table.
 
 // Helpers outside `#[test]` functions unwrap generated, always-valid prefixes.
 #![allow(clippy::unwrap_used)]
@@ -73,6 +74,29 @@ fn ipv4_real_table_agrees_with_prefix_trie() {
     assert!(table.iter().map(|(p, v)| (p, *v)).eq(kept.iter().copied()));
     for &(p, v) in kept.iter().step_by(97) {
         assert_eq!(table.get(&p), Some(&v));
+    }
+}
+
+/// The FIB compiled from the real table answers as the table does at both
+/// ends of every prefix and just past each, and at a million addresses (half
+/// uniform, half inside random prefixes); with the values folded onto 256
+/// next hops (a router's fan-out) as with a distinct value per prefix.
+#[test]
+fn ipv4_fib_agrees_with_its_table_on_the_real_table() {
+    let pfx = load_v4();
+    let mut rng = Rng::new(44);
+    let addrs = addrs4(&pfx, &mut rng, 1_000_000);
+    for fold in [u32::MAX, 256] {
+        let table: Ipv4Table<u32> = pfx.iter().map(|&(p, v)| (p, v % fold)).collect();
+        let fib = vrsim::lpm::Fib4::from_table(&table).unwrap();
+        let ends = pfx.iter().flat_map(|(p, _)| {
+            let last = u32::from(p.broadcast());
+            [u32::from(p.network()), last, last.wrapping_add(1)].map(Ipv4Addr::from)
+        });
+        for a in ends.chain(addrs.iter().copied()) {
+            let want = table.longest_match_len(a).map(|(l, v)| (l, *v));
+            assert_eq!(fib.lookup(a), want, "{a}");
+        }
     }
 }
 

@@ -33,6 +33,7 @@ mod bits;
 mod bulk;
 pub mod design;
 mod direct;
+pub mod fib;
 mod kids;
 mod links;
 mod slice;
@@ -41,5 +42,6 @@ mod v4;
 mod v6;
 mod walk;
 
+pub use fib::{Fib4, FibError};
 pub use v4::{Ipv4Table, Iter as Ipv4Iter};
 pub use v6::{Ipv6Table, Iter as Ipv6Iter};
