@@ -443,12 +443,7 @@ fn equal_paths_through_different_ports_make_a_composite_on_every_node() {
     let (node01, node02) = (label("compute02", "node01"), label("compute03", "node02"));
     for node in ["compute01", "compute02", "compute03"] {
         let r = c.vrouter(node).unwrap();
-        let route = *r
-            .vrf(2u16.into())
-            .unwrap()
-            .inet4
-            .get(&"10.99.0.0/24".parse().unwrap())
-            .unwrap();
+        let route = *r.route(2u16.into(), prefix).unwrap();
         let NhKind::Composite { members } = &r.nh(route.nh).unwrap().config.kind else {
             panic!("{node}: not a composite");
         };
@@ -495,12 +490,7 @@ fn equal_paths_through_different_ports_make_a_composite_on_every_node() {
         .unwrap();
     assert_eq!(slots(&fabric), [Some("master".to_owned())]);
     let r = fabric.control().vrouter("compute02").unwrap();
-    let route = *r
-        .vrf(2u16.into())
-        .unwrap()
-        .inet4
-        .get(&"10.99.0.0/24".parse().unwrap())
-        .unwrap();
+    let route = *r.route(2u16.into(), prefix).unwrap();
     assert!(matches!(
         r.nh(route.nh).unwrap().config.kind,
         NhKind::Tunnel { .. }

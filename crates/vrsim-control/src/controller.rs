@@ -578,33 +578,22 @@ impl Controller {
         ecmp.retain(|k, _| self.selections.contains_key(k));
         for (key, sel) in &self.selections {
             let members = self.ecmp_members(&key.0, sel);
-            match ecmp.get_mut(key) {
-                Some(slots) => slots.update(&members),
-                None => {
-                    let mut slots = Slots::new();
-                    slots.update(&members);
-                    ecmp.insert(key.clone(), slots);
-                }
-            }
+            ecmp.entry(key.clone()).or_default().update(&members);
         }
         self.ecmp = ecmp;
     }
 
     /// The VM ports a selection's ECMP paths lead to, by name, in path
-    /// order, each once (two route reflectors giving the same next hop are
-    /// one member): the ports their next hops name, when those have labels.
+    /// order: the ports their next hops name, when those have labels. A
+    /// port named twice (two route reflectors giving the same next hop) is
+    /// one member, as [`Slots::update`] takes it.
     fn ecmp_members(&self, network: &str, sel: &Selection) -> Vec<String> {
         let inputs = self.inputs();
-        let mut out: Vec<String> = Vec::new();
-        for path in sel.ecmp() {
-            let Some(port) = inputs.resolve(network, path.attrs.next_hop) else {
-                continue;
-            };
-            if inputs.port_label(port).is_some() && !out.contains(&port.name) {
-                out.push(port.name.clone());
-            }
-        }
-        out
+        sel.ecmp()
+            .filter_map(|path| inputs.resolve(network, path.attrs.next_hop))
+            .filter(|port| inputs.port_label(port).is_some())
+            .map(|port| port.name.clone())
+            .collect()
     }
 
     /// The path a route from `peer` of `bgpaas` gives the decision process,
@@ -869,7 +858,7 @@ impl Controller {
         let members = self
             .ecmp
             .get(&(v.network.clone(), prefix))
-            .filter(|s| s.members().nth(1).is_some());
+            .filter(|s| s.is_ecmp());
         let ports: Vec<&PortConfig> = match members {
             // ECMP: the members in slot order.
             Some(slots) => slots

@@ -42,6 +42,12 @@ impl<T: Eq + Clone> Slots<T> {
         &self.slots
     }
 
+    /// Whether there are two members or more: a composite nexthop (with one
+    /// member or none, the route names the member's nexthop, or goes).
+    pub fn is_ecmp(&self) -> bool {
+        self.members().nth(1).is_some()
+    }
+
     /// The members present, in slot order.
     pub fn members(&self) -> impl Iterator<Item = &T> {
         self.slots.iter().flatten()

@@ -23,7 +23,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use vrsim_dataplane::flow::{FlowAction, FlowDropReason, FlowFlags, FlowRequest};
-use vrsim_dataplane::nexthop::{EcmpMember, EcmpWhy, NhKind};
+use vrsim_dataplane::nexthop::{EcmpMember, EcmpWhy, NhKind, ecmp_pick};
 use vrsim_dataplane::route::Route;
 use vrsim_dataplane::vif::VifType;
 use vrsim_dataplane::{DataplaneError, NhId, VRouter, VrfId};
@@ -245,11 +245,10 @@ fn from_fabric(router: &VRouter, index: u32) -> bool {
 
 /// The member of an ECMP composite the agent pins a new flow to, as
 /// tf-controller's `CompositeNH::PickMember` (`src/vnsw/agent/oper/nexthop.cc`)
-/// picks it: the hash modulo the slots; if that slot is empty, or is a
-/// tunnel while the packet came from the fabric (which must not be sent
-/// back into it), the hash modulo the other members that qualify (the
-/// local ones, for a packet from the fabric). For a packet from a VM this
-/// is the vRouter's own choice ([`vrsim_dataplane::nexthop::ecmp_choice`]). The agent hashes the
+/// picks it ([`ecmp_pick`]): a slot qualifies when it holds a member that,
+/// for a packet from the fabric (which must not be sent back into it), is
+/// not a tunnel. For a packet from a VM this is the vRouter's own choice
+/// ([`vrsim_dataplane::nexthop::ecmp_choice`]). The agent hashes the
 /// 5-tuple with its own function; vrsim uses the vRouter's hash of the flow
 /// key for both.
 fn pick_member(
@@ -266,30 +265,26 @@ fn pick_member(
             )
         })
     };
-    let slots = members.len();
-    let at = usize::try_from(hash.checked_rem(u32::try_from(slots).ok()?)?).ok()?;
     let qualifies = |m: &EcmpMember| m.nh.is_some() && !(from_fabric && tunnel(m));
-    if qualifies(members.get(at)?) {
-        return Some((at, EcmpWhy::Hash { hash, slots }));
-    }
-    let others: Vec<usize> = (0..slots)
-        .filter(|&i| i != at && qualifies(&members[i]))
-        .collect();
-    let k = usize::try_from(hash.checked_rem(u32::try_from(others.len()).ok()?)?).ok()?;
-    let why = match from_fabric {
-        false => EcmpWhy::EmptySlot {
+    let (slot, fallback) = ecmp_pick(members, hash, qualifies)?;
+    let why = match fallback {
+        None => EcmpWhy::Hash {
+            hash,
+            slots: members.len(),
+        },
+        Some((at, n)) if !from_fabric => EcmpWhy::EmptySlot {
             hash,
             empty: at,
-            present: others.len(),
+            present: n,
         },
-        true => EcmpWhy::FromFabric {
+        Some((at, n)) => EcmpWhy::FromFabric {
             hash,
             slot: at,
-            empty: members[at].nh.is_none(),
-            local: others.len(),
+            empty: members.get(at).is_none_or(|m| m.nh.is_none()),
+            local: n,
         },
     };
-    Some((others[k], why))
+    Some((slot, why))
 }
 
 /// The pair's action (`PktFlowInfo`): a short flow without a source or

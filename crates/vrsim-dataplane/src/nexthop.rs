@@ -404,25 +404,41 @@ pub fn ecmp_slot(members: &[EcmpMember], hash: u32) -> Option<usize> {
 
 /// [`ecmp_slot`], with why.
 pub fn ecmp_choice(members: &[EcmpMember], hash: u32) -> Option<(usize, EcmpWhy)> {
-    let slots = members.len();
-    let at = usize::try_from(hash.checked_rem(u32::try_from(slots).ok()?)?).ok()?;
-    if members.get(at)?.nh.is_some() {
-        return Some((at, EcmpWhy::Hash { hash, slots }));
-    }
-    let present = members.iter().filter(|m| m.nh.is_some()).count();
-    let k = usize::try_from(hash.checked_rem(u32::try_from(present).ok()?)?).ok()?;
-    let slot = members
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.nh.is_some())
-        .nth(k)
-        .map(|(i, _)| i)?;
-    let why = EcmpWhy::EmptySlot {
-        hash,
-        empty: at,
-        present,
+    let (slot, fallback) = ecmp_pick(members, hash, |m| m.nh.is_some())?;
+    let why = match fallback {
+        None => EcmpWhy::Hash {
+            hash,
+            slots: members.len(),
+        },
+        Some((empty, present)) => EcmpWhy::EmptySlot {
+            hash,
+            empty,
+            present,
+        },
     };
     Some((slot, why))
+}
+
+/// The rule both the vRouter (`nh_composite_ecmp_select_nh`) and the
+/// agent (`CompositeNH::PickMember`) pick a slot by, over the members that
+/// `qualify`: the hash modulo the slots; when that slot does not qualify,
+/// the hash modulo the qualifying members, among those in order. Returns
+/// the slot and, when the fallback chose it, the slot the hash fell on and
+/// how many qualified; `None` when none does.
+pub fn ecmp_pick(
+    members: &[EcmpMember],
+    hash: u32,
+    qualifies: impl Fn(&EcmpMember) -> bool,
+) -> Option<(usize, Option<(usize, usize)>)> {
+    let at = usize::try_from(hash.checked_rem(u32::try_from(members.len()).ok()?)?).ok()?;
+    if qualifies(members.get(at)?) {
+        return Some((at, None));
+    }
+    let candidates = || members.iter().enumerate().filter(|(_, m)| qualifies(m));
+    let n = candidates().count();
+    let k = usize::try_from(hash.checked_rem(u32::try_from(n).ok()?)?).ok()?;
+    let (slot, _) = candidates().nth(k)?;
+    Some((slot, Some((at, n))))
 }
 
 /// The discard nexthop every vRouter has as nh 0 (`nh_allocate_discard`).

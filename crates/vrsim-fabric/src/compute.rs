@@ -94,11 +94,7 @@ impl<'c> ComputeNode<'c> {
                 && let Some(sel) = self.control.selection(&net.name, p)
             {
                 let mut why = format!("BGPaaS in {}: {sel}", net.name);
-                if let Some(slots) = self
-                    .control
-                    .ecmp(&net.name, p)
-                    .filter(|s| s.members().nth(1).is_some())
-                {
+                if let Some(slots) = self.control.ecmp(&net.name, p).filter(|s| s.is_ecmp()) {
                     why.push_str(&format!("; ECMP over {}", ecmp_slots_text(slots)));
                 }
                 steps.push(HopStep::RouteOrigin { prefix: p, why });

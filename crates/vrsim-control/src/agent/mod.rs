@@ -90,8 +90,7 @@ pub struct NodeIds {
     /// The tunnel nexthop of bridged traffic towards each other compute
     /// node, when the encapsulation priority gives bridged traffic another
     /// encapsulation than layer 3 (VXLAN, say, where layer 3 takes
-    /// MPLSoGRE); empty when bridged traffic shares the layer-3 tunnels
-    /// ([`NodeIds::l2_tunnel`]).
+    /// MPLSoGRE); empty when bridged traffic shares the layer-3 tunnels.
     pub l2_tunnels: BTreeMap<String, NhId>,
     /// The tunnel nexthop towards each compute node, by its position in the
     /// configuration (`tunnels` without a lookup by name: a route event
@@ -100,14 +99,6 @@ pub struct NodeIds {
 }
 
 impl NodeIds {
-    /// The tunnel nexthop of bridged traffic towards compute node `remote`.
-    pub fn l2_tunnel(&self, remote: &str) -> Option<NhId> {
-        self.l2_tunnels
-            .get(remote)
-            .or_else(|| self.tunnels.get(remote))
-            .copied()
-    }
-
     /// Every nexthop id allocated (composites, made per route, follow them).
     pub fn nh_ids(&self) -> impl Iterator<Item = NhId> + '_ {
         let networks = self

@@ -373,24 +373,33 @@ impl Builder<'_> {
     /// programmed only once a route uses it.
     fn tunnel(&mut self, remote: &str) -> Option<NhId> {
         let (config, index) = (self.inputs.config, self.inputs.index);
-        let id = match index.compute_index(remote) {
-            Some(i) => self.ids.tunnel_at(i)?,
-            None => *self.ids.tunnels.get(remote)?,
+        let (id, encap) = match index.compute_index(remote) {
+            Some(i) => (self.ids.tunnel_at(i)?, self.to_computes),
+            None => {
+                let encap = crate::encap::layer3(config, remote)
+                    .map_or(TunnelEncap::MplsOverGre, |c| c.encap);
+                (*self.ids.tunnels.get(remote)?, encap)
+            }
         };
+        self.tunnel_nh(id, remote, encap).then_some(id)
+    }
+
+    /// Make tunnel nexthop `id` to `remote` (a gateway or another compute
+    /// node) with `encap`, unless the state holds it already; `false` when
+    /// `remote` is neither.
+    fn tunnel_nh(&mut self, id: NhId, remote: &str, encap: TunnelEncap) -> bool {
         if self.s.nhs.contains_key(&id) {
-            return Some(id);
+            return true;
         }
-        let (mac, ip) = config
+        let (config, index) = (self.inputs.config, self.inputs.index);
+        let Some((mac, ip)) = config
             .gateways
             .iter()
             .find(|g| g.name == remote)
             .map(|g| (g.mac, g.ip))
-            .or_else(|| index.compute(config, remote).map(|c| (c.mac, c.ip)))?;
-        let encap = match index.compute_index(remote) {
-            Some(_) => self.to_computes,
-            None => {
-                crate::encap::layer3(config, remote).map_or(TunnelEncap::MplsOverGre, |c| c.encap)
-            }
+            .or_else(|| index.compute(config, remote).map(|c| (c.mac, c.ip)))
+        else {
+            return false;
         };
         let kind = NhKind::Tunnel {
             encap,
@@ -401,7 +410,7 @@ impl Builder<'_> {
         };
         let config = nh(id, kind, NhFamily::Inet, NhFlags::empty(), VrfId::FABRIC);
         self.s.nhs.insert(id, config);
-        Some(id)
+        true
     }
 
     /// A network's own objects: RPF, the Receive, L2 Receive and VXLAN
@@ -573,27 +582,14 @@ impl Builder<'_> {
     /// The tunnel nexthop of bridged traffic to a port's compute node, with
     /// its encapsulation: the layer-3 one when they share it.
     fn l2_tunnel_to(&mut self, p: &PlannedPort<'_>) -> Option<(NhId, TunnelEncap)> {
-        if !self.ids.l2_tunnels.contains_key(&p.port.compute) {
-            return Some((self.tunnel_to(p)?, self.to_computes));
+        match self.ids.l2_tunnels.get(&p.port.compute) {
+            None => Some((self.tunnel_to(p)?, self.to_computes)),
+            Some(&id) => {
+                let encap = self.l2_encap;
+                self.tunnel_nh(id, &p.port.compute, encap)
+                    .then_some((id, encap))
+            }
         }
-        let id = self.ids.l2_tunnel(&p.port.compute)?;
-        let encap = self.l2_encap;
-        if !self.s.nhs.contains_key(&id) {
-            let c = self
-                .inputs
-                .index
-                .compute(self.inputs.config, &p.port.compute)?;
-            let kind = NhKind::Tunnel {
-                encap,
-                oif: FABRIC_VIF,
-                rewrite: ipv4_rewrite(c.mac, self.compute.mac),
-                sip: self.compute.ip,
-                dip: c.ip,
-            };
-            let config = nh(id, kind, NhFamily::Inet, NhFlags::empty(), VrfId::FABRIC);
-            self.s.nhs.insert(id, config);
-        }
-        Some((id, encap))
     }
 
     /// The default route from the network's gateway, if one advertises it
@@ -807,7 +803,7 @@ impl<'a> Inputs<'a> {
         sel: &Selection,
         slots: Option<&Slots<String>>,
     ) -> Option<Target<'a>> {
-        let Some(slots) = slots.filter(|s| s.members().nth(1).is_some()) else {
+        let Some(slots) = slots.filter(|s| s.is_ecmp()) else {
             let (port, label) = self.learned_target(network, sel)?;
             return Some(Target::Port(port, label));
         };

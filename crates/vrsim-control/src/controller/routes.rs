@@ -14,6 +14,7 @@ use vrsim_dataplane::{DataplaneError, VRouter, VrfId};
 use super::{Controller, Event, Node};
 use crate::agent::{Inputs, NodeIds, learned_route};
 use crate::bgp::Selection;
+use crate::ecmp::Slots;
 use crate::error::ControlError;
 use crate::program::{Change, Object, Op};
 
@@ -151,7 +152,7 @@ impl Controller {
     fn is_ecmp(&self, network: &str, prefix: IpNet) -> bool {
         self.ecmp
             .get(&(network.to_owned(), prefix))
-            .is_some_and(|s| s.members().nth(1).is_some())
+            .is_some_and(Slots::is_ecmp)
     }
 
     /// Per node holding `network`, the routes it must hold at `prefixes`;
