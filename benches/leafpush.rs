@@ -66,7 +66,7 @@ fn bench(c: &mut Criterion) {
     for &(p, v) in &pfx {
         ptrie.insert(p, v);
     }
-    let fib = Fib4::from_table(&vrsim).unwrap();
+    let fib = Fib4::from_table(vrsim.clone()).unwrap();
     eprintln!(
         "leaf-pushed FIB: {} distinct values, {:.2} bytes/prefix; vrsim-lpm {:.2}",
         fib.values(),

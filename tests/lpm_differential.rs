@@ -2,7 +2,8 @@
 //! Internet table (886,116 prefixes, `benches/data/`) and on the synthetic IPv6
 //! table of the benchmark, for hundreds of thousands of addresses, after the
 //! full load and again after removing a random third of the prefixes; and the
-//! IPv4 FIB compiled from the real table agrees with the table.
+//! IPv4 FIB built from the real table agrees with its table, before and after
+//! a churn of 100,000 changes.
 
 // Helpers outside `#[test]` functions unwrap generated, always-valid prefixes.
 #![allow(clippy::unwrap_used)]
@@ -11,13 +12,13 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::{Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
-use vrsim::lpm::{Ipv4Table, Ipv6Table};
+use vrsim::lpm::{Fib4, Ipv4Table, Ipv6Table};
 
 #[path = "../benches/lpm/data.rs"]
 #[allow(dead_code)]
 mod data;
 
-use data::{Rng, load_v4, v6_table};
+use data::{Rng, churn4, load_v4, v6_table};
 
 /// Uniform addresses and addresses inside random prefixes of `pfx`, half each.
 fn addrs4(pfx: &[(Ipv4Net, u32)], rng: &mut Rng, n: usize) -> Vec<Ipv4Addr> {
@@ -77,26 +78,53 @@ fn ipv4_real_table_agrees_with_prefix_trie() {
     }
 }
 
-/// The FIB compiled from the real table answers as the table does at both
-/// ends of every prefix and just past each, and at a million addresses (half
-/// uniform, half inside random prefixes); with the values folded onto 256
-/// next hops (a router's fan-out) as with a distinct value per prefix.
+/// The FIB answers as its table does at both ends of every prefix and just
+/// past each, and at `addrs`; single and batched.
+fn fib_agrees(fib: &Fib4<u32>, pfx: &[(Ipv4Net, u32)], addrs: &[Ipv4Addr]) {
+    let ends = pfx.iter().flat_map(|(p, _)| {
+        let last = u32::from(p.broadcast());
+        [u32::from(p.network()), last, last.wrapping_add(1)].map(Ipv4Addr::from)
+    });
+    let probes: Vec<Ipv4Addr> = ends.chain(addrs.iter().copied()).collect();
+    // Not a multiple of the batch width.
+    let probes = &probes[..probes.len() - probes.len() % 16 + 7];
+    let mut batch = vec![None; probes.len()];
+    fib.lookup_batch(probes, &mut batch);
+    for (&a, b) in probes.iter().zip(&batch) {
+        let want = fib.table().longest_match_len(a).map(|(l, v)| (l, *v));
+        assert_eq!(fib.lookup(a), want, "{a}");
+        assert_eq!(*b, want, "{a} (batch)");
+    }
+}
+
+/// The FIB built from the real table answers as the table does (at both
+/// ends of every prefix, just past each, and at a million addresses, half
+/// uniform, half inside random prefixes), with the values folded onto 256
+/// next hops (a router's fan-out) as with a distinct value per prefix; and
+/// again after a churn of 100,000 random removes and re-inserts, which keep
+/// table and FIB in step.
 #[test]
 fn ipv4_fib_agrees_with_its_table_on_the_real_table() {
     let pfx = load_v4();
     let mut rng = Rng::new(44);
     let addrs = addrs4(&pfx, &mut rng, 1_000_000);
     for fold in [u32::MAX, 256] {
-        let table: Ipv4Table<u32> = pfx.iter().map(|&(p, v)| (p, v % fold)).collect();
-        let fib = vrsim::lpm::Fib4::from_table(&table).unwrap();
-        let ends = pfx.iter().flat_map(|(p, _)| {
-            let last = u32::from(p.broadcast());
-            [u32::from(p.network()), last, last.wrapping_add(1)].map(Ipv4Addr::from)
-        });
-        for a in ends.chain(addrs.iter().copied()) {
-            let want = table.longest_match_len(a).map(|(l, v)| (l, *v));
-            assert_eq!(fib.lookup(a), want, "{a}");
+        let pfx: Vec<_> = pfx.iter().map(|&(p, v)| (p, v % fold)).collect();
+        let table: Ipv4Table<u32> = pfx.iter().copied().collect();
+        let mut fib = Fib4::from_table(table).unwrap();
+        fib_agrees(&fib, &pfx, &addrs);
+        if fold != 256 {
+            continue;
         }
+        for (p, v, insert) in churn4(&pfx, &mut rng, 100_000) {
+            if insert {
+                assert_eq!(fib.insert(p, v), Ok(None), "{p}");
+            } else {
+                assert_eq!(fib.remove(&p), Some(v), "{p}");
+            }
+        }
+        assert!(fib.len() < pfx.len());
+        fib_agrees(&fib, &pfx, &addrs);
     }
 }
 

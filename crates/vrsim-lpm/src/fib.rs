@@ -1,264 +1,238 @@
-//! A leaf-pushed forwarding table (FIB) compiled from an [`Ipv4Table`], the
-//! way the vRouter's `mtrie` (`dp-core/vr_ip_mtrie.c`) holds its routes: every
-//! prefix is pushed down to the slots it covers at the 16-, 24- and 32-bit
-//! levels (DIR-16-8-8), so each slot names its longest match, and a lookup
-//! answers both the value and the matched length without the table (that is
-//! the `PPL` column of `rt --dump`).
+//! Leaf-pushed forwarding tables (FIBs) kept in step with their tables, the
+//! way the vRouter holds its routes: its `mtrie` (`dp-core/vr_ip_mtrie.c`)
+//! pushes every prefix down to the slots it covers, so each slot names its
+//! longest match, and a lookup answers both the value and the matched length
+//! without the table (that is the `PPL` column of `rt --dump`: the length
+//! of the prefix a slot's leaf came from).
 //!
-//! As in Poptrie (Asai & Ohara, "Poptrie: a compressed trie with population
-//! count for fast and scalable software IP routing table lookup", SIGCOMM
-//! 2015), a node does not expand its 256 slots: a bitmap marks where runs of
-//! equal slots start, one leaf is kept per run, and a popcount finds a slot's
-//! run. Values are stored once each (deduplicated), and a leaf names one by
-//! index with the matched length:
+//! [`Fib4`] and [`Fib6`] own an [`Ipv4Table`] or [`Ipv6Table`] (the RIB:
+//! keys, `get`, `remove`, `iter`) and a compiled FIB beside it. Every
+//! [`insert`](Fib4::insert) and [`remove`](Fib4::remove) changes both; the
+//! FIB's change touches only the slots the prefix covers and the nodes below
+//! them, never the whole.
+//!
+//! The FIB is a direct table over the first 16 bits (8 for tables under a
+//! few thousand prefixes), then nodes of 8-bit strides, as the vRouter's
+//! `mtrie` (16, then 8 at a time). As in Poptrie (Asai & Ohara, "Poptrie: a
+//! compressed trie with population count for fast and scalable software IP
+//! routing table lookup", SIGCOMM 2015), a node does not expand its 256
+//! slots: a bitmap marks where runs of equal slots start, one entry is kept
+//! per run, and a popcount finds a slot's run. Values are stored once each
+//! (deduplicated, so FIB values are `Copy + Eq + Hash`), and a leaf names
+//! one by index with the matched length:
 //!
 //! ```text
-//!  direct: [u32; 65536]   a leaf, or NODE | node index         (the /16 level)
-//!  node (one cache line): run starts over 256 slots, first leaf, counts
-//!  leaves: [u32]          value index << 7 | CHILD? | length    (one per run)
+//!  direct: [u32; 65536]   per /16: a leaf, or a node one level down
+//!  node (one cache line): run starts over 256 slots, first entry, counts
+//!  entries: [u32]         one per run: value index | length, or a node
 //!  values: [V]            each distinct value once
 //! ```
 //!
-//! A `/24` slot that holds longer prefixes names a child node (`CHILD`)
-//! instead of a value. `benches/leafpush.rs` is the design study this comes
-//! from.
+//! ```
+//! use std::net::Ipv4Addr;
+//! use vrsim_lpm::Fib4;
 //!
-//! This is the first step of issue 18: the FIB is compiled whole from a
-//! table ([`Fib4::from_table`]) and answers exactly as the table does; it is
-//! not yet kept in step with the table's inserts and removes, so after a
-//! change it must be compiled again.
+//! let mut fib = Fib4::new();
+//! fib.insert("10.0.0.0/8".parse().unwrap(), 'a').unwrap();
+//! fib.insert("10.1.2.0/26".parse().unwrap(), 'b').unwrap();
+//! // The matched length and the value, as `rt --dump` prints PPL and nexthop.
+//! assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 3)), Some((26, 'b')));
+//! assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 64)), Some((8, 'a')));
+//! assert_eq!(fib.remove(&"10.1.2.0/26".parse().unwrap()), Some('b'));
+//! assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 3)), Some((8, 'a')));
+//! assert_eq!(fib.table().len(), 1);
+//! ```
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::Hash;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
-use crate::Ipv4Table;
+pub use crate::push::FibError;
+use crate::push::{MISS, Push};
+use crate::{Ipv4Table, Ipv6Table};
 
-/// A direct-table entry naming a node rather than holding a leaf.
-const NODE: u32 = 1 << 31;
-/// A leaf naming a child node (its index above bit 7) rather than a value.
-const CHILD: u32 = 1 << 6;
-/// The leaf of a slot no prefix covers: its value index is out of range.
-const MISS: u32 = !NODE & !CHILD & !0x3f;
-/// The most values, and nodes, a leaf can index (24 bits of it).
-const MAX_INDEX: usize = (1 << 24) - 1;
+/// How many addresses a batched lookup resolves together.
+const BATCH: usize = 16;
 
-/// Why a table cannot be compiled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FibError {
-    /// More distinct values, or more nodes, than a leaf can index.
-    TooLarge {
-        /// What overflowed: `values` or `nodes`.
-        what: &'static str,
-        /// How many there were.
-        count: usize,
-    },
-}
-
-impl core::fmt::Display for FibError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            FibError::TooLarge { what, count } => write!(
-                f,
-                "{count} {what} is more than a FIB leaf can index ({MAX_INDEX})"
-            ),
+macro_rules! fib {
+    ($(#[$doc:meta])* $name:ident, $table:ident, $net:ident, $addr:ident, $key:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name<V> {
+            table: $table<V>,
+            fib: Push<$key, V>,
         }
-    }
-}
 
-impl std::error::Error for FibError {}
+        impl<V> Default for $name<V> {
+            fn default() -> Self {
+                $name {
+                    table: $table::new(),
+                    fib: Push::default(),
+                }
+            }
+        }
 
-/// One node: where the runs of equal slots start among its 256 slots.
-#[derive(Debug, Clone, Copy, Default)]
-#[repr(C, align(64))]
-struct Node {
-    starts: [u64; 4],
-    /// The index of the node's first leaf.
-    base: u32,
-    /// Byte `i` (`0..3`): the number of runs starting in words `0..=i`.
-    cum: u32,
-}
+        impl<V: Copy + Eq + std::hash::Hash> $name<V> {
+            /// An empty table and FIB.
+            pub fn new() -> Self {
+                Self::default()
+            }
 
-/// The leaf-pushed IPv4 FIB.
-#[derive(Debug, Clone)]
-pub struct Fib4<V> {
-    direct: Vec<u32>,
-    nodes: Vec<Node>,
-    leaves: Vec<u32>,
-    values: Vec<V>,
-}
+            /// Take `table` and compile its FIB.
+            pub fn from_table(table: $table<V>) -> Result<Self, FibError> {
+                let fib = Self::compile(&table, Push::<$key, V>::default().wide_at)?;
+                Ok($name { table, fib })
+            }
 
-fn leaf(index: u32, len: u8) -> u32 {
-    (index << 7) | u32::from(len)
-}
+            fn compile(table: &$table<V>, wide_at: usize) -> Result<Push<$key, V>, FibError> {
+                Push::build(
+                    table
+                        .iter()
+                        .map(|(p, v)| (<$key>::from(p.addr()), p.prefix_len(), *v)),
+                    wide_at,
+                )
+            }
 
-/// Fill the slots a prefix of length `len` starting at slot `lo` covers at
-/// the level whose slots end at bit `stride_end`.
-fn push(slots: &mut [u32], lo: usize, len: u8, stride_end: u8, lf: u32) {
-    let n = 1usize << (stride_end - len);
-    if let Some(run) = slots.get_mut(lo..lo + n) {
-        run.fill(lf);
-    }
-}
+            /// Insert `value` for `prefix` (host bits ignored) into the table
+            /// and the FIB; the value it replaced, if any. Fails, changing
+            /// nothing, only when the FIB cannot index one more value or node.
+            pub fn insert(&mut self, prefix: $net, value: V) -> Result<Option<V>, FibError> {
+                let prefix = prefix.trunc();
+                let old = self.table.get(&prefix).copied();
+                let key = <$key>::from(prefix.addr());
+                self.fib.insert(key, prefix.prefix_len(), value, old)?;
+                self.table.insert(prefix, value);
+                self.fit();
+                Ok(old)
+            }
 
-impl<V: Copy + Eq + Hash> Fib4<V> {
-    /// Compile `table`.
-    pub fn from_table(table: &Ipv4Table<V>) -> Result<Self, FibError> {
-        let mut index: HashMap<V, u32> = HashMap::new();
-        let mut values = Vec::new();
-        let mut pfx: Vec<(Ipv4Net, u32)> = Vec::with_capacity(table.len());
-        for (p, v) in table.iter() {
-            let i = match index.get(v) {
-                Some(i) => *i,
-                None => {
-                    if values.len() >= MAX_INDEX {
-                        return Err(FibError::TooLarge {
-                            what: "values",
-                            count: values.len() + 1,
-                        });
+            /// Remove `prefix` (host bits ignored) from the table and the FIB;
+            /// its value, if it was there.
+            pub fn remove(&mut self, prefix: &$net) -> Option<V> {
+                let prefix = prefix.trunc();
+                let old = self.table.remove(&prefix)?;
+                let parent = self.parent(&prefix);
+                let key = <$key>::from(prefix.addr());
+                self.fib.remove(key, prefix.prefix_len(), old, parent);
+                self.fit();
+                Some(old)
+            }
+
+            /// The longest prefix of the table strictly containing `prefix`.
+            fn parent(&self, prefix: &$net) -> Option<(u8, V)> {
+                let len = prefix.prefix_len();
+                // Usually the longest match of the first address is it.
+                match self.table.longest_match_len(prefix.addr()) {
+                    Some((l, v)) if l < len => return Some((l, *v)),
+                    None => return None,
+                    Some(_) => {}
+                }
+                (0..len).rev().find_map(|l| {
+                    let p = $net::new(prefix.addr(), l).ok()?.trunc();
+                    self.table.get(&p).map(|v| (l, *v))
+                })
+            }
+
+            /// Build the FIB again when the table has grown or shrunk past
+            /// the direct table's width.
+            fn fit(&mut self) {
+                if self.fib.wants_rebuild(self.table.len()) {
+                    if let Ok(fib) = Self::compile(&self.table, self.fib.wide_at) {
+                        self.fib = fib;
                     }
-                    let i = values.len() as u32;
-                    values.push(*v);
-                    index.insert(*v, i);
-                    i
-                }
-            };
-            pfx.push((p, i));
-        }
-        let mut fib = Fib4 {
-            direct: vec![MISS; 1 << 16],
-            nodes: Vec::new(),
-            leaves: Vec::new(),
-            values,
-        };
-        fib.compile(pfx)?;
-        Ok(fib)
-    }
-
-    /// Push every prefix into the slots it covers (shorter ones first, so
-    /// longer ones overwrite them), then compress the `/24` and `/32`
-    /// levels into nodes.
-    fn compile(&mut self, mut pfx: Vec<(Ipv4Net, u32)>) -> Result<(), FibError> {
-        pfx.sort_by_key(|(p, _)| (p.prefix_len(), u32::from(p.addr())));
-        let mut level24: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-        let mut level32: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-        for (p, i) in &pfx {
-            let (a, len) = (u32::from(p.addr()), p.prefix_len());
-            let lf = leaf(*i, len);
-            let top16 = (a >> 16) as usize;
-            if len <= 16 {
-                push(&mut self.direct, top16, len, 16, lf);
-            } else if len <= 24 {
-                let d = self.direct[top16];
-                let slots = level24.entry(a >> 16).or_insert_with(|| vec![d; 256]);
-                push(slots, ((a >> 8) & 0xff) as usize, len, 24, lf);
-            } else {
-                let above = match level24.get(&(a >> 16)) {
-                    Some(s) => s[((a >> 8) & 0xff) as usize],
-                    None => self.direct[top16],
-                };
-                let slots = level32.entry(a >> 8).or_insert_with(|| vec![above; 256]);
-                push(slots, (a & 0xff) as usize, len, 32, lf);
-            }
-        }
-        for &top24 in level32.keys() {
-            let d = self.direct[(top24 >> 8) as usize];
-            level24.entry(top24 >> 8).or_insert_with(|| vec![d; 256]);
-        }
-        let mut children = BTreeMap::new();
-        for (&top24, slots) in &level32 {
-            children.insert(top24, self.compress(slots)?);
-        }
-        for (&top16, slots) in &mut level24 {
-            for (b, slot) in slots.iter_mut().enumerate() {
-                if let Some(&child) = children.get(&((top16 << 8) | b as u32)) {
-                    *slot = (child << 7) | CHILD;
                 }
             }
-            self.direct[top16 as usize] = NODE | self.compress(slots)?;
-        }
-        Ok(())
-    }
 
-    /// Append a node for 256 slots and one leaf per run; its index.
-    fn compress(&mut self, slots: &[u32]) -> Result<u32, FibError> {
-        if self.nodes.len() >= MAX_INDEX || self.leaves.len() > u32::MAX as usize - 256 {
-            return Err(FibError::TooLarge {
-                what: "nodes",
-                count: self.nodes.len() + 1,
-            });
-        }
-        let mut node = Node {
-            base: self.leaves.len() as u32,
-            ..Node::default()
-        };
-        for (i, &lf) in slots.iter().enumerate() {
-            if i == 0 || slots[i - 1] != lf {
-                node.starts[i >> 6] |= 1 << (i & 63);
-                self.leaves.push(lf);
+            /// The longest match for `addr`: the matched prefix's length and
+            /// its value, read from the FIB alone.
+            #[inline]
+            pub fn lookup(&self, addr: $addr) -> Option<(u8, V)> {
+                self.fib.value(self.fib.find(<$key>::from(addr)))
+            }
+
+            /// The longest prefix containing `addr`, and its value.
+            #[inline]
+            pub fn longest_match(&self, addr: $addr) -> Option<($net, V)> {
+                let (len, v) = self.lookup(addr)?;
+                Some(($net::new(addr, len).ok()?.trunc(), v))
+            }
+
+            /// Look up every address of `addrs`, writing the answer of
+            /// [`lookup`](Self::lookup) to the same index of `out`. Only the
+            /// first `addrs.len().min(out.len())` are looked up. The addresses
+            /// are resolved 16 at a time, each level's memory fetched for all
+            /// 16 before any is read, so their cache misses overlap.
+            pub fn lookup_batch(&self, addrs: &[$addr], out: &mut [Option<(u8, V)>]) {
+                let mut keys = [0 as $key; BATCH];
+                let mut leaves = [MISS; BATCH];
+                for (a, o) in addrs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
+                    for (k, a) in keys.iter_mut().zip(a) {
+                        *k = <$key>::from(*a);
+                    }
+                    self.fib.find_batch(&keys, &mut leaves);
+                    for (o, &e) in o.iter_mut().zip(&leaves[..a.len()]) {
+                        *o = self.fib.value(e);
+                    }
+                }
             }
         }
-        let mut acc = 0;
-        for (i, w) in node.starts[..3].iter().enumerate() {
-            acc += w.count_ones();
-            node.cum |= acc << (8 * i);
-        }
-        self.nodes.push(node);
-        Ok((self.nodes.len() - 1) as u32)
-    }
-}
 
-impl<V: Copy> Fib4<V> {
-    /// The index of the leaf of slot `b` of `n`: the run holding it.
-    #[inline(always)]
-    fn leaf_index(n: &Node, b: u32) -> usize {
-        let w = (b >> 6) as usize & 3;
-        let before = (u64::from(n.cum) << 8 >> (8 * w)) & 0xff;
-        let upto = n.starts[w] & (u64::MAX >> (63 - (b & 63)));
-        (n.base as usize + before as usize + upto.count_ones() as usize).wrapping_sub(1)
-    }
+        impl<V> $name<V> {
+            /// The table (the RIB): exact `get`, `iter`, `memory_usage`.
+            pub fn table(&self) -> &$table<V> {
+                &self.table
+            }
 
-    #[inline(always)]
-    fn in_node(&self, node: usize, b: u32) -> u32 {
-        self.nodes
-            .get(node)
-            .and_then(|n| self.leaves.get(Self::leaf_index(n, b)))
-            .copied()
-            .unwrap_or(MISS)
-    }
+            /// The table, without its FIB.
+            pub fn into_table(self) -> $table<V> {
+                self.table
+            }
 
-    /// The longest match for `addr`: its prefix length and value, as
-    /// [`Ipv4Table::longest_match_len`] answers.
-    #[inline]
-    pub fn lookup(&self, addr: Ipv4Addr) -> Option<(u8, V)> {
-        let a = u32::from(addr);
-        let e = self.direct[(a >> 16) as usize];
-        let mut lf = e;
-        if e & NODE != 0 {
-            lf = self.in_node((e & !NODE) as usize, (a >> 8) & 0xff);
-            if lf & CHILD != 0 {
-                lf = self.in_node((lf >> 7) as usize, a & 0xff);
+            /// The value stored for exactly `prefix` (host bits ignored).
+            pub fn get(&self, prefix: &$net) -> Option<&V> {
+                self.table.get(prefix)
+            }
+
+            /// The number of prefixes.
+            pub fn len(&self) -> usize {
+                self.table.len()
+            }
+
+            /// Whether there is no prefix.
+            pub fn is_empty(&self) -> bool {
+                self.table.is_empty()
             }
         }
-        self.values
-            .get((lf >> 7) as usize)
-            .map(|v| ((lf & 0x3f) as u8, *v))
-    }
 
-    /// The bytes the FIB holds: its direct table, nodes, leaves and values.
-    pub fn memory_usage(&self) -> usize {
-        4 * (self.direct.capacity() + self.leaves.capacity())
-            + core::mem::size_of::<Node>() * self.nodes.capacity()
-            + core::mem::size_of::<V>() * self.values.capacity()
-    }
+        impl<V: Copy> $name<V> {
+            /// The bytes the FIB holds beside the table (whose own are
+            /// [`table().memory_usage()`]($table::memory_usage)): its direct
+            /// table, nodes, entries and values, and what updates keep
+            /// (reference counts, the value index, free lists).
+            pub fn memory_usage(&self) -> usize {
+                self.fib.memory_usage()
+            }
 
-    /// How many distinct values it holds.
-    pub fn values(&self) -> usize {
-        self.values.len()
-    }
+            /// How many distinct values the FIB holds.
+            pub fn values(&self) -> usize {
+                self.fib.values()
+            }
+        }
+    };
 }
+
+fib!(
+    /// An IPv4 table with its leaf-pushed FIB kept in step (see the
+    /// [module documentation](self)).
+    Fib4, Ipv4Table, Ipv4Net, Ipv4Addr, u32
+);
+
+fib!(
+    /// An IPv6 table with its leaf-pushed FIB kept in step: a 16-bit direct
+    /// table, then up to fourteen levels of 8-bit nodes, as the vRouter's
+    /// inet6 `mtrie` (see the [module documentation](self)).
+    Fib6, Ipv6Table, Ipv6Net, Ipv6Addr, u128
+);
 
 #[cfg(test)]
 mod tests {
@@ -268,50 +242,281 @@ mod tests {
         s.parse().expect("a prefix")
     }
 
+    fn addr(s: &str) -> Ipv4Addr {
+        s.parse().expect("an address")
+    }
+
+    const PROBES: [&str; 11] = [
+        "9.255.255.255",
+        "10.0.0.1",
+        "10.1.0.1",
+        "10.1.16.1",
+        "10.1.17.1",
+        "10.1.17.16",
+        "10.1.17.17",
+        "10.1.17.31",
+        "10.1.17.32",
+        "10.1.18.0",
+        "10.2.0.0",
+    ];
+
+    fn agrees(fib: &Fib4<u32>) {
+        for a in PROBES.map(addr) {
+            let want = fib.table().longest_match_len(a).map(|(l, v)| (l, *v));
+            assert_eq!(fib.lookup(a), want, "{a}");
+            let mut out = [None];
+            fib.lookup_batch(&[a], &mut out);
+            assert_eq!(out[0], want, "{a} batched");
+        }
+        let fresh = Fib4::compile(fib.table(), fib.fib.wide_at).expect("it compiles");
+        // The same shape as a fresh build: changes leave nothing behind.
+        assert_eq!(fresh.values(), fib.fib.values());
+        assert_eq!(fresh.nodes_in_use(), fib.fib.nodes_in_use());
+    }
+
+    const ROUTES: [(&str, u32); 7] = [
+        ("0.0.0.0/0", 1),
+        ("10.0.0.0/8", 2),
+        ("10.1.0.0/16", 3),
+        ("10.1.16.0/20", 4),
+        ("10.1.17.0/24", 5),
+        ("10.1.17.16/28", 6),
+        ("10.1.17.17/32", 2),
+    ];
+
     /// Every level: a default, a /8 and /16 on the direct table, a /20 and
-    /// /24 in a node, a /28 and /32 in a child, and an address no prefix
-    /// covers once the default is gone.
+    /// /24 in a node, a /28 and /32 in a child; built whole, built prefix by
+    /// prefix in either order, and taken apart again.
     #[test]
     fn answers_as_the_table_does_on_every_level() {
-        let mut t: Ipv4Table<u32> = [
-            (net("0.0.0.0/0"), 1),
-            (net("10.0.0.0/8"), 2),
-            (net("10.1.0.0/16"), 3),
-            (net("10.1.16.0/20"), 4),
-            (net("10.1.17.0/24"), 5),
-            (net("10.1.17.16/28"), 6),
-            (net("10.1.17.17/32"), 2),
-        ]
-        .into_iter()
-        .collect();
-        let probe = |t: &Ipv4Table<u32>| {
-            let fib = Fib4::from_table(t).expect("it compiles");
-            for a in [
-                "9.255.255.255",
-                "10.0.0.1",
-                "10.1.0.1",
-                "10.1.16.1",
-                "10.1.17.1",
-                "10.1.17.16",
-                "10.1.17.17",
-                "10.1.17.31",
-                "10.1.17.32",
-                "10.1.18.0",
-                "10.2.0.0",
-            ] {
-                let a: Ipv4Addr = a.parse().expect("an address");
-                let want = t.longest_match_len(a).map(|(l, v)| (l, *v));
-                assert_eq!(fib.lookup(a), want, "{a}");
-            }
-            fib
-        };
-        let fib = probe(&t);
+        let t: Ipv4Table<u32> = ROUTES.iter().map(|&(p, v)| (net(p), v)).collect();
+        let fib = Fib4::from_table(t).expect("it compiles");
+        agrees(&fib);
         // Value 2 is stored once for two prefixes.
         assert_eq!(fib.values(), 6);
-        t.remove(&net("0.0.0.0/0"));
-        let fib = probe(&t);
-        assert_eq!(fib.lookup("9.0.0.1".parse().expect("an address")), None);
-        let empty = Fib4::from_table(&Ipv4Table::<u32>::default()).expect("it compiles");
-        assert_eq!(empty.lookup(Ipv4Addr::BROADCAST), None);
+        for order in [ROUTES.to_vec(), ROUTES.iter().rev().copied().collect()] {
+            let mut fib = Fib4::new();
+            for &(p, v) in &order {
+                assert_eq!(fib.insert(net(p), v), Ok(None));
+                agrees(&fib);
+            }
+            assert_eq!(fib.values(), 6);
+            for &(p, v) in &order {
+                assert_eq!(fib.remove(&net(p)), Some(v));
+                agrees(&fib);
+            }
+            assert!(fib.is_empty());
+            assert_eq!(fib.values(), 0);
+            assert_eq!(fib.lookup(addr("10.1.17.17")), None);
+        }
+    }
+
+    /// Removing the last prefix below a slot gives the slot its leaf back
+    /// and frees the nodes; replacing a value frees the old one.
+    #[test]
+    fn nodes_and_values_are_freed() {
+        let mut fib = Fib4::new();
+        fib.insert(net("10.0.0.0/8"), 1).expect("room");
+        let leaf_only = (fib.fib.nodes_in_use(), fib.values());
+        fib.insert(net("10.1.17.17/32"), 2).expect("room");
+        // A small table's direct table is 8 bits wide: a /32 needs a node
+        // for each of the other three bytes.
+        assert_eq!(fib.fib.nodes_in_use(), 3);
+        assert_eq!(fib.insert(net("10.1.17.17/32"), 3), Ok(Some(2)));
+        assert_eq!(fib.values(), 2);
+        assert_eq!(fib.lookup(addr("10.1.17.17")), Some((32, 3)));
+        fib.remove(&net("10.1.17.17/32"));
+        assert_eq!((fib.fib.nodes_in_use(), fib.values()), leaf_only);
+        assert_eq!(fib.lookup(addr("10.1.17.17")), Some((8, 1)));
+    }
+
+    /// Prefixes that cover a slot whole, all with one value, store it as a
+    /// leaf longer than the slot: a removal under it must still be seen.
+    #[test]
+    fn a_slot_covered_whole_by_longer_prefixes() {
+        for wide in [false, true] {
+            let mut fib = Fib4::new();
+            if wide {
+                fib.fib = Fib4::compile(&fib.table, 0).expect("it compiles");
+            }
+            fib.insert(net("10.0.0.0/8"), 7).expect("room");
+            for i in 0..16u32 {
+                let p = Ipv4Net::new(Ipv4Addr::from(0x0a01_0000 | i << 12), 20).expect("a /20");
+                fib.insert(p, 1).expect("room");
+            }
+            assert_eq!(fib.lookup(addr("10.1.48.1")), Some((20, 1)));
+            fib.remove(&net("10.1.48.0/20"));
+            assert_eq!(fib.lookup(addr("10.1.48.1")), Some((8, 7)));
+            assert_eq!(fib.lookup(addr("10.1.64.1")), Some((20, 1)));
+            fib.insert(net("10.1.0.0/18"), 1).expect("room");
+            assert_eq!(fib.lookup(addr("10.1.48.1")), Some((18, 1)));
+            agrees(&fib);
+        }
+    }
+
+    /// Growing past the small direct table's width builds the wide one, and
+    /// shrinking builds the small one again; lookups agree throughout.
+    #[test]
+    fn the_direct_table_follows_the_table_size() {
+        let mut fib = Fib4::new();
+        let p = |i: u32| Ipv4Net::new(Ipv4Addr::from(i << 12), 20).expect("a /20");
+        for i in 0..9000 {
+            fib.insert(p(i), i % 7).expect("room");
+        }
+        assert_eq!(fib.fib.top(), 16);
+        for i in 0..8000 {
+            fib.remove(&p(i));
+        }
+        assert_eq!(fib.fib.top(), 8);
+        for i in (7990..8010).map(|i| i << 12) {
+            let a = Ipv4Addr::from(i);
+            let want = fib.table().longest_match_len(a).map(|(l, v)| (l, *v));
+            assert_eq!(fib.lookup(a), want, "{a}");
+        }
+    }
+
+    #[test]
+    fn ipv6_answers_as_the_table_does() {
+        let mut fib = Fib6::new();
+        let routes = [("::/0", 1), ("2001:db8::/32", 2), ("2001:db8::1/128", 3)];
+        for (p, v) in routes {
+            fib.insert(p.parse().expect("a prefix"), v).expect("room");
+        }
+        let probes: [Ipv6Addr; 3] =
+            ["2001:db8::1", "2001:db8::2", "2001:db9::"].map(|a| a.parse().expect("an address"));
+        let mut out = [None; 3];
+        fib.lookup_batch(&probes, &mut out);
+        assert_eq!(out, [Some((128, 3)), Some((32, 2)), Some((0, 1))]);
+        fib.remove(&"2001:db8::1/128".parse().expect("a prefix"));
+        assert_eq!(fib.lookup(probes[0]), Some((32, 2)));
+    }
+}
+
+/// The FIB against the naive oracle at every step of random insert, remove
+/// and lookup sequences (the table's own property test drives the same
+/// operations, and inserts siblings alike), with the direct table 8 and 16
+/// bits wide, values distinct and folded onto three (so values are shared
+/// and freed); then at both ends
+/// of every prefix and just past each, single and batched on every length,
+/// and its shape against a fresh build of the same table.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+    use proptest::test_runner::FileFailurePersistence;
+    use vrsim_testkit::strategies::lpm::{Op, Oracle, ops};
+
+    use super::*;
+
+    trait Under: Sized {
+        const WIDTH: u32;
+        fn make(wide: bool) -> Self;
+        fn ins(&mut self, k: u128, l: u8, v: u32) -> Option<u32>;
+        fn rem(&mut self, k: u128, l: u8) -> Option<u32>;
+        fn look(&self, k: u128) -> Option<(u8, u32)>;
+        fn batch(&self, ks: &[u128]) -> Vec<Option<(u8, u32)>>;
+        /// (distinct values, nodes in use, direct-table width) of this FIB
+        /// and of a fresh build of its table.
+        fn shapes(&self) -> [(usize, usize, u8); 2];
+    }
+
+    macro_rules! under {
+        ($fib:ident, $net:ident, $addr:ident, $width:literal, $conv:expr) => {
+            impl Under for $fib<u32> {
+                const WIDTH: u32 = $width;
+                fn make(wide: bool) -> Self {
+                    let mut f = $fib::new();
+                    if wide {
+                        f.fib = Self::compile(&f.table, 0).expect("it compiles");
+                    }
+                    f
+                }
+                fn ins(&mut self, k: u128, l: u8, v: u32) -> Option<u32> {
+                    let p = $net::new($conv(k), l).expect("a valid length");
+                    self.insert(p, v).expect("room")
+                }
+                fn rem(&mut self, k: u128, l: u8) -> Option<u32> {
+                    self.remove(&$net::new($conv(k), l).expect("a valid length"))
+                }
+                fn look(&self, k: u128) -> Option<(u8, u32)> {
+                    self.lookup($conv(k))
+                }
+                fn batch(&self, ks: &[u128]) -> Vec<Option<(u8, u32)>> {
+                    let addrs: Vec<$addr> = ks.iter().map(|&k| $conv(k)).collect();
+                    let mut out = vec![Some((255, 0)); ks.len()];
+                    self.lookup_batch(&addrs, &mut out);
+                    out
+                }
+                fn shapes(&self) -> [(usize, usize, u8); 2] {
+                    let wide_at = self.fib.wide_at;
+                    let fresh = Self::compile(&self.table, wide_at).expect("it compiles");
+                    [&self.fib, &fresh].map(|f| (f.values(), f.nodes_in_use(), f.top()))
+                }
+            }
+        };
+    }
+
+    under!(Fib4, Ipv4Net, Ipv4Addr, 32, |k: u128| Ipv4Addr::from(
+        (k >> 96) as u32
+    ));
+    under!(Fib6, Ipv6Net, Ipv6Addr, 128, Ipv6Addr::from);
+
+    fn check<F: Under>(ops: &[Op], wide: bool, fold: u32) {
+        let mut f = F::make(wide);
+        let mut o = Oracle::default();
+        let mut probes = Vec::new();
+        for op in ops {
+            match *op {
+                Op::Insert(k, l, v) => {
+                    assert_eq!(f.ins(k, l, v % fold), o.insert(k, l, v % fold));
+                    // Half the time its sibling too, with the same value: the
+                    // two cover their parent's slots alike, which the FIB
+                    // stores as one leaf longer than the slot above.
+                    if l > 0 && v % 2 == 0 {
+                        let k = k ^ (1u128 << (128 - u32::from(l)));
+                        assert_eq!(f.ins(k, l, v % fold), o.insert(k, l, v % fold));
+                    }
+                }
+                Op::Remove(k, l) => assert_eq!(f.rem(k, l), o.remove(k, l)),
+                Op::Get(..) => {}
+                Op::Lookup(k) => {
+                    assert_eq!(f.look(k), o.lookup(k), "{k:x}");
+                    probes.push(k);
+                }
+            }
+        }
+        let unit = 1u128 << (128 - F::WIDTH);
+        for &(k, l) in o.map.keys() {
+            let last = k | ((!0u128).checked_shr(u32::from(l)).unwrap_or(0) & !(unit - 1));
+            probes.extend([k, last, last.wrapping_add(unit)]);
+        }
+        let singles: Vec<_> = probes.iter().map(|&k| f.look(k)).collect();
+        for (&k, got) in probes.iter().zip(&singles) {
+            assert_eq!(*got, o.lookup(k), "{k:x}");
+        }
+        let n = probes.len();
+        for len in [n, n.saturating_sub(1), 17, 16, 15, 1, 0] {
+            let len = len.min(n);
+            assert_eq!(f.batch(&probes[..len]), singles[..len], "a batch of {len}");
+        }
+        let [now, fresh] = f.shapes();
+        assert_eq!(now, fresh, "(values, nodes, width) against a fresh build");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 512,
+            failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn fib4_agrees_with_oracle(ops in ops(32, 200), wide: bool, fold in prop_oneof![Just(3u32), Just(u32::MAX)]) {
+            check::<Fib4<u32>>(&ops, wide, fold);
+        }
+
+        #[test]
+        fn fib6_agrees_with_oracle(ops in ops(128, 200), wide: bool, fold in prop_oneof![Just(3u32), Just(u32::MAX)]) {
+            check::<Fib6<u32>>(&ops, wide, fold);
+        }
     }
 }

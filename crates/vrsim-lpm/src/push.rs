@@ -1,0 +1,637 @@
+//! The leaf-pushed structure behind [`Fib4`](crate::Fib4) and
+//! [`Fib6`](crate::Fib6), generic over the key width: a direct table over the
+//! key's first 8 or 16 bits, then nodes of 8-bit strides, as the vRouter's
+//! `mtrie` (`dp-core/vr_ip_mtrie.c`: a 16-bit first bucket, then 8-bit
+//! ones) — with each node's 256 slots compressed into runs as in Poptrie.
+//!
+//! Every entry, in the direct table or a node's leaves, is a `u32`:
+//!
+//! ```text
+//!  index << 9 | CHILD | length     CHILD set:   index names a node one level down
+//!                                  CHILD clear: index names a value, length is the
+//!                                               matched prefix's (a leaf)
+//! ```
+//!
+//! Slots no prefix covers hold [`MISS`], a leaf whose value index is out of
+//! range. A node keeps a bitmap of where runs of equal slots start and one
+//! entry per run; a popcount finds a slot's run.
+//!
+//! Changes are applied where they land: a prefix rewrites the slots it covers
+//! at the level its length ends in (a prefix as long as a level's slots, or
+//! shorter, replaces every leaf it is longer than or as long as; removing it
+//! gives its leaves back to the longest prefix containing it), descending into
+//! the nodes under those slots. Each node touched is expanded to its 256
+//! slots, changed, and compressed again in place, so the structure after any
+//! sequence of changes is the one a fresh build makes (up to where its nodes
+//! and leaves sit in memory): a node whose slots became equal leaves is freed,
+//! and its slot takes the leaf.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+use crate::arch::prefetch;
+
+/// An entry naming a node rather than holding a leaf.
+pub(crate) const CHILD: u32 = 1 << 8;
+/// Where an entry's index starts.
+const SHIFT: u32 = 9;
+/// The most values, or nodes, an entry can index; the last index is
+/// [`MISS`]'s.
+const MAX_INDEX: usize = (1 << (32 - SHIFT)) - 1;
+/// The leaf of a slot no prefix covers.
+pub(crate) const MISS: u32 = (MAX_INDEX as u32) << SHIFT;
+/// At most this many entries can be added by one change: a new node per
+/// level of the longest key, each with up to 256 leaves.
+const HEADROOM: usize = 16;
+/// Tables with at least this many prefixes get a 16-bit direct table (256
+/// KiB); smaller ones an 8-bit one (1 KiB), so the many small VRFs of a
+/// large fabric do not each pay for 65,536 slots. Rebuilding at the switch
+/// is rare: it waits for the count to double past, or halve under it.
+const WIDE: usize = 4096;
+
+/// Why a FIB cannot hold a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FibError {
+    /// More distinct values, or more nodes, than an entry can index.
+    TooLarge {
+        /// What overflowed: `values` or `nodes`.
+        what: &'static str,
+        /// How many there would have been.
+        count: usize,
+    },
+}
+
+impl core::fmt::Display for FibError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FibError::TooLarge { what, count } => write!(
+                f,
+                "{count} {what} is more than a FIB entry can index ({MAX_INDEX})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FibError {}
+
+/// A key, its bits counted from the most significant.
+pub(crate) trait Key: Copy + Ord {
+    /// How many bits it has.
+    const WIDTH: u8;
+    /// The `width` bits starting at bit `at`; `at + width <= WIDTH`.
+    fn bits(self, at: u8, width: u8) -> usize;
+}
+
+impl Key for u32 {
+    const WIDTH: u8 = 32;
+    #[inline(always)]
+    fn bits(self, at: u8, width: u8) -> usize {
+        (self.wrapping_shr(u32::from(Self::WIDTH - at - width)) & ((1 << width) - 1)) as usize
+    }
+}
+
+impl Key for u128 {
+    const WIDTH: u8 = 128;
+    #[inline(always)]
+    fn bits(self, at: u8, width: u8) -> usize {
+        (self.wrapping_shr(u32::from(Self::WIDTH - at - width)) & ((1 << width) - 1)) as usize
+    }
+}
+
+/// A leaf: value `index`, matched length `len`.
+#[inline(always)]
+pub(crate) fn leaf(index: u32, len: u8) -> u32 {
+    (index << SHIFT) | u32::from(len)
+}
+
+/// The index an entry names (a value's or a node's).
+#[inline(always)]
+pub(crate) fn index(e: u32) -> usize {
+    (e >> SHIFT) as usize
+}
+
+/// The matched length a leaf holds.
+#[inline(always)]
+pub(crate) fn length(e: u32) -> u8 {
+    e as u8
+}
+
+/// One node: where the runs of equal slots start among its 256 slots.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct Node {
+    starts: [u64; 4],
+    /// The index of the node's first entry.
+    base: u32,
+    /// Byte `i` (`0..3`): the number of runs starting in words `0..=i`.
+    cum: u32,
+    /// How many entries, from `base`, the node owns.
+    cap: u32,
+}
+
+/// A change: the slots a prefix covers get leaf `to` wherever their leaf is
+/// as long as the prefix or shorter. Inserting, that replaces the prefixes
+/// it contains (and its own old value); removing, every such leaf is the
+/// removed prefix's own (within it, nothing shorter can be longest), and
+/// `to` is the leaf of the longest prefix containing it.
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    /// The changed prefix's length.
+    len: u8,
+    /// The leaf its slots get.
+    to: u32,
+}
+
+impl Change {
+    fn hits(&self, e: u32) -> bool {
+        length(e) <= self.len
+    }
+}
+
+/// The structure, over keys `K` with values `V`.
+#[derive(Debug, Clone)]
+pub(crate) struct Push<K, V> {
+    /// How many leading bits the direct table indexes: 8 or 16.
+    top: u8,
+    /// Empty until the first prefix.
+    direct: Vec<u32>,
+    nodes: Vec<Node>,
+    entries: Vec<u32>,
+    values: Vec<V>,
+    /// How many prefixes hold each value; 0 for a free index.
+    refs: Vec<u32>,
+    index: HashMap<V, u32>,
+    free_nodes: Vec<u32>,
+    /// Free runs of entries, by length (`free_entries[n]` holds bases of `n`
+    /// entries).
+    free_entries: Vec<Vec<u32>>,
+    free_values: Vec<u32>,
+    /// From how many prefixes the direct table is 16 bits wide ([`WIDE`];
+    /// tests set 0 to try the wide table on small ones).
+    pub(crate) wide_at: usize,
+    key: PhantomData<K>,
+}
+
+impl<K: Key, V> Default for Push<K, V> {
+    fn default() -> Self {
+        Push {
+            top: 8,
+            direct: Vec::new(),
+            nodes: Vec::new(),
+            entries: Vec::new(),
+            values: Vec::new(),
+            refs: Vec::new(),
+            index: HashMap::new(),
+            free_nodes: Vec::new(),
+            free_entries: vec![Vec::new(); 257],
+            free_values: Vec::new(),
+            wide_at: WIDE,
+            key: PhantomData,
+        }
+    }
+}
+
+/// The direct-table width for a table of `n` prefixes.
+fn top_for(n: usize, wide_at: usize) -> u8 {
+    if n >= wide_at { 16 } else { 8 }
+}
+
+impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
+    /// Build from `(key, length, value)` triples, keys with their host bits
+    /// clear and no (key, length) twice.
+    pub(crate) fn build(
+        pfx: impl Iterator<Item = (K, u8, V)>,
+        wide_at: usize,
+    ) -> Result<Self, FibError> {
+        let mut p = Push {
+            wide_at,
+            ..Push::default()
+        };
+        let mut list = Vec::new();
+        for (k, len, v) in pfx {
+            let i = p.value_ref(v)?;
+            list.push((k, len, leaf(i, len)));
+        }
+        p.top = top_for(list.len(), wide_at);
+        if list.is_empty() {
+            return Ok(p);
+        }
+        p.direct = vec![MISS; 1 << p.top];
+        list.sort_unstable_by_key(|&(k, len, _)| (k.bits(0, p.top), len, k));
+        let top = p.top;
+        // Sorted by (direct slot, length): the short prefixes of a slot
+        // come before its longer ones, and each slot's in length order.
+        let mut i = 0;
+        while i < list.len() {
+            let slot = list[i].0.bits(0, top);
+            let end = i + list[i..].partition_point(|&(k, _, _)| k.bits(0, top) == slot);
+            let group = &mut list[i..end];
+            let split = group.partition_point(|&(_, len, _)| len <= top);
+            for &(k, len, lf) in &group[..split] {
+                fill(&mut p.direct, k.bits(0, top), top - len, lf);
+            }
+            if split < group.len() {
+                let base = p.direct[slot];
+                p.direct[slot] = p.build_node(base, &mut group[split..], top)?;
+            }
+            i = end;
+        }
+        Ok(p)
+    }
+
+    /// The entry for a slot whose leaf is `base` and which holds `group`,
+    /// prefixes longer than `at` sorted by length: a node built from them.
+    fn build_node(
+        &mut self,
+        base: u32,
+        group: &mut [(K, u8, u32)],
+        at: u8,
+    ) -> Result<u32, FibError> {
+        self.room()?;
+        let mut slots = [base; 256];
+        let split = group.partition_point(|&(_, len, _)| len <= at + 8);
+        for &(k, len, lf) in &group[..split] {
+            fill(&mut slots, k.bits(at, 8), at + 8 - len, lf);
+        }
+        let long = &mut group[split..];
+        long.sort_by_key(|&(k, len, _)| (k.bits(at, 8), len));
+        let mut i = 0;
+        while i < long.len() {
+            let b = long[i].0.bits(at, 8);
+            let end = i + long[i..].partition_point(|&(k, _, _)| k.bits(at, 8) == b);
+            slots[b] = self.build_node(slots[b], &mut long[i..end], at + 8)?;
+            i = end;
+        }
+        Ok(self.store(None, &slots))
+    }
+
+    /// The index of value `v`, taking a reference to it.
+    fn value_ref(&mut self, v: V) -> Result<u32, FibError> {
+        if let Some(&i) = self.index.get(&v) {
+            self.refs[i as usize] += 1;
+            return Ok(i);
+        }
+        let i = match self.free_values.pop() {
+            Some(i) => {
+                self.values[i as usize] = v;
+                self.refs[i as usize] = 1;
+                i
+            }
+            None if self.values.len() >= MAX_INDEX => {
+                return Err(FibError::TooLarge {
+                    what: "values",
+                    count: self.values.len() + 1,
+                });
+            }
+            None => {
+                self.values.push(v);
+                self.refs.push(1);
+                (self.values.len() - 1) as u32
+            }
+        };
+        self.index.insert(v, i);
+        Ok(i)
+    }
+
+    /// Drop a reference to value `v`, freeing its index with the last.
+    fn value_unref(&mut self, v: &V) {
+        if let Some(&i) = self.index.get(v) {
+            let r = &mut self.refs[i as usize];
+            *r -= 1;
+            if *r == 0 {
+                self.index.remove(v);
+                self.free_values.push(i);
+            }
+        }
+    }
+
+    /// The leaf of `v` at length `len`, if the FIB holds `v`.
+    fn leaf_of(&self, len: u8, v: &V) -> u32 {
+        self.index.get(v).map_or(MISS, |&i| leaf(i, len))
+    }
+
+    /// Whether one more change has room: an error rather than a change left
+    /// half done.
+    fn room(&self) -> Result<(), FibError> {
+        let nodes = self.nodes.len() + HEADROOM - self.free_nodes.len().min(HEADROOM);
+        if nodes >= MAX_INDEX || self.entries.len() >= u32::MAX as usize - 256 * HEADROOM {
+            return Err(FibError::TooLarge {
+                what: "nodes",
+                count: nodes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether a table of `n` prefixes wants the other direct-table width:
+    /// then the caller builds again.
+    pub(crate) fn wants_rebuild(&self, n: usize) -> bool {
+        (self.top == 8 && n >= 2 * self.wide_at) || (self.top == 16 && n < self.wide_at / 2)
+    }
+
+    /// Set `key/len` to `v`, replacing the value it had, `old`.
+    pub(crate) fn insert(&mut self, key: K, len: u8, v: V, old: Option<V>) -> Result<(), FibError> {
+        self.room()?;
+        let i = self.value_ref(v)?;
+        self.apply(
+            key,
+            Change {
+                len,
+                to: leaf(i, len),
+            },
+        );
+        if let Some(old) = old {
+            self.value_unref(&old);
+        }
+        Ok(())
+    }
+
+    /// Remove `key/len`, which held `old`; `parent` is the longest prefix
+    /// containing it (length and value), whose leaves its slots get back.
+    pub(crate) fn remove(&mut self, key: K, len: u8, old: V, parent: Option<(u8, V)>) {
+        let to = parent.map_or(MISS, |(l, v)| self.leaf_of(l, &v));
+        self.apply(key, Change { len, to });
+        self.value_unref(&old);
+    }
+
+    /// Apply a change to the direct slots it covers.
+    fn apply(&mut self, key: K, c: Change) {
+        if self.direct.is_empty() {
+            self.direct = vec![MISS; 1 << self.top];
+        }
+        let top = self.top;
+        let first = key.bits(0, top);
+        let n = if c.len <= top {
+            1usize << (top - c.len)
+        } else {
+            1
+        };
+        for s in first..first + n {
+            let e = self.direct[s];
+            self.direct[s] = self.apply_slot(e, key, top, c);
+        }
+    }
+
+    /// The new entry of a slot of prefix length `end` holding `e`, after
+    /// the change.
+    fn apply_slot(&mut self, e: u32, key: K, end: u8, c: Change) -> u32 {
+        if e & CHILD == 0 {
+            if c.len <= end {
+                return if c.hits(e) { c.to } else { e };
+            }
+            // Longer prefixes may live under a leaf: those that covered a
+            // node's slots all alike, so that it was stored as this leaf.
+            let mut slots = [e; 256];
+            self.apply_below(&mut slots, key, end, c);
+            return self.store(None, &slots);
+        }
+        let node = index(e);
+        let mut slots = self.expand(node);
+        if c.len <= end {
+            for s in &mut slots {
+                *s = self.apply_slot(*s, key, end + 8, c);
+            }
+        } else {
+            self.apply_below(&mut slots, key, end, c);
+        }
+        self.store(Some(node), &slots)
+    }
+
+    /// Apply a change longer than `end` to the 256 slots below a slot of
+    /// length `end`.
+    fn apply_below(&mut self, slots: &mut [u32; 256], key: K, end: u8, c: Change) {
+        let first = key.bits(end, 8);
+        let n = if c.len <= end + 8 {
+            1usize << (end + 8 - c.len)
+        } else {
+            1
+        };
+        for s in slots.iter_mut().skip(first).take(n) {
+            *s = self.apply_slot(*s, key, end + 8, c);
+        }
+    }
+
+    /// The 256 slots of node `node`.
+    fn expand(&self, node: usize) -> [u32; 256] {
+        let mut slots = [MISS; 256];
+        let Some(n) = self.nodes.get(node) else {
+            return slots;
+        };
+        let mut at = n.base as usize;
+        let mut cur = MISS;
+        for (b, s) in slots.iter_mut().enumerate() {
+            if n.starts[b >> 6] >> (b & 63) & 1 != 0 {
+                cur = self.entries.get(at).copied().unwrap_or(MISS);
+                at += 1;
+            }
+            *s = cur;
+        }
+        slots
+    }
+
+    /// Store 256 slots as node `node` (a new one if `None`) and return the
+    /// entry naming it; or, if they are all one leaf, free the node and
+    /// return that leaf.
+    fn store(&mut self, node: Option<usize>, slots: &[u32; 256]) -> u32 {
+        if slots[0] & CHILD == 0 && slots.iter().all(|&s| s == slots[0]) {
+            if let Some(i) = node {
+                self.free_node(i);
+            }
+            return slots[0];
+        }
+        let mut n = Node::default();
+        let mut runs = 0u32;
+        for (b, &s) in slots.iter().enumerate() {
+            if b == 0 || slots[b - 1] != s {
+                n.starts[b >> 6] |= 1 << (b & 63);
+                runs += 1;
+            }
+        }
+        let mut acc = 0;
+        for (i, w) in n.starts[..3].iter().enumerate() {
+            acc += w.count_ones();
+            n.cum |= acc << (8 * i);
+        }
+        let (i, base, cap) = self.place(node, runs);
+        n.base = base;
+        n.cap = cap;
+        let mut at = base as usize;
+        for (b, &s) in slots.iter().enumerate() {
+            if b == 0 || slots[b - 1] != s {
+                self.entries[at] = s;
+                at += 1;
+            }
+        }
+        self.nodes[i] = n;
+        (i as u32) << SHIFT | CHILD
+    }
+
+    /// Where a node of `runs` entries goes: its index, entries' base and
+    /// capacity. A node keeps its entries while they fit, and otherwise
+    /// takes a free run of the right length or new ones at the end.
+    fn place(&mut self, node: Option<usize>, runs: u32) -> (usize, u32, u32) {
+        if let Some(i) = node {
+            let n = self.nodes[i];
+            if runs <= n.cap {
+                return (i, n.base, n.cap);
+            }
+            self.free_entries[n.cap as usize].push(n.base);
+        }
+        let i = match node {
+            Some(i) => i,
+            None => match self.free_nodes.pop() {
+                Some(i) => i as usize,
+                None => {
+                    self.nodes.push(Node::default());
+                    self.nodes.len() - 1
+                }
+            },
+        };
+        let base = match self.free_entries[runs as usize].pop() {
+            Some(b) => b,
+            None => {
+                self.entries
+                    .resize(self.entries.len() + runs as usize, MISS);
+                (self.entries.len() - runs as usize) as u32
+            }
+        };
+        (i, base, runs)
+    }
+
+    fn free_node(&mut self, i: usize) {
+        let n = self.nodes[i];
+        self.free_entries[n.cap as usize].push(n.base);
+        self.nodes[i] = Node::default();
+        self.free_nodes.push(i as u32);
+    }
+}
+
+/// Fill the `1 << width` slots from `first` with `lf`.
+fn fill(slots: &mut [u32], first: usize, width: u8, lf: u32) {
+    if let Some(run) = slots.get_mut(first..first + (1 << width)) {
+        run.fill(lf);
+    }
+}
+
+impl<K: Key, V: Copy> Push<K, V> {
+    /// The entry of slot `b` of node `node`: the run holding it.
+    #[inline(always)]
+    fn in_node(&self, node: usize, b: usize) -> u32 {
+        self.nodes
+            .get(node)
+            .and_then(|n| self.entries.get(Self::entry_index(n, b)))
+            .copied()
+            .unwrap_or(MISS)
+    }
+
+    #[inline(always)]
+    fn entry_index(n: &Node, b: usize) -> usize {
+        let w = (b >> 6) & 3;
+        let before = (u64::from(n.cum) << 8 >> (8 * w)) & 0xff;
+        let upto = n.starts[w] & (u64::MAX >> (63 - (b & 63)));
+        (n.base as usize + before as usize + upto.count_ones() as usize).wrapping_sub(1)
+    }
+
+    /// The leaf of `key`'s longest match.
+    #[inline(always)]
+    pub(crate) fn find(&self, key: K) -> u32 {
+        let mut e = match self.direct.get(key.bits(0, self.top)) {
+            Some(&e) => e,
+            None => return MISS,
+        };
+        let mut at = self.top;
+        while e & CHILD != 0 && at < K::WIDTH {
+            e = self.in_node(index(e), key.bits(at, 8));
+            at += 8;
+        }
+        e
+    }
+
+    /// The value a leaf names, with its length.
+    #[inline(always)]
+    pub(crate) fn value(&self, e: u32) -> Option<(u8, V)> {
+        self.values.get(index(e)).map(|v| (length(e), *v))
+    }
+
+    /// [`find`](Self::find) for every key of `keys`, in groups whose memory
+    /// accesses are all in flight at once: each level's entries are
+    /// prefetched for the whole group before any is read.
+    #[inline]
+    pub(crate) fn find_batch<const W: usize>(&self, keys: &[K; W], out: &mut [u32; W]) {
+        let top = self.top;
+        for &k in keys {
+            if let Some(e) = self.direct.get(k.bits(0, top)) {
+                prefetch(e);
+            }
+        }
+        let mut more = false;
+        for (o, &k) in out.iter_mut().zip(keys) {
+            *o = self.direct.get(k.bits(0, top)).copied().unwrap_or(MISS);
+            more |= *o & CHILD != 0;
+        }
+        let mut at = top;
+        let mut at_entry = [0usize; W];
+        while more && at < K::WIDTH {
+            for &o in out.iter() {
+                if o & CHILD != 0
+                    && let Some(n) = self.nodes.get(index(o))
+                {
+                    prefetch(n);
+                }
+            }
+            for ((o, &k), ix) in out.iter().zip(keys).zip(at_entry.iter_mut()) {
+                if *o & CHILD != 0
+                    && let Some(n) = self.nodes.get(index(*o))
+                {
+                    *ix = Self::entry_index(n, k.bits(at, 8));
+                    if let Some(e) = self.entries.get(*ix) {
+                        prefetch(e);
+                    }
+                }
+            }
+            more = false;
+            for (o, &ix) in out.iter_mut().zip(at_entry.iter()) {
+                if *o & CHILD != 0 {
+                    *o = self.entries.get(ix).copied().unwrap_or(MISS);
+                    more |= *o & CHILD != 0;
+                }
+            }
+            at += 8;
+        }
+    }
+
+    /// The bytes it holds: direct table, nodes, entries, values and the
+    /// bookkeeping that updates need (reference counts, the value index,
+    /// free lists).
+    pub(crate) fn memory_usage(&self) -> usize {
+        use core::mem::size_of;
+        4 * (self.direct.capacity() + self.entries.capacity() + self.refs.capacity())
+            + size_of::<Node>() * self.nodes.capacity()
+            + size_of::<V>() * self.values.capacity()
+            + (size_of::<V>() + 4 + 1) * self.index.capacity()
+            + 4 * (self.free_nodes.capacity() + self.free_values.capacity())
+            + self
+                .free_entries
+                .iter()
+                .map(|f| 4 * f.capacity())
+                .sum::<usize>()
+    }
+
+    /// How many nodes are in use.
+    #[cfg(test)]
+    pub(crate) fn nodes_in_use(&self) -> usize {
+        self.nodes.len() - self.free_nodes.len()
+    }
+
+    /// How many leading bits the direct table indexes.
+    #[cfg(test)]
+    pub(crate) fn top(&self) -> u8 {
+        self.top
+    }
+
+    /// How many distinct values it holds.
+    pub(crate) fn values(&self) -> usize {
+        self.values.len() - self.free_values.len()
+    }
+}
