@@ -1,5 +1,7 @@
-//! Longest-prefix-match benchmarks: `vrsim-lpm` against `prefix-trie` 0.10,
-//! `ip_network_table-deps-treebitmap` 0.5 and `iptrie` 0.11 (LC-trie), in one run.
+//! Longest-prefix-match benchmarks: `vrsim-lpm`'s table (`vrsim-lpm`) and its
+//! leaf-pushed FIB (`vrsim-fib`, [`Fib4`] and [`Fib6`]) against `prefix-trie`
+//! 0.10, `ip_network_table-deps-treebitmap` 0.5, `iptrie` 0.11 (LC-trie) and
+//! `poptrie` 0.2, in one run.
 //!
 //! IPv4 uses the real 886,116-prefix Internet table in `benches/data/` (see its
 //! README); IPv6 a synthetic table (see [`v6_table`] for its length mix). Values
@@ -11,10 +13,13 @@
 //! - `matching`: 65,536 addresses inside randomly chosen prefixes of the table;
 //! - `hot`: 4,096 addresses from `matching`, small enough to stay in cache.
 //!
-//! `single` calls `longest_match` per address; `batch` calls `lookup_batch` for
-//! vrsim-lpm and a loop of single lookups writing to the same output for the
-//! peers, which have no batch API. Memory per prefix is printed once at start:
-//! criterion does not measure memory.
+//! `single` calls `longest_match` per address (`lookup` for the FIB, which
+//! answers the matched length and the value); `batch` calls `lookup_batch` for
+//! vrsim-lpm and the FIB and a loop of single lookups writing to the same
+//! output for the peers, which have no batch API. Memory per prefix is printed
+//! once at start (criterion does not measure memory), and so are the FIB's
+//! update latencies: each of a churn of 100,000 removes and re-inserts on the
+//! full table is timed alone, for the median and the 99th percentile.
 //!
 //! Quick run: `cargo bench --bench lpm -- --warm-up-time 1 --measurement-time 3`.
 
@@ -30,15 +35,16 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterio
 use ip_network_table_deps_treebitmap::IpLookupTable;
 use ipnet::Ipv4Net;
 use iptrie::map::{LCTrieMap, RTrieMap};
+use poptrie::Poptrie;
 use prefix_trie::PrefixMap;
-use vrsim_lpm::Ipv4Table;
+use vrsim_lpm::{Fib4, Ipv4Table};
 
 #[path = "lpm/data.rs"]
 mod data;
 #[path = "lpm/v6.rs"]
 mod v6;
 
-use data::{Rng, load_v4, matching4};
+use data::{Rng, churn4, load_v4, matching4};
 
 /// Addresses per lookup set.
 pub(crate) const SET: usize = 1 << 16;
@@ -47,11 +53,13 @@ const HOT: usize = 4096;
 /// Prefixes removed and re-inserted per round of the update benchmarks.
 pub(crate) const ROUND: usize = 4096;
 
-/// The four IPv4 tables, built once.
+/// The IPv4 tables, built once.
 struct V4 {
     pfx: Vec<(Ipv4Net, u32)>,
     vrsim: Ipv4Table<u32>,
+    fib: Fib4<u32>,
     ptrie: PrefixMap<Ipv4Net, u32>,
+    pop: Poptrie<Ipv4Net, u32>,
     tbm: IpLookupTable<Ipv4Addr, u32>,
     lc: LCTrieMap<Ipv4Net, u32>,
 }
@@ -97,17 +105,26 @@ fn v4() -> V4 {
     let ptrie = build_ptrie4(&pfx);
     let tbm = build_tbm4(&pfx);
     let lc = build_rtrie4(&pfx).compress();
+    let fib = Fib4::from_table(vrsim.clone()).unwrap();
+    let pop: Poptrie<Ipv4Net, u32> = pfx.iter().copied().collect();
     let n = pfx.len();
     eprintln!("IPv4 table: {n} prefixes");
     print_memory("vrsim-lpm", Some(vrsim.memory_usage()), n);
+    print_memory("vrsim-fib", Some(fib.memory_usage()), n);
+    let folded: Ipv4Table<u32> = pfx.iter().map(|&(p, v)| (p, v % 256)).collect();
+    let folded = Fib4::from_table(folded).unwrap();
+    print_memory("fib-256", Some(folded.memory_usage()), n);
     print_memory("prefix-trie", Some(ptrie.mem_size()), n);
     let (nodes, results) = tbm.mem_usage();
     print_memory("treebitmap", Some(nodes + results), n);
     print_memory("iptrie-lc", None, n);
+    print_memory("poptrie", None, n);
     V4 {
         pfx,
         vrsim,
+        fib,
         ptrie,
+        pop,
         tbm,
         lc,
     }
@@ -118,10 +135,25 @@ fn lookups4(c: &mut Criterion, t: &V4, set: &str, addrs: &[Ipv4Addr]) {
     let mut g = c.benchmark_group(format!("v4/{set}"));
     g.throughput(Throughput::Elements(addrs.len() as u64));
     let mut out = vec![None; addrs.len()];
+    let mut out_fib = vec![None; addrs.len()];
+    g.bench_function("single/vrsim-fib", |b| {
+        b.iter(|| {
+            for &a in addrs {
+                black_box(t.fib.lookup(black_box(a)));
+            }
+        })
+    });
     g.bench_function("single/vrsim-lpm", |b| {
         b.iter(|| {
             for &a in addrs {
                 black_box(t.vrsim.longest_match(black_box(a)));
+            }
+        })
+    });
+    g.bench_function("single/poptrie", |b| {
+        b.iter(|| {
+            for &a in addrs {
+                black_box(t.pop.lookup(black_box(a)));
             }
         })
     });
@@ -146,8 +178,22 @@ fn lookups4(c: &mut Criterion, t: &V4, set: &str, addrs: &[Ipv4Addr]) {
             }
         })
     });
+    g.bench_function("batch/vrsim-fib", |b| {
+        b.iter(|| {
+            t.fib
+                .lookup_batch(black_box(addrs), black_box(&mut out_fib))
+        })
+    });
     g.bench_function("batch/vrsim-lpm", |b| {
         b.iter(|| t.vrsim.lookup_batch(black_box(addrs), black_box(&mut out)))
+    });
+    g.bench_function("batch/poptrie", |b| {
+        b.iter(|| {
+            for (o, &a) in out.iter_mut().zip(black_box(addrs)) {
+                *o = t.pop.lookup(a).copied();
+            }
+            black_box(&mut out);
+        })
     });
     g.bench_function("batch/prefix-trie", |b| {
         b.iter(|| {
@@ -184,7 +230,14 @@ fn build4(c: &mut Criterion, t: &V4) {
     g.bench_function("vrsim-lpm", |b| {
         b.iter(|| black_box(pfx.iter().copied().collect::<Ipv4Table<u32>>()))
     });
+    // The table and its FIB, both.
+    g.bench_function("vrsim-fib", |b| {
+        b.iter(|| black_box(Fib4::from_table(pfx.iter().copied().collect()).unwrap()))
+    });
     g.bench_function("prefix-trie", |b| b.iter(|| black_box(build_ptrie4(pfx))));
+    g.bench_function("poptrie", |b| {
+        b.iter(|| black_box(pfx.iter().copied().collect::<Poptrie<Ipv4Net, u32>>()))
+    });
     g.bench_function("treebitmap", |b| b.iter(|| black_box(build_tbm4(pfx))));
     g.bench_function("iptrie-lc", |b| {
         b.iter(|| black_box(build_rtrie4(pfx).compress()))
@@ -268,6 +321,18 @@ fn updates4(c: &mut Criterion, t: &mut V4) {
     );
     updates(
         &mut g,
+        "vrsim-fib",
+        &mut t.fib,
+        &sample,
+        |t, p, v| {
+            t.insert(p, v).unwrap();
+        },
+        |t, p| {
+            t.remove(&p);
+        },
+    );
+    updates(
+        &mut g,
         "prefix-trie",
         &mut t.ptrie,
         &sample,
@@ -306,8 +371,52 @@ fn updates4(c: &mut Criterion, t: &mut V4) {
     g.finish();
 }
 
+/// The median, 99th percentile and largest of `spent`, in microseconds.
+pub(crate) fn percentiles(spent: &mut [Duration]) -> String {
+    spent.sort_unstable();
+    let at = |q: f64| spent[((spent.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    format!(
+        "median {:.2} µs, 99th percentile {:.2} µs, 99.9th {:.2} µs, largest {:.2} µs",
+        at(0.5),
+        at(0.99),
+        at(0.999),
+        at(1.0)
+    )
+}
+
+/// Times each change of a churn of 100,000 removes and re-inserts on the
+/// full table, for the FIB (table and FIB both changed) and the table alone.
+fn latency4(t: &V4) {
+    let churn = churn4(&t.pfx, &mut Rng::new(9), 100_000);
+    let mut fib = t.fib.clone();
+    let mut spent = Vec::with_capacity(churn.len());
+    for &(p, v, insert) in &churn {
+        let start = Instant::now();
+        if insert {
+            black_box(fib.insert(black_box(p), v).unwrap());
+        } else {
+            black_box(fib.remove(black_box(&p)));
+        }
+        spent.push(start.elapsed());
+    }
+    eprintln!("update vrsim-fib: {}", percentiles(&mut spent));
+    let mut table = t.vrsim.clone();
+    spent.clear();
+    for &(p, v, insert) in &churn {
+        let start = Instant::now();
+        if insert {
+            black_box(table.insert(black_box(p), v));
+        } else {
+            black_box(table.remove(black_box(&p)));
+        }
+        spent.push(start.elapsed());
+    }
+    eprintln!("update vrsim-lpm: {}", percentiles(&mut spent));
+}
+
 fn bench_v4(c: &mut Criterion) {
     let mut t = v4();
+    latency4(&t);
     let mut rng = Rng::new(1);
     let uniform: Vec<_> = (0..SET)
         .map(|_| Ipv4Addr::from(rng.next() as u32))

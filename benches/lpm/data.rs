@@ -156,8 +156,6 @@ pub(crate) fn v6_table() -> Vec<(Ipv6Net, u32)> {
 /// takes a random prefix of `pfx` and removes it if the table holds it or
 /// inserts it again (with its own value) if not. Returns `(prefix, value,
 /// insert?)` in order; deterministic for a seed.
-// Used by `benches/leafpush.rs` and the differential test, not `benches/lpm.rs`.
-#[allow(dead_code)]
 pub(crate) fn churn4(pfx: &[(Ipv4Net, u32)], rng: &mut Rng, n: usize) -> Vec<(Ipv4Net, u32, bool)> {
     let mut gone = vec![false; pfx.len()];
     (0..n)

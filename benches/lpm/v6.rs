@@ -1,6 +1,8 @@
 //! The IPv6 half of `benches/lpm.rs`: the synthetic table of
 //! [`v6_table`](super::data::v6_table), the same peers and the same
 //! measurements as for IPv4 (uniform addresses are drawn inside 2000::/3).
+//! Poptrie's IPv6 tables are measured for lookups and builds only: its
+//! inserts rebuild its arrays, which on this table is too slow to sample.
 
 use std::hint::black_box;
 use std::net::Ipv6Addr;
@@ -9,8 +11,9 @@ use criterion::{Criterion, Throughput};
 use ip_network_table_deps_treebitmap::IpLookupTable;
 use ipnet::Ipv6Net;
 use iptrie::map::RTrieMap;
+use poptrie::Poptrie;
 use prefix_trie::PrefixMap;
-use vrsim_lpm::Ipv6Table;
+use vrsim_lpm::{Fib6, Ipv6Table};
 
 use super::data::{Rng, v6_table};
 use super::{ROUND, SET, print_memory, updates};
@@ -28,12 +31,16 @@ pub(crate) fn bench_v6(c: &mut Criterion) {
         rt.insert(p, v);
     }
     let lc = rt.compress();
+    let fib = Fib6::from_table(vrsim.clone()).unwrap();
+    let pop: Poptrie<Ipv6Net, u32> = pfx.iter().copied().collect();
     eprintln!("IPv6 table: {n} prefixes");
     print_memory("vrsim-lpm", Some(vrsim.memory_usage()), n);
+    print_memory("vrsim-fib", Some(fib.memory_usage()), n);
     print_memory("prefix-trie", Some(ptrie.mem_size()), n);
     let (nodes, results) = tbm.mem_usage();
     print_memory("treebitmap", Some(nodes + results), n);
     print_memory("iptrie-lc", None, n);
+    print_memory("poptrie", None, n);
 
     let mut rng = Rng::new(2);
     let uniform: Vec<Ipv6Addr> = (0..SET)
@@ -53,6 +60,21 @@ pub(crate) fn bench_v6(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("v6/{set}"));
         g.throughput(Throughput::Elements(addrs.len() as u64));
         let mut out = vec![None; addrs.len()];
+        let mut out_fib = vec![None; addrs.len()];
+        g.bench_function("single/vrsim-fib", |b| {
+            b.iter(|| {
+                addrs.iter().for_each(|&a| {
+                    black_box(fib.lookup(black_box(a)));
+                })
+            })
+        });
+        g.bench_function("single/poptrie", |b| {
+            b.iter(|| {
+                addrs.iter().for_each(|&a| {
+                    black_box(pop.lookup(black_box(a)));
+                })
+            })
+        });
         g.bench_function("single/vrsim-lpm", |b| {
             b.iter(|| {
                 addrs.iter().for_each(|&a| {
@@ -80,6 +102,9 @@ pub(crate) fn bench_v6(c: &mut Criterion) {
                     black_box(lc.lookup(&black_box(a)));
                 })
             })
+        });
+        g.bench_function("batch/vrsim-fib", |b| {
+            b.iter(|| fib.lookup_batch(black_box(addrs), black_box(&mut out_fib)))
         });
         g.bench_function("batch/vrsim-lpm", |b| {
             b.iter(|| vrsim.lookup_batch(black_box(addrs), black_box(&mut out)))
@@ -116,8 +141,14 @@ pub(crate) fn bench_v6(c: &mut Criterion) {
     g.bench_function("vrsim-lpm", |b| {
         b.iter(|| black_box(pfx.iter().copied().collect::<Ipv6Table<u32>>()))
     });
+    g.bench_function("vrsim-fib", |b| {
+        b.iter(|| black_box(Fib6::from_table(pfx.iter().copied().collect()).unwrap()))
+    });
     g.bench_function("prefix-trie", |b| {
         b.iter(|| black_box(pfx.iter().copied().collect::<PrefixMap<Ipv6Net, u32>>()))
+    });
+    g.bench_function("poptrie", |b| {
+        b.iter(|| black_box(pfx.iter().copied().collect::<Poptrie<Ipv6Net, u32>>()))
     });
     g.bench_function("treebitmap", |b| {
         b.iter(|| {
@@ -153,6 +184,19 @@ pub(crate) fn bench_v6(c: &mut Criterion) {
         &sample,
         |t, p, v| {
             t.insert(p, v);
+        },
+        |t, p| {
+            t.remove(&p);
+        },
+    );
+    let mut fib = fib;
+    updates(
+        &mut g,
+        "vrsim-fib",
+        &mut fib,
+        &sample,
+        |t, p, v| {
+            t.insert(p, v).unwrap();
         },
         |t, p| {
             t.remove(&p);

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use vrsim_lpm::Ipv4Table;
 use vrsim_wire::{MacAddr, MplsLabel, Vni};
 
 use crate::drop::DropReason;
@@ -311,9 +310,8 @@ pub fn rt_dump(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, D
         .iter()
         .map(|(p, _)| (v4_bits(p.addr()), p.prefix_len()));
     let owner = |a: u128| {
-        table
-            .longest_match(Ipv4Addr::from((a >> 96) as u32))
-            .map(|(p, r)| (p.prefix_len(), *r))
+        // The FIB's leaf for the slot: the owner's length is its PPL.
+        table.lookup(Ipv4Addr::from((a >> 96) as u32))
     };
     let t = RtTable {
         bits: 32,
@@ -338,11 +336,7 @@ pub fn rt_dump6(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, 
     let prefixes = table
         .iter()
         .map(|(p, _)| (p.addr().to_bits(), p.prefix_len()));
-    let owner = |a: u128| {
-        table
-            .longest_match(Ipv6Addr::from(a))
-            .map(|(p, r)| (p.prefix_len(), *r))
-    };
+    let owner = |a: u128| table.lookup(Ipv6Addr::from(a));
     let t = RtTable {
         bits: 128,
         owner: &owner,
@@ -425,12 +419,12 @@ pub fn rt_get(
     query: Ipv4Net,
     layout: Layout,
 ) -> Result<String, DataplaneError> {
-    let empty = Ipv4Table::new();
     let vrf_table = router.vrf(vrf);
-    let table = vrf_table.map_or(&empty, |v| &v.inet4);
-    let found = (0..=query.prefix_len()).rev().find_map(|len| {
-        let p = Ipv4Net::new(query.addr(), len).ok()?.trunc();
-        table.get(&p).map(|r| (IpNet::V4(p), *r))
+    let found = vrf_table.and_then(|v| {
+        (0..=query.prefix_len()).rev().find_map(|len| {
+            let p = Ipv4Net::new(query.addr(), len).ok()?.trunc();
+            v.inet4.get(&p).map(|r| (IpNet::V4(p), *r))
+        })
     });
     Ok(rt_get_text(
         vrf,
@@ -856,8 +850,8 @@ fn get_route(
 ) {
     let tables = router.vrf(vrf);
     let found = tables.and_then(|t| match addr {
-        IpAddr::V4(a) => t.inet4.longest_match(a).map(|(p, r)| (IpNet::V4(p), *r)),
-        IpAddr::V6(a) => t.inet6.longest_match(a).map(|(p, r)| (IpNet::V6(p), *r)),
+        IpAddr::V4(a) => t.inet4.longest_match(a).map(|(p, r)| (IpNet::V4(p), r)),
+        IpAddr::V6(a) => t.inet6.longest_match(a).map(|(p, r)| (IpNet::V6(p), r)),
     });
     let (prefix, route) = match found {
         Some((p, r)) => (p, Some(r)),

@@ -4,7 +4,7 @@
 use core::fmt;
 
 use hashbrown::HashMap;
-use vrsim_lpm::{Ipv4Table, Ipv6Table};
+use vrsim_lpm::{Fib4, Fib6};
 use vrsim_wire::{MacAddr, MplsLabel};
 
 use crate::ids::NhId;
@@ -91,10 +91,11 @@ pub struct Vrf {
     /// Whether RPF applies to packets looked up in this VRF: the setting of
     /// the virtual network it belongs to, on by default (docs/vrouter-reference.md §5).
     pub rpf: bool,
-    /// IPv4 routes.
-    pub inet4: Ipv4Table<Route>,
-    /// IPv6 routes.
-    pub inet6: Ipv6Table<Route>,
+    /// IPv4 routes: the table and, kept in step with it, the leaf-pushed
+    /// FIB the fast path looks up (the vRouter's inet `mtrie`).
+    pub inet4: Fib4<Route>,
+    /// IPv6 routes, as `inet4` (the inet6 `mtrie`).
+    pub inet6: Fib6<Route>,
     /// Bridge (MAC) entries: a hash table, as the vRouter's is. Its iteration
     /// order is arbitrary: sort before printing.
     pub bridge: HashMap<MacAddr, BridgeEntry>,
@@ -104,8 +105,8 @@ impl Default for Vrf {
     fn default() -> Self {
         Vrf {
             rpf: true,
-            inet4: Ipv4Table::new(),
-            inet6: Ipv6Table::new(),
+            inet4: Fib4::new(),
+            inet6: Fib6::new(),
             bridge: HashMap::new(),
         }
     }

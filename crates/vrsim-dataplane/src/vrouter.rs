@@ -72,21 +72,48 @@ impl Default for VRouter {
 /// Add `$items` to one family's route table (`$table`), pushing each route's
 /// (new, old) nexthop onto `$refs`: a bulk build when the table is empty,
 /// else one insert each. The same code for both families' table types.
+/// Add `items` to one family's FIB of a VRF, recording per route the
+/// nexthop now referred to and the one no longer: an empty FIB is built
+/// whole (a vRouter's first programming adds a route per VM of the fabric
+/// at once), a full one takes them one by one. On an error, `refs` holds
+/// what was added before it.
 macro_rules! upsert {
-    ($table:expr, $items:expr, $refs:expr) => {
+    ($table:expr, $items:expr, $refs:expr, $vrf:expr, $wrap:path) => {
         if $table.is_empty() {
+            let first = $items.first().map(|(p, _)| $wrap(*p));
             let given: Vec<NhId> = $items.iter().map(|(_, r)| r.nh).collect();
-            $table.extend($items);
-            // A prefix given twice keeps its last route only.
-            if $table.len() == given.len() {
-                $refs.extend(given.into_iter().map(|nh| (nh, None)));
-            } else {
-                $refs.extend($table.iter().map(|(_, r)| (r.nh, None)));
+            match $table.insert_all($items) {
+                // A prefix given twice keeps its last route only.
+                Ok(()) if $table.len() == given.len() => {
+                    $refs.extend(given.into_iter().map(|nh| (nh, None)));
+                    Ok(())
+                }
+                Ok(()) => {
+                    $refs.extend($table.iter().map(|(_, r)| (r.nh, None)));
+                    Ok(())
+                }
+                Err(error) => Err(DataplaneError::RouteTableFull {
+                    vrf: $vrf,
+                    prefix: first.unwrap_or(IpNet::V4(Default::default())),
+                    error,
+                }),
             }
         } else {
+            let mut done = Ok(());
             for (p, r) in $items {
-                $refs.push((r.nh, $table.insert(p, r).map(|old| old.nh)));
+                match $table.insert(p, r) {
+                    Ok(old) => $refs.push((r.nh, old.map(|old| old.nh))),
+                    Err(error) => {
+                        done = Err(DataplaneError::RouteTableFull {
+                            vrf: $vrf,
+                            prefix: $wrap(p),
+                            error,
+                        });
+                        break;
+                    }
+                }
             }
+            done
         }
     };
 }
@@ -450,7 +477,15 @@ impl VRouter {
         let prefix = prefix.trunc();
         self.check_route(vrf, IpNet::V4(prefix), &route)?;
         route.flags = label_flag(route);
-        let old = self.vrf_mut(vrf).inet4.insert(prefix, route);
+        let old = self
+            .vrf_mut(vrf)
+            .inet4
+            .insert(prefix, route)
+            .map_err(|error| DataplaneError::RouteTableFull {
+                vrf,
+                prefix: IpNet::V4(prefix),
+                error,
+            })?;
         self.swap_refs(old.map(|r| r.nh), route.nh);
         Ok(old)
     }
@@ -465,7 +500,15 @@ impl VRouter {
         let prefix = prefix.trunc();
         self.check_route(vrf, IpNet::V6(prefix), &route)?;
         route.flags = label_flag(route);
-        let old = self.vrf_mut(vrf).inet6.insert(prefix, route);
+        let old = self
+            .vrf_mut(vrf)
+            .inet6
+            .insert(prefix, route)
+            .map_err(|error| DataplaneError::RouteTableFull {
+                vrf,
+                prefix: IpNet::V6(prefix),
+                error,
+            })?;
         self.swap_refs(old.map(|r| r.nh), route.nh);
         Ok(old)
     }
@@ -496,12 +539,12 @@ impl VRouter {
         // (the nexthop now referred to, the one no longer), per route.
         let mut refs: Vec<(NhId, Option<NhId>)> = Vec::new();
         let v = self.vrf_mut(vrf);
-        upsert!(v.inet4, v4, refs);
-        upsert!(v.inet6, v6, refs);
+        let done = upsert!(v.inet4, v4, refs, vrf, IpNet::V4)
+            .and_then(|()| upsert!(v.inet6, v6, refs, vrf, IpNet::V6));
         for (new, old) in refs {
             self.swap_refs(old, new);
         }
-        Ok(())
+        done
     }
 
     /// Delete an IPv4 route.

@@ -55,7 +55,7 @@ use crate::{Ipv4Table, Ipv6Table};
 const BATCH: usize = 16;
 
 macro_rules! fib {
-    ($(#[$doc:meta])* $name:ident, $table:ident, $net:ident, $addr:ident, $key:ty) => {
+    ($(#[$doc:meta])* $name:ident, $table:ident, $iter:ident, $net:ident, $addr:ident, $key:ty) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
         pub struct $name<V> {
@@ -104,6 +104,27 @@ macro_rules! fib {
                 self.table.insert(prefix, value);
                 self.fit();
                 Ok(old)
+            }
+
+            /// Insert every pair (host bits ignored; a later pair for a prefix
+            /// replaces an earlier one). An empty FIB is built whole, several
+            /// times faster than pair by pair. On an error, the pairs before
+            /// the one that failed are in (none, if the FIB was empty).
+            pub fn insert_all(
+                &mut self,
+                pairs: impl IntoIterator<Item = ($net, V)>,
+            ) -> Result<(), FibError> {
+                if self.is_empty() {
+                    let table: $table<V> = pairs.into_iter().collect();
+                    let wide_at = self.fib.wide_at;
+                    self.fib = Self::compile(&table, wide_at)?;
+                    self.table = table;
+                    return Ok(());
+                }
+                for (p, v) in pairs {
+                    self.insert(p, v)?;
+                }
+                Ok(())
             }
 
             /// Remove `prefix` (host bits ignored) from the table and the FIB;
@@ -193,6 +214,12 @@ macro_rules! fib {
                 self.table.get(prefix)
             }
 
+            /// The prefixes and their values, in the table's order
+            /// (address, then length).
+            pub fn iter(&self) -> crate::$iter<'_, V> {
+                self.table.iter()
+            }
+
             /// The number of prefixes.
             pub fn len(&self) -> usize {
                 self.table.len()
@@ -224,14 +251,14 @@ macro_rules! fib {
 fib!(
     /// An IPv4 table with its leaf-pushed FIB kept in step (see the
     /// [module documentation](self)).
-    Fib4, Ipv4Table, Ipv4Net, Ipv4Addr, u32
+    Fib4, Ipv4Table, Ipv4Iter, Ipv4Net, Ipv4Addr, u32
 );
 
 fib!(
     /// An IPv6 table with its leaf-pushed FIB kept in step: a 16-bit direct
     /// table, then up to fourteen levels of 8-bit nodes, as the vRouter's
     /// inet6 `mtrie` (see the [module documentation](self)).
-    Fib6, Ipv6Table, Ipv6Net, Ipv6Addr, u128
+    Fib6, Ipv6Table, Ipv6Iter, Ipv6Net, Ipv6Addr, u128
 );
 
 #[cfg(test)]
@@ -294,6 +321,17 @@ mod tests {
         agrees(&fib);
         // Value 2 is stored once for two prefixes.
         assert_eq!(fib.values(), 6);
+        // Built whole by `insert_all` into an empty FIB, then pair by pair
+        // into a full one (a later pair replacing an earlier).
+        let mut all = Fib4::new();
+        all.insert_all(ROUTES.iter().map(|&(p, v)| (net(p), v)))
+            .expect("room");
+        agrees(&all);
+        all.insert_all([(net("10.1.17.16/28"), 9), (net("10.1.17.16/28"), 8)])
+            .expect("room");
+        assert_eq!(all.lookup(addr("10.1.17.20")), Some((28, 8)));
+        assert_eq!(all.iter().count(), ROUTES.len());
+        agrees(&all);
         for order in [ROUTES.to_vec(), ROUTES.iter().rev().copied().collect()] {
             let mut fib = Fib4::new();
             for &(p, v) in &order {

@@ -26,9 +26,12 @@
 //! and leaves sit in memory): a node whose slots became equal leaves is freed,
 //! and its slot takes the leaf.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hash};
+
+use hashbrown::HashTable;
 use std::marker::PhantomData;
+
+use std::hint::select_unpredictable;
 
 use crate::arch::prefetch;
 
@@ -49,6 +52,10 @@ const HEADROOM: usize = 16;
 /// large fabric do not each pay for 65,536 slots. Rebuilding at the switch
 /// is rare: it waits for the count to double past, or halve under it.
 const WIDE: usize = 4096;
+
+/// The value index's hash: SipHash with fixed keys, so a FIB behaves the
+/// same on every run (only updates hash).
+type Hasher = BuildHasherDefault<DefaultHasher>;
 
 /// Why a FIB cannot hold a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +137,14 @@ struct Node {
     cap: u32,
 }
 
+/// The node [`Push::node_or_any`] reads when there is none: one run.
+static EMPTY_NODE: Node = Node {
+    starts: [1, 0, 0, 0],
+    base: 0,
+    cum: 0x0001_0101,
+    cap: 0,
+};
+
 /// A change: the slots a prefix covers get leaf `to` wherever their leaf is
 /// as long as the prefix or shorter. Inserting, that replaces the prefixes
 /// it contains (and its own old value); removing, every such leaf is the
@@ -161,10 +176,13 @@ pub(crate) struct Push<K, V> {
     values: Vec<V>,
     /// How many prefixes hold each value; 0 for a free index.
     refs: Vec<u32>,
-    index: HashMap<V, u32>,
+    /// The index of each value, hashed by the value (a `u32` per value
+    /// rather than a copy of it).
+    index: HashTable<u32>,
     free_nodes: Vec<u32>,
     /// Free runs of entries, by length (`free_entries[n]` holds bases of `n`
-    /// entries).
+    /// entries); empty until the first is freed, so that the many empty
+    /// FIBs of a large fabric's VRFs allocate nothing.
     free_entries: Vec<Vec<u32>>,
     free_values: Vec<u32>,
     /// From how many prefixes the direct table is 16 bits wide ([`WIDE`];
@@ -182,9 +200,9 @@ impl<K: Key, V> Default for Push<K, V> {
             entries: Vec::new(),
             values: Vec::new(),
             refs: Vec::new(),
-            index: HashMap::new(),
+            index: HashTable::new(),
             free_nodes: Vec::new(),
-            free_entries: vec![Vec::new(); 257],
+            free_entries: Vec::new(),
             free_values: Vec::new(),
             wide_at: WIDE,
             key: PhantomData,
@@ -237,6 +255,10 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
             }
             i = end;
         }
+        p.entries.shrink_to_fit();
+        p.nodes.shrink_to_fit();
+        p.values.shrink_to_fit();
+        p.refs.shrink_to_fit();
         Ok(p)
     }
 
@@ -266,9 +288,18 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         Ok(self.store(None, &slots))
     }
 
+    /// The index of value `v`, if the FIB holds it.
+    fn find_value(&self, v: &V) -> Option<u32> {
+        let values = &self.values;
+        let hash = Hasher::default().hash_one(v);
+        self.index
+            .find(hash, |&i| values.get(i as usize) == Some(v))
+            .copied()
+    }
+
     /// The index of value `v`, taking a reference to it.
     fn value_ref(&mut self, v: V) -> Result<u32, FibError> {
-        if let Some(&i) = self.index.get(&v) {
+        if let Some(i) = self.find_value(&v) {
             self.refs[i as usize] += 1;
             return Ok(i);
         }
@@ -290,25 +321,32 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
                 (self.values.len() - 1) as u32
             }
         };
-        self.index.insert(v, i);
+        let values = &self.values;
+        let rehash = |&i: &u32| Hasher::default().hash_one(values[i as usize]);
+        self.index
+            .insert_unique(Hasher::default().hash_one(v), i, rehash);
         Ok(i)
     }
 
     /// Drop a reference to value `v`, freeing its index with the last.
     fn value_unref(&mut self, v: &V) {
-        if let Some(&i) = self.index.get(v) {
-            let r = &mut self.refs[i as usize];
-            *r -= 1;
-            if *r == 0 {
-                self.index.remove(v);
-                self.free_values.push(i);
+        let Some(i) = self.find_value(v) else {
+            return;
+        };
+        let r = &mut self.refs[i as usize];
+        *r -= 1;
+        if *r == 0 {
+            let hash = Hasher::default().hash_one(v);
+            if let Ok(e) = self.index.find_entry(hash, |&j| j == i) {
+                e.remove();
             }
+            self.free_values.push(i);
         }
     }
 
     /// The leaf of `v` at length `len`, if the FIB holds `v`.
     fn leaf_of(&self, len: u8, v: &V) -> u32 {
-        self.index.get(v).map_or(MISS, |&i| leaf(i, len))
+        self.find_value(v).map_or(MISS, |i| leaf(i, len))
     }
 
     /// Whether one more change has room: an error rather than a change left
@@ -476,7 +514,7 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
             if runs <= n.cap {
                 return (i, n.base, n.cap);
             }
-            self.free_entries[n.cap as usize].push(n.base);
+            self.free_run(n);
         }
         let i = match node {
             Some(i) => i,
@@ -488,7 +526,7 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
                 }
             },
         };
-        let base = match self.free_entries[runs as usize].pop() {
+        let base = match self.free_entries.get_mut(runs as usize).and_then(Vec::pop) {
             Some(b) => b,
             None => {
                 self.entries
@@ -499,9 +537,19 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         (i, base, runs)
     }
 
+    /// Put the entries of node `n` on the free list.
+    fn free_run(&mut self, n: Node) {
+        if self.free_entries.is_empty() {
+            self.free_entries.resize_with(257, Vec::new);
+        }
+        if let Some(list) = self.free_entries.get_mut(n.cap as usize) {
+            list.push(n.base);
+        }
+    }
+
     fn free_node(&mut self, i: usize) {
         let n = self.nodes[i];
-        self.free_entries[n.cap as usize].push(n.base);
+        self.free_run(n);
         self.nodes[i] = Node::default();
         self.free_nodes.push(i as u32);
     }
@@ -533,14 +581,27 @@ impl<K: Key, V: Copy> Push<K, V> {
         (n.base as usize + before as usize + upto.count_ones() as usize).wrapping_sub(1)
     }
 
+    /// The node an entry names, or, for a leaf, node 0 (or an empty node):
+    /// so that the first level below the direct table is read without a
+    /// branch on whether there is one, and the answer chosen after.
+    #[inline(always)]
+    fn node_or_any(&self, e: u32) -> &Node {
+        let n = select_unpredictable(e & CHILD != 0, index(e), 0);
+        self.nodes.get(n).unwrap_or(&EMPTY_NODE)
+    }
+
     /// The leaf of `key`'s longest match.
     #[inline(always)]
     pub(crate) fn find(&self, key: K) -> u32 {
-        let mut e = match self.direct.get(key.bits(0, self.top)) {
-            Some(&e) => e,
-            None => return MISS,
+        let Some(&e) = self.direct.get(key.bits(0, self.top)) else {
+            return MISS;
         };
-        let mut at = self.top;
+        // Whether the direct slot names a node is a coin toss on uniform
+        // addresses: read the node level either way and choose.
+        let ix = Self::entry_index(self.node_or_any(e), key.bits(self.top, 8));
+        let below = self.entries.get(ix).copied().unwrap_or(MISS);
+        let mut e = select_unpredictable(e & CHILD != 0, below, e);
+        let mut at = self.top + 8;
         while e & CHILD != 0 && at < K::WIDTH {
             e = self.in_node(index(e), key.bits(at, 8));
             at += 8;
@@ -554,50 +615,39 @@ impl<K: Key, V: Copy> Push<K, V> {
         self.values.get(index(e)).map(|v| (length(e), *v))
     }
 
-    /// [`find`](Self::find) for every key of `keys`, in groups whose memory
-    /// accesses are all in flight at once: each level's entries are
-    /// prefetched for the whole group before any is read.
+    /// [`find`](Self::find) for every key of `keys`, in stages over the
+    /// whole group: each stage asks for the cache lines the next one reads
+    /// (the node, then the entry) for every key before any is read, so their
+    /// fetches overlap. Levels below the first node (prefixes longer than
+    /// `/24` in IPv4) finish one key at a time.
     #[inline]
     pub(crate) fn find_batch<const W: usize>(&self, keys: &[K; W], out: &mut [u32; W]) {
         let top = self.top;
-        for &k in keys {
-            if let Some(e) = self.direct.get(k.bits(0, top)) {
+        for (o, k) in out.iter_mut().zip(keys) {
+            *o = self.direct.get(k.bits(0, top)).copied().unwrap_or(MISS);
+            prefetch(self.node_or_any(*o));
+        }
+        let mut ix = [0usize; W];
+        for ((i, o), k) in ix.iter_mut().zip(out.iter()).zip(keys) {
+            *i = Self::entry_index(self.node_or_any(*o), k.bits(top, 8));
+            if let Some(e) = self.entries.get(*i) {
                 prefetch(e);
             }
         }
-        let mut more = false;
-        for (o, &k) in out.iter_mut().zip(keys) {
-            *o = self.direct.get(k.bits(0, top)).copied().unwrap_or(MISS);
-            more |= *o & CHILD != 0;
+        let mut deeper = false;
+        for (o, &i) in out.iter_mut().zip(&ix) {
+            let below = self.entries.get(i).copied().unwrap_or(MISS);
+            *o = select_unpredictable(*o & CHILD != 0, below, *o);
+            deeper |= *o & CHILD != 0;
         }
-        let mut at = top;
-        let mut at_entry = [0usize; W];
-        while more && at < K::WIDTH {
-            for &o in out.iter() {
-                if o & CHILD != 0
-                    && let Some(n) = self.nodes.get(index(o))
-                {
-                    prefetch(n);
+        if deeper {
+            for (o, k) in out.iter_mut().zip(keys) {
+                let mut at = top + 8;
+                while *o & CHILD != 0 && at < K::WIDTH {
+                    *o = self.in_node(index(*o), k.bits(at, 8));
+                    at += 8;
                 }
             }
-            for ((o, &k), ix) in out.iter().zip(keys).zip(at_entry.iter_mut()) {
-                if *o & CHILD != 0
-                    && let Some(n) = self.nodes.get(index(*o))
-                {
-                    *ix = Self::entry_index(n, k.bits(at, 8));
-                    if let Some(e) = self.entries.get(*ix) {
-                        prefetch(e);
-                    }
-                }
-            }
-            more = false;
-            for (o, &ix) in out.iter_mut().zip(at_entry.iter()) {
-                if *o & CHILD != 0 {
-                    *o = self.entries.get(ix).copied().unwrap_or(MISS);
-                    more |= *o & CHILD != 0;
-                }
-            }
-            at += 8;
         }
     }
 
@@ -609,7 +659,7 @@ impl<K: Key, V: Copy> Push<K, V> {
         4 * (self.direct.capacity() + self.entries.capacity() + self.refs.capacity())
             + size_of::<Node>() * self.nodes.capacity()
             + size_of::<V>() * self.values.capacity()
-            + (size_of::<V>() + 4 + 1) * self.index.capacity()
+            + (4 + 1) * self.index.capacity()
             + 4 * (self.free_nodes.capacity() + self.free_values.capacity())
             + self
                 .free_entries

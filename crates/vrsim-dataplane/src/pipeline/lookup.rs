@@ -25,11 +25,7 @@ impl VRouter {
         vrf: VrfId,
         dst: Ipv4Addr,
     ) -> (NhId, Option<u8>, Option<MplsLabel>) {
-        match self
-            .vrfs
-            .get(vrf.index())
-            .and_then(|v| v.inet4.longest_match_len(dst))
-        {
+        match self.vrfs.get(vrf.index()).and_then(|v| v.inet4.lookup(dst)) {
             Some((len, r)) => (r.nh, Some(len), r.label),
             None => (NhId::DISCARD, None, None),
         }
@@ -42,11 +38,7 @@ impl VRouter {
         vrf: VrfId,
         dst: Ipv6Addr,
     ) -> (NhId, Option<u8>, Option<MplsLabel>) {
-        match self
-            .vrfs
-            .get(vrf.index())
-            .and_then(|v| v.inet6.longest_match_len(dst))
-        {
+        match self.vrfs.get(vrf.index()).and_then(|v| v.inet6.lookup(dst)) {
             Some((len, r)) => (r.nh, Some(len), r.label),
             None => (NhId::DISCARD, None, None),
         }
@@ -110,8 +102,7 @@ impl VRouter {
         let route = self
             .vrfs
             .get(vrf.index())
-            .and_then(|v| v.inet4.longest_match(dst))
-            .map(|(p, r)| (p, *r));
+            .and_then(|v| v.inet4.longest_match(dst));
         record_route(
             trace,
             vrf,
@@ -147,8 +138,7 @@ impl VRouter {
         let route = self
             .vrfs
             .get(vrf.index())
-            .and_then(|v| v.inet6.longest_match(dst))
-            .map(|(p, r)| (p, *r));
+            .and_then(|v| v.inet6.longest_match(dst));
         record_route(
             trace,
             vrf,
