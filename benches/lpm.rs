@@ -105,14 +105,14 @@ fn v4() -> V4 {
     let ptrie = build_ptrie4(&pfx);
     let tbm = build_tbm4(&pfx);
     let lc = build_rtrie4(&pfx).compress();
-    let fib = Fib4::from_table(vrsim.clone()).unwrap();
+    let fib = Fib4::from_table(vrsim.clone());
     let pop: Poptrie<Ipv4Net, u32> = pfx.iter().copied().collect();
     let n = pfx.len();
     eprintln!("IPv4 table: {n} prefixes");
     print_memory("vrsim-lpm", Some(vrsim.memory_usage()), n);
     print_memory("vrsim-fib", Some(fib.memory_usage()), n);
     let folded: Ipv4Table<u32> = pfx.iter().map(|&(p, v)| (p, v % 256)).collect();
-    let folded = Fib4::from_table(folded).unwrap();
+    let folded = Fib4::from_table(folded);
     print_memory("fib-256", Some(folded.memory_usage()), n);
     print_memory("prefix-trie", Some(ptrie.mem_size()), n);
     let (nodes, results) = tbm.mem_usage();
@@ -232,7 +232,7 @@ fn build4(c: &mut Criterion, t: &V4) {
     });
     // The table and its FIB, both.
     g.bench_function("vrsim-fib", |b| {
-        b.iter(|| black_box(Fib4::from_table(pfx.iter().copied().collect()).unwrap()))
+        b.iter(|| black_box(Fib4::from_table(pfx.iter().copied().collect())))
     });
     g.bench_function("prefix-trie", |b| b.iter(|| black_box(build_ptrie4(pfx))));
     g.bench_function("poptrie", |b| {
@@ -325,7 +325,7 @@ fn updates4(c: &mut Criterion, t: &mut V4) {
         &mut t.fib,
         &sample,
         |t, p, v| {
-            t.insert(p, v).unwrap();
+            t.insert(p, v);
         },
         |t, p| {
             t.remove(&p);
@@ -393,7 +393,7 @@ fn latency4(t: &V4) {
     for &(p, v, insert) in &churn {
         let start = Instant::now();
         if insert {
-            black_box(fib.insert(black_box(p), v).unwrap());
+            black_box(fib.insert(black_box(p), v));
         } else {
             black_box(fib.remove(black_box(&p)));
         }

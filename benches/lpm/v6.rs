@@ -31,7 +31,7 @@ pub(crate) fn bench_v6(c: &mut Criterion) {
         rt.insert(p, v);
     }
     let lc = rt.compress();
-    let fib = Fib6::from_table(vrsim.clone()).unwrap();
+    let fib = Fib6::from_table(vrsim.clone());
     let pop: Poptrie<Ipv6Net, u32> = pfx.iter().copied().collect();
     eprintln!("IPv6 table: {n} prefixes");
     print_memory("vrsim-lpm", Some(vrsim.memory_usage()), n);
@@ -142,7 +142,7 @@ pub(crate) fn bench_v6(c: &mut Criterion) {
         b.iter(|| black_box(pfx.iter().copied().collect::<Ipv6Table<u32>>()))
     });
     g.bench_function("vrsim-fib", |b| {
-        b.iter(|| black_box(Fib6::from_table(pfx.iter().copied().collect()).unwrap()))
+        b.iter(|| black_box(Fib6::from_table(pfx.iter().copied().collect())))
     });
     g.bench_function("prefix-trie", |b| {
         b.iter(|| black_box(pfx.iter().copied().collect::<PrefixMap<Ipv6Net, u32>>()))
@@ -196,7 +196,7 @@ pub(crate) fn bench_v6(c: &mut Criterion) {
         &mut fib,
         &sample,
         |t, p, v| {
-            t.insert(p, v).unwrap();
+            t.insert(p, v);
         },
         |t, p| {
             t.remove(&p);

@@ -128,17 +128,6 @@ pub enum DataplaneError {
         /// The tunnel nexthop.
         nh: NhId,
     },
-    /// A VRF's FIB cannot index one more distinct route or node (more than
-    /// 8 million of either).
-    #[error("vrf {vrf} cannot hold route {prefix}: {error}")]
-    RouteTableFull {
-        /// The VRF.
-        vrf: VrfId,
-        /// The route that did not fit.
-        prefix: IpNet,
-        /// What overflowed.
-        error: vrsim_lpm::FibError,
-    },
     /// No such route.
     #[error("no route {prefix} in vrf {vrf}")]
     NoSuchRoute {

@@ -92,7 +92,9 @@ pub struct Vrf {
     /// the virtual network it belongs to, on by default (docs/vrouter-reference.md §5).
     pub rpf: bool,
     /// IPv4 routes: the table and, kept in step with it, the leaf-pushed
-    /// FIB the fast path looks up (the vRouter's inet `mtrie`).
+    /// FIB the fast path looks up (the vRouter's inet `mtrie`), compiled at
+    /// the VRF's first lookup: a large fabric's VRFs that no packet visits
+    /// keep only their table.
     pub inet4: Fib4<Route>,
     /// IPv6 routes, as `inet4` (the inet6 `mtrie`).
     pub inet6: Fib6<Route>,

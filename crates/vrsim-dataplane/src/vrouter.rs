@@ -72,48 +72,25 @@ impl Default for VRouter {
 /// Add `$items` to one family's route table (`$table`), pushing each route's
 /// (new, old) nexthop onto `$refs`: a bulk build when the table is empty,
 /// else one insert each. The same code for both families' table types.
-/// Add `items` to one family's FIB of a VRF, recording per route the
-/// nexthop now referred to and the one no longer: an empty FIB is built
+/// Add `items` to one family's table of a VRF, recording per route the
+/// nexthop now referred to and the one no longer: an empty table is built
 /// whole (a vRouter's first programming adds a route per VM of the fabric
-/// at once), a full one takes them one by one. On an error, `refs` holds
-/// what was added before it.
+/// at once), a full one takes them one by one.
 macro_rules! upsert {
-    ($table:expr, $items:expr, $refs:expr, $vrf:expr, $wrap:path) => {
+    ($table:expr, $items:expr, $refs:expr) => {
         if $table.is_empty() {
-            let first = $items.first().map(|(p, _)| $wrap(*p));
             let given: Vec<NhId> = $items.iter().map(|(_, r)| r.nh).collect();
-            match $table.insert_all($items) {
-                // A prefix given twice keeps its last route only.
-                Ok(()) if $table.len() == given.len() => {
-                    $refs.extend(given.into_iter().map(|nh| (nh, None)));
-                    Ok(())
-                }
-                Ok(()) => {
-                    $refs.extend($table.iter().map(|(_, r)| (r.nh, None)));
-                    Ok(())
-                }
-                Err(error) => Err(DataplaneError::RouteTableFull {
-                    vrf: $vrf,
-                    prefix: first.unwrap_or(IpNet::V4(Default::default())),
-                    error,
-                }),
+            $table.insert_all($items);
+            // A prefix given twice keeps its last route only.
+            if $table.len() == given.len() {
+                $refs.extend(given.into_iter().map(|nh| (nh, None)));
+            } else {
+                $refs.extend($table.iter().map(|(_, r)| (r.nh, None)));
             }
         } else {
-            let mut done = Ok(());
             for (p, r) in $items {
-                match $table.insert(p, r) {
-                    Ok(old) => $refs.push((r.nh, old.map(|old| old.nh))),
-                    Err(error) => {
-                        done = Err(DataplaneError::RouteTableFull {
-                            vrf: $vrf,
-                            prefix: $wrap(p),
-                            error,
-                        });
-                        break;
-                    }
-                }
+                $refs.push((r.nh, $table.insert(p, r).map(|old| old.nh)));
             }
-            done
         }
     };
 }
@@ -477,15 +454,7 @@ impl VRouter {
         let prefix = prefix.trunc();
         self.check_route(vrf, IpNet::V4(prefix), &route)?;
         route.flags = label_flag(route);
-        let old = self
-            .vrf_mut(vrf)
-            .inet4
-            .insert(prefix, route)
-            .map_err(|error| DataplaneError::RouteTableFull {
-                vrf,
-                prefix: IpNet::V4(prefix),
-                error,
-            })?;
+        let old = self.vrf_mut(vrf).inet4.insert(prefix, route);
         self.swap_refs(old.map(|r| r.nh), route.nh);
         Ok(old)
     }
@@ -500,15 +469,7 @@ impl VRouter {
         let prefix = prefix.trunc();
         self.check_route(vrf, IpNet::V6(prefix), &route)?;
         route.flags = label_flag(route);
-        let old = self
-            .vrf_mut(vrf)
-            .inet6
-            .insert(prefix, route)
-            .map_err(|error| DataplaneError::RouteTableFull {
-                vrf,
-                prefix: IpNet::V6(prefix),
-                error,
-            })?;
+        let old = self.vrf_mut(vrf).inet6.insert(prefix, route);
         self.swap_refs(old.map(|r| r.nh), route.nh);
         Ok(old)
     }
@@ -539,12 +500,12 @@ impl VRouter {
         // (the nexthop now referred to, the one no longer), per route.
         let mut refs: Vec<(NhId, Option<NhId>)> = Vec::new();
         let v = self.vrf_mut(vrf);
-        let done = upsert!(v.inet4, v4, refs, vrf, IpNet::V4)
-            .and_then(|()| upsert!(v.inet6, v6, refs, vrf, IpNet::V6));
+        upsert!(v.inet4, v4, refs);
+        upsert!(v.inet6, v6, refs);
         for (new, old) in refs {
             self.swap_refs(old, new);
         }
-        done
+        Ok(())
     }
 
     /// Delete an IPv4 route.

@@ -6,10 +6,14 @@
 //! of the prefix a slot's leaf came from).
 //!
 //! [`Fib4`] and [`Fib6`] own an [`Ipv4Table`] or [`Ipv6Table`] (the RIB:
-//! keys, `get`, `remove`, `iter`) and a compiled FIB beside it. Every
-//! [`insert`](Fib4::insert) and [`remove`](Fib4::remove) changes both; the
-//! FIB's change touches only the slots the prefix covers and the nodes below
-//! them, never the whole.
+//! keys, `get`, `remove`, `iter`) and a compiled FIB beside it. The FIB is
+//! compiled at the first lookup (or by [`from_table`](Fib4::from_table)),
+//! so a table that is filled but never looked up, as most VRFs of a large
+//! fabric, costs no more than the table; from then on every
+//! [`insert`](Fib4::insert) and [`remove`](Fib4::remove) changes both, and
+//! the FIB's change touches only the slots the prefix covers and the nodes
+//! below them, never the whole. A table with more distinct values or nodes
+//! than a FIB can index (over eight million) is answered from the table.
 //!
 //! The FIB is a direct table over the first 16 bits (8 for tables under a
 //! few thousand prefixes), then nodes of 8-bit strides, as the vRouter's
@@ -33,8 +37,8 @@
 //! use vrsim_lpm::Fib4;
 //!
 //! let mut fib = Fib4::new();
-//! fib.insert("10.0.0.0/8".parse().unwrap(), 'a').unwrap();
-//! fib.insert("10.1.2.0/26".parse().unwrap(), 'b').unwrap();
+//! fib.insert("10.0.0.0/8".parse().unwrap(), 'a');
+//! fib.insert("10.1.2.0/26".parse().unwrap(), 'b');
 //! // The matched length and the value, as `rt --dump` prints PPL and nexthop.
 //! assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 3)), Some((26, 'b')));
 //! assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 64)), Some((8, 'a')));
@@ -47,12 +51,19 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
-pub use crate::push::FibError;
-use crate::push::{MISS, Push};
+use std::sync::OnceLock;
+
+use crate::push::{FibError, MISS, Push, WIDE};
 use crate::{Ipv4Table, Ipv6Table};
 
 /// How many addresses a batched lookup resolves together.
 const BATCH: usize = 16;
+
+/// What a FIB type holds beside its table: nothing yet (compiled at the
+/// first lookup), the compiled FIB, or `None` once the table has more
+/// distinct values or nodes than a FIB can index (lookups then answer from
+/// the table).
+type Slot<K, V> = OnceLock<Option<Box<Push<K, V>>>>;
 
 macro_rules! fib {
     ($(#[$doc:meta])* $name:ident, $table:ident, $iter:ident, $net:ident, $addr:ident, $key:ty) => {
@@ -60,14 +71,14 @@ macro_rules! fib {
         #[derive(Debug, Clone)]
         pub struct $name<V> {
             table: $table<V>,
-            fib: Push<$key, V>,
+            fib: Slot<$key, V>,
         }
 
         impl<V> Default for $name<V> {
             fn default() -> Self {
                 $name {
                     table: $table::new(),
-                    fib: Push::default(),
+                    fib: OnceLock::new(),
                 }
             }
         }
@@ -78,10 +89,11 @@ macro_rules! fib {
                 Self::default()
             }
 
-            /// Take `table` and compile its FIB.
-            pub fn from_table(table: $table<V>) -> Result<Self, FibError> {
-                let fib = Self::compile(&table, Push::<$key, V>::default().wide_at)?;
-                Ok($name { table, fib })
+            /// Take `table` and compile its FIB now.
+            pub fn from_table(table: $table<V>) -> Self {
+                let fib = $name { table, fib: OnceLock::new() };
+                fib.compiled();
+                fib
             }
 
             fn compile(table: &$table<V>, wide_at: usize) -> Result<Push<$key, V>, FibError> {
@@ -93,38 +105,52 @@ macro_rules! fib {
                 )
             }
 
+            /// The FIB, compiled now if it was not yet; `None` if the table
+            /// is more than a FIB can index.
+            #[inline(always)]
+            fn compiled(&self) -> Option<&Push<$key, V>> {
+                self.fib
+                    .get_or_init(|| Self::compile(&self.table, WIDE).ok().map(Box::new))
+                    .as_deref()
+            }
+
+            /// Whether the FIB is compiled (lookups have begun, or it was
+            /// built by [`from_table`](Self::from_table)) and answers lookups.
+            pub fn is_compiled(&self) -> bool {
+                matches!(self.fib.get(), Some(Some(_)))
+            }
+
             /// Insert `value` for `prefix` (host bits ignored) into the table
-            /// and the FIB; the value it replaced, if any. Fails, changing
-            /// nothing, only when the FIB cannot index one more value or node.
-            pub fn insert(&mut self, prefix: $net, value: V) -> Result<Option<V>, FibError> {
+            /// and, once compiled, the FIB; the value it replaced, if any.
+            pub fn insert(&mut self, prefix: $net, value: V) -> Option<V> {
                 let prefix = prefix.trunc();
-                let old = self.table.get(&prefix).copied();
-                let key = <$key>::from(prefix.addr());
-                self.fib.insert(key, prefix.prefix_len(), value, old)?;
-                self.table.insert(prefix, value);
+                let old = self.table.insert(prefix, value);
+                if let Some(slot) = self.fib.get_mut() {
+                    let key = <$key>::from(prefix.addr());
+                    if let Some(fib) = slot
+                        && fib.insert(key, prefix.prefix_len(), value, old).is_err()
+                    {
+                        // More than a FIB can index: answer from the table.
+                        *slot = None;
+                    }
+                }
                 self.fit();
-                Ok(old)
+                old
             }
 
             /// Insert every pair (host bits ignored; a later pair for a prefix
-            /// replaces an earlier one). An empty FIB is built whole, several
-            /// times faster than pair by pair. On an error, the pairs before
-            /// the one that failed are in (none, if the FIB was empty).
-            pub fn insert_all(
-                &mut self,
-                pairs: impl IntoIterator<Item = ($net, V)>,
-            ) -> Result<(), FibError> {
+            /// replaces an earlier one). Into an empty table they are built
+            /// whole, several times faster than pair by pair, and the FIB is
+            /// compiled at the first lookup.
+            pub fn insert_all(&mut self, pairs: impl IntoIterator<Item = ($net, V)>) {
                 if self.is_empty() {
-                    let table: $table<V> = pairs.into_iter().collect();
-                    let wide_at = self.fib.wide_at;
-                    self.fib = Self::compile(&table, wide_at)?;
-                    self.table = table;
-                    return Ok(());
+                    self.table = pairs.into_iter().collect();
+                    self.fib = OnceLock::new();
+                    return;
                 }
                 for (p, v) in pairs {
-                    self.insert(p, v)?;
+                    self.insert(p, v);
                 }
-                Ok(())
             }
 
             /// Remove `prefix` (host bits ignored) from the table and the FIB;
@@ -132,9 +158,16 @@ macro_rules! fib {
             pub fn remove(&mut self, prefix: &$net) -> Option<V> {
                 let prefix = prefix.trunc();
                 let old = self.table.remove(&prefix)?;
-                let parent = self.parent(&prefix);
-                let key = <$key>::from(prefix.addr());
-                self.fib.remove(key, prefix.prefix_len(), old, parent);
+                let parent = if self.is_compiled() { self.parent(&prefix) } else { None };
+                match self.fib.get_mut() {
+                    Some(Some(fib)) => {
+                        let key = <$key>::from(prefix.addr());
+                        fib.remove(key, prefix.prefix_len(), old, parent);
+                    }
+                    // The table shrank: the FIB may fit again.
+                    Some(None) => self.fib = OnceLock::new(),
+                    None => {}
+                }
                 self.fit();
                 Some(old)
             }
@@ -157,18 +190,23 @@ macro_rules! fib {
             /// Build the FIB again when the table has grown or shrunk past
             /// the direct table's width.
             fn fit(&mut self) {
-                if self.fib.wants_rebuild(self.table.len()) {
-                    if let Ok(fib) = Self::compile(&self.table, self.fib.wide_at) {
-                        self.fib = fib;
-                    }
+                if let Some(Some(fib)) = self.fib.get()
+                    && fib.wants_rebuild(self.table.len())
+                {
+                    let wide_at = fib.wide_at;
+                    self.fib = OnceLock::from(Self::compile(&self.table, wide_at).ok().map(Box::new));
                 }
             }
 
             /// The longest match for `addr`: the matched prefix's length and
-            /// its value, read from the FIB alone.
+            /// its value, read from the FIB alone (compiled now if this is
+            /// the first lookup).
             #[inline]
             pub fn lookup(&self, addr: $addr) -> Option<(u8, V)> {
-                self.fib.value(self.fib.find(<$key>::from(addr)))
+                match self.compiled() {
+                    Some(fib) => fib.value(fib.find(<$key>::from(addr))),
+                    None => self.table.longest_match_len(addr).map(|(l, v)| (l, *v)),
+                }
             }
 
             /// The longest prefix containing `addr`, and its value.
@@ -184,17 +222,37 @@ macro_rules! fib {
             /// are resolved 16 at a time, each level's memory fetched for all
             /// 16 before any is read, so their cache misses overlap.
             pub fn lookup_batch(&self, addrs: &[$addr], out: &mut [Option<(u8, V)>]) {
+                let Some(fib) = self.compiled() else {
+                    for (o, &a) in out.iter_mut().zip(addrs) {
+                        *o = self.lookup(a);
+                    }
+                    return;
+                };
                 let mut keys = [0 as $key; BATCH];
                 let mut leaves = [MISS; BATCH];
                 for (a, o) in addrs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
                     for (k, a) in keys.iter_mut().zip(a) {
                         *k = <$key>::from(*a);
                     }
-                    self.fib.find_batch(&keys, &mut leaves);
+                    fib.find_batch(&keys, &mut leaves);
                     for (o, &e) in o.iter_mut().zip(&leaves[..a.len()]) {
-                        *o = self.fib.value(e);
+                        *o = fib.value(e);
                     }
                 }
+            }
+        }
+
+        #[cfg(test)]
+        impl<V: Copy + Eq + std::hash::Hash> $name<V> {
+            /// An empty FIB, compiled, whose direct table is always 16 bits.
+            fn wide() -> Self {
+                let fib = Self::compile(&$table::new(), 0).expect("it compiles");
+                $name { table: $table::new(), fib: OnceLock::from(Some(Box::new(fib))) }
+            }
+
+            /// The compiled FIB.
+            fn push(&self) -> &Push<$key, V> {
+                self.compiled().expect("a FIB that fits")
             }
         }
 
@@ -235,14 +293,21 @@ macro_rules! fib {
             /// The bytes the FIB holds beside the table (whose own are
             /// [`table().memory_usage()`]($table::memory_usage)): its direct
             /// table, nodes, entries and values, and what updates keep
-            /// (reference counts, the value index, free lists).
+            /// (reference counts, the value index, free lists); 0 until it is
+            /// compiled.
             pub fn memory_usage(&self) -> usize {
-                self.fib.memory_usage()
+                match self.fib.get() {
+                    Some(Some(fib)) => fib.memory_usage(),
+                    _ => 0,
+                }
             }
 
-            /// How many distinct values the FIB holds.
+            /// How many distinct values the compiled FIB holds.
             pub fn values(&self) -> usize {
-                self.fib.values()
+                match self.fib.get() {
+                    Some(Some(fib)) => fib.values(),
+                    _ => 0,
+                }
             }
         }
     };
@@ -295,10 +360,10 @@ mod tests {
             fib.lookup_batch(&[a], &mut out);
             assert_eq!(out[0], want, "{a} batched");
         }
-        let fresh = Fib4::compile(fib.table(), fib.fib.wide_at).expect("it compiles");
+        let fresh = Fib4::compile(fib.table(), fib.push().wide_at).expect("it compiles");
         // The same shape as a fresh build: changes leave nothing behind.
-        assert_eq!(fresh.values(), fib.fib.values());
-        assert_eq!(fresh.nodes_in_use(), fib.fib.nodes_in_use());
+        assert_eq!(fresh.values(), fib.push().values());
+        assert_eq!(fresh.nodes_in_use(), fib.push().nodes_in_use());
     }
 
     const ROUTES: [(&str, u32); 7] = [
@@ -317,25 +382,23 @@ mod tests {
     #[test]
     fn answers_as_the_table_does_on_every_level() {
         let t: Ipv4Table<u32> = ROUTES.iter().map(|&(p, v)| (net(p), v)).collect();
-        let fib = Fib4::from_table(t).expect("it compiles");
+        let fib = Fib4::from_table(t);
         agrees(&fib);
         // Value 2 is stored once for two prefixes.
         assert_eq!(fib.values(), 6);
         // Built whole by `insert_all` into an empty FIB, then pair by pair
         // into a full one (a later pair replacing an earlier).
         let mut all = Fib4::new();
-        all.insert_all(ROUTES.iter().map(|&(p, v)| (net(p), v)))
-            .expect("room");
+        all.insert_all(ROUTES.iter().map(|&(p, v)| (net(p), v)));
         agrees(&all);
-        all.insert_all([(net("10.1.17.16/28"), 9), (net("10.1.17.16/28"), 8)])
-            .expect("room");
+        all.insert_all([(net("10.1.17.16/28"), 9), (net("10.1.17.16/28"), 8)]);
         assert_eq!(all.lookup(addr("10.1.17.20")), Some((28, 8)));
         assert_eq!(all.iter().count(), ROUTES.len());
         agrees(&all);
         for order in [ROUTES.to_vec(), ROUTES.iter().rev().copied().collect()] {
             let mut fib = Fib4::new();
             for &(p, v) in &order {
-                assert_eq!(fib.insert(net(p), v), Ok(None));
+                assert_eq!(fib.insert(net(p), v), None);
                 agrees(&fib);
             }
             assert_eq!(fib.values(), 6);
@@ -349,22 +412,39 @@ mod tests {
         }
     }
 
+    /// Filled but never looked up, a FIB costs nothing; the first lookup
+    /// compiles it, and from then on it follows every change.
+    #[test]
+    fn compiled_at_the_first_lookup_then_kept_in_step() {
+        let mut fib = Fib4::new();
+        fib.insert_all(ROUTES.iter().map(|&(p, v)| (net(p), v)));
+        fib.insert(net("10.9.0.0/16"), 9);
+        assert!(!fib.is_compiled());
+        assert_eq!(fib.memory_usage(), 0);
+        assert_eq!(fib.lookup(addr("10.9.1.1")), Some((16, 9)));
+        assert!(fib.is_compiled());
+        assert!(fib.memory_usage() > 0);
+        assert_eq!(fib.remove(&net("10.9.0.0/16")), Some(9));
+        assert_eq!(fib.lookup(addr("10.9.1.1")), Some((8, 2)));
+        agrees(&fib);
+    }
+
     /// Removing the last prefix below a slot gives the slot its leaf back
     /// and frees the nodes; replacing a value frees the old one.
     #[test]
     fn nodes_and_values_are_freed() {
         let mut fib = Fib4::new();
-        fib.insert(net("10.0.0.0/8"), 1).expect("room");
-        let leaf_only = (fib.fib.nodes_in_use(), fib.values());
-        fib.insert(net("10.1.17.17/32"), 2).expect("room");
+        fib.insert(net("10.0.0.0/8"), 1);
+        let leaf_only = (fib.push().nodes_in_use(), fib.values());
+        fib.insert(net("10.1.17.17/32"), 2);
         // A small table's direct table is 8 bits wide: a /32 needs a node
         // for each of the other three bytes.
-        assert_eq!(fib.fib.nodes_in_use(), 3);
-        assert_eq!(fib.insert(net("10.1.17.17/32"), 3), Ok(Some(2)));
+        assert_eq!(fib.push().nodes_in_use(), 3);
+        assert_eq!(fib.insert(net("10.1.17.17/32"), 3), Some(2));
         assert_eq!(fib.values(), 2);
         assert_eq!(fib.lookup(addr("10.1.17.17")), Some((32, 3)));
         fib.remove(&net("10.1.17.17/32"));
-        assert_eq!((fib.fib.nodes_in_use(), fib.values()), leaf_only);
+        assert_eq!((fib.push().nodes_in_use(), fib.values()), leaf_only);
         assert_eq!(fib.lookup(addr("10.1.17.17")), Some((8, 1)));
     }
 
@@ -373,20 +453,17 @@ mod tests {
     #[test]
     fn a_slot_covered_whole_by_longer_prefixes() {
         for wide in [false, true] {
-            let mut fib = Fib4::new();
-            if wide {
-                fib.fib = Fib4::compile(&fib.table, 0).expect("it compiles");
-            }
-            fib.insert(net("10.0.0.0/8"), 7).expect("room");
+            let mut fib = if wide { Fib4::wide() } else { Fib4::new() };
+            fib.insert(net("10.0.0.0/8"), 7);
             for i in 0..16u32 {
                 let p = Ipv4Net::new(Ipv4Addr::from(0x0a01_0000 | i << 12), 20).expect("a /20");
-                fib.insert(p, 1).expect("room");
+                fib.insert(p, 1);
             }
             assert_eq!(fib.lookup(addr("10.1.48.1")), Some((20, 1)));
             fib.remove(&net("10.1.48.0/20"));
             assert_eq!(fib.lookup(addr("10.1.48.1")), Some((8, 7)));
             assert_eq!(fib.lookup(addr("10.1.64.1")), Some((20, 1)));
-            fib.insert(net("10.1.0.0/18"), 1).expect("room");
+            fib.insert(net("10.1.0.0/18"), 1);
             assert_eq!(fib.lookup(addr("10.1.48.1")), Some((18, 1)));
             agrees(&fib);
         }
@@ -399,13 +476,13 @@ mod tests {
         let mut fib = Fib4::new();
         let p = |i: u32| Ipv4Net::new(Ipv4Addr::from(i << 12), 20).expect("a /20");
         for i in 0..9000 {
-            fib.insert(p(i), i % 7).expect("room");
+            fib.insert(p(i), i % 7);
         }
-        assert_eq!(fib.fib.top(), 16);
+        assert_eq!(fib.push().top(), 16);
         for i in 0..8000 {
             fib.remove(&p(i));
         }
-        assert_eq!(fib.fib.top(), 8);
+        assert_eq!(fib.push().top(), 8);
         for i in (7990..8010).map(|i| i << 12) {
             let a = Ipv4Addr::from(i);
             let want = fib.table().longest_match_len(a).map(|(l, v)| (l, *v));
@@ -418,7 +495,7 @@ mod tests {
         let mut fib = Fib6::new();
         let routes = [("::/0", 1), ("2001:db8::/32", 2), ("2001:db8::1/128", 3)];
         for (p, v) in routes {
-            fib.insert(p.parse().expect("a prefix"), v).expect("room");
+            fib.insert(p.parse().expect("a prefix"), v);
         }
         let probes: [Ipv6Addr; 3] =
             ["2001:db8::1", "2001:db8::2", "2001:db9::"].map(|a| a.parse().expect("an address"));
@@ -462,15 +539,15 @@ mod props {
             impl Under for $fib<u32> {
                 const WIDTH: u32 = $width;
                 fn make(wide: bool) -> Self {
-                    let mut f = $fib::new();
                     if wide {
-                        f.fib = Self::compile(&f.table, 0).expect("it compiles");
+                        $fib::wide()
+                    } else {
+                        $fib::from_table(Default::default())
                     }
-                    f
                 }
                 fn ins(&mut self, k: u128, l: u8, v: u32) -> Option<u32> {
                     let p = $net::new($conv(k), l).expect("a valid length");
-                    self.insert(p, v).expect("room")
+                    self.insert(p, v)
                 }
                 fn rem(&mut self, k: u128, l: u8) -> Option<u32> {
                     self.remove(&$net::new($conv(k), l).expect("a valid length"))
@@ -485,9 +562,9 @@ mod props {
                     out
                 }
                 fn shapes(&self) -> [(usize, usize, u8); 2] {
-                    let wide_at = self.fib.wide_at;
+                    let wide_at = self.push().wide_at;
                     let fresh = Self::compile(&self.table, wide_at).expect("it compiles");
-                    [&self.fib, &fresh].map(|f| (f.values(), f.nodes_in_use(), f.top()))
+                    [self.push(), &fresh].map(|f| (f.values(), f.nodes_in_use(), f.top()))
                 }
             }
         };

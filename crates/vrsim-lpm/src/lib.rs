@@ -43,6 +43,6 @@ mod v4;
 mod v6;
 mod walk;
 
-pub use fib::{Fib4, Fib6, FibError};
+pub use fib::{Fib4, Fib6};
 pub use v4::{Ipv4Table, Iter as Ipv4Iter};
 pub use v6::{Ipv6Table, Iter as Ipv6Iter};

@@ -51,7 +51,7 @@ const HEADROOM: usize = 16;
 /// KiB); smaller ones an 8-bit one (1 KiB), so the many small VRFs of a
 /// large fabric do not each pay for 65,536 slots. Rebuilding at the switch
 /// is rare: it waits for the count to double past, or halve under it.
-const WIDE: usize = 4096;
+pub(crate) const WIDE: usize = 4096;
 
 /// The value index's hash: SipHash with fixed keys, so a FIB behaves the
 /// same on every run (only updates hash).
@@ -59,7 +59,7 @@ type Hasher = BuildHasherDefault<DefaultHasher>;
 
 /// Why a FIB cannot hold a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FibError {
+pub(crate) enum FibError {
     /// More distinct values, or more nodes, than an entry can index.
     TooLarge {
         /// What overflowed: `values` or `nodes`.
