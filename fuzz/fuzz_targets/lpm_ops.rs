@@ -1,6 +1,8 @@
-//! Structured operation sequences on `Ipv4Table` and `Ipv6Table`, each operation
-//! checked against a naive oracle (an ordered map and a linear scan), and the
-//! final contents checked in iteration order.
+//! Structured operation sequences on `Ipv4Table` and `Ipv6Table`, and on the
+//! FIBs `Fib4` and `Fib6` beside them, each operation checked against a naive
+//! oracle (an ordered map and a linear scan), and the final contents checked
+//! in iteration order. A FIB is compiled at its first lookup, so operations
+//! before it reach only its table and those after it both.
 
 #![no_main]
 
@@ -10,7 +12,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use arbitrary::Arbitrary;
 use ipnet::{Ipv4Net, Ipv6Net};
 use libfuzzer_sys::fuzz_target;
-use vrsim_lpm::{Ipv4Table, Ipv6Table};
+use vrsim_lpm::{Fib4, Fib6, Ipv4Table, Ipv6Table};
 
 /// An address: a fresh one, or the previous one with some low bits flipped, so
 /// prefixes nest and overlap.
@@ -69,9 +71,10 @@ impl Oracle {
     }
 }
 
-/// The operations both tables support, on left-aligned keys.
-trait Table: FromIterator<(Self::Net, u16)> {
+/// The operations the tables and FIBs support, on left-aligned keys.
+trait Table {
     type Net: Copy + PartialEq + std::fmt::Debug;
+    fn rebuild(entries: Vec<(Self::Net, u16)>) -> Self;
     fn net(key: u128, len: u8) -> Self::Net;
     fn insert(&mut self, key: u128, len: u8, v: u16) -> Option<u16>;
     fn remove(&mut self, key: u128, len: u8) -> Option<u16>;
@@ -84,6 +87,9 @@ trait Table: FromIterator<(Self::Net, u16)> {
 
 impl Table for Ipv4Table<u16> {
     type Net = Ipv4Net;
+    fn rebuild(entries: Vec<(Ipv4Net, u16)>) -> Self {
+        entries.into_iter().collect()
+    }
     fn net(key: u128, len: u8) -> Ipv4Net {
         Ipv4Net::new(Ipv4Addr::from((key >> 96) as u32), len).expect("len <= 32")
     }
@@ -120,6 +126,9 @@ impl Table for Ipv4Table<u16> {
 
 impl Table for Ipv6Table<u16> {
     type Net = Ipv6Net;
+    fn rebuild(entries: Vec<(Ipv6Net, u16)>) -> Self {
+        entries.into_iter().collect()
+    }
     fn net(key: u128, len: u8) -> Ipv6Net {
         Ipv6Net::new(Ipv6Addr::from(key), len).expect("len <= 128")
     }
@@ -151,6 +160,53 @@ impl Table for Ipv6Table<u16> {
     }
 }
 
+/// A FIB type on left-aligned keys: `$addr` from a key, `$table` its table.
+macro_rules! fib_table {
+    ($fib:ident, $table:ident, $net:ident, $addr:expr) => {
+        impl Table for $fib<u16> {
+            type Net = $net;
+            fn rebuild(entries: Vec<($net, u16)>) -> Self {
+                // Compiled now: the FIB takes every change that follows.
+                $fib::from_table(entries.into_iter().collect::<$table<u16>>())
+            }
+            fn net(key: u128, len: u8) -> $net {
+                $net::new($addr(key), len).expect("len within the width")
+            }
+            fn insert(&mut self, key: u128, len: u8, v: u16) -> Option<u16> {
+                $fib::insert(self, Self::net(key, len), v)
+            }
+            fn remove(&mut self, key: u128, len: u8) -> Option<u16> {
+                $fib::remove(self, &Self::net(key, len))
+            }
+            fn get(&self, key: u128, len: u8) -> Option<u16> {
+                $fib::get(self, &Self::net(key, len)).copied()
+            }
+            fn lookup(&self, key: u128) -> Option<(u8, u16)> {
+                let got = $fib::lookup(self, $addr(key));
+                assert!(self.is_compiled(), "a lookup compiles the FIB");
+                let (p, v) = self.longest_match($addr(key)).expect("as lookup");
+                assert_eq!(got, Some((p.prefix_len(), v)));
+                got
+            }
+            fn batch(&self, keys: &[u128]) -> Vec<Option<u16>> {
+                let addrs: Vec<_> = keys.iter().map(|&k| $addr(k)).collect();
+                let mut out = vec![None; addrs.len()];
+                self.lookup_batch(&addrs, &mut out);
+                out.into_iter().map(|o| o.map(|(_, v)| v)).collect()
+            }
+            fn entries(&self) -> Vec<($net, u16)> {
+                self.iter().map(|(p, v)| (p, *v)).collect()
+            }
+            fn size(&self) -> usize {
+                self.len()
+            }
+        }
+    };
+}
+
+fib_table!(Fib4, Ipv4Table, Ipv4Net, |k: u128| Ipv4Addr::from((k >> 96) as u32));
+fib_table!(Fib6, Ipv6Table, Ipv6Net, Ipv6Addr::from);
+
 fn run<T: Table>(mut table: T, width: u8, ops: &[Op]) {
     let mut o = Oracle {
         width,
@@ -181,7 +237,7 @@ fn run<T: Table>(mut table: T, width: u8, ops: &[Op]) {
                 let want: Vec<_> = keys.iter().map(|&k| o.lookup(k).map(|w| w.1)).collect();
                 assert_eq!(table.batch(&keys), want);
             }
-            Op::Rebuild => table = table.entries().into_iter().collect(),
+            Op::Rebuild => table = T::rebuild(table.entries()),
         }
         assert_eq!(table.size(), o.map.len());
     }
@@ -193,11 +249,12 @@ fn run<T: Table>(mut table: T, width: u8, ops: &[Op]) {
     assert_eq!(table.entries(), want);
 }
 
-fuzz_target!(|input: (bool, Vec<Op>)| {
-    let (v6, ops) = input;
-    if v6 {
-        run(Ipv6Table::<u16>::new(), 128, &ops);
-    } else {
-        run(Ipv4Table::<u16>::new(), 32, &ops);
+fuzz_target!(|input: (bool, bool, Vec<Op>)| {
+    let (v6, fib, ops) = input;
+    match (v6, fib) {
+        (false, false) => run(Ipv4Table::<u16>::new(), 32, &ops),
+        (true, false) => run(Ipv6Table::<u16>::new(), 128, &ops),
+        (false, true) => run(Fib4::<u16>::new(), 32, &ops),
+        (true, true) => run(Fib6::<u16>::new(), 128, &ops),
     }
 });

@@ -478,10 +478,10 @@ fn lookup(r: &VRouter, vrf: VrfId, addr: IpAddr) -> (NhId, IpNet, Option<u32>) {
     let found = match addr {
         IpAddr::V4(a) => tables
             .and_then(|t| t.inet4.longest_match(a))
-            .map(|(p, route)| (IpNet::V4(p), route)),
+            .map(|(p, route)| (IpNet::V4(p), *route)),
         IpAddr::V6(a) => tables
             .and_then(|t| t.inet6.longest_match(a))
-            .map(|(p, route)| (IpNet::V6(p), route)),
+            .map(|(p, route)| (IpNet::V6(p), *route)),
     };
     match found {
         Some((p, route)) => (route.nh, p, route.label.map(MplsLabel::value)),

@@ -87,8 +87,8 @@ impl fmt::Display for FlowDecision {
 
 fn route(router: &VRouter, vrf: VrfId, addr: IpAddr) -> Option<(IpNet, Route)> {
     router.vrf(vrf).and_then(|v| match addr {
-        IpAddr::V4(a) => v.inet4.longest_match(a).map(|(p, r)| (IpNet::V4(p), r)),
-        IpAddr::V6(a) => v.inet6.longest_match(a).map(|(p, r)| (IpNet::V6(p), r)),
+        IpAddr::V4(a) => v.inet4.longest_match(a).map(|(p, r)| (IpNet::V4(p), *r)),
+        IpAddr::V6(a) => v.inet6.longest_match(a).map(|(p, r)| (IpNet::V6(p), *r)),
     })
 }
 

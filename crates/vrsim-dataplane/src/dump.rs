@@ -311,7 +311,9 @@ pub fn rt_dump(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, D
         .map(|(p, _)| (v4_bits(p.addr()), p.prefix_len()));
     let owner = |a: u128| {
         // The FIB's leaf for the slot: the owner's length is its PPL.
-        table.lookup(Ipv4Addr::from((a >> 96) as u32))
+        table
+            .lookup(Ipv4Addr::from((a >> 96) as u32))
+            .map(|(l, r)| (l, *r))
     };
     let t = RtTable {
         bits: 32,
@@ -336,7 +338,7 @@ pub fn rt_dump6(router: &VRouter, vrf: VrfId, layout: Layout) -> Result<String, 
     let prefixes = table
         .iter()
         .map(|(p, _)| (p.addr().to_bits(), p.prefix_len()));
-    let owner = |a: u128| table.lookup(Ipv6Addr::from(a));
+    let owner = |a: u128| table.lookup(Ipv6Addr::from(a)).map(|(l, r)| (l, *r));
     let t = RtTable {
         bits: 128,
         owner: &owner,
@@ -850,8 +852,8 @@ fn get_route(
 ) {
     let tables = router.vrf(vrf);
     let found = tables.and_then(|t| match addr {
-        IpAddr::V4(a) => t.inet4.longest_match(a).map(|(p, r)| (IpNet::V4(p), r)),
-        IpAddr::V6(a) => t.inet6.longest_match(a).map(|(p, r)| (IpNet::V6(p), r)),
+        IpAddr::V4(a) => t.inet4.longest_match(a).map(|(p, r)| (IpNet::V4(p), *r)),
+        IpAddr::V6(a) => t.inet6.longest_match(a).map(|(p, r)| (IpNet::V6(p), *r)),
     });
     let (prefix, route) = match found {
         Some((p, r)) => (p, Some(r)),

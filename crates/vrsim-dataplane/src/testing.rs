@@ -264,8 +264,8 @@ pub(crate) fn run_with_agent(
     let e = r.flows().get(flow).expect("the held flow").clone();
     let vrf = r.vrf(e.vrf).expect("the flow's vrf");
     let route = match e.key.src {
-        std::net::IpAddr::V4(a) => vrf.inet4.lookup(a).map(|(_, r)| r),
-        std::net::IpAddr::V6(a) => vrf.inet6.lookup(a).map(|(_, r)| r),
+        std::net::IpAddr::V4(a) => vrf.inet4.lookup(a).map(|(_, r)| *r),
+        std::net::IpAddr::V6(a) => vrf.inet6.lookup(a).map(|(_, r)| *r),
     };
     let src_nh = match route {
         Some(route) if vrf.rpf => route.nh,

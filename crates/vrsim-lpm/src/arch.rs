@@ -1,5 +1,6 @@
-//! Software prefetch and CPU feature detection. With the one call in
-//! `batch.rs` that enters the POPCNT/LZCNT copy of the batch loop, this is the
+//! Software prefetch and CPU feature detection. With the call in `batch.rs`
+//! that enters the POPCNT/LZCNT copy of the batch loop and the two in
+//! `push.rs` that enter the POPCNT copies of the FIB's lookups, this is the
 //! crate's only `unsafe` code.
 //!
 //! `lookup_batch` asks for the cache lines of addresses further down the batch
@@ -30,6 +31,14 @@ pub(crate) fn prefetch<T>(p: &T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// Whether this CPU has the POPCNT instruction (cached by the standard
+/// library: one load).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn has_popcnt() -> bool {
+    std::arch::is_x86_feature_detected!("popcnt")
 }
 
 /// Whether this CPU has the POPCNT and LZCNT instructions. The standard

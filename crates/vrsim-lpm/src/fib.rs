@@ -40,10 +40,10 @@
 //! fib.insert("10.0.0.0/8".parse().unwrap(), 'a');
 //! fib.insert("10.1.2.0/26".parse().unwrap(), 'b');
 //! // The matched length and the value, as `rt --dump` prints PPL and nexthop.
-//! assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 3)), Some((26, 'b')));
-//! assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 64)), Some((8, 'a')));
+//! assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 3)), Some((26, &'b')));
+//! assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 64)), Some((8, &'a')));
 //! assert_eq!(fib.remove(&"10.1.2.0/26".parse().unwrap()), Some('b'));
-//! assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 3)), Some((8, 'a')));
+//! assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 3)), Some((8, &'a')));
 //! assert_eq!(fib.table().len(), 1);
 //! ```
 
@@ -202,16 +202,16 @@ macro_rules! fib {
             /// its value, read from the FIB alone (compiled now if this is
             /// the first lookup).
             #[inline]
-            pub fn lookup(&self, addr: $addr) -> Option<(u8, V)> {
+            pub fn lookup(&self, addr: $addr) -> Option<(u8, &V)> {
                 match self.compiled() {
-                    Some(fib) => fib.value(fib.find(<$key>::from(addr))),
-                    None => self.table.longest_match_len(addr).map(|(l, v)| (l, *v)),
+                    Some(fib) => fib.value(fib.find_fast(<$key>::from(addr))),
+                    None => self.table.longest_match_len(addr),
                 }
             }
 
             /// The longest prefix containing `addr`, and its value.
             #[inline]
-            pub fn longest_match(&self, addr: $addr) -> Option<($net, V)> {
+            pub fn longest_match(&self, addr: $addr) -> Option<($net, &V)> {
                 let (len, v) = self.lookup(addr)?;
                 Some(($net::new(addr, len).ok()?.trunc(), v))
             }
@@ -224,7 +224,7 @@ macro_rules! fib {
             pub fn lookup_batch(&self, addrs: &[$addr], out: &mut [Option<(u8, V)>]) {
                 let Some(fib) = self.compiled() else {
                     for (o, &a) in out.iter_mut().zip(addrs) {
-                        *o = self.lookup(a);
+                        *o = self.lookup(a).map(|(l, v)| (l, *v));
                     }
                     return;
                 };
@@ -234,9 +234,9 @@ macro_rules! fib {
                     for (k, a) in keys.iter_mut().zip(a) {
                         *k = <$key>::from(*a);
                     }
-                    fib.find_batch(&keys, &mut leaves);
+                    fib.find_batch_fast(&keys, &mut leaves);
                     for (o, &e) in o.iter_mut().zip(&leaves[..a.len()]) {
-                        *o = fib.value(e);
+                        *o = fib.value(e).map(|(l, v)| (l, *v));
                     }
                 }
             }
@@ -248,6 +248,11 @@ macro_rules! fib {
             fn wide() -> Self {
                 let fib = Self::compile(&$table::new(), 0).expect("it compiles");
                 $name { table: $table::new(), fib: OnceLock::from(Some(Box::new(fib))) }
+            }
+
+            /// [`lookup`](Self::lookup), the value copied.
+            fn look(&self, addr: $addr) -> Option<(u8, V)> {
+                self.lookup(addr).map(|(l, v)| (l, *v))
             }
 
             /// The compiled FIB.
@@ -355,7 +360,7 @@ mod tests {
     fn agrees(fib: &Fib4<u32>) {
         for a in PROBES.map(addr) {
             let want = fib.table().longest_match_len(a).map(|(l, v)| (l, *v));
-            assert_eq!(fib.lookup(a), want, "{a}");
+            assert_eq!(fib.look(a), want, "{a}");
             let mut out = [None];
             fib.lookup_batch(&[a], &mut out);
             assert_eq!(out[0], want, "{a} batched");
@@ -392,7 +397,7 @@ mod tests {
         all.insert_all(ROUTES.iter().map(|&(p, v)| (net(p), v)));
         agrees(&all);
         all.insert_all([(net("10.1.17.16/28"), 9), (net("10.1.17.16/28"), 8)]);
-        assert_eq!(all.lookup(addr("10.1.17.20")), Some((28, 8)));
+        assert_eq!(all.look(addr("10.1.17.20")), Some((28, 8)));
         assert_eq!(all.iter().count(), ROUTES.len());
         agrees(&all);
         for order in [ROUTES.to_vec(), ROUTES.iter().rev().copied().collect()] {
@@ -408,7 +413,7 @@ mod tests {
             }
             assert!(fib.is_empty());
             assert_eq!(fib.values(), 0);
-            assert_eq!(fib.lookup(addr("10.1.17.17")), None);
+            assert_eq!(fib.look(addr("10.1.17.17")), None);
         }
     }
 
@@ -421,11 +426,11 @@ mod tests {
         fib.insert(net("10.9.0.0/16"), 9);
         assert!(!fib.is_compiled());
         assert_eq!(fib.memory_usage(), 0);
-        assert_eq!(fib.lookup(addr("10.9.1.1")), Some((16, 9)));
+        assert_eq!(fib.look(addr("10.9.1.1")), Some((16, 9)));
         assert!(fib.is_compiled());
         assert!(fib.memory_usage() > 0);
         assert_eq!(fib.remove(&net("10.9.0.0/16")), Some(9));
-        assert_eq!(fib.lookup(addr("10.9.1.1")), Some((8, 2)));
+        assert_eq!(fib.look(addr("10.9.1.1")), Some((8, 2)));
         agrees(&fib);
     }
 
@@ -442,10 +447,10 @@ mod tests {
         assert_eq!(fib.push().nodes_in_use(), 3);
         assert_eq!(fib.insert(net("10.1.17.17/32"), 3), Some(2));
         assert_eq!(fib.values(), 2);
-        assert_eq!(fib.lookup(addr("10.1.17.17")), Some((32, 3)));
+        assert_eq!(fib.look(addr("10.1.17.17")), Some((32, 3)));
         fib.remove(&net("10.1.17.17/32"));
         assert_eq!((fib.push().nodes_in_use(), fib.values()), leaf_only);
-        assert_eq!(fib.lookup(addr("10.1.17.17")), Some((8, 1)));
+        assert_eq!(fib.look(addr("10.1.17.17")), Some((8, 1)));
     }
 
     /// Prefixes that cover a slot whole, all with one value, store it as a
@@ -459,12 +464,12 @@ mod tests {
                 let p = Ipv4Net::new(Ipv4Addr::from(0x0a01_0000 | i << 12), 20).expect("a /20");
                 fib.insert(p, 1);
             }
-            assert_eq!(fib.lookup(addr("10.1.48.1")), Some((20, 1)));
+            assert_eq!(fib.look(addr("10.1.48.1")), Some((20, 1)));
             fib.remove(&net("10.1.48.0/20"));
-            assert_eq!(fib.lookup(addr("10.1.48.1")), Some((8, 7)));
-            assert_eq!(fib.lookup(addr("10.1.64.1")), Some((20, 1)));
+            assert_eq!(fib.look(addr("10.1.48.1")), Some((8, 7)));
+            assert_eq!(fib.look(addr("10.1.64.1")), Some((20, 1)));
             fib.insert(net("10.1.0.0/18"), 1);
-            assert_eq!(fib.lookup(addr("10.1.48.1")), Some((18, 1)));
+            assert_eq!(fib.look(addr("10.1.48.1")), Some((18, 1)));
             agrees(&fib);
         }
     }
@@ -486,7 +491,7 @@ mod tests {
         for i in (7990..8010).map(|i| i << 12) {
             let a = Ipv4Addr::from(i);
             let want = fib.table().longest_match_len(a).map(|(l, v)| (l, *v));
-            assert_eq!(fib.lookup(a), want, "{a}");
+            assert_eq!(fib.look(a), want, "{a}");
         }
     }
 
@@ -503,7 +508,7 @@ mod tests {
         fib.lookup_batch(&probes, &mut out);
         assert_eq!(out, [Some((128, 3)), Some((32, 2)), Some((0, 1))]);
         fib.remove(&"2001:db8::1/128".parse().expect("a prefix"));
-        assert_eq!(fib.lookup(probes[0]), Some((32, 2)));
+        assert_eq!(fib.look(probes[0]), Some((32, 2)));
     }
 }
 
@@ -553,7 +558,7 @@ mod props {
                     self.remove(&$net::new($conv(k), l).expect("a valid length"))
                 }
                 fn look(&self, k: u128) -> Option<(u8, u32)> {
-                    self.lookup($conv(k))
+                    self.look($conv(k))
                 }
                 fn batch(&self, ks: &[u128]) -> Vec<Option<(u8, u32)>> {
                     let addrs: Vec<$addr> = ks.iter().map(|&k| $conv(k)).collect();

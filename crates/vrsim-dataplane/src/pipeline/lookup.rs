@@ -102,7 +102,8 @@ impl VRouter {
         let route = self
             .vrfs
             .get(vrf.index())
-            .and_then(|v| v.inet4.longest_match(dst));
+            .and_then(|v| v.inet4.longest_match(dst))
+            .map(|(p, r)| (p, *r));
         record_route(
             trace,
             vrf,
@@ -138,7 +139,8 @@ impl VRouter {
         let route = self
             .vrfs
             .get(vrf.index())
-            .and_then(|v| v.inet6.longest_match(dst));
+            .and_then(|v| v.inet6.longest_match(dst))
+            .map(|(p, r)| (p, *r));
         record_route(
             trace,
             vrf,
