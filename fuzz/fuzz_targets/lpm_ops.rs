@@ -182,10 +182,13 @@ macro_rules! fib_table {
                 $fib::get(self, &Self::net(key, len)).copied()
             }
             fn lookup(&self, key: u128) -> Option<(u8, u16)> {
-                let got = $fib::lookup(self, $addr(key));
+                let got = $fib::lookup(self, $addr(key)).map(|(l, v)| (l, *v));
                 assert!(self.is_compiled(), "a lookup compiles the FIB");
-                let (p, v) = self.longest_match($addr(key)).expect("as lookup");
-                assert_eq!(got, Some((p.prefix_len(), v)));
+                let found = self.longest_match($addr(key));
+                assert_eq!(got, found.map(|(p, v)| (p.prefix_len(), *v)));
+                if let Some((p, _)) = found {
+                    assert_eq!(p, Self::net(key, p.prefix_len()).trunc());
+                }
                 got
             }
             fn batch(&self, keys: &[u128]) -> Vec<Option<u16>> {
@@ -204,7 +207,9 @@ macro_rules! fib_table {
     };
 }
 
-fib_table!(Fib4, Ipv4Table, Ipv4Net, |k: u128| Ipv4Addr::from((k >> 96) as u32));
+fib_table!(Fib4, Ipv4Table, Ipv4Net, |k: u128| Ipv4Addr::from(
+    (k >> 96) as u32
+));
 fib_table!(Fib6, Ipv6Table, Ipv6Net, Ipv6Addr::from);
 
 fn run<T: Table>(mut table: T, width: u8, ops: &[Op]) {
