@@ -112,14 +112,15 @@
 //! empty node instead of carrying a tag to test, a staged batch loop instead of
 //! a rolling pipeline, and POPCNT/LZCNT in the batch.
 //!
-//! A leaf-pushed alternative (Poptrie-style, every prefix expanded to the slots
-//! it covers, runs found by one popcount; the workspace's `benches/leafpush.rs`)
-//! looks up in 33–40 instructions. Its single lookups ran 1.9–2.1× faster than
-//! this table's on uniform addresses and 1.4–1.8× faster inside prefixes, in
-//! the same run. But it needs 10.9 bytes per prefix without keys or updates: a
-//! leaf must name one of 886,116 prefixes, and there are 1.11 leaves per
-//! prefix. Within 8 bytes per prefix, with the values stored once, the implicit
-//! keys of the tree bitmap are what fits (the README's "Speed against memory").
+//! For speed the tables have a leaf-pushed FIB beside them ([`Fib4`] and
+//! [`Fib6`], the [`fib`](crate::fib) module): every prefix expanded to the
+//! slots it covers, runs found by one popcount, as Poptrie and the vRouter's
+//! `mtrie` do. This table stays the RIB: it keeps the keys implicit in its
+//! bitmaps within 8 bytes per prefix, and gives the FIB what it needs on a
+//! removal (the longest prefix containing the removed one).
+//!
+//! [`Fib4`]: crate::Fib4
+//! [`Fib6`]: crate::Fib6
 //!
 //! IPv6 nodes are sparse: 119 bytes per prefix on the synthetic table, and deep
 //! lookups walk up to four nodes below the direct table.

@@ -72,6 +72,8 @@ macro_rules! fib {
         pub struct $name<V> {
             table: $table<V>,
             fib: Slot<$key, V>,
+            /// From how many prefixes the direct table is 16 bits wide.
+            wide_at: usize,
         }
 
         impl<V> Default for $name<V> {
@@ -79,19 +81,38 @@ macro_rules! fib {
                 $name {
                     table: $table::new(),
                     fib: OnceLock::new(),
+                    wide_at: WIDE,
                 }
             }
         }
 
         impl<V: Copy + Eq + std::hash::Hash> $name<V> {
-            /// An empty table and FIB.
+            /// An empty table and FIB. The FIB's direct table is 8 bits wide
+            /// (1 KiB, as the vRouter's `mtrie` root bucket) while the table
+            /// holds fewer than 4,096 prefixes, and 16 bits (256 KiB) from
+            /// then on.
             pub fn new() -> Self {
                 Self::default()
             }
 
+            /// An empty table whose FIB always has the 16-bit direct table
+            /// (256 KiB once compiled): a level fewer than [`new`](Self::new)'s
+            /// under small tables, for callers with few tables that look up
+            /// often, as a vRouter's VRFs.
+            pub fn wide() -> Self {
+                $name {
+                    wide_at: 0,
+                    ..Self::default()
+                }
+            }
+
             /// Take `table` and compile its FIB now.
             pub fn from_table(table: $table<V>) -> Self {
-                let fib = $name { table, fib: OnceLock::new() };
+                let fib = $name {
+                    table,
+                    fib: OnceLock::new(),
+                    wide_at: WIDE,
+                };
                 fib.compiled();
                 fib
             }
@@ -110,7 +131,7 @@ macro_rules! fib {
             #[inline(always)]
             fn compiled(&self) -> Option<&Push<$key, V>> {
                 self.fib
-                    .get_or_init(|| Self::compile(&self.table, WIDE).ok().map(Box::new))
+                    .get_or_init(|| Self::compile(&self.table, self.wide_at).ok().map(Box::new))
                     .as_deref()
             }
 
@@ -244,12 +265,6 @@ macro_rules! fib {
 
         #[cfg(test)]
         impl<V: Copy + Eq + std::hash::Hash> $name<V> {
-            /// An empty FIB, compiled, whose direct table is always 16 bits.
-            fn wide() -> Self {
-                let fib = Self::compile(&$table::new(), 0).expect("it compiles");
-                $name { table: $table::new(), fib: OnceLock::from(Some(Box::new(fib))) }
-            }
-
             /// [`lookup`](Self::lookup), the value copied.
             fn look(&self, addr: $addr) -> Option<(u8, V)> {
                 self.lookup(addr).map(|(l, v)| (l, *v))
@@ -459,6 +474,8 @@ mod tests {
     fn a_slot_covered_whole_by_longer_prefixes() {
         for wide in [false, true] {
             let mut fib = if wide { Fib4::wide() } else { Fib4::new() };
+            // Compiled before the changes, which it then follows.
+            fib.compiled();
             fib.insert(net("10.0.0.0/8"), 7);
             for i in 0..16u32 {
                 let p = Ipv4Net::new(Ipv4Addr::from(0x0a01_0000 | i << 12), 20).expect("a /20");
@@ -479,6 +496,7 @@ mod tests {
     #[test]
     fn the_direct_table_follows_the_table_size() {
         let mut fib = Fib4::new();
+        fib.compiled();
         let p = |i: u32| Ipv4Net::new(Ipv4Addr::from(i << 12), 20).expect("a /20");
         for i in 0..9000 {
             fib.insert(p(i), i % 7);
@@ -544,11 +562,10 @@ mod props {
             impl Under for $fib<u32> {
                 const WIDTH: u32 = $width;
                 fn make(wide: bool) -> Self {
-                    if wide {
-                        $fib::wide()
-                    } else {
-                        $fib::from_table(Default::default())
-                    }
+                    let f = if wide { $fib::wide() } else { $fib::new() };
+                    // Compiled before the operations, which it then follows.
+                    f.compiled();
+                    f
                 }
                 fn ins(&mut self, k: u128, l: u8, v: u32) -> Option<u32> {
                     let p = $net::new($conv(k), l).expect("a valid length");
