@@ -1,13 +1,19 @@
-//! Lookups in the real Internet table, for callgrind's instruction counts
-//! (noise on a shared VM hides changes of a few percent from criterion):
+//! Lookups in the real Internet table, for callgrind's instruction and
+//! cache-miss counts (noise on a shared VM hides changes of a few percent
+//! from criterion). Only the lookups are counted, not the table's load:
 //!
 //! ```text
 //! cargo build --release --example lpm_profile
-//! valgrind --tool=callgrind target/release/examples/lpm_profile {single|batch} N
+//! valgrind --tool=callgrind --cache-sim=yes --toggle-collect='lpm_profile::measure*' \
+//!     target/release/examples/lpm_profile WHAT SET N
 //! ```
 //!
-//! Run it at two values of N and divide the difference of the totals by the
-//! difference of N: what is left is the cost of one lookup, without the load.
+//! WHAT is `single` or `batch` (`vrsim-lpm`'s table), `fib` or `fib-batch`
+//! (its FIB, [`vrsim_lpm::Fib4`]), or `prefix-trie`; SET is `uniform`
+//! (random addresses) or `matching` (inside random prefixes of the table).
+//! The totals divided by N are the cost of one lookup: instructions (Ir),
+//! reads (Dr), and first-level and last-level read misses of the simulated
+//! caches (D1mr, DLmr).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -15,40 +21,82 @@ use std::hint::black_box;
 use std::net::Ipv4Addr;
 use std::process::ExitCode;
 
-use vrsim_lpm::Ipv4Table;
+use ipnet::Ipv4Net;
+use prefix_trie::PrefixMap;
+use vrsim_lpm::{Fib4, Ipv4Table};
 
 #[path = "../benches/lpm/data.rs"]
 #[allow(dead_code)]
 mod data;
 
+/// The structures a run can measure.
+enum Under {
+    Table(Ipv4Table<u32>, bool),
+    Fib(Fib4<u32>, bool),
+    PrefixTrie(PrefixMap<Ipv4Net, u32>),
+}
+
+/// The lookups alone (callgrind collects inside this function only): how
+/// many addresses matched.
+#[inline(never)]
+fn measure(under: &Under, addrs: &[Ipv4Addr]) -> usize {
+    match under {
+        Under::Table(t, false) => addrs
+            .iter()
+            .filter(|&&a| t.longest_match(a).is_some())
+            .count(),
+        Under::Table(t, true) => {
+            let mut out = vec![None; addrs.len()];
+            t.lookup_batch(addrs, &mut out);
+            out.iter().filter(|o| o.is_some()).count()
+        }
+        Under::Fib(f, false) => addrs.iter().filter(|&&a| f.lookup(a).is_some()).count(),
+        Under::Fib(f, true) => {
+            let mut out = vec![None; addrs.len()];
+            f.lookup_batch(addrs, &mut out);
+            out.iter().filter(|o| o.is_some()).count()
+        }
+        Under::PrefixTrie(p) => addrs
+            .iter()
+            .filter(|&&a| p.get_lpm(&Ipv4Net::from(a)).is_some())
+            .count(),
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let (mode, n) = match (args.get(1).map(String::as_str), args.get(2)) {
-        (Some(m @ ("single" | "batch")), Some(n)) => match n.parse::<usize>() {
-            Ok(n) => (m.to_owned(), n),
-            Err(e) => {
-                eprintln!("lpm_profile: N: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-        _ => {
-            eprintln!("usage: lpm_profile single|batch N");
+    let usage = "usage: lpm_profile single|batch|fib|fib-batch|prefix-trie uniform|matching N";
+    let (Some(what), Some(set), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
+        eprintln!("{usage}");
+        return ExitCode::FAILURE;
+    };
+    let n: usize = match n.parse() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("lpm_profile: N: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let table: Ipv4Table<u32> = data::load_v4().into_iter().collect();
-    let mut rng = data::Rng::new(7);
-    let addrs: Vec<Ipv4Addr> = (0..n).map(|_| Ipv4Addr::from(rng.next() as u32)).collect();
-    let mut hits = 0usize;
-    if mode == "single" {
-        for a in &addrs {
-            hits += usize::from(table.longest_match(*a).is_some());
+    let pfx = data::load_v4();
+    let table: Ipv4Table<u32> = pfx.iter().copied().collect();
+    let under = match what.as_str() {
+        "single" | "batch" => Under::Table(table, what == "batch"),
+        "fib" | "fib-batch" => Under::Fib(Fib4::from_table(table), what == "fib-batch"),
+        "prefix-trie" => Under::PrefixTrie(pfx.iter().copied().collect()),
+        _ => {
+            eprintln!("{usage}");
+            return ExitCode::FAILURE;
         }
-    } else {
-        let mut out = vec![None; addrs.len()];
-        table.lookup_batch(&addrs, &mut out);
-        hits = out.iter().filter(|o| o.is_some()).count();
-    }
-    println!("{}", black_box(hits));
+    };
+    let mut rng = data::Rng::new(7);
+    let addrs: Vec<Ipv4Addr> = match set.as_str() {
+        "uniform" => (0..n).map(|_| Ipv4Addr::from(rng.next() as u32)).collect(),
+        "matching" => data::matching4(&pfx, &mut rng, n),
+        _ => {
+            eprintln!("{usage}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", black_box(measure(&under, &addrs)));
     ExitCode::SUCCESS
 }

@@ -15,9 +15,11 @@
 //! below them, never the whole. A table with more distinct values or nodes
 //! than a FIB can index (over eight million) is answered from the table.
 //!
-//! The FIB is a direct table over the first 16 bits (8 for tables under a
-//! few thousand prefixes), then nodes of 8-bit strides, as the vRouter's
-//! `mtrie` (16, then 8 at a time). As in Poptrie (Asai & Ohara, "Poptrie: a
+//! The FIB is a direct table over the first 8 bits, as the vRouter's
+//! `mtrie` root bucket (`dp-core/vr_ip_mtrie.c`: 8-bit buckets at every
+//! level), or over the first 16 once the table holds a few thousand prefixes
+//! (Poptrie's direct pointing; [`Fib4::wide`] from the start), then nodes of
+//! 8-bit strides. As in Poptrie (Asai & Ohara, "Poptrie: a
 //! compressed trie with population count for fast and scalable software IP
 //! routing table lookup", SIGCOMM 2015), a node does not expand its 256
 //! slots: a bitmap marks where runs of equal slots start, one entry is kept
@@ -340,9 +342,9 @@ fib!(
 );
 
 fib!(
-    /// An IPv6 table with its leaf-pushed FIB kept in step: a 16-bit direct
-    /// table, then up to fourteen levels of 8-bit nodes, as the vRouter's
-    /// inet6 `mtrie` (see the [module documentation](self)).
+    /// An IPv6 table with its leaf-pushed FIB kept in step: a direct table,
+    /// then up to fifteen levels of 8-bit nodes, as the vRouter's inet6
+    /// `mtrie`'s sixteen 8-bit levels (see the [module documentation](self)).
     Fib6, Ipv6Table, Ipv6Iter, Ipv6Net, Ipv6Addr, u128
 );
 

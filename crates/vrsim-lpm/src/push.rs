@@ -1,8 +1,11 @@
 //! The leaf-pushed structure behind [`Fib4`](crate::Fib4) and
 //! [`Fib6`](crate::Fib6), generic over the key width: a direct table over the
-//! key's first 8 or 16 bits, then nodes of 8-bit strides, as the vRouter's
-//! `mtrie` (`dp-core/vr_ip_mtrie.c`: a 16-bit first bucket, then 8-bit
-//! ones) — with each node's 256 slots compressed into runs as in Poptrie.
+//! key's first 8 or 16 bits, then nodes of 8-bit strides. The vRouter's
+//! `mtrie` has 8-bit buckets at every level (`dp-core/vr_ip_mtrie.c`,
+//! `mtrie_ip_bkt_info_init` with `IPBUCKET_LEVEL_BITS` 8: four levels for
+//! IPv4, sixteen for IPv6); the 16-bit direct table of larger tables is
+//! Poptrie's direct pointing, and each node's 256 slots are compressed into
+//! runs as in Poptrie.
 //!
 //! Every entry, in the direct table or a node's leaves, is a `u32`:
 //!
