@@ -132,10 +132,12 @@ pub(crate) fn length(e: u32) -> u8 {
 #[repr(C, align(64))]
 struct Node {
     starts: [u64; 4],
+    /// Per word of `starts`: the index of the entry before the first run
+    /// starting in it (`base` plus the runs of the words before, minus one,
+    /// wrapping), so that a slot's entry is this plus one popcount.
+    first: [u32; 4],
     /// The index of the node's first entry.
     base: u32,
-    /// Byte `i` (`0..3`): the number of runs starting in words `0..=i`.
-    cum: u32,
     /// How many entries, from `base`, the node owns.
     cap: u32,
 }
@@ -143,8 +145,8 @@ struct Node {
 /// The node [`Push::node_or_any`] reads when there is none: one run.
 static EMPTY_NODE: Node = Node {
     starts: [1, 0, 0, 0],
+    first: [u32::MAX, 0, 0, 0],
     base: 0,
-    cum: 0x0001_0101,
     cap: 0,
 };
 
@@ -489,13 +491,13 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
                 runs += 1;
             }
         }
-        let mut acc = 0;
-        for (i, w) in n.starts[..3].iter().enumerate() {
-            acc += w.count_ones();
-            n.cum |= acc << (8 * i);
-        }
         let (i, base, cap) = self.place(node, runs);
         n.base = base;
+        let mut before = base.wrapping_sub(1);
+        for (f, w) in n.first.iter_mut().zip(n.starts) {
+            *f = before;
+            before = before.wrapping_add(w.count_ones());
+        }
         n.cap = cap;
         let mut at = base as usize;
         for (b, &s) in slots.iter().enumerate() {
@@ -579,9 +581,8 @@ impl<K: Key, V: Copy> Push<K, V> {
     #[inline(always)]
     fn entry_index(n: &Node, b: usize) -> usize {
         let w = (b >> 6) & 3;
-        let before = (u64::from(n.cum) << 8 >> (8 * w)) & 0xff;
         let upto = n.starts[w] & (u64::MAX >> (63 - (b & 63)));
-        (n.base as usize + before as usize + upto.count_ones() as usize).wrapping_sub(1)
+        n.first[w].wrapping_add(upto.count_ones()) as usize
     }
 
     /// The node an entry names, or, for a leaf, node 0 (or an empty node):
