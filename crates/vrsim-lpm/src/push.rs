@@ -600,12 +600,8 @@ impl<K: Key, V: Copy> Push<K, V> {
         let Some(&e) = self.direct.get(key.bits(0, self.top)) else {
             return MISS;
         };
-        // Whether the direct slot names a node is a coin toss on uniform
-        // addresses: read the node level either way and choose.
-        let ix = Self::entry_index(self.node_or_any(e), key.bits(self.top, 8));
-        let below = self.entries.get(ix).copied().unwrap_or(MISS);
-        let mut e = select_unpredictable(e & CHILD != 0, below, e);
-        let mut at = self.top + 8;
+        let mut e = e;
+        let mut at = self.top;
         while e & CHILD != 0 && at < K::WIDTH {
             e = self.in_node(index(e), key.bits(at, 8));
             at += 8;
