@@ -236,7 +236,12 @@ macro_rules! fib {
             #[inline]
             pub fn longest_match(&self, addr: $addr) -> Option<($net, &V)> {
                 let (len, v) = self.lookup(addr)?;
-                Some(($net::new(addr, len).ok()?.trunc(), v))
+                // The host bits cleared with one mask (`trunc` recomputes it
+                // through checked shifts).
+                let bits = <$key>::BITS;
+                let mask = (!0 as $key).checked_shl(bits - u32::from(len)).unwrap_or(0);
+                let net = <$addr>::from(<$key>::from(addr) & mask);
+                Some(($net::new(net, len).ok()?, v))
             }
 
             /// Look up every address of `addrs`, writing the answer of
@@ -577,7 +582,11 @@ mod props {
                     self.remove(&$net::new($conv(k), l).expect("a valid length"))
                 }
                 fn look(&self, k: u128) -> Option<(u8, u32)> {
-                    self.look($conv(k))
+                    let got = self.look($conv(k));
+                    let prefix = self.longest_match($conv(k)).map(|(p, _)| p);
+                    let want = got.and_then(|(l, _)| $net::new($conv(k), l).ok());
+                    assert_eq!(prefix, want.map(|p| p.trunc()));
+                    got
                 }
                 fn batch(&self, ks: &[u128]) -> Vec<Option<(u8, u32)>> {
                     let addrs: Vec<$addr> = ks.iter().map(|&k| $conv(k)).collect();
