@@ -69,9 +69,6 @@ impl Default for VRouter {
     }
 }
 
-/// Add `$items` to one family's route table (`$table`), pushing each route's
-/// (new, old) nexthop onto `$refs`: a bulk build when the table is empty,
-/// else one insert each. The same code for both families' table types.
 /// Add `items` to one family's table of a VRF, recording per route the
 /// nexthop now referred to and the one no longer: an empty table is built
 /// whole (a vRouter's first programming adds a route per VM of the fabric

@@ -55,8 +55,14 @@ use ipnet::{Ipv4Net, Ipv6Net};
 
 use std::sync::OnceLock;
 
-use crate::push::{FibError, MISS, Push, WIDE};
+use crate::push::{MISS, Push, TooLarge};
 use crate::{Ipv4Table, Ipv6Table};
+
+/// Tables with at least this many prefixes get a 16-bit direct table (256
+/// KiB); smaller ones an 8-bit one (1 KiB), so the many small VRFs of a
+/// large fabric do not each pay for 65,536 slots. Rebuilding at the switch
+/// is rare: it waits for the count to double past, or halve under it.
+const WIDE: usize = 4096;
 
 /// How many addresses a batched lookup resolves together.
 const BATCH: usize = 16;
@@ -68,7 +74,7 @@ const BATCH: usize = 16;
 type Slot<K, V> = OnceLock<Option<Box<Push<K, V>>>>;
 
 macro_rules! fib {
-    ($(#[$doc:meta])* $name:ident, $table:ident, $iter:ident, $net:ident, $addr:ident, $key:ty) => {
+    ($(#[$doc:meta])* $name:ident, $table:ident, $iter:ident, $net:ident, $addr:ident, $key:ty, $family:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
         pub struct $name<V> {
@@ -119,7 +125,7 @@ macro_rules! fib {
                 fib
             }
 
-            fn compile(table: &$table<V>, wide_at: usize) -> Result<Push<$key, V>, FibError> {
+            fn compile(table: &$table<V>, wide_at: usize) -> Result<Push<$key, V>, TooLarge> {
                 Push::build(
                     table
                         .iter()
@@ -140,7 +146,7 @@ macro_rules! fib {
             /// Whether the FIB is compiled (lookups have begun, or it was
             /// built by [`from_table`](Self::from_table)) and answers lookups.
             pub fn is_compiled(&self) -> bool {
-                matches!(self.fib.get(), Some(Some(_)))
+                self.built().is_some()
             }
 
             /// Insert `value` for `prefix` (host bits ignored) into the table
@@ -204,8 +210,9 @@ macro_rules! fib {
                     None => return None,
                     Some(_) => {}
                 }
+                let key = crate::$family::key(prefix.addr());
                 (0..len).rev().find_map(|l| {
-                    let p = $net::new(prefix.addr(), l).ok()?.trunc();
+                    let p = crate::$family::net(key, u32::from(l));
                     self.table.get(&p).map(|v| (l, *v))
                 })
             }
@@ -213,11 +220,11 @@ macro_rules! fib {
             /// Build the FIB again when the table has grown or shrunk past
             /// the direct table's width.
             fn fit(&mut self) {
-                if let Some(Some(fib)) = self.fib.get()
-                    && fib.wants_rebuild(self.table.len())
+                if let Some(fib) = self.built()
+                    && fib.wants_rebuild(self.table.len(), self.wide_at)
                 {
-                    let wide_at = fib.wide_at;
-                    self.fib = OnceLock::from(Self::compile(&self.table, wide_at).ok().map(Box::new));
+                    let fib = Self::compile(&self.table, self.wide_at).ok().map(Box::new);
+                    self.fib = OnceLock::from(fib);
                 }
             }
 
@@ -236,12 +243,7 @@ macro_rules! fib {
             #[inline]
             pub fn longest_match(&self, addr: $addr) -> Option<($net, &V)> {
                 let (len, v) = self.lookup(addr)?;
-                // The host bits cleared with one mask (`trunc` recomputes it
-                // through checked shifts).
-                let bits = <$key>::BITS;
-                let mask = (!0 as $key).checked_shl(bits - u32::from(len)).unwrap_or(0);
-                let net = <$addr>::from(<$key>::from(addr) & mask);
-                Some(($net::new(net, len).ok()?, v))
+                Some((crate::$family::net(crate::$family::key(addr), u32::from(len)), v))
             }
 
             /// Look up every address of `addrs`, writing the answer of
@@ -284,6 +286,11 @@ macro_rules! fib {
         }
 
         impl<V> $name<V> {
+            /// The FIB, if it is compiled and holds the table.
+            fn built(&self) -> Option<&Push<$key, V>> {
+                self.fib.get().and_then(|fib| fib.as_deref())
+            }
+
             /// The table (the RIB): exact `get`, `iter`, `memory_usage`.
             pub fn table(&self) -> &$table<V> {
                 &self.table
@@ -323,18 +330,12 @@ macro_rules! fib {
             /// (reference counts, the value index, free lists); 0 until it is
             /// compiled.
             pub fn memory_usage(&self) -> usize {
-                match self.fib.get() {
-                    Some(Some(fib)) => fib.memory_usage(),
-                    _ => 0,
-                }
+                self.built().map_or(0, Push::memory_usage)
             }
 
             /// How many distinct values the compiled FIB holds.
             pub fn values(&self) -> usize {
-                match self.fib.get() {
-                    Some(Some(fib)) => fib.values(),
-                    _ => 0,
-                }
+                self.built().map_or(0, Push::values)
             }
         }
     };
@@ -343,14 +344,14 @@ macro_rules! fib {
 fib!(
     /// An IPv4 table with its leaf-pushed FIB kept in step (see the
     /// [module documentation](self)).
-    Fib4, Ipv4Table, Ipv4Iter, Ipv4Net, Ipv4Addr, u32
+    Fib4, Ipv4Table, Ipv4Iter, Ipv4Net, Ipv4Addr, u32, v4
 );
 
 fib!(
     /// An IPv6 table with its leaf-pushed FIB kept in step: a direct table,
     /// then up to fifteen levels of 8-bit nodes, as the vRouter's inet6
     /// `mtrie`'s sixteen 8-bit levels (see the [module documentation](self)).
-    Fib6, Ipv6Table, Ipv6Iter, Ipv6Net, Ipv6Addr, u128
+    Fib6, Ipv6Table, Ipv6Iter, Ipv6Net, Ipv6Addr, u128, v6
 );
 
 #[cfg(test)]
@@ -387,7 +388,7 @@ mod tests {
             fib.lookup_batch(&[a], &mut out);
             assert_eq!(out[0], want, "{a} batched");
         }
-        let fresh = Fib4::compile(fib.table(), fib.push().wide_at).expect("it compiles");
+        let fresh = Fib4::compile(fib.table(), fib.wide_at).expect("it compiles");
         // The same shape as a fresh build: changes leave nothing behind.
         assert_eq!(fresh.values(), fib.push().values());
         assert_eq!(fresh.nodes_in_use(), fib.push().nodes_in_use());
@@ -595,8 +596,7 @@ mod props {
                     out
                 }
                 fn shapes(&self) -> [(usize, usize, u8); 2] {
-                    let wide_at = self.push().wide_at;
-                    let fresh = Self::compile(&self.table, wide_at).expect("it compiles");
+                    let fresh = Self::compile(&self.table, self.wide_at).expect("it compiles");
                     [self.push(), &fresh].map(|f| (f.values(), f.nodes_in_use(), f.top()))
                 }
             }

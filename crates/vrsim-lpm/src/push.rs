@@ -30,11 +30,12 @@
 //! and its slot takes the leaf.
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hash};
+use std::hint::select_unpredictable;
+use std::marker::PhantomData;
+use std::ops::Range;
 
 use hashbrown::HashTable;
-use std::marker::PhantomData;
-
-use std::hint::select_unpredictable;
+use hashbrown::hash_table::Entry;
 
 use crate::arch::prefetch;
 
@@ -50,40 +51,15 @@ pub(crate) const MISS: u32 = (MAX_INDEX as u32) << SHIFT;
 /// At most this many entries can be added by one change: a new node per
 /// level of the longest key, each with up to 256 leaves.
 const HEADROOM: usize = 16;
-/// Tables with at least this many prefixes get a 16-bit direct table (256
-/// KiB); smaller ones an 8-bit one (1 KiB), so the many small VRFs of a
-/// large fabric do not each pay for 65,536 slots. Rebuilding at the switch
-/// is rare: it waits for the count to double past, or halve under it.
-pub(crate) const WIDE: usize = 4096;
 
 /// The value index's hash: SipHash with fixed keys, so a FIB behaves the
 /// same on every run (only updates hash).
 type Hasher = BuildHasherDefault<DefaultHasher>;
 
-/// Why a FIB cannot hold a table.
+/// A table with more distinct values, or more nodes, than an entry can
+/// index: the FIB cannot hold it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FibError {
-    /// More distinct values, or more nodes, than an entry can index.
-    TooLarge {
-        /// What overflowed: `values` or `nodes`.
-        what: &'static str,
-        /// How many there would have been.
-        count: usize,
-    },
-}
-
-impl core::fmt::Display for FibError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            FibError::TooLarge { what, count } => write!(
-                f,
-                "{count} {what} is more than a FIB entry can index ({MAX_INDEX})"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for FibError {}
+pub(crate) struct TooLarge;
 
 /// A key, its bits counted from the most significant.
 pub(crate) trait Key: Copy + Ord {
@@ -190,9 +166,6 @@ pub(crate) struct Push<K, V> {
     /// FIBs of a large fabric's VRFs allocate nothing.
     free_entries: Vec<Vec<u32>>,
     free_values: Vec<u32>,
-    /// From how many prefixes the direct table is 16 bits wide ([`WIDE`];
-    /// tests set 0 to try the wide table on small ones).
-    pub(crate) wide_at: usize,
     key: PhantomData<K>,
 }
 
@@ -209,7 +182,6 @@ impl<K: Key, V> Default for Push<K, V> {
             free_nodes: Vec::new(),
             free_entries: Vec::new(),
             free_values: Vec::new(),
-            wide_at: WIDE,
             key: PhantomData,
         }
     }
@@ -222,15 +194,13 @@ fn top_for(n: usize, wide_at: usize) -> u8 {
 
 impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
     /// Build from `(key, length, value)` triples, keys with their host bits
-    /// clear and no (key, length) twice.
+    /// clear and no (key, length) twice; the direct table 16 bits wide from
+    /// `wide_at` prefixes.
     pub(crate) fn build(
         pfx: impl Iterator<Item = (K, u8, V)>,
         wide_at: usize,
-    ) -> Result<Self, FibError> {
-        let mut p = Push {
-            wide_at,
-            ..Push::default()
-        };
+    ) -> Result<Self, TooLarge> {
+        let mut p = Push::default();
         let mut list = Vec::new();
         for (k, len, v) in pfx {
             let i = p.value_ref(v)?;
@@ -240,31 +210,45 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         if list.is_empty() {
             return Ok(p);
         }
-        p.direct = vec![MISS; 1 << p.top];
-        list.sort_unstable_by_key(|&(k, len, _)| (k.bits(0, p.top), len, k));
-        let top = p.top;
-        // Sorted by (direct slot, length): the short prefixes of a slot
-        // come before its longer ones, and each slot's in length order.
-        let mut i = 0;
-        while i < list.len() {
-            let slot = list[i].0.bits(0, top);
-            let end = i + list[i..].partition_point(|&(k, _, _)| k.bits(0, top) == slot);
-            let group = &mut list[i..end];
-            let split = group.partition_point(|&(_, len, _)| len <= top);
-            for &(k, len, lf) in &group[..split] {
-                fill(&mut p.direct, k.bits(0, top), top - len, lf);
-            }
-            if split < group.len() {
-                let base = p.direct[slot];
-                p.direct[slot] = p.build_node(base, &mut group[split..], top)?;
-            }
-            i = end;
-        }
+        list.sort_unstable_by_key(|&(_, len, _)| len);
+        let mut direct = vec![MISS; 1 << p.top];
+        p.build_level(&mut direct, &mut list, 0, p.top)?;
+        p.direct = direct;
         p.entries.shrink_to_fit();
         p.nodes.shrink_to_fit();
         p.values.shrink_to_fit();
         p.refs.shrink_to_fit();
         Ok(p)
+    }
+
+    /// Fill `slots`, the `width`-bit level from bit `at`, from `group`:
+    /// prefixes no shorter than `at`, sorted by length. Those that end
+    /// within the level fill the slots they cover, shorter before longer;
+    /// the longer ones go into nodes built under their slots.
+    fn build_level(
+        &mut self,
+        slots: &mut [u32],
+        group: &mut [(K, u8, u32)],
+        at: u8,
+        width: u8,
+    ) -> Result<(), TooLarge> {
+        let end = at + width;
+        let split = group.partition_point(|&(_, len, _)| len <= end);
+        for &(k, len, lf) in &group[..split] {
+            if let Some(run) = slots.get_mut(covered(k, at, width, len)) {
+                run.fill(lf);
+            }
+        }
+        let long = &mut group[split..];
+        long.sort_by_key(|&(k, len, _)| (k.bits(at, width), len));
+        let mut i = 0;
+        while i < long.len() {
+            let s = long[i].0.bits(at, width);
+            let n = long[i..].partition_point(|&(k, _, _)| k.bits(at, width) == s);
+            slots[s] = self.build_node(slots[s], &mut long[i..i + n], end)?;
+            i += n;
+        }
+        Ok(())
     }
 
     /// The entry for a slot whose leaf is `base` and which holds `group`,
@@ -274,22 +258,10 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         base: u32,
         group: &mut [(K, u8, u32)],
         at: u8,
-    ) -> Result<u32, FibError> {
+    ) -> Result<u32, TooLarge> {
         self.room()?;
         let mut slots = [base; 256];
-        let split = group.partition_point(|&(_, len, _)| len <= at + 8);
-        for &(k, len, lf) in &group[..split] {
-            fill(&mut slots, k.bits(at, 8), at + 8 - len, lf);
-        }
-        let long = &mut group[split..];
-        long.sort_by_key(|&(k, len, _)| (k.bits(at, 8), len));
-        let mut i = 0;
-        while i < long.len() {
-            let b = long[i].0.bits(at, 8);
-            let end = i + long[i..].partition_point(|&(k, _, _)| k.bits(at, 8) == b);
-            slots[b] = self.build_node(slots[b], &mut long[i..end], at + 8)?;
-            i = end;
-        }
+        self.build_level(&mut slots, group, at, 8)?;
         Ok(self.store(None, &slots))
     }
 
@@ -303,49 +275,58 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
     }
 
     /// The index of value `v`, taking a reference to it.
-    fn value_ref(&mut self, v: V) -> Result<u32, FibError> {
-        if let Some(i) = self.find_value(&v) {
-            self.refs[i as usize] += 1;
-            return Ok(i);
-        }
-        let i = match self.free_values.pop() {
+    fn value_ref(&mut self, v: V) -> Result<u32, TooLarge> {
+        let Push {
+            values,
+            refs,
+            index,
+            free_values,
+            ..
+        } = self;
+        let hash = Hasher::default().hash_one(v);
+        let eq = |&i: &u32| values.get(i as usize) == Some(&v);
+        let rehash = |&i: &u32| Hasher::default().hash_one(values[i as usize]);
+        let vacant = match index.entry(hash, eq, rehash) {
+            Entry::Occupied(e) => {
+                refs[*e.get() as usize] += 1;
+                return Ok(*e.get());
+            }
+            Entry::Vacant(e) => e,
+        };
+        let i = match free_values.pop() {
             Some(i) => {
-                self.values[i as usize] = v;
-                self.refs[i as usize] = 1;
+                values[i as usize] = v;
+                refs[i as usize] = 1;
                 i
             }
-            None if self.values.len() >= MAX_INDEX => {
-                return Err(FibError::TooLarge {
-                    what: "values",
-                    count: self.values.len() + 1,
-                });
-            }
+            None if values.len() >= MAX_INDEX => return Err(TooLarge),
             None => {
-                self.values.push(v);
-                self.refs.push(1);
-                (self.values.len() - 1) as u32
+                values.push(v);
+                refs.push(1);
+                (values.len() - 1) as u32
             }
         };
-        let values = &self.values;
-        let rehash = |&i: &u32| Hasher::default().hash_one(values[i as usize]);
-        self.index
-            .insert_unique(Hasher::default().hash_one(v), i, rehash);
+        vacant.insert(i);
         Ok(i)
     }
 
     /// Drop a reference to value `v`, freeing its index with the last.
     fn value_unref(&mut self, v: &V) {
-        let Some(i) = self.find_value(v) else {
-            return;
-        };
-        let r = &mut self.refs[i as usize];
-        *r -= 1;
-        if *r == 0 {
-            let hash = Hasher::default().hash_one(v);
-            if let Ok(e) = self.index.find_entry(hash, |&j| j == i) {
+        let Push {
+            values,
+            refs,
+            index,
+            free_values,
+            ..
+        } = self;
+        let hash = Hasher::default().hash_one(v);
+        if let Ok(e) = index.find_entry(hash, |&i| values.get(i as usize) == Some(v)) {
+            let i = *e.get();
+            refs[i as usize] -= 1;
+            if refs[i as usize] == 0 {
                 e.remove();
+                free_values.push(i);
             }
-            self.free_values.push(i);
         }
     }
 
@@ -356,25 +337,22 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
 
     /// Whether one more change has room: an error rather than a change left
     /// half done.
-    fn room(&self) -> Result<(), FibError> {
+    fn room(&self) -> Result<(), TooLarge> {
         let nodes = self.nodes.len() + HEADROOM - self.free_nodes.len().min(HEADROOM);
         if nodes >= MAX_INDEX || self.entries.len() >= u32::MAX as usize - 256 * HEADROOM {
-            return Err(FibError::TooLarge {
-                what: "nodes",
-                count: nodes,
-            });
+            return Err(TooLarge);
         }
         Ok(())
     }
 
-    /// Whether a table of `n` prefixes wants the other direct-table width:
-    /// then the caller builds again.
-    pub(crate) fn wants_rebuild(&self, n: usize) -> bool {
-        (self.top == 8 && n >= 2 * self.wide_at) || (self.top == 16 && n < self.wide_at / 2)
+    /// Whether a table of `n` prefixes wants the other direct-table width
+    /// (16 bits from `wide_at` prefixes): then the caller builds again.
+    pub(crate) fn wants_rebuild(&self, n: usize, wide_at: usize) -> bool {
+        (self.top == 8 && n >= 2 * wide_at) || (self.top == 16 && n < wide_at / 2)
     }
 
     /// Set `key/len` to `v`, replacing the value it had, `old`.
-    pub(crate) fn insert(&mut self, key: K, len: u8, v: V, old: Option<V>) -> Result<(), FibError> {
+    pub(crate) fn insert(&mut self, key: K, len: u8, v: V, old: Option<V>) -> Result<(), TooLarge> {
         self.room()?;
         let i = self.value_ref(v)?;
         self.apply(
@@ -403,16 +381,9 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         if self.direct.is_empty() {
             self.direct = vec![MISS; 1 << self.top];
         }
-        let top = self.top;
-        let first = key.bits(0, top);
-        let n = if c.len <= top {
-            1usize << (top - c.len)
-        } else {
-            1
-        };
-        for s in first..first + n {
+        for s in covered(key, 0, self.top, c.len) {
             let e = self.direct[s];
-            self.direct[s] = self.apply_slot(e, key, top, c);
+            self.direct[s] = self.apply_slot(e, key, self.top, c);
         }
     }
 
@@ -444,14 +415,10 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
     /// Apply a change longer than `end` to the 256 slots below a slot of
     /// length `end`.
     fn apply_below(&mut self, slots: &mut [u32; 256], key: K, end: u8, c: Change) {
-        let first = key.bits(end, 8);
-        let n = if c.len <= end + 8 {
-            1usize << (end + 8 - c.len)
-        } else {
-            1
-        };
-        for s in slots.iter_mut().skip(first).take(n) {
-            *s = self.apply_slot(*s, key, end + 8, c);
+        if let Some(run) = slots.get_mut(covered(key, end, 8, c.len)) {
+            for s in run {
+                *s = self.apply_slot(*s, key, end + 8, c);
+            }
         }
     }
 
@@ -560,11 +527,13 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
     }
 }
 
-/// Fill the `1 << width` slots from `first` with `lf`.
-fn fill(slots: &mut [u32], first: usize, width: u8, lf: u32) {
-    if let Some(run) = slots.get_mut(first..first + (1 << width)) {
-        run.fill(lf);
-    }
+/// The slots of the `width`-bit level from bit `at` that the prefix
+/// `key`/`len` covers (`len >= at`): all those under it if it ends within
+/// the level, else the one slot it lies below.
+fn covered<K: Key>(key: K, at: u8, width: u8, len: u8) -> Range<usize> {
+    let first = key.bits(at, width);
+    let end = at + width;
+    first..first + if len <= end { 1 << (end - len) } else { 1 }
 }
 
 impl<K: Key, V: Copy> Push<K, V> {
@@ -597,11 +566,16 @@ impl<K: Key, V: Copy> Push<K, V> {
     /// The leaf of `key`'s longest match.
     #[inline(always)]
     pub(crate) fn find(&self, key: K) -> u32 {
-        let Some(&e) = self.direct.get(key.bits(0, self.top)) else {
-            return MISS;
-        };
-        let mut e = e;
-        let mut at = self.top;
+        match self.direct.get(key.bits(0, self.top)) {
+            Some(&e) => self.descend(e, key, self.top),
+            None => MISS,
+        }
+    }
+
+    /// Follow entry `e`, of the level that ends at bit `at`, down the nodes
+    /// below it to `key`'s leaf.
+    #[inline(always)]
+    fn descend(&self, mut e: u32, key: K, mut at: u8) -> u32 {
         while e & CHILD != 0 && at < K::WIDTH {
             e = self.in_node(index(e), key.bits(at, 8));
             at += 8;
@@ -682,12 +656,8 @@ impl<K: Key, V: Copy> Push<K, V> {
             deeper |= *o & CHILD != 0;
         }
         if deeper {
-            for (o, k) in out.iter_mut().zip(keys) {
-                let mut at = top + 8;
-                while *o & CHILD != 0 && at < K::WIDTH {
-                    *o = self.in_node(index(*o), k.bits(at, 8));
-                    at += 8;
-                }
+            for (o, &k) in out.iter_mut().zip(keys) {
+                *o = self.descend(*o, k, top + 8);
             }
         }
     }

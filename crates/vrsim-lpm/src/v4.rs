@@ -42,7 +42,7 @@ pub(crate) fn key(addr: Ipv4Addr) -> u128 {
 }
 
 /// The prefix of length `len` containing the left-aligned `key`.
-fn net(key: u128, len: u32) -> Ipv4Net {
+pub(crate) fn net(key: u128, len: u32) -> Ipv4Net {
     net32((key >> 96) as u32, len)
 }
 

@@ -42,7 +42,7 @@ pub(crate) fn key(addr: Ipv6Addr) -> u128 {
 }
 
 /// The prefix of length `len` containing the left-aligned `key`.
-fn net(key: u128, len: u32) -> Ipv6Net {
+pub(crate) fn net(key: u128, len: u32) -> Ipv6Net {
     let addr = Ipv6Addr::from(key);
     // `len <= 128` always holds for prefixes of an IPv6 trie, so this never falls
     // back; the fallback keeps the function total.
