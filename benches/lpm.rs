@@ -114,6 +114,9 @@ fn v4() -> V4 {
     let folded: Ipv4Table<u32> = pfx.iter().map(|&(p, v)| (p, v % 256)).collect();
     let folded = Fib4::from_table(folded);
     print_memory("fib-256", Some(folded.memory_usage()), n);
+    let distinct: Ipv4Table<u32> = (0..).zip(&pfx).map(|(i, &(p, _))| (p, i)).collect();
+    let distinct = Fib4::from_table(distinct);
+    print_memory("fib-unique", Some(distinct.memory_usage()), n);
     print_memory("prefix-trie", Some(ptrie.mem_size()), n);
     let (nodes, results) = tbm.mem_usage();
     print_memory("treebitmap", Some(nodes + results), n);

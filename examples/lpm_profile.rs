@@ -9,7 +9,9 @@
 //! ```
 //!
 //! WHAT is `single` or `batch` (`vrsim-lpm`'s table), `fib` or `fib-batch`
-//! (its FIB, [`vrsim_lpm::Fib4`]), or `prefix-trie`; SET is `uniform`
+//! (its FIB, [`vrsim_lpm::Fib4`], values the origin AS), `fib-256` or
+//! `fib-256-batch` (the FIB with the origin AS hashed to 256 next hops, so
+//! its node entries are 16 bits wide), or `prefix-trie`; SET is `uniform`
 //! (random addresses) or `matching` (inside random prefixes of the table).
 //! The totals divided by N are the cost of one lookup: instructions (Ir),
 //! reads (Dr), and first-level and last-level read misses of the simulated
@@ -65,7 +67,8 @@ fn measure(under: &Under, addrs: &[Ipv4Addr]) -> usize {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: lpm_profile single|batch|fib|fib-batch|prefix-trie uniform|matching N";
+    let usage = "usage: lpm_profile single|batch|fib|fib-batch|fib-256|fib-256-batch|prefix-trie \
+                 uniform|matching N";
     let (Some(what), Some(set), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
         eprintln!("{usage}");
         return ExitCode::FAILURE;
@@ -82,6 +85,10 @@ fn main() -> ExitCode {
     let under = match what.as_str() {
         "single" | "batch" => Under::Table(table, what == "batch"),
         "fib" | "fib-batch" => Under::Fib(Fib4::from_table(table), what == "fib-batch"),
+        "fib-256" | "fib-256-batch" => {
+            let folded = pfx.iter().map(|&(p, v)| (p, v % 256)).collect();
+            Under::Fib(Fib4::from_table(folded), what == "fib-256-batch")
+        }
         "prefix-trie" => Under::PrefixTrie(pfx.iter().copied().collect()),
         _ => {
             eprintln!("{usage}");

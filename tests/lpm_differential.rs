@@ -99,21 +99,29 @@ fn fib_agrees(fib: &Fib4<u32>, pfx: &[(Ipv4Net, u32)], addrs: &[Ipv4Addr]) {
 
 /// The FIB built from the real table answers as the table does (at both
 /// ends of every prefix, just past each, and at a million addresses, half
-/// uniform, half inside random prefixes), with the values folded onto 256
-/// next hops (a router's fan-out) as with a distinct value per prefix; and
-/// again after a churn of 100,000 random removes and re-inserts, which keep
-/// table and FIB in step.
+/// uniform, half inside random prefixes), with a distinct value per prefix,
+/// with the origin AS, and with the origin AS folded onto 256 next hops (a
+/// router's fan-out, whose FIB has 16-bit entries); and again after a churn
+/// of 100,000 random removes and re-inserts, which keep table and FIB in
+/// step.
 #[test]
 fn ipv4_fib_agrees_with_its_table_on_the_real_table() {
     let pfx = load_v4();
     let mut rng = Rng::new(44);
     let addrs = addrs4(&pfx, &mut rng, 1_000_000);
-    for fold in [u32::MAX, 256] {
-        let pfx: Vec<_> = pfx.iter().map(|&(p, v)| (p, v % fold)).collect();
+    for values in ["distinct", "origin AS", "256"] {
+        let pfx: Vec<_> = (0..)
+            .zip(&pfx)
+            .map(|(i, &(p, v))| match values {
+                "distinct" => (p, i),
+                "origin AS" => (p, v),
+                _ => (p, v % 256),
+            })
+            .collect();
         let table: Ipv4Table<u32> = pfx.iter().copied().collect();
         let mut fib = Fib4::from_table(table);
         fib_agrees(&fib, &pfx, &addrs);
-        if fold != 256 {
+        if values != "256" {
             continue;
         }
         for (p, v, insert) in churn4(&pfx, &mut rng, 100_000) {

@@ -12,7 +12,7 @@
 //! fabric, costs no more than the table; from then on every
 //! [`insert`](Fib4::insert) and [`remove`](Fib4::remove) changes both, and
 //! the FIB's change touches only the slots the prefix covers and the nodes
-//! below them, never the whole. A table with more distinct values or nodes
+//! below them, never the whole. A table with more distinct leaves or nodes
 //! than a FIB can index (over eight million) is answered from the table.
 //!
 //! The FIB is a direct table over the first 8 bits, as the vRouter's
@@ -23,15 +23,19 @@
 //! compressed trie with population count for fast and scalable software IP
 //! routing table lookup", SIGCOMM 2015), a node does not expand its 256
 //! slots: a bitmap marks where runs of equal slots start, one entry is kept
-//! per run, and a popcount finds a slot's run. Values are stored once each
-//! (deduplicated, so FIB values are `Copy + Eq + Hash`), and a leaf names
-//! one by index with the matched length:
+//! per run, and a popcount finds a slot's run. A leaf is a value and the
+//! matched length; each distinct leaf is stored once (deduplicated, so FIB
+//! values are `Copy + Eq + Hash`) and named by its index. While there are
+//! fewer than 32,767 leaves and nodes, a node's entries are 16 bits wide, as
+//! Poptrie's leaves are (half the memory: a full IPv4 table whose values are
+//! 256 next hops takes 3.6 bytes per prefix), and 32 bits wide from the
+//! change that passes that:
 //!
 //! ```text
-//!  direct: [u32; 65536]   per /16: a leaf, or a node one level down
+//!  direct: [u32; 65536]   per /16: a leaf (index | length), or a node one level down
 //!  node (one cache line): run starts over 256 slots, first entry, counts
-//!  entries: [u32]         one per run: value index | length, or a node
-//!  values: [V]            each distinct value once
+//!  entries: [u16] or [u32] one per run: a leaf's index (| length), or a node
+//!  leaves: [V], [u8]      each distinct (value, length) once
 //! ```
 //!
 //! ```
@@ -55,7 +59,8 @@ use ipnet::{Ipv4Net, Ipv6Net};
 
 use std::sync::OnceLock;
 
-use crate::push::{MISS, Push, TooLarge};
+use crate::cells::MISS;
+use crate::push::{Push, TooLarge};
 use crate::{Ipv4Table, Ipv6Table};
 
 /// Tables with at least this many prefixes get a 16-bit direct table (256
@@ -69,7 +74,7 @@ const BATCH: usize = 16;
 
 /// What a FIB type holds beside its table: nothing yet (compiled at the
 /// first lookup), the compiled FIB, or `None` once the table has more
-/// distinct values or nodes than a FIB can index (lookups then answer from
+/// distinct leaves or nodes than a FIB can index (lookups then answer from
 /// the table).
 type Slot<K, V> = OnceLock<Option<Box<Push<K, V>>>>;
 
@@ -333,9 +338,10 @@ macro_rules! fib {
                 self.built().map_or(0, Push::memory_usage)
             }
 
-            /// How many distinct values the compiled FIB holds.
-            pub fn values(&self) -> usize {
-                self.built().map_or(0, Push::values)
+            /// How many distinct leaves, (value, matched length) pairs, the
+            /// compiled FIB holds: each is stored once.
+            pub fn leaves(&self) -> usize {
+                self.built().map_or(0, Push::leaves)
             }
         }
     };
@@ -390,7 +396,7 @@ mod tests {
         }
         let fresh = Fib4::compile(fib.table(), fib.wide_at).expect("it compiles");
         // The same shape as a fresh build: changes leave nothing behind.
-        assert_eq!(fresh.values(), fib.push().values());
+        assert_eq!(fresh.leaves(), fib.push().leaves());
         assert_eq!(fresh.nodes_in_use(), fib.push().nodes_in_use());
     }
 
@@ -412,8 +418,13 @@ mod tests {
         let t: Ipv4Table<u32> = ROUTES.iter().map(|&(p, v)| (net(p), v)).collect();
         let fib = Fib4::from_table(t);
         agrees(&fib);
-        // Value 2 is stored once for two prefixes.
-        assert_eq!(fib.values(), 6);
+        // A leaf per (value, length): value 2 at /8 and at /32 is two.
+        assert_eq!(fib.leaves(), 7);
+        // Another /16 with value 3 shares the leaf of 10.1.0.0/16.
+        let mut shared = fib.clone();
+        shared.insert(net("10.2.0.0/16"), 3);
+        assert_eq!(shared.leaves(), 7);
+        assert_eq!(shared.look(addr("10.2.0.1")), Some((16, 3)));
         // Built whole by `insert_all` into an empty FIB, then pair by pair
         // into a full one (a later pair replacing an earlier).
         let mut all = Fib4::new();
@@ -429,13 +440,13 @@ mod tests {
                 assert_eq!(fib.insert(net(p), v), None);
                 agrees(&fib);
             }
-            assert_eq!(fib.values(), 6);
+            assert_eq!(fib.leaves(), 7);
             for &(p, v) in &order {
                 assert_eq!(fib.remove(&net(p)), Some(v));
                 agrees(&fib);
             }
             assert!(fib.is_empty());
-            assert_eq!(fib.values(), 0);
+            assert_eq!(fib.leaves(), 0);
             assert_eq!(fib.look(addr("10.1.17.17")), None);
         }
     }
@@ -463,16 +474,16 @@ mod tests {
     fn nodes_and_values_are_freed() {
         let mut fib = Fib4::new();
         fib.insert(net("10.0.0.0/8"), 1);
-        let leaf_only = (fib.push().nodes_in_use(), fib.values());
+        let leaf_only = (fib.push().nodes_in_use(), fib.leaves());
         fib.insert(net("10.1.17.17/32"), 2);
         // A small table's direct table is 8 bits wide: a /32 needs a node
         // for each of the other three bytes.
         assert_eq!(fib.push().nodes_in_use(), 3);
         assert_eq!(fib.insert(net("10.1.17.17/32"), 3), Some(2));
-        assert_eq!(fib.values(), 2);
+        assert_eq!(fib.leaves(), 2);
         assert_eq!(fib.look(addr("10.1.17.17")), Some((32, 3)));
         fib.remove(&net("10.1.17.17/32"));
-        assert_eq!((fib.push().nodes_in_use(), fib.values()), leaf_only);
+        assert_eq!((fib.push().nodes_in_use(), fib.leaves()), leaf_only);
         assert_eq!(fib.look(addr("10.1.17.17")), Some((8, 1)));
     }
 
@@ -521,6 +532,41 @@ mod tests {
         }
     }
 
+    /// Node entries are 16 bits wide until the FIB has more leaves, or more
+    /// nodes, than they can name (a limit of 64 in unit tests), then 32;
+    /// lookups agree before and after, and a fresh build of a small table
+    /// is narrow again.
+    #[test]
+    fn entries_widen_past_what_16_bits_name() {
+        let limit = crate::cells::NARROW_LIMIT as u32;
+        let p = |i: u32, len: u8| Ipv4Net::new(Ipv4Addr::from(i), len).expect("a prefix");
+        // Leaves: /24s of distinct values, all in one node.
+        let mut leaves = Fib4::wide();
+        leaves.compiled();
+        // Nodes: /32s of one value, each in a /24 of its own under 10.0/16.
+        let mut nodes = Fib4::wide();
+        nodes.compiled();
+        for i in 0..limit + 8 {
+            leaves.insert(p(0x0a00_0000 | i << 8, 24), i);
+            nodes.insert(p(0x0a00_0001 | i << 8, 32), 1);
+            // i + 1 leaves; i + 2 nodes, with the one under 10.0/16.
+            assert_eq!(leaves.push().is_narrow(), i < limit, "leaf {i}");
+            assert_eq!(nodes.push().is_narrow(), i + 1 < limit, "node {i}");
+            for f in [&leaves, &nodes] {
+                for a in
+                    [i << 8, i << 8 | 1, i << 8 | 2, 0].map(|a| Ipv4Addr::from(0x0a00_0000 | a))
+                {
+                    let want = f.table().longest_match_len(a).map(|(l, v)| (l, *v));
+                    assert_eq!(f.look(a), want, "{a} after {i}");
+                }
+            }
+        }
+        agrees(&leaves);
+        agrees(&nodes);
+        let small: Ipv4Table<u32> = leaves.iter().take(3).map(|(p, v)| (p, *v)).collect();
+        assert!(Fib4::from_table(small).push().is_narrow());
+    }
+
     #[test]
     fn ipv6_answers_as_the_table_does() {
         let mut fib = Fib6::new();
@@ -560,7 +606,7 @@ mod props {
         fn rem(&mut self, k: u128, l: u8) -> Option<u32>;
         fn look(&self, k: u128) -> Option<(u8, u32)>;
         fn batch(&self, ks: &[u128]) -> Vec<Option<(u8, u32)>>;
-        /// (distinct values, nodes in use, direct-table width) of this FIB
+        /// (distinct leaves, nodes in use, direct-table width) of this FIB
         /// and of a fresh build of its table.
         fn shapes(&self) -> [(usize, usize, u8); 2];
     }
@@ -597,7 +643,7 @@ mod props {
                 }
                 fn shapes(&self) -> [(usize, usize, u8); 2] {
                     let fresh = Self::compile(&self.table, self.wide_at).expect("it compiles");
-                    [self.push(), &fresh].map(|f| (f.values(), f.nodes_in_use(), f.top()))
+                    [self.push(), &fresh].map(|f| (f.leaves(), f.nodes_in_use(), f.top()))
                 }
             }
         };

@@ -31,6 +31,7 @@ mod batch;
 mod batch6;
 mod bits;
 mod bulk;
+mod cells;
 pub mod design;
 mod direct;
 pub mod fib;

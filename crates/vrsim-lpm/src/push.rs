@@ -7,17 +7,13 @@
 //! Poptrie's direct pointing, and each node's 256 slots are compressed into
 //! runs as in Poptrie.
 //!
-//! Every entry, in the direct table or a node's leaves, is a `u32`:
-//!
-//! ```text
-//!  index << 9 | CHILD | length     CHILD set:   index names a node one level down
-//!                                  CHILD clear: index names a value, length is the
-//!                                               matched prefix's (a leaf)
-//! ```
-//!
-//! Slots no prefix covers hold [`MISS`], a leaf whose value index is out of
-//! range. A node keeps a bitmap of where runs of equal slots start and one
-//! entry per run; a popcount finds a slot's run.
+//! Every entry, in the direct table or a node's runs, is a leaf or names a
+//! node one level down (`cells.rs` has the encoding, and how node entries
+//! are stored 16 or 32 bits wide). A leaf names one of the distinct (value,
+//! matched length) pairs the FIB holds, each stored once. Slots no prefix
+//! covers hold [`MISS`], a leaf whose index is out of range. A node keeps a
+//! bitmap of where runs of equal slots start and one entry per run; a
+//! popcount finds a slot's run.
 //!
 //! Changes are applied where they land: a prefix rewrites the slots it covers
 //! at the level its length ends in (a prefix as long as a level's slots, or
@@ -38,25 +34,19 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
 use crate::arch::prefetch;
+use crate::cells::{
+    CHILD, Cells, Entries, MAX_INDEX, MISS, NARROW_LIMIT, child, index, leaf, length,
+};
 
-/// An entry naming a node rather than holding a leaf.
-pub(crate) const CHILD: u32 = 1 << 8;
-/// Where an entry's index starts.
-const SHIFT: u32 = 9;
-/// The most values, or nodes, an entry can index; the last index is
-/// [`MISS`]'s.
-const MAX_INDEX: usize = (1 << (32 - SHIFT)) - 1;
-/// The leaf of a slot no prefix covers.
-pub(crate) const MISS: u32 = (MAX_INDEX as u32) << SHIFT;
 /// At most this many entries can be added by one change: a new node per
 /// level of the longest key, each with up to 256 leaves.
 const HEADROOM: usize = 16;
 
-/// The value index's hash: SipHash with fixed keys, so a FIB behaves the
+/// The leaf index's hash: SipHash with fixed keys, so a FIB behaves the
 /// same on every run (only updates hash).
 type Hasher = BuildHasherDefault<DefaultHasher>;
 
-/// A table with more distinct values, or more nodes, than an entry can
+/// A table with more distinct leaves, or more nodes, than an entry can
 /// index: the FIB cannot hold it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TooLarge;
@@ -83,24 +73,6 @@ impl Key for u128 {
     fn bits(self, at: u8, width: u8) -> usize {
         (self.wrapping_shr(u32::from(Self::WIDTH - at - width)) & ((1 << width) - 1)) as usize
     }
-}
-
-/// A leaf: value `index`, matched length `len`.
-#[inline(always)]
-pub(crate) fn leaf(index: u32, len: u8) -> u32 {
-    (index << SHIFT) | u32::from(len)
-}
-
-/// The index an entry names (a value's or a node's).
-#[inline(always)]
-pub(crate) fn index(e: u32) -> usize {
-    (e >> SHIFT) as usize
-}
-
-/// The matched length a leaf holds.
-#[inline(always)]
-pub(crate) fn length(e: u32) -> u8 {
-    e as u8
 }
 
 /// One node: where the runs of equal slots start among its 256 slots.
@@ -153,12 +125,15 @@ pub(crate) struct Push<K, V> {
     /// Empty until the first prefix.
     direct: Vec<u32>,
     nodes: Vec<Node>,
-    entries: Vec<u32>,
+    entries: Entries,
+    /// The leaves: each distinct (value, matched length) pair once, the
+    /// value in `values` and the length in `lens` at its index.
     values: Vec<V>,
-    /// How many prefixes hold each value; 0 for a free index.
+    lens: Vec<u8>,
+    /// How many prefixes hold each leaf; 0 for a free index.
     refs: Vec<u32>,
-    /// The index of each value, hashed by the value (a `u32` per value
-    /// rather than a copy of it).
+    /// The index of each leaf, hashed by its value and length (a `u32` per
+    /// leaf rather than a copy of it).
     index: HashTable<u32>,
     free_nodes: Vec<u32>,
     /// Free runs of entries, by length (`free_entries[n]` holds bases of `n`
@@ -169,14 +144,20 @@ pub(crate) struct Push<K, V> {
     key: PhantomData<K>,
 }
 
+/// A leaf's hash.
+fn hash_leaf<V: Hash>(v: &V, len: u8) -> u64 {
+    Hasher::default().hash_one((v, len))
+}
+
 impl<K: Key, V> Default for Push<K, V> {
     fn default() -> Self {
         Push {
             top: 8,
             direct: Vec::new(),
             nodes: Vec::new(),
-            entries: Vec::new(),
+            entries: Entries::default(),
             values: Vec::new(),
+            lens: Vec::new(),
             refs: Vec::new(),
             index: HashTable::new(),
             free_nodes: Vec::new(),
@@ -203,7 +184,7 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         let mut p = Push::default();
         let mut list = Vec::new();
         for (k, len, v) in pfx {
-            let i = p.value_ref(v)?;
+            let i = p.value_ref(v, len)?;
             list.push((k, len, leaf(i, len)));
         }
         p.top = top_for(list.len(), wide_at);
@@ -217,6 +198,7 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         p.entries.shrink_to_fit();
         p.nodes.shrink_to_fit();
         p.values.shrink_to_fit();
+        p.lens.shrink_to_fit();
         p.refs.shrink_to_fit();
         Ok(p)
     }
@@ -265,28 +247,28 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         Ok(self.store(None, &slots))
     }
 
-    /// The index of value `v`, if the FIB holds it.
-    fn find_value(&self, v: &V) -> Option<u32> {
-        let values = &self.values;
-        let hash = Hasher::default().hash_one(v);
-        self.index
-            .find(hash, |&i| values.get(i as usize) == Some(v))
-            .copied()
+    /// The index of leaf `v`/`len`, if the FIB holds it.
+    fn find_value(&self, v: &V, len: u8) -> Option<u32> {
+        let Push { values, lens, .. } = self;
+        let is = |&i: &u32| values.get(i as usize) == Some(v) && lens[i as usize] == len;
+        self.index.find(hash_leaf(v, len), is).copied()
     }
 
-    /// The index of value `v`, taking a reference to it.
-    fn value_ref(&mut self, v: V) -> Result<u32, TooLarge> {
+    /// The index of leaf `v`/`len`, taking a reference to it. The leaf that
+    /// would pass what 16-bit entries can name stores them 32 bits wide.
+    fn value_ref(&mut self, v: V, len: u8) -> Result<u32, TooLarge> {
         let Push {
             values,
+            lens,
             refs,
             index,
             free_values,
+            entries,
             ..
         } = self;
-        let hash = Hasher::default().hash_one(v);
-        let eq = |&i: &u32| values.get(i as usize) == Some(&v);
-        let rehash = |&i: &u32| Hasher::default().hash_one(values[i as usize]);
-        let vacant = match index.entry(hash, eq, rehash) {
+        let is = |&i: &u32| values.get(i as usize) == Some(&v) && lens[i as usize] == len;
+        let rehash = |&i: &u32| hash_leaf(&values[i as usize], lens[i as usize]);
+        let vacant = match index.entry(hash_leaf(&v, len), is, rehash) {
             Entry::Occupied(e) => {
                 refs[*e.get() as usize] += 1;
                 return Ok(*e.get());
@@ -296,12 +278,17 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         let i = match free_values.pop() {
             Some(i) => {
                 values[i as usize] = v;
+                lens[i as usize] = len;
                 refs[i as usize] = 1;
                 i
             }
             None if values.len() >= MAX_INDEX => return Err(TooLarge),
             None => {
+                if values.len() >= NARROW_LIMIT {
+                    entries.widen(lens);
+                }
                 values.push(v);
+                lens.push(len);
                 refs.push(1);
                 (values.len() - 1) as u32
             }
@@ -310,17 +297,18 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         Ok(i)
     }
 
-    /// Drop a reference to value `v`, freeing its index with the last.
-    fn value_unref(&mut self, v: &V) {
+    /// Drop a reference to leaf `v`/`len`, freeing its index with the last.
+    fn value_unref(&mut self, v: &V, len: u8) {
         let Push {
             values,
+            lens,
             refs,
             index,
             free_values,
             ..
         } = self;
-        let hash = Hasher::default().hash_one(v);
-        if let Ok(e) = index.find_entry(hash, |&i| values.get(i as usize) == Some(v)) {
+        let is = |&i: &u32| values.get(i as usize) == Some(v) && lens[i as usize] == len;
+        if let Ok(e) = index.find_entry(hash_leaf(v, len), is) {
             let i = *e.get();
             refs[i as usize] -= 1;
             if refs[i as usize] == 0 {
@@ -330,9 +318,9 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         }
     }
 
-    /// The leaf of `v` at length `len`, if the FIB holds `v`.
+    /// The leaf of `v` at length `len`, if the FIB holds it.
     fn leaf_of(&self, len: u8, v: &V) -> u32 {
-        self.find_value(v).map_or(MISS, |i| leaf(i, len))
+        self.find_value(v, len).map_or(MISS, |i| leaf(i, len))
     }
 
     /// Whether one more change has room: an error rather than a change left
@@ -354,7 +342,7 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
     /// Set `key/len` to `v`, replacing the value it had, `old`.
     pub(crate) fn insert(&mut self, key: K, len: u8, v: V, old: Option<V>) -> Result<(), TooLarge> {
         self.room()?;
-        let i = self.value_ref(v)?;
+        let i = self.value_ref(v, len)?;
         self.apply(
             key,
             Change {
@@ -363,7 +351,7 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
             },
         );
         if let Some(old) = old {
-            self.value_unref(&old);
+            self.value_unref(&old, len);
         }
         Ok(())
     }
@@ -373,7 +361,7 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
     pub(crate) fn remove(&mut self, key: K, len: u8, old: V, parent: Option<(u8, V)>) {
         let to = parent.map_or(MISS, |(l, v)| self.leaf_of(l, &v));
         self.apply(key, Change { len, to });
-        self.value_unref(&old);
+        self.value_unref(&old, len);
     }
 
     /// Apply a change to the direct slots it covers.
@@ -432,7 +420,7 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         let mut cur = MISS;
         for (b, s) in slots.iter_mut().enumerate() {
             if n.starts[b >> 6] >> (b & 63) & 1 != 0 {
-                cur = self.entries.get(at).copied().unwrap_or(MISS);
+                cur = self.entries.get(at, &self.lens);
                 at += 1;
             }
             *s = cur;
@@ -469,12 +457,12 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         let mut at = base as usize;
         for (b, &s) in slots.iter().enumerate() {
             if b == 0 || slots[b - 1] != s {
-                self.entries[at] = s;
+                self.entries.set(at, s);
                 at += 1;
             }
         }
         self.nodes[i] = n;
-        (i as u32) << SHIFT | CHILD
+        child(i as u32)
     }
 
     /// Where a node of `runs` entries goes: its index, entries' base and
@@ -493,6 +481,9 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
             None => match self.free_nodes.pop() {
                 Some(i) => i as usize,
                 None => {
+                    if self.nodes.len() >= NARROW_LIMIT {
+                        self.entries.widen(&self.lens);
+                    }
                     self.nodes.push(Node::default());
                     self.nodes.len() - 1
                 }
@@ -500,11 +491,7 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         };
         let base = match self.free_entries.get_mut(runs as usize).and_then(Vec::pop) {
             Some(b) => b,
-            None => {
-                self.entries
-                    .resize(self.entries.len() + runs as usize, MISS);
-                (self.entries.len() - runs as usize) as u32
-            }
+            None => self.entries.grow(runs as usize) as u32,
         };
         (i, base, runs)
     }
@@ -527,6 +514,16 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
     }
 }
 
+/// How many buckets a hash table with room for `capacity` items has:
+/// hashbrown keeps them at most 7/8 full, in a power of two.
+fn buckets(capacity: usize) -> usize {
+    if capacity == 0 {
+        0
+    } else {
+        (capacity * 8 / 7).next_power_of_two()
+    }
+}
+
 /// The slots of the `width`-bit level from bit `at` that the prefix
 /// `key`/`len` covers (`len >= at`): all those under it if it ends within
 /// the level, else the one slot it lies below.
@@ -537,14 +534,11 @@ fn covered<K: Key>(key: K, at: u8, width: u8, len: u8) -> Range<usize> {
 }
 
 impl<K: Key, V: Copy> Push<K, V> {
-    /// The entry of slot `b` of node `node`: the run holding it.
+    /// The entry of slot `b` of node `node`, as stored among `cells`, the
+    /// node entries: the run holding it.
     #[inline(always)]
-    fn in_node(&self, node: usize, b: usize) -> u32 {
-        self.nodes
-            .get(node)
-            .and_then(|n| self.entries.get(Self::entry_index(n, b)))
-            .copied()
-            .unwrap_or(MISS)
+    fn in_node<C: Cells + ?Sized>(&self, cells: &C, node: usize, b: usize) -> Option<C::Raw> {
+        cells.raw(Self::entry_index(self.nodes.get(node)?, b))
     }
 
     #[inline(always)]
@@ -566,27 +560,48 @@ impl<K: Key, V: Copy> Push<K, V> {
     /// The leaf of `key`'s longest match.
     #[inline(always)]
     pub(crate) fn find(&self, key: K) -> u32 {
+        match &self.entries {
+            Entries::Narrow(c) => self.find_in(c.as_slice(), key),
+            Entries::Wide(c) => self.find_in(c.as_slice(), key),
+        }
+    }
+
+    /// [`find`](Self::find), the node entries being `cells`.
+    #[inline(always)]
+    fn find_in<C: Cells + ?Sized>(&self, cells: &C, key: K) -> u32 {
         match self.direct.get(key.bits(0, self.top)) {
-            Some(&e) => self.descend(e, key, self.top),
+            Some(&e) => self.descend(cells, e, key, self.top),
             None => MISS,
         }
     }
 
     /// Follow entry `e`, of the level that ends at bit `at`, down the nodes
-    /// below it to `key`'s leaf.
+    /// below it to `key`'s leaf. Node entries are read as stored, and only
+    /// the leaf decoded.
     #[inline(always)]
-    fn descend(&self, mut e: u32, key: K, mut at: u8) -> u32 {
-        while e & CHILD != 0 && at < K::WIDTH {
-            e = self.in_node(index(e), key.bits(at, 8));
+    fn descend<C: Cells + ?Sized>(&self, cells: &C, e: u32, key: K, mut at: u8) -> u32 {
+        if e & CHILD == 0 {
+            return e;
+        }
+        let mut node = index(e);
+        while at < K::WIDTH {
+            let Some(raw) = self.in_node(cells, node, key.bits(at, 8)) else {
+                break;
+            };
+            match C::node(raw) {
+                Some(n) => node = n,
+                None => return C::decode(raw, &self.lens),
+            }
             at += 8;
         }
-        e
+        MISS
     }
 
     /// [`find`](Self::find), in a copy compiled with POPCNT where the CPU
     /// has it: a FIB lookup does a popcount per node level, which the
     /// x86_64 baseline spells as a dozen instructions. Worth a call that is
-    /// not inlined: on a small table a `/32` is three node levels.
+    /// not inlined: on a small table a `/32` is three node levels. A copy
+    /// per entry width, each with only its own path.
     #[inline(always)]
     #[allow(unsafe_code)]
     pub(crate) fn find_fast(&self, key: K) -> u32 {
@@ -594,15 +609,20 @@ impl<K: Key, V: Copy> Push<K, V> {
         if crate::arch::has_popcnt() {
             // SAFETY: `find_popcnt` only requires the `popcnt` target
             // feature, which `has_popcnt` has just detected on this CPU.
-            return unsafe { self.find_popcnt(key) };
+            return unsafe {
+                match &self.entries {
+                    Entries::Narrow(c) => self.find_popcnt(c.as_slice(), key),
+                    Entries::Wide(c) => self.find_popcnt(c.as_slice(), key),
+                }
+            };
         }
         self.find(key)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "popcnt")]
-    fn find_popcnt(&self, key: K) -> u32 {
-        self.find(key)
+    fn find_popcnt<C: Cells + ?Sized>(&self, cells: &C, key: K) -> u32 {
+        self.find_in(cells, key)
     }
 
     /// [`find_batch`](Self::find_batch), with POPCNT where the CPU has it.
@@ -613,15 +633,25 @@ impl<K: Key, V: Copy> Push<K, V> {
         if crate::arch::has_popcnt() {
             // SAFETY: `find_batch_popcnt` only requires the `popcnt` target
             // feature, which `has_popcnt` has just detected on this CPU.
-            return unsafe { self.find_batch_popcnt(keys, out) };
+            return unsafe {
+                match &self.entries {
+                    Entries::Narrow(c) => self.find_batch_popcnt(c.as_slice(), keys, out),
+                    Entries::Wide(c) => self.find_batch_popcnt(c.as_slice(), keys, out),
+                }
+            };
         }
         self.find_batch(keys, out);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "popcnt")]
-    fn find_batch_popcnt<const W: usize>(&self, keys: &[K; W], out: &mut [u32; W]) {
-        self.find_batch(keys, out);
+    fn find_batch_popcnt<C: Cells + ?Sized, const W: usize>(
+        &self,
+        cells: &C,
+        keys: &[K; W],
+        out: &mut [u32; W],
+    ) {
+        self.find_batch_in(cells, keys, out);
     }
 
     /// The value a leaf names, with its length.
@@ -637,6 +667,19 @@ impl<K: Key, V: Copy> Push<K, V> {
     /// `/24` in IPv4) finish one key at a time.
     #[inline(always)]
     pub(crate) fn find_batch<const W: usize>(&self, keys: &[K; W], out: &mut [u32; W]) {
+        match &self.entries {
+            Entries::Narrow(c) => self.find_batch_in(c.as_slice(), keys, out),
+            Entries::Wide(c) => self.find_batch_in(c.as_slice(), keys, out),
+        }
+    }
+
+    #[inline(always)]
+    fn find_batch_in<C: Cells + ?Sized, const W: usize>(
+        &self,
+        cells: &C,
+        keys: &[K; W],
+        out: &mut [u32; W],
+    ) {
         let top = self.top;
         for (o, k) in out.iter_mut().zip(keys) {
             *o = self.direct.get(k.bits(0, top)).copied().unwrap_or(MISS);
@@ -645,32 +688,32 @@ impl<K: Key, V: Copy> Push<K, V> {
         let mut ix = [0usize; W];
         for ((i, o), k) in ix.iter_mut().zip(out.iter()).zip(keys) {
             *i = Self::entry_index(self.node_or_any(*o), k.bits(top, 8));
-            if let Some(e) = self.entries.get(*i) {
-                prefetch(e);
-            }
+            cells.fetch(*i);
         }
         let mut deeper = false;
         for (o, &i) in out.iter_mut().zip(&ix) {
-            let below = self.entries.get(i).copied().unwrap_or(MISS);
+            let below = cells.entry(i, &self.lens);
             *o = select_unpredictable(*o & CHILD != 0, below, *o);
             deeper |= *o & CHILD != 0;
         }
         if deeper {
             for (o, &k) in out.iter_mut().zip(keys) {
-                *o = self.descend(*o, k, top + 8);
+                *o = self.descend(cells, *o, k, top + 8);
             }
         }
     }
 
     /// The bytes it holds: direct table, nodes, entries, values and the
-    /// bookkeeping that updates need (reference counts, the value index,
+    /// bookkeeping that updates need (reference counts, the leaf index,
     /// free lists).
     pub(crate) fn memory_usage(&self) -> usize {
         use core::mem::size_of;
-        4 * (self.direct.capacity() + self.entries.capacity() + self.refs.capacity())
+        4 * (self.direct.capacity() + self.refs.capacity())
+            + self.entries.bytes()
+            + self.lens.capacity()
             + size_of::<Node>() * self.nodes.capacity()
             + size_of::<V>() * self.values.capacity()
-            + (4 + 1) * self.index.capacity()
+            + (4 + 1) * buckets(self.index.capacity())
             + 4 * (self.free_nodes.capacity() + self.free_values.capacity())
             + self
                 .free_entries
@@ -691,8 +734,14 @@ impl<K: Key, V: Copy> Push<K, V> {
         self.top
     }
 
-    /// How many distinct values it holds.
-    pub(crate) fn values(&self) -> usize {
+    /// Whether node entries are stored 16 bits wide.
+    #[cfg(test)]
+    pub(crate) fn is_narrow(&self) -> bool {
+        self.entries.is_narrow()
+    }
+
+    /// How many distinct leaves, (value, length) pairs, it holds.
+    pub(crate) fn leaves(&self) -> usize {
         self.values.len() - self.free_values.len()
     }
 }

@@ -51,6 +51,7 @@ pub struct FlowKey {
 
 impl core::hash::Hash for FlowKey {
     /// Two words, not six fields: the table's own lookups hash every packet's key.
+    #[inline]
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
         let ports = (u64::from(self.proto) << 48)
             | (u64::from(self.sport) << 32)
