@@ -11,8 +11,10 @@
 //! WHAT is `single` or `batch` (`vrsim-lpm`'s table), `fib` or `fib-batch`
 //! (its FIB, [`vrsim_lpm::Fib4`], values the origin AS), `fib-256` or
 //! `fib-256-batch` (the FIB with the origin AS hashed to 256 next hops, so
-//! its node entries are 16 bits wide), or `prefix-trie`; SET is `uniform`
-//! (random addresses) or `matching` (inside random prefixes of the table).
+//! its node entries are 16 bits wide), or `prefix-trie`; or, on the
+//! benchmarks' synthetic IPv6 table, `fib6`, `fib6-batch` or
+//! `prefix-trie6`. SET is `uniform` (random addresses) or `matching` (inside
+//! random prefixes of the table).
 //! The totals divided by N are the cost of one lookup: instructions (Ir),
 //! reads (Dr), and first-level and last-level read misses of the simulated
 //! caches (D1mr, DLmr).
@@ -20,12 +22,12 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::hint::black_box;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
-use vrsim_lpm::{Fib4, Ipv4Table};
+use vrsim_lpm::{Fib4, Fib6, Ipv4Table};
 
 #[path = "../benches/lpm/data.rs"]
 #[allow(dead_code)]
@@ -36,6 +38,49 @@ enum Under {
     Table(Ipv4Table<u32>, bool),
     Fib(Fib4<u32>, bool),
     PrefixTrie(PrefixMap<Ipv4Net, u32>),
+}
+
+/// The IPv6 structures a run can measure.
+enum Under6 {
+    Fib(Fib6<u32>, bool),
+    PrefixTrie(PrefixMap<Ipv6Net, u32>),
+}
+
+/// [`measure`], for IPv6.
+#[inline(never)]
+fn measure6(under: &Under6, addrs: &[Ipv6Addr]) -> usize {
+    match under {
+        Under6::Fib(f, false) => addrs.iter().filter(|&&a| f.lookup(a).is_some()).count(),
+        Under6::Fib(f, true) => {
+            let mut out = vec![None; addrs.len()];
+            f.lookup_batch(addrs, &mut out);
+            out.iter().filter(|o| o.is_some()).count()
+        }
+        Under6::PrefixTrie(p) => addrs
+            .iter()
+            .filter(|&&a| p.get_lpm(&Ipv6Net::from(a)).is_some())
+            .count(),
+    }
+}
+
+/// The IPv6 runs: WHAT, SET and N as for IPv4.
+fn main6(what: &str, set: &str, n: usize) -> Option<usize> {
+    let pfx = data::v6_table();
+    let under = match what {
+        "fib6" | "fib6-batch" => Under6::Fib(
+            Fib6::from_table(pfx.iter().copied().collect()),
+            what == "fib6-batch",
+        ),
+        "prefix-trie6" => Under6::PrefixTrie(pfx.iter().copied().collect()),
+        _ => return None,
+    };
+    let mut rng = data::Rng::new(7);
+    let addrs = match set {
+        "uniform" => data::uniform6(&mut rng, n),
+        "matching" => data::matching6(&pfx, &mut rng, n),
+        _ => return None,
+    };
+    Some(measure6(&under, &addrs))
 }
 
 /// The lookups alone (callgrind collects inside this function only): how
@@ -67,8 +112,8 @@ fn measure(under: &Under, addrs: &[Ipv4Addr]) -> usize {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: lpm_profile single|batch|fib|fib-batch|fib-256|fib-256-batch|prefix-trie \
-                 uniform|matching N";
+    let usage = "usage: lpm_profile single|batch|fib|fib-batch|fib-256|fib-256-batch|prefix-trie\
+                 |fib6|fib6-batch|prefix-trie6 uniform|matching N";
     let (Some(what), Some(set), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
         eprintln!("{usage}");
         return ExitCode::FAILURE;
@@ -80,6 +125,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if what.ends_with('6') {
+        let Some(found) = main6(what, set, n) else {
+            eprintln!("{usage}");
+            return ExitCode::FAILURE;
+        };
+        println!("{}", black_box(found));
+        return ExitCode::SUCCESS;
+    }
     let pfx = data::load_v4();
     let table: Ipv4Table<u32> = pfx.iter().copied().collect();
     let under = match what.as_str() {

@@ -152,6 +152,24 @@ pub(crate) fn v6_table() -> Vec<(Ipv6Net, u32)> {
     out
 }
 
+/// `n` random addresses inside 2000::/3.
+pub(crate) fn uniform6(rng: &mut Rng, n: usize) -> Vec<Ipv6Addr> {
+    (0..n)
+        .map(|_| Ipv6Addr::from(rng.next128() >> 3 | 1 << 125))
+        .collect()
+}
+
+/// `n` addresses inside prefixes drawn uniformly from `pfx`.
+pub(crate) fn matching6(pfx: &[(Ipv6Net, u32)], rng: &mut Rng, n: usize) -> Vec<Ipv6Addr> {
+    (0..n)
+        .map(|_| {
+            let p = pfx[rng.below(pfx.len())].0;
+            let host = rng.next128() & !u128::from(p.netmask());
+            Ipv6Addr::from(u128::from(p.network()) | host)
+        })
+        .collect()
+}
+
 /// A churn of `n` changes to a table holding every prefix of `pfx`: each
 /// takes a random prefix of `pfx` and removes it if the table holds it or
 /// inserts it again (with its own value) if not. Returns `(prefix, value,

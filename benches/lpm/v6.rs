@@ -15,7 +15,7 @@ use poptrie::Poptrie;
 use prefix_trie::PrefixMap;
 use vrsim_lpm::{Fib6, Ipv6Table};
 
-use super::data::{Rng, v6_table};
+use super::data::{Rng, matching6, uniform6, v6_table};
 use super::{ROUND, SET, print_memory, updates};
 
 pub(crate) fn bench_v6(c: &mut Criterion) {
@@ -43,19 +43,8 @@ pub(crate) fn bench_v6(c: &mut Criterion) {
     print_memory("poptrie", None, n);
 
     let mut rng = Rng::new(2);
-    let uniform: Vec<Ipv6Addr> = (0..SET)
-        .map(|_| {
-            Ipv6Addr::from((u128::from(rng.next()) << 64 | u128::from(rng.next())) >> 3 | 1 << 125)
-        })
-        .collect();
-    let matching: Vec<Ipv6Addr> = (0..SET)
-        .map(|_| {
-            let p = pfx[rng.below(n)].0;
-            let host =
-                (u128::from(rng.next()) << 64 | u128::from(rng.next())) & !u128::from(p.netmask());
-            Ipv6Addr::from(u128::from(p.network()) | host)
-        })
-        .collect();
+    let uniform = uniform6(&mut rng, SET);
+    let matching = matching6(&pfx, &mut rng, SET);
     for (set, addrs) in [("uniform", &uniform), ("matching", &matching)] {
         let mut g = c.benchmark_group(format!("v6/{set}"));
         g.throughput(Throughput::Elements(addrs.len() as u64));
