@@ -125,7 +125,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if what.ends_with('6') {
+    if matches!(what.as_str(), "fib6" | "fib6-batch" | "prefix-trie6") {
         let Some(found) = main6(what, set, n) else {
             eprintln!("{usage}");
             return ExitCode::FAILURE;
