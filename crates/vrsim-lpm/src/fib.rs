@@ -33,8 +33,7 @@
 //!
 //! ```text
 //!  direct: [u32; 65536]   per /16: a leaf (index | length), or a node one level down
-//!  node (one cache line): run starts over 256 slots, where its entries are,
-//!                         or the entries themselves if it has at most 5 runs
+//!  node (one cache line): run starts over 256 slots, first entry, counts
 //!  entries: [u16] or [u32] one per run: a leaf's index (| length), or a node
 //!  leaves: [V], [u8]      each distinct (value, length) once
 //! ```
@@ -480,8 +479,6 @@ mod tests {
         // A small table's direct table is 8 bits wide: a /32 needs a node
         // for each of the other three bytes.
         assert_eq!(fib.push().nodes_in_use(), 3);
-        // Each has at most three runs, so keeps its entries inline.
-        assert_eq!(fib.push().node_entries(), 0);
         assert_eq!(fib.insert(net("10.1.17.17/32"), 3), Some(2));
         assert_eq!(fib.leaves(), 2);
         assert_eq!(fib.look(addr("10.1.17.17")), Some((32, 3)));

@@ -13,8 +13,7 @@
 //! matched length) pairs the FIB holds, each stored once. Slots no prefix
 //! covers hold [`MISS`], a leaf whose index is out of range. A node keeps a
 //! bitmap of where runs of equal slots start and one entry per run; a
-//! popcount finds a slot's run. A node of at most five runs keeps their
-//! entries in its own cache line; the others' are in the node entries.
+//! popcount finds a slot's run.
 //!
 //! Changes are applied where they land: a prefix rewrites the slots it covers
 //! at the level its length ends in (a prefix as long as a level's slots, or
@@ -76,72 +75,28 @@ impl Key for u128 {
     }
 }
 
-/// A node of at most this many runs keeps its entries in its own cache
-/// line: most nodes of a deep IPv6 table (a /48 under a /40 is three runs),
-/// so that a level there is one cache miss, not two.
-const INLINE_RUNS: usize = 5;
-
-/// One node, a cache line: where the runs of equal slots start among its
-/// 256 slots, and where the entry of each run is.
+/// One node: where the runs of equal slots start among its 256 slots.
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(C, align(64))]
 struct Node {
     starts: [u64; 4],
-    /// The index before the node's first entry among the node entries
-    /// (wrapping), so that run `x`'s entry, counting from 1, is at
-    /// `first + x`.
-    first: u32,
-    /// Per word of `starts`: how many runs start in the words before it,
-    /// so that a slot's run is this plus one popcount.
-    off: [u8; 4],
-    /// How many node entries, from `first + 1`, the node owns; 0 if its
-    /// entries are in `inline`.
-    cap: u16,
-    /// The entries of a node of at most [`INLINE_RUNS`] runs.
-    inline: [u32; INLINE_RUNS],
+    /// Per word of `starts`: the index of the entry before the first run
+    /// starting in it (`base` plus the runs of the words before, minus one,
+    /// wrapping), so that a slot's entry is this plus one popcount.
+    first: [u32; 4],
+    /// The index of the node's first entry.
+    base: u32,
+    /// How many entries, from `base`, the node owns.
+    cap: u32,
 }
-
-const _: () = assert!(core::mem::size_of::<Node>() == 64);
 
 /// The node [`Push::node_or_any`] reads when there is none: one run.
 static EMPTY_NODE: Node = Node {
     starts: [1, 0, 0, 0],
-    first: 0,
-    off: [0, 1, 1, 1],
+    first: [u32::MAX, 0, 0, 0],
+    base: 0,
     cap: 0,
-    inline: [MISS; INLINE_RUNS],
 };
-
-/// Where a slot's entry is.
-#[derive(Debug, Clone, Copy)]
-enum At {
-    /// In the node: the entry.
-    Inline(u32),
-    /// Among the node entries, at this index.
-    Entries(usize),
-}
-
-impl Node {
-    /// Where the entry of slot `b` is: that of the run holding it.
-    #[inline(always)]
-    fn at(&self, b: usize) -> At {
-        let w = (b >> 6) & 3;
-        let upto = self.starts[w] & (u64::MAX >> (63 - (b & 63)));
-        let x = u32::from(self.off[w]) + upto.count_ones();
-        // `x` is at least 1 in a node in use (slot 0 starts a run); 0 only
-        // in a freed node that a batch reads and then ignores.
-        if self.cap == 0 {
-            At::Inline(
-                self.inline
-                    .get((x as usize).wrapping_sub(1))
-                    .copied()
-                    .unwrap_or(MISS),
-            )
-        } else {
-            At::Entries(self.first.wrapping_add(x) as usize)
-        }
-    }
-}
 
 /// A change: the slots a prefix covers get leaf `to` wherever their leaf is
 /// as long as the prefix or shorter. Inserting, that replaces the prefixes
@@ -461,17 +416,12 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
         let Some(n) = self.nodes.get(node) else {
             return slots;
         };
-        let mut run = 0;
+        let mut at = n.base as usize;
         let mut cur = MISS;
         for (b, s) in slots.iter_mut().enumerate() {
             if n.starts[b >> 6] >> (b & 63) & 1 != 0 {
-                cur = match n.cap {
-                    0 => n.inline.get(run).copied().unwrap_or(MISS),
-                    _ => self
-                        .entries
-                        .get(n.first.wrapping_add(1) as usize + run, &self.lens),
-                };
-                run += 1;
+                cur = self.entries.get(at, &self.lens);
+                at += 1;
             }
             *s = cur;
         }
@@ -497,38 +447,32 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
             }
         }
         let (i, base, cap) = self.place(node, runs);
-        n.first = base.wrapping_sub(1);
-        n.cap = cap;
-        let mut before = 0u32;
-        for (o, w) in n.off.iter_mut().zip(n.starts) {
-            *o = before as u8;
-            before += w.count_ones();
+        n.base = base;
+        let mut before = base.wrapping_sub(1);
+        for (f, w) in n.first.iter_mut().zip(n.starts) {
+            *f = before;
+            before = before.wrapping_add(w.count_ones());
         }
-        let mut run = 0;
+        n.cap = cap;
+        let mut at = base as usize;
         for (b, &s) in slots.iter().enumerate() {
             if b == 0 || slots[b - 1] != s {
-                match n.inline.get_mut(run) {
-                    Some(e) if cap == 0 => *e = s,
-                    _ => self.entries.set(base as usize + run, s),
-                }
-                run += 1;
+                self.entries.set(at, s);
+                at += 1;
             }
         }
         self.nodes[i] = n;
         child(i as u32)
     }
 
-    /// Where a node of `runs` entries goes: its index, the index of its
-    /// first entry among the node entries and how many it owns there (0,
-    /// entries inline, for a node of at most [`INLINE_RUNS`] runs). A node
-    /// keeps its entries while they fit, and otherwise takes a free run of
-    /// the right length or new ones at the end.
-    fn place(&mut self, node: Option<usize>, runs: u32) -> (usize, u32, u16) {
-        let inline = runs as usize <= INLINE_RUNS;
+    /// Where a node of `runs` entries goes: its index, entries' base and
+    /// capacity. A node keeps its entries while they fit, and otherwise
+    /// takes a free run of the right length or new ones at the end.
+    fn place(&mut self, node: Option<usize>, runs: u32) -> (usize, u32, u32) {
         if let Some(i) = node {
             let n = self.nodes[i];
-            if !inline && runs <= u32::from(n.cap) {
-                return (i, n.first.wrapping_add(1), n.cap);
+            if runs <= n.cap {
+                return (i, n.base, n.cap);
             }
             self.free_run(n);
         }
@@ -545,26 +489,20 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
                 }
             },
         };
-        if inline {
-            return (i, 0, 0);
-        }
         let base = match self.free_entries.get_mut(runs as usize).and_then(Vec::pop) {
             Some(b) => b,
             None => self.entries.grow(runs as usize) as u32,
         };
-        (i, base, runs as u16)
+        (i, base, runs)
     }
 
-    /// Put the node entries of node `n`, if it has any, on the free list.
+    /// Put the entries of node `n` on the free list.
     fn free_run(&mut self, n: Node) {
-        if n.cap == 0 {
-            return;
-        }
         if self.free_entries.is_empty() {
             self.free_entries.resize_with(257, Vec::new);
         }
-        if let Some(list) = self.free_entries.get_mut(usize::from(n.cap)) {
-            list.push(n.first.wrapping_add(1));
+        if let Some(list) = self.free_entries.get_mut(n.cap as usize) {
+            list.push(n.base);
         }
     }
 
@@ -596,24 +534,18 @@ fn covered<K: Key>(key: K, at: u8, width: u8, len: u8) -> Range<usize> {
 }
 
 impl<K: Key, V: Copy> Push<K, V> {
-    /// The node slot `b` of node `node` names, or else its leaf; `None`
-    /// past the end. Entries among `cells`, the node entries, are read as
-    /// stored and only a leaf decoded.
+    /// The entry of slot `b` of node `node`, as stored among `cells`, the
+    /// node entries: the run holding it.
     #[inline(always)]
-    fn in_node<C: Cells + ?Sized>(
-        &self,
-        cells: &C,
-        node: usize,
-        b: usize,
-    ) -> Option<Result<usize, u32>> {
-        Some(match self.nodes.get(node)?.at(b) {
-            At::Inline(e) if e & CHILD != 0 => Ok(index(e)),
-            At::Inline(e) => Err(e),
-            At::Entries(i) => {
-                let raw = cells.raw(i)?;
-                C::node(raw).ok_or_else(|| C::decode(raw, &self.lens))
-            }
-        })
+    fn in_node<C: Cells + ?Sized>(&self, cells: &C, node: usize, b: usize) -> Option<C::Raw> {
+        cells.raw(Self::entry_index(self.nodes.get(node)?, b))
+    }
+
+    #[inline(always)]
+    fn entry_index(n: &Node, b: usize) -> usize {
+        let w = (b >> 6) & 3;
+        let upto = n.starts[w] & (u64::MAX >> (63 - (b & 63)));
+        n.first[w].wrapping_add(upto.count_ones()) as usize
     }
 
     /// The node an entry names, or, for a leaf, node 0 (or an empty node):
@@ -653,10 +585,12 @@ impl<K: Key, V: Copy> Push<K, V> {
         }
         let mut node = index(e);
         while at < K::WIDTH {
-            match self.in_node(cells, node, key.bits(at, 8)) {
-                Some(Ok(n)) => node = n,
-                Some(Err(leaf)) => return leaf,
-                None => break,
+            let Some(raw) = self.in_node(cells, node, key.bits(at, 8)) else {
+                break;
+            };
+            match C::node(raw) {
+                Some(n) => node = n,
+                None => return C::decode(raw, &self.lens),
             }
             at += 8;
         }
@@ -751,20 +685,14 @@ impl<K: Key, V: Copy> Push<K, V> {
             *o = self.direct.get(k.bits(0, top)).copied().unwrap_or(MISS);
             prefetch(self.node_or_any(*o));
         }
-        // Each key's entry in the node: read now if inline (`here`), else
-        // its index among the node entries, whose line is asked for.
-        let mut ix = [usize::MAX; W];
-        let mut here = [MISS; W];
-        for (((i, h), o), k) in ix.iter_mut().zip(&mut here).zip(out.iter()).zip(keys) {
-            match self.node_or_any(*o).at(k.bits(top, 8)) {
-                At::Inline(e) => *h = e,
-                At::Entries(at) => *i = at,
-            }
+        let mut ix = [0usize; W];
+        for ((i, o), k) in ix.iter_mut().zip(out.iter()).zip(keys) {
+            *i = Self::entry_index(self.node_or_any(*o), k.bits(top, 8));
             cells.fetch(*i);
         }
         let mut deeper = false;
-        for ((o, &i), &h) in out.iter_mut().zip(&ix).zip(&here) {
-            let below = select_unpredictable(i == usize::MAX, h, cells.entry(i, &self.lens));
+        for (o, &i) in out.iter_mut().zip(&ix) {
+            let below = cells.entry(i, &self.lens);
             *o = select_unpredictable(*o & CHILD != 0, below, *o);
             deeper |= *o & CHILD != 0;
         }
@@ -798,12 +726,6 @@ impl<K: Key, V: Copy> Push<K, V> {
     #[cfg(test)]
     pub(crate) fn nodes_in_use(&self) -> usize {
         self.nodes.len() - self.free_nodes.len()
-    }
-
-    /// How many node entries there are, in use or free.
-    #[cfg(test)]
-    pub(crate) fn node_entries(&self) -> usize {
-        self.entries.len()
     }
 
     /// How many leading bits the direct table indexes.
