@@ -332,7 +332,7 @@ macro_rules! fib {
             /// The bytes the FIB holds beside the table (whose own are
             /// [`table().memory_usage()`]($table::memory_usage)): its direct
             /// table, nodes, entries and values, and what updates keep
-            /// (reference counts, the value index, free lists); 0 until it is
+            /// (reference counts, the leaf index, free lists); 0 until it is
             /// compiled.
             pub fn memory_usage(&self) -> usize {
                 self.built().map_or(0, Push::memory_usage)
