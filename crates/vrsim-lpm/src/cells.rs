@@ -73,7 +73,7 @@ pub(crate) trait Cells {
     /// An entry as stored.
     type Raw: Copy;
     /// Entry `i` as stored, if there is one.
-    fn raw(&self, i: usize) -> Option<Self::Raw>;
+    fn raw(&self, i: usize) -> Option<&Self::Raw>;
     /// The node a stored entry names, if it names one.
     fn node(raw: Self::Raw) -> Option<usize>;
     /// A stored entry as a `u32` one.
@@ -82,19 +82,24 @@ pub(crate) trait Cells {
     /// Entry `i`, or [`MISS`] past the end.
     #[inline(always)]
     fn entry(&self, i: usize, lens: &[u8]) -> u32 {
-        self.raw(i).map_or(MISS, |r| Self::decode(r, lens))
+        self.raw(i).map_or(MISS, |&r| Self::decode(r, lens))
     }
 
     /// Ask for the cache line of entry `i`.
-    fn fetch(&self, i: usize);
+    #[inline(always)]
+    fn fetch(&self, i: usize) {
+        if let Some(e) = self.raw(i) {
+            prefetch(e);
+        }
+    }
 }
 
 impl Cells for [u32] {
     type Raw = u32;
 
     #[inline(always)]
-    fn raw(&self, i: usize) -> Option<u32> {
-        self.get(i).copied()
+    fn raw(&self, i: usize) -> Option<&u32> {
+        self.get(i)
     }
 
     #[inline(always)]
@@ -106,21 +111,14 @@ impl Cells for [u32] {
     fn decode(raw: u32, _: &[u8]) -> u32 {
         raw
     }
-
-    #[inline(always)]
-    fn fetch(&self, i: usize) {
-        if let Some(e) = self.get(i) {
-            prefetch(e);
-        }
-    }
 }
 
 impl Cells for [u16] {
     type Raw = u16;
 
     #[inline(always)]
-    fn raw(&self, i: usize) -> Option<u16> {
-        self.get(i).copied()
+    fn raw(&self, i: usize) -> Option<&u16> {
+        self.get(i)
     }
 
     #[inline(always)]
@@ -131,13 +129,6 @@ impl Cells for [u16] {
     #[inline(always)]
     fn decode(raw: u16, lens: &[u8]) -> u32 {
         decode(raw, lens)
-    }
-
-    #[inline(always)]
-    fn fetch(&self, i: usize) {
-        if let Some(e) = self.get(i) {
-            prefetch(e);
-        }
     }
 }
 

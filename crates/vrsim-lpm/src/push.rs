@@ -149,6 +149,17 @@ fn hash_leaf<V: Hash>(v: &V, len: u8) -> u64 {
     Hasher::default().hash_one((v, len))
 }
 
+/// Whether leaf index `i` holds value `v` at length `len`, for the leaf
+/// index's lookups.
+fn same_leaf<'a, V: PartialEq>(
+    values: &'a [V],
+    lens: &'a [u8],
+    v: &'a V,
+    len: u8,
+) -> impl Fn(&u32) -> bool + 'a {
+    move |&i| values.get(i as usize) == Some(v) && lens.get(i as usize) == Some(&len)
+}
+
 impl<K: Key, V> Default for Push<K, V> {
     fn default() -> Self {
         Push {
@@ -249,48 +260,38 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
 
     /// The index of leaf `v`/`len`, if the FIB holds it.
     fn find_value(&self, v: &V, len: u8) -> Option<u32> {
-        let Push { values, lens, .. } = self;
-        let is = |&i: &u32| values.get(i as usize) == Some(v) && lens[i as usize] == len;
+        let is = same_leaf(&self.values, &self.lens, v, len);
         self.index.find(hash_leaf(v, len), is).copied()
     }
 
     /// The index of leaf `v`/`len`, taking a reference to it. The leaf that
     /// would pass what 16-bit entries can name stores them 32 bits wide.
     fn value_ref(&mut self, v: V, len: u8) -> Result<u32, TooLarge> {
-        let Push {
-            values,
-            lens,
-            refs,
-            index,
-            free_values,
-            entries,
-            ..
-        } = self;
-        let is = |&i: &u32| values.get(i as usize) == Some(&v) && lens[i as usize] == len;
-        let rehash = |&i: &u32| hash_leaf(&values[i as usize], lens[i as usize]);
-        let vacant = match index.entry(hash_leaf(&v, len), is, rehash) {
+        let is = same_leaf(&self.values, &self.lens, &v, len);
+        let rehash = |&i: &u32| hash_leaf(&self.values[i as usize], self.lens[i as usize]);
+        let vacant = match self.index.entry(hash_leaf(&v, len), is, rehash) {
             Entry::Occupied(e) => {
-                refs[*e.get() as usize] += 1;
+                self.refs[*e.get() as usize] += 1;
                 return Ok(*e.get());
             }
             Entry::Vacant(e) => e,
         };
-        let i = match free_values.pop() {
+        let i = match self.free_values.pop() {
             Some(i) => {
-                values[i as usize] = v;
-                lens[i as usize] = len;
-                refs[i as usize] = 1;
+                self.values[i as usize] = v;
+                self.lens[i as usize] = len;
+                self.refs[i as usize] = 1;
                 i
             }
-            None if values.len() >= MAX_INDEX => return Err(TooLarge),
+            None if self.values.len() >= MAX_INDEX => return Err(TooLarge),
             None => {
-                if values.len() >= NARROW_LIMIT {
-                    entries.widen(lens);
+                if self.values.len() >= NARROW_LIMIT {
+                    self.entries.widen(&self.lens);
                 }
-                values.push(v);
-                lens.push(len);
-                refs.push(1);
-                (values.len() - 1) as u32
+                self.values.push(v);
+                self.lens.push(len);
+                self.refs.push(1);
+                (self.values.len() - 1) as u32
             }
         };
         vacant.insert(i);
@@ -299,21 +300,13 @@ impl<K: Key, V: Copy + Eq + Hash> Push<K, V> {
 
     /// Drop a reference to leaf `v`/`len`, freeing its index with the last.
     fn value_unref(&mut self, v: &V, len: u8) {
-        let Push {
-            values,
-            lens,
-            refs,
-            index,
-            free_values,
-            ..
-        } = self;
-        let is = |&i: &u32| values.get(i as usize) == Some(v) && lens[i as usize] == len;
-        if let Ok(e) = index.find_entry(hash_leaf(v, len), is) {
+        let is = same_leaf(&self.values, &self.lens, v, len);
+        if let Ok(e) = self.index.find_entry(hash_leaf(v, len), is) {
             let i = *e.get();
-            refs[i as usize] -= 1;
-            if refs[i as usize] == 0 {
+            self.refs[i as usize] -= 1;
+            if self.refs[i as usize] == 0 {
                 e.remove();
-                free_values.push(i);
+                self.free_values.push(i);
             }
         }
     }
@@ -538,7 +531,9 @@ impl<K: Key, V: Copy> Push<K, V> {
     /// node entries: the run holding it.
     #[inline(always)]
     fn in_node<C: Cells + ?Sized>(&self, cells: &C, node: usize, b: usize) -> Option<C::Raw> {
-        cells.raw(Self::entry_index(self.nodes.get(node)?, b))
+        cells
+            .raw(Self::entry_index(self.nodes.get(node)?, b))
+            .copied()
     }
 
     #[inline(always)]
